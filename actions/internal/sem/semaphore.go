@@ -1,0 +1,179 @@
+// Package sem implements counting semaphores and an owner-tracking mutex on
+// futex words. They work between processes: placed in a MAP_SHARED mapping
+// (see [At] and [MutexAt]), they are waited on with the shared, not the
+// PRIVATE, futex operations. Taking and releasing cost no system call unless
+// somebody actually has to sleep.
+//
+// Every wait is a cancellation point: it takes a [Canceler] and returns
+// [ErrCancelled] as soon as a cancel request is made.
+package sem
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Size is the number of bytes a [Semaphore] or a [Mutex] occupies in shared
+// memory; place them at offsets that are multiples of 8.
+const Size = 16
+
+// Semaphore is a counting semaphore whose whole state is four 32-bit words,
+// so it can live inside a shared mapping. The zero value is a semaphore with
+// value 0.
+//
+// Sleepers wait on seq, not on value: a waiter that gives up (cancel, timeout)
+// and a Canceler that interrupts must be able to wake sleepers without
+// changing the count.
+type Semaphore struct {
+	value   atomic.Uint32
+	waiters atomic.Uint32 // callers in the slow path of P; V skips the wake when 0
+	seq     atomic.Uint32 // bumped by every wake; the futex word sleepers wait on
+	_       uint32
+}
+
+// New returns a semaphore on the Go heap with the given initial value, for
+// use between goroutines and threads of one process.
+func New(value uint32) *Semaphore {
+	s := new(Semaphore)
+	s.value.Store(value)
+	return s
+}
+
+// At returns the semaphore stored in the first [Size] bytes of b, typically a
+// slice of a shared mapping. It does not initialise it: one party calls
+// [Semaphore.Init] before anyone else uses it.
+func At(b []byte) (*Semaphore, error) {
+	p, err := place(b)
+	if err != nil {
+		return nil, err
+	}
+	return (*Semaphore)(p), nil
+}
+
+// place checks that b can hold a Semaphore or a Mutex and returns where.
+func place(b []byte) (unsafe.Pointer, error) {
+	if len(b) < Size {
+		return nil, fmt.Errorf("%w: %d bytes, need %d", ErrLayout, len(b), Size)
+	}
+	p := unsafe.Pointer(&b[0])
+	if uintptr(p)%8 != 0 {
+		return nil, fmt.Errorf("%w: address %p is not 8-byte aligned", ErrLayout, p)
+	}
+	return p, nil
+}
+
+// Init sets the value and clears the waiter bookkeeping. Call it before the
+// semaphore is shared, never while someone waits on it.
+func (s *Semaphore) Init(value uint32) {
+	s.value.Store(value)
+	s.waiters.Store(0)
+	s.seq.Store(0)
+}
+
+// Value returns the current value; by the time the caller looks, it may have
+// changed.
+func (s *Semaphore) Value() uint32 { return s.value.Load() }
+
+// TryP takes the semaphore if its value is positive, without waiting, and
+// reports whether it did.
+func (s *Semaphore) TryP() bool {
+	for {
+		v := s.value.Load()
+		if v == 0 {
+			return false
+		}
+		if s.value.CompareAndSwap(v, v-1) {
+			return true
+		}
+	}
+}
+
+// spinTries is how many times P retries before it sleeps. A short spin wins
+// when the poster is running on another CPU and about to post, which is the
+// common case of a producer and a consumer handing items over; it costs
+// nothing measurable when it loses.
+const spinTries = 64
+
+// P waits until the value is positive and decrements it (Dijkstra's P,
+// sem_wait). A timeout of 0 or less waits without limit. It returns
+// [ErrTimeout] when the timeout runs out and [ErrCancelled] when c is or gets
+// cancelled, in both cases without having taken the semaphore.
+func (s *Semaphore) P(c Canceler, timeout time.Duration) error {
+	if cancelled(c) {
+		return ErrCancelled
+	}
+	if s.TryP() {
+		return nil
+	}
+	for range spinTries {
+		if s.value.Load() > 0 && s.TryP() {
+			return nil
+		}
+	}
+	return s.slowP(c, timeout)
+}
+
+func (s *Semaphore) slowP(c Canceler, timeout time.Duration) error {
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	// Registering as a waiter before reading seq and value closes the gap with
+	// V, which reads waiters after raising the value: either V sees us and
+	// bumps seq (our futex wait then returns at once), or we see its value.
+	s.waiters.Add(1)
+	watch(c, s.seqWord())
+	err := s.sleepUntilTaken(c, deadline)
+	watch(c, nil)
+	s.waiters.Add(^uint32(0))
+	if err != nil && s.value.Load() > 0 && s.waiters.Load() > 0 {
+		// A V may have woken us rather than a waiter that stays; pass it on.
+		s.wakeOne()
+	}
+	return err
+}
+
+func (s *Semaphore) sleepUntilTaken(c Canceler, deadline time.Time) error {
+	for {
+		seq := s.seq.Load()
+		if s.TryP() {
+			return nil
+		}
+		if cancelled(c) {
+			return ErrCancelled
+		}
+		var left time.Duration
+		if !deadline.IsZero() {
+			if left = time.Until(deadline); left <= 0 {
+				return ErrTimeout
+			}
+		}
+		if err := futexSleep(s.seqWord(), seq, left); err != nil && err != errTimedOut {
+			return fmt.Errorf("sem: futex wait: %w", err)
+		}
+	}
+}
+
+// V increments the value (Dijkstra's V, sem_post) and wakes one sleeper if
+// there is any. Without sleepers it makes no system call.
+func (s *Semaphore) V() {
+	s.value.Add(1)
+	if s.waiters.Load() > 0 {
+		s.wakeOne()
+	}
+}
+
+// WakeAll wakes every sleeper without changing the value, so each rechecks
+// its Canceler. It is how a party that cannot reach a waiter's Canceler
+// directly, such as a coordinator aborting worker processes through a flag in
+// shared memory, makes them see the request.
+func (s *Semaphore) WakeAll() { Interrupt(s.seqWord()) }
+
+func (s *Semaphore) wakeOne() {
+	s.seq.Add(1)
+	futexWakeN(s.seqWord(), 1)
+}
+
+func (s *Semaphore) seqWord() *uint32 { return (*uint32)(unsafe.Pointer(&s.seq)) }
