@@ -75,6 +75,9 @@ func (m *Mutex) Owner() (pid, tid int) {
 	return int(m.owner.Load()), int(m.tid.Load())
 }
 
+// Waiters returns how many callers are in the waiting path of Lock.
+func (m *Mutex) Waiters() int { return int(m.waiters.Load()) }
+
 // TryLock takes the mutex if it is free, without waiting.
 func (m *Mutex) TryLock() bool {
 	if m.owner.CompareAndSwap(0, selfPID) {

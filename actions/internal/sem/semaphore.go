@@ -76,6 +76,10 @@ func (s *Semaphore) Init(value uint32) {
 // changed.
 func (s *Semaphore) Value() uint32 { return s.value.Load() }
 
+// Waiters returns how many callers are in the waiting path of P: asleep, or
+// about to sleep or return.
+func (s *Semaphore) Waiters() int { return int(s.waiters.Load()) }
+
 // TryP takes the semaphore if its value is positive, without waiting, and
 // reports whether it did.
 func (s *Semaphore) TryP() bool {
