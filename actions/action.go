@@ -1,0 +1,277 @@
+// Package actions holds every action a scenario step can run, the registry
+// that describes them, and the per-run [Host] of operating-system objects the
+// actions share.
+//
+// An action is one file: a [Spec] registered in init, whose New builds an
+// [Action] from resolved parameters. The runner, `pmrun check` and
+// `pmrun actions` all read the same registry, so adding an action never
+// touches the runner.
+package actions
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Action is one step's work, built by [Spec.New] from the step's resolved
+// parameters.
+type Action interface {
+	Run(ctx context.Context, env *Env) (Result, error)
+}
+
+// Result is what a step produced. Expressions see it as steps.<id> and last;
+// the runner adds status, duration and error to every result.
+type Result map[string]any
+
+// Kind is the type of a parameter, checked when the scenario is loaded.
+type Kind int
+
+// The parameter kinds.
+const (
+	String    Kind = iota // any scalar, taken as text
+	Int                   // a whole number
+	Bool                  // true or false
+	Duration              // a Go duration such as 250ms or 2m; 0 is allowed
+	Size                  // bytes: an integer or a number with B, KiB, MiB or GiB
+	Strings               // a list of scalars, each taken as text
+	StringMap             // a mapping of names to scalars
+	Expr                  // an expr-language condition, compiled at load
+)
+
+var kindNames = [...]string{"string", "int", "bool", "duration", "size", "list of strings", "map of strings", "expression"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// RefKind names a kind of object a scenario declares and refers to by name,
+// so that a reference to something never declared is a load error.
+type RefKind int
+
+// The object kinds.
+const (
+	NoRef      RefKind = iota
+	ProcessRef         // a process started by spawn
+	AgentRef           // "runner" or a process spawned with agent: true
+	ThreadRef          // a thread started by thread
+	ChannelRef         // a channel declared under channels (or "default")
+	StepRef            // a step id
+)
+
+var refNames = [...]string{"", "process", "agent", "thread", "channel", "step"}
+
+func (r RefKind) String() string { return refNames[r] }
+
+// Param describes one parameter of an action.
+type Param struct {
+	Name     string
+	Kind     Kind
+	Doc      string
+	Default  any      // shown by `pmrun actions`; Args returns it when the parameter is absent
+	Required bool     // the step must set it
+	Enum     []string // allowed values of a String parameter
+	Min, Max *int     // inclusive bounds of an Int or Size parameter
+	Ref      RefKind  // the value names an object of this kind
+}
+
+// Decl is an object a step declares, such as the process a spawn starts.
+// An empty Name means the name is only known at run time.
+type Decl struct {
+	Kind RefKind
+	Name string
+}
+
+// Field describes one field of an action's result.
+type Field struct {
+	Name string
+	Type string
+	Doc  string
+}
+
+// Spec describes an action: what `pmrun actions` prints, what the loader
+// checks and how the runner builds it.
+type Spec struct {
+	Name    string
+	Summary string
+	// Shorthand is the parameter a scalar value sets (assert: EXPR).
+	Shorthand string
+	Params    []Param
+	// OneOf lists groups of parameters of which exactly one must be set.
+	OneOf [][]string
+	// Results are the fields of the action's result, beyond the common
+	// status, duration and error.
+	Results []Field
+	// Check validates the parameters that are known when the scenario is
+	// loaded (literals), beyond what Params says; nil when there is nothing
+	// more to check. Errors name the parameter with [ParamError].
+	Check func(s Static) []error
+	// Declare lists the objects a step declares, from its literal
+	// parameters, so that references to them can be checked at load.
+	Declare func(s Static) []Decl
+	// New builds the action from its resolved parameters. It returns an
+	// error for values that could only be checked once resolved.
+	New func(a Args) (Action, error)
+}
+
+// Param returns the named parameter's description.
+func (s *Spec) Param(name string) (Param, bool) {
+	for _, p := range s.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// ParamError is an error about one parameter; the loader places it at that
+// parameter's position in the file.
+type ParamError struct {
+	Param string
+	Err   error
+}
+
+func (e *ParamError) Error() string { return e.Param + ": " + e.Err.Error() }
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// Paramf returns a [ParamError] for param with a formatted message.
+func Paramf(param, format string, args ...any) error {
+	return &ParamError{Param: param, Err: fmt.Errorf(format, args...)}
+}
+
+// Static is what the loader knows of a step's parameters before running it:
+// the literal values. A parameter set by a template is Dynamic, and absent
+// from Args until run time.
+type Static struct {
+	Args
+	Dynamic func(name string) bool
+}
+
+// Set reports whether the step sets the parameter, literally or by a
+// template.
+func (s Static) Set(name string) bool { return s.Has(name) || s.Dynamic(name) }
+
+var registry = map[string]*Spec{}
+
+// Register adds an action to the registry. It panics on a duplicate name,
+// which is a programming error caught by any test.
+func Register(s *Spec) {
+	if _, dup := registry[s.Name]; dup {
+		panic("actions: duplicate action " + s.Name)
+	}
+	registry[s.Name] = s
+}
+
+// Lookup returns the named action's spec.
+func Lookup(name string) (*Spec, bool) {
+	s, ok := registry[name]
+	return s, ok
+}
+
+// All returns every registered action, sorted by name.
+func All() []*Spec {
+	out := make([]*Spec, 0, len(registry))
+	for _, s := range registry {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names returns the registered action names, sorted.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for name := range registry {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Condition is a compiled expression the runner evaluates in the step's
+// scope; actions such as assert receive it for an [Expr] parameter.
+type Condition interface {
+	// Source is the expression as written.
+	Source() string
+	// Eval evaluates the expression.
+	Eval() (any, error)
+	// Explain lists the value of each sub-expression, for a report of why
+	// a condition did not hold.
+	Explain() []string
+}
+
+// Args are an action's parameters, resolved: templates evaluated, defaults
+// filled in, every value of its parameter's kind.
+type Args struct {
+	spec   *Spec
+	values map[string]any
+}
+
+// NewArgs returns Args over values for the spec; the runner and tests use it.
+func NewArgs(spec *Spec, values map[string]any) Args {
+	return Args{spec: spec, values: values}
+}
+
+// Has reports whether the step set the parameter.
+func (a Args) Has(name string) bool {
+	_, ok := a.values[name]
+	return ok
+}
+
+func (a Args) get(name string) any {
+	if v, ok := a.values[name]; ok {
+		return v
+	}
+	if a.spec != nil {
+		if p, ok := a.spec.Param(name); ok {
+			return p.Default
+		}
+	}
+	return nil
+}
+
+// String returns a String parameter.
+func (a Args) String(name string) string {
+	s, _ := a.get(name).(string)
+	return s
+}
+
+// Int returns an Int or Size parameter.
+func (a Args) Int(name string) int {
+	n, _ := a.get(name).(int)
+	return n
+}
+
+// Bool returns a Bool parameter.
+func (a Args) Bool(name string) bool {
+	b, _ := a.get(name).(bool)
+	return b
+}
+
+// Duration returns a Duration parameter.
+func (a Args) Duration(name string) time.Duration {
+	d, _ := a.get(name).(time.Duration)
+	return d
+}
+
+// Strings returns a Strings parameter.
+func (a Args) Strings(name string) []string {
+	s, _ := a.get(name).([]string)
+	return s
+}
+
+// StringMap returns a StringMap parameter.
+func (a Args) StringMap(name string) map[string]string {
+	m, _ := a.get(name).(map[string]string)
+	return m
+}
+
+// Condition returns an Expr parameter.
+func (a Args) Condition(name string) Condition {
+	c, _ := a.get(name).(Condition)
+	return c
+}
+
+// Value returns the parameter's value as it is, or nil.
+func (a Args) Value(name string) any { return a.get(name) }
+
+func intp(n int) *int { return &n }

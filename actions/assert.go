@@ -1,0 +1,71 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+func init() {
+	Register(&Spec{
+		Name:      "assert",
+		Summary:   "Fail the step unless a condition holds; a failure reports the value of each sub-expression.",
+		Shorthand: "that",
+		Params: []Param{
+			{Name: "that", Kind: Expr, Required: true, Doc: "the condition, an expr-language expression that must be true"},
+			{Name: "message", Kind: String, Doc: "what the condition means, shown when it fails"},
+		},
+		New: func(a Args) (Action, error) {
+			return &assert{that: a.Condition("that"), message: a.String("message")}, nil
+		},
+	})
+}
+
+type assert struct {
+	that    Condition
+	message string
+}
+
+// AssertionError reports a condition that did not hold, with the values of
+// its sub-expressions.
+type AssertionError struct {
+	Source  string
+	Message string
+	Values  []string
+}
+
+func (e *AssertionError) Error() string {
+	var b strings.Builder
+	b.WriteString("assertion failed: ")
+	if e.Message != "" {
+		b.WriteString(e.Message)
+		b.WriteString(" (")
+		b.WriteString(e.Source)
+		b.WriteString(")")
+	} else {
+		b.WriteString(e.Source)
+	}
+	for _, v := range e.Values {
+		b.WriteString("\n  ")
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+func (a *assert) Run(ctx context.Context, env *Env) (Result, error) {
+	v, err := a.that.Eval()
+	if err != nil {
+		return nil, err
+	}
+	if ok, isBool := v.(bool); !isBool {
+		return nil, fmt.Errorf("assertion %s: got %T %v, want a bool", a.that.Source(), v, v)
+	} else if ok {
+		return Result{}, nil
+	}
+	failure := &AssertionError{Source: a.that.Source(), Message: a.message, Values: a.that.Explain()}
+	env.EventLevel(hclog.Error, "assert_failed", "assertion failed",
+		"expression", failure.Source, "values", failure.Values, "assertion", a.message)
+	return nil, failure
+}

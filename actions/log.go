@@ -1,0 +1,33 @@
+package actions
+
+import (
+	"context"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+func init() {
+	Register(&Spec{
+		Name:      "log",
+		Summary:   "Write a message to the log and the console.",
+		Shorthand: "message",
+		Params: []Param{
+			{Name: "message", Kind: String, Required: true, Doc: "the text; may embed ${{ EXPR }}"},
+			{Name: "level", Kind: String, Default: "info", Enum: []string{"debug", "info", "warn", "error"}, Doc: "the log level"},
+		},
+		Results: []Field{{Name: "message", Type: "string", Doc: "the text as logged, templates filled in"}},
+		New: func(a Args) (Action, error) {
+			return &logMessage{text: a.String("message"), level: hclog.LevelFromString(a.String("level"))}, nil
+		},
+	})
+}
+
+type logMessage struct {
+	text  string
+	level hclog.Level
+}
+
+func (l *logMessage) Run(ctx context.Context, env *Env) (Result, error) {
+	env.EventLevel(l.level, "log", l.text)
+	return Result{"message": l.text}, nil
+}

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+func init() {
+	register(&command{
+		name:    "run",
+		usage:   "[run] [flags] PATH...",
+		summary: "run scenario files or folders (*.yaml, sorted)",
+		run:     (*cli).run,
+	})
+}
+
+const runHelp = `Runs each scenario file, or every *.yaml file under each folder (sorted),
+step by step. The console shows a line per step and a summary; every event is
+appended as a JSON line to the log file (default pmrun.log).
+
+All files are loaded and checked first: if any has a mistake, every mistake
+is printed as FILE:LINE:COL: message and nothing runs (exit code 2).
+Ctrl-C stops the run: finally steps and cleanup still run, and the log ends
+with an event saying the run was interrupted (exit code 130).`
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type runFlags struct {
+	vars     stringList
+	logPath  string
+	noLog    bool
+	format   string
+	junit    string
+	seed     string
+	timeout  time.Duration
+	repeat   int
+	shard    string
+	failFast bool
+	verbose  bool
+	quiet    bool
+}
+
+func (c *cli) run(args []string) error {
+	var rf runFlags
+	fs := c.newFlags("run", "[run] [flags] PATH...", runHelp)
+	fs.Var(&rf.vars, "var", "set a scenario var: `NAME=VALUE` (VALUE read as YAML: 500 is a number); repeatable")
+	fs.StringVar(&rf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
+	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
+	fs.StringVar(&rf.format, "format", "text", "console output: text (for people) or json (the log events)")
+	fs.StringVar(&rf.junit, "junit", "", "write a JUnit XML report to `FILE` (a test suite per scenario, a test case per step)")
+	fs.StringVar(&rf.seed, "seed", "", "the random seed `N` for every scenario (default: the scenario's seed, else random; always logged)")
+	fs.DurationVar(&rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout (e.g. 30s)")
+	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
+	fs.StringVar(&rf.shard, "shard", "", "run only shard `I/N` of the scenario files (1 ≤ I ≤ N), for splitting across CI workers")
+	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
+	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
+	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
+	paths, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
+	}
+	if rf.format != "text" && rf.format != "json" {
+		return usageErrorf("--format %q: want text or json", rf.format)
+	}
+	if rf.repeat < 1 {
+		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
+	}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
+	if rf.seed != "" {
+		n, err := strconv.ParseUint(rf.seed, 10, 64)
+		if err != nil {
+			return usageErrorf("--seed %q: want a whole number", rf.seed)
+		}
+		opt.Seed = &n
+	}
+	load := runner.LoadOptions{Vars: map[string]any{}}
+	for _, v := range rf.vars {
+		name, value, err := runner.ParseVar(v)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		load.Vars[name] = value
+	}
+	files, err := scenarioFiles(paths)
+	if err != nil {
+		return err
+	}
+	if rf.shard != "" {
+		if files, err = shard(files, rf.shard); err != nil {
+			return err
+		}
+	}
+	scenarios, err := loadAll(files, load)
+	if err != nil {
+		return err
+	}
+
+	// Events: JSON lines to the log file, and to the console with --format json.
+	var outputs []io.Writer
+	var closers []*runner.LineBatcher
+	if !rf.noLog {
+		f, err := runner.OpenLog(rf.logPath)
+		if err != nil {
+			return usageErrorf("log: %v", err)
+		}
+		b := runner.NewLineBatcher(f, 50*time.Millisecond)
+		outputs, closers = append(outputs, b), append(closers, b)
+	}
+	stdout := runner.NewLineBatcher(c.stdout, consoleInterval(c.stdout))
+	defer stdout.Flush()
+	var console *runner.Console
+	if rf.format == "json" {
+		outputs = append(outputs, stdout)
+	} else {
+		console = runner.NewConsole(stdout, rf.quiet)
+		opt.Reporter = console
+	}
+	level := hclog.Info
+	if rf.verbose {
+		level = hclog.Debug
+	}
+	if len(outputs) > 0 {
+		opt.Log = hclog.New(&hclog.LoggerOptions{
+			Output:     io.MultiWriter(outputs...),
+			JSONFormat: true,
+			Level:      level,
+			TimeFormat: time.RFC3339Nano,
+		})
+	}
+	defer func() {
+		for _, b := range closers {
+			if err := b.Close(); err != nil {
+				fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", rf.logPath, err)
+			}
+		}
+	}()
+
+	ctx, hard, stop := interruptible()
+	defer stop()
+	opt.Hard = hard
+
+	log := opt.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log = log.With("run_id", opt.RunID)
+	started := time.Now()
+	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
+
+	var outcomes []*runner.Outcome
+	failed := false
+loop:
+	for _, sc := range scenarios {
+		for i := 0; i < rf.repeat; i++ {
+			if ctx.Err() != nil {
+				break loop
+			}
+			o := runner.Run(ctx, sc, opt)
+			outcomes = append(outcomes, o)
+			if o.Status != runner.StatusPassed {
+				failed = true
+				if rf.failFast {
+					break loop
+				}
+			}
+		}
+	}
+	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
+	status := "passed"
+	switch {
+	case interrupted:
+		status = "interrupted"
+	case failed:
+		status = "failed"
+	}
+	passed := 0
+	for _, o := range outcomes {
+		if o.Status == runner.StatusPassed {
+			passed++
+		}
+	}
+	endArgs := []any{"event", "run_end", "status", status, "passed", passed, "failed", len(outcomes) - passed,
+		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
+	if interrupted {
+		endArgs = append(endArgs, "interrupted", true)
+	}
+	log.Info("run "+status, endArgs...)
+	if console != nil && len(outcomes) > 1 {
+		console.Summary(outcomes, time.Since(started))
+	}
+	if rf.junit != "" {
+		if err := runner.WriteJUnit(rf.junit, outcomes); err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
+		}
+	}
+	switch {
+	case interrupted:
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case failed:
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func seedField(seed *uint64) any {
+	if seed == nil {
+		return "per scenario"
+	}
+	return *seed
+}
+
+// interruptible returns a context that the first SIGINT or SIGTERM cancels
+// with cause [runner.ErrInterrupted], and one that a second signal cancels,
+// to abandon cleanup as well.
+func interruptible() (ctx, hard context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hard, cancelHard := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		count := 0
+		for {
+			select {
+			case <-sigs:
+				count++
+				if count == 1 {
+					cancel(runner.ErrInterrupted)
+				} else {
+					cancelHard()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, hard, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+		cancelHard()
+	}
+}
+
+// consoleInterval batches console output when nobody watches it live.
+func consoleInterval(w io.Writer) time.Duration {
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			return 0
+		}
+	}
+	return 100 * time.Millisecond
+}
+
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// scenarioFiles expands folders into their *.yaml and *.yml files, sorted.
+func scenarioFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", p, errors.Unwrap(err))
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, usageErrorf("%s: %v", p, err)
+		}
+		if len(found) == 0 {
+			return nil, usageErrorf("%s: no *.yaml files in this folder", p)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// shard keeps the files of shard I of N (1-based), by position in the
+// sorted list, so N workers given 1/N … N/N run every file once.
+func shard(files []string, spec string) ([]string, error) {
+	is, ns, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return nil, usageErrorf("--shard %q: want I/N with 1 ≤ I ≤ N, e.g. 2/4", spec)
+	}
+	var out []string
+	for k, f := range files {
+		if k%n == i-1 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// loadAll loads every file, collecting every file's errors.
+func loadAll(files []string, opt runner.LoadOptions) ([]*runner.Scenario, error) {
+	var out []*runner.Scenario
+	var errs runner.LoadErrors
+	for _, f := range files {
+		sc, err := runner.LoadFile(f, opt)
+		if err != nil {
+			var le runner.LoadErrors
+			if errors.As(err, &le) {
+				errs = append(errs, le...)
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}

@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Console reports a run to people: a line per step with ✓ or ✗ and its
+// duration, the error under a failed step, and a line per scenario.
+type Console struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool // only failures and the scenario lines
+}
+
+// NewConsole returns a Console writing to w; quiet keeps only failures and
+// scenario results.
+func NewConsole(w io.Writer, quiet bool) *Console {
+	return &Console{w: w, quiet: quiet}
+}
+
+// ScenarioStart implements [Reporter].
+func (c *Console) ScenarioStart(sc *Scenario, seed uint64) {
+	if c.quiet {
+		return
+	}
+	c.printf("▶ %s (%s, seed %d)\n", sc.Name, sc.File, seed)
+}
+
+// StepEnd implements [Reporter].
+func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
+	if c.quiet && r.Status != StatusFailed {
+		return
+	}
+	mark, note := "✓", formatDuration(r.Duration)
+	switch r.Status {
+	case StatusFailed:
+		mark = "✗"
+	case StatusSkipped:
+		mark, note = "-", "skipped"
+	}
+	label := st.Label()
+	if msg, ok := r.Result["message"].(string); ok && st.Action == "log" && st.Name == "" {
+		label = "log: " + msg
+	}
+	if st.Finally {
+		label = "finally: " + label
+	}
+	if st.Background {
+		label += " (background)"
+	}
+	c.printf("  %s %-48s %s\n", mark, truncate(label, 48), note)
+	if r.Err != nil {
+		for _, line := range strings.Split(r.Err.Error(), "\n") {
+			c.printf("      %s\n", line)
+		}
+		c.printf("      at %s\n", st.Pos)
+	}
+}
+
+// ScenarioEnd implements [Reporter].
+func (c *Console) ScenarioEnd(o *Outcome) {
+	ok, failed, skipped := o.Counts()
+	mark := "✓"
+	if o.Status != StatusPassed {
+		mark = "✗"
+	}
+	counts := fmt.Sprintf("%d ok", ok)
+	if failed > 0 {
+		counts += fmt.Sprintf(", %d failed", failed)
+	}
+	if skipped > 0 {
+		counts += fmt.Sprintf(", %d skipped", skipped)
+	}
+	c.printf("%s %s %s in %s: %s (seed %d)\n", mark, o.Scenario.Name, o.Status, formatDuration(o.Duration), counts, o.Seed)
+	if o.Status != StatusPassed && o.Err != nil {
+		if _, isStep := o.Err.(*StepError); !isStep {
+			c.printf("  %s\n", o.Err)
+		}
+	}
+}
+
+// Summary prints the line that ends a run of several scenarios.
+func (c *Console) Summary(outcomes []*Outcome, elapsed time.Duration) {
+	var passed, failed, interrupted int
+	for _, o := range outcomes {
+		switch o.Status {
+		case StatusPassed:
+			passed++
+		case StatusInterrupted:
+			interrupted++
+		default:
+			failed++
+		}
+	}
+	line := fmt.Sprintf("%d scenarios: %d passed", len(outcomes), passed)
+	if failed > 0 {
+		line += fmt.Sprintf(", %d failed", failed)
+	}
+	if interrupted > 0 {
+		line += fmt.Sprintf(", %d interrupted", interrupted)
+	}
+	c.printf("\n%s in %s\n", line, formatDuration(elapsed))
+}
+
+// Printf writes a line of the CLI's own, in order with the reports.
+func (c *Console) Printf(format string, args ...any) { c.printf(format, args...) }
+
+func (c *Console) printf(format string, args ...any) {
+	c.mu.Lock()
+	fmt.Fprintf(c.w, format, args...)
+	c.mu.Unlock()
+}
+
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	case d < time.Minute:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Pos is a position in a scenario file; Line and Col are 1-based.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Error is a problem in a scenario file, found while loading it or while
+// running the step at Pos.
+type Error struct {
+	Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// LoadErrors are every problem found in one or more scenario files; nothing
+// was run.
+type LoadErrors []*Error
+
+func (l LoadErrors) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ExitCode is 2: the scenario is invalid.
+func (LoadErrors) ExitCode() int { return 2 }
+
+func (l LoadErrors) sorted() LoadErrors {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i], l[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return l
+}
+
+// ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
+var ErrInterrupted = errors.New("interrupted")
+
+// TimeoutError is the cause of a context that a step's or scenario's timeout
+// cancelled.
+type TimeoutError struct {
+	What    string // "step 3 (sleep)" or "scenario demo"
+	Timeout string
+}
+
+func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
+
+// suggest returns the candidate nearest to s, if it is near enough to be a
+// likely typo.
+func suggest(s string, candidates []string) string {
+	limit := max(1, min(3, len([]rune(s))/3))
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// didYouMean formats a suggestion for a message, or returns "".
+func didYouMean(s string, candidates []string) string {
+	if c := suggest(s, candidates); c != "" {
+		return fmt.Sprintf(", did you mean %q?", c)
+	}
+	return ""
+}
+
+// editDistance is the Damerau-Levenshtein (optimal string alignment)
+// distance, so that a swapped pair of letters ("spwan") counts as one edit.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

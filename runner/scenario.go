@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/pmrun/pmrun/actions"
+)
+
+// DefaultTimeout bounds a scenario that sets no timeout.
+const DefaultTimeout = 5 * time.Minute
+
+// Scenario is a loaded, validated scenario file: everything in it was
+// checked and every expression compiled, so running it finds no syntax
+// errors.
+type Scenario struct {
+	File        string
+	Name        string
+	Description string
+	Vars        map[string]any
+	Timeout     time.Duration
+	Seed        *uint64
+	Channels    []*Channel
+	Steps       []*Step
+	Finally     []*Step
+}
+
+// Channel is an IPC channel the scenario declares.
+type Channel struct {
+	Pos        Pos
+	Name       string
+	Kind       string // pipe, fifo or socket
+	Framing    string // frames or lines
+	MaxMessage int
+}
+
+// Step is one step of a scenario: one action and the keys every step shares.
+type Step struct {
+	Pos     Pos // the step's first key
+	Index   int // 0-based, across steps then finally
+	Finally bool
+	ID      string
+	Name    string
+
+	Action    string
+	ActionPos Pos
+	spec      *actions.Spec
+	params    []*param
+
+	If              *program
+	Timeout         time.Duration
+	Retry           *Retry
+	ContinueOnError bool
+	Background      bool
+}
+
+// Retry re-runs a step's action until a condition holds.
+type Retry struct {
+	Until    *program
+	Attempts int
+	Interval time.Duration
+}
+
+// Label is how reports name the step: its name, else its id, else its
+// action with its main parameter.
+func (s *Step) Label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.ID != "":
+		return s.ID + " (" + s.Action + ")"
+	}
+	if s.spec.Shorthand != "" {
+		for _, p := range s.params {
+			if p.def.Name == s.spec.Shorthand {
+				return s.Action + " " + p.v.text
+			}
+		}
+	}
+	return s.Action
+}
+
+// param is one parameter as written in the file.
+type param struct {
+	def actions.Param
+	pos Pos // of the value
+	v   *value
+}
+
+// value is a parameter value: a literal, known at load, or one with
+// templates or an expression, resolved when the step runs.
+type value struct {
+	pos  Pos
+	text string // the source, for labels and messages
+
+	lit     any       // the converted literal, when static
+	static  bool      // lit is the final value
+	tmpl    *template // a scalar with ${{ }}
+	cond    *program  // an Expr parameter
+	list    []*value  // a list holding templates
+	mapKeys []string  // a mapping holding templates
+	mapVals []*value
+}
+
+// resolve returns the value as the parameter's kind.
+func (v *value) resolve(s *scope, def actions.Param) (any, error) {
+	if v.static {
+		return v.lit, nil
+	}
+	raw, err := v.raw(s)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := raw.(condition); ok {
+		return c, nil
+	}
+	return convert(def, raw)
+}
+
+func (v *value) raw(s *scope) (any, error) {
+	switch {
+	case v.static:
+		return v.lit, nil
+	case v.cond != nil:
+		return condition{p: v.cond, s: s}, nil
+	case v.tmpl != nil:
+		return v.tmpl.eval(s)
+	case v.list != nil:
+		out := make([]any, len(v.list))
+		for i, e := range v.list {
+			r, err := e.raw(s)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case v.mapVals != nil:
+		out := make(map[string]any, len(v.mapVals))
+		for i, e := range v.mapVals {
+			r, err := e.raw(s)
+			if err != nil {
+				return nil, err
+			}
+			out[v.mapKeys[i]] = r
+		}
+		return out, nil
+	}
+	return v.lit, nil
+}

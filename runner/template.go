@@ -1,0 +1,90 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+)
+
+// template is a string parameter that embeds ${{ EXPR }}. A template that
+// is exactly one expression yields the expression's typed value; otherwise
+// the parts are joined as text.
+type template struct {
+	lits  []string   // len(progs)+1 literal pieces around the expressions
+	progs []*program // the embedded expressions
+}
+
+const (
+	openDelim  = "${{"
+	closeDelim = "}}"
+)
+
+// hasTemplate reports whether s embeds an expression.
+func hasTemplate(s string) bool { return strings.Contains(s, openDelim) }
+
+// parseTemplate splits s, whose first character is at pos, into literal
+// text and compiled expressions.
+func parseTemplate(s string, pos Pos, names *exprNames) (*template, []*Error) {
+	t := &template{}
+	var errs []*Error
+	rest, consumed := s, 0
+	for {
+		i := strings.Index(rest, openDelim)
+		if i < 0 {
+			t.lits = append(t.lits, rest)
+			break
+		}
+		start := consumed + i
+		j := strings.Index(rest[i+len(openDelim):], closeDelim)
+		if j < 0 {
+			errs = append(errs, &Error{Pos: at(s, pos, start), Msg: "unterminated ${{: missing }}"})
+			return nil, errs
+		}
+		body := rest[i+len(openDelim) : i+len(openDelim)+j]
+		bodyStart := start + len(openDelim)
+		if strings.Contains(body, openDelim) {
+			errs = append(errs, &Error{Pos: at(s, pos, start), Msg: "${{ inside ${{ }}: expressions do not nest"})
+			return nil, errs
+		}
+		t.lits = append(t.lits, rest[:i])
+		p, perrs := compile(body, at(s, pos, bodyStart), false, names)
+		errs = append(errs, perrs...)
+		t.progs = append(t.progs, p)
+		advance := i + len(openDelim) + j + len(closeDelim)
+		rest, consumed = rest[advance:], consumed+advance
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return t, nil
+}
+
+// at is the file position of byte offset i of s, which starts at pos.
+func at(s string, pos Pos, i int) Pos {
+	line, col := locate(s, len([]rune(s[:i])))
+	return offset(pos, line, col)
+}
+
+// whole reports whether the template is exactly one expression.
+func (t *template) whole() bool {
+	return len(t.progs) == 1 && strings.TrimSpace(t.lits[0]) == "" && strings.TrimSpace(t.lits[1]) == ""
+}
+
+// eval fills the template in.
+func (t *template) eval(s *scope) (any, error) {
+	if t.whole() {
+		return s.eval(t.progs[0], nil)
+	}
+	var b strings.Builder
+	for i, p := range t.progs {
+		b.WriteString(t.lits[i])
+		v, err := s.eval(p, nil)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			fmt.Fprint(&b, v)
+		}
+	}
+	b.WriteString(t.lits[len(t.lits)-1])
+	return b.String(), nil
+}
