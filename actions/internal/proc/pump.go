@@ -1,0 +1,245 @@
+package proc
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// tailSize is how much of each output stream is kept for [Exit].
+	tailSize = 64 << 10
+	// maxLine cuts a line that has no newline in sight, so a child writing
+	// one endless line still reaches OnOutput and memory stays bounded.
+	maxLine = 64 << 10
+)
+
+// pump reads the stdout and stderr pipes of every child on one goroutine
+// with one epoll set and one read buffer. A goroutine and a buffer per pipe
+// would cost tens of KiB per child; with a thousand children alive that is
+// most of DESIGN §7's 30 MiB budget.
+type pump struct {
+	epfd int
+	wake int // eventfd: forceClose requests are pending
+
+	mu      sync.Mutex
+	streams map[int32]*stream // by read fd; guards the map only
+	closing []*stream         // streams to close before EOF (WaitDelay ran out)
+}
+
+// stream is one output pipe of one child. Everything but fd is owned by
+// the pump goroutine until the stream is closed, and read by Wait only after.
+type stream struct {
+	fd   int
+	name string // "stdout" or "stderr"
+	p    *Process
+	tail tail
+	line []byte // partial line; used only when the process has OnOutput
+}
+
+func newPump() (*pump, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("proc: epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("proc: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, fmt.Errorf("proc: epoll_ctl eventfd: %w", err)
+	}
+	return &pump{epfd: epfd, wake: wake, streams: make(map[int32]*stream)}, nil
+}
+
+// add starts reading s; its fd must be non-blocking. On error the caller
+// still owns the fd.
+func (pp *pump) add(s *stream) error {
+	pp.mu.Lock()
+	pp.streams[int32(s.fd)] = s
+	pp.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.fd)}
+	if err := unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+		pp.mu.Lock()
+		delete(pp.streams, int32(s.fd))
+		pp.mu.Unlock()
+		return fmt.Errorf("proc: epoll_ctl %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// forceClose asks the pump to stop waiting for EOF on the given streams:
+// a grandchild still holds the write end, and Wait must not hang on it.
+func (pp *pump) forceClose(ss ...*stream) {
+	pp.mu.Lock()
+	pp.closing = append(pp.closing, ss...)
+	pp.mu.Unlock()
+	var one = [8]byte{1}
+	unix.Write(pp.wake, one[:]) // EAGAIN means a wake-up is already pending
+}
+
+func (pp *pump) loop() {
+	events := make([]unix.EpollEvent, 128)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.EpollWait(pp.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// Only EBADF/EINVAL, impossible for an fd we never close.
+			panic(fmt.Sprintf("proc: epoll_wait: %v", err))
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == pp.wake {
+				pp.closeRequested(buf)
+				continue
+			}
+			pp.mu.Lock()
+			s := pp.streams[ev.Fd]
+			pp.mu.Unlock()
+			if s != nil {
+				pp.readOnce(s, buf)
+			}
+		}
+	}
+}
+
+// readOnce does one read: the set is level-triggered, so whatever is left
+// comes back on the next round and one chatty child cannot starve others.
+func (pp *pump) readOnce(s *stream, buf []byte) (eof bool) {
+	n, err := unix.Read(s.fd, buf)
+	switch {
+	case n > 0:
+		s.consume(buf[:n])
+		return false
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return false
+	default: // EOF: every write end is closed
+		pp.finish(s)
+		return true
+	}
+}
+
+func (pp *pump) closeRequested(buf []byte) {
+	var b [8]byte
+	unix.Read(pp.wake, b[:])
+	pp.mu.Lock()
+	closing := pp.closing
+	pp.closing = nil
+	pp.mu.Unlock()
+	for _, s := range closing {
+		pp.mu.Lock()
+		open := pp.streams[int32(s.fd)] == s
+		pp.mu.Unlock()
+		if !open {
+			continue
+		}
+		// Take what is already in the pipe, but no more than its capacity:
+		// the grandchild holding it open may be writing without end.
+		for range 16 {
+			if pp.readOnce(s, buf) {
+				break
+			}
+		}
+		pp.mu.Lock()
+		open = pp.streams[int32(s.fd)] == s
+		pp.mu.Unlock()
+		if open {
+			pp.finish(s)
+		}
+	}
+}
+
+func (pp *pump) finish(s *stream) {
+	pp.mu.Lock()
+	delete(pp.streams, int32(s.fd))
+	pp.mu.Unlock()
+	// Deregister before closing: a child being forked right now shares the
+	// open file until its exec, which would keep the registration alive.
+	unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+	unix.Close(s.fd)
+	if len(s.line) > 0 {
+		s.p.onOutput(s.name, s.line)
+	}
+	s.line = nil
+	s.p.streamClosed()
+}
+
+// consume keeps data for Exit and hands complete lines to OnOutput.
+func (s *stream) consume(data []byte) {
+	s.tail.write(data)
+	if s.p.onOutput == nil {
+		return
+	}
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		end := i
+		if i < 0 {
+			end = len(data)
+		}
+		if room := maxLine - len(s.line); end > room {
+			// Too long for one line: deliver the first maxLine bytes.
+			s.emit(data[:room])
+			data = data[room:]
+			continue
+		}
+		if i < 0 {
+			s.line = append(s.line, data...)
+			return
+		}
+		s.emit(data[:i])
+		data = data[i+1:]
+	}
+}
+
+// emit delivers the pending partial line followed by more.
+func (s *stream) emit(more []byte) {
+	line := more
+	if len(s.line) > 0 {
+		s.line = append(s.line, more...)
+		line = s.line
+	}
+	s.p.onOutput(s.name, line)
+	s.line = s.line[:0]
+}
+
+// tail keeps the last tailSize bytes written to it. It grows only as output
+// arrives, so a silent child costs nothing.
+type tail struct {
+	buf  []byte
+	pos  int // next write position once full
+	full bool
+}
+
+func (t *tail) write(p []byte) {
+	if len(p) >= tailSize {
+		p = p[len(p)-tailSize:]
+	}
+	if !t.full {
+		if len(t.buf)+len(p) <= tailSize {
+			t.buf = append(t.buf, p...)
+			return
+		}
+		grown := make([]byte, tailSize)
+		n := copy(grown, t.buf)
+		k := copy(grown[n:], p)
+		t.buf, t.full, t.pos, p = grown, true, 0, p[k:]
+	}
+	n := copy(t.buf[t.pos:], p)
+	copy(t.buf, p[n:])
+	t.pos = (t.pos + len(p)) % tailSize
+}
+
+func (t *tail) String() string {
+	if !t.full {
+		return string(t.buf)
+	}
+	return string(t.buf[t.pos:]) + string(t.buf[:t.pos])
+}
