@@ -1,0 +1,244 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// Message is one reassembled message.
+type Message struct {
+	Sender Sender
+	Seq    uint32
+	// Data is the message; nil when no message completed. It may point
+	// into the buffer given to Next and is then valid until that buffer
+	// changes.
+	Data []byte
+}
+
+// TruncatedError reports a message that its sender began and did not
+// finish; it matches [ErrTruncated].
+type TruncatedError struct {
+	Sender Sender
+	Seq    uint32
+	Got    int // bytes received
+	Total  int // bytes announced
+}
+
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("frame: %v: sender %v message %d stopped after %d of %d bytes", ErrTruncated, e.Sender, e.Seq, e.Got, e.Total)
+}
+
+// Unwrap returns [ErrTruncated].
+func (e *TruncatedError) Unwrap() error { return ErrTruncated }
+
+// senderState is what a Decoder remembers about one sender.
+type senderState struct {
+	next    uint32 // sequence number expected for the next new message
+	synced  bool   // next is known: a message from this sender was seen
+	partial []byte // message being reassembled; nil when none
+	seq     uint32 // of partial
+	total   uint32 // of partial
+	// skipping drops the remaining chunks of message skipSeq, already
+	// reported as an error, so that one bad message is one error.
+	skipping bool
+	skipSeq  uint32
+}
+
+// Decoder reassembles messages from a byte stream of chunks in which chunks
+// of different senders may alternate. It checks every chunk's checksum and,
+// per sender, that messages follow one another: the first message it sees
+// from a sender may have any sequence number, every later one must be the
+// next. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	maxMessage int
+	maxChunk   int
+	senders    map[Sender]*senderState
+	// last caches the most recent sender: most streams have one.
+	lastID Sender
+	last   *senderState
+}
+
+// NewDecoder returns a Decoder that accepts messages of at most maxMessage
+// bytes in chunks of at most maxChunk bytes (header included).
+func NewDecoder(maxMessage, maxChunk int) *Decoder {
+	return &Decoder{maxMessage: maxMessage, maxChunk: maxChunk, senders: make(map[Sender]*senderState)}
+}
+
+// Next decodes the chunk at the start of b. It returns how many bytes of b
+// it used, and a message when that chunk completed one. n == 0 with a nil
+// error means b holds no whole chunk yet: read more and call again.
+//
+// An error never loses data silently and never stops the stream: call Next
+// again to go on. For a corrupt chunk n skips to the next place a chunk may
+// start. For [ErrTruncated] (a sender started a new message before
+// finishing the last) and [ErrSequence] (messages missing) n is 0 and the
+// Decoder has taken note, so the next call delivers the chunk that showed
+// the problem.
+func (d *Decoder) Next(b []byte, _ bool) (m Message, n int, err error) {
+	if len(b) < HeaderSize {
+		return Message{}, 0, nil
+	}
+	h, err := ParseHeader(b)
+	if err != nil {
+		return Message{}, resync(b), err
+	}
+	size := HeaderSize + int(h.Length)
+	if size > d.maxChunk {
+		return Message{}, resync(b), fmt.Errorf("frame: %w: chunk of %d bytes, at most %d allowed", ErrCorrupt, size, d.maxChunk)
+	}
+	if len(b) < size {
+		return Message{}, 0, nil
+	}
+	chunk := b[:size]
+	if !checksumOK(chunk) {
+		return Message{}, resync(b), fmt.Errorf("frame: %w: checksum mismatch in chunk from sender %v message %d", ErrCorrupt, h.Sender, h.Seq)
+	}
+	st := d.state(h.Sender)
+	payload := chunk[HeaderSize:]
+
+	if h.Offset != 0 {
+		return d.continuation(st, h, payload, size)
+	}
+	st.skipping = false
+	if st.partial != nil {
+		err := &TruncatedError{Sender: h.Sender, Seq: st.seq, Got: len(st.partial), Total: int(st.total)}
+		st.partial = nil
+		return Message{}, 0, err
+	}
+	if st.synced && st.next != h.Seq {
+		want := st.next
+		st.next = h.Seq
+		return Message{}, 0, fmt.Errorf("frame: %w: sender %v sent message %d, expected %d", ErrSequence, h.Sender, h.Seq, want)
+	}
+	// The first message seen from a sender may have any number: this
+	// endpoint may not be the first to read the channel.
+	st.next, st.synced = h.Seq+1, true
+	if int64(h.Total) > int64(d.maxMessage) {
+		st.skipping, st.skipSeq = true, h.Seq
+		return Message{}, size, fmt.Errorf("frame: %w: sender %v message %d has %d bytes, at most %d allowed", ErrTooLarge, h.Sender, h.Seq, h.Total, d.maxMessage)
+	}
+	if h.Length == h.Total {
+		return Message{Sender: h.Sender, Seq: h.Seq, Data: payload}, size, nil
+	}
+	st.partial = append(make([]byte, 0, h.Total), payload...)
+	st.seq, st.total = h.Seq, h.Total
+	return Message{}, size, nil
+}
+
+// continuation handles a chunk that is not the first of its message.
+func (d *Decoder) continuation(st *senderState, h Header, payload []byte, size int) (Message, int, error) {
+	if st.skipping && st.skipSeq == h.Seq {
+		return Message{}, size, nil
+	}
+	if st.partial == nil {
+		st.skipping, st.skipSeq = true, h.Seq
+		return Message{}, size, fmt.Errorf("frame: %w: sender %v message %d: chunk at offset %d of a message never started", ErrSequence, h.Sender, h.Seq, h.Offset)
+	}
+	if h.Seq != st.seq || h.Total != st.total || int(h.Offset) != len(st.partial) {
+		err := fmt.Errorf("frame: %w: sender %v: chunk of message %d at offset %d (of %d), expected message %d at offset %d (of %d)",
+			ErrCorrupt, h.Sender, h.Seq, h.Offset, h.Total, st.seq, len(st.partial), st.total)
+		st.partial = nil
+		st.skipping, st.skipSeq = true, h.Seq
+		return Message{}, size, err
+	}
+	st.partial = append(st.partial, payload...)
+	if len(st.partial) < int(st.total) {
+		return Message{}, size, nil
+	}
+	m := Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial}
+	st.partial = nil
+	return m, size, nil
+}
+
+func (d *Decoder) state(s Sender) *senderState {
+	if d.last != nil && d.lastID == s {
+		return d.last
+	}
+	st, ok := d.senders[s]
+	if !ok {
+		st = &senderState{}
+		d.senders[s] = st
+	}
+	d.lastID, d.last = s, st
+	return st
+}
+
+// resync returns how many bytes to skip so that b starts at the next place
+// that could be a chunk: the next magic number after the first byte.
+func resync(b []byte) int {
+	i := bytes.Index(b[1:], []byte{magic0, magic1})
+	if i < 0 {
+		// Keep a trailing 'P': it may be the first half of a magic.
+		if b[len(b)-1] == magic0 {
+			return len(b) - 1
+		}
+		return len(b)
+	}
+	return i + 1
+}
+
+// Pending returns the number of messages begun and not yet complete.
+func (d *Decoder) Pending() int {
+	n := 0
+	for _, st := range d.senders {
+		if st.partial != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Abandon drops the unfinished messages of every sender for which gone
+// returns true (of every sender when gone is nil) and returns a
+// [TruncatedError] for each, joined, or nil when there was none.
+func (d *Decoder) Abandon(gone func(Sender) bool) error {
+	var errs []error
+	for id, st := range d.senders {
+		if st.partial == nil || (gone != nil && !gone(id)) {
+			continue
+		}
+		errs = append(errs, &TruncatedError{Sender: id, Seq: st.seq, Got: len(st.partial), Total: int(st.total)})
+		st.partial = nil
+	}
+	return errors.Join(errs...)
+}
+
+// LineDecoder splits a byte stream into newline-ended lines of at most max
+// bytes (newline not counted). A longer line is reported as [ErrTooLarge]
+// and skipped up to its newline. The zero value is not usable; see
+// [NewLineDecoder].
+type LineDecoder struct {
+	max      int
+	skipping bool
+}
+
+// NewLineDecoder returns a LineDecoder for lines of at most max bytes.
+func NewLineDecoder(max int) *LineDecoder { return &LineDecoder{max: max} }
+
+// Next returns the line at the start of b, without its newline, and how
+// many bytes it used; n == 0 means b holds no whole line yet. At eof (no
+// writer left), a last line without a newline is a line too.
+func (d *LineDecoder) Next(b []byte, eof bool) (m Message, n int, err error) {
+	i := bytes.IndexByte(b, '\n')
+	if d.skipping {
+		if i < 0 {
+			return Message{}, len(b), nil
+		}
+		d.skipping = false
+		return Message{}, i + 1, nil
+	}
+	switch {
+	case i > d.max || (i < 0 && len(b) > d.max):
+		if i < 0 {
+			d.skipping = !eof
+			return Message{}, len(b), fmt.Errorf("frame: %w: line longer than %d bytes", ErrTooLarge, d.max)
+		}
+		return Message{}, i + 1, fmt.Errorf("frame: %w: line of %d bytes, at most %d allowed", ErrTooLarge, i, d.max)
+	case i >= 0:
+		return Message{Data: b[:i:i]}, i + 1, nil
+	case eof && len(b) > 0:
+		return Message{Data: b[:len(b):len(b)]}, len(b), nil
+	}
+	return Message{}, 0, nil
+}

@@ -1,0 +1,523 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// stream collects the writes an Encoder makes.
+type stream struct {
+	writes [][]byte
+	fail   error // returned by the next write, then cleared
+}
+
+func (s *stream) write(p []byte) error {
+	if s.fail != nil {
+		err := s.fail
+		s.fail = nil
+		return err
+	}
+	s.writes = append(s.writes, bytes.Clone(p))
+	return nil
+}
+
+func (s *stream) bytes() []byte { return bytes.Join(s.writes, nil) }
+
+// decodeAll runs d over b and returns the messages (copied) and errors in
+// the order they came.
+func decodeAll(t *testing.T, d interface {
+	Next([]byte, bool) (Message, int, error)
+}, b []byte, eof bool) (msgs []Message, errs []error) {
+	t.Helper()
+	limit := 2*len(b) + 10
+	for steps := 0; ; steps++ {
+		if steps > limit {
+			t.Fatalf("decoder makes no progress at %d bytes left", len(b))
+		}
+		m, n, err := d.Next(b, eof)
+		b = b[n:]
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m.Data != nil {
+			m.Data = bytes.Clone(m.Data)
+			msgs = append(msgs, m)
+			continue
+		}
+		if n == 0 {
+			return msgs, errs
+		}
+	}
+}
+
+func payload(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		msg  []byte
+	}{
+		{"empty", []byte{}},
+		{"nul and newlines", []byte("a\x00b\n\nc\x00")},
+		{"utf-8", []byte("zażółć gęślą jaźń — 日本語 🚀")},
+		{"one chunk exactly", payload(PipeBuf-HeaderSize, 1)},
+		{"one byte over a chunk", payload(PipeBuf-HeaderSize+1, 2)},
+		{"pipe buf minus one", payload(PipeBuf-1, 3)},
+		{"pipe buf", payload(PipeBuf, 4)},
+		{"pipe buf plus one", payload(PipeBuf+1, 5)},
+		{"one MiB", payload(1<<20, 6)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var s stream
+			e := NewEncoder(NewSender(42, 1), PipeBuf, s.write)
+			// Split the message between head and body at every kind of
+			// place: the wire must not show it.
+			cut := len(tc.msg) / 3
+			if err := e.Encode(tc.msg[:cut], tc.msg[cut:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range s.writes {
+				if len(w) > PipeBuf {
+					t.Fatalf("write %d has %d bytes, more than PIPE_BUF", i, len(w))
+				}
+			}
+			msgs, errs := decodeAll(t, NewDecoder(16<<20, PipeBuf), s.bytes(), true)
+			if len(errs) != 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if len(msgs) != 1 || !bytes.Equal(msgs[0].Data, tc.msg) || msgs[0].Data == nil {
+				t.Fatalf("got %d messages, want the one sent", len(msgs))
+			}
+			if n, b := e.Sent(); n != 1 || b != int64(len(tc.msg)) {
+				t.Errorf("Sent() = %d, %d; want 1, %d", n, b, len(tc.msg))
+			}
+		})
+	}
+}
+
+func TestSmallMessagesShareWrites(t *testing.T) {
+	t.Parallel()
+	var s stream
+	e := NewEncoder(NewSender(1, 0), PipeBuf, s.write)
+	const count = 1000
+	for i := range count {
+		if err := e.Encode(fmt.Appendf(nil, "%08d", i), make([]byte, 56)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	perWrite := PipeBuf / (HeaderSize + 64)
+	if want := (count + perWrite - 1) / perWrite; len(s.writes) != want {
+		t.Errorf("%d writes for %d messages of 64 bytes, want %d", len(s.writes), count, want)
+	}
+	msgs, errs := decodeAll(t, NewDecoder(1<<20, PipeBuf), s.bytes(), true)
+	if len(errs) != 0 || len(msgs) != count {
+		t.Fatalf("%d messages, errors %v", len(msgs), errs)
+	}
+	for i, m := range msgs {
+		if got := string(m.Data[:8]); got != fmt.Sprintf("%08d", i) || m.Seq != uint32(i) {
+			t.Fatalf("message %d is %q seq %d", i, got, m.Seq)
+		}
+	}
+}
+
+// TestInterleavedSenders mixes the writes of several senders the way a
+// pipe may: whole writes in any order, each sender's in its own order.
+func TestInterleavedSenders(t *testing.T) {
+	t.Parallel()
+	const senders, perSender = 4, 50
+	streams := make([]stream, senders)
+	var want [senders][][]byte
+	for s := range senders {
+		e := NewEncoder(NewSender(100+s, 0), PipeBuf, streams[s].write)
+		for i := range perSender {
+			msg := payload(1+(i*7919)%20000, uint64(s*1000+i))
+			want[s] = append(want[s], msg)
+			if err := e.Encode(nil, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	var wire []byte
+	for {
+		var live []int
+		for s := range streams {
+			if len(streams[s].writes) > 0 {
+				live = append(live, s)
+			}
+		}
+		if len(live) == 0 {
+			break
+		}
+		s := live[r.IntN(len(live))]
+		wire = append(wire, streams[s].writes[0]...)
+		streams[s].writes = streams[s].writes[1:]
+	}
+	msgs, errs := decodeAll(t, NewDecoder(1<<20, PipeBuf), wire, true)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	var got [senders][][]byte
+	for _, m := range msgs {
+		s := m.Sender.PID() - 100
+		got[s] = append(got[s], m.Data)
+	}
+	for s := range senders {
+		if len(got[s]) != perSender {
+			t.Fatalf("sender %d: %d messages, want %d", s, len(got[s]), perSender)
+		}
+		for i := range got[s] {
+			if !bytes.Equal(got[s][i], want[s][i]) {
+				t.Fatalf("sender %d message %d differs", s, i)
+			}
+		}
+	}
+}
+
+// wireOf encodes msgs from one sender and returns the bytes.
+func wireOf(t *testing.T, sender Sender, msgs ...[]byte) []byte {
+	t.Helper()
+	var s stream
+	e := NewEncoder(sender, PipeBuf, s.write)
+	for _, m := range msgs {
+		if err := e.Encode(nil, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return s.bytes()
+}
+
+func TestDecoderErrors(t *testing.T) {
+	t.Parallel()
+	a, b := NewSender(1, 0), NewSender(2, 0)
+	big := payload(10000, 9)
+	cases := []struct {
+		name     string
+		wire     func(t *testing.T) []byte
+		max      int      // largest message; 0 means 1 MiB
+		wantMsgs []string // message bodies, in order
+		wantErrs []error
+	}{
+		{
+			name: "flipped payload bit",
+			wire: func(t *testing.T) []byte {
+				w := wireOf(t, a, []byte("one"), []byte("two"))
+				w[HeaderSize+1] ^= 0x10
+				return w
+			},
+			wantMsgs: []string{"two"},
+			wantErrs: []error{ErrCorrupt},
+		},
+		{
+			name: "garbage between chunks",
+			wire: func(t *testing.T) []byte {
+				w := wireOf(t, a, []byte("one"))
+				w = append(w, "garbage PM here"...)
+				return append(w, wireOf(t, b, []byte("two"))...)
+			},
+			wantMsgs: []string{"one", "two"},
+			wantErrs: []error{ErrCorrupt, ErrCorrupt},
+		},
+		{
+			name: "missing message",
+			wire: func(t *testing.T) []byte {
+				var s stream
+				e := NewEncoder(a, PipeBuf, s.write)
+				for _, m := range []string{"m0", "m1", "m2"} {
+					if err := e.Encode(nil, []byte(m)); err != nil {
+						t.Fatal(err)
+					}
+					if err := e.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return append(s.writes[0], s.writes[2]...)
+			},
+			wantMsgs: []string{"m0", "m2"},
+			wantErrs: []error{ErrSequence},
+		},
+		{
+			name: "sender stopped mid-message then went on",
+			wire: func(t *testing.T) []byte {
+				var s stream
+				e := NewEncoder(a, PipeBuf, s.write)
+				// The second chunk's write fails: the sender gives
+				// up on the message after its first chunk.
+				first := true
+				e.flush = func(p []byte) error {
+					if first {
+						first = false
+						return s.write(p)
+					}
+					e.flush = s.write
+					return errors.New("cancelled")
+				}
+				if err := e.Encode(nil, big); err == nil {
+					t.Fatal("Encode survived a failed write")
+				}
+				if err := e.Encode(nil, []byte("next")); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				return s.bytes()
+			},
+			wantMsgs: []string{"next"},
+			wantErrs: []error{ErrTruncated},
+		},
+		{
+			name: "chunks of a message whose start was not seen",
+			wire: func(t *testing.T) []byte {
+				var s stream
+				e := NewEncoder(a, PipeBuf, s.write)
+				if err := e.Encode(nil, payload(20000, 1)); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Encode(nil, []byte("after")); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				return bytes.Join(s.writes[1:], nil)
+			},
+			wantMsgs: []string{"after"},
+			wantErrs: []error{ErrSequence},
+		},
+		{
+			name:     "message larger than allowed",
+			wire:     func(t *testing.T) []byte { return wireOf(t, a, big, []byte("small")) },
+			max:      8192,
+			wantMsgs: []string{"small"},
+			wantErrs: []error{ErrTooLarge},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.max == 0 {
+				tc.max = 1 << 20
+			}
+			msgs, errs := decodeAll(t, NewDecoder(tc.max, PipeBuf), tc.wire(t), false)
+			var got []string
+			for _, m := range msgs {
+				got = append(got, string(m.Data))
+			}
+			if strings.Join(got, "|") != strings.Join(tc.wantMsgs, "|") {
+				t.Errorf("messages %q, want %q", got, tc.wantMsgs)
+			}
+			if len(errs) != len(tc.wantErrs) {
+				t.Fatalf("errors %v, want %v", errs, tc.wantErrs)
+			}
+			for i := range errs {
+				if !errors.Is(errs[i], tc.wantErrs[i]) {
+					t.Errorf("error %d is %v, want %v", i, errs[i], tc.wantErrs[i])
+				}
+			}
+		})
+	}
+}
+
+func TestAbandon(t *testing.T) {
+	t.Parallel()
+	a, b := NewSender(10, 0), NewSender(11, 0)
+	var sa, sb stream
+	ea := NewEncoder(a, PipeBuf, sa.write)
+	eb := NewEncoder(b, PipeBuf, sb.write)
+	if err := ea.Encode(nil, payload(9000, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := eb.Encode(nil, payload(9000, 2)); err != nil {
+		t.Fatal(err)
+	}
+	// Only the flushed chunks reach the decoder: both messages are cut.
+	d := NewDecoder(1<<20, PipeBuf)
+	msgs, errs := decodeAll(t, d, append(sa.bytes(), sb.bytes()...), false)
+	if len(msgs) != 0 || len(errs) != 0 || d.Pending() != 2 {
+		t.Fatalf("msgs %d errs %v pending %d", len(msgs), errs, d.Pending())
+	}
+	err := d.Abandon(func(s Sender) bool { return s == a })
+	var te *TruncatedError
+	if !errors.As(err, &te) || te.Sender != a || te.Got != 2*(PipeBuf-HeaderSize) || te.Total != 9000 {
+		t.Fatalf("Abandon(a) = %v", err)
+	}
+	if d.Pending() != 1 {
+		t.Fatalf("pending %d after abandoning one", d.Pending())
+	}
+	if err := d.Abandon(nil); !errors.Is(err, ErrTruncated) || d.Pending() != 0 {
+		t.Fatalf("Abandon(nil) = %v, pending %d", err, d.Pending())
+	}
+	if err := d.Abandon(nil); err != nil {
+		t.Fatalf("Abandon with nothing pending = %v", err)
+	}
+}
+
+func TestFailedFlushReusesSequence(t *testing.T) {
+	t.Parallel()
+	var s stream
+	e := NewEncoder(NewSender(3, 0), PipeBuf, s.write)
+	for _, m := range []string{"a", "b"} {
+		if err := e.Encode(nil, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("boom")
+	s.fail = boom
+	if err := e.Flush(); !errors.Is(err, boom) {
+		t.Fatalf("Flush = %v", err)
+	}
+	if n, _ := e.Sent(); n != 0 {
+		t.Fatalf("Sent() = %d after a failed write", n)
+	}
+	if err := e.Encode(nil, []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, errs := decodeAll(t, NewDecoder(1<<10, PipeBuf), s.bytes(), true)
+	if len(errs) != 0 || len(msgs) != 1 || msgs[0].Seq != 0 || string(msgs[0].Data) != "c" {
+		t.Fatalf("msgs %+v errs %v; want c as message 0", msgs, errs)
+	}
+}
+
+func TestEncoderRejects(t *testing.T) {
+	t.Parallel()
+	var s stream
+	if err := NewEncoder(1, HeaderSize, s.write).Encode(nil, []byte("x")); err == nil {
+		t.Error("a write size with no room for payload was accepted")
+	}
+	le := NewLineEncoder(16, s.write)
+	if err := le.Encode([]byte("a\nb"), nil); !errors.Is(err, ErrNewline) {
+		t.Errorf("line with newline: %v", err)
+	}
+	if err := le.Encode(nil, make([]byte, 16)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("16-byte line in 16-byte writes: %v", err)
+	}
+	if err := le.Encode(nil, []byte("123456789012345")); err != nil {
+		t.Errorf("15-byte line in 16-byte writes: %v", err)
+	}
+}
+
+func TestLines(t *testing.T) {
+	t.Parallel()
+	var s stream
+	e := NewLineEncoder(PipeBuf, s.write)
+	for _, l := range []string{"hello", "", "zażółć\x00x"} {
+		if err := e.Encode([]byte(l), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(s.bytes()); got != "hello\n\nzażółć\x00x\n" {
+		t.Fatalf("wire %q", got)
+	}
+	cases := []struct {
+		name  string
+		in    string
+		eof   bool
+		lines []string
+		errs  int
+	}{
+		{"plain", "a\nbb\n", false, []string{"a", "bb"}, 0},
+		{"unfinished waits", "a\nbb", false, []string{"a"}, 0},
+		{"unfinished at eof", "a\nbb", true, []string{"a", "bb"}, 0},
+		{"too long", "0123456789\nok\n", false, []string{"ok"}, 1},
+		{"too long unfinished", "0123456789abc", false, nil, 1},
+		{"exactly max", "01234567\n", false, []string{"01234567"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			msgs, errs := decodeAll(t, NewLineDecoder(8), []byte(tc.in), tc.eof)
+			var got []string
+			for _, m := range msgs {
+				got = append(got, string(m.Data))
+			}
+			if strings.Join(got, "|") != strings.Join(tc.lines, "|") || len(got) != len(tc.lines) {
+				t.Errorf("lines %q, want %q", got, tc.lines)
+			}
+			if len(errs) != tc.errs {
+				t.Errorf("errors %v, want %d", errs, tc.errs)
+			}
+			for _, err := range errs {
+				if !errors.Is(err, ErrTooLarge) {
+					t.Errorf("error %v is not ErrTooLarge", err)
+				}
+			}
+		})
+	}
+}
+
+func TestLongLineSkippedAcrossReads(t *testing.T) {
+	t.Parallel()
+	d := NewLineDecoder(4)
+	if _, n, err := d.Next([]byte("abcdef"), false); !errors.Is(err, ErrTooLarge) || n != 6 {
+		t.Fatalf("first part: n=%d err=%v", n, err)
+	}
+	if m, n, err := d.Next([]byte("gh\nok\n"), false); err != nil || m.Data != nil || n != 3 {
+		t.Fatalf("rest of long line: %q n=%d err=%v", m.Data, n, err)
+	}
+	if m, _, err := d.Next([]byte("ok\n"), false); err != nil || string(m.Data) != "ok" {
+		t.Fatalf("next line: %q %v", m.Data, err)
+	}
+}
+
+// FuzzDecoder feeds arbitrary bytes, alone and around valid chunks: the
+// decoder must never panic or stall, and must still find the valid message.
+func FuzzDecoder(f *testing.F) {
+	valid := func() []byte {
+		var s stream
+		e := NewEncoder(NewSender(5, 5), PipeBuf, s.write)
+		_ = e.Encode(nil, []byte("needle"))
+		_ = e.Flush()
+		return s.bytes()
+	}()
+	f.Add([]byte{})
+	f.Add([]byte("PM"))
+	f.Add(valid[:HeaderSize])
+	f.Fuzz(func(t *testing.T, junk []byte) {
+		_, _ = decodeAll(t, NewDecoder(1<<16, PipeBuf), junk, true)
+		// The junk must not swallow a valid chunk placed after it,
+		// unless the junk ends in what looks like the start of a chunk.
+		wire := append(append(bytes.Clone(junk), 0), valid...)
+		msgs, _ := decodeAll(t, NewDecoder(1<<16, PipeBuf), wire, true)
+		found := false
+		for _, m := range msgs {
+			found = found || string(m.Data) == "needle"
+		}
+		if !found && !bytes.Contains(junk, []byte("PM")) {
+			t.Errorf("valid chunk after %d junk bytes not found", len(junk))
+		}
+	})
+}
