@@ -78,27 +78,40 @@ func (m *Mutex) Owner() (pid, tid int) {
 // Waiters returns how many callers are in the waiting path of Lock.
 func (m *Mutex) Waiters() int { return int(m.waiters.Load()) }
 
-// TryLock takes the mutex if it is free, without waiting.
-func (m *Mutex) TryLock() bool {
-	if m.owner.CompareAndSwap(0, selfPID) {
-		m.tid.Store(uint32(unix.Gettid()))
-		return true
+// TryLock takes the mutex if it is free, without waiting. It records no
+// thread id; see [Mutex.Lock].
+func (m *Mutex) TryLock() bool { return m.tryLock(nil) }
+
+// threadIDer is a Canceler that knows its thread, like osthread.Thread.
+type threadIDer interface{ TID() int }
+
+// tryLock takes the mutex if it is free, recording the thread id c offers.
+// The id is asked of the Canceler rather than of the kernel because gettid is
+// a real system call, too dear for every lock.
+func (m *Mutex) tryLock(c Canceler) bool {
+	if !m.owner.CompareAndSwap(0, selfPID) {
+		return false
 	}
-	return false
+	if t, ok := c.(threadIDer); ok {
+		m.tid.Store(uint32(t.TID()))
+	}
+	return true
 }
 
 // Lock takes the mutex, waiting at most timeout (no limit if 0 or less). It
 // returns [ErrTimeout], [ErrCancelled] when c is or gets cancelled, or an
-// [OwnerDeadError] when the holder's process has died.
+// [OwnerDeadError] when the holder's process has died. If c has a
+// TID() int method (an osthread.Thread does), the mutex records that thread
+// as the holder's; otherwise the holder's thread shows as 0.
 func (m *Mutex) Lock(c Canceler, timeout time.Duration) error {
 	if cancelled(c) {
 		return ErrCancelled
 	}
-	if m.TryLock() {
+	if m.tryLock(c) {
 		return nil
 	}
 	for range spinTries {
-		if m.owner.Load() == 0 && m.TryLock() {
+		if m.owner.Load() == 0 && m.tryLock(c) {
 			return nil
 		}
 	}
@@ -121,7 +134,7 @@ func (m *Mutex) sleepUntilLocked(c Canceler, deadline time.Time) error {
 	lastCheck := time.Now()
 	for {
 		seq := m.seq.Load()
-		if m.TryLock() {
+		if m.tryLock(c) {
 			return nil
 		}
 		if cancelled(c) {

@@ -60,6 +60,13 @@ func (f *flagCanceler) cancel() {
 	Interrupt(f.addr)
 }
 
+// tidCanceler is a Canceler that never cancels and names its thread.
+type tidCanceler int
+
+func (tidCanceler) Cancelled() bool { return false }
+func (tidCanceler) Watch(*uint32)   {}
+func (c tidCanceler) TID() int      { return int(c) }
+
 // untilSleeping waits until n callers are in the slow path of s.
 func untilSleeping(t *testing.T, waiters *atomic.Uint32, n uint32) {
 	t.Helper()
@@ -261,13 +268,11 @@ func TestMutexOwnerAndMisuse(t *testing.T) {
 	if err := m.Unlock(); !errors.Is(err, ErrNotOwner) {
 		t.Fatalf("Unlock of a free mutex = %v, want ErrNotOwner", err)
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if !m.TryLock() {
-		t.Fatal("TryLock of a free mutex failed")
+	if err := m.Lock(tidCanceler(4242), 0); err != nil {
+		t.Fatal(err)
 	}
-	if pid, tid := m.Owner(); pid != os.Getpid() || tid != syscall.Gettid() {
-		t.Fatalf("Owner = %d/%d, want %d/%d", pid, tid, os.Getpid(), syscall.Gettid())
+	if pid, tid := m.Owner(); pid != os.Getpid() || tid != 4242 {
+		t.Fatalf("Owner = %d/%d, want %d/4242", pid, tid, os.Getpid())
 	}
 	if m.TryLock() {
 		t.Fatal("TryLock of a held mutex succeeded")
