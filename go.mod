@@ -12,4 +12,5 @@ require (
 	github.com/shirou/gopsutil/v4 v4.26.10 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
 )

@@ -78,7 +78,10 @@ func suggest(s string, candidates []string) string {
 	return best
 }
 
-// didYouMean formats a suggestion for a message, or returns "".
+// DidYouMean formats a suggestion of the candidate nearest to s for an
+// error message (`, did you mean "spawn"?`), or returns "" when none is near.
+func DidYouMean(s string, candidates []string) string { return didYouMean(s, candidates) }
+
 func didYouMean(s string, candidates []string) string {
 	if c := suggest(s, candidates); c != "" {
 		return fmt.Sprintf(", did you mean %q?", c)

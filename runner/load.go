@@ -80,6 +80,15 @@ var (
 	yamlLineColumn = regexp.MustCompile(`^yaml: line (\d+)(?:, column (\d+))?: (.*)$`)
 )
 
+var yamlContextErrors = []string{
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+}
+
 var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "channels", "steps", "finally"}
 var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background"}
 var retryKeys = []string{"until", "attempts", "interval"}
@@ -192,6 +201,15 @@ func (l *loader) syntaxError(err error) {
 			pos.Col, _ = strconv.Atoi(m[2])
 		}
 		msg = m[3]
+		// For these parser errors yaml.v3 reports the 0-based line where
+		// the unfinished construct starts; point at that line, 1-based.
+		for _, prefix := range yamlContextErrors {
+			if strings.HasPrefix(msg, prefix) {
+				pos.Line++
+				msg += " (in what starts on this line)"
+				break
+			}
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}

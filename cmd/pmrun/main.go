@@ -117,12 +117,14 @@ func exists(path string) bool {
 }
 
 func suggestCommand(s string) string {
+	var names []string
 	for name, cmd := range commands {
-		if !cmd.hidden && len(s) > 1 && (strings.HasPrefix(name, s) || strings.HasPrefix(s, name)) {
-			return fmt.Sprintf(", did you mean %q?", name)
+		if !cmd.hidden {
+			names = append(names, name)
 		}
 	}
-	return ""
+	sort.Strings(names)
+	return runner.DidYouMean(s, names)
 }
 
 func (c *cli) help(w io.Writer) {

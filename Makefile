@@ -1,0 +1,56 @@
+# The index of pmrun's habits: every routine task is one target here.
+GO      ?= go
+PKGS    := ./...
+FUZZTIME ?= 1m
+
+.PHONY: all build install run test race vet fmt-check fmt bench stress fuzz clean help
+
+all: build test
+
+help:
+	@echo "make run        run the demo scenario (scenarios/demo.yaml)"
+	@echo "make test       formatting, vet and the whole test suite under the race detector"
+	@echo "make build      compile every package"
+	@echo "make install    install the pmrun command into \$$(go env GOPATH)/bin"
+	@echo "make bench      the performance table: each row against its baseline, measured in the same run"
+	@echo "make stress     long stress runs (not part of make test)"
+	@echo "make fuzz       fuzz the scenario loader for FUZZTIME (default 1m)"
+
+build:
+	$(GO) build $(PKGS)
+
+install:
+	$(GO) install ./cmd/pmrun
+
+# The demo: a tour of every action. The events land in pmrun.log.
+run:
+	$(GO) run ./cmd/pmrun scenarios/demo.yaml
+
+# The test command the README and CI use.
+test: fmt-check vet race
+
+race:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -s -w $$(git ls-files '*.go')
+
+bench:
+	$(GO) run ./cmd/pmbench
+
+stress:
+	PMRUN_STRESS=1 $(GO) test -count=1 -timeout 60m -run Stress $(PKGS)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./runner
+
+clean:
+	rm -f pmrun.log
+	$(GO) clean -testcache

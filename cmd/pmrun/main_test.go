@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain makes this test binary the pmrun command when testscript runs
+// it under that name, so scripts run the real CLI in its own process.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"pmrun": func() { os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script.
+func TestScripts(t *testing.T) {
+	t.Parallel()
+	scenarios, err := filepath.Abs("../../scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("SCENARIOS", scenarios)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+			"sigint":   cmdSigint,
+			"fileperm": cmdFilePerm,
+		},
+	})
+}
+
+// cmdExitCode runs a command and checks its exit code:
+// exitcode CODE COMMAND [ARGS...]. stdout and stderr are kept for the
+// commands after it.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode CODE COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: bad code %q", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("exitcode: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", got, want, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+	}
+}
+
+// cmdSigint starts a command, sends it SIGINT after a delay and checks its
+// exit code: sigint DELAY CODE COMMAND [ARGS...].
+func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: sigint DELAY CODE COMMAND [ARGS...]")
+	}
+	delay, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	path, err := exec.LookPath(args[2])
+	if err != nil {
+		// testscript's PATH is not the test's: look in the script's PATH.
+		for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+			if p := filepath.Join(dir, args[2]); fileExists(p) {
+				path = p
+				break
+			}
+		}
+	}
+	cmd := exec.Command(path, args[3:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	ts.Check(cmd.Start())
+	time.Sleep(delay)
+	ts.Check(cmd.Process.Signal(syscall.SIGINT))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		ts.Fatalf("sigint: %s did not exit 30s after SIGINT", args[2])
+	}
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	}
+	fmt.Fprintf(ts.Stdout(), "%s", stdout.String())
+	fmt.Fprintf(ts.Stderr(), "%s", stderr.String())
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "sigint.stdout"), stdout.Bytes(), 0o644))
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "sigint.stderr"), stderr.Bytes(), 0o644))
+	if got != want {
+		ts.Fatalf("exit code %d after SIGINT, want %d\nstdout:\n%s\nstderr:\n%s", got, want, stdout.String(), stderr.String())
+	}
+}
+
+// cmdFilePerm checks a file's permission bits: fileperm 0600 FILE.
+func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: fileperm MODE FILE")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := uint64(fi.Mode().Perm()); (got == want) == neg {
+		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
+	}
+}
+
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "SCENARIOS"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	return env
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
+
+// TestScenarios loads and runs every file in scenarios/ with the real
+// binary, one subtest per file.
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	bin := pmrunBinary(t)
+	var files []string
+	err := filepath.WalkDir("../../scenarios", func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios found: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(strings.TrimPrefix(file, "../../scenarios/"), ".yaml"), func(t *testing.T) {
+			out, err := exec.Command(bin, "check", file).CombinedOutput()
+			if err != nil {
+				t.Fatalf("check %s: %v\n%s", file, err, out)
+			}
+			cmd := exec.Command(bin, "run", "--log", filepath.Join(t.TempDir(), "pmrun.log"), file)
+			out, err = cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("run %s: %v\n%s", file, err, out)
+			}
+		})
+	}
+}
+
+// pmrunBinary returns a path that runs this test binary as pmrun: a link
+// named pmrun, which testscript.Main dispatches on.
+func pmrunBinary(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "pmrun")
+	if err := os.Symlink(self, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
