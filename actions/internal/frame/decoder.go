@@ -10,10 +10,13 @@ import (
 type Message struct {
 	Sender Sender
 	Seq    uint32
-	// Data is the message; nil when no message completed. It may point
-	// into the buffer given to Next and is then valid until that buffer
-	// changes.
+	// Data is the message; nil when no message completed. Unless Owned,
+	// it points into the buffer given to Next and is valid until that
+	// buffer changes.
 	Data []byte
+	// Owned says Data was put together from several chunks in memory of
+	// its own, which now belongs to the caller.
+	Owned bool
 }
 
 // TruncatedError reports a message that its sender began and did not
@@ -54,6 +57,7 @@ type Decoder struct {
 	maxMessage int
 	maxChunk   int
 	senders    map[Sender]*senderState
+	spare      []byte // see Reuse
 	// last caches the most recent sender: most streams have one.
 	lastID Sender
 	last   *senderState
@@ -121,7 +125,7 @@ func (d *Decoder) Next(b []byte, _ bool) (m Message, n int, err error) {
 	if h.Length == h.Total {
 		return Message{Sender: h.Sender, Seq: h.Seq, Data: payload}, size, nil
 	}
-	st.partial = append(make([]byte, 0, h.Total), payload...)
+	st.partial = append(d.alloc(int(h.Total)), payload...)
 	st.seq, st.total = h.Seq, h.Total
 	return Message{}, size, nil
 }
@@ -146,9 +150,28 @@ func (d *Decoder) continuation(st *senderState, h Header, payload []byte, size i
 	if len(st.partial) < int(st.total) {
 		return Message{}, size, nil
 	}
-	m := Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial}
+	m := Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial, Owned: true}
 	st.partial = nil
 	return m, size, nil
+}
+
+// alloc returns an empty buffer with room for n bytes, the spare one if it
+// is large enough.
+func (d *Decoder) alloc(n int) []byte {
+	if cap(d.spare) >= n {
+		b := d.spare[:0]
+		d.spare = nil
+		return b
+	}
+	return make([]byte, 0, n)
+}
+
+// Reuse hands back the Data of an Owned message the caller is done with,
+// so the next large message can be put together in it without allocating.
+func (d *Decoder) Reuse(data []byte) {
+	if cap(data) > cap(d.spare) {
+		d.spare = data
+	}
 }
 
 func (d *Decoder) state(s Sender) *senderState {

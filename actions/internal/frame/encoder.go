@@ -138,17 +138,26 @@ func (e *Encoder) Flush() error {
 	}
 	err := e.flush(e.buf)
 	if err != nil {
-		if e.started {
-			e.seq = e.firstSeq
-		}
-	} else {
-		e.sentMsgs += e.pendingMsgs
-		e.sentBytes += e.pendingBytes
+		e.Discard()
+		return err
+	}
+	e.sentMsgs += e.pendingMsgs
+	e.sentBytes += e.pendingBytes
+	e.buf = e.buf[:0]
+	e.started = false
+	e.pendingMsgs, e.pendingBytes = 0, 0
+	return nil
+}
+
+// Discard drops what is buffered, as a failed write would: messages that
+// had not begun to be written give their sequence numbers back.
+func (e *Encoder) Discard() {
+	if e.started {
+		e.seq = e.firstSeq
 	}
 	e.buf = e.buf[:0]
 	e.started = false
 	e.pendingMsgs, e.pendingBytes = 0, 0
-	return err
 }
 
 // Buffered returns the number of bytes waiting for [Encoder.Flush].
