@@ -30,7 +30,7 @@ type Mutex struct {
 	owner   atomic.Uint32 // holder's pid; 0 when free
 	tid     atomic.Uint32 // holder's thread id, for reports
 	waiters atomic.Uint32
-	seq     atomic.Uint32
+	seq     atomic.Uint32 // as in Semaphore: changes at every wake; bit 0 = sleepers
 }
 
 // NewMutex returns an unlocked mutex on the Go heap.
@@ -121,43 +121,25 @@ func (m *Mutex) Lock(c Canceler, timeout time.Duration) error {
 	}
 	m.waiters.Add(1)
 	watch(c, m.seqWord())
-	err := m.sleepUntilLocked(c, deadline)
-	watch(c, nil)
-	m.waiters.Add(^uint32(0))
-	if err != nil && m.owner.Load() == 0 && m.waiters.Load() > 0 {
-		m.wakeOne() // pass on a wake that Unlock may have meant for another waiter
-	}
-	return err
-}
-
-func (m *Mutex) sleepUntilLocked(c Canceler, deadline time.Time) error {
+	// Waiters wake every ownerCheckInterval to see whether the holder died.
 	lastCheck := time.Now()
-	for {
-		seq := m.seq.Load()
-		if m.tryLock(c) {
+	ownerAlive := func() error {
+		if time.Since(lastCheck) < ownerCheckInterval {
 			return nil
 		}
-		if cancelled(c) {
-			return ErrCancelled
+		lastCheck = time.Now()
+		if pid, tid := m.Owner(); pid != 0 && processGone(pid) {
+			return &OwnerDeadError{PID: pid, TID: tid}
 		}
-		now := time.Now()
-		if !deadline.IsZero() && !now.Before(deadline) {
-			return ErrTimeout
-		}
-		if now.Sub(lastCheck) >= ownerCheckInterval {
-			lastCheck = now
-			if pid, tid := m.Owner(); pid != 0 && processGone(pid) {
-				return &OwnerDeadError{PID: pid, TID: tid}
-			}
-		}
-		nap := ownerCheckInterval
-		if !deadline.IsZero() {
-			nap = min(nap, deadline.Sub(now))
-		}
-		if err := futexSleep(m.seqWord(), seq, nap); err != nil && err != errTimedOut {
-			return fmt.Errorf("sem: futex wait: %w", err)
-		}
+		return nil
 	}
+	err := sleepUntil(&m.seq, func() bool { return m.tryLock(c) }, c, deadline, ownerCheckInterval, ownerAlive)
+	watch(c, nil)
+	m.waiters.Add(^uint32(0))
+	if err != nil && m.owner.Load() == 0 {
+		wakeOne(&m.seq, &m.waiters) // pass on a wake that Unlock may have meant for another waiter
+	}
+	return err
 }
 
 // Unlock releases the mutex and wakes one waiter if there is any. It returns
@@ -168,20 +150,13 @@ func (m *Mutex) Unlock() error {
 	}
 	m.tid.Store(0)
 	m.owner.Store(0)
-	if m.waiters.Load() > 0 {
-		m.wakeOne()
-	}
+	wakeOne(&m.seq, &m.waiters)
 	return nil
 }
 
 // WakeAll wakes every waiter so each rechecks its Canceler; see
 // [Semaphore.WakeAll].
 func (m *Mutex) WakeAll() { Interrupt(m.seqWord()) }
-
-func (m *Mutex) wakeOne() {
-	m.seq.Add(1)
-	futexWakeN(m.seqWord(), 1)
-}
 
 func (m *Mutex) seqWord() *uint32 { return (*uint32)(unsafe.Pointer(&m.seq)) }
 

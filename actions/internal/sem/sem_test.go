@@ -237,6 +237,63 @@ func TestHammerKeepsCount(t *testing.T) {
 	}
 }
 
+// TestNoLostWakeups: takers far outnumber units, so most of them sleep, and
+// some give up by timeout or cancellation mid-way. Every unit posted must
+// still be taken: a lost wakeup would leave a unit unclaimed and a taker
+// asleep forever, and the test would hang.
+func TestNoLostWakeups(t *testing.T) {
+	const takers, posters, perPoster = 8, 2, 3000
+	s := New(0)
+	var taken, gaveUp atomic.Int64
+	var wg sync.WaitGroup
+	stops := make([]*flagCanceler, takers)
+	for i := range takers {
+		stops[i] = &flagCanceler{}
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for n := 0; ; n++ {
+				var c Canceler = stops[i]
+				timeout := time.Duration(0)
+				if i%3 == 0 && n%5 == 0 {
+					timeout = 50 * time.Microsecond // impatient: often gives up
+				}
+				switch err := s.P(c, timeout); {
+				case err == nil:
+					taken.Add(1)
+				case errors.Is(err, ErrTimeout):
+					gaveUp.Add(1)
+				case errors.Is(err, ErrCancelled):
+					return
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var posted sync.WaitGroup
+	for range posters {
+		posted.Go(func() {
+			for range perPoster {
+				s.V()
+			}
+		})
+	}
+	posted.Wait()
+	for taken.Load() < posters*perPoster {
+		time.Sleep(time.Millisecond)
+	}
+	for _, stop := range stops {
+		stop.cancel()
+	}
+	wg.Wait()
+	if got := taken.Load(); got != posters*perPoster || s.Value() != 0 {
+		t.Fatalf("taken %d, value left %d; want %d and 0", got, s.Value(), posters*perPoster)
+	}
+	t.Logf("%d timeouts along the way", gaveUp.Load())
+}
+
 func TestMutexExcludes(t *testing.T) {
 	const workers, rounds = 8, 5000
 	m := NewMutex()

@@ -25,11 +25,14 @@ const Size = 16
 //
 // Sleepers wait on seq, not on value: a waiter that gives up (cancel, timeout)
 // and a Canceler that interrupts must be able to wake sleepers without
-// changing the count.
+// changing the count. The low bit of seq says someone may be asleep on it;
+// a sleeper sets it, and V makes a system call only while it is set. The
+// waker clears it when it wakes the last waiter, so the V calls that follow,
+// before that waiter has even run, stay in user space.
 type Semaphore struct {
 	value   atomic.Uint32
-	waiters atomic.Uint32 // callers in the slow path of P; V skips the wake when 0
-	seq     atomic.Uint32 // bumped by every wake; the futex word sleepers wait on
+	waiters atomic.Uint32 // callers in the slow path of P
+	seq     atomic.Uint32 // futex word: changes at every wake; bit 0 = sleepers
 	_       uint32
 }
 
@@ -124,38 +127,64 @@ func (s *Semaphore) slowP(c Canceler, timeout time.Duration) error {
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	// Registering as a waiter before reading seq and value closes the gap with
-	// V, which reads waiters after raising the value: either V sees us and
-	// bumps seq (our futex wait then returns at once), or we see its value.
 	s.waiters.Add(1)
 	watch(c, s.seqWord())
-	err := s.sleepUntilTaken(c, deadline)
+	err := sleepUntil(&s.seq, s.TryP, c, deadline, 0, nil)
 	watch(c, nil)
 	s.waiters.Add(^uint32(0))
-	if err != nil && s.value.Load() > 0 && s.waiters.Load() > 0 {
+	if err != nil && s.value.Load() > 0 {
 		// A V may have woken us rather than a waiter that stays; pass it on.
-		s.wakeOne()
+		wakeOne(&s.seq, &s.waiters)
 	}
 	return err
 }
 
-func (s *Semaphore) sleepUntilTaken(c Canceler, deadline time.Time) error {
+// sleepUntil is the waiting loop of Semaphore.P and Mutex.Lock: it sleeps on
+// the futex word seq until take succeeds, c is cancelled or deadline (if not
+// zero) passes. With nap > 0 it wakes up at least that often, and after
+// every wake-up check (if not nil) can end the wait with an error.
+//
+// Before sleeping it sets the sleepers bit and tries take once more: a V
+// that raised the value before the bit was set has not woken anyone, but its
+// unit is then seen here; a V after it sees the bit and changes seq, so the
+// futex wait either does not start or is woken.
+func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.Time, nap time.Duration, check func() error) error {
+	word := (*uint32)(unsafe.Pointer(seq))
 	for {
-		seq := s.seq.Load()
-		if s.TryP() {
+		q := seq.Load()
+		if take() {
 			return nil
+		}
+		if q&1 == 0 {
+			if !seq.CompareAndSwap(q, q|1) {
+				continue
+			}
+			q |= 1
+			if take() {
+				return nil
+			}
 		}
 		if cancelled(c) {
 			return ErrCancelled
 		}
-		var left time.Duration
+		sleep := nap
 		if !deadline.IsZero() {
-			if left = time.Until(deadline); left <= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
 				return ErrTimeout
 			}
+			if sleep <= 0 || left < sleep {
+				sleep = left
+			}
 		}
-		if err := futexSleep(s.seqWord(), seq, left); err != nil && err != errTimedOut {
+		err := futexSleep(word, q, sleep)
+		if err != nil && err != errTimedOut {
 			return fmt.Errorf("sem: futex wait: %w", err)
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -164,8 +193,28 @@ func (s *Semaphore) sleepUntilTaken(c Canceler, deadline time.Time) error {
 // there is any. Without sleepers it makes no system call.
 func (s *Semaphore) V() {
 	s.value.Add(1)
-	if s.waiters.Load() > 0 {
-		s.wakeOne()
+	wakeOne(&s.seq, &s.waiters)
+}
+
+// wakeOne wakes one sleeper on seq if the sleepers bit is set. It keeps the
+// bit while other waiters may still sleep after this one, and clears it
+// otherwise, so that later wakes skip the system call until a waiter sets it
+// again. Either way seq changes, so a waiter that read it but is not yet in
+// the kernel does not go to sleep on a stale value.
+func wakeOne(seq, waiters *atomic.Uint32) {
+	for {
+		q := seq.Load()
+		if q&1 == 0 {
+			return
+		}
+		next := q + 1 // clears the bit and changes the word
+		if waiters.Load() > 1 {
+			next = q + 2 // keeps the bit
+		}
+		if seq.CompareAndSwap(q, next) {
+			futexWakeN((*uint32)(unsafe.Pointer(seq)), 1)
+			return
+		}
 	}
 }
 
@@ -174,10 +223,5 @@ func (s *Semaphore) V() {
 // directly, such as a coordinator aborting worker processes through a flag in
 // shared memory, makes them see the request.
 func (s *Semaphore) WakeAll() { Interrupt(s.seqWord()) }
-
-func (s *Semaphore) wakeOne() {
-	s.seq.Add(1)
-	futexWakeN(s.seqWord(), 1)
-}
 
 func (s *Semaphore) seqWord() *uint32 { return (*uint32)(unsafe.Pointer(&s.seq)) }
