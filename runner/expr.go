@@ -9,6 +9,10 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	exprcompiler "github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
@@ -29,6 +33,51 @@ func typeEnv() map[string]any {
 
 var compileEnv = typeEnv()
 
+// compiler compiles expressions with one expr configuration per result
+// kind, built once: expr.Compile builds a fresh configuration (every
+// builtin function in a new map) for each call, which made loading a file
+// of thousands of steps cost tens of microseconds a step.
+type compiler struct {
+	mu           sync.Mutex
+	cond, values *conf.Config
+}
+
+var exprCompiler = func() *compiler {
+	mk := func(opts ...expr.Option) *conf.Config {
+		c := conf.CreateNew()
+		for _, opt := range append([]expr.Option{expr.Env(compileEnv)}, opts...) {
+			opt(c)
+		}
+		c.Check()
+		return c
+	}
+	return &compiler{cond: mk(expr.AsBool()), values: mk()}
+}()
+
+// compile does what expr.Compile does, with the shared configuration.
+func (c *compiler) compile(src string, asBool bool) (*vm.Program, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	config := c.values
+	if asBool {
+		config = c.cond
+	}
+	tree, err := checker.ParseCheck(src, config)
+	if err != nil {
+		return nil, err
+	}
+	if config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, config); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return exprcompiler.Compile(tree, config)
+}
+
 // program is an expression compiled once, at load.
 type program struct {
 	src  string
@@ -46,14 +95,10 @@ type exprNames struct {
 // Errors carry positions inside the file; references to step ids and vars
 // that do not exist are errors too, with a suggestion.
 func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*Error) {
-	opts := []expr.Option{expr.Env(compileEnv)}
-	if asBool {
-		opts = append(opts, expr.AsBool())
-	}
 	if strings.TrimSpace(src) == "" {
 		return nil, []*Error{{Pos: pos, Msg: "expression is empty"}}
 	}
-	p, err := expr.Compile(src, opts...)
+	p, err := exprCompiler.compile(src, asBool)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -249,7 +294,7 @@ func (s *scope) describe(n ast.Node, seen map[string]bool, out *[]string) {
 		return
 	}
 	seen[src] = true
-	sub, err := expr.Compile(src, expr.Env(compileEnv))
+	sub, err := exprCompiler.compile(src, false)
 	if err != nil {
 		return
 	}

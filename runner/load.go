@@ -571,7 +571,10 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 			l.errorf(set[present[1]], "%s takes only one of %s, but %s and %s are both set", spec.Name, strings.Join(group, ", "), present[0], present[1])
 		}
 	}
-	l.later = append(l.later, func() { l.checkStep(s) })
+	l.later = append(l.later, func() {
+		l.checkStep(s)
+		s.literal = s.literalArgs()
+	})
 	if spec.Declare != nil {
 		for _, d := range spec.Declare(s.static()) {
 			if d.Name == "" {
@@ -581,6 +584,20 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 			}
 		}
 	}
+}
+
+// literalArgs returns the step's Args when every parameter is a literal,
+// so running the step resolves nothing; nil otherwise.
+func (s *Step) literalArgs() *actions.Args {
+	values := map[string]any{}
+	for _, p := range s.params {
+		if !p.v.static {
+			return nil
+		}
+		values[p.def.Name] = p.v.lit
+	}
+	a := actions.NewArgs(s.spec, values)
+	return &a
 }
 
 // static returns what is known of the step's parameters at load.

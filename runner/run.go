@@ -422,15 +422,11 @@ func (x *execution) attempts(ctx context.Context, st *Step) (actions.Result, err
 
 // once resolves the step's parameters and runs its action.
 func (x *execution) once(ctx context.Context, st *Step) (actions.Result, error) {
-	values := make(map[string]any, len(st.params))
-	for _, p := range st.params {
-		v, err := p.v.resolve(x.scope, p.def)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.def.Name, err)
-		}
-		values[p.def.Name] = v
+	args, err := x.args(st)
+	if err != nil {
+		return nil, err
 	}
-	act, err := st.spec.New(actions.NewArgs(st.spec, values))
+	act, err := st.spec.New(args)
 	if err != nil {
 		return nil, err
 	}
@@ -451,6 +447,23 @@ func (x *execution) once(ctx context.Context, st *Step) (actions.Result, error) 
 		}
 	}
 	return res, err
+}
+
+// args resolves the step's parameters; a step whose parameters are all
+// literals reuses the Args built at load.
+func (x *execution) args(st *Step) (actions.Args, error) {
+	if st.literal != nil {
+		return *st.literal, nil
+	}
+	values := make(map[string]any, len(st.params))
+	for _, p := range st.params {
+		v, err := p.v.resolve(x.scope, p.def)
+		if err != nil {
+			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
+		}
+		values[p.def.Name] = v
+	}
+	return actions.NewArgs(st.spec, values), nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

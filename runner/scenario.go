@@ -45,6 +45,7 @@ type Step struct {
 	ActionPos Pos
 	spec      *actions.Spec
 	params    []*param
+	literal   *actions.Args // the parameters, when none needs resolving at run time
 
 	If              *program
 	Timeout         time.Duration

@@ -145,12 +145,7 @@ func (c *cli) run(args []string) error {
 		level = hclog.Debug
 	}
 	if len(outputs) > 0 {
-		opt.Log = hclog.New(&hclog.LoggerOptions{
-			Output:     io.MultiWriter(outputs...),
-			JSONFormat: true,
-			Level:      level,
-			TimeFormat: time.RFC3339Nano,
-		})
+		opt.Log = runner.NewEventLog(io.MultiWriter(outputs...), level)
 	}
 	defer func() {
 		for _, b := range closers {

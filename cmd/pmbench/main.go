@@ -1,0 +1,164 @@
+// Command pmbench prints pmrun's performance table (make bench): each row
+// is measured side by side with its baseline in the same run, and the
+// ratio against the target comes last. It builds pmrun and the C
+// baselines into a temporary directory first.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// row is one line of the table.
+type row struct {
+	order    int
+	name     string
+	baseline string
+	target   string
+	measure  func(b *bench) (measurement, error)
+}
+
+// measurement is a row's numbers: pmrun's value, the baseline's, the
+// ratio and whether it meets the target.
+type measurement struct {
+	value, base string
+	ratio       string
+	ok          bool
+	note        string
+}
+
+var rows []row
+
+func addRow(r row) { rows = append(rows, r) }
+
+// bench is what rows share: the work directory, the built pmrun binary,
+// and a way to build C baselines.
+type bench struct {
+	dir    string
+	pmrun  string
+	repeat int
+}
+
+func main() {
+	only := flag.String("rows", "", "run only the rows whose name matches this `regexp`")
+	repeat := flag.Int("repeat", 3, "measure each side `N` times and keep the best")
+	flag.Parse()
+	var filter *regexp.Regexp
+	if *only != "" {
+		filter = regexp.MustCompile(*only)
+	}
+	dir, err := os.MkdirTemp("", "pmbench-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	b := &bench{dir: dir, repeat: *repeat, pmrun: filepath.Join(dir, "pmrun")}
+	fmt.Fprintln(os.Stderr, "pmbench: building pmrun…")
+	if out, err := exec.Command("go", "build", "-o", b.pmrun, "./cmd/pmrun").CombinedOutput(); err != nil {
+		fail(fmt.Errorf("go build: %v\n%s", err, out))
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].order < rows[j].order })
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "row\tpmrun\tbaseline\tratio\ttarget\tmet")
+	fmt.Fprintln(tw, "---\t-----\t--------\t-----\t------\t---")
+	failed := 0
+	for _, r := range rows {
+		if filter != nil && !filter.MatchString(r.name) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "pmbench: %s…\n", r.name)
+		start := time.Now()
+		m, err := r.measure(b)
+		if err != nil {
+			failed++
+			fmt.Fprintf(tw, "%s\terror: %v\t%s\t\t%s\tno\n", r.name, oneLine(err), r.baseline, r.target)
+			continue
+		}
+		met := "yes"
+		if !m.ok {
+			met = "NO"
+		}
+		if m.note != "" {
+			met += " (" + m.note + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s: %s\t%s\t%s\t%s\n", r.name, m.value, r.baseline, m.base, m.ratio, r.target, met)
+		fmt.Fprintf(os.Stderr, "pmbench: %s done in %s\n", r.name, time.Since(start).Round(time.Millisecond))
+	}
+	tw.Flush()
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "pmbench:", err)
+	os.Exit(1)
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+// best runs f repeat times and returns the shortest duration.
+func (b *bench) best(f func() (time.Duration, error)) (time.Duration, error) {
+	var min time.Duration
+	for i := 0; i < b.repeat; i++ {
+		d, err := f()
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 || d < min {
+			min = d
+		}
+	}
+	return min, nil
+}
+
+// write writes a file into the work directory and returns its path.
+func (b *bench) write(name, content string) (string, error) {
+	path := filepath.Join(b.dir, name)
+	return path, os.WriteFile(path, []byte(content), 0o644)
+}
+
+// cc compiles a C baseline from cmd/pmbench/c into the work directory.
+func (b *bench) cc(name string, libs ...string) (string, error) {
+	out := filepath.Join(b.dir, strings.TrimSuffix(name, ".c"))
+	args := append([]string{"-O2", "-o", out, filepath.Join("cmd", "pmbench", "c", name)}, libs...)
+	if msg, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("gcc %s: %v\n%s", name, err, msg)
+	}
+	return out, nil
+}
+
+// timeCmd runs a command to completion and returns its wall time.
+func timeCmd(name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %v: %s", filepath.Base(name), err, lastLines(stderr.String(), 5))
+	}
+	return time.Since(start), nil
+}
+
+// runScenario runs pmrun on a scenario the way a user would: logging to a
+// file, the console to /dev/null.
+func (b *bench) runScenario(path string) (time.Duration, error) {
+	return timeCmd(b.pmrun, "run", "-q", "--log", filepath.Join(b.dir, "bench.log"), path)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

@@ -1,0 +1,44 @@
+package runner_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+func assertScenario(n int) []byte {
+	var s strings.Builder
+	s.WriteString("name: asserts\nvars: {n: 1}\nsteps:\n  - id: first\n    log: start\n")
+	for i := 0; i < n; i++ {
+		s.WriteString("  - assert: vars.n == 1 && steps.first.status == \"ok\"\n")
+	}
+	return []byte(s.String())
+}
+
+// BenchmarkLoad measures loading a file of 1,000 assert steps.
+func BenchmarkLoad(b *testing.B) {
+	data := assertScenario(1000)
+	for b.Loop() {
+		if _, err := runner.Parse("b.yaml", data, runner.LoadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunAsserts measures running 1,000 assert steps with JSON events.
+func BenchmarkRunAsserts(b *testing.B) {
+	sc, err := runner.Parse("b.yaml", assertScenario(1000), runner.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := runner.NewEventLog(io.Discard, hclog.Info)
+	for b.Loop() {
+		if o := runner.Run(b.Context(), sc, runner.Options{Log: log, Reporter: runner.NewConsole(io.Discard, true)}); o.Status != runner.StatusPassed {
+			b.Fatal(o.Err)
+		}
+	}
+}

@@ -1,0 +1,322 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// EventLog is the [hclog.Logger] the runner and the actions write events
+// to. Its lines are hclog's JSON format — "@timestamp", "@level",
+// "@message", "@module" and the key/value pairs — but they are encoded by
+// appending, without reflection: hclog's own JSON path builds a map and
+// runs encoding/json over it, about 5 µs an event, and a scenario step
+// logs two events against a budget of 2 µs a step (DESIGN §7).
+// TestEventLogMatchesHclog checks the lines decode to what hclog writes.
+type EventLog struct {
+	sink    *eventSink
+	implied []any
+	name    string
+}
+
+// eventSink is what loggers derived with With and Named share, as hclog's
+// do: the output and the level.
+type eventSink struct {
+	mu    sync.Mutex
+	w     io.Writer
+	buf   []byte
+	level atomic.Int32
+}
+
+// NewEventLog returns an EventLog writing one JSON line per event to w,
+// at level and above.
+func NewEventLog(w io.Writer, level hclog.Level) *EventLog {
+	s := &eventSink{w: w}
+	s.level.Store(int32(level))
+	return &EventLog{sink: s}
+}
+
+var _ hclog.Logger = (*EventLog)(nil)
+
+var levelNames = map[hclog.Level]string{
+	hclog.Trace: "trace", hclog.Debug: "debug", hclog.Info: "info", hclog.Warn: "warn", hclog.Error: "error",
+}
+
+// Log writes an event at level.
+func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
+	if level < l.GetLevel() || level == hclog.Off {
+		return
+	}
+	now := time.Now()
+	s := l.sink
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buf[:0]
+	name, ok := levelNames[level]
+	if !ok {
+		name = "all"
+	}
+	b = append(b, `{"@level":"`...)
+	b = append(b, name...)
+	b = append(b, `","@message":`...)
+	b = appendString(b, msg)
+	if l.name != "" {
+		b = append(b, `,"@module":`...)
+		b = appendString(b, l.name)
+	}
+	b = append(b, `,"@timestamp":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	var seen [24]string
+	keys := seen[:0]
+	b = appendPairs(b, l.implied, &keys)
+	b = appendPairs(b, args, &keys)
+	b = append(b, "}\n"...)
+	s.buf = b
+	_, _ = s.w.Write(b)
+}
+
+// appendPairs appends key/value pairs; an odd value gets hclog's
+// EXTRA_VALUE_AT_END key, and a repeated key keeps its first value.
+func appendPairs(b []byte, args []any, keys *[]string) []byte {
+	for i := 0; i < len(args); i += 2 {
+		var key string
+		var val any
+		if i+1 < len(args) {
+			val = args[i+1]
+			if k, ok := args[i].(string); ok {
+				key = k
+			} else {
+				key = fmt.Sprint(args[i])
+			}
+		} else {
+			key, val = hclog.MissingKey, args[i]
+		}
+		if isReserved(key) || containsKey(*keys, key) {
+			continue
+		}
+		*keys = append(*keys, key)
+		b = append(b, ',')
+		b = appendString(b, key)
+		b = append(b, ':')
+		b = appendValue(b, val)
+	}
+	return b
+}
+
+func isReserved(key string) bool { return len(key) > 0 && key[0] == '@' }
+
+func containsKey(keys []string, key string) bool {
+	for _, k := range keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// appendValue encodes v as encoding/json would, by hand for the types
+// events carry.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendString(b, v)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(v), 10)
+	case uint64:
+		return strconv.AppendUint(b, v, 10)
+	case float64:
+		return appendFloat(b, v)
+	case time.Duration:
+		return strconv.AppendInt(b, int64(v), 10)
+	case []string:
+		b = append(b, '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		return append(b, ']')
+	case hclog.Format:
+		return appendString(b, fmt.Sprintf(v[0].(string), v[1:]...))
+	case error:
+		switch v.(type) {
+		case json.Marshaler:
+		default:
+			return appendString(b, v.Error())
+		}
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return appendString(b, fmt.Sprintf("%v", v))
+	}
+	return append(b, out...)
+}
+
+// appendFloat formats like encoding/json: no exponent for ordinary
+// magnitudes; NaN and infinities, which JSON lacks, as strings.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return appendString(b, strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 64)
+}
+
+// appendString appends s as a JSON string, escaping as encoding/json does
+// with HTML escaping on (hclog's default).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// Trace logs at trace level.
+func (l *EventLog) Trace(msg string, args ...any) { l.Log(hclog.Trace, msg, args...) }
+
+// Debug logs at debug level.
+func (l *EventLog) Debug(msg string, args ...any) { l.Log(hclog.Debug, msg, args...) }
+
+// Info logs at info level.
+func (l *EventLog) Info(msg string, args ...any) { l.Log(hclog.Info, msg, args...) }
+
+// Warn logs at warn level.
+func (l *EventLog) Warn(msg string, args ...any) { l.Log(hclog.Warn, msg, args...) }
+
+// Error logs at error level.
+func (l *EventLog) Error(msg string, args ...any) { l.Log(hclog.Error, msg, args...) }
+
+// IsTrace reports whether trace events are written.
+func (l *EventLog) IsTrace() bool { return l.GetLevel() <= hclog.Trace }
+
+// IsDebug reports whether debug events are written.
+func (l *EventLog) IsDebug() bool { return l.GetLevel() <= hclog.Debug }
+
+// IsInfo reports whether info events are written.
+func (l *EventLog) IsInfo() bool { return l.GetLevel() <= hclog.Info }
+
+// IsWarn reports whether warnings are written.
+func (l *EventLog) IsWarn() bool { return l.GetLevel() <= hclog.Warn }
+
+// IsError reports whether errors are written.
+func (l *EventLog) IsError() bool { return l.GetLevel() <= hclog.Error }
+
+// ImpliedArgs returns the pairs every event of this logger carries.
+func (l *EventLog) ImpliedArgs() []any { return l.implied }
+
+// With returns a logger whose events all carry args.
+func (l *EventLog) With(args ...any) hclog.Logger {
+	implied := make([]any, 0, len(l.implied)+len(args))
+	implied = append(append(implied, l.implied...), args...)
+	return &EventLog{sink: l.sink, implied: implied, name: l.name}
+}
+
+// Name returns the logger's module name.
+func (l *EventLog) Name() string { return l.name }
+
+// Named returns a logger with name appended to the module name.
+func (l *EventLog) Named(name string) hclog.Logger {
+	if l.name != "" {
+		name = l.name + "." + name
+	}
+	return &EventLog{sink: l.sink, implied: l.implied, name: name}
+}
+
+// ResetNamed returns a logger with the module name set to name.
+func (l *EventLog) ResetNamed(name string) hclog.Logger {
+	return &EventLog{sink: l.sink, implied: l.implied, name: name}
+}
+
+// SetLevel sets the level of this logger and those it shares a sink with.
+func (l *EventLog) SetLevel(level hclog.Level) { l.sink.level.Store(int32(level)) }
+
+// GetLevel returns the logger's level.
+func (l *EventLog) GetLevel() hclog.Level { return hclog.Level(l.sink.level.Load()) }
+
+// StandardLogger returns a standard library logger whose lines become info
+// events.
+func (l *EventLog) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
+	return log.New(l.StandardWriter(opts), "", 0)
+}
+
+// StandardWriter returns a writer whose lines become info events.
+func (l *EventLog) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
+	return lineFunc(func(line string) { l.Info(line) })
+}
+
+type lineFunc func(string)
+
+func (f lineFunc) Write(p []byte) (int, error) {
+	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
+		f(strings.TrimSpace(string(line)))
+	}
+	return len(p), nil
+}
