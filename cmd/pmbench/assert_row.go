@@ -55,8 +55,8 @@ func measureAsserts(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	load := float64((lMany-lOne).Nanoseconds()) / 1000 / (n - 1)
-	us := float64((tMany-tOne-(lMany-lOne)).Nanoseconds()) / 1000 / (n - 1)
+	load := float64((lMany - lOne).Nanoseconds()) / 1000 / (n - 1)
+	us := float64((tMany - tOne - (lMany - lOne)).Nanoseconds()) / 1000 / (n - 1)
 	return measurement{
 		value: fmt.Sprintf("%.2f µs/step (+%.1f µs/step loading)", us, load),
 		base:  tOne.Round(time.Millisecond).String(),
