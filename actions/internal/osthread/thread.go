@@ -81,6 +81,9 @@ type Thread struct {
 	exit     Exit
 }
 
+// A Thread is what semaphore waits in its body are cancelled through.
+var _ sem.Canceler = (*Thread)(nil)
+
 // nameMax is the longest thread name the kernel keeps (TASK_COMM_LEN - 1).
 const nameMax = 15
 

@@ -184,6 +184,33 @@ func TestCancelAtEachCancellationPoint(t *testing.T) {
 	}
 }
 
+// TestMutexRecordsHolderThread: a Thread is the Canceler that lets a
+// sem.Mutex name the thread holding it.
+func TestMutexRecordsHolderThread(t *testing.T) {
+	t.Parallel()
+	m := sem.NewMutex()
+	locked := make(chan struct{})
+	th, err := osthread.Start("holder", func(th *osthread.Thread) error {
+		if err := m.Lock(th, 0); err != nil {
+			return err
+		}
+		defer m.Unlock()
+		close(locked)
+		return th.Idle()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-locked
+	if pid, tid := m.Owner(); pid != os.Getpid() || tid != th.TID() {
+		t.Errorf("Owner = %d/%d, want %d/%d", pid, tid, os.Getpid(), th.TID())
+	}
+	stop(t, th)
+	if pid, _ := m.Owner(); pid != 0 {
+		t.Errorf("mutex still held by %d after the thread's cleanup", pid)
+	}
+}
+
 func TestCancelMisuseIsAnError(t *testing.T) {
 	t.Parallel()
 	done, err := osthread.Start("quick", func(*osthread.Thread) error { return nil })

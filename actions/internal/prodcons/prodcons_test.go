@@ -286,6 +286,24 @@ func TestKilledWorkerFailsTheRun(t *testing.T) {
 	}
 }
 
+// TestFailedLaunchStopsTheStarted: when a worker cannot be started, the
+// ones already running are stopped and the error names the one that failed.
+func TestFailedLaunchStopsTheStarted(t *testing.T) {
+	t.Parallel()
+	bad := Worker{Role: Producer, Index: 1}
+	good := helperLauncher(workers)
+	launch := func(ctx context.Context, w Worker, r *shm.Region) (func(context.Context) error, error) {
+		if w == bad {
+			return nil, errors.New("no such agent")
+		}
+		return good(ctx, w, r)
+	}
+	_, err := RunProcesses(t.Context(), Config{Producers: 2, Consumers: 2, Items: 100}, launch)
+	if err == nil || !strings.Contains(err.Error(), "start producer 1: no such agent") {
+		t.Fatalf("RunProcesses = %v, want the failed start of producer 1", err)
+	}
+}
+
 func TestContextStopsTheRun(t *testing.T) {
 	t.Parallel()
 	for _, m := range modes {
@@ -345,6 +363,13 @@ func TestRunWorkerRejectsBadInput(t *testing.T) {
 		if err := RunWorker(l.region, w, nil, nil); err == nil {
 			t.Errorf("RunWorker(%v) succeeded", w)
 		}
+	}
+	l.ctl.abort.Store(1) // so the first run of producer 0 ends at once
+	if err := RunWorker(l.region, Worker{Producer, 0}, nil, nil); !errors.Is(err, sem.ErrCancelled) {
+		t.Errorf("aborted RunWorker = %v, want ErrCancelled", err)
+	}
+	if err := RunWorker(l.region, Worker{Producer, 0}, nil, nil); err == nil || !strings.Contains(err.Error(), "already ran") {
+		t.Errorf("second RunWorker of producer 0 = %v, want an error", err)
 	}
 	other, err := shm.Create("not-prodcons", 4096)
 	if err != nil {

@@ -62,7 +62,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // RunWorker returns nil and non-zero otherwise, and it forwards trace events
 // itself if the run traces. Launcher returns once the process runs.
 //
-// wait blocks until the process has exited and reaped, returning an error
+// wait blocks until the process has exited and been reaped, returning an error
 // that says how it failed (exit status, signal). When wait's ctx ends first,
 // wait kills the process and then returns: the coordinator first asks
 // workers to stop through the region and gives them a grace period before it

@@ -37,10 +37,12 @@ func RunWorker(r *shm.Region, w Worker, c sem.Canceler, onEvent func(Event)) (er
 	if w.Index < 0 || w.Index >= n {
 		return fmt.Errorf("prodcons: worker %s: index out of range [0, %d)", w, n)
 	}
-	wk := newWorker(l, w, c, onEvent)
 	st := l.statsOf(w)
+	if !st.state.CompareAndSwap(stateIdle, stateRunning) {
+		return fmt.Errorf("prodcons: worker %s: already ran in this region", w)
+	}
 	st.pid.Store(uint32(os.Getpid()))
-	st.state.Store(stateRunning)
+	wk := newWorker(l, w, c, onEvent)
 	defer func() {
 		st.end.Store(monoNow())
 		switch {

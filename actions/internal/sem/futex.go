@@ -50,10 +50,13 @@ func futexWakeN(addr *uint32, n int) {
 }
 
 // Interrupt wakes every caller sleeping on addr, the wake-sequence word a
-// [Canceler] was handed through Watch. It bumps the word before waking so that
-// a caller that has read the word but not yet entered the kernel does not go
-// to sleep at all: the kernel sees the changed value and returns at once.
-// A Canceler calls it after recording a cancel request.
+// [Canceler] was handed through Watch. It changes the word (adds 1) before
+// waking so that a caller that has read the word but not yet entered the
+// kernel does not go to sleep at all: the kernel sees the changed value and
+// returns at once. Adding 1 also flips the word's sleepers bit; that is
+// harmless, since every sleeper wakes and sets it again if it goes back to
+// sleep, and a stray bit costs one needless wake. A Canceler calls Interrupt
+// after recording a cancel request.
 func Interrupt(addr *uint32) {
 	if addr == nil {
 		return
