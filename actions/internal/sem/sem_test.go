@@ -404,7 +404,7 @@ func helperHoldMutex() int {
 func helper(t *testing.T, mode string, r *shm.Region) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SEM_TEST_HELPER="+mode)
+	cmd.Env = append(os.Environ(), "SEM_TEST_HELPER="+mode, "GORACE="+os.Getenv("GORACE")+" atexit_sleep_ms=0")
 	cmd.ExtraFiles = []*os.File{r.File()}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
