@@ -119,10 +119,13 @@ type canceler struct {
 	c     sem.Canceler
 }
 
+// Cancelled reports whether the worker must stop.
 func (c *canceler) Cancelled() bool {
 	return c.abort.Load() != 0 || (c.c != nil && c.c.Cancelled())
 }
 
+// Watch passes the futex word on to the worker's own Canceler; an abort
+// needs no watching, since the coordinator wakes every semaphore itself.
 func (c *canceler) Watch(addr *uint32) {
 	if c.c != nil {
 		c.c.Watch(addr)

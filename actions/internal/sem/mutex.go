@@ -62,6 +62,7 @@ type OwnerDeadError struct {
 	TID int // the thread that locked it, when known
 }
 
+// Error names the dead holder.
 func (e *OwnerDeadError) Error() string {
 	return fmt.Sprintf("sem: mutex owner pid %d (tid %d) died holding it", e.PID, e.TID)
 }

@@ -190,7 +190,9 @@ func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.
 }
 
 // V increments the value (Dijkstra's V, sem_post) and wakes one sleeper if
-// there is any. Without sleepers it makes no system call.
+// there is any. Without sleepers it makes no system call. The value is a
+// 32-bit counter: posting past 2^32-1 wraps it, so a semaphore is meant for
+// counts far below that (a buffer's slots, a handful of permits).
 func (s *Semaphore) V() {
 	s.value.Add(1)
 	wakeOne(&s.seq, &s.waiters)
