@@ -241,8 +241,19 @@ func TestHammerKeepsCount(t *testing.T) {
 // some give up by timeout or cancellation mid-way. Every unit posted must
 // still be taken: a lost wakeup would leave a unit unclaimed and a taker
 // asleep forever, and the test would hang.
-func TestNoLostWakeups(t *testing.T) {
-	const takers, posters, perPoster = 8, 2, 3000
+func TestNoLostWakeups(t *testing.T) { noLostWakeups(t, 3000) }
+
+// TestStressNoLostWakeups is TestNoLostWakeups a hundred times longer; only
+// with PMRUN_STRESS set (make stress).
+func TestStressNoLostWakeups(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	noLostWakeups(t, 300000)
+}
+
+func noLostWakeups(t *testing.T, perPoster int64) {
+	const takers, posters = 8, 2
 	s := New(0)
 	var taken, gaveUp atomic.Int64
 	var wg sync.WaitGroup
