@@ -9,31 +9,56 @@ import (
 func init() {
 	Register(&Spec{
 		Name:    "wait",
-		Summary: "Wait for a background step to finish and take its result.",
+		Summary: "Wait for a process to exit, a thread to end, or a background step to finish.",
 		Params: []Param{
+			{Name: "process", Kind: String, Ref: ProcessRef, Doc: "the process to wait for"},
+			{Name: "thread", Kind: String, Ref: ThreadRef, Doc: "the thread to join"},
 			{Name: "step", Kind: String, Ref: StepRef, Doc: "the id of a step run with background: true"},
-			{Name: "timeout", Kind: Duration, Doc: "give up after this long (default: the step's own timeout)"},
+			{Name: "timeout", Kind: Duration, Doc: "give up after this long; the process or thread keeps running"},
 		},
-		OneOf: [][]string{{"step"}},
-		Results: []Field{
-			{Name: "result", Type: "map", Doc: "the background step's result (also in steps.ID)"},
-		},
+		OneOf: [][]string{{"process", "thread", "step"}},
+		Results: append([]Field{
+			{Name: "result", Type: "map", Doc: "step: the background step's result (also in steps.ID)"},
+			{Name: "state", Type: "string", Doc: "thread: finished or cancelled"},
+		}, exitFields...),
 		New: func(a Args) (Action, error) {
-			return &wait{step: a.String("step"), timeout: a.Duration("timeout")}, nil
+			return &wait{process: a.String("process"), thread: a.String("thread"),
+				step: a.String("step"), timeout: a.Duration("timeout")}, nil
 		},
 	})
 }
 
 type wait struct {
-	step    string
-	timeout time.Duration
+	process, thread, step string
+	timeout               time.Duration
 }
 
 func (w *wait) Run(ctx context.Context, env *Env) (Result, error) {
 	if w.timeout > 0 {
+		what := "step " + w.step
+		switch {
+		case w.process != "":
+			what = "process " + w.process
+		case w.thread != "":
+			what = "thread " + w.thread
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, w.timeout, fmt.Errorf("wait: step %q still running after %s", w.step, w.timeout))
+		ctx, cancel = context.WithTimeoutCause(ctx, w.timeout, fmt.Errorf("wait: %s still running after %s", what, w.timeout))
 		defer cancel()
+	}
+	switch {
+	case w.process != "":
+		p, err := env.Host.process(w.process)
+		if err != nil {
+			return nil, err
+		}
+		exit, err := p.Wait(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return exitResult(p.Name(), exit), nil
+	case w.thread != "":
+		return env.Host.waitThread(ctx, w.thread)
 	}
 	res, err := env.Join(ctx, w.step)
 	return Result{"result": map[string]any(res)}, err

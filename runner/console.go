@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+
+	"github.com/hashicorp/go-hclog"
 	"io"
 	"strings"
 	"sync"
@@ -80,6 +82,39 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 		if _, isStep := o.Err.(*StepError); !isStep {
 			c.printf("  %s\n", o.Err)
 		}
+	}
+}
+
+// consoleEvents are the events -v shows between the step lines: what
+// processes, threads and channels did while the steps ran.
+var consoleEvents = map[string]bool{
+	"process_start": true, "process_output": true, "process_exit": true,
+	"thread_start": true, "thread_end": true,
+	"message_sent": true, "message_received": true,
+	"item_produced": true, "item_consumed": true,
+}
+
+// Event shows an event from the log, if it is one people watch (-v); pass
+// it to [EventLog.Tee].
+func (c *Console) Event(level hclog.Level, msg string, args []any) {
+	fields := map[string]any{}
+	var b strings.Builder
+	for i := 0; i+1 < len(args); i += 2 {
+		k, _ := args[i].(string)
+		fields[k] = args[i+1]
+		switch k {
+		case "event", "run_id", "scenario", "step", "step_id", "action":
+		default:
+			fmt.Fprintf(&b, " %s=%v", k, args[i+1])
+		}
+	}
+	event, _ := fields["event"].(string)
+	switch {
+	case !consoleEvents[event]:
+	case event == "process_output":
+		c.printf("      │ %v[%v]: %v\n", fields["process"], fields["stream"], fields["line"])
+	default:
+		c.printf("      │ %s%s\n", event, b.String())
 	}
 }
 

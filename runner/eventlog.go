@@ -37,6 +37,15 @@ type eventSink struct {
 	w     io.Writer
 	buf   []byte
 	level atomic.Int32
+	tee   func(level hclog.Level, msg string, args []any)
+}
+
+// Tee passes every event written, after it is written, to f as well: the
+// console uses it to show process output and messages with -v.
+func (l *EventLog) Tee(f func(level hclog.Level, msg string, args []any)) {
+	l.sink.mu.Lock()
+	l.sink.tee = f
+	l.sink.mu.Unlock()
 }
 
 // NewEventLog returns an EventLog writing one JSON line per event to w,
@@ -85,6 +94,9 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	b = append(b, "}\n"...)
 	s.buf = b
 	_, _ = s.w.Write(b)
+	if s.tee != nil {
+		s.tee(level, msg, append(l.implied[:len(l.implied):len(l.implied)], args...))
+	}
 }
 
 // appendPairs appends key/value pairs; an odd value gets hclog's

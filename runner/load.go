@@ -424,7 +424,7 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 	}
 	if actionKey == nil {
 		if !unknown {
-			l.errorf(n, "step has no action: add one of %s", strings.Join(actions.Names(), ", "))
+			l.errorf(n, "step has no action: add one such as log: or sleep: (pmrun actions lists them all)")
 		}
 		return nil
 	}

@@ -134,7 +134,14 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 		bg:   map[string]*background{},
 		hard: opt.Hard,
 	}
-	x.host = actions.NewHost(actions.HostConfig{RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace, Log: x.log})
+	channels := make([]actions.ChannelConfig, len(sc.Channels))
+	for i, c := range sc.Channels {
+		channels[i] = actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}
+	}
+	x.host = actions.NewHost(actions.HostConfig{
+		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
+		Log: x.log, Verbose: opt.Verbose, Channels: channels,
+	})
 	x.scope = newScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 
 	x.log.Info("scenario started", "event", "scenario_start", "file", sc.File, "seed", seed, "steps", len(sc.Steps), "timeout", timeout.String())
@@ -145,7 +152,13 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{What: "scenario " + sc.Name, Timeout: timeout.String()})
 	bgCtx, cancelBG := context.WithCancelCause(runCtx)
 	x.bgCtx = bgCtx
+	if err := x.host.Open(runCtx); err != nil {
+		x.fail(fmt.Errorf("setting up the run: %w", err))
+	}
 	for _, st := range sc.Steps {
+		if x.out.Status != StatusPassed {
+			break
+		}
 		if runCtx.Err() != nil {
 			x.fail(context.Cause(runCtx))
 			break

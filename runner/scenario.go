@@ -70,9 +70,10 @@ func (s *Step) Label() string {
 	case s.ID != "":
 		return s.ID + " (" + s.Action + ")"
 	}
-	if s.spec.Shorthand != "" {
+	// The main parameter says what the step acts on: sleep 1s, spawn sleeper.
+	for _, name := range []string{s.spec.Shorthand, "name", "process", "thread", "step", "channel", "processes", "threads"} {
 		for _, p := range s.params {
-			if p.def.Name == s.spec.Shorthand {
+			if name != "" && p.def.Name == name && p.v.text != "" {
 				return s.Action + " " + p.v.text
 			}
 		}

@@ -144,8 +144,13 @@ func (c *cli) run(args []string) error {
 	if rf.verbose {
 		level = hclog.Debug
 	}
-	if len(outputs) > 0 {
-		opt.Log = runner.NewEventLog(io.MultiWriter(outputs...), level)
+	showEvents := rf.verbose && console != nil
+	if len(outputs) > 0 || showEvents {
+		events := runner.NewEventLog(io.MultiWriter(outputs...), level)
+		if showEvents {
+			events.Tee(console.Event)
+		}
+		opt.Log = events
 	}
 	defer func() {
 		for _, b := range closers {

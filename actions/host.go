@@ -1,0 +1,144 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions/internal/channel"
+	"github.com/pmrun/pmrun/actions/internal/proc"
+)
+
+// HostConfig configures a [Host].
+type HostConfig struct {
+	RunID    string
+	Scenario string
+	Seed     uint64
+	// Grace is how long cleanup waits after SIGTERM before SIGKILL.
+	Grace time.Duration
+	// Log receives the events of objects that outlive a step (a process's
+	// output, an agent's thread ending).
+	Log hclog.Logger
+	// Verbose puts message payloads in events.
+	Verbose bool
+	// Channels are created by [Host.Open], before the first step.
+	Channels []ChannelConfig
+}
+
+// ChannelConfig declares an IPC channel.
+type ChannelConfig struct {
+	Name       string
+	Kind       string // pipe, fifo or socket
+	Framing    string // frames or lines
+	MaxMessage int
+}
+
+// Host is the set of operating-system objects one scenario run owns:
+// processes, agents, threads, channels and the private directory they live
+// in. Everything it holds is released by [Host.Close], whatever happened.
+type Host struct {
+	cfg HostConfig
+	log hclog.Logger
+
+	mu       sync.Mutex
+	dir      string
+	closers  []func(context.Context) error
+	closed   bool
+	procs    *proc.Table
+	agents   map[string]*agent
+	threads  threadTable
+	channels map[string]*channel.Channel
+}
+
+// NewHost returns an empty Host for one scenario run.
+func NewHost(cfg HostConfig) *Host {
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 2 * time.Second
+	}
+	return &Host{cfg: cfg, log: cfg.Log}
+}
+
+// Open creates what the scenario declares before its first step runs: its
+// channels, the implicit default one included.
+func (h *Host) Open(ctx context.Context) error {
+	return h.openChannels()
+}
+
+// Seed is the run's seed.
+func (h *Host) Seed() uint64 { return h.cfg.Seed }
+
+// Dir returns the run's private directory (mode 0700, under
+// $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close
+// removes it.
+func (h *Host) Dir() (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dirLocked()
+}
+
+func (h *Host) dirLocked() (string, error) {
+	if h.dir != "" {
+		return h.dir, nil
+	}
+	base := os.Getenv("XDG_RUNTIME_DIR")
+	if fi, err := os.Stat(base); base == "" || err != nil || !fi.IsDir() {
+		base = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "pmrun-"+h.cfg.RunID+"-")
+	if err != nil {
+		return "", fmt.Errorf("private run directory: %w", err)
+	}
+	h.dir = dir
+	return dir, nil
+}
+
+// OnClose registers cleanup to run at Close, last registered first.
+func (h *Host) OnClose(f func(context.Context) error) {
+	h.mu.Lock()
+	h.closers = append(h.closers, f)
+	h.mu.Unlock()
+}
+
+// Close releases everything the run still holds, in order: threads are
+// cancelled and joined, processes and agents terminated (SIGTERM, then
+// SIGKILL after the grace period) and reaped, channels closed, and the
+// private directory removed. It returns every cleanup error, joined.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	closers := h.closers
+	h.closers = nil
+	h.closed = true
+	h.mu.Unlock()
+
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i](ctx))
+	}
+	errs = append(errs, h.closeThreads(ctx))
+	errs = append(errs, h.closeProcesses(ctx))
+	errs = append(errs, h.closeChannels())
+
+	h.mu.Lock()
+	dir := h.dir
+	h.dir = ""
+	h.mu.Unlock()
+	if dir != "" {
+		errs = append(errs, os.RemoveAll(filepath.Clean(dir)))
+	}
+	return errors.Join(errs...)
+}
+
+// Alive reports whether a process or thread of this run with that name is
+// still running.
+func (h *Host) Alive(name string) bool {
+	return h.processAlive(name) || h.threadAlive(name)
+}

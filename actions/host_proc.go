@@ -1,0 +1,137 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/pmrun/pmrun/actions/internal/proc"
+)
+
+// table returns the run's process table, created on first use.
+func (h *Host) table() (*proc.Table, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, fmt.Errorf("run is over: %w", proc.ErrClosed)
+	}
+	if h.procs == nil {
+		t, err := proc.NewTable(proc.Options{})
+		if err != nil {
+			return nil, err
+		}
+		h.procs = t
+	}
+	return h.procs, nil
+}
+
+// startProcess starts a child of the run: its output lines become
+// process_output events, its end a process_exit event, and it finds the
+// run's channels in PMRUN_CHANNEL_<NAME>.
+func (h *Host) startProcess(spec proc.Spec, argvForLog []string) (*proc.Process, error) {
+	t, err := h.table()
+	if err != nil {
+		return nil, err
+	}
+	env := h.channelEnv()
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	spec.Env = env
+	name := spec.Name
+	log := h.log
+	spec.OnOutput = func(stream string, line []byte) {
+		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
+	}
+	p, err := t.Start(spec)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("process started", "event", "process_start", "process", name, "pid", p.PID(), "pgid", p.PGID(), "cmd", argvForLog)
+	go func() {
+		<-p.Done()
+		// Done means the exit status and output are in: Wait returns at once.
+		exit, err := p.Wait(context.Background())
+		if err != nil {
+			return
+		}
+		log.Info("process exited", "event", "process_exit", "process", name, "pid", p.PID(),
+			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
+	}()
+	return p, nil
+}
+
+// process returns the run's process called name.
+func (h *Host) process(name string) (*proc.Process, error) {
+	t, err := h.table()
+	if err != nil {
+		return nil, err
+	}
+	return t.Process(name)
+}
+
+func (h *Host) processAlive(name string) bool {
+	h.mu.Lock()
+	t := h.procs
+	h.mu.Unlock()
+	return t != nil && t.Alive(name)
+}
+
+// closeProcesses stops the agents, then terminates and reaps every process
+// still running, grandchildren included.
+func (h *Host) closeProcesses(ctx context.Context) error {
+	h.closeAgents(ctx)
+	h.mu.Lock()
+	t := h.procs
+	h.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	return t.Close(ctx, h.cfg.Grace)
+}
+
+// exitResult is a process's end as a step result (wait, terminate).
+func exitResult(name string, e proc.Exit) Result {
+	return Result{
+		"name":       name,
+		"exit_code":  e.ExitCode,
+		"signal":     e.Signal,
+		"success":    e.Success,
+		"stdout":     e.Stdout,
+		"stderr":     e.Stderr,
+		"runtime":    e.Runtime,
+		"cpu_user":   e.CPUUser,
+		"cpu_system": e.CPUSystem,
+		"max_rss":    e.MaxRSS,
+	}
+}
+
+// exitFields are the result fields of a process's end, for `pmrun actions`.
+var exitFields = []Field{
+	{Name: "exit_code", Type: "int", Doc: "the exit status, or -1 when a signal killed it"},
+	{Name: "signal", Type: "string", Doc: `the signal that killed it ("SIGKILL"), or ""`},
+	{Name: "success", Type: "bool", Doc: "exit code 0"},
+	{Name: "stdout", Type: "string", Doc: "the last 64 KiB of its standard output"},
+	{Name: "stderr", Type: "string", Doc: "the last 64 KiB of its standard error"},
+	{Name: "runtime", Type: "duration", Doc: "from start to exit"},
+	{Name: "cpu_user", Type: "duration", Doc: "user CPU time (rusage, children included)"},
+	{Name: "cpu_system", Type: "duration", Doc: "system CPU time (rusage, children included)"},
+	{Name: "max_rss", Type: "int", Doc: "peak resident set size in bytes"},
+}
+
+// signals are the signals terminate can send, by name.
+var signals = map[string]syscall.Signal{
+	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGKILL": syscall.SIGKILL,
+	"SIGHUP": syscall.SIGHUP, "SIGQUIT": syscall.SIGQUIT, "SIGUSR1": syscall.SIGUSR1,
+	"SIGUSR2": syscall.SIGUSR2, "SIGSTOP": syscall.SIGSTOP, "SIGCONT": syscall.SIGCONT,
+}
+
+func signalNames() []string {
+	return []string{"SIGTERM", "SIGINT", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"}
+}
+
+// listHostProcesses describes every process on the host.
+func listHostProcesses(ctx context.Context) ([]map[string]any, error) {
+	return nil, errors.New("listing the host's processes is not available yet")
+}
