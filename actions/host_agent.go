@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/pmrun/pmrun/actions/internal/channel"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
@@ -57,6 +58,10 @@ func (h *Host) callAgent(ctx context.Context, name, op string, args, reply any) 
 
 // agentChannel returns, inside an agent, its end of the run's channel
 // called name.
-func agentChannel(name string) (any, error) { return nil, errNoAgents }
+func agentChannel(name string) (*channel.Channel, error) { return nil, errNoAgents }
+
+// agentFiles returns, inside an agent, the files the runner passed to
+// startAgent, in order.
+func agentFiles() []*os.File { return nil }
 
 func (h *Host) closeAgents(ctx context.Context) {}
