@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitCode,
 			"sigint":   cmdSigint,
 			"fileperm": cmdFilePerm,
+			"nolive":   cmdNoLive,
 		},
 	})
 }
@@ -133,6 +134,43 @@ func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := uint64(fi.Mode().Perm()); (got == want) == neg {
 		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
 	}
+}
+
+// cmdNoLive fails if a process whose command line contains MARKER is
+// alive or a zombie: nolive MARKER. It gives the system a moment, since a
+// process killed by pmrun's cleanup may still be on its way out.
+func cmdNoLive(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nolive MARKER")
+	}
+	var found []string
+	for try := 0; try < 50; try++ {
+		found = processesMatching(args[0])
+		if len(found) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("processes still there: %s", strings.Join(found, "; "))
+}
+
+// processesMatching lists the processes whose command line contains marker.
+func processesMatching(marker string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var found []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		found = append(found, fmt.Sprintf("pid %d: %s (%s)", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), stat))
+	}
+	return found
 }
 
 func scriptEnv(ts *testscript.TestScript) []string {

@@ -1,0 +1,140 @@
+package actions_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+// runScenario loads and runs scenario text in this process.
+func runScenario(t *testing.T, src string) *runner.Outcome {
+	t.Helper()
+	sc, err := runner.Parse(t.Name()+".yaml", []byte(src), runner.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return runner.Run(t.Context(), sc, runner.Options{RunID: "test"})
+}
+
+func openFDs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		target, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		out = append(out, e.Name()+" -> "+target)
+	}
+	return out
+}
+
+// children lists this process's children, zombies included.
+func children(t *testing.T) []string {
+	t.Helper()
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var out []string
+	for _, task := range tasks {
+		data, err := os.ReadFile(task)
+		if err != nil {
+			continue
+		}
+		for _, pid := range strings.Fields(string(data)) {
+			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+			out = append(out, pid+": "+string(stat))
+		}
+	}
+	return out
+}
+
+// TestNoLeaks runs scenarios that start processes and end in every way —
+// passing, failing, timing out — and checks that afterwards this process
+// holds the same file descriptors and has no child left, zombie or not.
+// It does not run in parallel, so nothing else opens files meanwhile.
+func TestNoLeaks(t *testing.T) {
+	scenarios := map[string]string{
+		"passes": `
+name: passes
+steps:
+  - spawn: {name: a, cmd: [sleep, "30"]}
+  - spawn: {name: b, shell: 'sleep 30 & setsid sleep 30 & echo hi'}
+  - spawn: {name: c, cmd: [cat], stdin: "some input"}
+  - spawn: {name: d, agent: true}
+    continue_on_error: true
+  - wait: {process: c}
+  - list: {processes: own}
+`,
+		"fails": `
+name: fails
+steps:
+  - spawn: {name: a, cmd: [sleep, "30"]}
+  - spawn: {name: b, cmd: [/no/such/program]}
+`,
+		"times out": `
+name: times-out
+timeout: 300ms
+steps:
+  - spawn: {name: a, shell: 'trap "" TERM; sleep 30'}
+  - sleep: 10s
+`,
+		"loud": `
+name: loud
+steps:
+  - spawn: {name: a, shell: 'head -c 3000000 /dev/zero | tr "\0" "x"; echo; seq 1 20000'}
+  - id: w
+    wait: {process: a, timeout: 30s}
+  - assert: steps.w.success && len(steps.w.stdout) <= 65536 && steps.w.stdout endsWith "20000\n"
+`,
+	}
+	runScenario(t, "name: warm\nsteps:\n  - spawn: {name: a, cmd: [true]}\n  - wait: {process: a}\n")
+	before := openFDs(t)
+	for name, src := range scenarios {
+		o := runScenario(t, src)
+		want := runner.StatusPassed
+		if name != "passes" && name != "loud" {
+			want = runner.StatusFailed
+		}
+		if o.Status != want {
+			t.Errorf("%s: status %s, want %s (%v)", name, o.Status, want, o.Err)
+		}
+		if kids := children(t); len(kids) > 0 {
+			t.Errorf("%s: children left after the run:\n%s", name, strings.Join(kids, "\n"))
+		}
+	}
+	after := openFDs(t)
+	if len(after) != len(before) {
+		t.Errorf("file descriptors: %d before, %d after\nbefore: %v\nafter:  %v", len(before), len(after), before, after)
+	}
+}
+
+// TestSpawnResult checks the fields a spawn and a wait report.
+func TestSpawnResult(t *testing.T) {
+	t.Parallel()
+	o := runScenario(t, `
+name: result
+steps:
+  - id: s
+    spawn: {name: p, cmd: [sh, -c, 'echo $$; echo $PMRUN_X; pwd'], env: {PMRUN_X: "42"}, dir: /tmp}
+  - id: w
+    wait: {process: p, timeout: 10s}
+`)
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("status %s: %v", o.Status, o.Err)
+	}
+	spawn, wait := o.Steps[0].Result, o.Steps[1].Result
+	pid := spawn["pid"].(int)
+	if spawn["pgid"] != pid || spawn["name"] != "p" {
+		t.Errorf("spawn result %v: want pgid == pid and name p", spawn)
+	}
+	if want := strconv.Itoa(pid) + "\n42\n/tmp\n"; wait["stdout"] != want {
+		t.Errorf("stdout %q, want %q", wait["stdout"], want)
+	}
+	if wait["exit_code"] != 0 || wait["success"] != true || wait["signal"] != "" {
+		t.Errorf("wait result %v", wait)
+	}
+}
