@@ -53,19 +53,19 @@ func startEngine() (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proc: open %s: %w", os.DevNull, err)
 	}
-	pp, err := newPump()
-	if err != nil {
-		unix.Close(null)
-		return nil, err
-	}
 	e := &engine{
 		byPid:   make(map[int]*Process),
 		tables:  make(map[*Table]struct{}),
 		reaped:  make(chan struct{}),
 		spawns:  make(chan *spawnRequest),
 		devNull: uintptr(null),
-		pump:    pp,
 	}
+	pp, err := newPump(e.reapAll)
+	if err != nil {
+		unix.Close(null)
+		return nil, err
+	}
+	e.pump = pp
 	// Buffer of one: SIGCHLDs coalesce anyway, and every wake-up reaps
 	// until wait4 has nothing more, so a dropped notification loses nothing.
 	sigc := make(chan os.Signal, 1)
@@ -99,6 +99,10 @@ func (e *engine) spawnLoop() {
 		if err == nil {
 			req.p.pid, req.p.pgid = pid, pid
 			e.byPid[pid] = req.p
+			if req.p.pidfd >= 0 && e.pump.watchExit(req.p.pidfd) != nil {
+				unix.Close(req.p.pidfd) // SIGCHLD will reap it instead
+				req.p.pidfd = -1
+			}
 		}
 		e.mu.Unlock()
 		req.err <- err

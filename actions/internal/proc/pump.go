@@ -24,9 +24,13 @@ type pump struct {
 	epfd int
 	wake int // eventfd: forceClose requests are pending
 
+	// onExit reaps; it is called when a child's pidfd turns readable.
+	onExit func()
+
 	mu      sync.Mutex
-	streams map[int32]*stream // by read fd; guards the map only
-	closing []*stream         // streams to close before EOF (WaitDelay ran out)
+	streams map[int32]*stream  // by read fd; guards the map only
+	exits   map[int32]struct{} // pidfds of children not yet reaped
+	closing []*stream          // streams to close before EOF (WaitDelay ran out)
 }
 
 // stream is one output pipe of one child. Everything but fd is owned by
@@ -39,7 +43,7 @@ type stream struct {
 	line []byte // partial line; used only when the process has OnOutput
 }
 
-func newPump() (*pump, error) {
+func newPump(onExit func()) (*pump, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("proc: epoll_create1: %w", err)
@@ -55,7 +59,41 @@ func newPump() (*pump, error) {
 		unix.Close(wake)
 		return nil, fmt.Errorf("proc: epoll_ctl eventfd: %w", err)
 	}
-	return &pump{epfd: epfd, wake: wake, streams: make(map[int32]*stream)}, nil
+	return &pump{
+		epfd:    epfd,
+		wake:    wake,
+		onExit:  onExit,
+		streams: make(map[int32]*stream),
+		exits:   make(map[int32]struct{}),
+	}, nil
+}
+
+// watchExit reaps as soon as the child behind pidfd exits. The child's exit
+// then wakes this one thread for its output and its status alike, instead
+// of also going through SIGCHLD's relay of signal handler, os/signal and
+// reaper goroutines: on two cores that relay cost a fifth of a spawn+wait.
+// SIGCHLD still reaps grandchildren, which have no pidfd here.
+func (pp *pump) watchExit(pidfd int) error {
+	pp.mu.Lock()
+	pp.exits[int32(pidfd)] = struct{}{}
+	pp.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(pidfd)}
+	if err := unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_ADD, pidfd, &ev); err != nil {
+		pp.mu.Lock()
+		delete(pp.exits, int32(pidfd))
+		pp.mu.Unlock()
+		return fmt.Errorf("proc: epoll_ctl pidfd: %w", err)
+	}
+	return nil
+}
+
+// unwatchExit closes pidfd once its child is reaped.
+func (pp *pump) unwatchExit(pidfd int) {
+	pp.mu.Lock()
+	delete(pp.exits, int32(pidfd))
+	pp.mu.Unlock()
+	unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_DEL, pidfd, nil)
+	unix.Close(pidfd)
 }
 
 // add starts reading s; its fd must be non-blocking. On error the caller
@@ -103,9 +141,16 @@ func (pp *pump) loop() {
 			}
 			pp.mu.Lock()
 			s := pp.streams[ev.Fd]
+			_, exited := pp.exits[ev.Fd]
 			pp.mu.Unlock()
-			if s != nil {
+			switch {
+			case s != nil:
 				pp.readOnce(s, buf)
+			case exited:
+				// Stop watching before reaping, so that a status taken by
+				// the SIGCHLD path meanwhile cannot make this spin.
+				unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
+				pp.onExit()
 			}
 		}
 	}

@@ -184,6 +184,7 @@ type Process struct {
 
 	// Set by the spawner under e.mu; fixed once Start returns.
 	pid, pgid int
+	pidfd     int // -1 once reaped, or if the kernel gave none
 
 	// Guarded by t.e.mu.
 	open   int // output streams not yet at EOF
@@ -251,6 +252,7 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 		name:     spec.Name,
 		onOutput: spec.OnOutput,
 		open:     2,
+		pidfd:    -1,
 		done:     make(chan struct{}),
 	}
 	p.stdout = stream{name: "stdout", p: p, fd: -1}
@@ -321,7 +323,11 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 			Dir:   spec.Dir,
 			Env:   environ(spec.Env),
 			Files: files,
-			Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+			Sys: &syscall.SysProcAttr{
+				Setpgid:   true,
+				Pdeathsig: syscall.SIGKILL,
+				PidFD:     &p.pidfd, // clone(CLONE_PIDFD): no extra syscall
+			},
 		},
 		p:   p,
 		err: make(chan error, 1),

@@ -13,6 +13,10 @@ import (
 // done once its output is complete too, or WaitDelay later.
 func (p *Process) exitedLocked(ws unix.WaitStatus, ru *unix.Rusage, now time.Time) {
 	p.exited, p.status, p.rusage, p.ended = true, ws, *ru, now
+	if p.pidfd >= 0 {
+		p.t.e.pump.unwatchExit(p.pidfd)
+		p.pidfd = -1
+	}
 	if p.open == 0 {
 		p.finishLocked()
 		return

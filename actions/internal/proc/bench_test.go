@@ -1,0 +1,117 @@
+package proc
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkSpawnWait starts and waits /bin/true, through the table ("go")
+// and in a C posix_spawn+waitpid loop ("c", DESIGN §7's baseline, with
+// ns/op of the loop alone). Compare the two ns/op; the target is a Go rate
+// of at least 0.9× the C one.
+func BenchmarkSpawnWait(b *testing.B) {
+	b.Run("go", func(b *testing.B) {
+		tb := benchTable(b)
+		ctx := context.Background()
+		for i := 0; b.Loop(); i++ {
+			p, err := tb.Start(Spec{Name: strconv.Itoa(i), Argv: []string{"/bin/true"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if x, err := p.Wait(ctx); err != nil || !x.Success {
+				b.Fatal(x, err)
+			}
+		}
+	})
+	b.Run("c", func(b *testing.B) {
+		tb := benchTable(b)
+		bin := filepath.Join(b.TempDir(), "spawn")
+		// Built through the table: os/exec's Wait would race with our reaper.
+		if x := run(b, tb, "gcc", "gcc", "-O2", "-o", bin, "testdata/spawn.c"); !x.Success {
+			b.Skipf("gcc: %s", x.Stderr)
+		}
+		x := run(b, tb, "c", bin, strconv.Itoa(b.N))
+		if !x.Success {
+			b.Fatalf("spawn.c: %+v", x)
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(x.Stdout), 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(ns)/float64(b.N), "ns/op")
+	})
+}
+
+// BenchmarkRSS1000Children reports this process's resident memory with a
+// thousand /bin/sleep children alive (DESIGN §7: at most 30 MiB), and how
+// much of it they added.
+func BenchmarkRSS1000Children(b *testing.B) {
+	for i := 0; b.Loop(); i++ {
+		if i > 0 {
+			continue // one measurement is the result; -benchtime does not scale it
+		}
+		tb := benchTable(b)
+		before := rssMiB(b)
+		for i := range 1000 {
+			if _, err := tb.Start(Spec{Name: strconv.Itoa(i), Argv: []string{"/bin/sleep", "60"}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := rssMiB(b)
+		b.ReportMetric(after, "rss-MiB")
+		b.ReportMetric(after-before, "added-MiB")
+		closeTable(b, tb)
+	}
+}
+
+func benchTable(b *testing.B) *Table {
+	tb, err := NewTable(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { closeTable(b, tb) })
+	return tb
+}
+
+func closeTable(b *testing.B, tb *Table) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tb.Close(ctx, time.Second); err != nil {
+		b.Error(err)
+	}
+}
+
+func run(b *testing.B, tb *Table, name string, argv ...string) Exit {
+	p, err := tb.Start(Spec{Name: name, Argv: argv})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := p.Wait(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return x
+}
+
+func rssMiB(b *testing.B) float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
