@@ -1,0 +1,210 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Handler serves one op in the agent. args is the request's JSON (nil if
+// none); files are the descriptors sent with it, now owned by the handler.
+// The result is encoded as JSON; return a [Reply] to attach files. ctx is
+// cancelled when the runner gives up on the call or the connection ends,
+// and carries the [Peer] for events. Handlers run concurrently.
+type Handler func(ctx context.Context, args json.RawMessage, files []*os.File) (any, error)
+
+// Reply is a handler result with descriptors attached. Serve sends the
+// files and then closes them.
+type Reply struct {
+	Value any
+	Files []*os.File
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Handler{}
+)
+
+// Handle registers h for op in every agent, typically from an init
+// function of the package that implements op (thread.*, channel.*,
+// prodcons.*). Like http.Handle it panics on a programming error: an empty
+// op, a nil handler, or an op registered twice.
+func Handle(op string, h Handler) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if op == "" || h == nil {
+		panic("agent: Handle with an empty op or nil handler")
+	}
+	if _, dup := registry[op]; dup {
+		panic(fmt.Sprintf("agent: op %q registered twice", op))
+	}
+	registry[op] = h
+}
+
+// The built-in ops, always served.
+const (
+	OpPing = "ping" // replies {"pid": N}
+	OpExit = "exit" // replies, then Serve returns nil
+)
+
+// PingReply is the result of [OpPing].
+type PingReply struct {
+	PID int `json:"pid"`
+}
+
+// Peer is the runner as seen from inside the agent.
+type Peer struct{ conn *Conn }
+
+type peerKey struct{}
+
+// PeerFrom returns the peer of the connection a handler serves, or nil if
+// ctx does not come from [Serve]. Code that outlives the handler (a thread
+// that reports its end) may keep the Peer.
+func PeerFrom(ctx context.Context) *Peer {
+	p, _ := ctx.Value(peerKey{}).(*Peer)
+	return p
+}
+
+// Emit sends the runner an event, such as thread_end or item_produced,
+// with fields encoded as a JSON object.
+func (p *Peer) Emit(event string, fields any) error {
+	m := &message{Event: event}
+	if fields != nil {
+		b, err := json.Marshal(fields)
+		if err != nil {
+			return fmt.Errorf("agent: event %s: encode fields: %w", event, err)
+		}
+		m.Fields = b
+	}
+	return p.conn.send(m, nil)
+}
+
+// Emit sends an event through the peer in ctx; see [Peer.Emit].
+func Emit(ctx context.Context, event string, fields any) error {
+	p := PeerFrom(ctx)
+	if p == nil {
+		return fmt.Errorf("agent: event %s: no control connection in context", event)
+	}
+	return p.Emit(event, fields)
+}
+
+// Serve answers requests on conn with handlers, falling back to those
+// registered with [Handle], and the built-in ops. It returns nil when the
+// runner closes the connection or sends [OpExit], and ctx's cause when ctx
+// ends; either way only after every handler has returned. It does not
+// close conn.
+func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
+	registryMu.RLock()
+	ops := maps.Clone(registry)
+	registryMu.RUnlock()
+	maps.Copy(ops, handlers)
+
+	ctx, cancel := context.WithCancel(context.WithValue(ctx, peerKey{}, &Peer{conn: conn}))
+	defer cancel()
+	// A blocked read returns at once when ctx ends.
+	stop := context.AfterFunc(ctx, func() { conn.uc.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		running = map[uint64]context.CancelFunc{}
+	)
+	defer wg.Wait()
+	defer cancel() // runs before wg.Wait: handlers see their ctx end
+
+	for {
+		m, files, err := conn.recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil // the runner is gone or done with us
+			}
+			return fmt.Errorf("agent: serve: %w", err)
+		}
+		switch {
+		case m.Cancel != 0:
+			mu.Lock()
+			if stop := running[m.Cancel]; stop != nil {
+				stop()
+			}
+			mu.Unlock()
+			closeFiles(files)
+			continue
+		case m.Op == OpExit:
+			closeFiles(files)
+			conn.send(&message{ID: m.ID}, nil)
+			return nil
+		case m.Op == OpPing:
+			closeFiles(files)
+			answer(conn, m, PingReply{PID: os.Getpid()}, nil)
+			continue
+		}
+		h := ops[m.Op]
+		if h == nil {
+			closeFiles(files)
+			answer(conn, m, nil, fmt.Errorf("unknown op %q", m.Op))
+			continue
+		}
+		hctx, hcancel := context.WithCancel(ctx)
+		mu.Lock()
+		running[m.ID] = hcancel
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := h(hctx, m.Args, files)
+			mu.Lock()
+			delete(running, m.ID)
+			mu.Unlock()
+			hcancel()
+			answer(conn, m, res, err)
+		}()
+	}
+}
+
+// answer replies to request m. A reply that cannot be sent is dropped: the
+// runner is gone, and Serve's next read says so.
+func answer(conn *Conn, m *message, res any, err error) {
+	r := &message{ID: m.ID}
+	var files []*os.File
+	if rep, ok := res.(Reply); ok {
+		res, files = rep.Value, rep.Files
+		defer closeFiles(files)
+	}
+	if err == nil && res != nil {
+		b, merr := json.Marshal(res)
+		if merr != nil {
+			err = fmt.Errorf("encode result: %w", merr)
+		} else {
+			r.Result = b
+		}
+	}
+	if err != nil {
+		r.Error, r.Result, files = err.Error(), nil, nil
+	}
+	if serr := conn.send(r, files); serr != nil && err == nil && len(r.Result) > 0 {
+		// Too big, most likely: tell the caller rather than leave it waiting.
+		conn.send(&message{ID: m.ID, Error: serr.Error()}, nil)
+	}
+}
+
+// Run is the agent's main: it serves the control socket at [ControlFD]
+// until the runner closes it or says exit.
+func Run(ctx context.Context) error {
+	conn, err := NewConn(os.NewFile(ControlFD, "pmrun-control"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return Serve(ctx, conn, nil)
+}
