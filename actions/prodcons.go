@@ -1,0 +1,314 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/prodcons"
+	"github.com/pmrun/pmrun/actions/internal/shm"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "prodcons",
+		Summary: "Run producers and consumers over a bounded buffer guarded by the counting semaphores mutex, empty and filled, " +
+			"as threads or as agent processes, and check that every item was consumed exactly once. " +
+			"The step fails when a worker dies or fails, or when the invariants break under sync: semaphores; " +
+			"with sync: none a violation is the expected outcome: the step succeeds and reports ok: false.",
+		Params: []Param{
+			{Name: "producers", Kind: Int, Default: 1, Min: intp(1), Max: intp(prodcons.MaxWorkers), Doc: "how many producers"},
+			{Name: "consumers", Kind: Int, Default: 1, Min: intp(1), Max: intp(prodcons.MaxWorkers), Doc: "how many consumers"},
+			{Name: "buffer", Kind: Int, Default: 5, Min: intp(1), Max: intp(prodcons.MaxBuffer), Doc: "slots in the ring buffer"},
+			{Name: "items", Kind: Int, Default: 10, Min: intp(1), Max: intp(prodcons.MaxItems), Doc: "items in all, shared out between the producers"},
+			{Name: "mode", Kind: String, Default: modeThreads, Enum: []string{modeThreads, modeProcesses},
+				Doc: "threads: workers are OS threads of the runner; processes: each worker is an agent process, the buffer in shared memory"},
+			{Name: "produce_time", Kind: Duration, Doc: "work a producer does for each item before putting it in"},
+			{Name: "consume_time", Kind: Duration, Doc: "work a consumer does with each item after taking it out"},
+			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each produce and consume, drawn from the run's seed, so a seed repeats the delays"},
+			{Name: "sync", Kind: String, Default: prodcons.SyncSemaphores, Enum: []string{prodcons.SyncSemaphores, prodcons.SyncNone},
+				Doc: "none removes the guards on purpose to show the race: items get lost or duplicated"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log an item_produced and an item_consumed event (worker, item, occupancy) for every item"},
+		},
+		Results: []Field{
+			{Name: "ok", Type: "bool", Doc: "every item produced and consumed exactly once, occupancy always within [0, buffer]"},
+			{Name: "produced", Type: "int", Doc: "items put into the buffer"},
+			{Name: "consumed", Type: "int", Doc: "items taken out, duplicates included"},
+			{Name: "lost", Type: "int", Doc: "items never consumed"},
+			{Name: "duplicates", Type: "int", Doc: "consumptions beyond the first of an item"},
+			{Name: "max_occupancy", Type: "int", Doc: "the most items the buffer held at once"},
+			{Name: "overflow", Type: "int", Doc: "steps that left the occupancy outside [0, buffer]"},
+			{Name: "throughput", Type: "float", Doc: "items consumed per second of runtime"},
+			{Name: "runtime", Type: "duration", Doc: "from the moment every worker had started to the last one's end (duration is the whole step, start-up included)"},
+			{Name: "producer_waits", Type: "int", Doc: "times a producer found the buffer full and blocked on empty"},
+			{Name: "consumer_waits", Type: "int", Doc: "times a consumer found the buffer empty and blocked on filled"},
+			{Name: "per_producer", Type: "list", Doc: "items each producer made, by producer index"},
+			{Name: "per_consumer", Type: "list", Doc: "items each consumer took, by consumer index"},
+			{Name: "workers", Type: "list", Doc: "processes: the agents' names, producers first (<step>.producer-0, …); threads: the thread names"},
+		},
+		New: newProdcons,
+	})
+}
+
+const (
+	modeThreads   = "threads"
+	modeProcesses = "processes"
+)
+
+type prodconsAction struct {
+	cfg  prodcons.Config
+	mode string
+}
+
+func newProdcons(a Args) (Action, error) {
+	return &prodconsAction{
+		mode: a.String("mode"),
+		cfg: prodcons.Config{
+			Producers:   a.Int("producers"),
+			Consumers:   a.Int("consumers"),
+			Buffer:      a.Int("buffer"),
+			Items:       a.Int("items"),
+			ProduceTime: a.Duration("produce_time"),
+			ConsumeTime: a.Duration("consume_time"),
+			Jitter:      a.Duration("jitter"),
+			Sync:        a.String("sync"),
+			Trace:       a.Bool("trace"),
+		},
+	}, nil
+}
+
+func (p *prodconsAction) Run(ctx context.Context, env *Env) (Result, error) {
+	cfg := p.cfg
+	// One seed per step, from the run's: the same --seed repeats every
+	// worker's delays, and two prodcons steps of a run differ.
+	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	var res prodcons.Result
+	var names []string
+	var err error
+	if p.mode == modeProcesses {
+		names, err = agentNames(env, cfg)
+		if err == nil {
+			res, err = prodcons.RunProcesses(ctx, cfg, workerLauncher(env, names, cfg.Producers))
+		}
+	} else {
+		if cfg.Trace {
+			cfg.OnEvent = func(e prodcons.Event) {
+				env.Event(e.Kind, itemMessage(e.Kind), "worker", e.Worker.ThreadName(),
+					"item", itemName(e.Item), "occupancy", e.Occupancy)
+			}
+		}
+		for _, w := range workersOf(cfg) {
+			names = append(names, w.ThreadName())
+		}
+		restore := raiseProcs(cfg.Producers + cfg.Consumers)
+		res, err = prodcons.Run(ctx, cfg)
+		restore()
+	}
+	out := prodconsResult(res, names)
+	if err != nil {
+		return out, err
+	}
+	if !res.OK && cfg.Sync == prodcons.SyncSemaphores {
+		return out, fmt.Errorf("prodcons: invariants broken under sync: semaphores: %d of %d items produced, %d lost, %d duplicated, occupancy left [0, %d] %d times",
+			res.Produced, cfg.Items, res.Lost, res.Duplicates, cfg.Buffer, res.Overflow)
+	}
+	return out, nil
+}
+
+func prodconsResult(r prodcons.Result, workers []string) Result {
+	return Result{
+		"ok":             r.OK,
+		"produced":       r.Produced,
+		"consumed":       r.Consumed,
+		"lost":           r.Lost,
+		"duplicates":     r.Duplicates,
+		"max_occupancy":  r.MaxOccupancy,
+		"overflow":       r.Overflow,
+		"throughput":     r.Throughput,
+		"runtime":        r.Duration,
+		"producer_waits": r.ProducerWaits,
+		"consumer_waits": r.ConsumerWaits,
+		"per_producer":   nonNil(r.PerProducer),
+		"per_consumer":   nonNil(r.PerConsumer),
+		"workers":        workers,
+	}
+}
+
+func nonNil(s []int) []int {
+	if s == nil {
+		return []int{}
+	}
+	return s
+}
+
+// workersOf lists the workers of cfg, producers first, as the result's
+// workers field and per_producer, per_consumer order them.
+func workersOf(cfg prodcons.Config) []prodcons.Worker {
+	ws := make([]prodcons.Worker, 0, cfg.Producers+cfg.Consumers)
+	for i := range cfg.Producers {
+		ws = append(ws, prodcons.Worker{Role: prodcons.Producer, Index: i})
+	}
+	for i := range cfg.Consumers {
+		ws = append(ws, prodcons.Worker{Role: prodcons.Consumer, Index: i})
+	}
+	return ws
+}
+
+func itemMessage(kind string) string {
+	if kind == prodcons.ItemProduced {
+		return "item produced"
+	}
+	return "item consumed"
+}
+
+// itemName is how events name an item: the producer and the producer's
+// sequence number, "p1#7".
+func itemName(it prodcons.Item) string { return fmt.Sprintf("p%d#%d", it.Producer, it.Seq) }
+
+// agentNames chooses the names of a processes-mode run's worker agents:
+// "<step id>.producer-0", or "step3.producer-0" for a step without an id.
+// A retried step's agents of the earlier attempt keep their names in the
+// run's process table, so later attempts add "-2", "-3", ….
+func agentNames(env *Env, cfg prodcons.Config) ([]string, error) {
+	label := env.StepID
+	if label == "" {
+		label = fmt.Sprintf("step%d", env.Step)
+	}
+	for attempt := 1; ; attempt++ {
+		prefix := label
+		if attempt > 1 {
+			prefix = fmt.Sprintf("%s-%d", label, attempt)
+		}
+		var names []string
+		taken := false
+		for _, w := range workersOf(cfg) {
+			name := prefix + "." + w.ThreadName()
+			if _, err := env.Host.process(name); err == nil {
+				taken = true
+				break
+			}
+			names = append(names, name)
+		}
+		if !taken {
+			return names, nil
+		}
+		if attempt > 1000 {
+			return nil, fmt.Errorf("prodcons: no free agent names for %s", label)
+		}
+	}
+}
+
+// workerArgs is what the runner sends an agent to run one worker; the rest
+// of the configuration is in the shared region.
+type workerArgs struct {
+	Role  prodcons.Role `json:"role"`
+	Index int           `json:"index"`
+}
+
+// agentStopGrace is how long a worker agent that has finished its share
+// gets to exit on SIGTERM before it is killed.
+const agentStopGrace = time.Second
+
+// workerLauncher starts each worker as an agent of the run, hands it the
+// region's memfd and drives it with the prodcons.worker operation. The
+// agent is stopped once its worker has returned, so nothing outlives the
+// step.
+func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
+	return func(ctx context.Context, w prodcons.Worker, region *shm.Region) (func(context.Context) error, error) {
+		name := names[w.Index]
+		if w.Role == prodcons.Consumer {
+			name = names[producers+w.Index]
+		}
+		p, err := env.Host.startAgent(ctx, name, nil, region.File())
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: %w", name, err)
+		}
+		called := make(chan error, 1)
+		go func() {
+			// The call's context is not the step's: on a timeout or an
+			// abort the coordinator stops the worker through the region
+			// first, and only kills the agent (below) when it does not stop.
+			called <- env.Host.callAgent(context.WithoutCancel(ctx), name, agentOpWorker, workerArgs{Role: w.Role, Index: w.Index}, nil)
+		}()
+		return func(ctx context.Context) error {
+			var err error
+			select {
+			case err = <-called:
+			case <-ctx.Done():
+				p.Signal(syscall.SIGKILL)
+				<-p.Done()
+				<-called
+				return fmt.Errorf("agent %s (pid %d) killed: it did not stop when asked", name, p.PID())
+			}
+			// The worker is done (or failed): the agent has nothing left to do.
+			exit, terr := p.Terminate(context.WithoutCancel(ctx), syscall.SIGTERM, agentStopGrace)
+			if err != nil {
+				if terr == nil && exit.Signal != "" && exit.Signal != "SIGTERM" {
+					return fmt.Errorf("agent %s (pid %d) killed by %s: %w", name, p.PID(), exit.Signal, err)
+				}
+				return fmt.Errorf("agent %s (pid %d): %w", name, p.PID(), err)
+			}
+			return terr
+		}, nil
+	}
+}
+
+// Threads mode and GOMAXPROCS. Every worker is a goroutine locked to its
+// own OS thread, and a locked thread can only run Go code while it holds
+// one of the runtime's GOMAXPROCS Ps. With GOMAXPROCS at the CPU count (2
+// here) and a worker woken from a futex wait, the Ps are often held by
+// other workers asleep in the same kind of wait, and the woken thread
+// queues for a P that sysmon only takes back after 20 µs or more: a hand-off
+// through the Go scheduler on top of the kernel's. A C program's threads
+// are only scheduled by the kernel. While a threads-mode run is going, the
+// action therefore raises GOMAXPROCS by the number of its workers (capped),
+// so every worker can hold a P and the kernel alone decides who runs; see
+// the measurements in cmd/pmbench/prodcons_row.go. GOMAXPROCS is
+// process-wide, so concurrent runs add up and the last one to end restores
+// the setting.
+
+// maxExtraProcs caps what one run adds: beyond a few Ps per CPU, more Ps
+// only make the garbage collector start more workers.
+var maxExtraProcs = max(8, 4*runtime.NumCPU())
+
+var procs struct {
+	sync.Mutex
+	extra int // Ps the runs going now asked for
+	base  int // GOMAXPROCS before the first of them
+}
+
+// raiseProcs raises GOMAXPROCS by workers (up to maxExtraProcs) for the
+// caller's run and returns the function that gives them back.
+func raiseProcs(workers int) (restore func()) {
+	add := min(workers, maxExtraProcs)
+	procs.Lock()
+	if procs.extra == 0 {
+		procs.base = runtime.GOMAXPROCS(0)
+	}
+	procs.extra += add
+	runtime.GOMAXPROCS(procs.base + min(procs.extra, maxExtraProcs))
+	procs.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			procs.Lock()
+			defer procs.Unlock()
+			procs.extra -= add
+			switch {
+			case procs.extra > 0:
+				runtime.GOMAXPROCS(procs.base + min(procs.extra, maxExtraProcs))
+			case os.Getenv("GOMAXPROCS") == "":
+				// Back to the runtime's own choice, which follows the CPU
+				// count and cgroup limits; an explicit setting would stop
+				// that for the rest of the process.
+				runtime.SetDefaultGOMAXPROCS()
+			default:
+				runtime.GOMAXPROCS(procs.base)
+			}
+		})
+	}
+}
