@@ -23,9 +23,10 @@
 // described in package frame, and the receiver checks every chunk's CRC-32C
 // and every sender's sequence numbers; a damaged chunk, a missing message,
 // or a message its sender did not finish is an error, never silent data.
-// A chunk written to a pipe is at most PIPE_BUF bytes and so is never split
-// or interleaved, whatever the other writers do; a datagram is never split
-// at all, so on a socket chunks are up to 64 KiB.
+// On a pipe or FIFO chunks are PIPE_BUF (4 KiB) long and no writer can
+// split another's chunk, whatever they write at the same time, with no
+// lock between them; on a socket every datagram arrives whole, so chunks
+// are up to 64 KiB.
 //
 // [Lines] channels carry newline-ended text with no header, for programs
 // such as `echo hi > "$PMRUN_CHANNEL_JOBS"`. A line (with its newline) sent
@@ -98,7 +99,7 @@ const (
 	// unprivileged limit): more data in flight means fewer wake-ups.
 	pipeSize = 1 << 20
 	// readBuf is how much one read(2) may take from a pipe.
-	readBuf = 256 << 10
+	readBuf = 64 << 10
 )
 
 // Options configure a channel; the zero value is a framed pipe.
@@ -586,11 +587,12 @@ func (c *Channel) writer() (*end, error) {
 	return nil, fmt.Errorf("%w: no write end", ErrNoEnd)
 }
 
-// maxWrite is the largest write(2) or datagram that keeps a chunk or a
-// line whole on this kind of channel.
-func (c *Channel) maxWrite() int {
+// limits says how messages are cut into writes on this kind of channel:
+// chunks of PIPE_BUF bytes in bursts on pipes and FIFOs, one datagram per
+// chunk on sockets.
+func (c *Channel) limits() frame.Limits {
 	if c.opt.Kind == Socket {
-		return socketChunk
+		return frame.Limits{Chunk: socketChunk}
 	}
-	return frame.PipeBuf
+	return frame.PipeLimits
 }

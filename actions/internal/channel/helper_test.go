@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,13 +56,29 @@ func helperMain(mode string, args []string) int {
 		return fail(err)
 	}
 	defer c.Close()
+	if path := os.Getenv("PMRUN_CHANNEL_HELPER_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	ctx := context.Background()
 	num := func(i int) int {
 		n, _ := strconv.Atoi(args[i])
 		return n
 	}
 	switch mode {
-	case "stress-send": // COUNT SIZE
+	case "stress-send": // COUNT SIZE [wait]
+		if len(args) > 2 {
+			// Start when the parent says so, to time the transfer
+			// alone.
+			fmt.Println("ready")
+			if _, err := os.Stdin.Read(make([]byte, 1)); err != nil {
+				return fail(err)
+			}
+		}
 		if _, err := c.SendStress(ctx, num(0), num(1)); err != nil {
 			return fail(err)
 		}
@@ -121,32 +138,47 @@ type helper struct {
 	done   chan error
 }
 
-// startHelper starts the test binary in mode with c's spec and files, as a
-// spawner starts an agent.
-func startHelper(t *testing.T, c *Channel, mode string, args ...string) *helper {
-	t.Helper()
+// helperCommand returns the command that starts the test binary in mode
+// with c's spec and files, as a spawner starts an agent; start it with
+// startCommand.
+func helperCommand(tb testing.TB, c *Channel, mode string, args ...string) *exec.Cmd {
+	tb.Helper()
 	files, err := c.Files()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	spec, err := json.Marshal(c.Spec())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	h := &helper{done: make(chan error, 1)}
-	h.cmd = exec.Command(os.Args[0])
-	h.cmd.Env = append(os.Environ(), envHelper+"="+mode, envSpec+"="+string(spec), envArgs+"="+strings.Join(args, " "))
-	h.cmd.ExtraFiles = files
-	h.cmd.Stdout, h.cmd.Stderr = &h.stdout, &h.stderr
-	err = h.cmd.Start()
-	for _, f := range files {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envHelper+"="+mode, envSpec+"="+string(spec), envArgs+"="+strings.Join(args, " "))
+	cmd.ExtraFiles = files
+	return cmd
+}
+
+// startCommand starts cmd and closes the parent's copies of its channel
+// files, as a spawner must.
+func startCommand(tb testing.TB, cmd *exec.Cmd) {
+	tb.Helper()
+	err := cmd.Start()
+	for _, f := range cmd.ExtraFiles {
 		f.Close()
 	}
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+}
+
+// startHelper starts the test binary in mode, attached to c.
+func startHelper(tb testing.TB, c *Channel, mode string, args ...string) *helper {
+	tb.Helper()
+	h := &helper{done: make(chan error, 1)}
+	h.cmd = helperCommand(tb, c, mode, args...)
+	h.cmd.Stdout, h.cmd.Stderr = &h.stdout, &h.stderr
+	startCommand(tb, h.cmd)
 	go func() { h.done <- h.cmd.Wait() }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		h.cmd.Process.Kill()
 		<-h.done
 	})
@@ -154,7 +186,7 @@ func startHelper(t *testing.T, c *Channel, mode string, args ...string) *helper 
 }
 
 // wait waits for the helper to exit and returns its exit code.
-func (h *helper) wait(t *testing.T) int {
+func (h *helper) wait(t testing.TB) int {
 	t.Helper()
 	select {
 	case err := <-h.done:
@@ -170,7 +202,7 @@ func (h *helper) wait(t *testing.T) int {
 }
 
 // mustExit0 waits for the helper and fails the test unless it succeeded.
-func (h *helper) mustExit0(t *testing.T) {
+func (h *helper) mustExit0(t testing.TB) {
 	t.Helper()
 	if code := h.wait(t); code != 0 {
 		t.Fatalf("helper exited %d; stderr: %s", code, h.stderr.String())
@@ -178,7 +210,7 @@ func (h *helper) mustExit0(t *testing.T) {
 }
 
 // privateDir returns a fresh directory of mode 0700, as a run's.
-func privateDir(t *testing.T) string {
+func privateDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o700); err != nil {

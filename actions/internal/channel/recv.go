@@ -48,7 +48,7 @@ func (r *recvState) init(c *Channel) {
 	if c.opt.Framing == Lines {
 		r.dec = frame.NewLineDecoder(c.opt.MaxMessage)
 	} else {
-		r.framed = frame.NewDecoder(c.opt.MaxMessage, c.maxWrite())
+		r.framed = frame.NewDecoder(c.opt.MaxMessage, c.limits().Chunk)
 		r.dec = r.framed
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -27,40 +28,60 @@ type sendState struct {
 	sender frame.Sender
 	enc    *frame.Encoder
 	w      *end // where flush writes; set for each operation
+
+	// The write in progress, for writeFn, which is made once so that a
+	// write allocates nothing.
+	p       []byte
+	done    int
+	werr    error
+	writeFn func(fd uintptr) bool
 }
 
 func (s *sendState) init(c *Channel) {
 	s.sender = frame.NewSender(os.Getpid(), senderCount.Add(1))
 	if c.opt.Framing == Lines {
-		s.enc = frame.NewLineEncoder(c.maxWrite(), s.flush)
+		s.enc = frame.NewLineEncoder(c.limits().Chunk, s.flush)
 	} else {
-		s.enc = frame.NewEncoder(s.sender, c.maxWrite(), s.flush)
+		s.enc = frame.NewEncoder(s.sender, c.limits(), s.flush)
 	}
+	s.writeFn = s.write
 }
 
-// flush writes p with one write(2): at most PIPE_BUF bytes to a pipe, one
-// datagram to a socket, so p arrives whole or not at all.
-func (s *sendState) flush(p []byte) error {
-	var n int
-	var werr error
-	err := s.w.rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Write(int(fd), p)
-			if werr != unix.EINTR {
-				break
-			}
-		}
-		return werr != unix.EAGAIN
-	})
-	switch {
-	case err != nil:
-		return err
-	case werr != nil:
-		return werr
-	case n != len(p):
-		return fmt.Errorf("short write: %d of %d bytes", n, len(p))
+// flush writes p. A write of at most PIPE_BUF bytes to a pipe, or a
+// datagram, goes whole or not at all; a longer one, a burst of full chunks,
+// may go in parts between chunks (see frame.Limits), waiting for room in
+// between.
+func (s *sendState) flush(p []byte) (int, error) {
+	s.p, s.done, s.werr = p, 0, nil
+	err := s.w.rc.Write(s.writeFn)
+	n := s.done
+	s.p = nil
+	if err == nil {
+		err = s.werr
 	}
-	return nil
+	return n, err
+}
+
+// write writes as much of s.p as the descriptor takes; false means wait
+// until it is writable.
+func (s *sendState) write(fd uintptr) bool {
+	for s.done < len(s.p) {
+		n, err := unix.Write(int(fd), s.p[s.done:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return false
+		case err != nil:
+			s.werr = err
+			return true
+		case n == 0:
+			s.werr = io.ErrShortWrite
+			return true
+		}
+		s.done += n
+	}
+	return true
 }
 
 // Send sends msg as one message. It blocks while the channel is full,
@@ -86,8 +107,8 @@ func (c *Channel) SendStress(ctx context.Context, count, size int) (Stats, error
 	if err := checkStress(c.opt, count, size); err != nil {
 		return Stats{}, c.err("send", err)
 	}
-	if c.opt.Framing == Lines && size+1 > c.maxWrite() {
-		return Stats{}, c.err("send", fmt.Errorf("%w: a line of %d bytes plus newline, a write keeps at most %d whole", frame.ErrTooLarge, size, c.maxWrite()))
+	if maxLine := c.limits().Chunk; c.opt.Framing == Lines && size+1 > maxLine {
+		return Stats{}, c.err("send", fmt.Errorf("%w: a line of %d bytes plus newline, a write keeps at most %d whole", frame.ErrTooLarge, size, maxLine))
 	}
 	p := newPattern(c.opt.Framing, size)
 	return c.sending(ctx, func(enc *frame.Encoder) error {

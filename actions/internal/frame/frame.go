@@ -21,11 +21,23 @@
 //
 // pmrun uses chunks: no lock, no lock file, no writer can block another, and
 // a sender that dies leaves whole chunks behind, never half of one, so the
-// receiver can say exactly which message was cut short. The cost is one
-// write(2) per 4 KiB of a large message instead of one per message; with the
-// pipe enlarged (F_SETPIPE_SZ) that stays close to what a pipe can carry.
-// Small messages are packed several to a write, so they are cheaper than one
-// write(2) each.
+// receiver can say exactly which message was cut short.
+//
+// One write(2) per 4 KiB would make large messages slow, though. Linux
+// splits a pipe write only where it starts a new page, and when the length
+// of a write is a multiple of the page size those places are page-aligned
+// in the written buffer (fs/pipe.c: pipe_write merges only the sub-page
+// remainder into the last page, then copies whole pages, and waits for
+// room, letting other writers in, only between pages). So the full 4 KiB
+// chunks of a large message go out as one write of up to 256 KiB: other
+// writers' data can land between two of its chunks, never inside one, and
+// the receiver reassembles per sender as always. The shorter last chunk
+// goes in a write of at most PIPE_BUF bytes. Should a kernel ever split
+// elsewhere, the checksums catch it: an error, never silent data. See
+// [Limits].
+//
+// Small messages are packed several to a write of at most PIPE_BUF bytes,
+// so they cost less than one write(2) each.
 //
 // # Chunk layout
 //

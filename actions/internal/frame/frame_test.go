@@ -15,14 +15,37 @@ type stream struct {
 	fail   error // returned by the next write, then cleared
 }
 
-func (s *stream) write(p []byte) error {
+func (s *stream) write(p []byte) (int, error) {
 	if s.fail != nil {
 		err := s.fail
 		s.fail = nil
-		return err
+		return 0, err
 	}
 	s.writes = append(s.writes, bytes.Clone(p))
-	return nil
+	return len(p), nil
+}
+
+// pieces returns the writes cut where a pipe may cut them: a write of at
+// most PipeBuf bytes stays whole, a longer one is cut into PipeBuf pieces.
+func (s *stream) pieces(t *testing.T) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i, w := range s.writes {
+		if len(w) <= PipeBuf {
+			out = append(out, w)
+			continue
+		}
+		if len(w)%PipeBuf != 0 {
+			t.Fatalf("write %d has %d bytes: more than PIPE_BUF and not a burst of full chunks", i, len(w))
+		}
+		for ; len(w) > 0; w = w[PipeBuf:] {
+			if h, err := ParseHeader(w); err != nil || HeaderSize+int(h.Length) != PipeBuf {
+				t.Fatalf("write %d: a burst holding something other than full chunks (%v)", i, err)
+			}
+			out = append(out, w[:PipeBuf])
+		}
+	}
+	return out
 }
 
 func (s *stream) bytes() []byte { return bytes.Join(s.writes, nil) }
@@ -84,7 +107,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var s stream
-			e := NewEncoder(NewSender(42, 1), PipeBuf, s.write)
+			e := NewEncoder(NewSender(42, 1), PipeLimits, s.write)
 			// Split the message between head and body at every kind of
 			// place: the wire must not show it.
 			cut := len(tc.msg) / 3
@@ -94,11 +117,7 @@ func TestRoundTrip(t *testing.T) {
 			if err := e.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			for i, w := range s.writes {
-				if len(w) > PipeBuf {
-					t.Fatalf("write %d has %d bytes, more than PIPE_BUF", i, len(w))
-				}
-			}
+			s.pieces(t) // checks the shape of every write
 			msgs, errs := decodeAll(t, NewDecoder(16<<20, PipeBuf), s.bytes(), true)
 			if len(errs) != 0 {
 				t.Fatalf("errors: %v", errs)
@@ -116,7 +135,7 @@ func TestRoundTrip(t *testing.T) {
 func TestSmallMessagesShareWrites(t *testing.T) {
 	t.Parallel()
 	var s stream
-	e := NewEncoder(NewSender(1, 0), PipeBuf, s.write)
+	e := NewEncoder(NewSender(1, 0), PipeLimits, s.write)
 	const count = 1000
 	for i := range count {
 		if err := e.Encode(fmt.Appendf(nil, "%08d", i), make([]byte, 56)); err != nil {
@@ -149,7 +168,7 @@ func TestInterleavedSenders(t *testing.T) {
 	streams := make([]stream, senders)
 	var want [senders][][]byte
 	for s := range senders {
-		e := NewEncoder(NewSender(100+s, 0), PipeBuf, streams[s].write)
+		e := NewEncoder(NewSender(100+s, 0), PipeLimits, streams[s].write)
 		for i := range perSender {
 			msg := payload(1+(i*7919)%20000, uint64(s*1000+i))
 			want[s] = append(want[s], msg)
@@ -161,12 +180,16 @@ func TestInterleavedSenders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	pieces := make([][][]byte, senders)
+	for s := range streams {
+		pieces[s] = streams[s].pieces(t)
+	}
 	r := rand.New(rand.NewPCG(7, 7))
 	var wire []byte
 	for {
 		var live []int
-		for s := range streams {
-			if len(streams[s].writes) > 0 {
+		for s := range pieces {
+			if len(pieces[s]) > 0 {
 				live = append(live, s)
 			}
 		}
@@ -174,8 +197,8 @@ func TestInterleavedSenders(t *testing.T) {
 			break
 		}
 		s := live[r.IntN(len(live))]
-		wire = append(wire, streams[s].writes[0]...)
-		streams[s].writes = streams[s].writes[1:]
+		wire = append(wire, pieces[s][0]...)
+		pieces[s] = pieces[s][1:]
 	}
 	msgs, errs := decodeAll(t, NewDecoder(1<<20, PipeBuf), wire, true)
 	if len(errs) != 0 {
@@ -202,7 +225,7 @@ func TestInterleavedSenders(t *testing.T) {
 func wireOf(t *testing.T, sender Sender, msgs ...[]byte) []byte {
 	t.Helper()
 	var s stream
-	e := NewEncoder(sender, PipeBuf, s.write)
+	e := NewEncoder(sender, PipeLimits, s.write)
 	for _, m := range msgs {
 		if err := e.Encode(nil, m); err != nil {
 			t.Fatal(err)
@@ -249,7 +272,7 @@ func TestDecoderErrors(t *testing.T) {
 			name: "missing message",
 			wire: func(t *testing.T) []byte {
 				var s stream
-				e := NewEncoder(a, PipeBuf, s.write)
+				e := NewEncoder(a, PipeLimits, s.write)
 				for _, m := range []string{"m0", "m1", "m2"} {
 					if err := e.Encode(nil, []byte(m)); err != nil {
 						t.Fatal(err)
@@ -267,18 +290,14 @@ func TestDecoderErrors(t *testing.T) {
 			name: "sender stopped mid-message then went on",
 			wire: func(t *testing.T) []byte {
 				var s stream
-				e := NewEncoder(a, PipeBuf, s.write)
-				// The second chunk's write fails: the sender gives
-				// up on the message after its first chunk.
-				first := true
-				e.flush = func(p []byte) error {
-					if first {
-						first = false
-						return s.write(p)
-					}
+				var e *Encoder
+				// The burst of full chunks is cut after its first
+				// chunk: the sender gave up there.
+				e = NewEncoder(a, PipeLimits, func(p []byte) (int, error) {
 					e.flush = s.write
-					return errors.New("cancelled")
-				}
+					s.write(p[:PipeBuf])
+					return PipeBuf, errors.New("cancelled")
+				})
 				if err := e.Encode(nil, big); err == nil {
 					t.Fatal("Encode survived a failed write")
 				}
@@ -297,7 +316,7 @@ func TestDecoderErrors(t *testing.T) {
 			name: "chunks of a message whose start was not seen",
 			wire: func(t *testing.T) []byte {
 				var s stream
-				e := NewEncoder(a, PipeBuf, s.write)
+				e := NewEncoder(a, PipeLimits, s.write)
 				if err := e.Encode(nil, payload(20000, 1)); err != nil {
 					t.Fatal(err)
 				}
@@ -307,7 +326,7 @@ func TestDecoderErrors(t *testing.T) {
 				if err := e.Flush(); err != nil {
 					t.Fatal(err)
 				}
-				return bytes.Join(s.writes[1:], nil)
+				return bytes.Join(s.pieces(t)[1:], nil)
 			},
 			wantMsgs: []string{"after"},
 			wantErrs: []error{ErrSequence},
@@ -350,15 +369,15 @@ func TestAbandon(t *testing.T) {
 	t.Parallel()
 	a, b := NewSender(10, 0), NewSender(11, 0)
 	var sa, sb stream
-	ea := NewEncoder(a, PipeBuf, sa.write)
-	eb := NewEncoder(b, PipeBuf, sb.write)
+	ea := NewEncoder(a, PipeLimits, sa.write)
+	eb := NewEncoder(b, PipeLimits, sb.write)
 	if err := ea.Encode(nil, payload(9000, 1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := eb.Encode(nil, payload(9000, 2)); err != nil {
 		t.Fatal(err)
 	}
-	// Only the flushed chunks reach the decoder: both messages are cut.
+	// Only the flushed bursts reach the decoder: both messages are cut.
 	d := NewDecoder(1<<20, PipeBuf)
 	msgs, errs := decodeAll(t, d, append(sa.bytes(), sb.bytes()...), false)
 	if len(msgs) != 0 || len(errs) != 0 || d.Pending() != 2 {
@@ -383,7 +402,7 @@ func TestAbandon(t *testing.T) {
 func TestFailedFlushReusesSequence(t *testing.T) {
 	t.Parallel()
 	var s stream
-	e := NewEncoder(NewSender(3, 0), PipeBuf, s.write)
+	e := NewEncoder(NewSender(3, 0), PipeLimits, s.write)
 	for _, m := range []string{"a", "b"} {
 		if err := e.Encode(nil, []byte(m)); err != nil {
 			t.Fatal(err)
@@ -412,7 +431,7 @@ func TestFailedFlushReusesSequence(t *testing.T) {
 func TestEncoderRejects(t *testing.T) {
 	t.Parallel()
 	var s stream
-	if err := NewEncoder(1, HeaderSize, s.write).Encode(nil, []byte("x")); err == nil {
+	if err := NewEncoder(1, Limits{Chunk: HeaderSize}, s.write).Encode(nil, []byte("x")); err == nil {
 		t.Error("a write size with no room for payload was accepted")
 	}
 	le := NewLineEncoder(16, s.write)
@@ -498,7 +517,7 @@ func TestLongLineSkippedAcrossReads(t *testing.T) {
 func FuzzDecoder(f *testing.F) {
 	valid := func() []byte {
 		var s stream
-		e := NewEncoder(NewSender(5, 5), PipeBuf, s.write)
+		e := NewEncoder(NewSender(5, 5), PipeLimits, s.write)
 		_ = e.Encode(nil, []byte("needle"))
 		_ = e.Flush()
 		return s.bytes()
@@ -520,4 +539,45 @@ func FuzzDecoder(f *testing.F) {
 			t.Errorf("valid chunk after %d junk bytes not found", len(junk))
 		}
 	})
+}
+
+func TestWriteShapes(t *testing.T) {
+	t.Parallel()
+	const per = PipeBuf - HeaderSize
+	cases := []struct {
+		name   string
+		lim    Limits
+		size   int
+		writes []int
+	}{
+		{"one chunk", PipeLimits, 100, []int{HeaderSize + 100}},
+		{"exactly two full chunks: one burst, flushed at once", PipeLimits, 2 * per, []int{2 * PipeBuf}},
+		{"burst then tail", PipeLimits, 2*per + 10, []int{2 * PipeBuf, HeaderSize + 10}},
+		{"bursts are capped", PipeLimits, 130 * per, []int{64 * PipeBuf, 64 * PipeBuf, 2 * PipeBuf}},
+		{"no bursts: a write per chunk", Limits{Chunk: 1000}, 2500, []int{1000, 1000, HeaderSize + 2500 - 2*(1000-HeaderSize)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var s stream
+			e := NewEncoder(1, tc.lim, s.write)
+			if err := e.Encode(nil, payload(tc.size, 1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, w := range s.writes {
+				got = append(got, len(w))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.writes) {
+				t.Fatalf("writes of %v bytes, want %v", got, tc.writes)
+			}
+			msgs, errs := decodeAll(t, NewDecoder(1<<20, tc.lim.Chunk), s.bytes(), true)
+			if len(msgs) != 1 || len(errs) != 0 || len(msgs[0].Data) != tc.size {
+				t.Fatalf("decoded %d messages, errors %v", len(msgs), errs)
+			}
+		})
+	}
 }
