@@ -72,7 +72,7 @@ func startEngine() (*engine, error) {
 	signal.Notify(sigc, unix.SIGCHLD)
 	go e.reapLoop(sigc)
 	go e.spawnLoop()
-	go pp.loop()
+	go pp.loop(os.NewFile(uintptr(pp.epfd), "pmrun-epoll"))
 	// Children may already exist (inherited, or exited before Notify).
 	e.reapAll()
 	return e, nil
