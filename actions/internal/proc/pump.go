@@ -159,7 +159,11 @@ func (pp *pump) loop(f *os.File) {
 	})
 }
 
+// handle serves one round of events: output first, then exits, so that a
+// child whose EOF and exit arrive together is finished without arming its
+// WaitDelay timer.
 func (pp *pump) handle(events []unix.EpollEvent, buf []byte) {
+	exits := false
 	for _, ev := range events {
 		if int(ev.Fd) == pp.wake {
 			pp.closeRequested(buf)
@@ -167,17 +171,30 @@ func (pp *pump) handle(events []unix.EpollEvent, buf []byte) {
 		}
 		pp.mu.Lock()
 		s := pp.streams[ev.Fd]
+		pp.mu.Unlock()
+		if s != nil {
+			pp.readOnce(s, buf)
+		} else {
+			exits = true
+		}
+	}
+	if !exits {
+		return
+	}
+	reap := false
+	for _, ev := range events {
+		pp.mu.Lock()
 		_, exited := pp.exits[ev.Fd]
 		pp.mu.Unlock()
-		switch {
-		case s != nil:
-			pp.readOnce(s, buf)
-		case exited:
-			// Stop watching before reaping, so that a status taken by
-			// the SIGCHLD path meanwhile cannot make this spin.
+		if exited {
+			// Stop watching before reaping, so that a status taken by the
+			// SIGCHLD path meanwhile cannot make this spin.
 			unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
-			pp.onExit()
+			reap = true
 		}
+	}
+	if reap {
+		pp.onExit() // one wait4 pass reaps every child that exited
 	}
 }
 

@@ -3,10 +3,15 @@
 // process groups and cleans up everything they leave behind.
 //
 // pmrun is a child subreaper (PR_SET_CHILD_SUBREAPER), so orphaned
-// grandchildren are reparented to it, and it reaps with wait4(-1) on SIGCHLD.
-// That reaper is the only one the process may have: a program that uses this
-// package must not start children any other way (os/exec, os.StartProcess),
-// because their Wait would race with it and lose.
+// grandchildren are reparented to it. It reaps with wait4(-1), under one
+// lock, from two triggers: a child's pidfd turning readable (watched with
+// its output pipes by one epoll set) and SIGCHLD, which is what an orphan's
+// exit raises. That is the only reaping the process may have: a program
+// that uses this package must not start children any other way (os/exec,
+// os.StartProcess), because their Wait would race with it and lose.
+//
+// Children are forked from one OS thread locked for good, because the
+// kernel sends Pdeathsig when the forking thread ends, not the process.
 package proc
 
 import (
@@ -313,7 +318,17 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 	}
 	files := make([]uintptr, 3, 3+len(spec.ExtraFiles))
 	files[0], files[1], files[2] = stdin, uintptr(out[1]), uintptr(errp[1])
-	for _, f := range spec.ExtraFiles {
+	for i, f := range spec.ExtraFiles {
+		if f == nil {
+			closeFDs(out[0], out[1], errp[0], errp[1])
+			if stdin != t.e.devNull {
+				closeFDs(int(stdin))
+			}
+			if input != nil {
+				input.Close()
+			}
+			return fmt.Errorf("spawn %q: extra file %d is nil", p.name, i)
+		}
 		files = append(files, f.Fd())
 	}
 	req := &spawnRequest{

@@ -79,6 +79,7 @@ func TestStartErrors(t *testing.T) {
 		{"noexec", Spec{Argv: []string{noexec}}, fs.ErrPermission, "permission denied"},
 		{"baddir", Spec{Argv: []string{"/bin/true"}, Dir: "/nope/dir"}, fs.ErrNotExist, `spawn "baddir": chdir /nope/dir: no such file or directory`},
 		{"nocommand", Spec{}, nil, `spawn "nocommand": no command`},
+		{"nilfile", Spec{Argv: []string{"/bin/true"}, ExtraFiles: []*os.File{nil}}, nil, `spawn "nilfile": extra file 0 is nil`},
 		{"", Spec{Argv: []string{"/bin/true"}}, nil, "empty process name"},
 	}
 	for _, tc := range tests {
