@@ -247,9 +247,16 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 	if spec.Dir != "" {
 		// ForkExec reports a bad directory with the same errno as a missing
 		// binary; check first so the error names the right culprit.
-		if _, err := os.Stat(spec.Dir); err != nil {
+		fi, err := os.Stat(spec.Dir)
+		if err != nil {
 			return nil, &SpawnError{Name: spec.Name, Op: "chdir", Path: spec.Dir, Err: errors.Unwrap(err)}
 		}
+		if !fi.IsDir() {
+			return nil, &SpawnError{Name: spec.Name, Op: "chdir", Path: spec.Dir, Err: syscall.ENOTDIR}
+		}
+	}
+	if i := slices.Index(spec.ExtraFiles, nil); i >= 0 {
+		return nil, fmt.Errorf("spawn %q: extra file %d is nil", spec.Name, i)
 	}
 
 	p := &Process{
@@ -311,6 +318,9 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		closeFDs(out[0], out[1])
 		return fail("pipe", err)
 	}
+	// Known before the fork, so that nothing the reaper or the pump does
+	// for this child can see them change.
+	p.stdout.fd, p.stderr.fd = out[0], errp[0]
 	stdin, input, rest, err := t.stdinPipe(spec.Stdin)
 	if err != nil {
 		closeFDs(out[0], out[1], errp[0], errp[1])
@@ -318,17 +328,7 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 	}
 	files := make([]uintptr, 3, 3+len(spec.ExtraFiles))
 	files[0], files[1], files[2] = stdin, uintptr(out[1]), uintptr(errp[1])
-	for i, f := range spec.ExtraFiles {
-		if f == nil {
-			closeFDs(out[0], out[1], errp[0], errp[1])
-			if stdin != t.e.devNull {
-				closeFDs(int(stdin))
-			}
-			if input != nil {
-				input.Close()
-			}
-			return fmt.Errorf("spawn %q: extra file %d is nil", p.name, i)
-		}
+	for _, f := range spec.ExtraFiles {
 		files = append(files, f.Fd())
 	}
 	req := &spawnRequest{
@@ -370,7 +370,6 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 	if input != nil {
 		go feed(input, rest)
 	}
-	p.stdout.fd, p.stderr.fd = out[0], errp[0]
 	for _, s := range []*stream{&p.stdout, &p.stderr} {
 		if err := unix.SetNonblock(s.fd, true); err == nil {
 			err = t.e.pump.add(s)

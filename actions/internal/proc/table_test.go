@@ -78,6 +78,7 @@ func TestStartErrors(t *testing.T) {
 		{"notinpath2", Spec{Argv: []string{"pmrun-no-such-command"}}, fs.ErrNotExist, ""},
 		{"noexec", Spec{Argv: []string{noexec}}, fs.ErrPermission, "permission denied"},
 		{"baddir", Spec{Argv: []string{"/bin/true"}, Dir: "/nope/dir"}, fs.ErrNotExist, `spawn "baddir": chdir /nope/dir: no such file or directory`},
+		{"notdir", Spec{Argv: []string{"/bin/true"}, Dir: noexec}, syscall.ENOTDIR, `chdir ` + noexec + `: not a directory`},
 		{"nocommand", Spec{}, nil, `spawn "nocommand": no command`},
 		{"nilfile", Spec{Argv: []string{"/bin/true"}, ExtraFiles: []*os.File{nil}}, nil, `spawn "nilfile": extra file 0 is nil`},
 		{"", Spec{Argv: []string{"/bin/true"}}, nil, "empty process name"},
