@@ -51,7 +51,7 @@ type Host struct {
 	closers  []func(context.Context) error
 	closed   bool
 	procs    *proc.Table
-	agents   map[string]*agent
+	agents   map[string]*agentProc
 	threads  threadTable
 	channels map[string]*channel.Channel
 }

@@ -34,21 +34,34 @@ func (h *Host) startProcess(spec proc.Spec, argvForLog []string) (*proc.Process,
 	if err != nil {
 		return nil, err
 	}
+	p, err := t.Start(h.withEvents(spec))
+	if err != nil {
+		return nil, err
+	}
+	h.watch(p, argvForLog)
+	return p, nil
+}
+
+// withEvents adds the run's channel variables to spec's environment and
+// logs its output.
+func (h *Host) withEvents(spec proc.Spec) proc.Spec {
 	env := h.channelEnv()
 	for k, v := range spec.Env {
 		env[k] = v
 	}
 	spec.Env = env
-	name := spec.Name
-	log := h.log
+	name, log := spec.Name, h.log
 	spec.OnOutput = func(stream string, line []byte) {
 		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
 	}
-	p, err := t.Start(spec)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("process started", "event", "process_start", "process", name, "pid", p.PID(), "pgid", p.PGID(), "cmd", argvForLog)
+	return spec
+}
+
+// watch logs a started process's process_start event, and its
+// process_exit event when it ends.
+func (h *Host) watch(p *proc.Process, argv []string) {
+	log := h.log
+	log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
 	go func() {
 		<-p.Done()
 		// Done means the exit status and output are in: Wait returns at once.
@@ -56,10 +69,9 @@ func (h *Host) startProcess(spec proc.Spec, argvForLog []string) (*proc.Process,
 		if err != nil {
 			return
 		}
-		log.Info("process exited", "event", "process_exit", "process", name, "pid", p.PID(),
+		log.Info("process exited", "event", "process_exit", "process", p.Name(), "pid", p.PID(),
 			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
 	}()
-	return p, nil
 }
 
 // process returns the run's process called name.

@@ -16,7 +16,12 @@ import (
 )
 
 func main() {
-	os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// pmrun's OS threads lock the main goroutine to the main thread (package
+	// osthread), so the real work runs on another goroutine: blocking here
+	// would otherwise park a whole OS thread each time.
+	code := make(chan int)
+	go func() { code <- pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }()
+	os.Exit(<-code)
 }
 
 // Exit codes (README "Exit codes").

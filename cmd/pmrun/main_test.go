@@ -19,6 +19,10 @@ import (
 // TestMain makes this test binary the pmrun command when testscript runs
 // it under that name, so scripts run the real CLI in its own process.
 func TestMain(m *testing.M) {
+	// Agents are this binary re-executed as "/proc/self/exe agent".
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"pmrun": func() { os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
