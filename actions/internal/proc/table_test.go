@@ -511,3 +511,71 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseContext(t *testing.T) {
+	t.Parallel()
+	tb := newTable(t, Options{})
+	ready := make(chan struct{}, 1)
+	spec := helperSpec("stubborn", "ignore-term")
+	spec.OnOutput = func(string, []byte) { ready <- struct{}{} }
+	p := start(t, tb, spec)
+	<-ready
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := tb.Close(ctx, time.Hour)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "1 processes") {
+		t.Errorf("Close with a cancelled context: %v", err)
+	}
+	if !tb.Alive("stubborn") {
+		t.Error("the process ignoring SIGTERM died before its grace ran out")
+	}
+	// Closing again finishes the job (newTable's cleanup checks it).
+	if err := tb.Close(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if x, _ := p.Wait(t.Context()); x.Signal != "SIGKILL" {
+		t.Errorf("after the second Close: %+v", x)
+	}
+}
+
+// Many goroutines starting, waiting and listing at once: for the race
+// detector, and to check each Wait gets its own child's output.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	tb := newTable(t, Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for g := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				name := strconv.Itoa(g) + "." + strconv.Itoa(i)
+				var lines int
+				var mu sync.Mutex
+				p, err := tb.Start(Spec{Name: name, Argv: []string{"/bin/echo", name}, OnOutput: func(string, []byte) {
+					mu.Lock()
+					lines++
+					mu.Unlock()
+				}})
+				if err != nil {
+					errs <- err
+					continue
+				}
+				tb.List()
+				x, err := p.Wait(t.Context())
+				mu.Lock()
+				n := lines
+				mu.Unlock()
+				if err != nil || x.Stdout != name+"\n" || n != 1 {
+					errs <- errors.New(name + ": got " + strconv.Quote(x.Stdout) + " and " + strconv.Itoa(n) + " lines")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
