@@ -20,7 +20,7 @@
 // # Framing
 //
 // [Framed] channels carry any bytes: messages are cut into chunks as
-// described in package frame, and the receiver checks every chunk's CRC-32C
+// described in package frame, and the receiver checks every chunk's CRC-32
 // and every sender's sequence numbers; a damaged chunk, a missing message,
 // or a message its sender did not finish is an error, never silent data.
 // On a pipe or FIFO chunks are PIPE_BUF (4 KiB) long and no writer can

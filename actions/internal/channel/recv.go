@@ -31,6 +31,11 @@ type recvState struct {
 
 	deadline time.Time // of the current operation; zero for none
 	setTo    time.Time // the read deadline last set on the descriptor
+
+	// The result of nextStep, made once so that a receive allocates
+	// nothing for it.
+	msg      frame.Message
+	nextStep func(b []byte, eof bool) (done bool, n int, err error)
 }
 
 // livenessPoll is how often a receive waiting with an unfinished message
@@ -51,6 +56,11 @@ func (r *recvState) init(c *Channel) {
 		r.framed = frame.NewDecoder(c.opt.MaxMessage, c.limits().Chunk)
 		r.dec = r.framed
 	}
+	r.nextStep = func(b []byte, eof bool) (bool, int, error) {
+		m, n, err := r.dec.Next(b, eof)
+		r.msg = m
+		return m.Data != nil, n, err
+	}
 }
 
 // Receive returns the next message. timeout 0 does not wait: with no whole
@@ -66,10 +76,11 @@ func (r *recvState) init(c *Channel) {
 // io.EOF.
 func (c *Channel) Receive(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	var msg []byte
-	err := c.receiving(ctx, timeout, func(next func() (frame.Message, error)) error {
-		m, err := next()
+	err := c.receiving(ctx, timeout, func(ctx context.Context, e *end, nonblock bool) error {
+		r := &c.recv
+		err := r.run(ctx, e, nonblock, r.nextStep)
 		if err == nil {
-			msg = own(m)
+			msg = own(r.msg)
 		}
 		return err
 	})
@@ -83,16 +94,16 @@ func (c *Channel) Receive(ctx context.Context, timeout time.Duration) ([]byte, e
 // of time returns the messages before it.
 func (c *Channel) ReceiveN(ctx context.Context, n int, timeout time.Duration) ([][]byte, error) {
 	var msgs [][]byte
-	err := c.receiving(ctx, timeout, func(next func() (frame.Message, error)) error {
+	err := c.receiving(ctx, timeout, func(ctx context.Context, e *end, nonblock bool) error {
+		r := &c.recv
 		for len(msgs) < n {
-			m, err := next()
-			if err != nil {
+			if err := r.run(ctx, e, nonblock, r.nextStep); err != nil {
 				if errors.Is(err, ErrEmpty) && len(msgs) > 0 {
 					return nil
 				}
 				return err
 			}
-			msgs = append(msgs, own(m))
+			msgs = append(msgs, own(r.msg))
 		}
 		return nil
 	})
@@ -103,29 +114,44 @@ func (c *Channel) ReceiveN(ctx context.Context, n int, timeout time.Duration) ([
 // any number of senders, and checks each: Stats.Verified is true only if
 // all count arrived, each whole, once, and in its sender's order. timeout
 // bounds the whole batch as in [Channel.ReceiveN]. A failed check is an
-// error wrapping [ErrVerify] naming the first problem.
+// error wrapping [ErrVerify] naming the first problem. On a framed channel
+// messages are checked chunk by chunk as they are read, never copied.
 func (c *Channel) ReceiveStress(ctx context.Context, count int, timeout time.Duration) (Stats, error) {
 	if count < 0 {
 		return Stats{}, c.err("receive", fmt.Errorf("%w: stress count %d is negative", ErrInvalid, count))
 	}
 	v := newVerifier(c.opt.Framing)
 	var st Stats
-	err := c.receiving(ctx, timeout, func(next func() (frame.Message, error)) error {
-		for st.Messages < count {
-			m, err := next()
-			if err != nil {
-				return err
+	err := c.receiving(ctx, timeout, func(ctx context.Context, e *end, nonblock bool) error {
+		r := &c.recv
+		if r.framed == nil {
+			for st.Messages < count {
+				if err := r.run(ctx, e, nonblock, r.nextStep); err != nil {
+					return err
+				}
+				v.check(0, r.msg.Data)
+				st.Messages++
+				st.Bytes += int64(len(r.msg.Data))
 			}
-			v.check(m.Sender, m.Data)
+			return nil
+		}
+		step := func(b []byte, _ bool) (bool, int, error) {
+			p, n, err := r.framed.NextPiece(b)
+			if err != nil || p.Data == nil || !v.piece(p) {
+				return false, n, err
+			}
 			st.Messages++
-			st.Bytes += int64(len(m.Data))
-			if m.Owned && c.recv.framed != nil {
-				c.recv.framed.Reuse(m.Data)
+			st.Bytes += int64(p.Total)
+			return true, n, nil
+		}
+		for st.Messages < count {
+			if err := r.run(ctx, e, nonblock, step); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	st.Senders = v.senders()
+	st.Senders = len(v.senders)
 	if err == nil {
 		err = c.err("receive", v.err())
 	}
@@ -141,10 +167,9 @@ func own(m frame.Message) []byte {
 	return append(make([]byte, 0, len(m.Data)), m.Data...)
 }
 
-// receiving runs fn holding the receive side, with the read end ready, the
-// timeout set and ctx watched. fn's next returns one message at a time;
-// its Data is valid until the next call.
-func (c *Channel) receiving(ctx context.Context, timeout time.Duration, fn func(next func() (frame.Message, error)) error) error {
+// receiving runs fn holding the receive side, with the read end e ready,
+// the timeout set and ctx watched; fn reads through c.recv.run.
+func (c *Channel) receiving(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, e *end, nonblock bool) error) error {
 	if err := ctx.Err(); err != nil {
 		return c.err("receive", context.Cause(ctx))
 	}
@@ -162,7 +187,7 @@ func (c *Channel) receiving(ctx context.Context, timeout time.Duration, fn func(
 		r.deadline = time.Now().Add(timeout)
 	}
 	stop := watch(ctx, e.f.SetReadDeadline)
-	err = fn(func() (frame.Message, error) { return r.next(ctx, e, timeout == 0) })
+	err = fn(ctx, e, timeout == 0)
 	stop()
 	if !r.setTo.IsZero() {
 		_ = e.f.SetReadDeadline(time.Time{})
@@ -171,18 +196,21 @@ func (c *Channel) receiving(ctx context.Context, timeout time.Duration, fn func(
 	return c.err("receive", err)
 }
 
-// next decodes the next message, reading when what is buffered holds
-// none. nonblock makes it fail with ErrEmpty instead of waiting.
-func (r *recvState) next(ctx context.Context, e *end, nonblock bool) (frame.Message, error) {
+// run feeds what is buffered to step until step is done, reading when
+// the buffer holds nothing step can use. nonblock makes it fail with
+// ErrEmpty instead of waiting. step reports whether it is done and how
+// many bytes it used, as the decoders do; what it returns points into the
+// buffer and is valid until the next run.
+func (r *recvState) run(ctx context.Context, e *end, nonblock bool, step func(b []byte, eof bool) (done bool, n int, err error)) error {
 	for {
 		if r.rpos < r.wpos || r.atEOF {
-			m, n, err := r.dec.Next(r.buf[r.rpos:r.wpos], r.atEOF)
+			done, n, err := step(r.buf[r.rpos:r.wpos], r.atEOF)
 			r.rpos += n
 			if err != nil {
-				return frame.Message{}, err
+				return err
 			}
-			if m.Data != nil {
-				return m, nil
+			if done {
+				return nil
 			}
 			if n > 0 {
 				continue
@@ -191,11 +219,11 @@ func (r *recvState) next(ctx context.Context, e *end, nonblock bool) (frame.Mess
 		if r.atEOF {
 			r.atEOF = false
 			if err := r.writersGone(); err != nil {
-				return frame.Message{}, err
+				return err
 			}
 		}
 		if r.eof {
-			return frame.Message{}, fmt.Errorf("every writer closed the pipe: %w", io.EOF)
+			return fmt.Errorf("every writer closed the pipe: %w", io.EOF)
 		}
 		err := r.fill(ctx, e, nonblock)
 		switch {
@@ -205,18 +233,18 @@ func (r *recvState) next(ctx context.Context, e *end, nonblock bool) (frame.Mess
 			// finished, and that is the news to give.
 			if r.framed != nil {
 				if terr := r.framed.Abandon(senderGone); terr != nil {
-					return frame.Message{}, terr
+					return terr
 				}
 			}
 			if errors.Is(err, ErrEmpty) {
-				return frame.Message{}, err
+				return err
 			}
 			if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
-				return frame.Message{}, ErrTimeout
+				return ErrTimeout
 			}
 			// Only a liveness check was due: wait on.
 		default:
-			return frame.Message{}, r.c.ioError(ctx, e, err)
+			return r.c.ioError(ctx, e, err)
 		}
 	}
 }

@@ -31,7 +31,7 @@ type sendState struct {
 
 	// The write in progress, for writeFn, which is made once so that a
 	// write allocates nothing.
-	p       []byte
+	p       [][]byte
 	done    int
 	werr    error
 	writeFn func(fd uintptr) bool
@@ -47,11 +47,11 @@ func (s *sendState) init(c *Channel) {
 	s.writeFn = s.write
 }
 
-// flush writes p. A write of at most PIPE_BUF bytes to a pipe, or a
-// datagram, goes whole or not at all; a longer one, a burst of full chunks,
-// may go in parts between chunks (see frame.Limits), waiting for room in
-// between.
-func (s *sendState) flush(p []byte) (int, error) {
+// flush writes the concatenation of p. A write of at most PIPE_BUF bytes to
+// a pipe, or a datagram, goes whole or not at all; a longer one, a burst of
+// full chunks, may go in parts between chunks (see frame.Limits), waiting
+// for room in between.
+func (s *sendState) flush(p [][]byte) (int, error) {
 	s.p, s.done, s.werr = p, 0, nil
 	err := s.w.rc.Write(s.writeFn)
 	n := s.done
@@ -62,11 +62,17 @@ func (s *sendState) flush(p []byte) (int, error) {
 	return n, err
 }
 
-// write writes as much of s.p as the descriptor takes; false means wait
-// until it is writable.
+// write writes as much of s.p as the descriptor takes, dropping what is
+// written from s.p; false means wait until it is writable.
 func (s *sendState) write(fd uintptr) bool {
-	for s.done < len(s.p) {
-		n, err := unix.Write(int(fd), s.p[s.done:])
+	for len(s.p) > 0 {
+		var n int
+		var err error
+		if len(s.p) == 1 {
+			n, err = unix.Write(int(fd), s.p[0])
+		} else {
+			n, err = unix.Writev(int(fd), s.p)
+		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -80,6 +86,14 @@ func (s *sendState) write(fd uintptr) bool {
 			return true
 		}
 		s.done += n
+		for n > 0 {
+			k := min(n, len(s.p[0]))
+			s.p[0] = s.p[0][k:]
+			n -= k
+			if len(s.p[0]) == 0 {
+				s.p = s.p[1:]
+			}
+		}
 	}
 	return true
 }

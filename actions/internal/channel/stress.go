@@ -102,80 +102,128 @@ func appendHex(dst []byte, v uint64) []byte {
 	return dst
 }
 
-// verifier checks stress messages as they arrive.
+// verifier checks stress messages as they arrive, whole or piece by piece.
 type verifier struct {
 	p       *pattern
-	next    map[frame.Sender]*uint64
+	senders map[frame.Sender]*progress
 	lastID  frame.Sender
-	last    *uint64
+	last    *progress
 	problem error // the first one; later ones are counted
 	bad     int
 }
 
-func newVerifier(f Framing) *verifier {
-	return &verifier{p: &pattern{lines: f == Lines}, next: make(map[frame.Sender]*uint64)}
+// progress is where one sender's stress messages have got to.
+type progress struct {
+	next uint64 // number of the next message
+	cur  uint64 // number of the message coming piece by piece
+	in   bool   // a message is coming piece by piece
 }
 
-// check verifies one message, received with sender s (ignored for lines,
-// which carry their sender in the text).
-func (v *verifier) check(s frame.Sender, data []byte) {
-	if err := v.check1(s, data); err != nil {
-		v.bad++
-		if v.problem == nil {
-			v.problem = err
-		}
+func newVerifier(f Framing) *verifier {
+	return &verifier{p: &pattern{lines: f == Lines}, senders: make(map[frame.Sender]*progress)}
+}
+
+func (v *verifier) fail(err error) {
+	v.bad++
+	if v.problem == nil {
+		v.problem = err
 	}
 }
 
-func (v *verifier) check1(s frame.Sender, data []byte) error {
+// check verifies one whole message, received with sender s (ignored for
+// lines, which carry their sender in the text).
+func (v *verifier) check(s frame.Sender, data []byte) {
 	var i uint64
 	var body []byte
 	if v.p.lines {
-		if len(data) < linesHead || data[16] != ' ' || data[33] != ' ' {
-			return fmt.Errorf("%w: line %.40q is not a stress message", ErrVerify, data)
+		id, n, ok := parseLinesHead(data)
+		if !ok {
+			v.fail(fmt.Errorf("%w: line %.40q is not a stress message", ErrVerify, data))
+			return
 		}
-		id, err1 := strconv.ParseUint(string(data[:16]), 16, 64)
-		n, err2 := strconv.ParseUint(string(data[17:33]), 16, 64)
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("%w: line %.40q is not a stress message", ErrVerify, data)
-		}
-		s, i, body = frame.Sender(id), n, data[linesHead:]
+		s, i, body = id, n, data[linesHead:]
 	} else {
 		if len(data) < framedHead {
-			return fmt.Errorf("%w: %d-byte message from sender %v is too short to be a stress message", ErrVerify, len(data), s)
+			v.fail(fmt.Errorf("%w: %d-byte message from sender %v is too short to be a stress message", ErrVerify, len(data), s))
+			return
 		}
 		i, body = binary.LittleEndian.Uint64(data), data[framedHead:]
 	}
-	want := v.expect(s)
-	if i != *want {
-		err := fmt.Errorf("%w: sender %v sent message %d, expected %d", ErrVerify, s, i, *want)
-		*want = i + 1
-		return err
+	if v.number(s, i) {
+		v.body(s, i, body, 0, len(body))
 	}
-	*want = i + 1
-	v.p.grow(len(body) + linesHead)
-	if !bytes.Equal(body, v.p.body(i, len(body))) {
-		return fmt.Errorf("%w: sender %v message %d: body differs from what was sent", ErrVerify, s, i)
-	}
-	return nil
 }
 
-// expect returns where the next message number of s is kept.
-func (v *verifier) expect(s frame.Sender) *uint64 {
+// piece verifies one piece of a framed message and reports whether it was
+// the last.
+func (v *verifier) piece(p frame.Piece) bool {
+	pr := v.progress(p.Sender)
+	data, off := p.Data, p.Offset
+	if off == 0 {
+		pr.in = false
+		if len(data) < framedHead {
+			v.fail(fmt.Errorf("%w: %d-byte message from sender %v is too short to be a stress message", ErrVerify, p.Total, p.Sender))
+			return p.Last()
+		}
+		i := binary.LittleEndian.Uint64(data)
+		if !v.number(p.Sender, i) {
+			return p.Last()
+		}
+		pr.cur, pr.in = i, true
+		data, off = data[framedHead:], framedHead
+	}
+	if pr.in {
+		v.body(p.Sender, pr.cur, data, off-framedHead, p.Total-framedHead)
+	}
+	if p.Last() {
+		pr.in = false
+		return true
+	}
+	return false
+}
+
+// number checks that message i is the one sender s was to send next.
+func (v *verifier) number(s frame.Sender, i uint64) bool {
+	pr := v.progress(s)
+	want := pr.next
+	pr.next = i + 1
+	if i != want {
+		v.fail(fmt.Errorf("%w: sender %v sent message %d, expected %d", ErrVerify, s, i, want))
+		return false
+	}
+	return true
+}
+
+// body checks that part, found at off in the n-byte body of message i,
+// is what was sent.
+func (v *verifier) body(s frame.Sender, i uint64, part []byte, off, n int) {
+	v.p.grow(n + linesHead)
+	if !bytes.Equal(part, v.p.body(i, n)[off:off+len(part)]) {
+		v.fail(fmt.Errorf("%w: sender %v message %d: body differs from what was sent", ErrVerify, s, i))
+	}
+}
+
+func parseLinesHead(data []byte) (s frame.Sender, i uint64, ok bool) {
+	if len(data) < linesHead || data[16] != ' ' || data[33] != ' ' {
+		return 0, 0, false
+	}
+	id, err1 := strconv.ParseUint(string(data[:16]), 16, 64)
+	n, err2 := strconv.ParseUint(string(data[17:33]), 16, 64)
+	return frame.Sender(id), n, err1 == nil && err2 == nil
+}
+
+func (v *verifier) progress(s frame.Sender) *progress {
 	if v.last != nil && v.lastID == s {
 		return v.last
 	}
-	p, ok := v.next[s]
+	p, ok := v.senders[s]
 	if !ok {
-		p = new(uint64)
-		v.next[s] = p
+		p = &progress{}
+		v.senders[s] = p
 	}
 	v.lastID, v.last = s, p
 	return p
 }
-
-// senders returns how many senders were seen.
-func (v *verifier) senders() int { return len(v.next) }
 
 // err returns nil if every message checked so far was right.
 func (v *verifier) err() error {

@@ -37,11 +37,16 @@ func (e *TruncatedError) Unwrap() error { return ErrTruncated }
 
 // senderState is what a Decoder remembers about one sender.
 type senderState struct {
-	next    uint32 // sequence number expected for the next new message
-	synced  bool   // next is known: a message from this sender was seen
-	partial []byte // message being reassembled; nil when none
-	seq     uint32 // of partial
-	total   uint32 // of partial
+	next   uint32 // sequence number expected for the next new message
+	synced bool   // next is known: a message from this sender was seen
+	// open says a message is in progress: seq, total and got describe it.
+	open  bool
+	seq   uint32
+	total uint32
+	got   uint32
+	// partial holds what Next has put together of the open message; nil
+	// when NextPiece is taking it piece by piece.
+	partial []byte
 	// skipping drops the remaining chunks of message skipSeq, already
 	// reported as an error, so that one bad message is one error.
 	skipping bool
@@ -52,12 +57,13 @@ type senderState struct {
 // of different senders may alternate. It checks every chunk's checksum and,
 // per sender, that messages follow one another: the first message it sees
 // from a sender may have any sequence number, every later one must be the
-// next. A Decoder is not safe for concurrent use.
+// next. It zeroes each chunk's checksum field in the buffer it is given
+// while it checks it, and puts it back. A Decoder is not safe for
+// concurrent use.
 type Decoder struct {
 	maxMessage int
 	maxChunk   int
 	senders    map[Sender]*senderState
-	spare      []byte // see Reuse
 	// last caches the most recent sender: most streams have one.
 	lastID Sender
 	last   *senderState
@@ -71,7 +77,8 @@ func NewDecoder(maxMessage, maxChunk int) *Decoder {
 
 // Next decodes the chunk at the start of b. It returns how many bytes of b
 // it used, and a message when that chunk completed one. n == 0 with a nil
-// error means b holds no whole chunk yet: read more and call again.
+// error means b holds no whole chunk yet: read more and call again. The
+// second argument, for symmetry with [LineDecoder.Next], is ignored.
 //
 // An error never loses data silently and never stops the stream: call Next
 // again to go on. For a corrupt chunk n skips to the next place a chunk may
@@ -80,98 +87,134 @@ func NewDecoder(maxMessage, maxChunk int) *Decoder {
 // Decoder has taken note, so the next call delivers the chunk that showed
 // the problem.
 func (d *Decoder) Next(b []byte, _ bool) (m Message, n int, err error) {
+	c, n, err := d.chunk(b)
+	if err != nil || !c.ok {
+		return Message{}, n, err
+	}
+	st, h := c.st, c.h
+	switch {
+	case h.Offset == 0 && !st.open:
+		return Message{Sender: h.Sender, Seq: h.Seq, Data: c.payload}, n, nil
+	case h.Offset == 0:
+		st.partial = append(make([]byte, 0, h.Total), c.payload...)
+		return Message{}, n, nil
+	case st.partial == nil:
+		// Begun by NextPiece: there is nothing to add to.
+		st.open, st.skipping, st.skipSeq = false, true, h.Seq
+		return Message{}, n, fmt.Errorf("frame: %w: sender %v message %d was begun piece by piece", ErrSequence, h.Sender, h.Seq)
+	}
+	st.partial = append(st.partial, c.payload...)
+	if st.open {
+		return Message{}, n, nil
+	}
+	m = Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial, Owned: true}
+	st.partial = nil
+	return m, n, nil
+}
+
+// Piece is one chunk's part of a message, as [Decoder.NextPiece] returns
+// it: Data is bytes [Offset, Offset+len(Data)) of a message of Total bytes.
+type Piece struct {
+	Sender Sender
+	Seq    uint32
+	Offset int
+	Total  int
+	// Data points into the buffer given to NextPiece; nil when the chunk
+	// decoded was not a piece of a message.
+	Data []byte
+}
+
+// Last reports whether p ends its message.
+func (p Piece) Last() bool { return p.Offset+len(p.Data) == p.Total }
+
+// NextPiece is [Decoder.Next] without putting messages together: it
+// returns every chunk's payload as it comes, after the same checks, for a
+// caller that can use a message piece by piece and so spare a copy. The
+// pieces of each message come in order; a message is whole when a piece
+// with Last arrives.
+func (d *Decoder) NextPiece(b []byte) (p Piece, n int, err error) {
+	c, n, err := d.chunk(b)
+	if err != nil || !c.ok {
+		return Piece{}, n, err
+	}
+	c.st.partial = nil
+	return Piece{Sender: c.h.Sender, Seq: c.h.Seq, Offset: int(c.h.Offset), Total: int(c.h.Total), Data: c.payload}, n, nil
+}
+
+// accepted is a chunk that passed every check, with its sender's state
+// already updated.
+type accepted struct {
+	ok      bool
+	h       Header
+	payload []byte
+	st      *senderState
+}
+
+// chunk decodes and checks the chunk at the start of b and updates its
+// sender's state; see Next for n and err. A chunk a caller must use comes
+// back with ok set.
+func (d *Decoder) chunk(b []byte) (c accepted, n int, err error) {
 	if len(b) < HeaderSize {
-		return Message{}, 0, nil
+		return c, 0, nil
 	}
 	h, err := ParseHeader(b)
 	if err != nil {
-		return Message{}, resync(b), err
+		return c, resync(b), err
 	}
 	size := HeaderSize + int(h.Length)
 	if size > d.maxChunk {
-		return Message{}, resync(b), fmt.Errorf("frame: %w: chunk of %d bytes, at most %d allowed", ErrCorrupt, size, d.maxChunk)
+		return c, resync(b), fmt.Errorf("frame: %w: chunk of %d bytes, at most %d allowed", ErrCorrupt, size, d.maxChunk)
 	}
 	if len(b) < size {
-		return Message{}, 0, nil
+		return c, 0, nil
 	}
-	chunk := b[:size]
-	if !checksumOK(chunk) {
-		return Message{}, resync(b), fmt.Errorf("frame: %w: checksum mismatch in chunk from sender %v message %d", ErrCorrupt, h.Sender, h.Seq)
+	if !checksumOK(b[:size]) {
+		return c, resync(b), fmt.Errorf("frame: %w: checksum mismatch in chunk from sender %v message %d", ErrCorrupt, h.Sender, h.Seq)
 	}
 	st := d.state(h.Sender)
-	payload := chunk[HeaderSize:]
+	c = accepted{ok: true, h: h, payload: b[HeaderSize:size:size], st: st}
 
 	if h.Offset != 0 {
-		return d.continuation(st, h, payload, size)
+		if st.skipping && st.skipSeq == h.Seq {
+			return accepted{}, size, nil
+		}
+		if !st.open {
+			st.skipping, st.skipSeq = true, h.Seq
+			return accepted{}, size, fmt.Errorf("frame: %w: sender %v message %d: chunk at offset %d of a message never started", ErrSequence, h.Sender, h.Seq, h.Offset)
+		}
+		if h.Seq != st.seq || h.Total != st.total || h.Offset != st.got {
+			err := fmt.Errorf("frame: %w: sender %v: chunk of message %d at offset %d (of %d), expected message %d at offset %d (of %d)",
+				ErrCorrupt, h.Sender, h.Seq, h.Offset, h.Total, st.seq, st.got, st.total)
+			st.open, st.partial = false, nil
+			st.skipping, st.skipSeq = true, h.Seq
+			return accepted{}, size, err
+		}
+		st.got += h.Length
+		st.open = st.got < st.total
+		return c, size, nil
 	}
+
 	st.skipping = false
-	if st.partial != nil {
-		err := &TruncatedError{Sender: h.Sender, Seq: st.seq, Got: len(st.partial), Total: int(st.total)}
-		st.partial = nil
-		return Message{}, 0, err
+	if st.open {
+		err := &TruncatedError{Sender: h.Sender, Seq: st.seq, Got: int(st.got), Total: int(st.total)}
+		st.open, st.partial = false, nil
+		return accepted{}, 0, err
 	}
 	if st.synced && st.next != h.Seq {
 		want := st.next
 		st.next = h.Seq
-		return Message{}, 0, fmt.Errorf("frame: %w: sender %v sent message %d, expected %d", ErrSequence, h.Sender, h.Seq, want)
+		return accepted{}, 0, fmt.Errorf("frame: %w: sender %v sent message %d, expected %d", ErrSequence, h.Sender, h.Seq, want)
 	}
 	// The first message seen from a sender may have any number: this
 	// endpoint may not be the first to read the channel.
 	st.next, st.synced = h.Seq+1, true
 	if int64(h.Total) > int64(d.maxMessage) {
 		st.skipping, st.skipSeq = true, h.Seq
-		return Message{}, size, fmt.Errorf("frame: %w: sender %v message %d has %d bytes, at most %d allowed", ErrTooLarge, h.Sender, h.Seq, h.Total, d.maxMessage)
+		return accepted{}, size, fmt.Errorf("frame: %w: sender %v message %d has %d bytes, at most %d allowed", ErrTooLarge, h.Sender, h.Seq, h.Total, d.maxMessage)
 	}
-	if h.Length == h.Total {
-		return Message{Sender: h.Sender, Seq: h.Seq, Data: payload}, size, nil
-	}
-	st.partial = append(d.alloc(int(h.Total)), payload...)
-	st.seq, st.total = h.Seq, h.Total
-	return Message{}, size, nil
-}
-
-// continuation handles a chunk that is not the first of its message.
-func (d *Decoder) continuation(st *senderState, h Header, payload []byte, size int) (Message, int, error) {
-	if st.skipping && st.skipSeq == h.Seq {
-		return Message{}, size, nil
-	}
-	if st.partial == nil {
-		st.skipping, st.skipSeq = true, h.Seq
-		return Message{}, size, fmt.Errorf("frame: %w: sender %v message %d: chunk at offset %d of a message never started", ErrSequence, h.Sender, h.Seq, h.Offset)
-	}
-	if h.Seq != st.seq || h.Total != st.total || int(h.Offset) != len(st.partial) {
-		err := fmt.Errorf("frame: %w: sender %v: chunk of message %d at offset %d (of %d), expected message %d at offset %d (of %d)",
-			ErrCorrupt, h.Sender, h.Seq, h.Offset, h.Total, st.seq, len(st.partial), st.total)
-		st.partial = nil
-		st.skipping, st.skipSeq = true, h.Seq
-		return Message{}, size, err
-	}
-	st.partial = append(st.partial, payload...)
-	if len(st.partial) < int(st.total) {
-		return Message{}, size, nil
-	}
-	m := Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial, Owned: true}
-	st.partial = nil
-	return m, size, nil
-}
-
-// alloc returns an empty buffer with room for n bytes, the spare one if it
-// is large enough.
-func (d *Decoder) alloc(n int) []byte {
-	if cap(d.spare) >= n {
-		b := d.spare[:0]
-		d.spare = nil
-		return b
-	}
-	return make([]byte, 0, n)
-}
-
-// Reuse hands back the Data of an Owned message the caller is done with,
-// so the next large message can be put together in it without allocating.
-func (d *Decoder) Reuse(data []byte) {
-	if cap(data) > cap(d.spare) {
-		d.spare = data
-	}
+	st.open = h.Length < h.Total
+	st.seq, st.total, st.got = h.Seq, h.Total, h.Length
+	return c, size, nil
 }
 
 func (d *Decoder) state(s Sender) *senderState {
@@ -205,7 +248,7 @@ func resync(b []byte) int {
 func (d *Decoder) Pending() int {
 	n := 0
 	for _, st := range d.senders {
-		if st.partial != nil {
+		if st.open {
 			n++
 		}
 	}
@@ -218,11 +261,11 @@ func (d *Decoder) Pending() int {
 func (d *Decoder) Abandon(gone func(Sender) bool) error {
 	var errs []error
 	for id, st := range d.senders {
-		if st.partial == nil || (gone != nil && !gone(id)) {
+		if !st.open || (gone != nil && !gone(id)) {
 			continue
 		}
-		errs = append(errs, &TruncatedError{Sender: id, Seq: st.seq, Got: len(st.partial), Total: int(st.total)})
-		st.partial = nil
+		errs = append(errs, &TruncatedError{Sender: id, Seq: st.seq, Got: int(st.got), Total: int(st.total)})
+		st.open, st.partial = false, nil
 	}
 	return errors.Join(errs...)
 }

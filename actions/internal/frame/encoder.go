@@ -2,7 +2,9 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 )
 
 // Limits say how an [Encoder] may cut messages and pack chunks into writes.
@@ -26,30 +28,37 @@ type Limits struct {
 var PipeLimits = Limits{Chunk: PipeBuf, Burst: 64 * PipeBuf}
 
 // Encoder turns messages into writes. It cuts each message into chunks and
-// buffers them, handing the buffer to its flush function when the next
-// chunk may not join it. Every write holds whole chunks only and is either
-// at most Limits.Chunk bytes (kept whole) or a burst of full chunks of one
-// message (split, if at all, between chunks).
+// buffers them, handing them to its flush function when the next chunk may
+// not join them. Every write holds whole chunks only and is either at most
+// Limits.Chunk bytes (kept whole) or a burst of full chunks of one message
+// (split, if at all, between chunks).
 //
 // A message that fits in one chunk is never split and shares a write with
-// its neighbours; a larger one goes out as bursts of full chunks, and its
-// last, shorter chunk stays buffered so that small messages that follow
-// share its write. Call [Encoder.Flush] to write what is buffered.
+// its neighbours; a larger one goes out as bursts of full chunks, written
+// straight from the message with the headers beside it, and its last,
+// shorter chunk stays buffered so that small messages that follow share its
+// write. Call [Encoder.Flush] to write what is buffered.
 //
 // An Encoder is not safe for concurrent use.
 type Encoder struct {
 	sender Sender
 	lim    Limits
 	lines  bool
-	flush  func(p []byte) (int, error)
-	buf    []byte
-	burst  bool // buf holds full chunks of one message
+	flush  func(p [][]byte) (int, error)
+
+	// Small chunks (or lines) are copied into buf. A burst is segs: the
+	// headers, kept in hdrs, and pieces of the message itself. Only one
+	// of the two holds anything at a time.
+	buf  []byte
+	hdrs []byte
+	segs [][]byte
+	one  [1][]byte
 
 	seq uint32
 	// firstSeq is the sequence number of the first message that starts in
-	// buf; valid when started. A write that failed before any byte left
-	// hands those numbers out again, so the receiver sees no gap for
-	// messages that never left.
+	// what is buffered; valid when started. A write that failed before any
+	// byte left hands those numbers out again, so the receiver sees no gap
+	// for messages that never left.
 	firstSeq uint32
 	started  bool
 
@@ -60,27 +69,35 @@ type Encoder struct {
 }
 
 // NewEncoder returns an Encoder for framed messages from sender. flush
-// must write p, returning how many bytes it wrote; with an error it may
-// have written part of a burst, but none of a write of at most Chunk
-// bytes. It must not keep p.
-func NewEncoder(sender Sender, lim Limits, flush func(p []byte) (int, error)) *Encoder {
-	if lim.Burst < lim.Chunk || lim.Chunk <= 0 {
+// must write the concatenation of p (with writev(2) or the like),
+// returning how many bytes it wrote; with an error it may have written
+// part of a burst, but none of a write of at most Chunk bytes. It must not
+// keep p.
+func NewEncoder(sender Sender, lim Limits, flush func(p [][]byte) (int, error)) *Encoder {
+	if lim.Chunk <= HeaderSize || lim.Burst < lim.Chunk {
 		lim.Burst = 0
 	}
-	lim.Burst -= lim.Burst % max(lim.Chunk, 1)
-	return &Encoder{sender: sender, lim: lim, flush: flush, buf: make([]byte, 0, max(lim.Chunk, lim.Burst, 0))}
+	if lim.Burst > 0 {
+		lim.Burst -= lim.Burst % lim.Chunk
+	}
+	e := &Encoder{sender: sender, lim: lim, flush: flush, buf: make([]byte, 0, max(lim.Chunk, 0))}
+	if lim.Burst > 0 {
+		e.hdrs = make([]byte, 0, lim.Burst/lim.Chunk*HeaderSize)
+	}
+	return e
 }
 
 // NewLineEncoder returns an Encoder for lines framing: each message is
 // written as itself plus a newline, never split, so a line (newline
 // included) may be at most maxWrite bytes.
-func NewLineEncoder(maxWrite int, flush func(p []byte) (int, error)) *Encoder {
+func NewLineEncoder(maxWrite int, flush func(p [][]byte) (int, error)) *Encoder {
 	return &Encoder{lines: true, lim: Limits{Chunk: maxWrite}, flush: flush, buf: make([]byte, 0, max(maxWrite, 0))}
 }
 
 // Encode adds the message made of head followed by body. It may flush
-// earlier messages first, and flushes every burst of a large message. An
-// error from flush is returned as is; see [Encoder.Flush] for what is then
+// earlier messages first, and flushes every burst of a large message, so
+// that nothing buffered points into head or body when it returns. An error
+// from flush is returned as is; see [Encoder.Flush] for what is then
 // dropped.
 func (e *Encoder) Encode(head, body []byte) error {
 	if e.lines {
@@ -106,34 +123,41 @@ func (e *Encoder) Encode(head, body []byte) error {
 		return nil
 	}
 
-	// Several chunks: full ones in bursts, the shorter last one alone or
-	// with the small messages that follow.
+	// Several chunks: full ones in bursts, then the shorter last one
+	// alone or with the small messages that follow. Without bursts every
+	// chunk is a write of its own.
 	if err := e.Flush(); err != nil {
 		return err
 	}
 	e.begin()
 	per := e.lim.Chunk - HeaderSize
-	for off := 0; off < total; off += per {
-		n := min(per, total-off)
-		full := n == per
-		if len(e.buf) > 0 && (!full || !e.burst || len(e.buf)+e.lim.Chunk > e.lim.Burst) {
+	off := 0
+	for ; e.lim.Burst > 0 && total-off >= per; off += per {
+		if len(e.hdrs) == cap(e.hdrs) {
 			if err := e.Flush(); err != nil {
 				return err
 			}
 		}
 		h.Offset = uint32(off)
-		e.appendChunk(h, head, body, off, n)
-		e.burst = full && e.lim.Burst > 0
+		e.burstChunk(h, head, body, off, per)
 	}
-	e.complete(total)
-	if e.burst {
-		// Nothing may join a burst.
+	if off == total {
+		e.complete(total)
 		return e.Flush()
 	}
+	for ; off < total; off += per {
+		if err := e.Flush(); err != nil {
+			return err
+		}
+		h.Offset = uint32(off)
+		e.appendChunk(h, head, body, off, min(per, total-off))
+	}
+	e.complete(total)
 	return nil
 }
 
-// begin takes the next sequence number for a message starting in buf.
+// begin takes the next sequence number for a message starting in what is
+// buffered.
 func (e *Encoder) begin() {
 	if !e.started {
 		e.started, e.firstSeq = true, e.seq
@@ -141,26 +165,51 @@ func (e *Encoder) begin() {
 	e.seq++
 }
 
-// complete notes that buf holds the end of a message of total bytes.
+// complete notes that what is buffered holds the end of a message of
+// total bytes.
 func (e *Encoder) complete(total int) {
 	e.pendingMsgs++
 	e.pendingBytes += int64(total)
 }
 
-// appendChunk appends the chunk for bytes [off, off+n) of head||body.
+// pieces calls fn with bytes [off, off+n) of head||body, in at most two
+// pieces.
+func pieces(head, body []byte, off, n int, fn func([]byte)) {
+	end := off + n
+	if off < len(head) {
+		fn(head[off:min(end, len(head))])
+	}
+	if end > len(head) {
+		fn(body[max(off-len(head), 0) : end-len(head)])
+	}
+}
+
+// appendChunk copies the chunk for bytes [off, off+n) of head||body into
+// buf.
 func (e *Encoder) appendChunk(h Header, head, body []byte, off, n int) {
 	h.Length = uint32(n)
 	start := len(e.buf)
 	e.buf = e.buf[:start+HeaderSize]
 	putHeader(e.buf[start:], h)
-	end := off + n
-	if off < len(head) {
-		e.buf = append(e.buf, head[off:min(end, len(head))]...)
-	}
-	if end > len(head) {
-		e.buf = append(e.buf, body[max(off-len(head), 0):end-len(head)]...)
-	}
+	pieces(head, body, off, n, func(p []byte) { e.buf = append(e.buf, p...) })
 	sealChunk(e.buf[start:])
+}
+
+// burstChunk adds the chunk for bytes [off, off+n) of head||body to the
+// burst, pointing at the message rather than copying it.
+func (e *Encoder) burstChunk(h Header, head, body []byte, off, n int) {
+	h.Length = uint32(n)
+	start := len(e.hdrs)
+	e.hdrs = e.hdrs[:start+HeaderSize]
+	hdr := e.hdrs[start:]
+	putHeader(hdr, h)
+	e.segs = append(e.segs, hdr)
+	sum := crc32.ChecksumIEEE(hdr)
+	pieces(head, body, off, n, func(p []byte) {
+		e.segs = append(e.segs, p)
+		sum = crc32.Update(sum, crc32.IEEETable, p)
+	})
+	binary.LittleEndian.PutUint32(hdr[4:], sum)
 }
 
 func (e *Encoder) encodeLine(head, body []byte) error {
@@ -186,10 +235,17 @@ func (e *Encoder) encodeLine(head, body []byte) error {
 // sequence numbers back; if part of a burst was, that message is cut short
 // and its receiver will report it truncated.
 func (e *Encoder) Flush() error {
-	if len(e.buf) == 0 {
+	var p [][]byte
+	switch {
+	case len(e.segs) > 0:
+		p = e.segs
+	case len(e.buf) > 0:
+		e.one[0] = e.buf
+		p = e.one[:]
+	default:
 		return nil
 	}
-	n, err := e.flush(e.buf)
+	n, err := e.flush(p)
 	if err != nil {
 		if n > 0 {
 			e.started = false
@@ -214,13 +270,13 @@ func (e *Encoder) Discard() {
 
 func (e *Encoder) reset() {
 	e.buf = e.buf[:0]
-	e.burst = false
+	e.hdrs = e.hdrs[:0]
+	clear(e.segs) // do not keep the caller's message alive
+	e.segs = e.segs[:0]
+	e.one[0] = nil
 	e.started = false
 	e.pendingMsgs, e.pendingBytes = 0, 0
 }
-
-// Buffered returns the number of bytes waiting for [Encoder.Flush].
-func (e *Encoder) Buffered() int { return len(e.buf) }
 
 // Sent returns how many messages, and payload bytes, have been written
 // completely so far.

@@ -48,12 +48,18 @@
 //	0      2    magic "PM"
 //	2      1    version (1)
 //	3      1    flags (0; reserved)
-//	4      4    length of this chunk's payload
-//	8      8    sender (PID << 32 | endpoint number in that process)
-//	16     4    message sequence number, per sender, from 0, wrapping
-//	20     4    offset of this payload in the message
-//	24     4    total length of the message
-//	28     4    CRC-32C of bytes 0..27 and the payload
+//	4      4    CRC-32 (IEEE) of the chunk, this field taken as zero
+//	8      4    length of this chunk's payload
+//	12     8    sender (PID << 32 | endpoint number in that process)
+//	20     4    message sequence number, per sender, from 0, wrapping
+//	24     4    offset of this payload in the message
+//	28     4    total length of the message
+//
+// The checksum is CRC-32 rather than CRC-32C because Go computes it about
+// half again as fast on amd64 (carry-less multiplication against the
+// SSE4.2 CRC instruction), and both catch the same kinds of damage. It
+// covers the whole chunk so that a full chunk is a multiple of 16 bytes,
+// which that code takes without a byte-at-a-time tail.
 //
 // An empty message is one chunk with no payload.
 //
@@ -87,8 +93,6 @@ const (
 	magic0  = 'P'
 	magic1  = 'M'
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Errors a [Decoder] or an [Encoder] reports, matched with errors.Is; the
 // returned error adds the sender and message.
@@ -138,12 +142,12 @@ type Header struct {
 func putHeader(b []byte, h Header) {
 	_ = b[HeaderSize-1]
 	b[0], b[1], b[2], b[3] = magic0, magic1, version, 0
-	binary.LittleEndian.PutUint32(b[4:], h.Length)
-	binary.LittleEndian.PutUint64(b[8:], uint64(h.Sender))
-	binary.LittleEndian.PutUint32(b[16:], h.Seq)
-	binary.LittleEndian.PutUint32(b[20:], h.Offset)
-	binary.LittleEndian.PutUint32(b[24:], h.Total)
-	binary.LittleEndian.PutUint32(b[28:], 0)
+	binary.LittleEndian.PutUint32(b[4:], 0)
+	binary.LittleEndian.PutUint32(b[8:], h.Length)
+	binary.LittleEndian.PutUint64(b[12:], uint64(h.Sender))
+	binary.LittleEndian.PutUint32(b[20:], h.Seq)
+	binary.LittleEndian.PutUint32(b[24:], h.Offset)
+	binary.LittleEndian.PutUint32(b[28:], h.Total)
 }
 
 // AppendChunk appends a chunk holding payload, described by h, to dst. It
@@ -158,11 +162,10 @@ func AppendChunk(dst []byte, h Header, payload []byte) []byte {
 	return dst
 }
 
-// sealChunk stores the checksum of the chunk c (header and payload).
+// sealChunk stores the checksum of the chunk c, whose checksum field is
+// zero.
 func sealChunk(c []byte) {
-	sum := crc32.Update(0, castagnoli, c[:HeaderSize-4])
-	sum = crc32.Update(sum, castagnoli, c[HeaderSize:])
-	binary.LittleEndian.PutUint32(c[HeaderSize-4:], sum)
+	binary.LittleEndian.PutUint32(c[4:], crc32.ChecksumIEEE(c))
 }
 
 // ParseHeader decodes the header at the start of b without checking the
@@ -179,11 +182,11 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, fmt.Errorf("frame: %w: unknown version %d flags %#x", ErrCorrupt, b[2], b[3])
 	}
 	h := Header{
-		Length: binary.LittleEndian.Uint32(b[4:]),
-		Sender: Sender(binary.LittleEndian.Uint64(b[8:])),
-		Seq:    binary.LittleEndian.Uint32(b[16:]),
-		Offset: binary.LittleEndian.Uint32(b[20:]),
-		Total:  binary.LittleEndian.Uint32(b[24:]),
+		Length: binary.LittleEndian.Uint32(b[8:]),
+		Sender: Sender(binary.LittleEndian.Uint64(b[12:])),
+		Seq:    binary.LittleEndian.Uint32(b[20:]),
+		Offset: binary.LittleEndian.Uint32(b[24:]),
+		Total:  binary.LittleEndian.Uint32(b[28:]),
 	}
 	if uint64(h.Offset)+uint64(h.Length) > uint64(h.Total) {
 		return Header{}, fmt.Errorf("frame: %w: chunk [%d, +%d) beyond message length %d", ErrCorrupt, h.Offset, h.Length, h.Total)
@@ -191,9 +194,12 @@ func ParseHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// checksumOK reports whether chunk c carries the right checksum.
+// checksumOK reports whether chunk c carries the right checksum. It zeroes
+// the field while it computes, and puts it back.
 func checksumOK(c []byte) bool {
-	sum := crc32.Update(0, castagnoli, c[:HeaderSize-4])
-	sum = crc32.Update(sum, castagnoli, c[HeaderSize:])
-	return sum == binary.LittleEndian.Uint32(c[HeaderSize-4:])
+	stored := binary.LittleEndian.Uint32(c[4:])
+	binary.LittleEndian.PutUint32(c[4:], 0)
+	sum := crc32.ChecksumIEEE(c)
+	binary.LittleEndian.PutUint32(c[4:], stored)
+	return sum == stored
 }

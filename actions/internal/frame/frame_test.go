@@ -15,14 +15,15 @@ type stream struct {
 	fail   error // returned by the next write, then cleared
 }
 
-func (s *stream) write(p []byte) (int, error) {
+func (s *stream) write(p [][]byte) (int, error) {
 	if s.fail != nil {
 		err := s.fail
 		s.fail = nil
 		return 0, err
 	}
-	s.writes = append(s.writes, bytes.Clone(p))
-	return len(p), nil
+	w := bytes.Join(p, nil)
+	s.writes = append(s.writes, w)
+	return len(w), nil
 }
 
 // pieces returns the writes cut where a pipe may cut them: a write of at
@@ -109,11 +110,14 @@ func TestRoundTrip(t *testing.T) {
 			var s stream
 			e := NewEncoder(NewSender(42, 1), PipeLimits, s.write)
 			// Split the message between head and body at every kind of
-			// place: the wire must not show it.
-			cut := len(tc.msg) / 3
-			if err := e.Encode(tc.msg[:cut], tc.msg[cut:]); err != nil {
+			// place: the wire must not show it. Once Encode returns,
+			// the caller's memory is its own again.
+			msg := bytes.Clone(tc.msg)
+			cut := len(msg) / 3
+			if err := e.Encode(msg[:cut], msg[cut:]); err != nil {
 				t.Fatal(err)
 			}
+			clear(msg)
 			if err := e.Flush(); err != nil {
 				t.Fatal(err)
 			}
@@ -293,9 +297,9 @@ func TestDecoderErrors(t *testing.T) {
 				var e *Encoder
 				// The burst of full chunks is cut after its first
 				// chunk: the sender gave up there.
-				e = NewEncoder(a, PipeLimits, func(p []byte) (int, error) {
+				e = NewEncoder(a, PipeLimits, func(p [][]byte) (int, error) {
 					e.flush = s.write
-					s.write(p[:PipeBuf])
+					s.write([][]byte{bytes.Join(p, nil)[:PipeBuf]})
 					return PipeBuf, errors.New("cancelled")
 				})
 				if err := e.Encode(nil, big); err == nil {
@@ -579,5 +583,87 @@ func TestWriteShapes(t *testing.T) {
 				t.Fatalf("decoded %d messages, errors %v", len(msgs), errs)
 			}
 		})
+	}
+}
+
+// TestPieces decodes interleaved senders piece by piece: putting the
+// pieces together must give every message back, in order.
+func TestPieces(t *testing.T) {
+	t.Parallel()
+	var sa, sb stream
+	ea := NewEncoder(NewSender(1, 0), PipeLimits, sa.write)
+	eb := NewEncoder(NewSender(2, 0), PipeLimits, sb.write)
+	var want [2][][]byte
+	for i := range 20 {
+		for s, e := range []*Encoder{ea, eb} {
+			msg := payload(i*3001%20000, uint64(100*s+i))
+			want[s] = append(want[s], msg)
+			if err := e.Encode(nil, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, e := range []*Encoder{ea, eb} {
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, pb := sa.pieces(t), sb.pieces(t)
+	var wire []byte
+	for len(pa)+len(pb) > 0 {
+		if len(pa) > 0 {
+			wire, pa = append(wire, pa[0]...), pa[1:]
+		}
+		if len(pb) > 0 {
+			wire, pb = append(wire, pb[0]...), pb[1:]
+		}
+	}
+	d := NewDecoder(1<<20, PipeBuf)
+	var got [2][][]byte
+	var cur [2][]byte
+	for len(wire) > 0 {
+		p, n, err := d.NextPiece(wire)
+		if err != nil || n == 0 {
+			t.Fatalf("NextPiece: n=%d err=%v", n, err)
+		}
+		wire = wire[n:]
+		s := p.Sender.PID() - 1
+		if p.Offset != len(cur[s]) {
+			t.Fatalf("sender %d: piece at offset %d, have %d bytes", s, p.Offset, len(cur[s]))
+		}
+		cur[s] = append(cur[s], p.Data...)
+		if p.Last() {
+			got[s] = append(got[s], cur[s])
+			cur[s] = nil
+		}
+	}
+	for s := range want {
+		if len(got[s]) != len(want[s]) {
+			t.Fatalf("sender %d: %d messages, want %d", s, len(got[s]), len(want[s]))
+		}
+		for i := range want[s] {
+			if !bytes.Equal(got[s][i], want[s][i]) {
+				t.Fatalf("sender %d message %d differs", s, i)
+			}
+		}
+	}
+	if d.Pending() != 0 {
+		t.Errorf("%d messages pending after the last piece", d.Pending())
+	}
+}
+
+// TestPiecesThenNext: a message begun piece by piece cannot be finished
+// by Next, and says so.
+func TestPiecesThenNext(t *testing.T) {
+	t.Parallel()
+	wire := wireOf(t, NewSender(1, 0), payload(10000, 1), []byte("after"))
+	d := NewDecoder(1<<20, PipeBuf)
+	_, n, err := d.NextPiece(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, errs := decodeAll(t, d, wire[n:], false)
+	if len(errs) != 1 || !errors.Is(errs[0], ErrSequence) || len(msgs) != 1 || string(msgs[0].Data) != "after" {
+		t.Fatalf("messages %d, errors %v", len(msgs), errs)
 	}
 }
