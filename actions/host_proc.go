@@ -2,11 +2,12 @@ package actions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/proc"
+	"github.com/pmrun/pmrun/actions/internal/pslist"
 )
 
 // table returns the run's process table, created on first use.
@@ -143,7 +144,45 @@ func signalNames() []string {
 	return []string{"SIGTERM", "SIGINT", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"}
 }
 
+// HostProcess is one process of the host, as `pmrun ps` and
+// list {processes: all} show it.
+type HostProcess = pslist.Proc
+
+// HostProcessNode is a host process with its children, for `pmrun ps --tree`.
+type HostProcessNode = pslist.Node
+
+// HostProcesses lists the host's processes, sorted by pid, with CPU% over
+// each one's lifetime; with interval > 0, CPU% is measured over that
+// interval instead, like top.
+func HostProcesses(ctx context.Context, interval time.Duration) ([]HostProcess, error) {
+	if interval > 0 {
+		return pslist.Sample(ctx, interval)
+	}
+	return pslist.List(ctx)
+}
+
+// HostProcessTree arranges processes under their parents; walk calls fn
+// for each, parents first, with its depth.
+func HostProcessTree(procs []HostProcess, fn func(p *HostProcessNode, depth int)) []*HostProcessNode {
+	roots := pslist.Tree(procs)
+	if fn != nil {
+		pslist.Walk(roots, fn)
+	}
+	return roots
+}
+
 // listHostProcesses describes every process on the host.
 func listHostProcesses(ctx context.Context) ([]map[string]any, error) {
-	return nil, errors.New("listing the host's processes is not available yet")
+	procs, err := pslist.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(procs))
+	for i, p := range procs {
+		out[i] = map[string]any{
+			"pid": int(p.PID), "ppid": int(p.PPID), "name": p.Name, "status": p.Status,
+			"cpu_percent": p.CPUPercent, "rss": int(p.RSS), "threads": int(p.Threads), "cmdline": p.Cmdline,
+		}
+	}
+	return out, nil
 }

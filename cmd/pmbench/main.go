@@ -5,6 +5,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -48,12 +49,12 @@ type bench struct {
 }
 
 func main() {
-	only := flag.String("rows", "", "run only the rows whose name matches this `regexp`")
+	only := flag.String("rows", "", "run only the rows whose name matches this `regexp` (case-insensitive)")
 	repeat := flag.Int("repeat", 3, "measure each side `N` times and keep the best")
 	flag.Parse()
 	var filter *regexp.Regexp
 	if *only != "" {
-		filter = regexp.MustCompile(*only)
+		filter = regexp.MustCompile("(?i)" + *only)
 	}
 	dir, err := os.MkdirTemp("", "pmbench-")
 	if err != nil {
@@ -153,6 +154,30 @@ func timeCmd(name string, args ...string) (time.Duration, error) {
 // file, the console to /dev/null.
 func (b *bench) runScenario(path string) (time.Duration, error) {
 	return timeCmd(b.pmrun, "run", "-q", "--log", filepath.Join(b.dir, "bench.log"), path)
+}
+
+// scenarioTime runs a scenario and returns the time from its
+// scenario_start to its scenario_end event, as the log reports it.
+func (b *bench) scenarioTime(path string) (time.Duration, error) {
+	log := filepath.Join(b.dir, "scenario-time.log")
+	os.Remove(log)
+	if _, err := timeCmd(b.pmrun, "run", "-q", "--log", log, path); err != nil {
+		return 0, err
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct {
+			Event      string  `json:"event"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "scenario_end" {
+			return time.Duration(ev.DurationMS * float64(time.Millisecond)), nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no scenario_end event in the log", path)
 }
 
 func lastLines(s string, n int) string {

@@ -18,6 +18,13 @@ func init() {
 		measure:  measureSpawn,
 	})
 	addRow(row{
+		order:    32,
+		name:     "pmrun ps --json of every process",
+		baseline: "ps -e -o pid,ppid,comm,stat",
+		target:   "≤ 1.0× its time",
+		measure:  measurePS,
+	})
+	addRow(row{
 		order:    31,
 		name:     "runner RSS with 1,000 children alive",
 		baseline: "—",
@@ -166,4 +173,38 @@ func childCount(pid int) int {
 		n += len(strings.Fields(string(data)))
 	}
 	return n
+}
+
+// measurePS times `pmrun ps --json` against ps listing the same processes,
+// each the best of ten runs (both are short).
+func measurePS(b *bench) (measurement, error) {
+	best := func(name string, args ...string) (time.Duration, error) {
+		var min time.Duration
+		for i := 0; i < 10*b.repeat; i++ {
+			cmd := exec.Command(name, args...)
+			start := time.Now()
+			if out, err := cmd.Output(); err != nil || len(out) == 0 {
+				return 0, fmt.Errorf("%s: %v", name, err)
+			}
+			if d := time.Since(start); i == 0 || d < min {
+				min = d
+			}
+		}
+		return min, nil
+	}
+	ours, err := best(b.pmrun, "ps", "--json")
+	if err != nil {
+		return measurement{}, err
+	}
+	theirs, err := best("ps", "-e", "-o", "pid,ppid,comm,stat")
+	if err != nil {
+		return measurement{}, err
+	}
+	ratio := ours.Seconds() / theirs.Seconds()
+	return measurement{
+		value: ours.Round(10 * time.Microsecond).String(),
+		base:  theirs.Round(10 * time.Microsecond).String(),
+		ratio: fmt.Sprintf("%.2f× its time", ratio),
+		ok:    ratio <= 1.0,
+	}, nil
 }
