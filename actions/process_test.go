@@ -34,19 +34,29 @@ func openFDs(t *testing.T) []string {
 	return out
 }
 
-// children lists this process's children, zombies included.
+// children lists this process's children, zombies included, by parent pid
+// in /proc/*/stat: not every kernel has /proc/PID/task/TID/children.
 func children(t *testing.T) []string {
 	t.Helper()
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	self := os.Getpid()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []string
-	for _, task := range tasks {
-		data, err := os.ReadFile(task)
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue
 		}
-		for _, pid := range strings.Fields(string(data)) {
-			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
-			out = append(out, pid+": "+string(stat))
+		// pid (comm) state ppid …: comm may hold spaces, so split after ')'.
+		s := string(stat)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(self) {
+			out = append(out, s)
 		}
 	}
 	return out
