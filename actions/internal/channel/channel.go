@@ -15,7 +15,8 @@
 //     Datagrams keep message boundaries and are never interleaved, any
 //     number of senders connect to the path with no accept step (SEQPACKET
 //     would need one connection, and one accepted socket to read, per
-//     sender), and datagrams from plain tools (socat, nc -uU) just work.
+//     sender), and on a lines channel the datagrams of plain tools (socat,
+//     nc -uU) just work.
 //
 // # Framing
 //
@@ -23,10 +24,15 @@
 // described in package frame, and the receiver checks every chunk's CRC-32
 // and every sender's sequence numbers; a damaged chunk, a missing message,
 // or a message its sender did not finish is an error, never silent data.
-// On a pipe or FIFO chunks are PIPE_BUF (4 KiB) long and no writer can
-// split another's chunk, whatever they write at the same time, with no
-// lock between them; on a socket every datagram arrives whole, so chunks
-// are up to 64 KiB.
+// On a pipe or FIFO chunks are at most PIPE_BUF (4 KiB) and are written so
+// that no writer can split another's chunk, whatever they write at the
+// same time, with no lock between them; on a socket every datagram arrives
+// whole, so chunks are up to 64 KiB.
+//
+// A message cut short because its sender died is reported as truncated
+// when every writer has closed the pipe or FIFO, or, while a receive
+// waits, as soon as the sender's process is seen gone (checked every
+// 100ms), not only when the receive's timeout runs out.
 //
 // [Lines] channels carry newline-ended text with no header, for programs
 // such as `echo hi > "$PMRUN_CHANNEL_JOBS"`. A line (with its newline) sent

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/actions/internal/frame"
 )
 
 // TestStressBetweenProcesses moves 100,000 stress messages between this
@@ -62,5 +66,42 @@ func TestSenderProcesses(t *testing.T) {
 				h.mustExit0(t)
 			}
 		})
+	}
+}
+
+// TestSplitBurstsKeepChunksWhole shrinks the pipe to four pages, so that
+// every 64 KiB burst is written in several parts, while other senders
+// write small messages in between: every chunk must still arrive whole.
+func TestSplitBurstsKeepChunksWhole(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	c := newTestChannel(t, "jobs", Options{})
+	var got int
+	var serr error
+	if err := rawControl(c.w.f, func(fd int) {
+		_, serr = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, 4*frame.PipeBuf)
+		got, _ = unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
+	}); err != nil || serr != nil || got != 4*frame.PipeBuf {
+		t.Fatalf("could not shrink the pipe: %v %v (size %d)", err, serr, got)
+	}
+	shapes := []struct{ count, size int }{{100, 64 << 10}, {100, 100 << 10}, {20000, 64}, {20000, 200}}
+	errs := make(chan error, len(shapes))
+	total := 0
+	for _, sh := range shapes {
+		total += sh.count
+		s := peer(t, c)
+		go func() {
+			_, err := s.SendStress(ctx, sh.count, sh.size)
+			errs <- err
+		}()
+	}
+	st, err := c.ReceiveStress(ctx, total, time.Minute)
+	if err != nil || !st.Verified || st.Senders != len(shapes) {
+		t.Fatalf("ReceiveStress = %+v, %v", st, err)
+	}
+	for range shapes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
