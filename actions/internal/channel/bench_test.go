@@ -15,6 +15,8 @@ import (
 // (testdata/pipebench.c): 1,000,000 messages of 64 B and 10,000 of 64 KiB
 // from one process to another. Each reports msgs/s and MB/s of payload,
 // timed from the sender's start signal to the last message received.
+// To profile the sending side, set PMRUN_CHANNEL_HELPER_PROFILE to a file
+// name: the helper process writes its CPU profile there.
 
 var benchShapes = []struct {
 	name        string

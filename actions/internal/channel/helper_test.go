@@ -61,7 +61,10 @@ func helperMain(mode string, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		pprof.StartCPUProfile(f)
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
 		defer pprof.StopCPUProfile()
 	}
 	ctx := context.Background()

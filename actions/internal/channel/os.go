@@ -13,8 +13,10 @@ import (
 )
 
 // Every descriptor made here is O_CLOEXEC, so only what a spawner passes
-// in ExtraFiles reaches a child, and O_NONBLOCK, so that it waits in the
-// runtime poller where deadlines and cancellation reach it.
+// in ExtraFiles reaches a child. Those an endpoint keeps are O_NONBLOCK
+// too, so that they wait in the runtime poller, where deadlines and
+// cancellation reach them; the ones made for a child are blocking, as
+// plain programs expect.
 
 func newPipe() (r, w *end, err error) {
 	var p [2]int

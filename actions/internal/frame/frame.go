@@ -32,7 +32,8 @@
 // chunks of a large message go out as one write of up to 256 KiB: other
 // writers' data can land between two of its chunks, never inside one, and
 // the receiver reassembles per sender as always. The shorter last chunk
-// goes in a write of at most PIPE_BUF bytes. Should a kernel ever split
+// goes in a write of at most PIPE_BUF bytes. With pages larger than 4 KiB
+// the places are still multiples of 4 KiB apart. Should a kernel ever split
 // elsewhere, the checksums catch it: an error, never silent data. See
 // [Limits].
 //
@@ -148,18 +149,6 @@ func putHeader(b []byte, h Header) {
 	binary.LittleEndian.PutUint32(b[20:], h.Seq)
 	binary.LittleEndian.PutUint32(b[24:], h.Offset)
 	binary.LittleEndian.PutUint32(b[28:], h.Total)
-}
-
-// AppendChunk appends a chunk holding payload, described by h, to dst. It
-// sets h.Length to len(payload).
-func AppendChunk(dst []byte, h Header, payload []byte) []byte {
-	h.Length = uint32(len(payload))
-	start := len(dst)
-	dst = append(dst, make([]byte, HeaderSize)...)
-	putHeader(dst[start:], h)
-	dst = append(dst, payload...)
-	sealChunk(dst[start:])
-	return dst
 }
 
 // sealChunk stores the checksum of the chunk c, whose checksum field is
