@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/agent"
 	"github.com/pmrun/pmrun/actions/internal/channel"
@@ -168,7 +169,8 @@ func (h *Host) hasProcess(name string) bool {
 }
 
 // closeAgents closes every agent's control connection, which tells it to
-// exit; the process table then reaps it (or kills it, if it lingers).
+// exit, and gives them the grace period to do so; the process table then
+// reaps them, or kills those that linger.
 func (h *Host) closeAgents(ctx context.Context) {
 	h.mu.Lock()
 	agents := h.agents
@@ -176,6 +178,17 @@ func (h *Host) closeAgents(ctx context.Context) {
 	h.mu.Unlock()
 	for _, a := range agents {
 		a.client.Close()
+	}
+	deadline := time.NewTimer(h.cfg.Grace)
+	defer deadline.Stop()
+	for _, a := range agents {
+		select {
+		case <-a.proc.Done():
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

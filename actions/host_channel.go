@@ -30,7 +30,7 @@ func (h *Host) openChannels() error {
 			MaxMessage: c.MaxMessage,
 		})
 		if err != nil {
-			return fmt.Errorf("channel %s: %w", c.Name, err)
+			return err
 		}
 		h.channels[c.Name] = ch
 	}

@@ -104,6 +104,8 @@ func (c *Console) Event(level hclog.Level, msg string, args []any) {
 		fields[k] = args[i+1]
 		switch k {
 		case "event", "run_id", "scenario", "step", "step_id", "action":
+		case "message", "line":
+			fmt.Fprintf(&b, " %s=%q", k, args[i+1])
 		default:
 			fmt.Fprintf(&b, " %s=%v", k, args[i+1])
 		}
@@ -163,7 +165,13 @@ func formatDuration(d time.Duration) string {
 }
 
 func truncate(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	// One line, no control characters: a label may quote a binary message.
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

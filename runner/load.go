@@ -309,14 +309,14 @@ func (l *loader) channels(v *yaml.Node) {
 			l.errorf(k, "channel default always exists; give this one another name")
 			return
 		}
-		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "frames", MaxMessage: 16 << 20}
+		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "framed", MaxMessage: 16 << 20}
 		if val.Kind == yaml.MappingNode {
 			l.mapping(val, "channel "+name, channelKeys, func(key string, k2, v2 *yaml.Node) {
 				switch key {
 				case "kind":
 					ch.Kind = l.enum(v2, "kind", "pipe", "fifo", "socket")
 				case "framing":
-					ch.Framing = l.enum(v2, "framing", "frames", "lines")
+					ch.Framing = l.enum(v2, "framing", "framed", "lines")
 				case "max_message":
 					lit, _ := l.literal(v2)
 					if n, err := toSize(lit); err != nil {

@@ -308,7 +308,7 @@ func (x *execution) joinBackground(ctx context.Context) {
 		x.mu.Lock()
 		joined := b.joined
 		x.mu.Unlock()
-		if !joined && b.result.Status == StatusFailed {
+		if !joined && b.result.Status == StatusFailed && !b.st.ContinueOnError {
 			x.fail(&StepError{Pos: b.st.Pos, Label: b.st.Label(), Err: b.result.Err})
 		}
 	}

@@ -170,6 +170,14 @@ steps:
     background: true
   - sleep: 10ms
 `, "failed", "failed ok", "lost"},
+		{"background failure allowed by continue_on_error", `
+name: s
+steps:
+  - probe: {fail: tolerated}
+    background: true
+    continue_on_error: true
+  - sleep: 10ms
+`, "passed", "failed ok", ""},
 		{"background cancelled when the scenario fails", `
 name: s
 steps:

@@ -203,6 +203,12 @@ func (c *Client) CallFiles(ctx context.Context, op string, args any, files []*os
 
 	if err := c.conn.send(m, files); err != nil {
 		c.forget(m.ID)
+		// A write to a dead agent fails (EPIPE) before the reading side has
+		// seen the end: give it a moment, so the error says how it ended.
+		select {
+		case <-c.Done():
+		case <-time.After(time.Second):
+		}
 		if gerr := c.Err(); gerr != nil {
 			return nil, fmt.Errorf("agent %s: %w", op, gerr)
 		}

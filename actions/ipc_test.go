@@ -1,0 +1,135 @@
+package actions_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+// TestIPC runs send and receive through the runner and agents, for the
+// faults of the IPC issue that a scenario can show.
+func TestIPC(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		yaml     string
+		status   string
+		errorHas string
+	}{
+		{"binary payloads", `
+name: binary
+channels: {bin: {}}
+steps:
+  - spawn: {name: a, agent: true}
+  - send: {channel: bin, message: "\u0000\u0001\n\r\t\u00ff€😀 end"}
+  - send: {channel: bin, message: ""}
+  - id: r
+    receive: {channel: bin, to: a, count: 2, timeout: 5s}
+  - assert: 'steps.r.messages == ["\u0000\u0001\n\r\t\u00ff€😀 end", ""] && steps.r.verified'
+`, runner.StatusPassed, ""},
+		{"oversized message", `
+name: oversized
+channels: {small: {max_message: 16}}
+steps:
+  - send: {channel: small, message: "seventeen bytes!!"}
+`, runner.StatusFailed, "send on small from runner"},
+		{"four senders of 64 KiB on one pipe", `
+name: four
+channels: {big: {}}
+steps:
+  - spawn: {name: s1, agent: true}
+  - spawn: {name: s2, agent: true}
+  - spawn: {name: s3, agent: true}
+  - spawn: {name: s4, agent: true}
+  - {id: a, send: {channel: big, from: s1, count: 50, size: 64KiB}, background: true}
+  - {id: b, send: {channel: big, from: s2, count: 50, size: 64KiB}, background: true}
+  - {id: c, send: {channel: big, from: s3, count: 50, size: 64KiB}, background: true}
+  - {id: d, send: {channel: big, from: s4, count: 50, size: 64KiB}, background: true}
+  - id: r
+    receive: {channel: big, count: 200, verify: true, timeout: 1m}
+  - assert: steps.r.verified && steps.r.count == 200 && steps.r.bytes == 200 * 65536
+`, runner.StatusPassed, ""},
+		{"timeout gives what came", `
+name: partial
+steps:
+  - send: {message: one, count: 2}
+  - id: r
+    receive: {count: 5, timeout: 50ms}
+  - assert: '!steps.r.ok && steps.r.count == 2 && steps.r.status == "ok"'
+`, runner.StatusPassed, ""},
+		{"receive in a dead agent", `
+name: dead
+steps:
+  - id: a
+    spawn: {name: a, agent: true}
+  - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
+  - wait: {process: a, timeout: 5s}
+  - receive: {to: a, timeout: 1s}
+`, runner.StatusFailed, "agent a died (signal SIGKILL)"},
+		{"receive to a process that is not an agent, at run time", `
+name: notagent
+vars: {who: plain}
+steps:
+  - spawn: {name: plain, cmd: [sleep, "10"]}
+  - spawn: {name: x, agent: true}
+  - receive: {to: "${{ vars.who }}"}
+`, runner.StatusFailed, `process "plain" is not an agent`},
+		{"a sender killed mid-message", `
+name: cut
+steps:
+  - id: a
+    spawn: {name: a, agent: true}
+  - send: {from: a, size: 8MiB}
+    background: true
+    continue_on_error: true
+  - sleep: 300ms
+  - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
+  - id: r
+    receive: {verify: true, timeout: 10s}
+`, runner.StatusFailed, "truncated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := runScenario(t, tt.yaml)
+			if o.Status != tt.status {
+				t.Fatalf("status %s, want %s: %v", o.Status, tt.status, o.Err)
+			}
+			if tt.errorHas != "" && (o.Err == nil || !strings.Contains(o.Err.Error(), tt.errorHas)) {
+				t.Errorf("error %v, want it to contain %q", o.Err, tt.errorHas)
+			}
+		})
+	}
+}
+
+// TestIPCLoadErrors: channel names are checked when the file is loaded.
+func TestIPCLoadErrors(t *testing.T) {
+	t.Parallel()
+	_, err := runner.Parse("c.yaml", []byte(`
+name: c
+channels: {jobs: {}}
+steps:
+  - send: {channel: jbos, message: x}
+  - receive: {channel: nope}
+  - send: {channel: jobs}
+  - send: {channel: jobs, message: a, size: 4}
+  - receive: {to: ghost}
+`), runner.LoadOptions{})
+	want := []string{
+		`c.yaml:5:21: send: channel: no channel named "jbos", did you mean "jobs"?`,
+		`c.yaml:6:24: receive: channel: no channel named "nope"`,
+		`c.yaml:7:5: send: message: nothing to send`,
+		`c.yaml:8:45: send: size: size is for generated payloads`,
+		`c.yaml:9:19: receive: to: no agent named "ghost"`,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := err.Error()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in:\n%s", w, got)
+		}
+	}
+}
