@@ -41,6 +41,9 @@ func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
 	switch r.Status {
 	case StatusFailed:
 		mark = "✗"
+		if st.ContinueOnError {
+			note += ", allowed to fail (continue_on_error)"
+		}
 	case StatusSkipped:
 		mark, note = "-", "skipped"
 	}
@@ -71,7 +74,18 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 		mark = "✗"
 	}
 	counts := fmt.Sprintf("%d ok", ok)
-	if failed > 0 {
+	allowed := 0
+	for _, r := range o.Steps {
+		if r.Status == StatusFailed && r.Step.ContinueOnError {
+			allowed++
+		}
+	}
+	switch {
+	case failed > 0 && allowed == failed:
+		counts += fmt.Sprintf(", %d failed (allowed)", failed)
+	case failed > 0 && allowed > 0:
+		counts += fmt.Sprintf(", %d failed (%d allowed)", failed, allowed)
+	case failed > 0:
 		counts += fmt.Sprintf(", %d failed", failed)
 	}
 	if skipped > 0 {
