@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Tests that need another process re-execute the test binary with
@@ -92,9 +94,15 @@ func helperMain(mode string, args []string) int {
 			return fail(err)
 		}
 	case "die-mid-message": // SIZE: a message bigger than the pipe holds
-		ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		defer cancel()
-		if err := c.Send(ctx, make([]byte, num(0))); err == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Send(ctx, make([]byte, num(0))) }()
+		// Once the pipe is full, part of the message is in it.
+		for writable(c) {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err == nil {
 			return fail(fmt.Errorf("send of %s bytes into a full pipe succeeded", args[0]))
 		}
 		// Exit without closing anything, as a crash would.
@@ -131,6 +139,18 @@ func openFDs() map[int]string {
 		fds[fd] = target
 	}
 	return fds
+}
+
+// writable reports whether c's write end would take a small write now:
+// false means the channel is full.
+func writable(c *Channel) bool {
+	ready := true
+	_ = rawControl(c.w.f, func(fd int) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(fds, 0)
+		ready = err != nil || n > 0 && fds[0].Revents&unix.POLLOUT != 0
+	})
+	return ready
 }
 
 // helper is a child process attached to a channel.
