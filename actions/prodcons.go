@@ -2,13 +2,17 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/agent"
+	"github.com/pmrun/pmrun/actions/internal/proc"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
 	"github.com/pmrun/pmrun/actions/internal/shm"
 )
@@ -210,8 +214,23 @@ type workerArgs struct {
 }
 
 // agentStopGrace is how long a worker agent that has finished its share
-// gets to exit on SIGTERM before it is killed.
+// gets to exit when asked, and then on SIGTERM, before it is killed.
 const agentStopGrace = time.Second
+
+// stopWorkerAgent asks a worker agent to exit, so that it ends with status 0,
+// and terminates it if it does not; an agent that has already died just
+// gives its exit.
+func stopWorkerAgent(ctx context.Context, env *Env, name string, p *proc.Process) (proc.Exit, error) {
+	if err := env.Host.callAgent(ctx, name, agent.OpExit, nil, nil); err == nil {
+		wctx, cancel := context.WithTimeout(ctx, agentStopGrace)
+		exit, err := p.Wait(wctx)
+		cancel()
+		if err == nil {
+			return exit, nil
+		}
+	}
+	return p.Terminate(ctx, syscall.SIGTERM, agentStopGrace)
+}
 
 // workerLauncher starts each worker as an agent of the run, hands it the
 // region's memfd and drives it with the prodcons.worker operation. The
@@ -245,14 +264,20 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 				return fmt.Errorf("agent %s (pid %d) killed: it did not stop when asked", name, p.PID())
 			}
 			// The worker is done (or failed): the agent has nothing left to do.
-			exit, terr := p.Terminate(context.WithoutCancel(ctx), syscall.SIGTERM, agentStopGrace)
-			if err != nil {
-				if terr == nil && exit.Signal != "" && exit.Signal != "SIGTERM" {
-					return fmt.Errorf("agent %s (pid %d) killed by %s: %w", name, p.PID(), exit.Signal, err)
-				}
-				return fmt.Errorf("agent %s (pid %d): %w", name, p.PID(), err)
+			exit, terr := stopWorkerAgent(context.WithoutCancel(ctx), env, name, p)
+			var remote *agent.RemoteError
+			switch {
+			case err == nil:
+				return terr
+			case terr == nil && exit.Signal != "":
+				// Killed behind our back: the call's error says the same.
+				return fmt.Errorf("agent %s (pid %d) killed by %s", name, p.PID(), exit.Signal)
+			case errors.As(err, &remote):
+				// The worker's own error, which already names the worker.
+				return fmt.Errorf("agent %s (pid %d): %s", name, p.PID(),
+					strings.TrimPrefix(remote.Message, "prodcons: "+w.String()+": "))
 			}
-			return terr
+			return fmt.Errorf("agent %s (pid %d): %w", name, p.PID(), err)
 		}, nil
 	}
 }

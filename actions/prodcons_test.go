@@ -331,13 +331,14 @@ func TestProdconsSpec(t *testing.T) {
 // TestProdconsKilledWorker: an agent worker killed in the middle of the run
 // fails the step with an error naming the worker, and nothing hangs. The
 // victim is often inside its critical section (there is no delay outside
-// it); the package prodcons tests kill a worker exactly there.
+// it); the package prodcons tests kill a worker exactly there. Not
+// parallel: it finds the agents by their threads' names among this process's
+// children, which must all be its own.
 func TestProdconsKilledWorker(t *testing.T) {
-	t.Parallel()
 	src := `name: killed
 steps:
   - id: pc
-    prodcons: {producers: 2, consumers: 2, buffer: 2, items: 100000000, mode: processes}
+    prodcons: {producers: 2, consumers: 2, buffer: 2, items: 10000000, mode: processes}
 `
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -366,8 +367,9 @@ steps:
 		t.Fatal("the run hung after a worker was killed")
 	}
 	r := pcStep(t, o, "pc")
-	if r.Status != "failed" || r.Err == nil || !strings.Contains(r.Err.Error(), "producer 0") {
-		t.Fatalf("step %s, error %v: want a failure naming producer 0", r.Status, r.Err)
+	want := fmt.Sprintf("prodcons: producer 0: agent pc.producer-0 (pid %d) killed by SIGKILL", victim)
+	if r.Status != "failed" || r.Err == nil || !strings.Contains(r.Err.Error(), want) {
+		t.Fatalf("step %s, error %v: want a failure saying %q", r.Status, r.Err, want)
 	}
 	if r.Result["ok"] != false {
 		t.Errorf("result ok after a worker was killed: %v", r.Result)
@@ -452,7 +454,7 @@ func TestProdconsLeavesNothingBehind(t *testing.T) {
 	}
 	src := "name: leak\nsteps:\n" + prodconsStep("pc", map[string]any{"producers": 4, "consumers": 4, "items": 4000})
 	runPC(t, t.Context(), src) // warm up the runtime's own threads
-	fds, tasks := count("/proc/self/fd"), count("/proc/self/task")
+	fds := count("/proc/self/fd")
 	o, _ := runPC(t, t.Context(), src)
 	if o.Status != "passed" {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
@@ -460,11 +462,9 @@ func TestProdconsLeavesNothingBehind(t *testing.T) {
 	if got := count("/proc/self/fd"); got != fds {
 		t.Errorf("fds: %d before the run, %d after", fds, got)
 	}
-	// The runtime may keep an M or two more; eight worker threads left
-	// over would be a leak.
-	if got := count("/proc/self/task"); got > tasks+2 {
-		t.Errorf("threads: %d before the run, %d after", tasks, got)
-	}
+	// The thread count may grow: while GOMAXPROCS is raised the runtime
+	// may start Ms, which it keeps idle afterwards. What must be gone are
+	// the workers' own threads.
 	comms, _ := filepath.Glob("/proc/self/task/*/comm")
 	for _, c := range comms {
 		if b, err := os.ReadFile(c); err == nil && (bytes.HasPrefix(b, []byte("producer-")) || bytes.HasPrefix(b, []byte("consumer-"))) {
