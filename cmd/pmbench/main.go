@@ -128,10 +128,18 @@ func (b *bench) write(name, content string) (string, error) {
 	return path, os.WriteFile(path, []byte(content), 0o644)
 }
 
-// cc compiles a C baseline from cmd/pmbench/c into the work directory.
+// cc compiles a C baseline into the work directory: name is a file in
+// cmd/pmbench/c, or a path from the repository's root.
 func (b *bench) cc(name string, libs ...string) (string, error) {
-	out := filepath.Join(b.dir, strings.TrimSuffix(name, ".c"))
-	args := append([]string{"-O2", "-o", out, filepath.Join("cmd", "pmbench", "c", name)}, libs...)
+	src := name
+	if !strings.Contains(name, "/") {
+		src = filepath.Join("cmd", "pmbench", "c", name)
+	}
+	out := filepath.Join(b.dir, strings.TrimSuffix(filepath.Base(name), ".c"))
+	if _, err := os.Stat(out); err == nil {
+		return out, nil // built by an earlier row
+	}
+	args := append([]string{"-O2", "-o", out, src}, libs...)
 	if msg, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("gcc %s: %v\n%s", name, err, msg)
 	}
@@ -154,6 +162,32 @@ func timeCmd(name string, args ...string) (time.Duration, error) {
 // file, the console to /dev/null.
 func (b *bench) runScenario(path string) (time.Duration, error) {
 	return timeCmd(b.pmrun, "run", "-q", "--log", filepath.Join(b.dir, "bench.log"), path)
+}
+
+// stepTimes runs a scenario and returns each step's duration by id, from
+// its step_end event in the log.
+func (b *bench) stepTimes(path string) (map[string]time.Duration, error) {
+	log := filepath.Join(b.dir, "step-times.log")
+	os.Remove(log)
+	if _, err := timeCmd(b.pmrun, "run", "-q", "--log", log, path); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Duration{}
+	for _, line := range strings.Split(string(data), "\n") {
+		var ev struct {
+			Event      string  `json:"event"`
+			StepID     string  `json:"step_id"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "step_end" && ev.StepID != "" {
+			out[ev.StepID] = time.Duration(ev.DurationMS * float64(time.Millisecond))
+		}
+	}
+	return out, nil
 }
 
 // scenarioTime runs a scenario and returns the time from its
