@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
@@ -48,9 +49,13 @@ func runAgentWorker(ctx context.Context, files []*os.File, args json.RawMessage,
 	defer region.Close()
 	var onEvent func(prodcons.Event)
 	if emit != nil {
+		step := []any{"step", wa.Step, "action", "prodcons"}
+		if wa.StepID != "" {
+			step = append(step, "step_id", wa.StepID)
+		}
 		onEvent = func(e prodcons.Event) {
-			emit(e.Kind, itemMessage(e.Kind), "worker", e.Worker.ThreadName(),
-				"item", itemName(e.Item), "occupancy", e.Occupancy)
+			emit(e.Kind, itemMessage(e.Kind), slices.Concat(step, []any{"worker", e.Worker.ThreadName(),
+				"item", itemName(e.Item), "occupancy", e.Occupancy})...)
 		}
 	}
 	th, err := osthread.Start(w.ThreadName(), func(t *osthread.Thread) error {

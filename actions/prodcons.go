@@ -208,9 +208,13 @@ func agentNames(env *Env, cfg prodcons.Config) ([]string, error) {
 
 // workerArgs is what the runner sends an agent to run one worker; the rest
 // of the configuration is in the shared region.
+// Step and StepID let the agent's trace events carry the step's fields, as
+// those of threads mode do.
 type workerArgs struct {
-	Role  prodcons.Role `json:"role"`
-	Index int           `json:"index"`
+	Role   prodcons.Role `json:"role"`
+	Index  int           `json:"index"`
+	Step   int           `json:"step"`
+	StepID string        `json:"step_id,omitempty"`
 }
 
 // agentStopGrace is how long a worker agent that has finished its share
@@ -251,7 +255,7 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 			// The call's context is not the step's: on a timeout or an
 			// abort the coordinator stops the worker through the region
 			// first, and only kills the agent (below) when it does not stop.
-			called <- env.Host.callAgent(context.WithoutCancel(ctx), name, agentOpWorker, workerArgs{Role: w.Role, Index: w.Index}, nil)
+			called <- env.Host.callAgent(context.WithoutCancel(ctx), name, agentOpWorker, workerArgs{Role: w.Role, Index: w.Index, Step: env.Step, StepID: env.StepID}, nil)
 		}()
 		return func(ctx context.Context) error {
 			var err error

@@ -220,8 +220,12 @@ func TestProdconsTrace(t *testing.T) {
 					worker, _ := ev["worker"].(string)
 					item, _ := ev["item"].(string)
 					occ, ok := ev["occupancy"].(float64)
-					if !strings.HasPrefix(worker, role) || !strings.HasPrefix(item, "p") || !ok || occ < 0 || occ > buffer {
+					if !strings.HasPrefix(worker, role) || !strings.HasPrefix(item, "p") || !ok || occ < 0 || occ > buffer ||
+						ev["step_id"] != "pc" || ev["step"] != 0.0 || ev["action"] != "prodcons" {
 						t.Fatalf("bad %s event %v", kind, ev)
+					}
+					if proc, _ := ev["process"].(string); mode == "processes" && proc != "pc."+worker {
+						t.Errorf("%s event of %s from process %q", kind, worker, proc)
 					}
 					if kind == "item_produced" && !strings.HasPrefix(item, "p"+strings.TrimPrefix(worker, role)+"#") {
 						t.Errorf("%s made item %s of another producer", worker, item)
