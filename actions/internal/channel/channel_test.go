@@ -356,12 +356,17 @@ func TestReceiveEmptyAndTimeout(t *testing.T) {
 	}
 }
 
-// fill sends 100-byte messages (one chunk each, so each is sent whole or
-// not at all) until the channel is full, and returns how many went.
+// pageMessage is a message whose chunk fills a page exactly: a pipe that
+// poll(2) calls full cannot take it, where a smaller write could still be
+// merged into the last, part-filled page.
+var pageMessage = make([]byte, frame.PipeBuf-frame.HeaderSize)
+
+// fill sends pageMessage (one chunk, so each is sent whole or not at all)
+// until the channel is full, and returns how many went.
 func fill(t *testing.T, c *Channel) int {
 	t.Helper()
 	for n := 1; ; n++ {
-		if err := c.Send(t.Context(), make([]byte, 100)); err != nil {
+		if err := c.Send(t.Context(), pageMessage); err != nil {
 			t.Fatal(err)
 		}
 		if !writable(c) {
@@ -379,7 +384,7 @@ func TestSendOnFullChannelHonoursContext(t *testing.T) {
 			sent := fill(t, c)
 			stopped := errors.New("step cancelled")
 			ctx, cancel := context.WithCancelCause(t.Context())
-			done := sendAsync(ctx, c, make([]byte, 100))
+			done := sendAsync(ctx, c, pageMessage)
 			cancel(stopped)
 			if err := <-done; !errors.Is(err, stopped) {
 				t.Fatalf("Send on a full channel after cancel = %v, want the cancel cause", err)
