@@ -109,44 +109,14 @@ const cleanupLimit = time.Minute
 // cleanup of everything it started. ctx's cancellation with cause
 // [ErrInterrupted] interrupts it; finally and cleanup still run.
 func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
-	if opt.Log == nil {
-		opt.Log = hclog.NewNullLogger()
-	}
-	if opt.Hard == nil {
-		opt.Hard = context.Background()
-	}
-	seed := rand.Uint64() >> 1
-	switch {
-	case opt.Seed != nil:
-		seed = *opt.Seed
-	case sc.Seed != nil:
-		seed = *sc.Seed
-	}
+	x := newExecution(sc, opt)
 	timeout := sc.Timeout
 	if opt.Timeout > 0 {
 		timeout = opt.Timeout
 	}
-	x := &execution{
-		opt:  opt,
-		sc:   sc,
-		log:  opt.Log.With("run_id", opt.RunID, "scenario", sc.Name),
-		out:  &Outcome{Scenario: sc, Seed: seed, Started: time.Now(), Status: StatusPassed},
-		bg:   map[string]*background{},
-		hard: opt.Hard,
-	}
-	channels := make([]actions.ChannelConfig, len(sc.Channels))
-	for i, c := range sc.Channels {
-		channels[i] = actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}
-	}
-	x.host = actions.NewHost(actions.HostConfig{
-		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
-		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-	})
-	x.scope = newScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
-
-	x.log.Info("scenario started", "event", "scenario_start", "file", sc.File, "seed", seed, "steps", len(sc.Steps), "timeout", timeout.String())
+	x.log.Info("scenario started", "event", "scenario_start", "file", sc.File, "seed", x.out.Seed, "steps", len(sc.Steps), "timeout", timeout.String())
 	if opt.Reporter != nil {
-		opt.Reporter.ScenarioStart(sc, seed)
+		opt.Reporter.ScenarioStart(sc, x.out.Seed)
 	}
 
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, &TimeoutError{What: "scenario " + sc.Name, Timeout: timeout.String()})
@@ -191,21 +161,63 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 			x.fail(&StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
 		}
 	}
+	x.finish(ctx, endCtx)
+	endCancel()
+	return x.out
+}
+
+// newExecution prepares a run of sc: its seed, its host of OS objects and
+// its expression scope. Nothing is started and nothing logged yet.
+func newExecution(sc *Scenario, opt Options) *execution {
+	if opt.Log == nil {
+		opt.Log = hclog.NewNullLogger()
+	}
+	if opt.Hard == nil {
+		opt.Hard = context.Background()
+	}
+	seed := rand.Uint64() >> 1
+	switch {
+	case opt.Seed != nil:
+		seed = *opt.Seed
+	case sc.Seed != nil:
+		seed = *sc.Seed
+	}
+	x := &execution{
+		opt:  opt,
+		sc:   sc,
+		log:  opt.Log.With("run_id", opt.RunID, "scenario", sc.Name),
+		out:  &Outcome{Scenario: sc, Seed: seed, Started: time.Now(), Status: StatusPassed},
+		bg:   map[string]*background{},
+		hard: opt.Hard,
+	}
+	channels := make([]actions.ChannelConfig, len(sc.Channels))
+	for i, c := range sc.Channels {
+		channels[i] = actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}
+	}
+	x.host = actions.NewHost(actions.HostConfig{
+		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
+		Log: x.log, Verbose: opt.Verbose, Channels: channels,
+	})
+	x.scope = newScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
+	return x
+}
+
+// finish releases everything the run still holds, within endCtx, and logs
+// how it ended: interrupted when ctx was cancelled by [ErrInterrupted].
+func (x *execution) finish(ctx, endCtx context.Context) {
 	if err := x.host.Close(endCtx); err != nil {
 		x.log.Error("cleanup failed", "event", "cleanup", "error", err.Error())
 		if x.out.Err == nil {
 			x.fail(fmt.Errorf("cleanup: %w", err))
 		}
 	}
-	endCancel()
-
 	if errors.Is(context.Cause(ctx), ErrInterrupted) {
 		x.out.Status = StatusInterrupted
 		x.out.Err = ErrInterrupted
 	}
 	x.out.Duration = time.Since(x.out.Started)
 	ok, failed, skipped := x.out.Counts()
-	args := []any{"event", "scenario_end", "status", x.out.Status, "seed", seed,
+	args := []any{"event", "scenario_end", "status", x.out.Status, "seed", x.out.Seed,
 		"duration_ms", ms(x.out.Duration), "ok", ok, "failed", failed, "skipped", skipped}
 	if x.out.Err != nil {
 		args = append(args, "error", x.out.Err.Error())
@@ -218,10 +230,9 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 		level = hclog.Error
 	}
 	x.log.Log(level, "scenario "+x.out.Status, args...)
-	if opt.Reporter != nil {
-		opt.Reporter.ScenarioEnd(x.out)
+	if x.opt.Reporter != nil {
+		x.opt.Reporter.ScenarioEnd(x.out)
 	}
-	return x.out
 }
 
 // execution is the state of one scenario run.

@@ -1,0 +1,243 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SessionConfig names a [Session].
+type SessionConfig struct {
+	// Name is the scenario's name, in the log and in the recording.
+	Name string
+	// Description is the recording's description.
+	Description string
+	// File names the session in load errors and in the scenario_start
+	// event; the default is Name.
+	File string
+	// Comment is written at the top of the recording, each line as a #
+	// comment; the lines of steps in events and errors count it, so they
+	// are the lines of the file a recording is saved in.
+	Comment string
+}
+
+// Session is a scenario run that is written while it runs: a long-lived
+// run that executes one step at a time, as an interactive front end (pmrun
+// menu) asks for them. It owns one [actions.Host] and one expression scope
+// for its whole life, so the processes, threads, agents and channels that
+// a step creates are there for the steps after it, and steps can refer to
+// the results of earlier ones (steps.ID, last).
+//
+// Each step is given as YAML text and goes through the same loader as a
+// scenario file: the session keeps the steps so far as a scenario, appends
+// the new one and loads the whole, so a step is checked, run and logged
+// exactly as in a file (references to earlier steps, processes and threads
+// included). What [Session.Scenario] returns is that scenario: a file that
+// `pmrun check` accepts and `pmrun run` replays.
+//
+// The session logs scenario_start when it starts and scenario_end when
+// [Session.Close] has released everything it holds. A step that fails does
+// not end the session; it is recorded with continue_on_error: true, so the
+// replay goes on past it as the session did.
+type Session struct {
+	cfg SessionConfig
+
+	mu     sync.Mutex // one step at a time
+	x      *execution
+	steps  []*yaml.Node // the recorded steps, each a mapping
+	closed *Outcome
+}
+
+// NewSession starts a session: it creates the host's channels (the default
+// one) and logs scenario_start. The caller must [Session.Close] it.
+func NewSession(ctx context.Context, cfg SessionConfig, opt Options) (*Session, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("session: a session needs a name")
+	}
+	if cfg.File == "" {
+		cfg.File = cfg.Name
+	}
+	sc := &Scenario{File: cfg.File, Name: cfg.Name, Description: cfg.Description}
+	s := &Session{cfg: cfg, x: newExecution(sc, opt)}
+	x := s.x
+	x.log.Info("scenario started", "event", "scenario_start", "file", cfg.File, "seed", x.out.Seed, "interactive", true)
+	if opt.Reporter != nil {
+		opt.Reporter.ScenarioStart(sc, x.out.Seed)
+	}
+	if err := x.host.Open(ctx); err != nil {
+		err = fmt.Errorf("session: setting up the run: %w", err)
+		x.fail(err)
+		s.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Seed is the session's seed; the recording carries it, so a replay
+// repeats the session's random choices.
+func (s *Session) Seed() uint64 { return s.x.out.Seed }
+
+// Step loads one step from text (a YAML mapping, as one entry under
+// steps:, such as `spawn: {name: s, cmd: [sleep, "30"]}`), checks it
+// against the steps before it, runs it and records it.
+//
+// A step that cannot be loaded is neither run nor recorded: the error is
+// a [LoadErrors], placed in the recorded scenario with the step appended.
+// Otherwise Step returns how the step ended, failed included; a failed
+// step is recorded with continue_on_error: true. A step that ctx
+// interrupted is not recorded. Steps cannot run in the background.
+func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed != nil {
+		return nil, errors.New("session: the session is closed")
+	}
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	node, sc, err := s.load(text)
+	if err != nil {
+		return nil, err
+	}
+	st := sc.Steps[len(sc.Steps)-1]
+	if st.Background {
+		return nil, LoadErrors{{Pos: st.Pos, Msg: "a session runs one step at a time: background is not allowed here"}}
+	}
+	s.x.mu.Lock()
+	s.x.sc, s.x.out.Scenario = sc, sc
+	s.x.mu.Unlock()
+	r := s.x.runStep(ctx, st, true)
+	if ctx.Err() != nil {
+		return r, nil
+	}
+	if r.Status == StatusFailed && !st.ContinueOnError {
+		setKey(node, "continue_on_error", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
+	s.steps = append(s.steps, node)
+	return r, nil
+}
+
+// Record adds a step to the recorded scenario without running it: a check
+// that a replay makes of what the session saw, such as an assert on a
+// message received. It is loaded and checked like a step given to
+// [Session.Step].
+func (s *Session) Record(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed != nil {
+		return errors.New("session: the session is closed")
+	}
+	node, _, err := s.load(text)
+	if err != nil {
+		return err
+	}
+	s.steps = append(s.steps, node)
+	return nil
+}
+
+// load parses text as a step and loads the recorded scenario with it
+// appended, returning the step's node and the loaded scenario.
+func (s *Session) load(text string) (*yaml.Node, *Scenario, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		l := &loader{file: s.cfg.File}
+		l.syntaxError(err)
+		return nil, nil, l.errs
+	}
+	if len(doc.Content) == 0 || deref(doc.Content[0]).Kind != yaml.MappingNode {
+		return nil, nil, LoadErrors{{Pos: Pos{File: s.cfg.File, Line: 1, Col: 1},
+			Msg: "a step is a mapping with one action, such as {sleep: 1s}"}}
+	}
+	node := deref(doc.Content[0])
+	data, err := s.render(append(s.steps[:len(s.steps):len(s.steps)], node))
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := Parse(s.cfg.File, data, LoadOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(sc.Steps) != len(s.steps)+1 {
+		return nil, nil, fmt.Errorf("session: loading the step gave %d steps, want %d", len(sc.Steps), len(s.steps)+1)
+	}
+	return node, sc, nil
+}
+
+// Scenario returns the recorded scenario as a YAML file: the session's
+// name, description and seed, and every step recorded so far.
+func (s *Session) Scenario() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.render(s.steps)
+}
+
+// Len is how many steps the recorded scenario holds.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.steps)
+}
+
+func (s *Session) render(steps []*yaml.Node) ([]byte, error) {
+	str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	root.Content = append(root.Content, str("name"), str(s.cfg.Name))
+	if s.cfg.Description != "" {
+		root.Content = append(root.Content, str("description"), str(s.cfg.Description))
+	}
+	root.Content = append(root.Content,
+		str("seed"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(s.x.out.Seed, 10)},
+		str("steps"), &yaml.Node{Kind: yaml.SequenceNode, Content: steps})
+	var buf bytes.Buffer
+	if s.cfg.Comment != "" {
+		for _, line := range strings.Split(strings.TrimRight(s.cfg.Comment, "\n"), "\n") {
+			buf.WriteString(strings.TrimRight("# "+line, " ") + "\n")
+		}
+	}
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return nil, fmt.Errorf("session: writing the scenario: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("session: writing the scenario: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// setKey sets key in the mapping node m, replacing its value if present.
+func setKey(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+}
+
+// Close ends the session: everything it started is released (threads
+// cancelled and joined, processes terminated and reaped, channels closed),
+// and scenario_end is logged. The session is interrupted if ctx was
+// cancelled with cause [ErrInterrupted]; cleanup runs on Options.Hard, up
+// to a minute. A failed step, recorded as allowed to fail, does not fail
+// the session. Close returns the session's outcome; later calls return
+// the same.
+func (s *Session) Close(ctx context.Context) *Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed != nil {
+		return s.closed
+	}
+	endCtx, cancel := context.WithTimeout(s.x.hard, cleanupLimit)
+	defer cancel()
+	s.x.finish(ctx, endCtx)
+	s.closed = s.x.out
+	return s.closed
+}

@@ -1,0 +1,243 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+func newSession(t *testing.T, ctx context.Context) (*runner.Session, *syncBuffer) {
+	t.Helper()
+	buf := &syncBuffer{}
+	log := runner.NewEventLog(buf, hclog.Info)
+	seed := uint64(7)
+	s, err := runner.NewSession(ctx, runner.SessionConfig{Name: "menu", Description: "a test session"},
+		runner.Options{RunID: "s1", Log: log, Seed: &seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s, buf
+}
+
+func mustStep(t *testing.T, s *runner.Session, text, wantStatus string) *runner.StepResult {
+	t.Helper()
+	r, err := s.Step(t.Context(), text)
+	if err != nil {
+		t.Fatalf("step %q: %v", text, err)
+	}
+	if r.Status != wantStatus {
+		t.Fatalf("step %q: status %s (%v), want %s", text, r.Status, r.Err, wantStatus)
+	}
+	return r
+}
+
+// TestSessionSteps runs steps one at a time that refer to what earlier ones
+// did (results, processes, the channel), then replays the recording.
+func TestSessionSteps(t *testing.T) {
+	t.Parallel()
+	s, buf := newSession(t, t.Context())
+	mustStep(t, s, `{id: hello, log: "hi"}`, runner.StatusOK)
+	mustStep(t, s, `assert: steps.hello.message == "hi" && last.status == "ok"`, runner.StatusOK)
+	r := mustStep(t, s, `spawn: {name: sleeper, cmd: [sleep, "30"]}`, runner.StatusOK)
+	pid, _ := r.Result["pid"].(int)
+	if pid <= 0 {
+		t.Fatalf("spawn result %v: no pid", r.Result)
+	}
+	mustStep(t, s, `assert: alive("sleeper")`, runner.StatusOK)
+	mustStep(t, s, `send: {message: "two\nlines"}`, runner.StatusOK)
+	r = mustStep(t, s, `{id: got, receive: {timeout: 0s}}`, runner.StatusOK)
+	if r.Result["ok"] != true || r.Result["message"] != "two\nlines" {
+		t.Fatalf("receive result %v", r.Result)
+	}
+	r = mustStep(t, s, `{id: nothing, receive: {timeout: 0s}}`, runner.StatusOK)
+	if r.Result["ok"] != false {
+		t.Fatalf("receive on an empty channel: %v", r.Result)
+	}
+	if err := s.Record(`assert: steps.got.message == "two\nlines" && !steps.nothing.ok`); err != nil {
+		t.Fatal(err)
+	}
+	r = mustStep(t, s, `terminate: {process: sleeper, grace: 5s}`, runner.StatusOK)
+	if r.Result["signal"] != "SIGTERM" {
+		t.Fatalf("terminate result %v", r.Result)
+	}
+	if s.Len() != 9 {
+		t.Fatalf("recorded %d steps, want 9", s.Len())
+	}
+
+	o := s.Close(t.Context())
+	if o.Status != runner.StatusPassed || len(o.Steps) != 8 {
+		t.Fatalf("outcome %s with %d steps, want passed with 8: %v", o.Status, len(o.Steps), o.Err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process %d still there after Close: %v", pid, err)
+	}
+	evs := buf.events(t)
+	if evs[0]["event"] != "scenario_start" || evs[len(evs)-1]["event"] != "scenario_end" {
+		t.Errorf("log runs from %v to %v, want scenario_start to scenario_end", evs[0]["event"], evs[len(evs)-1]["event"])
+	}
+	// Step indexes in the log are positions in the recording, as a replay
+	// logs them: the recorded assert took index 7.
+	var ends []string
+	for _, ev := range evs {
+		if ev["event"] == "step_end" {
+			ends = append(ends, strconv.Itoa(int(ev["step"].(float64)))+":"+ev["action"].(string))
+		}
+	}
+	if got, want := strings.Join(ends, " "), "0:log 1:assert 2:spawn 3:assert 4:send 5:receive 6:receive 8:terminate"; got != want {
+		t.Errorf("step_end events %s, want %s", got, want)
+	}
+
+	replay(t, s)
+}
+
+// replay loads the session's recording and runs it; it must pass.
+func replay(t *testing.T, s *runner.Session) string {
+	t.Helper()
+	data, err := s.Scenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := runner.Parse("rec.yaml", data, runner.LoadOptions{})
+	if err != nil {
+		t.Fatalf("recording does not load: %v\n%s", err, data)
+	}
+	if sc.Seed == nil || *sc.Seed != s.Seed() {
+		t.Errorf("recording's seed %v, want the session's %d", sc.Seed, s.Seed())
+	}
+	o := runner.Run(t.Context(), sc, runner.Options{RunID: "replay"})
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("replay %s: %v\n%s", o.Status, o.Err, data)
+	}
+	return string(data)
+}
+
+// TestSessionRejects checks that a step that does not load is neither run
+// nor recorded, and says why.
+func TestSessionRejects(t *testing.T) {
+	t.Parallel()
+	s, _ := newSession(t, t.Context())
+	mustStep(t, s, `spawn: {name: p, cmd: ["true"]}`, runner.StatusOK)
+	for _, tc := range []struct{ text, want string }{
+		{`slep: 1s`, `unknown action "slep", did you mean "sleep"?`},
+		{`spawn: {name: p, cmd: ["true"]}`, `duplicate process name "p"`},
+		{`terminate: {process: q}`, `no process named "q", did you mean "p"?`},
+		{`assert: steps.nope.ok`, `unknown step id "nope"`},
+		{`{sleep: 1s, background: true}`, `background is not allowed`},
+		{`- sleep: 1s`, `a step is a mapping with one action`},
+		{`sleep: [1s`, `yaml:`},
+		{``, `a step is a mapping`},
+	} {
+		_, err := s.Step(t.Context(), tc.text)
+		var le runner.LoadErrors
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("step %q: error %v, want load errors saying %q", tc.text, err, tc.want)
+		}
+	}
+	if err := s.Record(`assert: steps.nope.ok`); err == nil {
+		t.Error("Record of an unknown step id: no error")
+	}
+	if s.Len() != 1 {
+		t.Errorf("recorded %d steps, want 1", s.Len())
+	}
+	replay(t, s)
+}
+
+// TestSessionFailedStep checks that a failed step does not end or fail the
+// session, and that the recording lets the replay go past it.
+func TestSessionFailedStep(t *testing.T) {
+	t.Parallel()
+	s, _ := newSession(t, t.Context())
+	r := mustStep(t, s, `spawn: {name: missing, cmd: [/nonexistent/program]}`, runner.StatusFailed)
+	if r.Err == nil {
+		t.Fatal("failed step without an error")
+	}
+	mustStep(t, s, `assert: last.status == "failed"`, runner.StatusOK)
+	data := replay(t, s)
+	if !strings.Contains(data, "continue_on_error: true") {
+		t.Errorf("failed step not recorded as allowed to fail:\n%s", data)
+	}
+	if strings.Count(data, "continue_on_error") != 1 {
+		t.Errorf("only the failed step may be allowed to fail:\n%s", data)
+	}
+	if o := s.Close(t.Context()); o.Status != runner.StatusPassed {
+		t.Errorf("session %s, want passed", o.Status)
+	}
+}
+
+// TestSessionInterrupted checks that an interrupted step is not recorded
+// and that Close reports the interruption, in the outcome and the log.
+func TestSessionInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	s, buf := newSession(t, ctx)
+	mustStep(t, s, `log: before`, runner.StatusOK)
+	done := make(chan *runner.StepResult)
+	go func() {
+		r, _ := s.Step(ctx, `sleep: 1m`)
+		done <- r
+	}()
+	cancel(runner.ErrInterrupted)
+	r := <-done
+	if r != nil && r.Status != runner.StatusFailed {
+		t.Errorf("interrupted sleep: %s", r.Status)
+	}
+	if _, err := s.Step(ctx, `log: after`); !errors.Is(err, runner.ErrInterrupted) {
+		t.Errorf("step after the interruption: %v, want %v", err, runner.ErrInterrupted)
+	}
+	if s.Len() != 1 {
+		t.Errorf("recorded %d steps, want 1: the interrupted sleep is not recorded", s.Len())
+	}
+	o := s.Close(ctx)
+	if o.Status != runner.StatusInterrupted {
+		t.Errorf("session %s, want interrupted", o.Status)
+	}
+	if again := s.Close(ctx); again != o {
+		t.Error("second Close returned another outcome")
+	}
+	if _, err := s.Step(context.Background(), `log: closed`); err == nil {
+		t.Error("Step after Close: no error")
+	}
+	evs := buf.events(t)
+	last := evs[len(evs)-1]
+	if last["event"] != "scenario_end" || last["interrupted"] != true {
+		t.Errorf("last event %v, want an interrupted scenario_end", last)
+	}
+}
+
+// TestSessionNoLeak checks that a session's files are all closed by Close.
+// The first session starts what the process keeps for every run (the
+// reaper, the spawning thread), so the count is taken after one.
+func TestSessionNoLeak(t *testing.T) {
+	session := func() {
+		s, _ := newSession(t, t.Context())
+		mustStep(t, s, `spawn: {name: p, shell: "sleep 30"}`, runner.StatusOK)
+		mustStep(t, s, `send: hello`, runner.StatusOK)
+		if o := s.Close(t.Context()); o.Status != runner.StatusPassed {
+			t.Fatalf("session %s: %v", o.Status, o.Err)
+		}
+	}
+	session()
+	before := openFDs(t)
+	session()
+	if after := openFDs(t); after != before {
+		t.Errorf("%d open files before the session, %d after", before, after)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(entries)
+}
