@@ -71,8 +71,15 @@ type Thread struct {
 	started  time.Time
 
 	cancelled atomic.Bool
-	cancelCh  chan struct{} // closed by Cancel, wakes Sleep and Idle
-	done      chan struct{} // closed when the body has returned
+	// wake is the futex word Idle and Sleep sleep on; Cancel changes it
+	// and wakes them.
+	wake uint32
+	done chan struct{} // closed when the body has returned
+	// exitWord is cleared by the kernel when the OS thread has exited
+	// (see join.go); clears says whether it is in use.
+	exitWord uint32
+	clears   bool
+	onExit   func(*Thread, Exit) // see OnExit
 
 	mu       sync.Mutex
 	watch    *uint32 // futex word the thread sleeps on, woken by Cancel
@@ -87,9 +94,21 @@ var _ sem.Canceler = (*Thread)(nil)
 // nameMax is the longest thread name the kernel keeps (TASK_COMM_LEN - 1).
 const nameMax = 15
 
+// Option adjusts a thread given to [Start].
+type Option func(*Thread)
+
+// OnExit has f called on the thread itself once its body has returned, with
+// the outcome that [Thread.Wait] will give, before [Thread.Done] is closed
+// and before the OS thread exits; so a join returns only after f. The time
+// f takes counts in neither Runtime nor CancelLatency. It suits an event
+// that must be logged before anyone learns the thread has ended.
+func OnExit(f func(t *Thread, e Exit)) Option {
+	return func(t *Thread) { t.onExit = f }
+}
+
 // Start runs body on a new OS thread named name (the kernel keeps the first
 // 15 bytes) and returns once the thread runs and knows its id.
-func Start(name string, body func(t *Thread) error) (*Thread, error) {
+func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, error) {
 	if body == nil {
 		return nil, fmt.Errorf("osthread: start %q: nil body", name)
 	}
@@ -102,10 +121,12 @@ func Start(name string, body func(t *Thread) error) (*Thread, error) {
 	copy(comm[:nameMax], name)
 
 	t := &Thread{
-		name:     name,
-		pid:      os.Getpid(),
-		cancelCh: make(chan struct{}),
-		done:     make(chan struct{}),
+		name: name,
+		pid:  os.Getpid(),
+		done: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(t)
 	}
 	ready := make(chan error, 1)
 	go func() {
@@ -117,6 +138,7 @@ func Start(name string, body func(t *Thread) error) (*Thread, error) {
 			ready <- fmt.Errorf("osthread: start %q: prctl(PR_SET_NAME): %w", name, err)
 			return
 		}
+		t.clears = watchExit(&t.exitWord, t.tid)
 		t.started = time.Now()
 		ready <- nil
 		t.finish(t.run(body))
@@ -154,6 +176,9 @@ func (t *Thread) finish(err error) {
 	}
 	t.exit = exit
 	t.mu.Unlock()
+	if t.onExit != nil {
+		t.onExit(t, exit)
+	}
 	close(t.done)
 }
 
@@ -188,7 +213,8 @@ func (t *Thread) Cancel() error {
 	}
 	t.cancelAt = time.Now()
 	t.cancelled.Store(true)
-	close(t.cancelCh)
+	atomic.AddUint32(&t.wake, 1)
+	futexWakeAllPrivate(&t.wake)
 	sem.Interrupt(t.watch)
 	return nil
 }
@@ -207,44 +233,27 @@ func (t *Thread) Watch(addr *uint32) {
 }
 
 // Wait joins the thread: it returns the thread's [Exit] once the body has
-// returned and the OS thread is gone from the process, or ctx's error if ctx
-// ends first.
+// returned and the OS thread has exited and left the process (it is gone
+// from /proc/PID/task), or ctx's error if ctx ends first.
 func (t *Thread) Wait(ctx context.Context) (Exit, error) {
-	select {
-	case <-t.done:
-	case <-ctx.Done():
-		return Exit{}, fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
+	if t.clears {
+		// The word clears after the body's end: no need to look at done.
+		if err := joinExitWord(ctx, &t.exitWord, t.name); err != nil {
+			return Exit{}, err
+		}
+	} else {
+		select {
+		case <-t.done:
+		case <-ctx.Done():
+			return Exit{}, fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
+		}
 	}
-	if err := t.untilGone(ctx); err != nil {
+	if err := untilGone(ctx, t.pid, t.tid, t.name); err != nil {
 		return Exit{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.exit, nil
-}
-
-// goneLimit bounds how long Wait waits for the kernel to remove an ended
-// thread. The runtime ends a locked goroutine's thread right after the
-// goroutine, so this is only a guard against a runtime that keeps it.
-const goneLimit = time.Second
-
-// untilGone waits until the OS thread has left the thread group, so that a
-// thread list taken after Wait no longer shows it. The runtime tears the
-// thread down just after the body's goroutine returns; tgkill(pid, tid, 0)
-// answers ESRCH from then on.
-func (t *Thread) untilGone(ctx context.Context) error {
-	nap := 10 * time.Microsecond
-	for start := time.Now(); time.Since(start) < goneLimit; nap = min(2*nap, time.Millisecond) {
-		if unix.Tgkill(t.pid, t.tid, 0) == unix.ESRCH {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
-		case <-time.After(nap):
-		}
-	}
-	return nil
 }
 
 // TestCancel is a cancellation point that does nothing else: it returns
@@ -258,24 +267,30 @@ func (t *Thread) TestCancel() error {
 
 // Sleep is a cancellation point that waits for d.
 func (t *Thread) Sleep(d time.Duration) error {
-	if t.cancelled.Load() {
-		return ErrCancelled
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-t.cancelCh:
-		return ErrCancelled
-	case <-timer.C:
-		return nil
+	deadline := time.Now().Add(d)
+	for {
+		v := atomic.LoadUint32(&t.wake)
+		if t.cancelled.Load() {
+			return ErrCancelled
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		futexSleepPrivate(&t.wake, v, left)
 	}
 }
 
 // Idle is a cancellation point that waits until the thread is cancelled; it
 // always returns [ErrCancelled].
 func (t *Thread) Idle() error {
-	<-t.cancelCh
-	return ErrCancelled
+	for {
+		v := atomic.LoadUint32(&t.wake)
+		if t.cancelled.Load() {
+			return ErrCancelled
+		}
+		futexSleepPrivate(&t.wake, v, 0)
+	}
 }
 
 // Spin burns CPU for d, checking for cancellation as it goes, so the thread

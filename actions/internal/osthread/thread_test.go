@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -380,5 +382,72 @@ func BenchmarkStartCancelJoin(b *testing.B) {
 		if _, err := th.Wait(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOnExitRunsBeforeTheJoin: the OnExit hook runs on the thread itself,
+// sees the outcome Wait gives, and has run by the time Done is closed and
+// Wait returns, so an event it logs comes before anyone learns of the end.
+func TestOnExitRunsBeforeTheJoin(t *testing.T) {
+	t.Parallel()
+	type call struct {
+		tid  int
+		exit osthread.Exit
+	}
+	calls := make(chan call, 2)
+	th, err := osthread.Start("hooked", idle, osthread.OnExit(func(th *osthread.Thread, e osthread.Exit) {
+		calls <- call{unix.Gettid(), e}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exit := stop(t, th)
+	select {
+	case c := <-calls:
+		if c.tid != th.TID() {
+			t.Errorf("OnExit ran on tid %d, want the thread's own %d", c.tid, th.TID())
+		}
+		if c.exit != exit {
+			t.Errorf("OnExit saw %+v, Wait gave %+v", c.exit, exit)
+		}
+	default:
+		t.Fatal("Wait returned before OnExit ran")
+	}
+	if len(calls) != 0 {
+		t.Error("OnExit ran twice")
+	}
+}
+
+// TestWaitAfterTheThreadIsGone joins threads long after they ended, and
+// twice: the join has nothing left to wait for and gives the same outcome.
+func TestWaitAfterTheThreadIsGone(t *testing.T) {
+	t.Parallel()
+	th, err := osthread.Start("early", func(*osthread.Thread) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for taskAlive(th.TID()) {
+		time.Sleep(time.Millisecond)
+	}
+	for range 2 {
+		exit, err := th.Wait(t.Context())
+		if err != nil || exit.State != osthread.Finished {
+			t.Fatalf("Wait = %+v, %v; want finished", exit, err)
+		}
+	}
+}
+
+// TestSleepEndsOnItsOwn: Sleep returns nil once its time is up, and not
+// before.
+func TestSleepEndsOnItsOwn(t *testing.T) {
+	t.Parallel()
+	const d = 20 * time.Millisecond
+	th, err := osthread.Start("sleeper", func(t *osthread.Thread) error { return t.Sleep(d) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	exit, err := th.Wait(t.Context())
+	if err != nil || exit.State != osthread.Finished || exit.Runtime < d {
+		t.Fatalf("Wait = %+v, %v; want finished after %v", exit, err, d)
 	}
 }
