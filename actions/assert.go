@@ -62,7 +62,7 @@ func (a *assert) Run(ctx context.Context, env *Env) (Result, error) {
 	if ok, isBool := v.(bool); !isBool {
 		return nil, fmt.Errorf("assertion %s: got %T %v, want a bool", a.that.Source(), v, v)
 	} else if ok {
-		return Result{}, nil
+		return nil, nil // the runner adds status, duration and error
 	}
 	failure := &AssertionError{Source: a.that.Source(), Message: a.message, Values: a.that.Explain()}
 	env.EventLevel(hclog.Error, "assert_failed", "assertion failed",

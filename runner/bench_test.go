@@ -2,8 +2,10 @@ package runner_test
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -21,7 +23,7 @@ func assertScenario(n int) []byte {
 
 // BenchmarkLoad measures loading a file of 1,000 assert steps.
 func BenchmarkLoad(b *testing.B) {
-	data := assertScenario(1000)
+	data := assertScenario(10000)
 	for b.Loop() {
 		if _, err := runner.Parse("b.yaml", data, runner.LoadOptions{}); err != nil {
 			b.Fatal(err)
@@ -31,11 +33,17 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkRunAsserts measures running 1,000 assert steps with JSON events.
 func BenchmarkRunAsserts(b *testing.B) {
-	sc, err := runner.Parse("b.yaml", assertScenario(1000), runner.LoadOptions{})
+	sc, err := runner.Parse("b.yaml", assertScenario(10000), runner.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := runner.NewEventLog(io.Discard, hclog.Info)
+	f, err := os.Create(b.TempDir() + "/bench.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := runner.NewLineBatcher(f, 50*time.Millisecond)
+	defer batch.Close()
+	log := runner.NewEventLog(batch, hclog.Info)
 	for b.Loop() {
 		if o := runner.Run(b.Context(), sc, runner.Options{Log: log, Reporter: runner.NewConsole(io.Discard, true)}); o.Status != runner.StatusPassed {
 			b.Fatal(o.Err)

@@ -36,6 +36,7 @@ type eventSink struct {
 	mu    sync.Mutex
 	w     io.Writer
 	buf   []byte
+	keys  []string // scratch for the keys of the event being written
 	level atomic.Int32
 	tee   func(level hclog.Level, msg string, args []any)
 }
@@ -87,10 +88,10 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	b = append(b, `,"@timestamp":"`...)
 	b = now.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
-	var seen [24]string
-	keys := seen[:0]
-	b = appendPairs(b, l.implied, &keys)
-	b = appendPairs(b, args, &keys)
+	keys := s.keys[:0]
+	b, keys = appendPairs(b, l.implied, keys)
+	b, keys = appendPairs(b, args, keys)
+	s.keys = keys
 	b = append(b, "}\n"...)
 	s.buf = b
 	_, _ = s.w.Write(b)
@@ -100,8 +101,9 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 }
 
 // appendPairs appends key/value pairs; an odd value gets hclog's
-// EXTRA_VALUE_AT_END key, and a repeated key keeps its first value.
-func appendPairs(b []byte, args []any, keys *[]string) []byte {
+// EXTRA_VALUE_AT_END key, and a repeated key keeps its first value. keys
+// are those written so far, returned with these added.
+func appendPairs(b []byte, args []any, keys []string) ([]byte, []string) {
 	for i := 0; i < len(args); i += 2 {
 		var key string
 		var val any
@@ -115,16 +117,16 @@ func appendPairs(b []byte, args []any, keys *[]string) []byte {
 		} else {
 			key, val = hclog.MissingKey, args[i]
 		}
-		if isReserved(key) || containsKey(*keys, key) {
+		if isReserved(key) || containsKey(keys, key) {
 			continue
 		}
-		*keys = append(*keys, key)
+		keys = append(keys, key)
 		b = append(b, ',')
 		b = appendString(b, key)
 		b = append(b, ':')
 		b = appendValue(b, val)
 	}
-	return b
+	return b, keys
 }
 
 func isReserved(key string) bool { return len(key) > 0 && key[0] == '@' }

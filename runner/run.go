@@ -235,6 +235,8 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 	}
 }
 
+var stepMessages = map[string]string{StatusOK: "step ok", StatusFailed: "step failed", StatusSkipped: "step skipped"}
+
 // execution is the state of one scenario run.
 type execution struct {
 	opt   Options
@@ -331,7 +333,11 @@ func (x *execution) joinBackground(ctx context.Context) {
 func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResult {
 	start := time.Now()
 	r := &StepResult{Step: st, Status: StatusOK}
-	x.log.Info("step started", "event", "step_start", "step", st.Index, "step_id", st.ID, "action", st.Action, "line", st.Pos.Line)
+	if st.ID != "" {
+		x.log.Info("step started", "event", "step_start", "step", st.Index, "step_id", st.ID, "action", st.Action)
+	} else {
+		x.log.Info("step started", "event", "step_start", "step", st.Index, "action", st.Action)
+	}
 
 	run := true
 	if st.If != nil {
@@ -355,7 +361,7 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 
 	res := r.Result
 	if res == nil {
-		res = actions.Result{}
+		res = make(actions.Result, 3)
 	}
 	res["status"] = r.Status
 	res["duration"] = r.Duration
@@ -375,7 +381,7 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 		level = hclog.Error
 		args = append(args, "error", r.Err.Error(), "line", st.Pos.Line)
 	}
-	x.log.Log(level, "step "+r.Status, args...)
+	x.log.Log(level, stepMessages[r.Status], args...)
 
 	x.mu.Lock()
 	x.out.Steps = append(x.out.Steps, r)
