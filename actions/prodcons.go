@@ -288,21 +288,37 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 
 // Threads mode and GOMAXPROCS. Every worker is a goroutine locked to its
 // own OS thread, and a locked thread can only run Go code while it holds
-// one of the runtime's GOMAXPROCS Ps. With GOMAXPROCS at the CPU count (2
-// here) and a worker woken from a futex wait, the Ps are often held by
-// other workers asleep in the same kind of wait, and the woken thread
-// queues for a P that sysmon only takes back after 20 µs or more: a hand-off
-// through the Go scheduler on top of the kernel's. A C program's threads
-// are only scheduled by the kernel. While a threads-mode run is going, the
-// action therefore raises GOMAXPROCS by the number of its workers (capped),
-// so every worker can hold a P and the kernel alone decides who runs; see
-// the measurements in cmd/pmbench/prodcons_row.go. GOMAXPROCS is
-// process-wide, so concurrent runs add up and the last one to end restores
-// the setting.
+// one of the runtime's GOMAXPROCS Ps. With GOMAXPROCS at the CPU count and
+// more workers than that, a worker woken from a futex wait often finds every
+// P taken and waits for the Go scheduler to hand it one, on top of the
+// kernel's scheduling; a C program's threads only have the kernel's. So,
+// while a threads-mode run goes, the action raises GOMAXPROCS by the number
+// of its workers: each can hold a P, and the kernel alone decides who runs,
+// as it does for C threads. Measured on 2 CPUs, 1,000,000 items, buffer 16
+// (medians of 5 to 15 interleaved runs; the rate against the C program's):
+//
+//	shape   GOMAXPROCS 2   3      4      2+workers
+//	1P/1C   0.84×          —      1.07×  1.07×
+//	4P/4C   0.81×          0.53×  0.65×  0.97–1.01×
+//	6P/6C   0.94×          —      —      1.13×
+//	8P/8C   0.65×          —      —      0.79×
+//	8P/2C   1.4–1.8×       1.0×   1.03×  0.7–0.9×
+//	2P/8C   1.9×           —      —      0.97×
+//
+// A P for every worker keeps pmrun level with C. Partway is the worst. With
+// one side much larger than the other, the P limit happens to be the better
+// throttle (the crowd of waiting producers queues for a P instead of
+// crowding the consumers off the mutex), but that is the Go scheduler's
+// doing, not the semaphores', and a lab compares threads scheduled by the
+// kernel. A run's workers each get a P up to maxRaisedWorkers, over all
+// threads-mode runs going at once; beyond it, GOMAXPROCS stays as it is.
+// GOMAXPROCS is process-wide: concurrent runs add up, and the last to end
+// restores it.
 
-// maxExtraProcs caps what one run adds: beyond a few Ps per CPU, more Ps
-// only make the garbage collector start more workers.
-var maxExtraProcs = max(8, 4*runtime.NumCPU())
+// maxRaisedWorkers is the most workers, over all threads-mode runs going at
+// once, that get a P each; beyond it, GOMAXPROCS stays as it is. Many more
+// Ps than CPUs would also make the garbage collector start many workers.
+var maxRaisedWorkers = max(16, 8*runtime.NumCPU())
 
 var procs struct {
 	sync.Mutex
@@ -310,26 +326,29 @@ var procs struct {
 	base  int // GOMAXPROCS before the first of them
 }
 
-// raiseProcs raises GOMAXPROCS by workers (up to maxExtraProcs) for the
-// caller's run and returns the function that gives them back.
+// raiseProcs raises GOMAXPROCS by workers for the caller's run, unless that
+// would give more than maxRaisedWorkers workers a P, and returns the
+// function that gives them back.
 func raiseProcs(workers int) (restore func()) {
-	add := min(workers, maxExtraProcs)
 	procs.Lock()
+	defer procs.Unlock()
+	if procs.extra+workers > maxRaisedWorkers {
+		return func() {}
+	}
 	if procs.extra == 0 {
 		procs.base = runtime.GOMAXPROCS(0)
 	}
-	procs.extra += add
-	runtime.GOMAXPROCS(procs.base + min(procs.extra, maxExtraProcs))
-	procs.Unlock()
+	procs.extra += workers
+	runtime.GOMAXPROCS(procs.base + procs.extra)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			procs.Lock()
 			defer procs.Unlock()
-			procs.extra -= add
+			procs.extra -= workers
 			switch {
 			case procs.extra > 0:
-				runtime.GOMAXPROCS(procs.base + min(procs.extra, maxExtraProcs))
+				runtime.GOMAXPROCS(procs.base + procs.extra)
 			case os.Getenv("GOMAXPROCS") == "":
 				// Back to the runtime's own choice, which follows the CPU
 				// count and cgroup limits; an explicit setting would stop

@@ -407,11 +407,35 @@ func pcChildWithThread(t *testing.T, name string) int {
 
 // TestProdconsGOMAXPROCS: a threads-mode run raises GOMAXPROCS while it
 // runs, so that every worker thread can hold a P, and the setting is back
-// once the last of several overlapping runs has ended. Not parallel:
-// GOMAXPROCS is the whole process's.
+// once the last of several overlapping runs has ended; a run with more
+// workers than get a P each leaves it alone. Not parallel: GOMAXPROCS is
+// the whole process's.
 func TestProdconsGOMAXPROCS(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
-	src := `name: procs
+	// highest runs src and returns the highest GOMAXPROCS seen meanwhile.
+	highest := func(src string) int {
+		done := make(chan *runner.Outcome, 1)
+		go func() {
+			o, _ := runPC(t, t.Context(), src)
+			done <- o
+		}()
+		most := 0
+		for {
+			most = max(most, runtime.GOMAXPROCS(0))
+			select {
+			case o := <-done:
+				if o.Status != "passed" {
+					t.Fatalf("scenario %s: %v", o.Status, o.Err)
+				}
+				if after := runtime.GOMAXPROCS(0); after != before {
+					t.Errorf("GOMAXPROCS %d after the runs, %d before", after, before)
+				}
+				return most
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	most := highest(`name: procs
 steps:
   - id: a
     background: true
@@ -419,29 +443,18 @@ steps:
   - id: b
     background: true
     prodcons: {producers: 1, consumers: 1, items: 10, produce_time: 10ms}
-`
-	done := make(chan *runner.Outcome, 1)
-	go func() {
-		o, _ := runPC(t, t.Context(), src)
-		done <- o
-	}()
-	most := 0
-	var o *runner.Outcome
-	for o == nil {
-		most = max(most, runtime.GOMAXPROCS(0))
-		select {
-		case o = <-done:
-		case <-time.After(time.Millisecond):
-		}
-	}
-	if o.Status != "passed" {
-		t.Fatalf("scenario %s: %v", o.Status, o.Err)
-	}
+`)
 	if most < before+4 {
-		t.Errorf("GOMAXPROCS went up to %d during the runs, from %d: want room for the workers", most, before)
+		t.Errorf("GOMAXPROCS went up to %d during the runs, from %d: want a P for each worker", most, before)
 	}
-	if after := runtime.GOMAXPROCS(0); after != before {
-		t.Errorf("GOMAXPROCS %d after the runs, %d before", after, before)
+	// The cap, max(16, 8 × CPUs) workers, plus one.
+	side := max(16, 8*runtime.NumCPU())/2 + 1
+	most = highest(fmt.Sprintf(`name: crowd
+steps:
+  - prodcons: {producers: %d, consumers: %d, items: %d, produce_time: 1ms}
+`, side, side, 2*side))
+	if most != before {
+		t.Errorf("GOMAXPROCS went up to %d during a run of %d workers, from %d: want it left alone", most, 2*side, before)
 	}
 }
 
