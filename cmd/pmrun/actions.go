@@ -68,7 +68,11 @@ func describeAction(w io.Writer, s *actions.Spec) {
 			notes = append(notes, fmt.Sprintf("≥ %d", *p.Min))
 		}
 		if p.Ref != actions.NoRef {
-			notes = append(notes, "names a "+p.Ref.String())
+			article := "a "
+			if strings.ContainsRune("aeiou", rune(p.Ref.String()[0])) {
+				article = "an "
+			}
+			notes = append(notes, "names "+article+p.Ref.String())
 		}
 		note := ""
 		if len(notes) > 0 {
