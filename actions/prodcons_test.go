@@ -371,9 +371,15 @@ steps:
 		t.Fatal("the run hung after a worker was killed")
 	}
 	r := pcStep(t, o, "pc")
+	// Killed inside its critical section, the victim is also reported as
+	// the dead holder of the mutex.
 	want := fmt.Sprintf("prodcons: producer 0: agent pc.producer-0 (pid %d) killed by SIGKILL", victim)
 	if r.Status != "failed" || r.Err == nil || !strings.Contains(r.Err.Error(), want) {
 		t.Fatalf("step %s, error %v: want a failure saying %q", r.Status, r.Err, want)
+	}
+	if holder := fmt.Sprintf("producer 0 (pid %d, tid", victim); strings.Contains(r.Err.Error(), "holding the mutex") &&
+		!strings.Contains(r.Err.Error(), holder) {
+		t.Errorf("error %q blames another worker for the mutex", r.Err)
 	}
 	if r.Result["ok"] != false {
 		t.Errorf("result ok after a worker was killed: %v", r.Result)

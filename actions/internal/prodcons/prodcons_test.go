@@ -283,6 +283,9 @@ func TestKilledWorkerFailsTheRun(t *testing.T) {
 	if !strings.Contains(err.Error(), "producer 0 (pid") || !strings.Contains(err.Error(), "died holding the mutex") {
 		t.Errorf("error %q does not name the dead producer 0", err)
 	}
+	if !strings.Contains(err.Error(), "prodcons: producer 0: signal: killed") {
+		t.Errorf("error %q does not say how producer 0 died", err)
+	}
 	if res.OK {
 		t.Errorf("result ok after a worker died: %+v", res)
 	}

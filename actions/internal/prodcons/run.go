@@ -170,14 +170,14 @@ func (l *layout) runError(ctx context.Context, startErr error, failed map[Worker
 	if startErr != nil {
 		causes = append(causes, startErr)
 	}
-	holder, dead := l.deadHolder()
+	dead := l.deadHolder()
 	if dead != nil {
 		causes = append(causes, dead)
 	}
 	for i := range l.stats {
 		err, ok := failed[l.workerAt(i)]
 		switch {
-		case !ok || i == holder: // fine, or already reported as the dead holder
+		case !ok: // fine
 		case l.stats[i].state.Load() == stateCancelled || l.stats[i].state.Load() == stateOwnerDead:
 			followers = append(followers, err)
 		default:
@@ -194,21 +194,21 @@ func (l *layout) runError(ctx context.Context, startErr error, failed map[Worker
 }
 
 // deadHolder reports a worker that ended still holding the mutex, the one
-// failure that would otherwise hang everyone else, and its stats index (-1
-// if the holder is no worker of this run).
-func (l *layout) deadHolder() (int, error) {
+// failure that would otherwise hang everyone else. The worker's own error,
+// reported beside it, says how its process ended.
+func (l *layout) deadHolder() error {
 	pid, tid := l.ctl.mutex.Owner()
 	if pid == 0 {
-		return -1, nil
+		return nil
 	}
 	for i := range l.stats {
 		st := &l.stats[i]
 		if int(st.pid.Load()) == pid && st.state.Load() == stateRunning {
-			return i, fmt.Errorf("prodcons: %s (pid %d, tid %d) died holding the mutex: %w",
+			return fmt.Errorf("prodcons: %s (pid %d, tid %d) died holding the mutex: %w",
 				l.workerAt(i), pid, tid, sem.ErrOwnerDead)
 		}
 	}
-	return -1, fmt.Errorf("prodcons: pid %d (tid %d) died holding the mutex: %w", pid, tid, sem.ErrOwnerDead)
+	return fmt.Errorf("prodcons: pid %d (tid %d) died holding the mutex: %w", pid, tid, sem.ErrOwnerDead)
 }
 
 // workerAt names the worker of stats block i.
