@@ -20,10 +20,8 @@ import (
 func init() {
 	Register(&Spec{
 		Name: "prodcons",
-		Summary: "Run producers and consumers over a bounded buffer guarded by the counting semaphores mutex, empty and filled, " +
-			"as threads or as agent processes, and check that every item was consumed exactly once. " +
-			"The step fails when a worker dies or fails, or when the invariants break under sync: semaphores; " +
-			"with sync: none a violation is the expected outcome: the step succeeds and reports ok: false.",
+		Summary: "Producers and consumers over a bounded buffer guarded by the semaphores mutex, empty and filled, as threads or agent processes; " +
+			"checks that each item was consumed once. A worker that dies fails the step; under sync: none a violation is reported (ok: false), not a failure.",
 		Params: []Param{
 			{Name: "producers", Kind: Int, Default: 1, Min: intp(1), Max: intp(prodcons.MaxWorkers), Doc: "how many producers"},
 			{Name: "consumers", Kind: Int, Default: 1, Min: intp(1), Max: intp(prodcons.MaxWorkers), Doc: "how many consumers"},
@@ -35,7 +33,7 @@ func init() {
 			{Name: "consume_time", Kind: Duration, Doc: "work a consumer does with each item after taking it out"},
 			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each produce and consume, drawn from the run's seed, so a seed repeats the delays"},
 			{Name: "sync", Kind: String, Default: prodcons.SyncSemaphores, Enum: []string{prodcons.SyncSemaphores, prodcons.SyncNone},
-				Doc: "none removes the guards on purpose to show the race: items get lost or duplicated"},
+				Doc: "semaphores: a broken invariant fails the step; none: no guards, to show the race on purpose: lost and duplicated items are reported (ok: false) without failing the step"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log an item_produced and an item_consumed event (worker, item, occupancy) for every item"},
 		},
 		Results: []Field{
