@@ -108,6 +108,14 @@ func (c *cli) menu(args []string) error {
 	}
 	opt.Seed = &seed
 
+	if *record != "" {
+		// Find out now, before anything starts, that the file can be written.
+		f, err := os.OpenFile(*record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return usageErrorf("--record: %v", err)
+		}
+		f.Close()
+	}
 	m := &menu{out: c.stdout, record: *record, threads: map[string]bool{}, procs: map[string]bool{}, clean: true}
 	m.echo = !isTerminal(c.stdin)
 	var logOut io.Writer = io.Discard
@@ -158,22 +166,16 @@ func (c *cli) menu(args []string) error {
 		closeLog()
 		return err
 	}
-	if m.record != "" {
-		if err := m.writeRecord(); err != nil {
-			m.sess.Close(ctx)
-			closeLog()
-			return usageErrorf("--record: %v", err)
-		}
-	}
+	m.saveRecord()
 
 	m.in = newLineReader(c.stdin)
 	m.banner()
 	err = m.loop(ctx)
 	interrupted := errors.Is(err, runner.ErrInterrupted) || errors.Is(context.Cause(ctx), runner.ErrInterrupted)
 	if interrupted {
-		m.say("\nInterrupted: stopping what the menu started.")
+		m.say("Interrupted: stopping what the menu started.")
 	} else if err != nil && !errors.Is(err, errQuit) {
-		m.say("\nStopping: %v", err)
+		m.say("Stopping: %v", err)
 	}
 
 	o := m.sess.Close(ctx)
@@ -549,7 +551,7 @@ func (m *menu) send(ctx context.Context) error {
 			m.clean = false
 		}
 		if r != nil && isTimeout(r.Err) {
-			m.say("The channel is full: nobody has received its messages yet (option 6 receives one).")
+			m.say("The channel is full: messages sent wait in it until received (option 6); one larger than the channel needs a receiver reading at the same time.")
 		}
 		return nil
 	}
