@@ -38,7 +38,9 @@ type SessionConfig struct {
 // scenario file: the session keeps the steps so far as a scenario, appends
 // the new one and loads the whole, so a step is checked, run and logged
 // exactly as in a file (references to earlier steps, processes and threads
-// included). What [Session.Scenario] returns is that scenario: a file that
+// included). Loading the whole each time costs time in proportion to the
+// steps so far, which an interactive session keeps to hundreds at most.
+// What [Session.Scenario] returns is that scenario: a file that
 // `pmrun check` accepts and `pmrun run` replays.
 //
 // The session logs scenario_start when it starts and scenario_end when

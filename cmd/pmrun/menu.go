@@ -108,14 +108,6 @@ func (c *cli) menu(args []string) error {
 	}
 	opt.Seed = &seed
 
-	if *record != "" {
-		// Find out now, before anything starts, that the file can be written.
-		f, err := os.OpenFile(*record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return usageErrorf("--record: %v", err)
-		}
-		f.Close()
-	}
 	m := &menu{out: c.stdout, record: *record, threads: map[string]bool{}, procs: map[string]bool{}, clean: true}
 	m.echo = !isTerminal(c.stdin)
 	var logOut io.Writer = io.Discard
@@ -127,6 +119,17 @@ func (c *cli) menu(args []string) error {
 		m.logFile = *logPath
 		m.logBatch = runner.NewLineBatcher(f, 50*time.Millisecond)
 		logOut = m.logBatch
+	}
+	if m.record != "" {
+		// Find out now, before anything starts, that the file can be written.
+		f, err := os.OpenFile(m.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			if m.logBatch != nil {
+				m.logBatch.Close()
+			}
+			return usageErrorf("--record: %v", err)
+		}
+		f.Close()
 	}
 	level := hclog.Info
 	if *verbose {
@@ -163,6 +166,7 @@ func (c *cli) menu(args []string) error {
 		Comment:     comment,
 	}, opt)
 	if err != nil {
+		log.Error("run failed", "event", "run_end", "status", runner.StatusFailed, "error", err.Error())
 		closeLog()
 		return err
 	}
@@ -185,8 +189,12 @@ func (c *cli) menu(args []string) error {
 			failed++
 		}
 	}
-	log.Info("run "+o.Status, "event", "run_end", "status", o.Status, "steps", len(o.Steps), "failed", failed,
-		"duration_ms", float64(time.Since(started).Microseconds())/1000, "interrupted", interrupted)
+	endArgs := []any{"event", "run_end", "status", o.Status, "steps", len(o.Steps), "failed", failed,
+		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
+	if interrupted {
+		endArgs = append(endArgs, "interrupted", true)
+	}
+	log.Info("run "+o.Status, endArgs...)
 	if m.record != "" {
 		if err := m.writeRecord(); err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: --record: %v\n", err)
