@@ -38,23 +38,38 @@ type SessionConfig struct {
 // scenario file: the session keeps the steps so far as a scenario, appends
 // the new one and loads the whole, so a step is checked, run and logged
 // exactly as in a file (references to earlier steps, processes and threads
-// included). Loading the whole each time costs time in proportion to the
-// steps so far, which an interactive session keeps to hundreds at most.
-// What [Session.Scenario] returns is that scenario: a file that
-// `pmrun check` accepts and `pmrun run` replays.
+// included). What [Session.Scenario] returns is that scenario: a file that
+// `pmrun check` accepts and `pmrun run` replays. Loading the whole again
+// costs time in the length of the steps so far; so that a session with a
+// large message in it stays quick, the earlier steps are loaded with their
+// long one-line values (over [skeletonMin] bytes, other than ids and names)
+// stood in for: they were checked when their step was loaded, and a later
+// step can refer to an earlier one's id and names only.
 //
 // The session logs scenario_start when it starts and scenario_end when
 // [Session.Close] has released everything it holds. A step that fails does
 // not end the session; it is recorded with continue_on_error: true, so the
 // replay goes on past it as the session did.
 type Session struct {
-	cfg SessionConfig
+	cfg  SessionConfig
+	head []byte // the recording up to its steps: comment, name, description, seed
 
 	mu     sync.Mutex // one step at a time
 	x      *execution
-	steps  []*yaml.Node // the recorded steps, each a mapping
+	steps  []*recorded
 	closed *Outcome
 }
+
+// recorded is a step of the recording: its node, and its text as an entry
+// of the steps list, in full and as loaded again for the steps after it.
+type recorded struct {
+	node           *yaml.Node
+	text, skeleton []byte
+}
+
+// skeletonMin is the length from which a one-line value of an earlier step
+// is not read again when a later step is loaded.
+const skeletonMin = 1024
 
 // NewSession starts a session: it creates the host's channels (the default
 // one) and logs scenario_start. The caller must [Session.Close] it.
@@ -68,6 +83,11 @@ func NewSession(ctx context.Context, cfg SessionConfig, opt Options) (*Session, 
 	sc := &Scenario{File: cfg.File, Name: cfg.Name, Description: cfg.Description}
 	s := &Session{cfg: cfg, x: newExecution(sc, opt)}
 	x := s.x
+	head, err := s.header()
+	if err != nil {
+		return nil, err
+	}
+	s.head = head
 	x.log.Info("scenario started", "event", "scenario_start", "file", cfg.File, "seed", x.out.Seed, "interactive", true)
 	if opt.Reporter != nil {
 		opt.Reporter.ScenarioStart(sc, x.out.Seed)
@@ -103,7 +123,7 @@ func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	node, sc, err := s.load(text)
+	rec, sc, err := s.load(text)
 	if err != nil {
 		return nil, err
 	}
@@ -119,33 +139,21 @@ func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
 		return r, nil
 	}
 	if r.Status == StatusFailed && !st.ContinueOnError {
-		setKey(node, "continue_on_error", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		setKey(rec.node, "continue_on_error", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		if rec.text, err = encodeEntry(rec.node); err != nil {
+			return r, err
+		}
 	}
-	s.steps = append(s.steps, node)
+	if err := rec.skeletonize(); err != nil {
+		return r, err
+	}
+	s.steps = append(s.steps, rec)
 	return r, nil
 }
 
-// Record adds a step to the recorded scenario without running it: a check
-// that a replay makes of what the session saw, such as an assert on a
-// message received. It is loaded and checked like a step given to
-// [Session.Step].
-func (s *Session) Record(text string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed != nil {
-		return errors.New("session: the session is closed")
-	}
-	node, _, err := s.load(text)
-	if err != nil {
-		return err
-	}
-	s.steps = append(s.steps, node)
-	return nil
-}
-
 // load parses text as a step and loads the recorded scenario with it
-// appended, returning the step's node and the loaded scenario.
-func (s *Session) load(text string) (*yaml.Node, *Scenario, error) {
+// appended, returning the step and the loaded scenario.
+func (s *Session) load(text string) (*recorded, *Scenario, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
 		l := &loader{file: s.cfg.File}
@@ -156,19 +164,23 @@ func (s *Session) load(text string) (*yaml.Node, *Scenario, error) {
 		return nil, nil, LoadErrors{{Pos: Pos{File: s.cfg.File, Line: 1, Col: 1},
 			Msg: "a step is a mapping with one action, such as {sleep: 1s}"}}
 	}
-	node := deref(doc.Content[0])
-	data, err := s.render(append(s.steps[:len(s.steps):len(s.steps)], node))
-	if err != nil {
+	rec := &recorded{node: deref(doc.Content[0])}
+	var err error
+	if rec.text, err = encodeEntry(rec.node); err != nil {
 		return nil, nil, err
 	}
-	sc, err := Parse(s.cfg.File, data, LoadOptions{})
+	entries := make([][]byte, 0, len(s.steps)+1)
+	for _, r := range s.steps {
+		entries = append(entries, r.skeleton)
+	}
+	sc, err := Parse(s.cfg.File, s.document(append(entries, rec.text)), LoadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(sc.Steps) != len(s.steps)+1 {
 		return nil, nil, fmt.Errorf("session: loading the step gave %d steps, want %d", len(sc.Steps), len(s.steps)+1)
 	}
-	return node, sc, nil
+	return rec, sc, nil
 }
 
 // Scenario returns the recorded scenario as a YAML file: the session's
@@ -176,7 +188,11 @@ func (s *Session) load(text string) (*yaml.Node, *Scenario, error) {
 func (s *Session) Scenario() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.render(s.steps)
+	entries := make([][]byte, len(s.steps))
+	for i, r := range s.steps {
+		entries[i] = r.text
+	}
+	return s.document(entries), nil
 }
 
 // Len is how many steps the recorded scenario holds.
@@ -186,7 +202,8 @@ func (s *Session) Len() int {
 	return len(s.steps)
 }
 
-func (s *Session) render(steps []*yaml.Node) ([]byte, error) {
+// header writes the recording's comment, name, description and seed.
+func (s *Session) header() ([]byte, error) {
 	str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	root.Content = append(root.Content, str("name"), str(s.cfg.Name))
@@ -194,23 +211,116 @@ func (s *Session) render(steps []*yaml.Node) ([]byte, error) {
 		root.Content = append(root.Content, str("description"), str(s.cfg.Description))
 	}
 	root.Content = append(root.Content,
-		str("seed"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(s.x.out.Seed, 10)},
-		str("steps"), &yaml.Node{Kind: yaml.SequenceNode, Content: steps})
+		str("seed"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(s.x.out.Seed, 10)})
 	var buf bytes.Buffer
 	if s.cfg.Comment != "" {
 		for _, line := range strings.Split(strings.TrimRight(s.cfg.Comment, "\n"), "\n") {
 			buf.WriteString(strings.TrimRight("# "+line, " ") + "\n")
 		}
 	}
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return nil, fmt.Errorf("session: writing the scenario: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("session: writing the scenario: %w", err)
+	if err := encode(&buf, root); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// document is the recording with the given entries of its steps list.
+func (s *Session) document(entries [][]byte) []byte {
+	n := len(s.head) + len("steps: []\n")
+	for _, e := range entries {
+		n += len(e)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, s.head...)
+	if len(entries) == 0 {
+		return append(b, "steps: []\n"...)
+	}
+	b = append(b, "steps:\n"...)
+	for _, e := range entries {
+		b = append(b, e...)
+	}
+	return b
+}
+
+func encode(buf *bytes.Buffer, n *yaml.Node) error {
+	enc := yaml.NewEncoder(buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}); err != nil {
+		return fmt.Errorf("session: writing the scenario: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("session: writing the scenario: %w", err)
+	}
+	return nil
+}
+
+// encodeEntry writes a step as an entry of the top-level steps list: the
+// lines that follow "steps:", exactly as in a whole document.
+func encodeEntry(step *yaml.Node) ([]byte, error) {
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "steps"}
+	var buf bytes.Buffer
+	if err := encode(&buf, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		key, {Kind: yaml.SequenceNode, Content: []*yaml.Node{step}},
+	}}); err != nil {
+		return nil, err
+	}
+	entry, ok := bytes.CutPrefix(buf.Bytes(), []byte("steps:\n"))
+	if !ok {
+		return nil, fmt.Errorf("session: writing a step gave %q", buf.Bytes())
+	}
+	return entry, nil
+}
+
+// skeletonize sets the step's text as loaded for later steps: its long
+// one-line values other than ids and names stood in for by "true", which
+// is valid text and a valid condition alike. The skeleton keeps every
+// line where it is, so the lines of later steps do not move; when it
+// would not, the step is loaded in full.
+func (r *recorded) skeletonize() error {
+	node, changed := skeleton(r.node)
+	if !changed {
+		r.skeleton = r.text
+		return nil
+	}
+	text, err := encodeEntry(node)
+	if err != nil {
+		return err
+	}
+	if bytes.Count(text, []byte("\n")) != bytes.Count(r.text, []byte("\n")) {
+		text = r.text
+	}
+	r.skeleton = text
+	return nil
+}
+
+// skeleton returns a copy of n with its long one-line scalars, except the
+// values of id and name keys, replaced by "true".
+func skeleton(n *yaml.Node) (*yaml.Node, bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if len(n.Value) < skeletonMin || strings.Contains(n.Value, "\n") {
+			return n, false
+		}
+		c := *n
+		c.Value, c.Tag, c.Style = "true", "!!str", 0
+		return &c, true
+	case yaml.MappingNode, yaml.SequenceNode:
+		c := *n
+		c.Content = make([]*yaml.Node, len(n.Content))
+		changed := false
+		for i, e := range n.Content {
+			c.Content[i] = e
+			isKey := n.Kind == yaml.MappingNode && i%2 == 0
+			if isKey || (n.Kind == yaml.MappingNode && (n.Content[i-1].Value == "id" || n.Content[i-1].Value == "name")) {
+				continue
+			}
+			if sk, ok := skeleton(e); ok {
+				c.Content[i], changed = sk, true
+			}
+		}
+		return &c, changed
+	}
+	return n, false
 }
 
 // setKey sets key in the mapping node m, replacing its value if present.

@@ -62,9 +62,7 @@ func TestSessionSteps(t *testing.T) {
 	if r.Result["ok"] != false {
 		t.Fatalf("receive on an empty channel: %v", r.Result)
 	}
-	if err := s.Record(`assert: steps.got.message == "two\nlines" && !steps.nothing.ok`); err != nil {
-		t.Fatal(err)
-	}
+	mustStep(t, s, `assert: steps.got.message == "two\nlines" && !steps.nothing.ok`, runner.StatusOK)
 	r = mustStep(t, s, `terminate: {process: sleeper, grace: 5s}`, runner.StatusOK)
 	if r.Result["signal"] != "SIGTERM" {
 		t.Fatalf("terminate result %v", r.Result)
@@ -74,8 +72,8 @@ func TestSessionSteps(t *testing.T) {
 	}
 
 	o := s.Close(t.Context())
-	if o.Status != runner.StatusPassed || len(o.Steps) != 8 {
-		t.Fatalf("outcome %s with %d steps, want passed with 8: %v", o.Status, len(o.Steps), o.Err)
+	if o.Status != runner.StatusPassed || len(o.Steps) != 9 {
+		t.Fatalf("outcome %s with %d steps, want passed with 9: %v", o.Status, len(o.Steps), o.Err)
 	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("process %d still there after Close: %v", pid, err)
@@ -85,14 +83,14 @@ func TestSessionSteps(t *testing.T) {
 		t.Errorf("log runs from %v to %v, want scenario_start to scenario_end", evs[0]["event"], evs[len(evs)-1]["event"])
 	}
 	// Step indexes in the log are positions in the recording, as a replay
-	// logs them: the recorded assert took index 7.
+	// logs them.
 	var ends []string
 	for _, ev := range evs {
 		if ev["event"] == "step_end" {
 			ends = append(ends, strconv.Itoa(int(ev["step"].(float64)))+":"+ev["action"].(string))
 		}
 	}
-	if got, want := strings.Join(ends, " "), "0:log 1:assert 2:spawn 3:assert 4:send 5:receive 6:receive 8:terminate"; got != want {
+	if got, want := strings.Join(ends, " "), "0:log 1:assert 2:spawn 3:assert 4:send 5:receive 6:receive 7:assert 8:terminate"; got != want {
 		t.Errorf("step_end events %s, want %s", got, want)
 	}
 
@@ -141,9 +139,6 @@ func TestSessionRejects(t *testing.T) {
 		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("step %q: error %v, want load errors saying %q", tc.text, err, tc.want)
 		}
-	}
-	if err := s.Record(`assert: steps.nope.ok`); err == nil {
-		t.Error("Record of an unknown step id: no error")
 	}
 	if s.Len() != 1 {
 		t.Errorf("recorded %d steps, want 1", s.Len())
@@ -240,4 +235,36 @@ func openFDs(t *testing.T) int {
 		t.Skip("no /proc/self/fd")
 	}
 	return len(entries)
+}
+
+// TestSessionLongValues checks a session with values too long to load again
+// for every step: the recording keeps them whole, later steps are checked
+// and placed at their true lines, and the replay sees the same message.
+func TestSessionLongValues(t *testing.T) {
+	t.Parallel()
+	s, buf := newSession(t, t.Context())
+	long := strings.Repeat("x", 5000)
+	mustStep(t, s, `{id: big, send: {message: "`+long+`"}}`, runner.StatusOK)
+	mustStep(t, s, `{name: "`+long+`", id: got, receive: {timeout: 0s}}`, runner.StatusOK)
+	mustStep(t, s, `assert: steps.got.message == "`+long+`"`, runner.StatusOK)
+	mustStep(t, s, `assert: steps.big.bytes == 5000 && steps.got.count == 1 && last.status == "ok"`, runner.StatusOK)
+	mustStep(t, s, `assert: steps.big.bytes == 1`, runner.StatusFailed)
+	if _, err := s.Step(t.Context(), `wait: {process: nope}`); err == nil || !strings.Contains(err.Error(), `no process named "nope"`) {
+		t.Errorf("a reference to an unknown process after long steps: %v", err)
+	}
+	data := replay(t, s)
+	if strings.Count(data, long) != 3 {
+		t.Errorf("the recording holds the long value %d times, want 3", strings.Count(data, long))
+	}
+	// A failed step's end says its line: the line it has in the recording.
+	var line float64
+	for _, ev := range buf.events(t) {
+		if ev["event"] == "step_end" && ev["step"] == float64(4) {
+			line, _ = ev["line"].(float64)
+		}
+	}
+	lines := strings.Split(data, "\n")
+	if line < 1 || !strings.Contains(lines[int(line)-1], "steps.big.bytes == 1") {
+		t.Errorf("the failed step logged at line %v, which is not its line in the recording:\n%s", line, data)
+	}
 }
