@@ -221,7 +221,7 @@ type menu struct {
 	record   string
 
 	procs    map[string]bool // process names used
-	threads  map[string]bool // thread names used: true while not terminated
+	threads  map[string]bool // thread names used: true while running
 	received int             // receive steps so far, for their ids
 	clean    bool            // no send or receive failed: a replay sees the messages the session saw
 	tracing  atomic.Bool     // show prodcons item events
@@ -415,11 +415,15 @@ func (m *menu) createThread(ctx context.Context) error {
 		return err
 	}
 	if _, used := m.threads[name]; used {
-		m.say("A thread named %q was already created in this session: choose another name.", name)
+		m.say("The name %q is already used by a thread of this session: choose another name.", name)
 		return nil
 	}
 	r, ok := m.step(ctx, "create thread "+strconv.Quote(name), action("thread", "name", name))
 	if !ok {
+		if r != nil {
+			// The failed step is recorded, and its name taken with it.
+			m.threads[name] = false
+		}
 		return nil
 	}
 	m.threads[name] = true
