@@ -71,15 +71,9 @@ type Thread struct {
 	started  time.Time
 
 	cancelled atomic.Bool
-	// wake is the futex word Idle and Sleep sleep on; Cancel changes it
-	// and wakes them.
-	wake uint32
-	done chan struct{} // closed when the body has returned
-	// exitWord is cleared by the kernel when the OS thread has exited
-	// (see join.go); clears says whether it is in use.
-	exitWord uint32
-	clears   bool
-	onExit   func(*Thread, Exit) // see OnExit
+	cancelCh  chan struct{}       // closed by Cancel, wakes Sleep and Idle
+	done      chan struct{}       // closed when the body has returned
+	onExit    func(*Thread, Exit) // see OnExit
 
 	mu       sync.Mutex
 	watch    *uint32 // futex word the thread sleeps on, woken by Cancel
@@ -121,9 +115,10 @@ func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, er
 	copy(comm[:nameMax], name)
 
 	t := &Thread{
-		name: name,
-		pid:  os.Getpid(),
-		done: make(chan struct{}),
+		name:     name,
+		pid:      os.Getpid(),
+		cancelCh: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(t)
@@ -138,7 +133,6 @@ func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, er
 			ready <- fmt.Errorf("osthread: start %q: prctl(PR_SET_NAME): %w", name, err)
 			return
 		}
-		t.clears = watchExit(&t.exitWord, t.tid)
 		t.started = time.Now()
 		ready <- nil
 		t.finish(t.run(body))
@@ -213,8 +207,7 @@ func (t *Thread) Cancel() error {
 	}
 	t.cancelAt = time.Now()
 	t.cancelled.Store(true)
-	atomic.AddUint32(&t.wake, 1)
-	futexWakeAllPrivate(&t.wake)
+	close(t.cancelCh)
 	sem.Interrupt(t.watch)
 	return nil
 }
@@ -233,28 +226,63 @@ func (t *Thread) Watch(addr *uint32) {
 }
 
 // Wait joins the thread: it returns the thread's [Exit] once the body has
-// returned and the OS thread has exited and left the process (it is gone
-// from /proc/PID/task), or ctx's error if ctx ends first.
+// returned and the OS thread is gone from the process, or ctx's error if ctx
+// ends first.
 func (t *Thread) Wait(ctx context.Context) (Exit, error) {
-	if t.clears {
-		// The word clears after the body's end: no need to look at done.
-		if err := joinExitWord(ctx, &t.exitWord, t.name); err != nil {
-			return Exit{}, err
-		}
-	} else {
-		select {
-		case <-t.done:
-		case <-ctx.Done():
-			return Exit{}, fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
-		}
+	select {
+	case <-t.done:
+	case <-ctx.Done():
+		return Exit{}, fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
 	}
-	if err := untilGone(ctx, t.pid, t.tid, t.name); err != nil {
+	if err := t.untilGone(ctx); err != nil {
 		return Exit{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.exit, nil
 }
+
+// goneLimit bounds how long Wait waits for the kernel to remove an ended
+// thread. The runtime ends a locked goroutine's thread right after the
+// goroutine, so this is only a guard against a runtime that keeps it.
+const goneLimit = time.Second
+
+// untilGone waits until the OS thread has left the thread group, so that a
+// thread list taken after Wait no longer shows it. The runtime tears the
+// thread down just after the body's goroutine returns; tgkill(pid, tid, 0)
+// answers ESRCH from then on. That takes a few microseconds if the exiting
+// thread has a CPU, so the wait first just looks again; then it yields this
+// CPU, in case the exiting thread is queued behind it; only then does it
+// nap, since a nap costs a timer and a trip through the scheduler.
+func (t *Thread) untilGone(ctx context.Context) error {
+	for i := range spins + yields {
+		if unix.Tgkill(t.pid, t.tid, 0) == unix.ESRCH {
+			return nil
+		}
+		if i >= spins {
+			unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		}
+	}
+	nap := 10 * time.Microsecond
+	for start := time.Now(); time.Since(start) < goneLimit; nap = min(2*nap, time.Millisecond) {
+		if unix.Tgkill(t.pid, t.tid, 0) == unix.ESRCH {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("osthread: wait for thread %q: %w", t.name, context.Cause(ctx))
+		case <-time.After(nap):
+		}
+	}
+	return nil
+}
+
+// How many times untilGone looks again at once, then yields the CPU,
+// before it naps.
+const (
+	spins  = 32
+	yields = 32
+)
 
 // TestCancel is a cancellation point that does nothing else: it returns
 // [ErrCancelled] if the thread has been cancelled.
@@ -267,30 +295,24 @@ func (t *Thread) TestCancel() error {
 
 // Sleep is a cancellation point that waits for d.
 func (t *Thread) Sleep(d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		v := atomic.LoadUint32(&t.wake)
-		if t.cancelled.Load() {
-			return ErrCancelled
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil
-		}
-		futexSleepPrivate(&t.wake, v, left)
+	if t.cancelled.Load() {
+		return ErrCancelled
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-t.cancelCh:
+		return ErrCancelled
+	case <-timer.C:
+		return nil
 	}
 }
 
 // Idle is a cancellation point that waits until the thread is cancelled; it
 // always returns [ErrCancelled].
 func (t *Thread) Idle() error {
-	for {
-		v := atomic.LoadUint32(&t.wake)
-		if t.cancelled.Load() {
-			return ErrCancelled
-		}
-		futexSleepPrivate(&t.wake, v, 0)
-	}
+	<-t.cancelCh
+	return ErrCancelled
 }
 
 // Spin burns CPU for d, checking for cancellation as it goes, so the thread

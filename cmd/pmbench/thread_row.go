@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func init() {
+	addRow(row{
+		order:    40,
+		name:     "thread create + terminate + join ×1,000",
+		baseline: "C pthread_create + pthread_cancel + pthread_join loop",
+		target:   "≥ 0.5× its rate",
+		measure:  measureThreads,
+	})
+}
+
+// measureThreads times a scenario that starts and terminates 1,000
+// threads, one after the other as the C loop does, beyond the start-up of
+// a scenario that does it once. Loading the 2,000 steps counts: it is part
+// of running the scenario; the note says how much of a cycle it is.
+func measureThreads(b *bench) (measurement, error) {
+	const n = 1000
+	scenario := func(count int) string {
+		var s strings.Builder
+		s.WriteString("name: threads\nsteps:\n")
+		for i := 0; i < count; i++ {
+			fmt.Fprintf(&s, "  - thread: {name: t%d}\n  - terminate: {thread: t%d}\n", i, i)
+		}
+		return s.String()
+	}
+	many, err := b.write("threads-many.yaml", scenario(n))
+	if err != nil {
+		return measurement{}, err
+	}
+	one, err := b.write("threads-one.yaml", scenario(1))
+	if err != nil {
+		return measurement{}, err
+	}
+	cbin, err := b.cc("threads.c", "-lpthread")
+	if err != nil {
+		return measurement{}, err
+	}
+	tMany, err := b.best(func() (time.Duration, error) { return b.runScenario(many) })
+	if err != nil {
+		return measurement{}, err
+	}
+	tOne, err := b.best(func() (time.Duration, error) { return b.runScenario(one) })
+	if err != nil {
+		return measurement{}, err
+	}
+	lMany, err := b.best(func() (time.Duration, error) { return timeCmd(b.pmrun, "check", many) })
+	if err != nil {
+		return measurement{}, err
+	}
+	lOne, err := b.best(func() (time.Duration, error) { return timeCmd(b.pmrun, "check", one) })
+	if err != nil {
+		return measurement{}, err
+	}
+	tC, err := b.best(func() (time.Duration, error) { return cSeconds(cbin, strconv.Itoa(n)) })
+	if err != nil {
+		return measurement{}, err
+	}
+	cycle := (tMany - tOne) / (n - 1)
+	load := (lMany - lOne) / (n - 1)
+	ours := float64(n-1) / (tMany - tOne).Seconds()
+	theirs := float64(n) / tC.Seconds()
+	return measurement{
+		value: fmt.Sprintf("%.0f threads/s (%.1f µs a cycle, %.1f of it loading)", ours, us(cycle), us(load)),
+		base:  fmt.Sprintf("%.0f threads/s (%.1f µs)", theirs, us(tC/n)),
+		ratio: fmt.Sprintf("%.2f×", ours/theirs),
+		ok:    ours/theirs >= 0.5,
+	}, nil
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
