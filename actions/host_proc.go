@@ -63,7 +63,9 @@ func (h *Host) withEvents(spec proc.Spec) proc.Spec {
 func (h *Host) watch(p *proc.Process, argv []string) {
 	log := h.log
 	log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
+	h.watchers.Add(1)
 	go func() {
+		defer h.watchers.Done()
 		<-p.Done()
 		// Done means the exit status and output are in: Wait returns at once.
 		exit, err := p.Wait(context.Background())
@@ -101,7 +103,13 @@ func (h *Host) closeProcesses(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
-	return t.Close(ctx, h.cfg.Grace)
+	if err := t.Close(ctx, h.cfg.Grace); err != nil {
+		return err // some are left: their watchers may never return
+	}
+	// Every process has ended: let each one's process_exit event be
+	// written before the run's own end is.
+	h.watchers.Wait()
+	return nil
 }
 
 // exitResult is a process's end as a step result (wait, terminate).

@@ -54,8 +54,10 @@ var exprCompiler = func() *compiler {
 	return &compiler{cond: mk(expr.AsBool()), values: mk()}
 }()
 
-// compile does what expr.Compile does, with the shared configuration.
-func (c *compiler) compile(src string, asBool bool) (*vm.Program, error) {
+// compile does what expr.Compile does, with the shared configuration;
+// checked, if not nil, sees the checked tree before the optimizer folds
+// constants away.
+func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm.Program, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	config := c.values
@@ -65,6 +67,9 @@ func (c *compiler) compile(src string, asBool bool) (*vm.Program, error) {
 	tree, err := checker.ParseCheck(src, config)
 	if err != nil {
 		return nil, err
+	}
+	if checked != nil {
+		checked(tree.Node)
 	}
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
@@ -98,7 +103,18 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*E
 	if strings.TrimSpace(src) == "" {
 		return nil, []*Error{{Pos: pos, Msg: "expression is empty"}}
 	}
-	p, err := exprCompiler.compile(src, asBool)
+	var errs []*Error
+	var checkRefs func(ast.Node)
+	if names != nil {
+		checkRefs = func(node ast.Node) {
+			ast.Walk(&node, refChecker(func(n *ast.MemberNode) {
+				if e := names.check(src, pos, n); e != nil {
+					errs = append(errs, e)
+				}
+			}))
+		}
+	}
+	p, err := exprCompiler.compile(src, asBool, checkRefs)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -106,42 +122,38 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*E
 		}
 		return nil, []*Error{{Pos: pos, Msg: "expression: " + err.Error()}}
 	}
-	var errs []*Error
-	if names != nil {
-		node := p.Node()
-		ast.Walk(&node, refChecker(func(n *ast.MemberNode) {
-			id, ok := n.Node.(*ast.IdentifierNode)
-			prop, isStr := n.Property.(*ast.StringNode)
-			if !ok || !isStr {
-				return
-			}
-			var known map[string]bool
-			switch id.Value {
-			case "steps":
-				known = names.steps
-			case "vars":
-				known = names.vars
-			default:
-				return
-			}
-			if known[prop.Value] {
-				return
-			}
-			what := "step id"
-			if id.Value == "vars" {
-				what = "var"
-			}
-			line, col := locate(src, prop.Location().From)
-			errs = append(errs, &Error{
-				Pos: offset(pos, line, col),
-				Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, didYouMean(prop.Value, keys(known))),
-			})
-		}))
-	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return &program{src: src, pos: pos, prog: p}, nil
+}
+
+// check returns an error if n is steps.ID or vars.NAME and ID or NAME does
+// not exist.
+func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
+	id, ok := n.Node.(*ast.IdentifierNode)
+	prop, isStr := n.Property.(*ast.StringNode)
+	if !ok || !isStr {
+		return nil
+	}
+	var known map[string]bool
+	what := "step id"
+	switch id.Value {
+	case "steps":
+		known = names.steps
+	case "vars":
+		known, what = names.vars, "var"
+	default:
+		return nil
+	}
+	if known[prop.Value] {
+		return nil
+	}
+	line, col := locate(src, prop.Location().From)
+	return &Error{
+		Pos: offset(pos, line, col),
+		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, didYouMean(prop.Value, keys(known))),
+	}
 }
 
 type refChecker func(*ast.MemberNode)
@@ -294,7 +306,7 @@ func (s *scope) describe(n ast.Node, seen map[string]bool, out *[]string) {
 		return
 	}
 	seen[src] = true
-	sub, err := exprCompiler.compile(src, false)
+	sub, err := exprCompiler.compile(src, false, nil)
 	if err != nil {
 		return
 	}

@@ -96,6 +96,7 @@ func TestLoadErrors(t *testing.T) {
 		{"expression syntax quoted", "name: x\nsteps:\n  - assert: \"vars.a >\"\n", []string{`3:21: expression: unexpected token EOF`}},
 		{"expression unknown name", "name: x\nsteps:\n  - assert: stepz.a.ok\n", []string{`3:13: expression: unknown name stepz`}},
 		{"expression unknown step", "name: x\nsteps:\n  - id: first\n    log: a\n  - assert: steps.frist.ok\n", []string{`5:19: expression: unknown step id "frist", did you mean "first"?`}},
+		{"unknown step beside a folded constant", "name: x\nsteps:\n  - assert: 'steps.x.ok && \"a\" == \"b\"'\n", []string{`3:20: expression: unknown step id "x"`}},
 		{"expression unknown var", "name: x\nvars: {items: 1}\nsteps:\n  - assert: vars.itemz > 0\n", []string{`4:18: expression: unknown var "itemz", did you mean "items"?`}},
 		{"if expression", "name: x\nsteps:\n  - log: a\n    if: \"1 ==\"\n", []string{`4:13: expression: unexpected token EOF`}},
 		{"unterminated template", "name: x\nsteps:\n  - log: \"n=${{ 1 + 1\"\n", []string{`3:13: unterminated ${{: missing }}`}},
