@@ -601,3 +601,67 @@ func TestThousandThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestStressThreads starts and ends thousands of threads in the runner
+// and in two agents, with bodies of every kind, ended every way —
+// terminated from steps running in the background beside each other,
+// joined after they finished, left for the run's cleanup — and checks that
+// each ends exactly once and that the runner's thread count comes back.
+// Only with PMRUN_STRESS set (make stress).
+func TestStressThreads(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	const rounds, width = 200, 10
+	places := []string{"runner", "a1", "a2"}
+	var src strings.Builder
+	src.WriteString("name: stress\ntimeout: 30m\nsteps:\n  - spawn: {name: a1, agent: true}\n  - spawn: {name: a2, agent: true}\n")
+	for i := range rounds {
+		for j := range width {
+			for _, in := range places {
+				name := fmt.Sprintf("%s-%d-%d", in, i, j)
+				switch j % 3 {
+				case 0:
+					fmt.Fprintf(&src, "  - thread: {name: %s, in: %s}\n", name, in)
+				case 1:
+					fmt.Fprintf(&src, "  - thread: {name: %s, in: %s, run: spin, for: 1ms}\n", name, in)
+				default:
+					fmt.Fprintf(&src, "  - thread: {name: %s, in: %s, run: sleep, for: 1ms}\n", name, in)
+				}
+			}
+		}
+		for j := range width {
+			for _, in := range places {
+				name := fmt.Sprintf("%s-%d-%d", in, i, j)
+				switch {
+				case i == rounds-1:
+					// left running or unjoined: the cleanup's
+				case j%3 == 0:
+					fmt.Fprintf(&src, "  - terminate: {thread: %s}\n    background: true\n", name)
+				default:
+					fmt.Fprintf(&src, "  - wait: {thread: %s}\n", name)
+				}
+			}
+		}
+	}
+	before := countTasks(t)
+	r := runThreads(t, src.String())
+	mustPass(t, r)
+	ends := map[string]int{}
+	for _, ev := range r.events {
+		if ev["event"] == "thread_end" {
+			ends[ev["thread"].(string)]++
+		}
+	}
+	for name, n := range ends {
+		if n != 1 {
+			t.Errorf("thread %s ended %d times", name, n)
+		}
+	}
+	if want := rounds * width * len(places); len(ends) != want {
+		t.Errorf("%d threads ended, want %d", len(ends), want)
+	}
+	if after := countTasks(t); after > before+8 {
+		t.Errorf("threads: %d before, %d after", before, after)
+	}
+}
