@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
@@ -54,8 +55,11 @@ func runAgentWorker(ctx context.Context, files []*os.File, args json.RawMessage,
 			step = append(step, "step_id", wa.StepID)
 		}
 		onEvent = func(e prodcons.Event) {
+			// at is when it happened, in the critical section: events of
+			// several agents reach the log in the order their sockets
+			// deliver them, so at is the timeline's order.
 			emit(e.Kind, itemMessage(e.Kind), slices.Concat(step, []any{"worker", e.Worker.ThreadName(),
-				"item", itemName(e.Item), "occupancy", e.Occupancy})...)
+				"item", itemName(e.Item), "occupancy", e.Occupancy, "at", e.Time.Format(time.RFC3339Nano)})...)
 		}
 	}
 	th, err := osthread.Start(w.ThreadName(), func(t *osthread.Thread) error {

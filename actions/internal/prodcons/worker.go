@@ -182,11 +182,18 @@ func (wk *worker) produce() error {
 		wk.ring[i].Store(uint32(first + k + 1))
 		ctl.in.Store((i + 1) % buffer)
 		occ := ctl.occupancy.Add(1)
+		if wk.onEvent != nil {
+			// Traced inside the critical section, so that the events come
+			// in the order the buffer saw: a lab reads the timeline.
+			wk.produced(first+k, k+1, occ)
+		}
 		if err := ctl.mutex.Unlock(); err != nil {
 			return err
 		}
 		ctl.filled.V()
-		wk.produced(first+k, k+1, occ)
+		if wk.onEvent == nil {
+			wk.produced(first+k, k+1, occ)
+		}
 	}
 	return nil
 }
@@ -213,11 +220,16 @@ func (wk *worker) consume() error {
 		item := wk.ring[i].Load()
 		ctl.out.Store((i + 1) % buffer)
 		occ := ctl.occupancy.Add(-1)
+		if wk.onEvent != nil {
+			wk.consumed(item, occ) // in buffer order, as in produce
+		}
 		if err := ctl.mutex.Unlock(); err != nil {
 			return err
 		}
 		ctl.empty.V()
-		wk.consumed(item, occ)
+		if wk.onEvent == nil {
+			wk.consumed(item, occ)
+		}
 		if err := wk.work(ctl.params.consumeTime); err != nil {
 			return err
 		}
