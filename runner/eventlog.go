@@ -28,17 +28,26 @@ type EventLog struct {
 	sink    *eventSink
 	implied []any
 	name    string
+	// impliedJSON is implied encoded once, with its keys: every event
+	// carries them (run_id, scenario).
+	impliedJSON []byte
+	impliedKeys []string
 }
 
 // eventSink is what loggers derived with With and Named share, as hclog's
 // do: the output and the level.
 type eventSink struct {
-	mu    sync.Mutex
-	w     io.Writer
-	buf   []byte
-	keys  []string // scratch for the keys of the event being written
-	level atomic.Int32
-	tee   func(level hclog.Level, msg string, args []any)
+	mu   sync.Mutex
+	w    io.Writer
+	buf  []byte
+	keys []string // scratch for the keys of the event being written
+
+	// The timestamp's text up to the second, and its zone, for the
+	// second tsSec: most events of a run share them.
+	tsSec            int64
+	tsPrefix, tsZone []byte
+	level            atomic.Int32
+	tee              func(level hclog.Level, msg string, args []any)
 }
 
 // Tee passes every event written, after it is written, to f as well: the
@@ -72,6 +81,12 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	s := l.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	l.write(level, msg, args, now)
+}
+
+// write encodes and writes one event; the sink's mu is held.
+func (l *EventLog) write(level hclog.Level, msg string, args []any, now time.Time) {
+	s := l.sink
 	b := s.buf[:0]
 	name, ok := levelNames[level]
 	if !ok {
@@ -86,10 +101,10 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 		b = appendString(b, l.name)
 	}
 	b = append(b, `,"@timestamp":"`...)
-	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = s.appendTimestamp(b, now)
 	b = append(b, '"')
-	keys := s.keys[:0]
-	b, keys = appendPairs(b, l.implied, keys)
+	b = append(b, l.impliedJSON...)
+	keys := append(s.keys[:0], l.impliedKeys...)
 	b, keys = appendPairs(b, args, keys)
 	s.keys = keys
 	b = append(b, "}\n"...)
@@ -98,6 +113,31 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	if s.tee != nil {
 		s.tee(level, msg, append(l.implied[:len(l.implied):len(l.implied)], args...))
 	}
+}
+
+// appendTimestamp appends t as time.RFC3339Nano does, formatting the date,
+// time and zone only when the second changes.
+func (s *eventSink) appendTimestamp(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != s.tsSec || s.tsPrefix == nil {
+		s.tsSec = sec
+		s.tsPrefix = t.AppendFormat(s.tsPrefix[:0], "2006-01-02T15:04:05")
+		s.tsZone = t.AppendFormat(s.tsZone[:0], "Z07:00")
+	}
+	b = append(b, s.tsPrefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var digits [10]byte
+		digits[0] = '.'
+		for i := 9; i > 0; i-- {
+			digits[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(b, digits[:n]...)
+	}
+	return append(b, s.tsZone...)
 }
 
 // appendPairs appends key/value pairs; an odd value gets hclog's
@@ -290,7 +330,7 @@ func (l *EventLog) ImpliedArgs() []any { return l.implied }
 func (l *EventLog) With(args ...any) hclog.Logger {
 	implied := make([]any, 0, len(l.implied)+len(args))
 	implied = append(append(implied, l.implied...), args...)
-	return &EventLog{sink: l.sink, implied: implied, name: l.name}
+	return newEventLog(l.sink, implied, l.name)
 }
 
 // Name returns the logger's module name.
@@ -301,12 +341,19 @@ func (l *EventLog) Named(name string) hclog.Logger {
 	if l.name != "" {
 		name = l.name + "." + name
 	}
-	return &EventLog{sink: l.sink, implied: l.implied, name: name}
+	return newEventLog(l.sink, l.implied, name)
 }
 
 // ResetNamed returns a logger with the module name set to name.
 func (l *EventLog) ResetNamed(name string) hclog.Logger {
-	return &EventLog{sink: l.sink, implied: l.implied, name: name}
+	return newEventLog(l.sink, l.implied, name)
+}
+
+// newEventLog returns a logger on sink whose events carry implied.
+func newEventLog(sink *eventSink, implied []any, name string) *EventLog {
+	l := &EventLog{sink: sink, implied: implied, name: name}
+	l.impliedJSON, l.impliedKeys = appendPairs(nil, implied, nil)
+	return l
 }
 
 // SetLevel sets the level of this logger and those it shares a sink with.

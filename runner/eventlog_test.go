@@ -80,3 +80,17 @@ func BenchmarkEventLog(b *testing.B) {
 		})
 	}
 }
+
+// TestEventLogTimestamps: the cached timestamp text is what RFC3339Nano
+// formatting gives, trailing zeros and all.
+func TestEventLogTimestamps(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 27, 16, 5, 26, 0, time.FixedZone("X", 3600))
+	for _, ns := range []int{0, 1, 10, 120_000_000, 123_456_789, 999_999_999, 500_000_000} {
+		at := base.Add(time.Duration(ns))
+		got := runner.FormatTimestampForTest(at)
+		if want := at.Format(time.RFC3339Nano); got != want {
+			t.Errorf("%d ns: got %s, want %s", ns, got, want)
+		}
+	}
+}

@@ -199,6 +199,7 @@ func newExecution(sc *Scenario, opt Options) *execution {
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
 	})
 	x.scope = newScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
+	x.joinFunc = x.join
 	return x
 }
 
@@ -251,6 +252,27 @@ type execution struct {
 	out *Outcome
 	bg  map[string]*background
 	bgs []*background
+
+	joinFunc func(context.Context, string) (actions.Result, error) // x.join, made once
+}
+
+// fields are the step's fields of its events: index, action and id,
+// boxed once for the step's life rather than at every event.
+func (st *Step) fields() []any {
+	st.eventsOnce.Do(func() {
+		st.boxed = []any{"step", st.Index, "action", st.Action}
+		if st.ID != "" {
+			st.boxed = append(st.boxed, "step_id", st.ID)
+		}
+		st.start = append([]any{"event", "step_start"}, st.boxed...)
+	})
+	return st.boxed
+}
+
+// startEvent is the key/value pairs of the step's step_start event.
+func (st *Step) startEvent() []any {
+	st.fields()
+	return st.start
 }
 
 // background is a step running concurrently with the steps after it.
@@ -333,11 +355,7 @@ func (x *execution) joinBackground(ctx context.Context) {
 func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResult {
 	start := time.Now()
 	r := &StepResult{Step: st, Status: StatusOK}
-	if st.ID != "" {
-		x.log.Info("step started", "event", "step_start", "step", st.Index, "step_id", st.ID, "action", st.Action)
-	} else {
-		x.log.Info("step started", "event", "step_start", "step", st.Index, "action", st.Action)
-	}
+	x.log.Info("step started", st.startEvent()...)
 
 	run := true
 	if st.If != nil {
@@ -372,10 +390,10 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 	r.Result = res
 	x.scope.record(st.ID, res, main)
 
-	args := []any{"event", "step_end", "step", st.Index, "action", st.Action, "status", r.Status, "duration_ms", ms(r.Duration)}
-	if st.ID != "" {
-		args = append(args, "step_id", st.ID)
-	}
+	fields := st.fields()
+	args := make([]any, 0, len(fields)+10)
+	args = append(append(args, "event", "step_end"), fields...)
+	args = append(args, "status", r.Status, "duration_ms", ms(r.Duration))
 	level := hclog.Info
 	if r.Err != nil {
 		level = hclog.Error
@@ -467,7 +485,7 @@ func (x *execution) once(ctx context.Context, st *Step) (actions.Result, error) 
 		StepID:  st.ID,
 		Action:  st.Action,
 		Verbose: x.opt.Verbose,
-		Join:    x.join,
+		Join:    x.joinFunc,
 	}
 	res, err := act.Run(ctx, env)
 	if err != nil && ctx.Err() != nil {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"sync"
 	"time"
 
 	"github.com/pmrun/pmrun/actions"
@@ -46,6 +47,10 @@ type Step struct {
 	spec      *actions.Spec
 	params    []*param
 	literal   *actions.Args // the parameters, when none needs resolving at run time
+
+	eventsOnce sync.Once
+	boxed      []any // see fields
+	start      []any // see startEvent
 
 	If              *program
 	Timeout         time.Duration
