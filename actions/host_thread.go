@@ -394,7 +394,7 @@ func (h *Host) startThread(ctx context.Context, env *Env, spec threadSpec, in st
 			h.agentGone(in, err)
 			err = fmt.Errorf("thread %q cannot start: %w", spec.Name, goneReason(err))
 		} else {
-			err = h.agentError(in, spec.Name, err)
+			err = h.agentError(ctx, in, spec.Name, err)
 		}
 	}
 	tt := &h.threads
@@ -428,9 +428,14 @@ func endFields(e threadEnd, pid int) []any {
 
 // agentError turns an agent's failure about thread name into an error that
 // says where, and remembers an agent that is gone.
-func (h *Host) agentError(in, name string, err error) error {
+func (h *Host) agentError(ctx context.Context, in, name string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if ctx.Err() != nil && !errors.Is(err, agent.ErrAgentGone) {
+		// The step's or the run's time ran out: say that, not how the
+		// call was given up.
+		return fmt.Errorf("thread %q in agent %s: %w", name, in, context.Cause(ctx))
 	}
 	if errors.Is(err, agent.ErrAgentGone) {
 		h.agentGone(in, err)
@@ -491,7 +496,7 @@ func (h *Host) threadAlive(name string) bool {
 	defer cancel()
 	var alive bool
 	if err := h.callAgent(ctx, p.in, opThreadAlive, threadSpec{Name: name}, &alive); err != nil {
-		h.agentError(p.in, name, err)
+		h.agentError(ctx, p.in, name, err)
 		return false
 	}
 	return alive
@@ -530,7 +535,7 @@ func (h *Host) endThread(ctx context.Context, name string, cancel bool) (Result,
 		if cancel {
 			op = opThreadCancel
 		}
-		err = h.agentError(p.in, name, h.callAgent(ctx, p.in, op, threadSpec{Name: name}, &end))
+		err = h.agentError(ctx, p.in, name, h.callAgent(ctx, p.in, op, threadSpec{Name: name}, &end))
 	}
 	if err != nil {
 		return nil, err

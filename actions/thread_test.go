@@ -433,6 +433,10 @@ steps:
   - id: dup
     thread: {name: "${{ 'agent-' + 'spin' }}", in: w}
     continue_on_error: true
+  - id: timed_out
+    wait: {thread: agent-spin, timeout: 20ms}
+    continue_on_error: true
+  - assert: alive("agent-spin")
 `)
 	mustPass(t, r)
 	apid := intField(t, r.step(t, "w").Result, "pid")
@@ -460,8 +464,9 @@ steps:
 		t.Errorf("wait in the agent: %v", res)
 	}
 	for id, want := range map[string]string{
-		"again": `agent w: thread "agent-idle" was already terminated`,
-		"dup":   `thread "agent-spin" already exists in w`,
+		"again":     `agent w: thread "agent-idle" was already terminated`,
+		"dup":       `thread "agent-spin" already exists in w`,
+		"timed_out": `thread "agent-spin" in agent w: wait: thread agent-spin still running after 20ms`,
 	} {
 		if s := r.step(t, id); s.Err == nil || !strings.Contains(s.Err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", id, s.Err, want)
