@@ -16,9 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"runtime"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,8 +49,14 @@ type message struct {
 
 // Conn is one end of a control socket. Send may be called concurrently;
 // Recv only from one goroutine at a time.
+//
+// The socket is a non-blocking descriptor in Go's runtime poller, driven
+// through its RawConn rather than a net.UnixConn: package net would link
+// pmrun with cgo, and then every OS thread — and pmrun makes one for each
+// of its threads — would be created through pthread_create.
 type Conn struct {
-	uc   *net.UnixConn
+	f    *os.File
+	rc   syscall.RawConn
 	rbuf []byte
 	oob  []byte
 }
@@ -69,24 +76,48 @@ func Pair() (runner, agent *os.File, err error) {
 // (the Conn holds a duplicate) whether or not NewConn succeeds.
 func NewConn(f *os.File) (*Conn, error) {
 	defer f.Close()
-	c, err := net.FileConn(f)
+	raw, err := f.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("agent: control socket %s: %w", f.Name(), err)
 	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		c.Close()
-		return nil, fmt.Errorf("agent: control socket %s is not a unix socket", f.Name())
+	fd, typ := -1, 0
+	cerr := raw.Control(func(s uintptr) {
+		if typ, err = unix.GetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_TYPE); err == nil {
+			fd, err = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+		}
+	})
+	switch {
+	case cerr != nil:
+		err = cerr
+	case err == nil && typ != unix.SOCK_SEQPACKET:
+		unix.Close(fd)
+		return nil, fmt.Errorf("agent: control socket %s is not a SOCK_SEQPACKET socket", f.Name())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent: control socket %s: %w", f.Name(), err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("agent: control socket %s: %w", f.Name(), err)
+	}
+	// A non-blocking descriptor joins the runtime poller.
+	nf := os.NewFile(uintptr(fd), f.Name())
+	rc, err := nf.SyscallConn()
+	if err != nil {
+		nf.Close()
+		return nil, fmt.Errorf("agent: control socket %s: %w", f.Name(), err)
 	}
 	return &Conn{
-		uc:   uc,
+		f:    nf,
+		rc:   rc,
 		rbuf: make([]byte, MaxMessage+1),
 		oob:  make([]byte, unix.CmsgSpace(MaxFiles*4)),
 	}, nil
 }
 
-// Close closes the socket; the peer's Recv then sees EOF.
-func (c *Conn) Close() error { return c.uc.Close() }
+// Close closes the socket; the peer's Recv then sees EOF, and a recv of
+// ours in progress returns os.ErrClosed.
+func (c *Conn) Close() error { return c.f.Close() }
 
 // send writes one message with its files, atomically: concurrent senders
 // cannot interleave on a SEQPACKET socket.
@@ -109,8 +140,15 @@ func (c *Conn) send(m *message, files []*os.File) error {
 		}
 		oob = unix.UnixRights(fds...)
 	}
-	_, _, err = c.uc.WriteMsgUnix(b, oob, nil)
+	var serr error
+	err = c.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), b, oob, nil, unix.MSG_NOSIGNAL)
+		return serr != unix.EAGAIN
+	})
 	runtime.KeepAlive(files) // no finalizer may close them before sendmsg copied them
+	if err == nil {
+		err = serr
+	}
 	if err != nil {
 		return fmt.Errorf("agent: send: %w", err)
 	}
@@ -120,9 +158,20 @@ func (c *Conn) send(m *message, files []*os.File) error {
 // recv reads one message and the files that came with it, which the caller
 // owns. The kernel marks received descriptors close-on-exec.
 func (c *Conn) recv() (*message, []*os.File, error) {
-	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.rbuf, c.oob)
+	var n, oobn, flags int
+	var rerr error
+	err := c.rc.Read(func(fd uintptr) bool {
+		n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), c.rbuf, c.oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
 	if err != nil {
-		return nil, nil, err // io.EOF once the peer is gone
+		return nil, nil, err // os.ErrClosed once we closed it
+	}
+	if n == 0 && oobn == 0 {
+		return nil, nil, io.EOF // the peer is gone: no message is empty
 	}
 	files, ferr := parseRights(c.oob[:oobn])
 	switch {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -109,7 +108,7 @@ func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
 	ctx, cancel := context.WithCancel(context.WithValue(ctx, peerKey{}, &Peer{conn: conn}))
 	defer cancel()
 	// A blocked read returns at once when ctx ends.
-	stop := context.AfterFunc(ctx, func() { conn.uc.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { conn.f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	var (
@@ -126,7 +125,7 @@ func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
 				return nil // the runner is gone or done with us
 			}
 			return fmt.Errorf("agent: serve: %w", err)
