@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,9 +117,9 @@ func (h *Host) startAgent(ctx context.Context, name string, env map[string]strin
 		}
 		msg, _ := fields["msg"].(string)
 		args := []any{"event", ev.Name, "process", name}
-		for k, v := range fields {
+		for _, k := range slices.Sorted(maps.Keys(fields)) { // the same order every time
 			if k != "msg" && k != "event" && k != "process" {
-				args = append(args, k, v)
+				args = append(args, k, fields[k])
 			}
 		}
 		log.Info(msg, args...)

@@ -15,7 +15,7 @@ func init() {
 		},
 		OneOf: [][]string{{"processes", "threads"}},
 		Results: []Field{
-			{Name: "items", Type: "list", Doc: "processes: {name, pid, pgid, ppid, status, exit_code, signal} (own) or {pid, ppid, name, status, cpu_percent, rss, threads, cmdline} (all); threads: {tid, name, state, pmrun}"},
+			{Name: "items", Type: "list", Doc: "processes: {name, pid, pgid, ppid, status, exit_code, signal} (own) or {pid, ppid, name, status, cpu_percent, rss, threads, cmdline} (all); threads: {tid, name, comm, state, pmrun} (name: the pmrun thread's full name, else the kernel's; comm: the 15 bytes the kernel keeps)"},
 			{Name: "count", Type: "int", Doc: "how many items"},
 			{Name: "names", Type: "list", Doc: "the names of the items"},
 		},

@@ -12,6 +12,9 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/runner"
 )
@@ -20,6 +23,9 @@ func main() {
 	// pmrun's OS threads lock the main goroutine to the main thread (package
 	// osthread), so the real work runs on another goroutine: blocking here
 	// would otherwise park a whole OS thread each time.
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		nameAgentProcess()
+	}
 	code := make(chan int)
 	go func() {
 		// PMRUN_CPUPROFILE=FILE writes a CPU profile of the command, for
@@ -36,6 +42,16 @@ func main() {
 		code <- pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}()
 	os.Exit(<-code)
+}
+
+var agentName = []byte("pmrun-agent\x00")
+
+// nameAgentProcess names the process pmrun-agent in ps and top: an agent is
+// /proc/self/exe re-executed, which the kernel would call "exe". It must
+// run on the main thread, whose name is the process's; the main goroutine
+// holds it (package osthread locks it there).
+func nameAgentProcess() {
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&agentName[0])), 0, 0, 0)
 }
 
 // Exit codes (README "Exit codes").

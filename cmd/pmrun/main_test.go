@@ -21,6 +21,7 @@ import (
 func TestMain(m *testing.M) {
 	// Agents are this binary re-executed as "/proc/self/exe agent".
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		nameAgentProcess()
 		os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
