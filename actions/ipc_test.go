@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -131,5 +132,38 @@ steps:
 		if !strings.Contains(got, w) {
 			t.Errorf("missing %q in:\n%s", w, got)
 		}
+	}
+}
+
+// TestStressIPC sends 1,000,000 generated messages from an agent to the
+// runner and from the runner to an agent, each side checking that every
+// one arrived whole, once and in order. make stress runs it.
+func TestStressIPC(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	o := runScenario(t, `
+name: stress
+timeout: 10m
+channels: {up: {}, down: {kind: socket}}
+steps:
+  - spawn: {name: a, agent: true}
+  - id: tx
+    send: {channel: up, from: a, count: 1000000, size: 64}
+    background: true
+  - id: rx
+    receive: {channel: up, count: 1000000, verify: true, timeout: 5m}
+  - wait: {step: tx}
+  - assert: steps.rx.verified && steps.rx.count == 1000000 && steps.tx.sent == 1000000
+  - id: tx2
+    send: {channel: down, count: 1000000, size: 100}
+    background: true
+  - id: rx2
+    receive: {channel: down, to: a, count: 1000000, verify: true, timeout: 5m}
+  - wait: {step: tx2}
+  - assert: steps.rx2.verified && steps.rx2.count == 1000000
+`)
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("status %s: %v", o.Status, o.Err)
 	}
 }

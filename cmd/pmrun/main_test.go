@@ -46,6 +46,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
 			"sigint":   cmdSigint,
+			"sigkill":  cmdSigkill,
 			"fileperm": cmdFilePerm,
 			"nolive":   cmdNoLive,
 		},
@@ -87,17 +88,7 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	path, err := exec.LookPath(args[2])
-	if err != nil {
-		// testscript's PATH is not the test's: look in the script's PATH.
-		for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
-			if p := filepath.Join(dir, args[2]); fileExists(p) {
-				path = p
-				break
-			}
-		}
-	}
-	cmd := exec.Command(path, args[3:]...)
+	cmd := exec.Command(scriptPath(ts, args[2]), args[3:]...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnv(ts)
 	var stdout, stderr bytes.Buffer
@@ -125,6 +116,36 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit code %d after SIGINT, want %d\nstdout:\n%s\nstderr:\n%s", got, want, stdout.String(), stderr.String())
 	}
+}
+
+// cmdSigkill starts a command and kills it with SIGKILL after a delay:
+// sigkill DELAY COMMAND [ARGS...]. Nothing can clean up after SIGKILL; the
+// script then checks what the kernel did (Pdeathsig) with nolive.
+func cmdSigkill(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: sigkill DELAY COMMAND [ARGS...]")
+	}
+	delay, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	cmd := exec.Command(scriptPath(ts, args[1]), args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	ts.Check(cmd.Start())
+	time.Sleep(delay)
+	ts.Check(cmd.Process.Signal(syscall.SIGKILL))
+	if err := cmd.Wait(); err == nil {
+		ts.Fatalf("sigkill: %s exited normally", args[1])
+	}
+}
+
+// scriptPath finds a command in the script's PATH.
+func scriptPath(ts *testscript.TestScript, name string) string {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p
+		}
+	}
+	return name
 }
 
 // cmdFilePerm checks a file's permission bits: fileperm 0600 FILE.
