@@ -122,6 +122,40 @@ func (b *bench) best(f func() (time.Duration, error)) (time.Duration, error) {
 	return min, nil
 }
 
+// repeated writes two scenarios into the work directory: head followed by
+// step(i) for i in [0, n), and the same with one step, so that their
+// difference is the cost of n-1 steps beyond start-up.
+func (b *bench) repeated(name, head string, n int, step func(i int) string) (many, one string, err error) {
+	scenario := func(count int) string {
+		var s strings.Builder
+		s.WriteString(head)
+		for i := 0; i < count; i++ {
+			s.WriteString(step(i))
+		}
+		return s.String()
+	}
+	if many, err = b.write(name+"-many.yaml", scenario(n)); err != nil {
+		return "", "", err
+	}
+	one, err = b.write(name+"-one.yaml", scenario(1))
+	return many, one, err
+}
+
+// difference is the best time of many minus the best time of one, as
+// timer measures each.
+func (b *bench) difference(many, one string, timer func(path string) (time.Duration, error)) (time.Duration, error) {
+	tMany, err := b.best(func() (time.Duration, error) { return timer(many) })
+	if err != nil {
+		return 0, err
+	}
+	tOne, err := b.best(func() (time.Duration, error) { return timer(one) })
+	return tMany - tOne, err
+}
+
+// loading times `pmrun check`, which loads a scenario and compiles its
+// expressions, as timer for [bench.difference].
+func (b *bench) loading(path string) (time.Duration, error) { return timeCmd(b.pmrun, "check", path) }
+
 // write writes a file into the work directory and returns its path.
 func (b *bench) write(name, content string) (string, error) {
 	path := filepath.Join(b.dir, name)

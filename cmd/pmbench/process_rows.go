@@ -38,39 +38,35 @@ func init() {
 // scenario that does it once.
 func measureSpawn(b *bench) (measurement, error) {
 	const n = 1000
-	scenario := func(count int) string {
-		var s strings.Builder
-		s.WriteString("name: spawns\nsteps:\n")
-		for i := 0; i < count; i++ {
-			fmt.Fprintf(&s, "  - spawn: {name: p%d, cmd: [/bin/true]}\n  - wait: {process: p%d}\n", i, i)
+	many, one, err := b.repeated("spawn", "name: spawns\nsteps:\n", n, func(i int) string {
+		return fmt.Sprintf("  - spawn: {name: p%d, cmd: [/bin/true]}\n  - wait: {process: p%d}\n", i, i)
+	})
+	if err != nil {
+		return measurement{}, err
+	}
+	cbin, err := b.cc("actions/internal/proc/testdata/spawn.c")
+	if err != nil {
+		return measurement{}, err
+	}
+	run, err := b.difference(many, one, b.runScenario)
+	if err != nil {
+		return measurement{}, err
+	}
+	tC, err := b.best(func() (time.Duration, error) {
+		out, err := exec.Command(cbin, strconv.Itoa(n)).Output() // prints nanoseconds
+		if err != nil {
+			return 0, fmt.Errorf("spawn.c: %v", err)
 		}
-		return s.String()
-	}
-	many, err := b.write("spawn-many.yaml", scenario(n))
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("spawn.c printed %q", out)
+		}
+		return time.Duration(ns), nil
+	})
 	if err != nil {
 		return measurement{}, err
 	}
-	one, err := b.write("spawn-one.yaml", scenario(1))
-	if err != nil {
-		return measurement{}, err
-	}
-	cbin, err := b.cc("spawn.c")
-	if err != nil {
-		return measurement{}, err
-	}
-	tMany, err := b.best(func() (time.Duration, error) { return b.runScenario(many) })
-	if err != nil {
-		return measurement{}, err
-	}
-	tOne, err := b.best(func() (time.Duration, error) { return b.runScenario(one) })
-	if err != nil {
-		return measurement{}, err
-	}
-	tC, err := b.best(func() (time.Duration, error) { return cSeconds(cbin, strconv.Itoa(n)) })
-	if err != nil {
-		return measurement{}, err
-	}
-	ours := float64(n-1) / (tMany - tOne).Seconds()
+	ours := float64(n-1) / run.Seconds()
 	theirs := float64(n) / tC.Seconds()
 	return measurement{
 		value: fmt.Sprintf("%.0f spawns/s", ours),

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -23,19 +22,9 @@ func init() {
 // of running the scenario; the note says how much of a cycle it is.
 func measureThreads(b *bench) (measurement, error) {
 	const n = 1000
-	scenario := func(count int) string {
-		var s strings.Builder
-		s.WriteString("name: threads\nsteps:\n")
-		for i := 0; i < count; i++ {
-			fmt.Fprintf(&s, "  - thread: {name: t%d}\n  - terminate: {thread: t%d}\n", i, i)
-		}
-		return s.String()
-	}
-	many, err := b.write("threads-many.yaml", scenario(n))
-	if err != nil {
-		return measurement{}, err
-	}
-	one, err := b.write("threads-one.yaml", scenario(1))
+	many, one, err := b.repeated("threads", "name: threads\nsteps:\n", n, func(i int) string {
+		return fmt.Sprintf("  - thread: {name: t%d}\n  - terminate: {thread: t%d}\n", i, i)
+	})
 	if err != nil {
 		return measurement{}, err
 	}
@@ -43,19 +32,11 @@ func measureThreads(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	tMany, err := b.best(func() (time.Duration, error) { return b.runScenario(many) })
+	run, err := b.difference(many, one, b.runScenario)
 	if err != nil {
 		return measurement{}, err
 	}
-	tOne, err := b.best(func() (time.Duration, error) { return b.runScenario(one) })
-	if err != nil {
-		return measurement{}, err
-	}
-	lMany, err := b.best(func() (time.Duration, error) { return timeCmd(b.pmrun, "check", many) })
-	if err != nil {
-		return measurement{}, err
-	}
-	lOne, err := b.best(func() (time.Duration, error) { return timeCmd(b.pmrun, "check", one) })
+	load, err := b.difference(many, one, b.loading)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -63,12 +44,10 @@ func measureThreads(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	cycle := (tMany - tOne) / (n - 1)
-	load := (lMany - lOne) / (n - 1)
-	ours := float64(n-1) / (tMany - tOne).Seconds()
+	ours := float64(n-1) / run.Seconds()
 	theirs := float64(n) / tC.Seconds()
 	return measurement{
-		value: fmt.Sprintf("%.0f threads/s (%.1f µs a cycle, %.1f of it loading)", ours, us(cycle), us(load)),
+		value: fmt.Sprintf("%.0f threads/s (%.1f µs a cycle, %.1f of it loading)", ours, us(run/(n-1)), us(load/(n-1))),
 		base:  fmt.Sprintf("%.0f threads/s (%.1f µs)", theirs, us(tC/n)),
 		ratio: fmt.Sprintf("%.2f×", ours/theirs),
 		ok:    ours/theirs >= 0.5,
