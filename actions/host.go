@@ -51,7 +51,6 @@ type Host struct {
 	closers  []func(context.Context) error
 	closed   bool
 	procs    *proc.Table
-	watchers sync.WaitGroup // goroutines that log each process's exit
 	agents   map[string]*agentProc
 	threads  threadTable
 	channels map[string]*channel.Channel

@@ -44,7 +44,7 @@ func (h *Host) startProcess(spec proc.Spec, argvForLog []string) (*proc.Process,
 }
 
 // withEvents adds the run's channel variables to spec's environment and
-// logs its output.
+// logs its output and its end.
 func (h *Host) withEvents(spec proc.Spec) proc.Spec {
 	env := h.channelEnv()
 	for k, v := range spec.Env {
@@ -55,26 +55,17 @@ func (h *Host) withEvents(spec proc.Spec) proc.Spec {
 	spec.OnOutput = func(stream string, line []byte) {
 		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
 	}
+	spec.OnExit = func(p *proc.Process, exit proc.Exit) {
+		log.Info("process exited", "event", "process_exit", "process", name, "pid", p.PID(),
+			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
+	}
 	return spec
 }
 
-// watch logs a started process's process_start event, and its
-// process_exit event when it ends.
+// watch logs a started process's process_start event; its process_exit
+// comes from the table (withEvents).
 func (h *Host) watch(p *proc.Process, argv []string) {
-	log := h.log
-	log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
-	h.watchers.Add(1)
-	go func() {
-		defer h.watchers.Done()
-		<-p.Done()
-		// Done means the exit status and output are in: Wait returns at once.
-		exit, err := p.Wait(context.Background())
-		if err != nil {
-			return
-		}
-		log.Info("process exited", "event", "process_exit", "process", p.Name(), "pid", p.PID(),
-			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
-	}()
+	h.log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
 }
 
 // process returns the run's process called name.
@@ -103,13 +94,9 @@ func (h *Host) closeProcesses(ctx context.Context) error {
 	if t == nil {
 		return nil
 	}
-	if err := t.Close(ctx, h.cfg.Grace); err != nil {
-		return err // some are left: their watchers may never return
-	}
-	// Every process has ended: let each one's process_exit event be
-	// written before the run's own end is.
-	h.watchers.Wait()
-	return nil
+	// Close returns once every process has ended and its process_exit
+	// event is written: the run's own end comes after them.
+	return t.Close(ctx, h.cfg.Grace)
 }
 
 // exitResult is a process's end as a step result (wait, terminate).

@@ -114,6 +114,12 @@ type Spec struct {
 	// every child's output, so it must return quickly and must not call back
 	// into the Table; line is only valid during the call.
 	OnOutput func(stream string, line []byte)
+	// OnExit, if set, is called once the process has exited and its output
+	// is collected, just before Done is closed: with the table's lock
+	// held, so like OnOutput it must return quickly and must not call back
+	// into the Table (p's PID and Name are fine). It spares the caller a
+	// goroutine a process just to learn of its end.
+	OnExit func(p *Process, e Exit)
 }
 
 // SpawnError reports a process that could not be started, with the reason
@@ -184,6 +190,7 @@ type Process struct {
 	name     string
 	started  time.Time
 	onOutput func(stream string, line []byte)
+	onExit   func(p *Process, e Exit)
 	stdout   stream
 	stderr   stream
 
@@ -263,6 +270,7 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 		t:        t,
 		name:     spec.Name,
 		onOutput: spec.OnOutput,
+		onExit:   spec.OnExit,
 		open:     2,
 		pidfd:    -1,
 		done:     make(chan struct{}),

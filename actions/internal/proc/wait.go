@@ -58,6 +58,9 @@ func (p *Process) finishLocked() {
 	// The rings are copied out; a thousand finished children should not
 	// pin 128 KiB each.
 	p.stdout.tail, p.stderr.tail = tail{}, tail{}
+	if p.onExit != nil {
+		p.onExit(p, x)
+	}
 	close(p.done)
 }
 
