@@ -262,7 +262,6 @@ type Channel struct {
 	opt   Options
 	path  string
 	owner bool // created here: Close removes path
-	dir   string
 
 	mu     sync.Mutex // guards the fields below
 	closed bool

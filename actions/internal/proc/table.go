@@ -379,7 +379,8 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		go feed(input, rest)
 	}
 	for _, s := range []*stream{&p.stdout, &p.stderr} {
-		if err := unix.SetNonblock(s.fd, true); err == nil {
+		err := unix.SetNonblock(s.fd, true)
+		if err == nil {
 			err = t.e.pump.add(s)
 		}
 		if err != nil {
