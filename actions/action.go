@@ -271,7 +271,5 @@ func (a Args) Condition(name string) Condition {
 	return c
 }
 
-// Value returns the parameter's value as it is, or nil.
-func (a Args) Value(name string) any { return a.get(name) }
 
 func intp(n int) *int { return &n }

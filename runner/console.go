@@ -157,9 +157,6 @@ func (c *Console) Summary(outcomes []*Outcome, elapsed time.Duration) {
 	c.printf("\n%s in %s\n", line, formatDuration(elapsed))
 }
 
-// Printf writes a line of the CLI's own, in order with the reports.
-func (c *Console) Printf(format string, args ...any) { c.printf(format, args...) }
-
 func (c *Console) printf(format string, args ...any) {
 	c.mu.Lock()
 	fmt.Fprintf(c.w, format, args...)

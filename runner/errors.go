@@ -80,9 +80,7 @@ func suggest(s string, candidates []string) string {
 
 // DidYouMean formats a suggestion of the candidate nearest to s for an
 // error message (`, did you mean "spawn"?`), or returns "" when none is near.
-func DidYouMean(s string, candidates []string) string { return didYouMean(s, candidates) }
-
-func didYouMean(s string, candidates []string) string {
+func DidYouMean(s string, candidates []string) string {
 	if c := suggest(s, candidates); c != "" {
 		return fmt.Sprintf(", did you mean %q?", c)
 	}

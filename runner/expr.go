@@ -152,7 +152,7 @@ func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
 	line, col := locate(src, prop.Location().From)
 	return &Error{
 		Pos: offset(pos, line, col),
-		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, didYouMean(prop.Value, keys(known))),
+		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, DidYouMean(prop.Value, keys(known))),
 	}
 }
 

@@ -232,7 +232,7 @@ func (l *loader) mapping(n *yaml.Node, what string, known []string, f func(key s
 		}
 		seen[k.Value] = l.pos(k)
 		if known != nil && !contains(known, k.Value) {
-			l.errorf(k, "unknown key %q in %s%s", k.Value, what, didYouMean(k.Value, known))
+			l.errorf(k, "unknown key %q in %s%s", k.Value, what, DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)
@@ -338,7 +338,7 @@ func (l *loader) channels(v *yaml.Node) {
 
 func (l *loader) enum(v *yaml.Node, what string, allowed ...string) string {
 	if v.Kind != yaml.ScalarNode || !contains(allowed, v.Value) {
-		l.errorf(v, "%s must be one of %s, not %s%s", what, strings.Join(allowed, ", "), quote(v), didYouMean(v.Value, allowed))
+		l.errorf(v, "%s must be one of %s, not %s%s", what, strings.Join(allowed, ", "), quote(v), DidYouMean(v.Value, allowed))
 		return allowed[0]
 	}
 	return v.Value
@@ -678,11 +678,11 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 		if l.dynamic[actions.ProcessRef] {
 			return ""
 		}
-		return fmt.Sprintf("no agent named %q: use runner or the name of a spawn with agent: true%s", name, didYouMean(name, keys(l.decls[actions.AgentRef])))
+		return fmt.Sprintf("no agent named %q: use runner or the name of a spawn with agent: true%s", name, DidYouMean(name, keys(l.decls[actions.AgentRef])))
 	case actions.StepRef:
 		pos, ok := l.ids[name]
 		if !ok {
-			return fmt.Sprintf("no step with id %q%s", name, didYouMean(name, keys(l.ids)))
+			return fmt.Sprintf("no step with id %q%s", name, DidYouMean(name, keys(l.ids)))
 		}
 		for _, s := range l.sc.Steps {
 			if s.ID == name && !s.Background {
@@ -697,7 +697,7 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 	if kind == actions.ChannelRef && name == "default" {
 		return ""
 	}
-	return fmt.Sprintf("no %s named %q%s", kind, name, didYouMean(name, keys(l.decls[kind])))
+	return fmt.Sprintf("no %s named %q%s", kind, name, DidYouMean(name, keys(l.decls[kind])))
 }
 
 // value decodes a parameter's value node for the parameter's kind.
