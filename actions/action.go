@@ -271,5 +271,4 @@ func (a Args) Condition(name string) Condition {
 	return c
 }
 
-
 func intp(n int) *int { return &n }
