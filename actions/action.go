@@ -203,30 +203,55 @@ type Condition interface {
 // filled in, every value of its parameter's kind.
 type Args struct {
 	spec   *Spec
-	values map[string]any
+	values []any // values[i] is spec.Params[i]'s, nil when the step does not set it
 }
 
-// NewArgs returns Args over values for the spec; the runner and tests use it.
-func NewArgs(spec *Spec, values map[string]any) Args {
+// NewArgs returns Args for the spec: values[i] is the value of
+// spec.Params[i], nil for a parameter the step does not set. The runner
+// and tests use it.
+func NewArgs(spec *Spec, values []any) Args {
 	return Args{spec: spec, values: values}
+}
+
+// ParamIndex returns the position of the named parameter in s.Params, or
+// -1.
+func (s *Spec) ParamIndex(name string) int {
+	for i, p := range s.Params {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // Has reports whether the step set the parameter.
 func (a Args) Has(name string) bool {
-	_, ok := a.values[name]
-	return ok
+	v, _ := a.lookup(name)
+	return v != nil
+}
+
+// lookup returns the parameter's value, nil when the step does not set it,
+// and its default.
+func (a Args) lookup(name string) (v, def any) {
+	if a.spec == nil {
+		return nil, nil
+	}
+	i := a.spec.ParamIndex(name)
+	if i < 0 {
+		return nil, nil
+	}
+	if i < len(a.values) {
+		v = a.values[i]
+	}
+	return v, a.spec.Params[i].Default
 }
 
 func (a Args) get(name string) any {
-	if v, ok := a.values[name]; ok {
-		return v
+	v, def := a.lookup(name)
+	if v == nil {
+		return def
 	}
-	if a.spec != nil {
-		if p, ok := a.spec.Param(name); ok {
-			return p.Default
-		}
-	}
-	return nil
+	return v
 }
 
 // String returns a String parameter.

@@ -14,7 +14,9 @@ import (
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	exprruntime "github.com/expr-lang/expr/vm/runtime"
 )
 
 // The names an expression can use (DESIGN §2). The values here only give
@@ -54,6 +56,65 @@ var exprCompiler = func() *compiler {
 	return &compiler{cond: mk(expr.AsBool()), values: mk()}
 }()
 
+// fetch is from.key: a map lookup for the maps a scope holds, expr's own
+// (reflective) fetch for anything else, with its errors.
+func fetch(from, key any) any {
+	if k, ok := key.(string); ok {
+		switch m := from.(type) {
+		case map[string]any:
+			return m[k]
+		case map[string]string:
+			return m[k]
+		}
+	}
+	return exprruntime.Fetch(from, key)
+}
+
+// fastFetch rewrites the member accesses of a checked tree, a.b and
+// a["b"], into calls of fetch: expr's VM fetches a map's element
+// through reflect, which costs an allocation and most of the time of
+// evaluating a condition such as steps.first.status == "ok". Method calls
+// are left alone, and so is a tree with an optional chain (a?.b), whose
+// jumps expr compiles around plain fetches. It reports whether it changed
+// the tree.
+func fastFetch(root *ast.Node) bool {
+	callees := map[ast.Node]bool{}
+	chained := false
+	ast.Walk(root, visitFunc(func(n *ast.Node) {
+		switch n := (*n).(type) {
+		case *ast.CallNode:
+			callees[n.Callee] = true
+		case *ast.ChainNode:
+			chained = true
+		}
+	}))
+	if chained {
+		return false
+	}
+	changed := false
+	ast.Walk(root, visitFunc(func(n *ast.Node) {
+		m, ok := (*n).(*ast.MemberNode)
+		if !ok || m.Optional || callees[m] {
+			return
+		}
+		if _, isStr := m.Property.(*ast.StringNode); !isStr {
+			return
+		}
+		// A constant callee of type func(any, any) any compiles to a
+		// direct call (OpCallTyped), without an argument buffer.
+		ast.Patch(n, &ast.CallNode{
+			Callee:    &ast.ConstantNode{Value: fetch},
+			Arguments: []ast.Node{m.Node, m.Property},
+		})
+		changed = true
+	}))
+	return changed
+}
+
+type visitFunc func(*ast.Node)
+
+func (f visitFunc) Visit(n *ast.Node) { f(n) }
+
 // compile does what expr.Compile does, with the shared configuration;
 // checked, if not nil, sees the checked tree before the optimizer folds
 // constants away.
@@ -70,6 +131,11 @@ func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm
 	}
 	if checked != nil {
 		checked(tree.Node)
+	}
+	if fastFetch(&tree.Node) {
+		if _, err := checker.Check(tree, config); err != nil {
+			return nil, err
+		}
 	}
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
@@ -296,7 +362,13 @@ func (s *scope) explain(p *program) []string {
 			}
 		}
 	}
-	visit(p.prog.Node(), true)
+	// The source's own tree: the compiled one has its member accesses
+	// rewritten (fastFetch) and its constants folded.
+	tree, err := parser.Parse(p.src)
+	if err != nil {
+		return nil
+	}
+	visit(tree.Node, true)
 	return out
 }
 

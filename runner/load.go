@@ -533,7 +533,7 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 			def, _ := spec.Param(name)
 			set[name] = k
 			if pv := l.value(def, val); pv != nil {
-				s.params = append(s.params, &param{def: def, pos: l.pos(val), v: pv})
+				s.params = append(s.params, &param{def: def, index: spec.ParamIndex(def.Name), pos: l.pos(val), v: pv})
 			}
 		})
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
@@ -542,7 +542,7 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 		def, _ := spec.Param(spec.Shorthand)
 		set[def.Name] = v
 		if pv := l.value(def, v); pv != nil {
-			s.params = append(s.params, &param{def: def, pos: l.pos(v), v: pv})
+			s.params = append(s.params, &param{def: def, index: spec.ParamIndex(def.Name), pos: l.pos(v), v: pv})
 		}
 	case spec.Shorthand != "":
 		l.errorf(v, "%s takes a mapping of parameters or a %s for %s, not %s", spec.Name, spec.Params[0].Kind, spec.Shorthand, kindName(v))
@@ -589,12 +589,12 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 // literalArgs returns the step's Args when every parameter is a literal,
 // so running the step resolves nothing; nil otherwise.
 func (s *Step) literalArgs() *actions.Args {
-	values := map[string]any{}
+	values := make([]any, len(s.spec.Params))
 	for _, p := range s.params {
 		if !p.v.static {
 			return nil
 		}
-		values[p.def.Name] = p.v.lit
+		values[p.index] = p.v.lit
 	}
 	a := actions.NewArgs(s.spec, values)
 	return &a
@@ -602,11 +602,11 @@ func (s *Step) literalArgs() *actions.Args {
 
 // static returns what is known of the step's parameters at load.
 func (s *Step) static() actions.Static {
-	values := map[string]any{}
+	values := make([]any, len(s.spec.Params))
 	dynamic := map[string]bool{}
 	for _, p := range s.params {
 		if p.v.static {
-			values[p.def.Name] = p.v.lit
+			values[p.index] = p.v.lit
 		} else {
 			dynamic[p.def.Name] = true
 		}

@@ -12,11 +12,17 @@ import (
 // LineBatcher collects whole lines and writes them in batches: one write
 // per flush, so a reader (or a crash) never sees half a line, and a run of
 // thousands of quick steps does not pay a write per event. It flushes
-// when the batch is large, after interval, and on Flush and Close.
+// when the batch is large, after interval, and on Flush and Close. A large
+// batch is written by a goroutine of its own while new lines collect in a
+// second buffer, so the steps that log do not wait for the disk; one batch
+// at a time is in flight, which keeps the lines in order.
 type LineBatcher struct {
 	mu       sync.Mutex
+	idle     sync.Cond // broadcast when a background write ends
 	w        io.Writer
 	buf      []byte
+	spare    []byte // the buffer of the last background write, for reuse
+	writing  bool   // a batch is being written in the background
 	interval time.Duration
 	timer    *time.Timer
 	err      error
@@ -27,7 +33,9 @@ const batchLimit = 64 << 10
 // NewLineBatcher returns a LineBatcher over w; interval 0 writes every
 // line at once.
 func NewLineBatcher(w io.Writer, interval time.Duration) *LineBatcher {
-	return &LineBatcher{w: w, interval: interval}
+	b := &LineBatcher{w: w, interval: interval}
+	b.idle.L = &b.mu
+	return b
 }
 
 // Write adds p, one or more lines, to the batch.
@@ -38,13 +46,55 @@ func (b *LineBatcher) Write(p []byte) (int, error) {
 		return 0, b.err
 	}
 	b.buf = append(b.buf, p...)
-	switch {
-	case b.interval == 0 || len(b.buf) >= batchLimit:
-		b.flushLocked()
-	case b.timer == nil:
+	if b.interval == 0 {
+		return len(p), b.flushLocked()
+	}
+	if len(b.buf) >= batchLimit {
+		// A writer faster than the disk waits once a few batches are
+		// pending, so memory stays bounded.
+		for b.writing && len(b.buf) >= 4*batchLimit {
+			b.idle.Wait()
+		}
+		if !b.writing {
+			b.writeBehind()
+		}
+	}
+	if b.timer == nil {
 		b.timer = time.AfterFunc(b.interval, func() { _ = b.Flush() })
 	}
 	return len(p), nil
+}
+
+// writeBehind hands the complete lines of the batch to a goroutine that
+// writes them; mu is held and no write is in flight.
+func (b *LineBatcher) writeBehind() {
+	end := bytes.LastIndexByte(b.buf, '\n') + 1
+	if end == 0 || b.err != nil {
+		return
+	}
+	batch := b.buf[:end]
+	b.buf = append(b.spare[:0], b.buf[end:]...)
+	b.spare = nil
+	b.writing = true
+	go func() {
+		err := b.write(batch)
+		b.mu.Lock()
+		if err != nil && b.err == nil {
+			b.err = err
+		}
+		b.spare = batch[:0]
+		b.writing = false
+		b.idle.Broadcast()
+		b.mu.Unlock()
+	}()
+}
+
+func (b *LineBatcher) write(p []byte) error {
+	n, err := b.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return err
 }
 
 // Flush writes every complete line collected so far.
@@ -54,20 +104,21 @@ func (b *LineBatcher) Flush() error {
 	return b.flushLocked()
 }
 
+// flushLocked waits for a background write, then writes the complete
+// lines of the batch; mu is held.
 func (b *LineBatcher) flushLocked() error {
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
+	for b.writing {
+		b.idle.Wait()
+	}
 	end := bytes.LastIndexByte(b.buf, '\n') + 1
 	if end == 0 || b.err != nil {
 		return b.err
 	}
-	n, err := b.w.Write(b.buf[:end])
-	if err == nil && n < end {
-		err = io.ErrShortWrite
-	}
-	if err != nil {
+	if err := b.write(b.buf[:end]); err != nil {
 		b.err = err
 		return err
 	}

@@ -349,12 +349,32 @@ func (x *execution) joinBackground(ctx context.Context) {
 	}
 }
 
+// stepRun is what one run of a step needs, allocated in one piece: its
+// result, the Env its action sees and room for its step_end event.
+type stepRun struct {
+	r       StepResult
+	env     actions.Env
+	endArgs [16]any
+}
+
 // runStep runs one step with its if, timeout and retry, logs it and
 // records its result; main says whether it is in the main sequence (and so
 // becomes last).
 func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResult {
 	start := time.Now()
-	r := &StepResult{Step: st, Status: StatusOK}
+	sr := &stepRun{
+		r: StepResult{Step: st, Status: StatusOK},
+		env: actions.Env{
+			Host:    x.host,
+			Log:     x.log,
+			Step:    st.Index,
+			StepID:  st.ID,
+			Action:  st.Action,
+			Verbose: x.opt.Verbose,
+			Join:    x.joinFunc,
+		},
+	}
+	r := &sr.r
 	x.log.Info("step started", st.startEvent()...)
 
 	run := true
@@ -370,7 +390,7 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 		}
 	}
 	if run {
-		r.Result, r.Err = x.attempts(ctx, st)
+		r.Result, r.Err = x.attempts(ctx, st, &sr.env)
 		if r.Err != nil {
 			r.Status = StatusFailed
 		}
@@ -381,7 +401,8 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 	if res == nil {
 		res = make(actions.Result, 3)
 	}
-	res["status"] = r.Status
+	status := boxStatus(r.Status)
+	res["status"] = status
 	res["duration"] = r.Duration
 	res["error"] = ""
 	if r.Err != nil {
@@ -390,10 +411,9 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 	r.Result = res
 	x.scope.record(st.ID, res, main)
 
-	fields := st.fields()
-	args := make([]any, 0, len(fields)+10)
-	args = append(append(args, "event", "step_end"), fields...)
-	args = append(args, "status", r.Status, "duration_ms", ms(r.Duration))
+	args := append(sr.endArgs[:0], "event", "step_end")
+	args = append(args, st.fields()...)
+	args = append(args, "status", status, "duration_ms", ms(r.Duration))
 	level := hclog.Info
 	if r.Err != nil {
 		level = hclog.Error
@@ -410,8 +430,23 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 	return r
 }
 
+// boxStatus returns a step status as an interface value without
+// allocating: the constants are boxed at compile time, a string variable
+// at every conversion.
+func boxStatus(status string) any {
+	switch status {
+	case StatusOK:
+		return StatusOK
+	case StatusFailed:
+		return StatusFailed
+	case StatusSkipped:
+		return StatusSkipped
+	}
+	return status
+}
+
 // attempts runs the action once, or until retry.until holds.
-func (x *execution) attempts(ctx context.Context, st *Step) (actions.Result, error) {
+func (x *execution) attempts(ctx context.Context, st *Step, env *actions.Env) (actions.Result, error) {
 	if st.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, st.Timeout, &TimeoutError{
@@ -421,12 +456,12 @@ func (x *execution) attempts(ctx context.Context, st *Step) (actions.Result, err
 		defer cancel()
 	}
 	if st.Retry == nil {
-		return x.once(ctx, st)
+		return x.once(ctx, st, env)
 	}
 	var res actions.Result
 	var err error
 	for attempt := 1; ; attempt++ {
-		res, err = x.once(ctx, st)
+		res, err = x.once(ctx, st, env)
 		if st.Retry.Until == nil {
 			if err == nil {
 				return res, nil
@@ -469,7 +504,7 @@ func (x *execution) attempts(ctx context.Context, st *Step) (actions.Result, err
 }
 
 // once resolves the step's parameters and runs its action.
-func (x *execution) once(ctx context.Context, st *Step) (actions.Result, error) {
+func (x *execution) once(ctx context.Context, st *Step, env *actions.Env) (actions.Result, error) {
 	args, err := x.args(st)
 	if err != nil {
 		return nil, err
@@ -477,15 +512,6 @@ func (x *execution) once(ctx context.Context, st *Step) (actions.Result, error) 
 	act, err := st.spec.New(args)
 	if err != nil {
 		return nil, err
-	}
-	env := &actions.Env{
-		Host:    x.host,
-		Log:     x.log,
-		Step:    st.Index,
-		StepID:  st.ID,
-		Action:  st.Action,
-		Verbose: x.opt.Verbose,
-		Join:    x.joinFunc,
 	}
 	res, err := act.Run(ctx, env)
 	if err != nil && ctx.Err() != nil {
@@ -503,13 +529,13 @@ func (x *execution) args(st *Step) (actions.Args, error) {
 	if st.literal != nil {
 		return *st.literal, nil
 	}
-	values := make(map[string]any, len(st.params))
+	values := make([]any, len(st.spec.Params))
 	for _, p := range st.params {
 		v, err := p.v.resolve(x.scope, p.def)
 		if err != nil {
 			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
 		}
-		values[p.def.Name] = v
+		values[p.index] = v
 	}
 	return actions.NewArgs(st.spec, values), nil
 }

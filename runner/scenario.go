@@ -88,9 +88,10 @@ func (s *Step) Label() string {
 
 // param is one parameter as written in the file.
 type param struct {
-	def actions.Param
-	pos Pos // of the value
-	v   *value
+	def   actions.Param
+	index int // of def in the spec's Params
+	pos   Pos // of the value
+	v     *value
 }
 
 // value is a parameter value: a literal, known at load, or one with
@@ -117,8 +118,8 @@ func (v *value) resolve(s *scope, def actions.Param) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := raw.(condition); ok {
-		return c, nil
+	if _, ok := raw.(condition); ok {
+		return raw, nil
 	}
 	return convert(def, raw)
 }
