@@ -77,17 +77,45 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	if level < l.GetLevel() || level == hclog.Off {
 		return
 	}
-	now := time.Now()
+	l.write(time.Now(), level, msg, nil, args)
+}
+
+// logEncoded writes an event stamped t whose fields are pre, then args:
+// the runner logs the fields of a step encoded once, at the times it
+// has read the clock for the step's duration anyway.
+func (l *EventLog) logEncoded(t time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) {
+	if level < l.GetLevel() || level == hclog.Off {
+		return
+	}
+	l.write(t, level, msg, pre, args)
+}
+
+// write encodes and writes one event: into the batch when the output is a
+// [LineBatcher], which saves a copy and a lock.
+func (l *EventLog) write(now time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) {
 	s := l.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l.write(level, msg, args, now)
+	if lb, ok := s.w.(*LineBatcher); ok {
+		lb.mu.Lock()
+		if lb.err == nil {
+			lb.buf = l.encode(lb.buf, now, level, msg, pre, args)
+			_ = lb.appended()
+		}
+		lb.mu.Unlock()
+	} else {
+		s.buf = l.encode(s.buf[:0], now, level, msg, pre, args)
+		_, _ = s.w.Write(s.buf)
+	}
+	if s.tee != nil {
+		all := append(l.implied[:len(l.implied):len(l.implied)], pre.all()...)
+		s.tee(level, msg, append(all, args...))
+	}
 }
 
-// write encodes and writes one event; the sink's mu is held.
-func (l *EventLog) write(level hclog.Level, msg string, args []any, now time.Time) {
+// encode appends one event's line to b; the sink's mu is held.
+func (l *EventLog) encode(b []byte, now time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) []byte {
 	s := l.sink
-	b := s.buf[:0]
 	name, ok := levelNames[level]
 	if !ok {
 		name = "all"
@@ -105,14 +133,49 @@ func (l *EventLog) write(level hclog.Level, msg string, args []any, now time.Tim
 	b = append(b, '"')
 	b = append(b, l.impliedJSON...)
 	keys := append(s.keys[:0], l.impliedKeys...)
+	if pre != nil {
+		if pre.overlaps(keys) {
+			b, keys = appendPairs(b, pre.pairs, keys)
+		} else {
+			b = append(b, pre.json...)
+			keys = append(keys, pre.keys...)
+		}
+	}
 	b, keys = appendPairs(b, args, keys)
 	s.keys = keys
-	b = append(b, "}\n"...)
-	s.buf = b
-	_, _ = s.w.Write(b)
-	if s.tee != nil {
-		s.tee(level, msg, append(l.implied[:len(l.implied):len(l.implied)], args...))
+	return append(b, "}\n"...)
+}
+
+// encodedPairs are key/value pairs encoded once and written in many
+// events.
+type encodedPairs struct {
+	pairs []any    // as given: for the tee and for other loggers
+	json  []byte   // each pair as `,"key":value`
+	keys  []string // in order
+}
+
+func encodePairs(pairs ...any) *encodedPairs {
+	e := &encodedPairs{pairs: pairs}
+	e.json, e.keys = appendPairs(nil, pairs, nil)
+	return e
+}
+
+func (e *encodedPairs) all() []any {
+	if e == nil {
+		return nil
 	}
+	return e.pairs
+}
+
+// overlaps reports whether one of the pairs' keys is among keys, which
+// then decide which value is kept.
+func (e *encodedPairs) overlaps(keys []string) bool {
+	for _, k := range e.keys {
+		if containsKey(keys, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendTimestamp appends t as time.RFC3339Nano does, formatting the date,

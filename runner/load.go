@@ -183,6 +183,12 @@ func (l *loader) load(data []byte) {
 	for _, f := range l.later {
 		f()
 	}
+	for _, st := range l.sc.Steps {
+		st.prepareEvents()
+	}
+	for _, st := range l.sc.Finally {
+		st.prepareEvents()
+	}
 }
 
 func (l *loader) syntaxError(err error) {

@@ -46,8 +46,15 @@ func (b *LineBatcher) Write(p []byte) (int, error) {
 		return 0, b.err
 	}
 	b.buf = append(b.buf, p...)
+	return len(p), b.appended()
+}
+
+// appended starts what lines added to buf call for: a write at once, a
+// write behind, or the timer; mu is held. An [EventLog] encodes its events
+// straight into buf and calls it.
+func (b *LineBatcher) appended() error {
 	if b.interval == 0 {
-		return len(p), b.flushLocked()
+		return b.flushLocked()
 	}
 	if len(b.buf) >= batchLimit {
 		// A writer faster than the disk waits once a few batches are
@@ -62,7 +69,7 @@ func (b *LineBatcher) Write(p []byte) (int, error) {
 	if b.timer == nil {
 		b.timer = time.AfterFunc(b.interval, func() { _ = b.Flush() })
 	}
-	return len(p), nil
+	return nil
 }
 
 // writeBehind hands the complete lines of the batch to a goroutine that

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"sync"
 	"time"
 
 	"github.com/pmrun/pmrun/actions"
@@ -48,9 +47,9 @@ type Step struct {
 	params    []*param
 	literal   *actions.Args // the parameters, when none needs resolving at run time
 
-	eventsOnce sync.Once
-	boxed      []any // see fields
-	start      []any // see startEvent
+	// The fields of the step's step_start and step_end events, encoded
+	// at load (see prepareEvents).
+	startFields, endFields *encodedPairs
 
 	If              *program
 	Timeout         time.Duration

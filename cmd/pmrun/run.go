@@ -146,7 +146,11 @@ func (c *cli) run(args []string) error {
 	}
 	showEvents := rf.verbose && console != nil
 	if len(outputs) > 0 || showEvents {
-		events := runner.NewEventLog(io.MultiWriter(outputs...), level)
+		out := io.MultiWriter(outputs...)
+		if len(outputs) == 1 {
+			out = outputs[0] // the event log encodes straight into a LineBatcher
+		}
+		events := runner.NewEventLog(out, level)
 		if showEvents {
 			events.Tee(console.Event)
 		}
