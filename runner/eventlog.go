@@ -77,44 +77,43 @@ func (l *EventLog) Log(level hclog.Level, msg string, args ...any) {
 	if level < l.GetLevel() || level == hclog.Off {
 		return
 	}
-	l.write(time.Now(), level, msg, nil, args)
+	l.write(time.Now(), level, msg, "", nil, args)
 }
 
-// logEncoded writes an event stamped t whose fields are pre, then args:
-// the runner logs the fields of a step encoded once, at the times it
-// has read the clock for the step's duration anyway.
-func (l *EventLog) logEncoded(t time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) {
+// logEncoded writes the event named event, stamped t, whose fields are
+// pre, then args: the runner logs the fields of a step encoded once, at
+// the times it has read the clock for the step's duration anyway.
+func (l *EventLog) logEncoded(t time.Time, level hclog.Level, msg, event string, pre *encodedPairs, args []any) {
 	if level < l.GetLevel() || level == hclog.Off {
 		return
 	}
-	l.write(t, level, msg, pre, args)
+	l.write(t, level, msg, event, pre, args)
 }
 
 // write encodes and writes one event: into the batch when the output is a
 // [LineBatcher], which saves a copy and a lock.
-func (l *EventLog) write(now time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) {
+func (l *EventLog) write(now time.Time, level hclog.Level, msg, event string, pre *encodedPairs, args []any) {
 	s := l.sink
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if lb, ok := s.w.(*LineBatcher); ok {
 		lb.mu.Lock()
 		if lb.err == nil {
-			lb.buf = l.encode(lb.buf, now, level, msg, pre, args)
+			lb.buf = l.encode(lb.buf, now, level, msg, event, pre, args)
 			_ = lb.appended()
 		}
 		lb.mu.Unlock()
 	} else {
-		s.buf = l.encode(s.buf[:0], now, level, msg, pre, args)
+		s.buf = l.encode(s.buf[:0], now, level, msg, event, pre, args)
 		_, _ = s.w.Write(s.buf)
 	}
 	if s.tee != nil {
-		all := append(l.implied[:len(l.implied):len(l.implied)], pre.all()...)
-		s.tee(level, msg, append(all, args...))
+		s.tee(level, msg, allPairs(l.implied, event, pre, args))
 	}
 }
 
 // encode appends one event's line to b; the sink's mu is held.
-func (l *EventLog) encode(b []byte, now time.Time, level hclog.Level, msg string, pre *encodedPairs, args []any) []byte {
+func (l *EventLog) encode(b []byte, now time.Time, level hclog.Level, msg, event string, pre *encodedPairs, args []any) []byte {
 	s := l.sink
 	name, ok := levelNames[level]
 	if !ok {
@@ -133,6 +132,11 @@ func (l *EventLog) encode(b []byte, now time.Time, level hclog.Level, msg string
 	b = append(b, '"')
 	b = append(b, l.impliedJSON...)
 	keys := append(s.keys[:0], l.impliedKeys...)
+	if event != "" && !containsKey(keys, "event") {
+		b = append(b, `,"event":`...)
+		b = appendString(b, event)
+		keys = append(keys, "event")
+	}
 	if pre != nil {
 		if pre.overlaps(keys) {
 			b, keys = appendPairs(b, pre.pairs, keys)
@@ -158,6 +162,18 @@ func encodePairs(pairs ...any) *encodedPairs {
 	e := &encodedPairs{pairs: pairs}
 	e.json, e.keys = appendPairs(nil, pairs, nil)
 	return e
+}
+
+// allPairs returns the pairs of an event as a logger other than
+// EventLog takes them: implied ones first, then the event's name, pre and
+// args.
+func allPairs(implied []any, event string, pre *encodedPairs, args []any) []any {
+	all := make([]any, 0, len(implied)+2+len(args)+len(pre.all()))
+	all = append(all, implied...)
+	if event != "" {
+		all = append(all, "event", event)
+	}
+	return append(append(all, pre.all()...), args...)
 }
 
 func (e *encodedPairs) all() []any {

@@ -19,25 +19,27 @@ func TestLogEncoded(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 27, 18, 0, 0, 123_400_000, time.UTC)
 	for _, tt := range []struct {
-		name string
-		pre  []any
-		args []any
+		name  string
+		event string
+		pre   []any
+		args  []any
 	}{
-		{"step fields", []any{"event", "step_end", "step", 3, "action", "assert", "step_id", "x"}, []any{"status", "ok", "duration_ms", 0.012}},
-		{"error", []any{"event", "step_end", "step", 0, "action", "sleep"}, []any{"status", "failed", "error", "line 1\n<line 2>", "line", 7}},
-		{"overlap with the logger", []any{"event", "step_start", "scenario", "other"}, nil},
-		{"overlap with args", []any{"event", "step_start"}, []any{"event", "ignored", "x", true}},
+		{"step fields", "step_end", []any{"step", 3, "action", "assert", "step_id", "x"}, []any{"status", "ok", "duration_ms", 0.012}},
+		{"error", "step_end", []any{"step", 0, "action", "sleep"}, []any{"status", "failed", "error", "line 1\n<line 2>", "line", 7}},
+		{"overlap with the logger", "step_start", []any{"scenario", "other"}, nil},
+		{"overlap with args", "step_start", []any{"x", 1}, []any{"event", "ignored", "x", true}},
+		{"no event name", "", []any{"x", 1}, []any{"y", 2}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var want bytes.Buffer
-			NewEventLog(&want, hclog.Info).With("run_id", "r1", "scenario", "s").Log(hclog.Info, "msg", append(append([]any{}, tt.pre...), tt.args...)...)
+			NewEventLog(&want, hclog.Info).With("run_id", "r1", "scenario", "s").Log(hclog.Info, "msg", allPairs(nil, tt.event, encodePairs(tt.pre...), tt.args)...)
 
 			var direct bytes.Buffer
-			NewEventLog(&direct, hclog.Info).With("run_id", "r1", "scenario", "s").(*EventLog).logEncoded(at, hclog.Info, "msg", encodePairs(tt.pre...), tt.args)
+			NewEventLog(&direct, hclog.Info).With("run_id", "r1", "scenario", "s").(*EventLog).logEncoded(at, hclog.Info, "msg", tt.event, encodePairs(tt.pre...), tt.args)
 
 			var batched bytes.Buffer
 			lb := NewLineBatcher(&batched, time.Hour)
-			NewEventLog(lb, hclog.Info).With("run_id", "r1", "scenario", "s").(*EventLog).logEncoded(at, hclog.Info, "msg", encodePairs(tt.pre...), tt.args)
+			NewEventLog(lb, hclog.Info).With("run_id", "r1", "scenario", "s").(*EventLog).logEncoded(at, hclog.Info, "msg", tt.event, encodePairs(tt.pre...), tt.args)
 			if batched.Len() != 0 {
 				t.Fatal("the batch was written before its interval or a flush")
 			}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -75,26 +77,24 @@ func fetch(from, key any) any {
 // through reflect, which costs an allocation and most of the time of
 // evaluating a condition such as steps.first.status == "ok". Method calls
 // are left alone, and so is a tree with an optional chain (a?.b), whose
-// jumps expr compiles around plain fetches. It reports whether it changed
-// the tree.
-func fastFetch(root *ast.Node) bool {
-	callees := map[ast.Node]bool{}
+// jumps expr compiles around plain fetches.
+func fastFetch(root *ast.Node) {
+	var callees []ast.Node
 	chained := false
 	ast.Walk(root, visitFunc(func(n *ast.Node) {
 		switch n := (*n).(type) {
 		case *ast.CallNode:
-			callees[n.Callee] = true
+			callees = append(callees, n.Callee)
 		case *ast.ChainNode:
 			chained = true
 		}
 	}))
 	if chained {
-		return false
+		return
 	}
-	changed := false
 	ast.Walk(root, visitFunc(func(n *ast.Node) {
 		m, ok := (*n).(*ast.MemberNode)
-		if !ok || m.Optional || callees[m] {
+		if !ok || m.Optional || slices.Contains(callees, ast.Node(m)) {
 			return
 		}
 		if _, isStr := m.Property.(*ast.StringNode); !isStr {
@@ -102,14 +102,17 @@ func fastFetch(root *ast.Node) bool {
 		}
 		// A constant callee of type func(any, any) any compiles to a
 		// direct call (OpCallTyped), without an argument buffer.
-		ast.Patch(n, &ast.CallNode{
-			Callee:    &ast.ConstantNode{Value: fetch},
-			Arguments: []ast.Node{m.Node, m.Property},
-		})
-		changed = true
+		// The nodes are typed here rather than by checking the tree
+		// again, which would double the cost of loading.
+		callee := &ast.ConstantNode{Value: fetch}
+		callee.SetType(fetchType)
+		call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{m.Node, m.Property}}
+		call.SetType(m.Type())
+		ast.Patch(n, call)
 	}))
-	return changed
 }
+
+var fetchType = reflect.TypeOf(fetch)
 
 type visitFunc func(*ast.Node)
 
@@ -132,11 +135,7 @@ func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm
 	if checked != nil {
 		checked(tree.Node)
 	}
-	if fastFetch(&tree.Node) {
-		if _, err := checker.Check(tree, config); err != nil {
-			return nil, err
-		}
-	}
+	fastFetch(&tree.Node)
 	if config.Optimize {
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
 			var fe *file.Error

@@ -266,8 +266,7 @@ func (st *Step) prepareEvents() {
 	if st.ID != "" {
 		fields = append(fields, "step_id", st.ID)
 	}
-	st.startFields = encodePairs(append([]any{"event", "step_start"}, fields...)...)
-	st.endFields = encodePairs(append([]any{"event", "step_end"}, fields...)...)
+	st.fields = encodePairs(fields...)
 }
 
 // background is a step running concurrently with the steps after it.
@@ -369,7 +368,7 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 		},
 	}
 	r := &sr.r
-	x.event(start, hclog.Info, "step started", st.startFields)
+	x.event(start, hclog.Info, "step started", "step_start", st.fields)
 
 	run := true
 	if st.If != nil {
@@ -407,9 +406,9 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 	x.scope.record(st.ID, res, main)
 
 	if r.Err == nil {
-		x.event(end, hclog.Info, stepMessages[r.Status], st.endFields, "status", status, "duration_ms", ms(r.Duration))
+		x.event(end, hclog.Info, stepMessages[r.Status], "step_end", st.fields, "status", status, "duration_ms", ms(r.Duration))
 	} else {
-		x.event(end, hclog.Error, stepMessages[r.Status], st.endFields, "status", status, "duration_ms", ms(r.Duration),
+		x.event(end, hclog.Error, stepMessages[r.Status], "step_end", st.fields, "status", status, "duration_ms", ms(r.Duration),
 			"error", r.Err.Error(), "line", st.Pos.Line)
 	}
 
@@ -425,13 +424,12 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 // event logs an event of a step stamped t, with the step's encoded fields
 // pre: an [EventLog] writes them as they are, another logger gets them as
 // pairs and reads the clock itself.
-func (x *execution) event(t time.Time, level hclog.Level, msg string, pre *encodedPairs, args ...any) {
+func (x *execution) event(t time.Time, level hclog.Level, msg, event string, pre *encodedPairs, args ...any) {
 	if x.events != nil {
-		x.events.logEncoded(t, level, msg, pre, args)
+		x.events.logEncoded(t, level, msg, event, pre, args)
 		return
 	}
-	all := make([]any, 0, len(pre.pairs)+len(args))
-	x.log.Log(level, msg, append(append(all, pre.pairs...), args...)...)
+	x.log.Log(level, msg, allPairs(nil, event, pre, args)...)
 }
 
 // boxStatus returns a step status as an interface value without

@@ -49,7 +49,7 @@ type Step struct {
 
 	// The fields of the step's step_start and step_end events, encoded
 	// at load (see prepareEvents).
-	startFields, endFields *encodedPairs
+	fields *encodedPairs
 
 	If              *program
 	Timeout         time.Duration
