@@ -36,6 +36,10 @@ func TestFastFetch(t *testing.T) {
 		`vars.m.missing.deeper`,
 		`len(vars.m.list) == 2`,
 		`map(vars.m.list, # + "!")`,
+		`{"a": 1, "b": {"c": 2}}.b.c`,
+		`[vars.m, vars.m][1].a`,
+		`let x = vars.m; x.a + x["a"]`,
+		`filter([{"k": 1}, {"k": 2}], .k > 1)[0].k`,
 	}
 	for _, src := range cases {
 		p, errs := compile(src, Pos{}, false, nil)
