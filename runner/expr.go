@@ -38,15 +38,17 @@ func typeEnv() map[string]any {
 var compileEnv = typeEnv()
 
 // compiler compiles expressions with one expr configuration per result
-// kind, built once: expr.Compile builds a fresh configuration (every
-// builtin function in a new map) for each call, which made loading a file
-// of thousands of steps cost tens of microseconds a step.
+// kind, reused: expr.Compile builds a fresh configuration (every builtin
+// function in a new map) for each call, which made loading a file of
+// thousands of steps cost tens of microseconds a step. A configuration
+// caches type information as it checks, so a compiler serves one goroutine
+// at a time; the loader compiles on several (see runLater), each with a
+// compiler from the pool.
 type compiler struct {
-	mu           sync.Mutex
 	cond, values *conf.Config
 }
 
-var exprCompiler = func() *compiler {
+var compilers = sync.Pool{New: func() any {
 	mk := func(opts ...expr.Option) *conf.Config {
 		c := conf.CreateNew()
 		for _, opt := range append([]expr.Option{expr.Env(compileEnv)}, opts...) {
@@ -56,7 +58,15 @@ var exprCompiler = func() *compiler {
 		return c
 	}
 	return &compiler{cond: mk(expr.AsBool()), values: mk()}
-}()
+}}
+
+// compileExpr compiles src with a compiler of the pool; see
+// [compiler.compile].
+func compileExpr(src string, asBool bool, checked func(ast.Node)) (*vm.Program, error) {
+	c := compilers.Get().(*compiler)
+	defer compilers.Put(c)
+	return c.compile(src, asBool, checked)
+}
 
 // fetch is from.key: a map lookup for the maps a scope holds, expr's own
 // (reflective) fetch for anything else, with its errors.
@@ -122,8 +132,6 @@ func (f visitFunc) Visit(n *ast.Node) { f(n) }
 // checked, if not nil, sees the checked tree before the optimizer folds
 // constants away.
 func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm.Program, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	config := c.values
 	if asBool {
 		config = c.cond
@@ -179,7 +187,7 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*E
 			}))
 		}
 	}
-	p, err := exprCompiler.compile(src, asBool, checkRefs)
+	p, err := compileExpr(src, asBool, checkRefs)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
@@ -377,7 +385,7 @@ func (s *scope) describe(n ast.Node, seen map[string]bool, out *[]string) {
 		return
 	}
 	seen[src] = true
-	sub, err := exprCompiler.compile(src, false, nil)
+	sub, err := compileExpr(src, false, nil)
 	if err != nil {
 		return
 	}

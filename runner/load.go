@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -106,7 +109,11 @@ type loader struct {
 	decls   map[actions.RefKind]map[string]Pos // declared objects
 	dynamic map[actions.RefKind]bool           // some object of the kind has a run-time name
 	names   *exprNames
-	later   []func() // work that needs every id and declaration
+	// later is the work that needs every id and declaration: compiling
+	// expressions, checking references. Each job returns its errors and
+	// touches only its own step or value, so runLater runs them in
+	// parallel.
+	later []func() []*Error
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -180,14 +187,40 @@ func (l *loader) load(data []byte) {
 	if finallyNode != nil {
 		l.sc.Finally = l.steps(finallyNode, true, len(l.sc.Steps))
 	}
-	for _, f := range l.later {
-		f()
+	l.runLater()
+}
+
+// laterInParallel is how many jobs make runLater worth its goroutines.
+const laterInParallel = 256
+
+// runLater runs the later jobs, on every CPU for a long file (compiling
+// expressions is most of loading), and collects their errors in the jobs'
+// order.
+func (l *loader) runLater() {
+	errs := make([][]*Error, len(l.later))
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if len(l.later) < laterInParallel || workers < 2 {
+		workers = 1
 	}
-	for _, st := range l.sc.Steps {
-		st.prepareEvents()
+	// Workers take runs of neighbouring jobs, so that what one step's jobs
+	// allocate (its compiled expressions) lies together in memory, as it
+	// would had one goroutine loaded the file: running the steps in order
+	// then walks memory in order.
+	const run = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for first := int(next.Add(run) - run); first < len(l.later); first = int(next.Add(run) - run) {
+				for i := first; i < min(first+run, len(l.later)); i++ {
+					errs[i] = l.later[i]()
+				}
+			}
+		})
 	}
-	for _, st := range l.sc.Finally {
-		st.prepareEvents()
+	wg.Wait()
+	for _, e := range errs {
+		l.errs = append(l.errs, e...)
 	}
 }
 
@@ -495,12 +528,12 @@ func (l *loader) condition(v *yaml.Node, what string, set func(*program)) {
 		return
 	}
 	src, pos := v.Value, l.contentPos(v)
-	l.later = append(l.later, func() {
+	l.later = append(l.later, func() []*Error {
 		p, errs := compile(src, pos, true, l.names)
-		l.errs = append(l.errs, errs...)
 		if p != nil {
 			set(p)
 		}
+		return errs
 	})
 }
 
@@ -577,9 +610,10 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 			l.errorf(set[present[1]], "%s takes only one of %s, but %s and %s are both set", spec.Name, strings.Join(group, ", "), present[0], present[1])
 		}
 	}
-	l.later = append(l.later, func() {
-		l.checkStep(s)
+	l.later = append(l.later, func() []*Error {
 		s.literal = s.literalArgs()
+		s.prepareEvents()
+		return l.checkStep(s)
 	})
 	if spec.Declare != nil {
 		for _, d := range spec.Declare(s.static()) {
@@ -642,18 +676,18 @@ func (l *loader) markDynamic(kind actions.RefKind) {
 
 // checkStep checks what needs the whole file: references to declared
 // objects, and the action's own checks.
-func (l *loader) checkStep(s *Step) {
+func (l *loader) checkStep(s *Step) (errs []*Error) {
 	for _, p := range s.params {
 		if p.def.Ref == actions.NoRef || !p.v.static {
 			continue
 		}
 		name, _ := p.v.lit.(string)
 		if msg := l.checkRef(p.def.Ref, name); msg != "" {
-			l.errs = append(l.errs, &Error{Pos: p.pos, Msg: s.Action + ": " + p.def.Name + ": " + msg})
+			errs = append(errs, &Error{Pos: p.pos, Msg: s.Action + ": " + p.def.Name + ": " + msg})
 		}
 	}
 	if s.spec.Check == nil {
-		return
+		return errs
 	}
 	for _, err := range s.spec.Check(s.static()) {
 		pos := s.ActionPos
@@ -665,8 +699,9 @@ func (l *loader) checkStep(s *Step) {
 				}
 			}
 		}
-		l.errs = append(l.errs, &Error{Pos: pos, Msg: s.Action + ": " + err.Error()})
+		errs = append(errs, &Error{Pos: pos, Msg: s.Action + ": " + err.Error()})
 	}
+	return errs
 }
 
 func (l *loader) checkRef(kind actions.RefKind, name string) string {
@@ -718,10 +753,10 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			return fail("expected an expression, got %s", kindName(n))
 		}
 		src, pos := n.Value, l.contentPos(n)
-		l.later = append(l.later, func() {
+		l.later = append(l.later, func() []*Error {
 			p, errs := compile(src, pos, true, l.names)
-			l.errs = append(l.errs, errs...)
 			v.cond = p
+			return errs
 		})
 		return v
 	}
@@ -809,10 +844,10 @@ func (l *loader) templated(v *value, n *yaml.Node) *value {
 	src, pos := n.Value, l.contentPos(n)
 	v.static = false
 	v.tmpl = &template{} // replaced below; non-nil marks the value dynamic
-	l.later = append(l.later, func() {
+	l.later = append(l.later, func() []*Error {
 		t, errs := parseTemplate(src, pos, l.names)
-		l.errs = append(l.errs, errs...)
 		v.tmpl = t
+		return errs
 	})
 	return v
 }

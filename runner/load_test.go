@@ -210,3 +210,78 @@ func TestParseVar(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadLongFile: a file long enough for the loader to compile on every
+// CPU gives the same errors, with their true positions and in file order,
+// and once mended runs every step with its own expression.
+func TestLoadLongFile(t *testing.T) {
+	t.Parallel()
+	const n = 1500
+	build := func(mistakes bool) (string, []string) {
+		var b strings.Builder
+		var want []string
+		line := 1
+		add := func(format string, args ...any) {
+			fmt.Fprintf(&b, format+"\n", args...)
+			line++
+		}
+		add("name: long")
+		add("channels: {jobs: {}}")
+		add("steps:")
+		add("  - id: s0")
+		add("    log: start")
+		for i := 1; i < n; i++ {
+			add("  - id: s%d", i)
+			switch {
+			case mistakes && i == 100:
+				want = append(want, fmt.Sprintf(`%d:19: expression: unknown step id "nope"`, line))
+				add("    assert: steps.nope.status == \"ok\"")
+			case mistakes && i == 400:
+				want = append(want, fmt.Sprintf(`%d:20: expression: unexpected token`, line))
+				add("    log: \"n=${{ 1 + }}\"")
+			case mistakes && i == 700:
+				want = append(want, fmt.Sprintf(`%d:22: probe: channel: no channel named "jbos", did you mean "jobs"?`, line))
+				add("    probe: {channel: jbos}")
+			case mistakes && i == 1200:
+				add("    log: x")
+				want = append(want, fmt.Sprintf(`%d:13: expression: unexpected token EOF`, line))
+				add("    if: \"1 ==\"")
+			case i%3 == 0:
+				add("    log: \"${{ steps.s%d.status }} %d\"", i-1, i)
+			default:
+				add("    assert: steps.s%d.status == \"ok\" && %d + 1 == %d", i-1, i, i+1)
+			}
+		}
+		return b.String(), want
+	}
+
+	bad, want := build(true)
+	for range 3 { // the same errors every time, whatever the scheduling
+		_, err := runner.Parse("s.yaml", []byte(bad), runner.LoadOptions{})
+		var le runner.LoadErrors
+		if !errors.As(err, &le) {
+			t.Fatalf("want LoadErrors, got %v", err)
+		}
+		if len(le) != len(want) {
+			t.Fatalf("got %d errors, want %d:\n%v", len(le), len(want), err)
+		}
+		for i := range want {
+			if got := fmt.Sprintf("%d:%d: %s", le[i].Line, le[i].Col, le[i].Msg); !strings.HasPrefix(got, want[i]) {
+				t.Errorf("error %d:\n got %s\nwant %s…", i, got, want[i])
+			}
+		}
+	}
+
+	good, _ := build(false)
+	sc, err := runner.Parse("s.yaml", []byte(good), runner.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := runner.Run(context.Background(), sc, runner.Options{})
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("run: %s: %v", o.Status, o.Err)
+	}
+	if ok, _, _ := o.Counts(); ok != n {
+		t.Errorf("%d steps ok, want %d", ok, n)
+	}
+}
