@@ -68,6 +68,20 @@ func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.
 // suggest returns the candidate nearest to s, if it is near enough to be a
 // likely typo.
 func suggest(s string, candidates []string) string {
+	// A slip of case, or a name without its prefix (KILL for SIGKILL), is
+	// a near miss however many letters it lacks.
+	var suffixed []string
+	for _, c := range candidates {
+		if strings.EqualFold(c, s) {
+			return c
+		}
+		if len(s) >= 3 && len(c) > len(s) && strings.EqualFold(c[len(c)-len(s):], s) {
+			suffixed = append(suffixed, c)
+		}
+	}
+	if len(suffixed) == 1 {
+		return suffixed[0]
+	}
 	limit := max(1, min(3, len([]rune(s))/3))
 	best, bestDist := "", limit+1
 	for _, c := range candidates {

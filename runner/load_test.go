@@ -81,6 +81,8 @@ func TestLoadErrors(t *testing.T) {
 		{"below range", "name: x\nsteps:\n  - probe: {n: 0}\n", []string{`3:16: n: 0 is below the minimum 1`}},
 		{"enum", "name: x\nsteps:\n  - probe: {mode: fats}\n", []string{`3:19: mode: "fats" is not one of fast, slow, did you mean "fast"?`}},
 		{"bad size", "name: x\nsteps:\n  - probe: {size: 4XB}\n", []string{`3:19: size: bad size "4XB"`}},
+		{"enum without its prefix", "name: x\nsteps:\n  - spawn: {name: p, cmd: [sleep, \"9\"]}\n  - terminate: {process: p, signal: kill}\n", []string{`4:37: signal: "kill" is not one of SIGTERM, SIGINT, SIGKILL, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGSTOP, SIGCONT, did you mean "SIGKILL"?`}},
+		{"action in capitals", "name: x\nsteps:\n  - SLEEP: 1s\n", []string{`3:5: unknown action "SLEEP", did you mean "sleep"?`}},
 		{"bad duration", "name: x\nsteps:\n  - sleep: 1x\n", []string{`3:12: for: bad duration "1x"`}},
 		{"duration without unit", "name: x\nsteps:\n  - sleep: 5\n", []string{`3:12: for: duration 5 has no unit`}},
 		{"negative duration", "name: x\nsteps:\n  - sleep: -1s\n", []string{`3:12: for: duration -1s is negative`}},
