@@ -76,6 +76,22 @@ steps:
   - spawn: {name: x, agent: true}
   - receive: {to: "${{ vars.who }}"}
 `, runner.StatusFailed, `process "plain" is not an agent`},
+		{"a full channel whose receiver died", `
+name: full
+channels: {jobs: {}}
+steps:
+  - spawn: {name: rx, agent: true}
+  - terminate: {process: rx, signal: SIGKILL}
+  - send: {channel: jobs, count: 100, size: 64KiB}
+    timeout: 500ms
+`, runner.StatusFailed, "bytes wait unread in jobs: is a step receiving from it?"},
+		{"an agent's send to a full channel", `
+name: full-agent
+steps:
+  - spawn: {name: tx, agent: true}
+  - send: {from: tx, count: 100, size: 64KiB}
+    timeout: 500ms
+`, runner.StatusFailed, "bytes wait unread in default: is a step receiving from it?"},
 		{"a sender killed mid-message", `
 name: cut
 steps:

@@ -94,9 +94,26 @@ func (s *send) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	res := Result{"sent": reply.Sent, "bytes": reply.Bytes}
 	if err != nil {
-		return res, fmt.Errorf("send on %s from %s: %w", s.args.Channel, s.from, err)
+		return res, fmt.Errorf("send on %s from %s: %w%s", s.args.Channel, s.from, err, unreadHint(ctx, env, s.args.Channel))
 	}
 	return res, nil
+}
+
+// unreadHint says, for a send stopped by its timeout or Ctrl-C, how much
+// waits unread in the channel: a full channel nobody receives from is the
+// usual reason a send never ends.
+func unreadHint(ctx context.Context, env *Env, name string) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	ch, err := env.Host.channel(name)
+	if err != nil {
+		return ""
+	}
+	if n, ok := ch.Unread(); ok && n > 0 {
+		return fmt.Sprintf(" (%d bytes wait unread in %s: is a step receiving from it?)", n, name)
+	}
+	return ""
 }
 
 // doSend sends on this process's end of a channel.

@@ -601,3 +601,23 @@ func (c *Channel) limits() frame.Limits {
 	}
 	return frame.PipeLimits
 }
+
+// Unread returns how many bytes wait in a pipe or FIFO channel for a
+// receiver, from this process's read end (FIONREAD, called TIOCINQ in x/sys); ok is false for a
+// socket, or without a read end here. A send that timed out says so: a
+// full channel that nobody reads is the usual reason.
+func (c *Channel) Unread() (n int, ok bool) {
+	c.mu.Lock()
+	r := c.r
+	closed := c.closed
+	c.mu.Unlock()
+	if closed || r == nil || c.opt.Kind == Socket {
+		return 0, false
+	}
+	var ioErr error
+	err := r.rc.Control(func(fd uintptr) { n, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	if err != nil || ioErr != nil {
+		return 0, false
+	}
+	return n, true
+}

@@ -907,3 +907,35 @@ func TestChildGetsOnlyExtraFiles(t *testing.T) {
 		t.Errorf("child got %d ends of its pipe channel, want 2; it has:\n%s", passed, h.stdout.String())
 	}
 }
+
+// TestUnread: a pipe or FIFO channel counts the bytes waiting for a
+// receiver, frame headers included, and none once they are received; a
+// socket does not say.
+func TestUnread(t *testing.T) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			c := newTestChannel(t, "jobs", Options{Kind: kind})
+			if err := c.Send(t.Context(), []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+			n, ok := c.Unread()
+			if kind == Socket {
+				if ok {
+					t.Fatalf("Unread on a socket = %d, true; want false", n)
+				}
+				return
+			}
+			if want := frame.HeaderSize + len("hello"); !ok || n != want {
+				t.Fatalf("Unread = %d, %v; want %d, true", n, ok, want)
+			}
+			if _, err := c.Receive(t.Context(), time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if n, ok := c.Unread(); !ok || n != 0 {
+				t.Fatalf("Unread after the receive = %d, %v; want 0, true", n, ok)
+			}
+		})
+	}
+}
