@@ -111,7 +111,7 @@ func unreadHint(ctx context.Context, env *Env, name string) string {
 		return ""
 	}
 	if n, ok := ch.Unread(); ok && n > 0 {
-		return fmt.Sprintf(" (%d bytes wait unread in %s: is a step receiving from it?)", n, name)
+		return fmt.Sprintf(" (%d bytes wait unread in %s)", n, name)
 	}
 	return ""
 }
