@@ -16,11 +16,7 @@ import (
 // returns when all have ended: the result always, and an error if a worker
 // failed or ctx ended first (the workers are then stopped).
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return Result{}, err
-	}
-	l, err := newLayout(cfg)
+	cfg, l, err := prepare(cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -76,11 +72,7 @@ func RunProcesses(ctx context.Context, cfg Config, launch Launcher) (Result, err
 	if launch == nil {
 		return Result{}, fmt.Errorf("%w: processes mode without a launcher", ErrConfig)
 	}
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return Result{}, err
-	}
-	l, err := newLayout(cfg)
+	cfg, l, err := prepare(cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -269,4 +261,15 @@ func (l *layout) result() Result {
 	}
 	r.OK = r.Produced == l.items() && r.Lost == 0 && r.Duplicates == 0 && r.Overflow == 0
 	return r
+}
+
+// prepare fills in cfg's defaults and lays out the shared region its
+// workers use.
+func prepare(cfg Config) (Config, *layout, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return cfg, nil, err
+	}
+	l, err := newLayout(cfg)
+	return cfg, l, err
 }
