@@ -115,10 +115,8 @@ type Spec struct {
 
 // Param returns the named parameter's description.
 func (s *Spec) Param(name string) (Param, bool) {
-	for _, p := range s.Params {
-		if p.Name == name {
-			return p, true
-		}
+	if i := s.ParamIndex(name); i >= 0 {
+		return s.Params[i], true
 	}
 	return Param{}, false
 }

@@ -603,9 +603,9 @@ func (c *Channel) limits() frame.Limits {
 }
 
 // Unread returns how many bytes wait in a pipe or FIFO channel for a
-// receiver, from this process's read end (FIONREAD, called TIOCINQ in x/sys); ok is false for a
-// socket, or without a read end here. A send that timed out says so: a
-// full channel that nobody reads is the usual reason.
+// receiver, from this process's read end (FIONREAD, which x/sys calls
+// TIOCINQ); ok is false for a socket, or without a read end here. A send
+// that timed out says so: a full channel nobody reads is the usual reason.
 func (c *Channel) Unread() (n int, ok bool) {
 	c.mu.Lock()
 	r := c.r
