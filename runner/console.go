@@ -110,7 +110,7 @@ var consoleEvents = map[string]bool{
 
 // Event shows an event from the log, if it is one people watch (-v); pass
 // it to [EventLog.Tee].
-func (c *Console) Event(level hclog.Level, msg string, args []any) {
+func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
 	fields := map[string]any{}
 	var b strings.Builder
 	for i := 0; i+1 < len(args); i += 2 {

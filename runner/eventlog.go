@@ -47,14 +47,21 @@ type eventSink struct {
 	tsSec            int64
 	tsPrefix, tsZone []byte
 	level            atomic.Int32
-	tee              func(level hclog.Level, msg string, args []any)
+	tees             []EventFunc
 }
 
+// EventFunc receives an event the log has written: its time, level,
+// message and fields, the implied ones (run_id, scenario) first. It is
+// called with the log's lock held, so events arrive one at a time and in
+// the order they were written.
+type EventFunc func(at time.Time, level hclog.Level, msg string, args []any)
+
 // Tee passes every event written, after it is written, to f as well: the
-// console uses it to show process output and messages with -v.
-func (l *EventLog) Tee(f func(level hclog.Level, msg string, args []any)) {
+// console shows process output and messages with -v, and --trace and
+// --report keep the timeline. Each call adds one more f.
+func (l *EventLog) Tee(f EventFunc) {
 	l.sink.mu.Lock()
-	l.sink.tee = f
+	l.sink.tees = append(l.sink.tees, f)
 	l.sink.mu.Unlock()
 }
 
@@ -107,8 +114,11 @@ func (l *EventLog) write(now time.Time, level hclog.Level, msg, event string, pr
 		s.buf = l.encode(s.buf[:0], now, level, msg, event, pre, args)
 		_, _ = s.w.Write(s.buf)
 	}
-	if s.tee != nil {
-		s.tee(level, msg, allPairs(l.implied, event, pre, args))
+	if len(s.tees) > 0 {
+		all := allPairs(l.implied, event, pre, args)
+		for _, f := range s.tees {
+			f(now, level, msg, all)
+		}
 	}
 }
 

@@ -3,7 +3,7 @@ package runner
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
+	"io"
 )
 
 type junitSuites struct {
@@ -80,5 +80,8 @@ func WriteJUnit(path string, outcomes []*Outcome) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(out, '\n')...), 0o644)
+	return writeFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append([]byte(xml.Header), append(out, '\n')...))
+		return err
+	})
 }

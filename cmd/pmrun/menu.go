@@ -650,7 +650,7 @@ func (m *menu) prodcons(ctx context.Context) error {
 
 // traceEvent shows the producer-consumer's item events as they happen, as
 // the original printed "Produced Item-0".
-func (m *menu) traceEvent(_ hclog.Level, _ string, args []any) {
+func (m *menu) traceEvent(_ time.Time, _ hclog.Level, _ string, args []any) {
 	if !m.tracing.Load() {
 		return
 	}

@@ -54,6 +54,8 @@ type runFlags struct {
 	noLog    bool
 	format   string
 	junit    string
+	report   string
+	trace    string
 	seed     string
 	timeout  time.Duration
 	repeat   int
@@ -71,6 +73,8 @@ func (c *cli) run(args []string) error {
 	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
 	fs.StringVar(&rf.format, "format", "text", "console output: text (for people) or json (the log events)")
 	fs.StringVar(&rf.junit, "junit", "", "write a JUnit XML report to `FILE` (a test suite per scenario, a test case per step)")
+	fs.StringVar(&rf.report, "report", "", "write an HTML report to `FILE.html`: each scenario's outcome, a timeline of its steps, processes, threads, messages and items, and its steps with their errors")
+	fs.StringVar(&rf.trace, "trace", "", "write the timeline to `FILE.json` in Chrome's trace event format, for ui.perfetto.dev or chrome://tracing")
 	fs.StringVar(&rf.seed, "seed", "", "the random seed `N` for every scenario (default: the scenario's seed, else random; always logged)")
 	fs.DurationVar(&rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout (e.g. 30s)")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
@@ -90,6 +94,14 @@ func (c *cli) run(args []string) error {
 	}
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
+	}
+	for _, out := range []struct{ flag, path string }{{"junit", rf.junit}, {"report", rf.report}, {"trace", rf.trace}} {
+		if out.path == "" {
+			continue
+		}
+		if err := runner.CheckOutputPath(out.path); err != nil {
+			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
+		}
 	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
 	if rf.seed != "" {
@@ -151,7 +163,11 @@ func (c *cli) run(args []string) error {
 		level = hclog.Debug
 	}
 	showEvents := rf.verbose && console != nil
-	if len(outputs) > 0 || showEvents {
+	var timeline *runner.Timeline
+	if rf.report != "" || rf.trace != "" {
+		timeline = runner.NewTimeline(0, scenarios)
+	}
+	if len(outputs) > 0 || showEvents || timeline != nil {
 		out := io.MultiWriter(outputs...)
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
@@ -159,6 +175,9 @@ func (c *cli) run(args []string) error {
 		events := runner.NewEventLog(out, level)
 		if showEvents {
 			events.Tee(console.Event)
+		}
+		if timeline != nil {
+			events.Tee(timeline.Record)
 		}
 		opt.Log = events
 	}
@@ -226,6 +245,16 @@ loop:
 	if rf.junit != "" {
 		if err := runner.WriteJUnit(rf.junit, outcomes); err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
+		}
+	}
+	if rf.trace != "" {
+		if err := timeline.WriteTraceFile(rf.trace); err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: trace: %v\n", err)
+		}
+	}
+	if rf.report != "" {
+		if err := runner.WriteReportFile(rf.report, outcomes, timeline); err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: report: %v\n", err)
 		}
 	}
 	switch {

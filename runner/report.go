@@ -1,0 +1,296 @@
+package runner
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// The report's chart: the track labels on the left, time running right.
+const (
+	chartLabelWidth = 280
+	chartWidth      = 900
+	chartRowHeight  = 20
+	chartAxisHeight = 24
+	// chartMarkLimit bounds the marks drawn for one scenario run, so that
+	// a run of many traced items still gives a page a browser opens; the
+	// trace (--trace) keeps them all.
+	chartMarkLimit = 5000
+)
+
+type reportPage struct {
+	Title     string
+	Generated string
+	Passed    int
+	Failed    int
+	Dropped   int
+	Runs      []reportRun
+}
+
+type reportRun struct {
+	Name, File, Status, Seed, Duration string
+	OK, Failed, Skipped                int
+	Err                                string // a failure outside any step
+	Chart                              *reportChart
+	Steps                              []reportStep
+}
+
+type reportStep struct {
+	Index                                  int
+	Label, Action, Status, Duration, Error string
+	Pos                                    string
+}
+
+type reportChart struct {
+	Width, Height, LabelWidth int
+	Rows                      []reportRow
+	Axis                      []reportTick
+	Hidden                    int // marks not drawn
+}
+
+type reportRow struct {
+	Y, TextY int
+	Label    string
+	Kind     string
+	Bars     []reportBar
+	Marks    []reportMark
+}
+
+type reportBar struct {
+	X, W  float64
+	Class string
+	Title string
+}
+
+type reportMark struct {
+	X     float64
+	Class string
+	Title string
+}
+
+type reportTick struct {
+	X     float64
+	Label string
+}
+
+// WriteReport writes one self-contained HTML page about the run: for each
+// scenario run its outcome, a chart of its timeline (from tl, which may be
+// nil) and a table of its steps with their errors.
+func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
+	page := reportPage{Generated: time.Now().Format(time.RFC3339)}
+	var runs []*runLine
+	if tl != nil {
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		runs = tl.runs
+		page.Dropped = tl.dropped
+	}
+	for i, o := range outcomes {
+		if o.Status == StatusPassed {
+			page.Passed++
+		} else {
+			page.Failed++
+		}
+		ok, failed, skipped := o.Counts()
+		rr := reportRun{
+			Name: o.Scenario.Name, File: o.Scenario.File, Status: o.Status,
+			Seed: fmt.Sprint(o.Seed), Duration: roundDuration(o.Duration).String(),
+			OK: ok, Failed: failed, Skipped: skipped,
+		}
+		if o.Err != nil {
+			if _, isStep := o.Err.(*StepError); !isStep {
+				rr.Err = o.Err.Error()
+			}
+		}
+		for _, s := range o.Steps {
+			st := reportStep{
+				Index: s.Step.Index, Label: s.Step.Label(), Action: s.Step.Action, Status: s.Status,
+				Duration: roundDuration(s.Duration).String(), Pos: s.Step.Pos.String(),
+			}
+			if s.Err != nil {
+				st.Error = s.Err.Error()
+			}
+			rr.Steps = append(rr.Steps, st)
+		}
+		if i < len(runs) && runs[i].scenario == o.Scenario.Name {
+			rr.Chart = chartOf(runs[i])
+		}
+		page.Runs = append(page.Runs, rr)
+	}
+	page.Title = fmt.Sprintf("pmrun report: %d scenario runs, %d passed, %d not", len(outcomes), page.Passed, page.Failed)
+	return reportTemplate.Execute(w, page)
+}
+
+// chartOf lays out one run's tracks.
+func chartOf(r *runLine) *reportChart {
+	end := r.end
+	if end.IsZero() {
+		end = r.lastTime()
+	}
+	total := end.Sub(r.start)
+	if total <= 0 {
+		total = time.Millisecond
+	}
+	x := func(at time.Time) float64 {
+		f := float64(at.Sub(r.start)) / float64(total)
+		return px(chartLabelWidth + math.Max(0, math.Min(1, f))*chartWidth)
+	}
+	c := &reportChart{LabelWidth: chartLabelWidth, Width: chartLabelWidth + chartWidth + 10}
+	for _, tk := range ticks(total) {
+		c.Axis = append(c.Axis, reportTick{X: x(r.start.Add(tk)), Label: tickLabel(tk)})
+	}
+	drawn := 0
+	for i, tr := range r.sortedTracks() {
+		y := chartAxisHeight + i*chartRowHeight
+		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Label: tr.label, Kind: tr.kind}
+		for _, s := range tr.spans {
+			stop := s.end
+			if !s.ended {
+				stop = end
+			}
+			x0, x1 := x(s.start), x(stop)
+			class := tr.kind + " ok"
+			switch {
+			case s.failed && strings.HasPrefix(s.status, "SIG"):
+				class = tr.kind + " killed"
+			case s.failed:
+				class = tr.kind + " failed"
+			case s.status == StatusSkipped || s.status == "still running":
+				class = tr.kind + " other"
+			}
+			title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
+			if e, ok := s.args["error"].(string); ok {
+				title += "\n" + e
+			}
+			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: class, Title: title})
+		}
+		for _, m := range tr.marks {
+			if drawn >= chartMarkLimit {
+				c.Hidden++
+				continue
+			}
+			drawn++
+			class := m.name
+			if m.failed {
+				class += " failed"
+			}
+			row.Marks = append(row.Marks, reportMark{X: x(m.at), Class: class,
+				Title: fmt.Sprintf("%s at %s", m.label, roundDuration(m.at.Sub(r.start)))})
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	c.Height = chartAxisHeight + len(c.Rows)*chartRowHeight + 4
+	return c
+}
+
+// px rounds a coordinate to a tenth of a pixel, which is as fine as a
+// screen shows and keeps the page small.
+func px(f float64) float64 { return math.Round(f*10) / 10 }
+
+// ticks returns round times from 0 to total for the axis: at most about
+// ten, at steps of 1, 2 or 5 times a power of ten.
+func ticks(total time.Duration) []time.Duration {
+	step := tickStep(total)
+	var out []time.Duration
+	for t := time.Duration(0); t <= total; t += step {
+		out = append(out, t)
+	}
+	return out
+}
+
+func tickStep(total time.Duration) time.Duration {
+	for step := time.Duration(1); ; step *= 10 {
+		for _, m := range []time.Duration{1, 2, 5} {
+			if total/(step*m) <= 10 {
+				return step * m
+			}
+		}
+	}
+}
+
+func tickLabel(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	return d.String()
+}
+
+// roundDuration keeps three significant digits or so, for people.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
+var reportTemplate = htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; }
+h2 { font-size: 1.1em; margin-top: 2em; }
+.passed { color: #17803d; } .failed, .interrupted { color: #c0262d; }
+table { border-collapse: collapse; margin-top: .8em; }
+td, th { border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.failed td { background: #fdecec; } tr.skipped td { color: #888; }
+pre { margin: 0; white-space: pre-wrap; font-size: 12px; }
+.chart { overflow-x: auto; }
+svg text { font: 11px system-ui, sans-serif; }
+svg line.axis { stroke: #ddd; stroke-width: 1; } svg .lane { fill: #f6f6f6; }
+svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #e0a030; } svg rect.other { fill: #aaa; }
+svg rect.step { stroke: #fff; stroke-width: .5; }
+svg rect.process.ok { fill: #4a78b5; } svg rect.thread.ok { fill: #8a63b8; }
+svg line { stroke-width: 2; stroke: #555; }
+svg line.message_sent { stroke: #e08a00; } svg line.message_received { stroke: #0a8f8f; }
+svg line.item_produced { stroke: #e08a00; } svg line.item_consumed { stroke: #0a8f8f; }
+svg line.failed { stroke: #c0262d; stroke-width: 3; }
+.legend span { display: inline-block; margin-right: 1em; }
+.legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
+.note { color: #666; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p class="note">Written {{.Generated}} by pmrun. Hover over a bar or a mark for its details.{{if .Dropped}} {{.Dropped}} events were left out of the timeline (too many to keep).{{end}}</p>
+<p class="legend">
+<span><i style="background:#4c9f70"></i>step ok</span>
+<span><i style="background:#d9534f"></i>failed</span>
+<span><i style="background:#aaa"></i>skipped or still running</span>
+<span><i style="background:#4a78b5"></i>process</span>
+<span><i style="background:#e0a030"></i>killed by a signal</span>
+<span><i style="background:#8a63b8"></i>thread</span>
+<span><i style="background:#e08a00"></i>sent, produced</span>
+<span><i style="background:#0a8f8f"></i>received, consumed</span>
+</p>
+{{range .Runs}}
+<h2>{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
+<p>{{.File}} · seed {{.Seed}} · {{.Duration}} · {{.OK}} ok, {{.Failed}} failed, {{.Skipped}} skipped</p>
+{{if .Err}}<pre class="failed">{{.Err}}</pre>{{end}}
+{{with .Chart}}{{$c := .}}<div class="chart">
+<svg xmlns="http://www.w3.org/2000/svg" width="{{$c.Width}}" height="{{$c.Height}}" role="img" aria-label="timeline">
+{{range .Axis}}<line class="axis" x1="{{.X}}" x2="{{.X}}" y1="14" y2="{{$c.Height}}"/><text x="{{.X}}" y="11" text-anchor="middle">{{.Label}}</text>
+{{end}}{{range $row := .Rows}}<rect class="lane" x="0" y="{{$row.Y}}" width="{{$c.Width}}" height="19"/><text x="4" y="{{$row.TextY}}">{{$row.Label}}</text>
+{{range .Bars}}<rect class="{{.Class}}" x="{{.X}}" y="{{$row.Y}}" width="{{.W}}" height="19"><title>{{.Title}}</title></rect>
+{{end}}{{end}}{{range $row := .Rows}}{{range .Marks}}<line class="{{.Class}}" x1="{{.X}}" x2="{{.X}}" y1="{{$row.Y}}" y2="{{$row.TextY}}"><title>{{.Title}}</title></line>
+{{end}}{{end}}</svg>
+{{if .Hidden}}<p class="note">{{.Hidden}} more marks are not drawn; --trace keeps them.</p>{{end}}
+</div>{{end}}
+<table>
+<tr><th>#</th><th>step</th><th>action</th><th>status</th><th>time</th><th>where</th></tr>
+{{range .Steps}}<tr class="{{.Status}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
+{{if .Error}}<tr class="{{.Status}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
+{{end}}{{end}}</table>
+{{end}}
+</body>
+</html>
+`))

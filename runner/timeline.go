@@ -1,0 +1,345 @@
+package runner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Timeline keeps what a run did as spans and marks on tracks: a span for
+// every step, process and thread, from its start to its end, and a mark
+// for every message sent or received, prodcons item, failed assertion,
+// log step and line of process output. --trace writes it in Chrome's
+// trace event format (see [Timeline.WriteTrace]) and --report draws it in
+// an HTML page (see [WriteReport]). Feed it the run's events with
+// [EventLog.Tee] and [Timeline.Record].
+type Timeline struct {
+	mu     sync.Mutex
+	limit  int
+	kept   int // spans and marks, over all runs
+	labels map[string]*Scenario
+
+	runs    []*runLine
+	dropped int // spans and marks left out past the limit
+}
+
+// DefaultTimelineLimit is how many spans and marks a [Timeline] keeps;
+// the events past it are counted, not kept, so that a run of a million
+// traced prodcons items does not hold them all in memory.
+const DefaultTimelineLimit = 200_000
+
+// NewTimeline returns a Timeline that keeps up to limit spans and marks
+// (0: [DefaultTimelineLimit]). scenarios, if given, name the steps by
+// their labels (see [Step.Label]) rather than by their actions.
+func NewTimeline(limit int, scenarios []*Scenario) *Timeline {
+	if limit <= 0 {
+		limit = DefaultTimelineLimit
+	}
+	t := &Timeline{limit: limit, labels: make(map[string]*Scenario)}
+	for _, sc := range scenarios {
+		t.labels[sc.File+"\x00"+sc.Name] = sc
+	}
+	return t
+}
+
+// runLine is one scenario run, from its scenario_start event.
+type runLine struct {
+	scenario, file string
+	seed           any
+	status         string
+	start, end     time.Time
+	sc             *Scenario // for step labels; nil if unknown
+
+	tracks []*track
+	byKey  map[string]*track
+	open   map[string]*span // started and not yet ended
+	steps  []*track         // lanes of steps: overlapping steps (background) go to the next
+}
+
+// A track is one row of the timeline: a lane of steps, a process, a
+// thread, a channel or a prodcons worker.
+type track struct {
+	kind  string // step, process, thread, channel or worker; the order tracks are shown in
+	label string
+	spans []*span
+	marks []*mark
+}
+
+// A span is something with a start and an end: a step, a process's life,
+// a thread's.
+type span struct {
+	name       string
+	start, end time.Time
+	ended      bool
+	status     string // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
+	failed     bool   // drawn as a failure
+	args       map[string]any
+}
+
+// A mark is something that happened at one moment.
+type mark struct {
+	at     time.Time
+	name   string // the event
+	label  string
+	failed bool
+	args   map[string]any
+}
+
+var trackOrder = map[string]int{"step": 0, "process": 1, "thread": 2, "channel": 3, "worker": 4}
+
+// Record takes one event, as [EventLog.Tee] passes it on.
+func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []any) {
+	f := fieldsOf(args)
+	event, _ := f["event"].(string)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if event == "scenario_start" {
+		t.startRun(at, f)
+		return
+	}
+	if len(t.runs) == 0 {
+		return // run_start, or events from outside a scenario
+	}
+	r := t.runs[len(t.runs)-1]
+	switch event {
+	case "scenario_end":
+		r.end = at
+		r.status = str(f["status"])
+		for _, s := range r.open {
+			t.close(s, at, "still running", false)
+		}
+		clear(r.open)
+	case "step_start":
+		t.stepStart(r, at, f)
+	case "step_end":
+		if s := r.open[stepKey(f)]; s != nil {
+			delete(r.open, stepKey(f))
+			status := str(f["status"])
+			s.args["duration_ms"] = f["duration_ms"]
+			if e := str(f["error"]); e != "" {
+				s.args["error"] = e
+			}
+			t.close(s, at, status, status == StatusFailed)
+		}
+	case "process_start":
+		name := str(f["process"])
+		tr := r.track("process", "process/"+name, fmt.Sprintf("process %s (pid %v)", name, f["pid"]))
+		t.open(r, tr, "process/"+name, at, strings.TrimSpace(fmt.Sprint(f["cmd"])), f)
+	case "process_exit":
+		key := "process/" + str(f["process"])
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			status, failed := fmt.Sprintf("exit %v", f["exit_code"]), f["exit_code"] != 0
+			if sig := str(f["signal"]); sig != "" {
+				status, failed = sig, true
+			}
+			s.args["exit_code"], s.args["signal"] = f["exit_code"], f["signal"]
+			t.close(s, at, status, failed)
+		}
+	case "process_output":
+		name := str(f["process"])
+		t.mark(r.track("process", "process/"+name, "process "+name), at, event,
+			fmt.Sprintf("%s: %s", str(f["stream"]), str(f["line"])), false, f)
+	case "thread_start":
+		key := "thread/" + str(f["process"]) + "/" + str(f["thread"])
+		tr := r.track("thread", key, fmt.Sprintf("thread %s in %s (tid %v)", str(f["thread"]), str(f["process"]), f["tid"]))
+		t.open(r, tr, key, at, str(f["thread"])+" "+str(f["run"]), f)
+	case "thread_end":
+		key := "thread/" + str(f["process"]) + "/" + str(f["thread"])
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			s.args["state"], s.args["latency_us"] = f["state"], f["latency_us"]
+			state := str(f["state"])
+			t.close(s, at, state, state == "failed")
+		}
+	case "message_sent", "message_received":
+		ch := str(f["channel"])
+		verb, who := "sent", "sender"
+		if event == "message_received" {
+			verb, who = "received", "receiver"
+		}
+		label := fmt.Sprintf("%s %v bytes", verb, f["bytes"])
+		if n, ok := f["count"].(int); ok && n != 1 {
+			label = fmt.Sprintf("%s %d messages, %v bytes", verb, n, f["bytes"])
+		}
+		if w := str(f[who]); w != "" {
+			label += " (" + w + ")"
+		}
+		t.mark(r.track("channel", "channel/"+ch, "channel "+ch), at, event, label, false, f)
+	case "item_produced", "item_consumed":
+		w := str(f["worker"])
+		verb := strings.TrimPrefix(event, "item_")
+		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, event,
+			fmt.Sprintf("%s %s (occupancy %v)", verb, str(f["item"]), f["occupancy"]), false, f)
+	case "assert_failed":
+		t.mark(r.stepLane(0), at, event, "assertion failed: "+str(f["expression"]), true, f)
+	case "log":
+		t.mark(r.stepLane(0), at, event, msg, level >= hclog.Warn, f)
+	}
+}
+
+func (t *Timeline) startRun(at time.Time, f map[string]any) {
+	r := &runLine{
+		scenario: str(f["scenario"]), file: str(f["file"]), seed: f["seed"],
+		start: at, byKey: make(map[string]*track), open: make(map[string]*span),
+	}
+	r.sc = t.labels[r.file+"\x00"+r.scenario]
+	t.runs = append(t.runs, r)
+}
+
+func (t *Timeline) stepStart(r *runLine, at time.Time, f map[string]any) {
+	i, _ := f["step"].(int)
+	name := str(f["action"])
+	if id := str(f["step_id"]); id != "" {
+		name = id + " (" + name + ")"
+	}
+	if r.sc != nil {
+		if st := r.sc.step(i); st != nil {
+			name = st.Label()
+		}
+	}
+	// The first lane that is free: a background step runs beside the
+	// steps that follow it.
+	lane := 0
+	for ; lane < len(r.steps); lane++ {
+		tr := r.steps[lane]
+		if n := len(tr.spans); n == 0 || tr.spans[n-1].ended {
+			break
+		}
+	}
+	t.open(r, r.stepLane(lane), stepKey(f), at, fmt.Sprintf("#%d %s", i, name), f)
+}
+
+func stepKey(f map[string]any) string { return fmt.Sprint("step/", f["step"]) }
+
+// step returns the step with index i, counting the finally steps after
+// the steps.
+func (sc *Scenario) step(i int) *Step {
+	switch {
+	case i < 0:
+		return nil
+	case i < len(sc.Steps):
+		return sc.Steps[i]
+	case i-len(sc.Steps) < len(sc.Finally):
+		return sc.Finally[i-len(sc.Steps)]
+	}
+	return nil
+}
+
+// stepLane returns lane i of the steps, adding lanes up to it.
+func (r *runLine) stepLane(i int) *track {
+	for len(r.steps) <= i {
+		label := "steps"
+		if n := len(r.steps); n > 0 {
+			label = fmt.Sprintf("steps (%d)", n+1)
+		}
+		r.steps = append(r.steps, r.track("step", fmt.Sprint("steps/", len(r.steps)), label))
+	}
+	return r.steps[i]
+}
+
+// track returns the track called key, adding it if it is new.
+func (r *runLine) track(kind, key, label string) *track {
+	if tr := r.byKey[key]; tr != nil {
+		if strings.HasPrefix(label, tr.label+" (") {
+			tr.label = label // now with its pid or tid
+		}
+		return tr
+	}
+	tr := &track{kind: kind, label: label}
+	r.byKey[key] = tr
+	r.tracks = append(r.tracks, tr)
+	return tr
+}
+
+// room reports whether one more span or mark may be kept, counting it
+// as dropped if not.
+func (t *Timeline) room() bool {
+	if t.kept >= t.limit {
+		t.dropped++
+		return false
+	}
+	t.kept++
+	return true
+}
+
+func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name string, f map[string]any) {
+	if !t.room() {
+		return
+	}
+	s := &span{name: name, start: at, args: argsOf(f)}
+	tr.spans = append(tr.spans, s)
+	r.open[key] = s
+}
+
+func (t *Timeline) close(s *span, at time.Time, status string, failed bool) {
+	s.end, s.ended, s.status, s.failed = at, true, status, failed
+	s.args["status"] = status
+}
+
+func (t *Timeline) mark(tr *track, at time.Time, event, label string, failed bool, f map[string]any) {
+	if !t.room() {
+		return
+	}
+	tr.marks = append(tr.marks, &mark{at: at, name: event, label: label, failed: failed, args: argsOf(f)})
+}
+
+// sortedTracks returns the run's tracks in the order they are shown:
+// steps, processes, threads and channels, each kind in the order it
+// appeared, then prodcons workers by name (producer-0, producer-1, …).
+func (r *runLine) sortedTracks() []*track {
+	out := append([]*track(nil), r.tracks...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.kind != b.kind {
+			return trackOrder[a.kind] < trackOrder[b.kind]
+		}
+		return a.kind == "worker" && a.label < b.label
+	})
+	return out
+}
+
+// fieldsOf turns an event's key/value pairs into a map.
+func fieldsOf(args []any) map[string]any {
+	f := make(map[string]any, len(args)/2)
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok {
+			f[k] = args[i+1]
+		}
+	}
+	return f
+}
+
+// argsOf keeps the fields worth showing beside a span or mark, as values
+// that encode to JSON as they print.
+func argsOf(f map[string]any) map[string]any {
+	out := make(map[string]any, len(f))
+	for k, v := range f {
+		switch k {
+		case "event", "run_id", "scenario":
+			continue
+		}
+		switch v := v.(type) {
+		case string, bool, int, int64, uint64, float64, []string:
+			out[k] = v
+		case nil:
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	}
+	return fmt.Sprint(v)
+}

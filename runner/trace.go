@@ -1,0 +1,119 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// traceEvent is one entry of Chrome's trace event format, the JSON that
+// Perfetto (ui.perfetto.dev) and chrome://tracing open. Times are in
+// microseconds.
+type traceEvent struct {
+	Name string         `json:"name"`
+	Cat  string         `json:"cat,omitempty"`
+	Ph   string         `json:"ph"`
+	Ts   float64        `json:"ts"`
+	Dur  *float64       `json:"dur,omitempty"`
+	S    string         `json:"s,omitempty"`
+	Pid  int            `json:"pid"`
+	Tid  int            `json:"tid"`
+	Args map[string]any `json:"args,omitempty"`
+}
+
+// WriteTrace writes the timeline in Chrome's trace event format: each
+// scenario run is a process of the trace, each track (a lane of steps, a
+// process, a thread, a channel, a prodcons worker) a thread of it; spans
+// are complete ("X") events and marks instant ("i") events. Times count
+// from the start of the first scenario.
+func (t *Timeline) WriteTrace(w io.Writer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	var base time.Time
+	if len(t.runs) > 0 {
+		base = t.runs[0].start
+	}
+	us := func(at time.Time) float64 { return float64(at.Sub(base).Nanoseconds()) / 1e3 }
+
+	fmt.Fprintf(bw, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"pmrun\",\"left_out\":%d},\"traceEvents\":[\n", t.dropped)
+	first := true
+	emit := func(e traceEvent) error {
+		if !first {
+			bw.WriteString(",")
+		}
+		first = false
+		return enc.Encode(e) // ends the entry with a newline
+	}
+	for i, r := range t.runs {
+		pid := i + 1
+		title := fmt.Sprintf("%s (%s), seed %v", r.scenario, r.file, r.seed)
+		if r.status != "" {
+			title += ", " + r.status
+		}
+		if err := emit(traceEvent{Name: "process_name", Ph: "M", Pid: pid, Args: map[string]any{"name": title}}); err != nil {
+			return err
+		}
+		if err := emit(traceEvent{Name: "process_sort_index", Ph: "M", Pid: pid, Args: map[string]any{"sort_index": i}}); err != nil {
+			return err
+		}
+		end := r.end
+		if end.IsZero() {
+			end = r.lastTime()
+		}
+		for j, tr := range r.sortedTracks() {
+			tid := j + 1
+			meta := []traceEvent{
+				{Name: "thread_name", Ph: "M", Pid: pid, Tid: tid, Args: map[string]any{"name": tr.label}},
+				{Name: "thread_sort_index", Ph: "M", Pid: pid, Tid: tid, Args: map[string]any{"sort_index": j}},
+			}
+			for _, e := range meta {
+				if err := emit(e); err != nil {
+					return err
+				}
+			}
+			for _, s := range tr.spans {
+				stop := s.end
+				if !s.ended {
+					stop = end
+				}
+				dur := float64(stop.Sub(s.start).Nanoseconds()) / 1e3
+				if err := emit(traceEvent{Name: s.name, Cat: tr.kind, Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: s.args}); err != nil {
+					return err
+				}
+			}
+			for _, m := range tr.marks {
+				if err := emit(traceEvent{Name: m.label, Cat: m.name, Ph: "i", S: "t", Ts: us(m.at), Pid: pid, Tid: tid, Args: m.args}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
+}
+
+// lastTime returns the latest time anything in the run was seen: the end
+// of a run whose scenario_end never came.
+func (r *runLine) lastTime() time.Time {
+	last := r.start
+	for _, tr := range r.tracks {
+		for _, s := range tr.spans {
+			if s.start.After(last) {
+				last = s.start
+			}
+			if s.ended && s.end.After(last) {
+				last = s.end
+			}
+		}
+		for _, m := range tr.marks {
+			if m.at.After(last) {
+				last = m.at
+			}
+		}
+	}
+	return last
+}
