@@ -15,10 +15,11 @@ const (
 	chartWidth      = 900
 	chartRowHeight  = 20
 	chartAxisHeight = 24
-	// chartMarkLimit bounds the marks drawn for one scenario run, so that
-	// a run of many traced items still gives a page a browser opens; the
-	// trace (--trace) keeps them all.
-	chartMarkLimit = 5000
+	// chartLimit bounds the bars and marks drawn for one scenario run,
+	// and tableLimit the steps listed, so that a long run still gives a
+	// page a browser opens; the trace (--trace) keeps them all.
+	chartLimit = 10_000
+	tableLimit = 2_000
 )
 
 type reportPage struct {
@@ -34,6 +35,7 @@ type reportRun struct {
 	Name, File, Status, Seed, Duration string
 	OK, Failed, Skipped                int
 	Err                                string // a failure outside any step
+	Unlisted                           int    // steps left out of the table
 	Chart                              *reportChart
 	Steps                              []reportStep
 }
@@ -48,7 +50,7 @@ type reportChart struct {
 	Width, Height, LabelWidth int
 	Rows                      []reportRow
 	Axis                      []reportTick
-	Hidden                    int // marks not drawn
+	Hidden                    int // bars and marks not drawn
 }
 
 type reportRow struct {
@@ -105,7 +107,17 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 				rr.Err = o.Err.Error()
 			}
 		}
+		listed := 0
 		for _, s := range o.Steps {
+			// Every failure is listed; the steps that went well, up to a
+			// limit.
+			if s.Status != StatusFailed {
+				if listed >= tableLimit {
+					rr.Unlisted++
+					continue
+				}
+				listed++
+			}
 			st := reportStep{
 				Index: s.Step.Index, Label: s.Step.Label(), Action: s.Step.Action, Status: s.Status,
 				Duration: roundDuration(s.Duration).String(), Pos: s.Step.Pos.String(),
@@ -162,23 +174,29 @@ func chartOf(r *runLine) *reportChart {
 				class = tr.kind + " other"
 			}
 			title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
-			if e, ok := s.args["error"].(string); ok {
+			if e := s.args.str("error"); e != "" {
 				title += "\n" + e
 			}
-			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: class, Title: title})
-		}
-		for _, m := range tr.marks {
-			if drawn >= chartMarkLimit {
+			if drawn >= chartLimit {
 				c.Hidden++
 				continue
 			}
 			drawn++
-			class := m.name
+			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: class, Title: title})
+		}
+		for i := range tr.marks {
+			m := &tr.marks[i]
+			if drawn >= chartLimit {
+				c.Hidden++
+				continue
+			}
+			drawn++
+			class := m.event
 			if m.failed {
 				class += " failed"
 			}
 			row.Marks = append(row.Marks, reportMark{X: x(m.at), Class: class,
-				Title: fmt.Sprintf("%s at %s", m.label, roundDuration(m.at.Sub(r.start)))})
+				Title: fmt.Sprintf("%s at %s", m.label(), roundDuration(m.at.Sub(r.start)))})
 		}
 		c.Rows = append(c.Rows, row)
 	}
@@ -283,13 +301,14 @@ svg line.failed { stroke: #c0262d; stroke-width: 3; }
 {{range .Bars}}<rect class="{{.Class}}" x="{{.X}}" y="{{$row.Y}}" width="{{.W}}" height="19"><title>{{.Title}}</title></rect>
 {{end}}{{end}}{{range $row := .Rows}}{{range .Marks}}<line class="{{.Class}}" x1="{{.X}}" x2="{{.X}}" y1="{{$row.Y}}" y2="{{$row.TextY}}"><title>{{.Title}}</title></line>
 {{end}}{{end}}</svg>
-{{if .Hidden}}<p class="note">{{.Hidden}} more marks are not drawn; --trace keeps them.</p>{{end}}
+{{if .Hidden}}<p class="note">{{.Hidden}} more bars and marks are not drawn; --trace keeps them.</p>{{end}}
 </div>{{end}}
 <table>
 <tr><th>#</th><th>step</th><th>action</th><th>status</th><th>time</th><th>where</th></tr>
 {{range .Steps}}<tr class="{{.Status}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
 {{if .Error}}<tr class="{{.Status}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
 {{end}}{{end}}</table>
+{{if .Unlisted}}<p class="note">{{.Unlisted}} more steps are not listed (none of them failed).</p>{{end}}
 {{end}}
 </body>
 </html>

@@ -30,7 +30,7 @@ type Timeline struct {
 // DefaultTimelineLimit is how many spans and marks a [Timeline] keeps;
 // the events past it are counted, not kept, so that a run of a million
 // traced prodcons items does not hold them all in memory.
-const DefaultTimelineLimit = 200_000
+const DefaultTimelineLimit = 100_000
 
 // NewTimeline returns a Timeline that keeps up to limit spans and marks
 // (0: [DefaultTimelineLimit]). scenarios, if given, name the steps by
@@ -66,7 +66,7 @@ type track struct {
 	kind  string // step, process, thread, channel or worker; the order tracks are shown in
 	label string
 	spans []*span
-	marks []*mark
+	marks []mark
 }
 
 // A span is something with a start and an end: a step, a process's life,
@@ -77,24 +77,41 @@ type span struct {
 	ended      bool
 	status     string // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
 	failed     bool   // drawn as a failure
-	args       map[string]any
+	args       fields // the start event's, then the end event's
 }
 
-// A mark is something that happened at one moment.
+// A mark is something that happened at one moment. It keeps the event's
+// own fields and makes its label only when it is written out: a run can
+// trace a hundred thousand items.
 type mark struct {
 	at     time.Time
-	name   string // the event
-	label  string
+	event  string
+	msg    string // the event's message, kept for log steps only
 	failed bool
-	args   map[string]any
+	args   fields // what is not the same for every mark of the track
 }
+
+// fields are an event's key/value pairs, as the log passes them on.
+type fields []any
+
+// get returns the value of key, nil if the event has none.
+func (f fields) get(key string) any {
+	for i := 0; i+1 < len(f); i += 2 {
+		if k, ok := f[i].(string); ok && k == key {
+			return f[i+1]
+		}
+	}
+	return nil
+}
+
+func (f fields) str(key string) string { return str(f.get(key)) }
 
 var trackOrder = map[string]int{"step": 0, "process": 1, "thread": 2, "channel": 3, "worker": 4}
 
 // Record takes one event, as [EventLog.Tee] passes it on.
 func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []any) {
-	f := fieldsOf(args)
-	event, _ := f["event"].(string)
+	f := fields(args)
+	event := f.str("event")
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if event == "scenario_start" {
@@ -108,93 +125,102 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	switch event {
 	case "scenario_end":
 		r.end = at
-		r.status = str(f["status"])
+		r.status = f.str("status")
 		for _, s := range r.open {
-			t.close(s, at, "still running", false)
+			t.close(s, at, "still running", false, nil)
 		}
 		clear(r.open)
 	case "step_start":
 		t.stepStart(r, at, f)
 	case "step_end":
-		if s := r.open[stepKey(f)]; s != nil {
-			delete(r.open, stepKey(f))
-			status := str(f["status"])
-			s.args["duration_ms"] = f["duration_ms"]
-			if e := str(f["error"]); e != "" {
-				s.args["error"] = e
-			}
-			t.close(s, at, status, status == StatusFailed)
+		key := stepKey(f)
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			status := f.str("status")
+			t.close(s, at, status, status == StatusFailed, f)
 		}
 	case "process_start":
-		name := str(f["process"])
-		tr := r.track("process", "process/"+name, fmt.Sprintf("process %s (pid %v)", name, f["pid"]))
-		t.open(r, tr, "process/"+name, at, strings.TrimSpace(fmt.Sprint(f["cmd"])), f)
+		name := f.str("process")
+		tr := r.track("process", "process/"+name, fmt.Sprintf("process %s (pid %v)", name, f.get("pid")))
+		t.open(r, tr, "process/"+name, at, strings.TrimSpace(fmt.Sprint(f.get("cmd"))), f)
 	case "process_exit":
-		key := "process/" + str(f["process"])
+		key := "process/" + f.str("process")
 		if s := r.open[key]; s != nil {
 			delete(r.open, key)
-			status, failed := fmt.Sprintf("exit %v", f["exit_code"]), f["exit_code"] != 0
-			if sig := str(f["signal"]); sig != "" {
+			code := f.get("exit_code")
+			status, failed := fmt.Sprintf("exit %v", code), code != 0
+			if sig := f.str("signal"); sig != "" {
 				status, failed = sig, true
 			}
-			s.args["exit_code"], s.args["signal"] = f["exit_code"], f["signal"]
-			t.close(s, at, status, failed)
+			t.close(s, at, status, failed, f)
 		}
 	case "process_output":
-		name := str(f["process"])
-		t.mark(r.track("process", "process/"+name, "process "+name), at, event,
-			fmt.Sprintf("%s: %s", str(f["stream"]), str(f["line"])), false, f)
+		name := f.str("process")
+		t.mark(r.track("process", "process/"+name, "process "+name), at, msg, false, f)
 	case "thread_start":
-		key := "thread/" + str(f["process"]) + "/" + str(f["thread"])
-		tr := r.track("thread", key, fmt.Sprintf("thread %s in %s (tid %v)", str(f["thread"]), str(f["process"]), f["tid"]))
-		t.open(r, tr, key, at, str(f["thread"])+" "+str(f["run"]), f)
+		key := "thread/" + f.str("process") + "/" + f.str("thread")
+		tr := r.track("thread", key, fmt.Sprintf("thread %s in %s (tid %v)", f.str("thread"), f.str("process"), f.get("tid")))
+		t.open(r, tr, key, at, f.str("thread")+" "+f.str("run"), f)
 	case "thread_end":
-		key := "thread/" + str(f["process"]) + "/" + str(f["thread"])
+		key := "thread/" + f.str("process") + "/" + f.str("thread")
 		if s := r.open[key]; s != nil {
 			delete(r.open, key)
-			s.args["state"], s.args["latency_us"] = f["state"], f["latency_us"]
-			state := str(f["state"])
-			t.close(s, at, state, state == "failed")
+			state := f.str("state")
+			t.close(s, at, state, state == "failed", f)
 		}
 	case "message_sent", "message_received":
-		ch := str(f["channel"])
+		ch := f.str("channel")
+		t.mark(r.track("channel", "channel/"+ch, "channel "+ch), at, msg, false, f)
+	case "item_produced", "item_consumed":
+		w := f.str("worker")
+		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, msg, false, f)
+	case "assert_failed":
+		t.mark(r.stepLane(0), at, msg, true, f)
+	case "log":
+		t.mark(r.stepLane(0), at, msg, level >= hclog.Warn, f)
+	}
+}
+
+// label says what a mark stands for, in a few words.
+func (m *mark) label() string {
+	f := m.args
+	switch event := m.event; event {
+	case "process_output":
+		return f.str("stream") + ": " + f.str("line")
+	case "message_sent", "message_received":
 		verb, who := "sent", "sender"
 		if event == "message_received" {
 			verb, who = "received", "receiver"
 		}
-		label := fmt.Sprintf("%s %v bytes", verb, f["bytes"])
-		if n, ok := f["count"].(int); ok && n != 1 {
-			label = fmt.Sprintf("%s %d messages, %v bytes", verb, n, f["bytes"])
+		label := fmt.Sprintf("%s %v bytes", verb, f.get("bytes"))
+		if n, ok := f.get("count").(int); ok && n != 1 {
+			label = fmt.Sprintf("%s %d messages, %v bytes", verb, n, f.get("bytes"))
 		}
-		if w := str(f[who]); w != "" {
+		if w := f.str(who); w != "" {
 			label += " (" + w + ")"
 		}
-		t.mark(r.track("channel", "channel/"+ch, "channel "+ch), at, event, label, false, f)
+		return label
 	case "item_produced", "item_consumed":
-		w := str(f["worker"])
-		verb := strings.TrimPrefix(event, "item_")
-		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, event,
-			fmt.Sprintf("%s %s (occupancy %v)", verb, str(f["item"]), f["occupancy"]), false, f)
+		return fmt.Sprintf("%s %s (occupancy %v)", strings.TrimPrefix(event, "item_"), f.str("item"), f.get("occupancy"))
 	case "assert_failed":
-		t.mark(r.stepLane(0), at, event, "assertion failed: "+str(f["expression"]), true, f)
-	case "log":
-		t.mark(r.stepLane(0), at, event, msg, level >= hclog.Warn, f)
+		return "assertion failed: " + f.str("expression")
 	}
+	return m.msg
 }
 
-func (t *Timeline) startRun(at time.Time, f map[string]any) {
+func (t *Timeline) startRun(at time.Time, f fields) {
 	r := &runLine{
-		scenario: str(f["scenario"]), file: str(f["file"]), seed: f["seed"],
+		scenario: f.str("scenario"), file: f.str("file"), seed: f.get("seed"),
 		start: at, byKey: make(map[string]*track), open: make(map[string]*span),
 	}
 	r.sc = t.labels[r.file+"\x00"+r.scenario]
 	t.runs = append(t.runs, r)
 }
 
-func (t *Timeline) stepStart(r *runLine, at time.Time, f map[string]any) {
-	i, _ := f["step"].(int)
-	name := str(f["action"])
-	if id := str(f["step_id"]); id != "" {
+func (t *Timeline) stepStart(r *runLine, at time.Time, f fields) {
+	i, _ := f.get("step").(int)
+	name := f.str("action")
+	if id := f.str("step_id"); id != "" {
 		name = id + " (" + name + ")"
 	}
 	if r.sc != nil {
@@ -214,7 +240,7 @@ func (t *Timeline) stepStart(r *runLine, at time.Time, f map[string]any) {
 	t.open(r, r.stepLane(lane), stepKey(f), at, fmt.Sprintf("#%d %s", i, name), f)
 }
 
-func stepKey(f map[string]any) string { return fmt.Sprint("step/", f["step"]) }
+func stepKey(f fields) string { return fmt.Sprint("step/", f.get("step")) }
 
 // step returns the step with index i, counting the finally steps after
 // the steps.
@@ -267,25 +293,57 @@ func (t *Timeline) room() bool {
 	return true
 }
 
-func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name string, f map[string]any) {
+func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name string, f fields) {
 	if !t.room() {
 		return
 	}
-	s := &span{name: name, start: at, args: argsOf(f)}
+	s := &span{name: name, start: at, args: f}
 	tr.spans = append(tr.spans, s)
 	r.open[key] = s
 }
 
-func (t *Timeline) close(s *span, at time.Time, status string, failed bool) {
+// close ends span s with status; end, if not nil, are the fields of the
+// event that ended it.
+func (t *Timeline) close(s *span, at time.Time, status string, failed bool, end fields) {
 	s.end, s.ended, s.status, s.failed = at, true, status, failed
-	s.args["status"] = status
+	s.args = append(s.args[:len(s.args):len(s.args)], end...)
 }
 
-func (t *Timeline) mark(tr *track, at time.Time, event, label string, failed bool, f map[string]any) {
+func (t *Timeline) mark(tr *track, at time.Time, msg string, failed bool, f fields) {
 	if !t.room() {
 		return
 	}
-	tr.marks = append(tr.marks, &mark{at: at, name: event, label: label, failed: failed, args: argsOf(f)})
+	m := mark{at: at, event: f.str("event"), failed: failed, args: f.trim()}
+	if m.event == "log" {
+		m.msg = msg
+	}
+	tr.marks = append(tr.marks, m)
+}
+
+// trim returns a copy of a mark's fields without those its run, step and
+// track already say, so that a mark holds little more than what it shows.
+func (f fields) trim() fields {
+	n := 0
+	for i := 0; i+1 < len(f); i += 2 {
+		if !sharedField(f[i]) {
+			n += 2
+		}
+	}
+	out := make(fields, 0, n)
+	for i := 0; i+1 < len(f); i += 2 {
+		if !sharedField(f[i]) {
+			out = append(out, f[i], f[i+1])
+		}
+	}
+	return out
+}
+
+func sharedField(key any) bool {
+	switch key {
+	case "run_id", "scenario", "event", "step", "action", "step_id", "worker", "channel", "process":
+		return true
+	}
+	return false
 }
 
 // sortedTracks returns the run's tracks in the order they are shown:
@@ -303,27 +361,18 @@ func (r *runLine) sortedTracks() []*track {
 	return out
 }
 
-// fieldsOf turns an event's key/value pairs into a map.
-func fieldsOf(args []any) map[string]any {
-	f := make(map[string]any, len(args)/2)
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok {
-			f[k] = args[i+1]
-		}
-	}
-	return f
-}
-
-// argsOf keeps the fields worth showing beside a span or mark, as values
-// that encode to JSON as they print.
-func argsOf(f map[string]any) map[string]any {
-	out := make(map[string]any, len(f))
-	for k, v := range f {
+// traceArgs returns the fields worth showing beside a span or mark in a
+// trace, as values that encode to JSON as they print; a later value of a
+// key wins, so a span shows how it ended.
+func (f fields) traceArgs() map[string]any {
+	out := make(map[string]any, len(f)/2)
+	for i := 0; i+1 < len(f); i += 2 {
+		k, _ := f[i].(string)
 		switch k {
-		case "event", "run_id", "scenario":
+		case "", "event", "run_id", "scenario":
 			continue
 		}
-		switch v := v.(type) {
+		switch v := f[i+1].(type) {
 		case string, bool, int, int64, uint64, float64, []string:
 			out[k] = v
 		case nil:

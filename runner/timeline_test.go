@@ -308,3 +308,45 @@ func TestReportFileAtomic(t *testing.T) {
 		t.Error("a folder was accepted as a report file")
 	}
 }
+
+// TestReportLimits checks that a long run still gives a page of bounded
+// size that lists every failure.
+func TestReportLimits(t *testing.T) {
+	sc := &runner.Scenario{Name: "long", File: "long.yaml"}
+	o := &runner.Outcome{Scenario: sc, Status: runner.StatusFailed}
+	for i := range 2500 {
+		st := &runner.Step{Index: i, Name: fmt.Sprintf("step-%d", i), Action: "log"}
+		r := &runner.StepResult{Step: st, Status: runner.StatusOK}
+		if i == 2400 {
+			r.Status, r.Err = runner.StatusFailed, fmt.Errorf("the late failure")
+		}
+		o.Steps = append(o.Steps, r)
+	}
+	tl := runner.NewTimeline(0, nil)
+	now := time.Now()
+	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "long"})
+	for i := range 12_000 {
+		tl.Record(now.Add(time.Duration(i)), hclog.Info, "", []any{"event", "item_produced", "worker", "p", "item", "x", "occupancy", 1})
+	}
+	tl.Record(now.Add(time.Second), hclog.Info, "", []any{"event", "scenario_end", "status", "failed"})
+	var page bytes.Buffer
+	if err := runner.WriteReport(&page, []*runner.Outcome{o}, tl); err != nil {
+		t.Fatal(err)
+	}
+	html := page.String()
+	if n := strings.Count(html, "<line class=\"item_produced\""); n != 10_000 {
+		t.Errorf("%d marks drawn, want the limit, 10000", n)
+	}
+	for _, want := range []string{
+		"2000 more bars and marks are not drawn",
+		"step-1999", "the late failure", // the last listed, and the failure past the limit
+		"499 more steps are not listed",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "step-2000<") {
+		t.Error("steps past the limit are listed")
+	}
+}

@@ -81,12 +81,19 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 					stop = end
 				}
 				dur := float64(stop.Sub(s.start).Nanoseconds()) / 1e3
-				if err := emit(traceEvent{Name: s.name, Cat: tr.kind, Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: s.args}); err != nil {
+				args := s.args.traceArgs()
+				if s.ended {
+					args["status"] = s.status
+				} else {
+					args["status"] = "still running at the end"
+				}
+				if err := emit(traceEvent{Name: s.name, Cat: tr.kind, Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: args}); err != nil {
 					return err
 				}
 			}
-			for _, m := range tr.marks {
-				if err := emit(traceEvent{Name: m.label, Cat: m.name, Ph: "i", S: "t", Ts: us(m.at), Pid: pid, Tid: tid, Args: m.args}); err != nil {
+			for i := range tr.marks {
+				m := &tr.marks[i]
+				if err := emit(traceEvent{Name: m.label(), Cat: m.event, Ph: "i", S: "t", Ts: us(m.at), Pid: pid, Tid: tid, Args: m.args.traceArgs()}); err != nil {
 					return err
 				}
 			}
