@@ -8,7 +8,7 @@ FUZZTIME ?= 1m
 all: build test
 
 help:
-	@echo "make run        run the demo scenario (scenarios/demo.yaml)"
+	@echo "make run        run the demo scenario (scenarios/demo.yaml); its timeline goes to demo.html"
 	@echo "make test       formatting, vet and the whole test suite under the race detector"
 	@echo "make build      compile every package"
 	@echo "make install    install the pmrun command into \$$(go env GOPATH)/bin"
@@ -22,9 +22,12 @@ build:
 install:
 	$(GO) install ./cmd/pmrun
 
-# The demo: a tour of every action. The events land in pmrun.log.
+# The demo: a tour of every action. The events land in pmrun.log, and
+# demo.html draws them on a timeline.
 run:
-	$(GO) run ./cmd/pmrun scenarios/demo.yaml
+	$(GO) run ./cmd/pmrun --report demo.html scenarios/demo.yaml
+	@echo "open demo.html in a browser for the run's timeline; every event is in pmrun.log"
+
 
 # The test command the README and CI use.
 test: fmt-check vet race
@@ -52,5 +55,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./runner
 
 clean:
-	rm -f pmrun.log
+	rm -f pmrun.log demo.html
 	$(GO) clean -testcache
