@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Console reports a run to people: a line per step with ✓ or ✗ and its
@@ -48,8 +49,12 @@ func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
 		mark, note = "-", "skipped"
 	}
 	label := st.Label()
+	var more []string // a long log message, in full below the step's line
 	if msg, ok := r.Result["message"].(string); ok && st.Action == "log" && st.Name == "" {
 		label = "log: " + msg
+		if utf8.RuneCountInString(label) > labelWidth || strings.Contains(msg, "\n") {
+			label, more = "log", wrap(msg, 72)
+		}
 	}
 	if st.Finally {
 		label = "finally: " + label
@@ -57,7 +62,10 @@ func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
 	if st.Background {
 		label += " (background)"
 	}
-	c.printf("  %s %-48s %s\n", mark, truncate(label, 48), note)
+	c.printf("  %s %-48s %s\n", mark, truncate(label, labelWidth), note)
+	for _, line := range more {
+		c.printf("      %s\n", line)
+	}
 	if r.Err != nil {
 		for _, line := range strings.Split(r.Err.Error(), "\n") {
 			c.printf("      %s\n", line)
@@ -173,6 +181,34 @@ func formatDuration(d time.Duration) string {
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
 	return d.Round(time.Second).String()
+}
+
+// labelWidth is the room a step's label has on its line.
+const labelWidth = 48
+
+// wrap breaks text into lines of at most width runes, at spaces where it
+// can, keeping its own line breaks and each line's indentation; control
+// characters become spaces.
+func wrap(text string, width int) []string {
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		para = truncate(para, len(para)+1)
+		indent := para[:len(para)-len(strings.TrimLeft(para, " "))]
+		line := ""
+		for _, word := range strings.Fields(para) {
+			switch {
+			case line == "":
+				line = indent + word
+			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width:
+				out = append(out, line)
+				line = word
+			default:
+				line += " " + word
+			}
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func truncate(s string, n int) string {
