@@ -44,6 +44,7 @@ type reportStep struct {
 	Index                                  int
 	Label, Action, Status, Duration, Error string
 	Pos                                    string
+	Message                                string // what a log step logged
 }
 
 type reportChart struct {
@@ -125,6 +126,9 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 			if s.Err != nil {
 				st.Error = s.Err.Error()
 			}
+			if msg, ok := s.Result["message"].(string); ok && s.Step.Action == "log" {
+				st.Message = msg
+			}
 			rr.Steps = append(rr.Steps, st)
 		}
 		if i < len(runs) && runs[i].scenario == o.Scenario.Name {
@@ -172,6 +176,8 @@ func chartOf(r *runLine) *reportChart {
 				class = tr.kind + " failed"
 			case s.status == StatusSkipped || s.status == "still running":
 				class = tr.kind + " other"
+			case s.style != "":
+				class = tr.kind + " " + s.style
 			}
 			title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
 			if e := s.args.str("error"); e != "" {
@@ -271,6 +277,8 @@ svg rect.process.ok { fill: #4a78b5; } svg rect.thread.ok { fill: #8a63b8; }
 svg line { stroke-width: 2; stroke: #555; }
 svg line.message_sent { stroke: #e08a00; } svg line.message_received { stroke: #0a8f8f; }
 svg line.item_produced { stroke: #e08a00; } svg line.item_consumed { stroke: #0a8f8f; }
+svg line.fork_taken { stroke: #e08a00; } svg line.fork_released { stroke: #0a8f8f; }
+svg rect.worker.meal { fill: #4c9f70; } svg rect.worker.wait { fill: #c9c9c9; }
 svg line.failed { stroke: #c0262d; stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 1em; }
 .legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
@@ -284,11 +292,12 @@ svg line.failed { stroke: #c0262d; stroke-width: 3; }
 <span><i style="background:#4c9f70"></i>step ok</span>
 <span><i style="background:#d9534f"></i>failed</span>
 <span><i style="background:#aaa"></i>skipped or still running</span>
+<span><i style="background:#c9c9c9"></i>waiting for a fork</span>
 <span><i style="background:#4a78b5"></i>process</span>
 <span><i style="background:#e0a030"></i>killed by a signal</span>
 <span><i style="background:#8a63b8"></i>thread</span>
-<span><i style="background:#e08a00"></i>sent, produced</span>
-<span><i style="background:#0a8f8f"></i>received, consumed</span>
+<span><i style="background:#e08a00"></i>sent, produced, fork taken</span>
+<span><i style="background:#0a8f8f"></i>received, consumed, fork put down</span>
 </p>
 {{range .Runs}}
 <h2>{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
@@ -306,7 +315,8 @@ svg line.failed { stroke: #c0262d; stroke-width: 3; }
 <table>
 <tr><th>#</th><th>step</th><th>action</th><th>status</th><th>time</th><th>where</th></tr>
 {{range .Steps}}<tr class="{{.Status}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
-{{if .Error}}<tr class="{{.Status}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
+{{if .Message}}<tr><td></td><td colspan="5"><pre>{{.Message}}</pre></td></tr>
+{{end}}{{if .Error}}<tr class="{{.Status}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
 {{end}}{{end}}</table>
 {{if .Unlisted}}<p class="note">{{.Unlisted}} more steps are not listed (none of them failed).</p>{{end}}
 {{end}}

@@ -12,8 +12,9 @@ import (
 
 // Timeline keeps what a run did as spans and marks on tracks: a span for
 // every step, process and thread, from its start to its end, and a mark
-// for every message sent or received, prodcons item, failed assertion,
-// log step and line of process output. --trace writes it in Chrome's
+// for every message sent or received, prodcons item, philosopher's fork
+// or meal, failed assertion, deadlock, log step and line of process
+// output. --trace writes it in Chrome's
 // trace event format (see [Timeline.WriteTrace]) and --report draws it in
 // an HTML page (see [WriteReport]). Feed it the run's events with
 // [EventLog.Tee] and [Timeline.Record].
@@ -77,6 +78,7 @@ type span struct {
 	ended      bool
 	status     string // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
 	failed     bool   // drawn as a failure
+	style      string // how a worker's span is drawn: wait or meal
 	args       fields // the start event's, then the end event's
 }
 
@@ -174,7 +176,9 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	case "item_produced", "item_consumed":
 		w := f.str("worker")
 		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, msg, false, f)
-	case "assert_failed":
+	case "fork_taken", "fork_wait", "fork_released", "meal":
+		t.philosopher(r, at, event, msg, f)
+	case "assert_failed", "deadlock_detected":
 		t.mark(r.stepLane(0), at, msg, true, f)
 	case "log":
 		t.mark(r.stepLane(0), at, msg, level >= hclog.Warn, f)
@@ -202,10 +206,56 @@ func (m *mark) label() string {
 		return label
 	case "item_produced", "item_consumed":
 		return fmt.Sprintf("%s %s (occupancy %v)", strings.TrimPrefix(event, "item_"), f.str("item"), f.get("occupancy"))
+	case "fork_taken":
+		return fmt.Sprintf("took fork %v", f.get("fork"))
+	case "fork_released":
+		return fmt.Sprintf("put down fork %v", f.get("fork"))
 	case "assert_failed":
 		return "assertion failed: " + f.str("expression")
+	case "deadlock_detected":
+		return f.str("explanation")
 	}
 	return m.msg
+}
+
+// philosopher records a dining philosopher's event: a waiting or eating
+// span, from fork_wait to the fork taken and from meal to the first fork
+// put down, and a mark for each fork taken or put down.
+func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fields) {
+	w := f.str("worker")
+	tr := r.track("worker", "worker/"+w, "philosopher "+w)
+	waitKey, mealKey := "wait/"+w, "meal/"+w
+	end := func(key, status string) {
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			t.close(s, at, status, false, nil)
+		}
+	}
+	switch event {
+	case "fork_wait":
+		label := fmt.Sprintf("waits for fork %v", f.get("fork"))
+		if h := f.str("held_by"); h != "" {
+			label += ", held by " + h
+		}
+		t.open(r, tr, waitKey, at, label, f)
+		if s := r.open[waitKey]; s != nil {
+			s.style = "wait"
+		}
+		return
+	case "fork_taken":
+		end(waitKey, "got it")
+	case "meal":
+		end(waitKey, "got it")
+		t.open(r, tr, mealKey, at, fmt.Sprintf("eats (meal %v)", f.get("meal")), f)
+		if s := r.open[mealKey]; s != nil {
+			s.style = "meal"
+		}
+		return
+	case "fork_released":
+		end(mealKey, "done")
+		end(waitKey, "gave up")
+	}
+	t.mark(tr, at, msg, false, f)
 }
 
 func (t *Timeline) startRun(at time.Time, f fields) {

@@ -350,3 +350,52 @@ func TestReportLimits(t *testing.T) {
 		t.Error("steps past the limit are listed")
 	}
 }
+
+// TestTimelinePhilosopher: a philosopher's wait for a fork and its meal
+// are spans on its track, the forks marks, and a deadlock a failure mark
+// on the steps' row.
+func TestTimelinePhilosopher(t *testing.T) {
+	tl := runner.NewTimeline(0, nil)
+	t0 := time.Now()
+	ev := func(ms int, kv ...any) {
+		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
+	}
+	ev(0, "event", "scenario_start")
+	ev(1, "event", "fork_taken", "worker", "phil-0", "fork", 0)
+	ev(2, "event", "fork_wait", "worker", "phil-0", "fork", 1, "held_by", "phil-1")
+	ev(5, "event", "fork_taken", "worker", "phil-0", "fork", 1)
+	ev(5, "event", "meal", "worker", "phil-0", "meal", 1)
+	ev(8, "event", "fork_released", "worker", "phil-0", "fork", 1)
+	ev(8, "event", "fork_released", "worker", "phil-0", "fork", 0)
+	ev(9, "event", "fork_wait", "worker", "phil-0", "fork", 0, "held_by", "phil-4")
+	ev(20, "event", "deadlock_detected", "explanation", "deadlock, a circular wait")
+	ev(21, "event", "fork_released", "worker", "phil-0", "fork", 1)
+	ev(22, "event", "scenario_end", "status", "passed")
+
+	doc := decodeTrace(t, tl)
+	doc.checkLanes(t)
+	names := doc.trackNames()
+	var got []string
+	for _, e := range doc.TraceEvents {
+		switch e.Ph {
+		case "X":
+			got = append(got, fmt.Sprintf("%s: span %q %v+%v %v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts, *e.Dur, e.Args["status"]))
+		case "i":
+			got = append(got, fmt.Sprintf("%s: mark %q %v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts))
+		}
+	}
+	want := []string{
+		`steps: mark "deadlock, a circular wait" 20000`,
+		`philosopher phil-0: span "waits for fork 1, held by phil-1" 2000+3000 got it`,
+		`philosopher phil-0: span "eats (meal 1)" 5000+3000 done`,
+		`philosopher phil-0: span "waits for fork 0, held by phil-4" 9000+12000 gave up`,
+		`philosopher phil-0: mark "took fork 0" 1000`,
+		`philosopher phil-0: mark "took fork 1" 5000`,
+		`philosopher phil-0: mark "put down fork 1" 8000`,
+		`philosopher phil-0: mark "put down fork 0" 8000`,
+		`philosopher phil-0: mark "put down fork 1" 21000`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

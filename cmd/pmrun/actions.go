@@ -85,10 +85,10 @@ func describeAction(w io.Writer, s *actions.Spec) {
 	}
 	fmt.Fprintln(w, "\nResult fields (steps.ID.FIELD):")
 	for _, f := range s.Results {
-		fmt.Fprintf(w, "  %-14s %-10s %s\n", f.Name, f.Type, f.Doc)
+		fmt.Fprintf(w, "  %-15s %-10s %s\n", f.Name, f.Type, f.Doc)
 	}
-	fmt.Fprintf(w, "  %-14s %-10s %s\n", "status", "string", "ok, failed or skipped")
-	fmt.Fprintf(w, "  %-14s %-10s %s\n", "duration", "duration", "how long the step took")
-	fmt.Fprintf(w, "  %-14s %-10s %s\n", "error", "string", "why the step failed, or empty")
+	fmt.Fprintf(w, "  %-15s %-10s %s\n", "status", "string", "ok, failed or skipped")
+	fmt.Fprintf(w, "  %-15s %-10s %s\n", "duration", "duration", "how long the step took")
+	fmt.Fprintf(w, "  %-15s %-10s %s\n", "error", "string", "why the step failed, or empty")
 	fmt.Fprintln(w, "\nEvery step also takes: id, name, if, timeout, retry, continue_on_error, background.")
 }

@@ -1,0 +1,127 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions/internal/dining"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "dining",
+		Summary: "The dining philosophers: one OS thread a philosopher, one futex mutex a fork. A naive table can deadlock; " +
+			"pmrun finds the circular wait in the wait-for graph, explains it and cancels the philosophers (ok: false, deadlock: true, not a failure).",
+		Params: []Param{
+			{Name: "philosophers", Kind: Int, Default: 5, Min: intp(dining.MinPhilosophers), Max: intp(dining.MaxPhilosophers), Doc: "how many sit at the table, with as many forks"},
+			{Name: "meals", Kind: Int, Default: 3, Min: intp(1), Max: intp(dining.MaxMeals), Doc: "meals each philosopher eats"},
+			{Name: "order", Kind: String, Default: string(dining.Naive), Enum: []string{string(dining.Naive), string(dining.Ordered), string(dining.Waiter)},
+				Doc: "naive: left fork, then right (can deadlock); ordered: the lower-numbered fork first; waiter: at most N-1 seated at once. A deadlock under ordered or waiter fails the step"},
+			{Name: "think_time", Kind: Duration, Doc: "thinking before each meal"},
+			{Name: "eat_time", Kind: Duration, Default: time.Millisecond, Doc: "how long a meal takes, both forks in hand"},
+			{Name: "pause", Kind: Duration, Default: time.Millisecond, Doc: "between picking up the first fork and reaching for the second: widens the window in which a naive table deadlocks"},
+			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each think and meal, drawn from the run's seed"},
+			{Name: "detect", Kind: Duration, Default: 100 * time.Millisecond, Doc: "how long a circular wait must stand, with no fork taken and no meal begun, to be called a deadlock"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log fork_taken, fork_wait, fork_released and meal events (worker, fork, held_by, meal) for the timeline"},
+		},
+		Results: []Field{
+			{Name: "ok", Type: "bool", Doc: "every philosopher ate every meal"},
+			{Name: "deadlock", Type: "bool", Doc: "a circular wait stood for detect; the philosophers were cancelled"},
+			{Name: "cycle", Type: "list", Doc: "the circular wait, a line a philosopher: \"phil-0 holds fork 0 and waits for fork 1, held by phil-1\""},
+			{Name: "explanation", Type: "string", Doc: "why it deadlocked (or that it did not), and what prevents it"},
+			{Name: "meals", Type: "int", Doc: "meals eaten in all"},
+			{Name: "per_philosopher", Type: "list", Doc: "meals each philosopher ate, by index"},
+			{Name: "waits", Type: "int", Doc: "times a philosopher found a fork taken and waited for it"},
+			{Name: "runtime", Type: "duration", Doc: "from the moment all sat down to the end"},
+			{Name: "threads", Type: "list", Doc: "the philosophers' thread names: phil-0, phil-1, …"},
+		},
+		Check: func(s Static) []error {
+			if s.Has("detect") && s.Duration("detect") == 0 {
+				return []error{Paramf("detect", "must be more than 0")}
+			}
+			return nil
+		},
+		New: newDining,
+	})
+}
+
+type diningAction struct {
+	cfg   dining.Config
+	trace bool
+}
+
+func newDining(a Args) (Action, error) {
+	return &diningAction{
+		trace: a.Bool("trace"),
+		cfg: dining.Config{
+			Philosophers: a.Int("philosophers"),
+			Meals:        a.Int("meals"),
+			Order:        dining.Order(a.String("order")),
+			ThinkTime:    a.Duration("think_time"),
+			EatTime:      a.Duration("eat_time"),
+			Pause:        a.Duration("pause"),
+			Jitter:       a.Duration("jitter"),
+			Detect:       a.Duration("detect"),
+		},
+	}, nil
+}
+
+func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
+	cfg := d.cfg
+	cfg.Seed = int64(env.Rand().Uint64() >> 1) // as prodcons: a seed repeats the delays
+	if d.trace {
+		cfg.OnEvent = func(e dining.Event) { diningEvent(env, e) }
+	}
+	res, err := dining.Run(ctx, cfg)
+	cycle := make([]string, len(res.Cycle))
+	for i, l := range res.Cycle {
+		cycle[i] = l.Describe()
+	}
+	threads := make([]string, cfg.Philosophers)
+	for i := range threads {
+		threads[i] = dining.Name(i)
+	}
+	out := Result{
+		"ok":              res.OK,
+		"deadlock":        res.Deadlock,
+		"cycle":           cycle,
+		"explanation":     res.Explain(),
+		"meals":           res.Meals,
+		"per_philosopher": nonNil(res.PerPhilosopher),
+		"waits":           res.Waits,
+		"runtime":         res.Runtime,
+		"threads":         threads,
+	}
+	if res.Deadlock {
+		env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "order", string(cfg.Order),
+			"cycle", cycle, "explanation", res.Explain())
+	}
+	if err != nil {
+		return out, err
+	}
+	if res.Deadlock && cfg.Order != dining.Naive {
+		return out, fmt.Errorf("dining: deadlock under order: %s: %s", cfg.Order, res.Explain())
+	}
+	return out, nil
+}
+
+func diningEvent(env *Env, e dining.Event) {
+	who := dining.Name(e.Philosopher)
+	switch e.Kind {
+	case dining.ForkTaken:
+		env.Event(e.Kind, "fork taken", "worker", who, "fork", e.Fork)
+	case dining.ForkReleased:
+		env.Event(e.Kind, "fork released", "worker", who, "fork", e.Fork)
+	case dining.ForkWait:
+		holder := ""
+		if e.HeldBy >= 0 {
+			holder = dining.Name(e.HeldBy)
+		}
+		env.Event(e.Kind, "waiting for a fork", "worker", who, "fork", e.Fork, "held_by", holder)
+	case dining.MealStarted:
+		env.Event(e.Kind, "eating", "worker", who, "meal", e.Meal)
+	}
+}
