@@ -177,3 +177,51 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestStressTables runs long ordered and waiter tables with random delays,
+// checking fork exclusion on every event, and many naive tables, each of
+// which must end in a found deadlock or all its meals. Only with
+// PMRUN_STRESS set (make stress).
+func TestStressTables(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	for _, order := range []dining.Order{dining.Ordered, dining.Waiter} {
+		cfg := dining.Config{Philosophers: 7, Meals: 3000, Order: order, Jitter: 50 * time.Microsecond,
+			Detect: 500 * time.Millisecond, Seed: 3}
+		var mu sync.Mutex
+		holder := map[int]int{}
+		bad := 0
+		cfg.OnEvent = func(e dining.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch e.Kind {
+			case dining.ForkTaken:
+				if _, held := holder[e.Fork]; held {
+					bad++
+				}
+				holder[e.Fork] = e.Philosopher
+			case dining.ForkReleased:
+				delete(holder, e.Fork)
+			}
+		}
+		res, err := dining.Run(context.Background(), cfg)
+		if err != nil || !res.OK || bad > 0 {
+			t.Fatalf("%s: %+v, %v, %d forks taken while held", order, res, err, bad)
+		}
+	}
+	deadlocks := 0
+	for i := range 200 {
+		cfg := naive(2 + i%7)
+		cfg.Pause, cfg.Jitter, cfg.Seed, cfg.Detect = time.Duration(i%3)*time.Millisecond, time.Millisecond, int64(i), 30*time.Millisecond
+		res, err := dining.Run(context.Background(), cfg)
+		if err != nil || res.OK == res.Deadlock {
+			t.Fatalf("table %d: %+v, %v", i, res, err)
+		}
+		if res.Deadlock {
+			deadlocks++
+		}
+	}
+	t.Logf("%d of 200 naive tables deadlocked", deadlocks)
+	noPhilosophersLeft(t)
+}
