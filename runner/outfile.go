@@ -11,6 +11,7 @@ import (
 // CheckOutputPath reports, before a run, why a report could not be
 // written to path: its folder missing, or path a folder.
 func CheckOutputPath(path string) error {
+	path = followLinks(path)
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		return err
@@ -26,7 +27,13 @@ func CheckOutputPath(path string) error {
 // writeFileAtomic writes a report through write into a temporary file
 // beside path and renames it over path once it is complete, so that an
 // interrupted or failed write never leaves half a report under its name.
+// A path that is a symbolic link is written through, the link kept; one
+// that is not a regular file (/dev/stdout, a FIFO) is written directly.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	path = followLinks(path)
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return writeDirect(path, write)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -51,6 +58,38 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// followLinks returns where path's symbolic links lead, the last one
+// possibly to a file that does not exist yet.
+func followLinks(path string) string {
+	for range 40 { // as the kernel's MAXSYMLINKS
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path // not a link (or not there): the path itself
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
+}
+
+func writeDirect(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // WriteTraceFile writes the timeline to path in Chrome's trace event

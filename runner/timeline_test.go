@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -301,6 +302,42 @@ func TestReportFileAtomic(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("files left beside the report: %v", entries)
 	}
+
+	// A symbolic link is written through and stays a link; a FIFO is
+	// written into, not replaced.
+	real := filepath.Join(dir, "real.html")
+	link := filepath.Join(dir, "link.html")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.WriteReportFile(link, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi, err)
+	}
+	if b, err := os.ReadFile(real); err != nil || !strings.Contains(string(b), "</html>") {
+		t.Errorf("nothing written through the link: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	if err := runner.WriteReportFile(fifo, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; !strings.Contains(s, "</html>") {
+		t.Errorf("the FIFO's reader got %d bytes", len(s))
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", fi, err)
+	}
+
 	if err := runner.CheckOutputPath(filepath.Join(dir, "no", "r.html")); err == nil {
 		t.Error("a report in a missing folder was accepted")
 	}
