@@ -11,7 +11,10 @@ import (
 // CheckOutputPath reports, before a run, why a report could not be
 // written to path: its folder missing, or path a folder.
 func CheckOutputPath(path string) error {
-	path = followLinks(path)
+	path, direct := target(path)
+	if direct {
+		return nil
+	}
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		return err
@@ -30,8 +33,8 @@ func CheckOutputPath(path string) error {
 // A path that is a symbolic link is written through, the link kept; one
 // that is not a regular file (/dev/stdout, a FIFO) is written directly.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	path = followLinks(path)
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+	path, direct := target(path)
+	if direct {
 		return writeDirect(path, write)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
@@ -60,8 +63,26 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	return os.Rename(f.Name(), path)
 }
 
-// followLinks returns where path's symbolic links lead, the last one
-// possibly to a file that does not exist yet.
+// target returns the file a report for path goes to, and whether it must
+// be written directly: /dev/stdout and the like, FIFOs and devices, which
+// the kernel resolves (through /proc's magic links too), are; a regular
+// file or a path through links to one that does not exist yet is replaced.
+func target(path string) (string, bool) {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular() && !fi.IsDir():
+		return path, true
+	case err == nil:
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return real, false
+		}
+		return path, false
+	}
+	return followLinks(path), false
+}
+
+// followLinks returns where path's symbolic links lead, the last one to
+// a file that does not exist yet.
 func followLinks(path string) string {
 	for range 40 { // as the kernel's MAXSYMLINKS
 		target, err := os.Readlink(path)
