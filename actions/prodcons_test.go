@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,8 +34,9 @@ func (l *pcLog) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-// events returns the logged events of one kind, decoded.
-func (l *pcLog) events(t *testing.T, kind string) []map[string]any {
+// events returns the logged events of the given kinds, decoded, in the
+// order they were logged.
+func (l *pcLog) events(t *testing.T, kinds ...string) []map[string]any {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -44,7 +46,7 @@ func (l *pcLog) events(t *testing.T, kind string) []map[string]any {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("log line is not JSON: %q: %v", line, err)
 		}
-		if ev["event"] == kind {
+		if kind, _ := ev["event"].(string); slices.Contains(kinds, kind) {
 			out = append(out, ev)
 		}
 	}

@@ -278,7 +278,8 @@ svg line { stroke-width: 2; stroke: #555; }
 svg line.message_sent { stroke: #e08a00; } svg line.message_received { stroke: #0a8f8f; }
 svg line.item_produced { stroke: #e08a00; } svg line.item_consumed { stroke: #0a8f8f; }
 svg line.fork_taken { stroke: #e08a00; } svg line.fork_released { stroke: #0a8f8f; }
-svg rect.worker.meal { fill: #4c9f70; } svg rect.worker.wait { fill: #c9c9c9; }
+svg rect.worker.meal, svg rect.worker.read { fill: #4c9f70; } svg rect.worker.write { fill: #e08a00; }
+svg rect.worker.wait { fill: #c9c9c9; }
 svg line.failed { stroke: #c0262d; stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 1em; }
 .legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
@@ -292,7 +293,7 @@ svg line.failed { stroke: #c0262d; stroke-width: 3; }
 <span><i style="background:#4c9f70"></i>step ok</span>
 <span><i style="background:#d9534f"></i>failed</span>
 <span><i style="background:#aaa"></i>skipped or still running</span>
-<span><i style="background:#c9c9c9"></i>waiting for a fork</span>
+<span><i style="background:#c9c9c9"></i>waiting (for a fork, to come in)</span>
 <span><i style="background:#4a78b5"></i>process</span>
 <span><i style="background:#e0a030"></i>killed by a signal</span>
 <span><i style="background:#8a63b8"></i>thread</span>

@@ -178,6 +178,8 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, msg, false, f)
 	case "fork_taken", "fork_wait", "fork_released", "meal":
 		t.philosopher(r, at, event, msg, f)
+	case "rw_wait", "rw_enter", "rw_leave":
+		t.roomVisit(r, at, event, f)
 	case "assert_failed", "deadlock_detected":
 		t.mark(r.stepLane(0), at, msg, true, f)
 	case "log":
@@ -256,6 +258,41 @@ func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fi
 		end(waitKey, "gave up")
 	}
 	t.mark(tr, at, msg, false, f)
+}
+
+// roomVisit records a readers-writers worker's event: a span while it
+// waits to come in, and one while it is in, reading or writing.
+func (t *Timeline) roomVisit(r *runLine, at time.Time, event string, f fields) {
+	w := f.str("worker")
+	tr := r.track("worker", "worker/"+w, w)
+	waitKey, inKey := "wait/"+w, "in/"+w
+	end := func(key, status string) {
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			t.close(s, at, status, false, nil)
+		}
+	}
+	switch event {
+	case "rw_wait":
+		t.open(r, tr, waitKey, at, "waits to come in", f)
+		if s := r.open[waitKey]; s != nil {
+			s.style = "wait"
+		}
+	case "rw_enter":
+		end(waitKey, "in")
+		name, style := "reads", "read"
+		if f.str("role") == "writer" {
+			name, style = "writes (alone)", "write"
+		} else if n, ok := f.get("readers").(int); ok && n > 1 {
+			name = fmt.Sprintf("reads (%d readers in)", n)
+		}
+		t.open(r, tr, inKey, at, name, f)
+		if s := r.open[inKey]; s != nil {
+			s.style = style
+		}
+	case "rw_leave":
+		end(inKey, "out")
+	}
 }
 
 func (t *Timeline) startRun(at time.Time, f fields) {

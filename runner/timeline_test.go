@@ -436,3 +436,43 @@ func TestTimelinePhilosopher(t *testing.T) {
 		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTimelineRoomVisits: a readers-writers worker's wait and its stay in
+// the room are spans on its row, a writer's marked as alone.
+func TestTimelineRoomVisits(t *testing.T) {
+	tl := runner.NewTimeline(0, nil)
+	t0 := time.Now()
+	ev := func(ms int, kv ...any) {
+		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
+	}
+	ev(0, "event", "scenario_start")
+	ev(1, "event", "rw_wait", "worker", "reader-0", "role", "reader")
+	ev(1, "event", "rw_enter", "worker", "reader-0", "role", "reader", "readers", 1)
+	ev(2, "event", "rw_wait", "worker", "writer-0", "role", "writer")
+	ev(3, "event", "rw_enter", "worker", "reader-1", "role", "reader", "readers", 2)
+	ev(5, "event", "rw_leave", "worker", "reader-0", "role", "reader")
+	ev(6, "event", "rw_leave", "worker", "reader-1", "role", "reader")
+	ev(6, "event", "rw_enter", "worker", "writer-0", "role", "writer", "readers", 0)
+	ev(9, "event", "rw_leave", "worker", "writer-0", "role", "writer")
+	ev(10, "event", "scenario_end", "status", "passed")
+
+	doc := decodeTrace(t, tl)
+	doc.checkLanes(t)
+	names := doc.trackNames()
+	var got []string
+	for _, e := range doc.TraceEvents {
+		if e.Ph == "X" {
+			got = append(got, fmt.Sprintf("%s: %q %v+%v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts, *e.Dur))
+		}
+	}
+	want := []string{
+		`reader-0: "waits to come in" 1000+0`, // let in at once
+		`reader-0: "reads" 1000+4000`,
+		`reader-1: "reads (2 readers in)" 3000+3000`,
+		`writer-0: "waits to come in" 2000+4000`,
+		`writer-0: "writes (alone)" 6000+3000`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("spans:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -27,8 +27,12 @@ result, which expressions read as steps.ID.FIELD.`)
 	}
 	switch len(rest) {
 	case 0:
+		width := 0
 		for _, s := range actions.All() {
-			fmt.Fprintf(c.stdout, "  %-10s %s\n", s.Name, s.Summary)
+			width = max(width, len(s.Name))
+		}
+		for _, s := range actions.All() {
+			fmt.Fprintf(c.stdout, "  %-*s %s\n", width, s.Name, s.Summary)
 		}
 		fmt.Fprintln(c.stdout, "\n'pmrun actions NAME' shows an action's parameters and result fields.")
 		return nil

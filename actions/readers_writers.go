@@ -1,0 +1,118 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/rw"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "readers_writers",
+		Summary: "The readers-writers problem: readers share a room, a writer needs it alone; one OS thread a worker, futex semaphores for the locks. " +
+			"Times every wait, to show who starves whom under each policy. policy none breaks the rule on purpose (ok: false, not a failure).",
+		Params: []Param{
+			{Name: "readers", Kind: Int, Default: 4, Min: intp(0), Max: intp(rw.MaxWorkers), Doc: "how many readers"},
+			{Name: "writers", Kind: Int, Default: 2, Min: intp(0), Max: intp(rw.MaxWorkers), Doc: "how many writers"},
+			{Name: "reads", Kind: Int, Default: 20, Min: intp(0), Max: intp(rw.MaxOps), Doc: "visits each reader makes"},
+			{Name: "writes", Kind: Int, Default: 5, Min: intp(0), Max: intp(rw.MaxOps), Doc: "visits each writer makes"},
+			{Name: "policy", Kind: String, Default: string(rw.Fair),
+				Enum: []string{string(rw.ReadersFirst), string(rw.WritersFirst), string(rw.Fair), string(rw.None)},
+				Doc:  "readers_first: readers come in while readers are in (writers can starve); writers_first: a waiting writer holds new readers back (readers can starve); fair: one turnstile for all, in arrival order; none: no lock"},
+			{Name: "read_time", Kind: Duration, Default: 3 * time.Millisecond, Doc: "how long a reader stays in"},
+			{Name: "write_time", Kind: Duration, Default: time.Millisecond, Doc: "how long a writer stays in"},
+			{Name: "think_time", Kind: Duration, Doc: "between two visits of a worker"},
+			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each think, read and write, drawn from the run's seed"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log rw_wait, rw_enter and rw_leave events (worker, role, readers) for the timeline"},
+		},
+		Results: []Field{
+			{Name: "ok", Type: "bool", Doc: "every visit made and the rule always held"},
+			{Name: "reads", Type: "int", Doc: "reader visits made"},
+			{Name: "writes", Type: "int", Doc: "writer visits made"},
+			{Name: "violations", Type: "int", Doc: "entries that broke the rule: a writer with anyone else in, a reader with a writer"},
+			{Name: "max_readers", Type: "int", Doc: "the most readers in the room at once"},
+			{Name: "reader_max_wait", Type: "duration", Doc: "the longest a reader waited to come in"},
+			{Name: "reader_mean_wait", Type: "duration", Doc: "a reader's mean wait"},
+			{Name: "writer_max_wait", Type: "duration", Doc: "the longest a writer waited to come in"},
+			{Name: "writer_mean_wait", Type: "duration", Doc: "a writer's mean wait"},
+			{Name: "runtime", Type: "duration", Doc: "from the moment all were let in to the end"},
+			{Name: "threads", Type: "list", Doc: "the workers' thread names: reader-0, …, writer-0, …"},
+		},
+		Check: func(s Static) []error {
+			if s.Has("readers") && s.Has("writers") && s.Int("readers")+s.Int("writers") == 0 {
+				return []error{Paramf("readers", "no readers and no writers: nobody to run")}
+			}
+			return nil
+		},
+		New: newReadersWriters,
+	})
+}
+
+type readersWritersAction struct {
+	cfg   rw.Config
+	trace bool
+}
+
+func newReadersWriters(a Args) (Action, error) {
+	return &readersWritersAction{
+		trace: a.Bool("trace"),
+		cfg: rw.Config{
+			Readers: a.Int("readers"), Writers: a.Int("writers"),
+			Reads: a.Int("reads"), Writes: a.Int("writes"),
+			Policy:   rw.Policy(a.String("policy")),
+			ReadTime: a.Duration("read_time"), WriteTime: a.Duration("write_time"),
+			ThinkTime: a.Duration("think_time"), Jitter: a.Duration("jitter"),
+		},
+	}, nil
+}
+
+func (a *readersWritersAction) Run(ctx context.Context, env *Env) (Result, error) {
+	cfg := a.cfg
+	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	if a.trace {
+		cfg.OnEvent = func(e rw.Event) {
+			role := "reader"
+			if e.Writer {
+				role = "writer"
+			}
+			switch e.Kind {
+			case rw.EventWait:
+				env.Event(e.Kind, "waiting to come in", "worker", e.Worker, "role", role)
+			case rw.EventEnter:
+				env.Event(e.Kind, "in", "worker", e.Worker, "role", role, "readers", e.Readers)
+			case rw.EventLeave:
+				env.Event(e.Kind, "out", "worker", e.Worker, "role", role)
+			}
+		}
+	}
+	res, err := rw.Run(ctx, cfg)
+	var threads []string
+	for i := range cfg.Readers {
+		threads = append(threads, rw.WorkerName(false, i))
+	}
+	for i := range cfg.Writers {
+		threads = append(threads, rw.WorkerName(true, i))
+	}
+	out := Result{
+		"ok":               res.OK,
+		"reads":            res.Reads,
+		"writes":           res.Writes,
+		"violations":       res.Violations,
+		"max_readers":      res.MaxReaders,
+		"reader_max_wait":  res.ReaderMaxWait,
+		"reader_mean_wait": res.ReaderMeanWait,
+		"writer_max_wait":  res.WriterMaxWait,
+		"writer_mean_wait": res.WriterMeanWait,
+		"runtime":          res.Runtime,
+		"threads":          threads,
+	}
+	if err != nil {
+		return out, err
+	}
+	if res.Violations > 0 && cfg.Policy != rw.None {
+		return out, fmt.Errorf("readers_writers: the rule was broken %d times under policy %s", res.Violations, cfg.Policy)
+	}
+	return out, nil
+}

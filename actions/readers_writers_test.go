@@ -1,0 +1,58 @@
+package actions_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+// TestReadersWritersScenario runs the action through the runner: results,
+// the trace events in the order the rule allows, policy none's violations
+// as a result rather than a failure, and load-time checks.
+func TestReadersWritersScenario(t *testing.T) {
+	o, log := runPC(t, context.Background(), `name: rw
+steps:
+  - id: fair
+    readers_writers: {readers: 3, writers: 2, reads: 4, writes: 3, policy: fair, trace: true}
+  - id: none
+    readers_writers: {readers: 3, writers: 2, reads: 10, writes: 10, policy: none}
+    retry: {until: 'result.violations > 0', attempts: 5}
+  - assert: steps.fair.ok && steps.fair.reads == 12 && steps.fair.writes == 6 && steps.fair.violations == 0
+  - assert: '!steps.none.ok && steps.none.violations > 0'
+`)
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("scenario %s: %v", o.Status, o.Err)
+	}
+	if got := pcStep(t, o, "fair").Result["threads"].([]string); strings.Join(got, ",") != "reader-0,reader-1,reader-2,writer-0,writer-1" {
+		t.Errorf("threads %v", got)
+	}
+	in := map[string]string{} // worker -> role, while in the room
+	enters := 0
+	for _, ev := range log.events(t, "rw_enter", "rw_leave") {
+		w, role := ev["worker"].(string), ev["role"].(string)
+		if ev["event"] == "rw_leave" {
+			delete(in, w)
+			continue
+		}
+		enters++
+		for other, otherRole := range in {
+			if role == "writer" || otherRole == "writer" {
+				t.Errorf("%s (%s) came in with %s (%s)", w, role, other, otherRole)
+			}
+		}
+		in[w] = role
+	}
+	if enters != 18 {
+		t.Errorf("%d rw_enter events, want 18", enters)
+	}
+	for src, want := range map[string]string{
+		"readers_writers: {readers: 0, writers: 0}": "nobody to run",
+		"readers_writers: {policy: lottery}":        "policy",
+	} {
+		if _, err := runner.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), runner.LoadOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
+		}
+	}
+}
