@@ -274,16 +274,7 @@ func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop boo
 			stop = true
 		}
 	}
-	for _, th := range threads {
-		_ = th.Cancel() // ErrFinished for those that ate every meal
-	}
-	var failed []string
-	for _, th := range threads {
-		exit, err := th.Wait(context.Background()) // each wait is a cancellation point: they end
-		if err == nil && exit.State == osthread.Failed {
-			failed = append(failed, fmt.Sprintf("%s: %v", th.Name(), exit.Err))
-		}
-	}
+	failed := osthread.CancelAndJoin(threads)
 	for _, p := range tb.phils {
 		m := int(p.meals.Load())
 		res.PerPhilosopher = append(res.PerPhilosopher, m)
@@ -293,7 +284,7 @@ func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop boo
 	res.OK = !res.Deadlock && res.Meals == tb.cfg.Philosophers*tb.cfg.Meals
 	switch {
 	case len(failed) > 0:
-		return res, fmt.Errorf("dining: %s", strings.Join(failed, "; "))
+		return res, fmt.Errorf("dining: %w", errors.Join(failed...))
 	case ctxErr != nil:
 		return res, fmt.Errorf("dining: stopped after %d meals: %w", res.Meals, ctxErr)
 	}
@@ -402,7 +393,7 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 		return err
 	}
 	for meal := 1; meal <= cfg.Meals; meal++ {
-		if err := sleep(t, cfg.ThinkTime+jitter()); err != nil {
+		if err := t.Sleep(cfg.ThinkTime + jitter()); err != nil {
 			return err
 		}
 		if tb.seats != nil {
@@ -415,7 +406,7 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 			return err
 		}
 		held = append(held, first)
-		if err := sleep(t, cfg.Pause); err != nil {
+		if err := t.Sleep(cfg.Pause); err != nil {
 			return err
 		}
 		if err := tb.take(p, t, second); err != nil {
@@ -424,7 +415,7 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 		held = append(held, second)
 		tb.progress.Add(1)
 		tb.emit(Event{Kind: MealStarted, Philosopher: p.index, Fork: -1, Meal: meal})
-		if err := sleep(t, cfg.EatTime+jitter()); err != nil {
+		if err := t.Sleep(cfg.EatTime + jitter()); err != nil {
 			return err
 		}
 		p.meals.Add(1)
@@ -474,13 +465,4 @@ func (tb *table) emit(e Event) {
 	if tb.cfg.OnEvent != nil {
 		tb.cfg.OnEvent(e)
 	}
-}
-
-// sleep is a cancellation point that waits d; 0 only checks for
-// cancellation.
-func sleep(t *osthread.Thread, d time.Duration) error {
-	if d <= 0 {
-		return t.TestCancel()
-	}
-	return t.Sleep(d)
 }

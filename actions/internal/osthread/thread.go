@@ -284,6 +284,27 @@ const (
 	yields = 32
 )
 
+// CancelAndJoin cancels every thread that has not finished and joins them
+// all, so that none is left when it returns: each wait in a body must be a
+// cancellation point. It returns the error of each thread that failed (an
+// error other than cancellation, or a panic), naming the thread.
+func CancelAndJoin(threads []*Thread) []error {
+	for _, t := range threads {
+		_ = t.Cancel() // ErrFinished for those already done
+	}
+	var failed []error
+	for _, t := range threads {
+		exit, err := t.Wait(context.Background())
+		if err == nil && exit.State == Failed {
+			err = exit.Err
+		}
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", t.name, err))
+		}
+	}
+	return failed
+}
+
 // TestCancel is a cancellation point that does nothing else: it returns
 // [ErrCancelled] if the thread has been cancelled.
 func (t *Thread) TestCancel() error {
@@ -293,10 +314,14 @@ func (t *Thread) TestCancel() error {
 	return nil
 }
 
-// Sleep is a cancellation point that waits for d.
+// Sleep is a cancellation point that waits for d; with d of 0 or less it
+// only checks for cancellation.
 func (t *Thread) Sleep(d time.Duration) error {
 	if t.cancelled.Load() {
 		return ErrCancelled
+	}
+	if d <= 0 {
+		return nil
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()

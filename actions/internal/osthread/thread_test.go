@@ -3,6 +3,7 @@ package osthread_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strconv"
@@ -449,5 +450,38 @@ func TestSleepEndsOnItsOwn(t *testing.T) {
 	exit, err := th.Wait(t.Context())
 	if err != nil || exit.State != osthread.Finished || exit.Runtime < d {
 		t.Fatalf("Wait = %+v, %v; want finished after %v", exit, err, d)
+	}
+}
+
+// TestCancelAndJoin: idle threads are cancelled, finished ones left alone,
+// and only a failed one is reported, by name; none is left afterwards.
+func TestCancelAndJoin(t *testing.T) {
+	var threads []*osthread.Thread
+	for _, body := range []func(*osthread.Thread) error{
+		idle,
+		func(*osthread.Thread) error { return nil },
+		func(*osthread.Thread) error { return errors.New("broke") },
+		func(th *osthread.Thread) error { return th.Sleep(0) },
+	} {
+		th, err := osthread.Start(fmt.Sprintf("caj-%d", len(threads)), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads = append(threads, th)
+	}
+	<-threads[1].Done()
+	failed := osthread.CancelAndJoin(threads)
+	if len(failed) != 1 || failed[0].Error() != "caj-2: broke" {
+		t.Fatalf("failed = %v, want only caj-2's error", failed)
+	}
+	for _, th := range threads {
+		select {
+		case <-th.Done():
+		default:
+			t.Errorf("%s not joined", th.Name())
+		}
+		if taskAlive(th.TID()) {
+			t.Errorf("%s still in /proc/self/task", th.Name())
+		}
 	}
 }

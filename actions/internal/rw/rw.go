@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case startErr != nil:
 		return res, startErr
 	case len(failed) > 0:
-		return res, fmt.Errorf("rw: %s", strings.Join(failed, "; "))
+		return res, fmt.Errorf("rw: %w", errors.Join(failed...))
 	case ctxErr != nil:
 		return res, fmt.Errorf("rw: stopped after %d reads and %d writes: %w", res.Reads, res.Writes, ctxErr)
 	}
@@ -195,7 +194,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 // join waits for every thread, cancelling them all when ctx ends or stop
 // is set; every wait in a worker is a cancellation point, so they end.
-func join(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr error, failed []string) {
+func join(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr error, failed []error) {
 	if !stop {
 	wait:
 		for _, th := range threads {
@@ -207,16 +206,7 @@ func join(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr er
 			}
 		}
 	}
-	for _, th := range threads {
-		_ = th.Cancel() // ErrFinished for those done
-	}
-	for _, th := range threads {
-		exit, err := th.Wait(context.Background())
-		if err == nil && exit.State == osthread.Failed {
-			failed = append(failed, fmt.Sprintf("%s: %v", th.Name(), exit.Err))
-		}
-	}
-	return ctxErr, failed
+	return ctxErr, osthread.CancelAndJoin(threads)
 }
 
 func (r *room) result() Result {
@@ -255,7 +245,7 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 	}
 	for v := 0; v < visits; v++ {
 		if v > 0 {
-			if err := sleep(t, cfg.ThinkTime+jitter()); err != nil {
+			if err := t.Sleep(cfg.ThinkTime + jitter()); err != nil {
 				return err
 			}
 		}
@@ -268,7 +258,7 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 		r.tally(writer, time.Since(asked))
 		readers := r.enter(writer)
 		r.emit(Event{Kind: EventEnter, Worker: name, Writer: writer, Readers: readers})
-		err = sleep(t, stay+jitter())
+		err = t.Sleep(stay + jitter())
 		r.leave(writer)
 		r.emit(Event{Kind: EventLeave, Worker: name, Writer: writer})
 		unlock()
@@ -501,13 +491,4 @@ func boolBit(b bool) uint64 {
 		return 1
 	}
 	return 0
-}
-
-// sleep is a cancellation point that waits d; 0 only checks for
-// cancellation.
-func sleep(t *osthread.Thread, d time.Duration) error {
-	if d <= 0 {
-		return t.TestCancel()
-	}
-	return t.Sleep(d)
 }
