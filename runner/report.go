@@ -278,7 +278,7 @@ svg line { stroke-width: 2; stroke: #555; }
 svg line.message_sent { stroke: #e08a00; } svg line.message_received { stroke: #0a8f8f; }
 svg line.item_produced { stroke: #e08a00; } svg line.item_consumed { stroke: #0a8f8f; }
 svg line.fork_taken { stroke: #e08a00; } svg line.fork_released { stroke: #0a8f8f; }
-svg rect.worker.meal, svg rect.worker.read { fill: #4c9f70; } svg rect.worker.write { fill: #e08a00; }
+svg rect.worker.meal, svg rect.worker.read, svg rect.worker.work { fill: #4c9f70; } svg rect.worker.write { fill: #e08a00; }
 svg rect.worker.wait { fill: #c9c9c9; }
 svg line.failed { stroke: #c0262d; stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 1em; }

@@ -78,8 +78,11 @@ type span struct {
 	ended      bool
 	status     string // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
 	failed     bool   // drawn as a failure
-	style      string // how a worker's span is drawn: wait or meal
-	args       fields // the start event's, then the end event's
+	style      string // how a worker's span is drawn: wait, meal, read, write, work
+	// step is the index of the step a worker's span belongs to; the
+	// span ends with the step at the latest. nil for other spans.
+	step any
+	args fields // the start event's, then the end event's
 }
 
 // A mark is something that happened at one moment. It keeps the event's
@@ -141,6 +144,14 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 			status := f.str("status")
 			t.close(s, at, status, status == StatusFailed, f)
 		}
+		// A worker waiting when its step ended (a jammed barrier, a
+		// deadlocked table) was stopped with it.
+		for k, s := range r.open {
+			if s.step != nil && s.step == f.get("step") {
+				delete(r.open, k)
+				t.close(s, at, "stopped with its step", false, nil)
+			}
+		}
 	case "process_start":
 		name := f.str("process")
 		tr := r.track("process", "process/"+name, fmt.Sprintf("process %s (pid %v)", name, f.get("pid")))
@@ -180,6 +191,8 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		t.philosopher(r, at, event, msg, f)
 	case "rw_wait", "rw_enter", "rw_leave":
 		t.roomVisit(r, at, event, f)
+	case "barrier_work", "barrier_arrive", "barrier_leave":
+		t.barrierRound(r, at, event, msg, f)
 	case "assert_failed", "deadlock_detected":
 		t.mark(r.stepLane(0), at, msg, true, f)
 	case "log":
@@ -208,6 +221,8 @@ func (m *mark) label() string {
 		return label
 	case "item_produced", "item_consumed":
 		return fmt.Sprintf("%s %s (occupancy %v)", strings.TrimPrefix(event, "item_"), f.str("item"), f.get("occupancy"))
+	case "barrier_leave":
+		return fmt.Sprintf("left barrier %v before everyone had arrived", f.get("round"))
 	case "fork_taken":
 		return fmt.Sprintf("took fork %v", f.get("fork"))
 	case "fork_released":
@@ -292,6 +307,41 @@ func (t *Timeline) roomVisit(r *runLine, at time.Time, event string, f fields) {
 		}
 	case "rw_leave":
 		end(inKey, "out")
+	}
+}
+
+// barrierRound records a barrier worker's event: a span while it works
+// on a round and one while it waits at the round's barrier; a departure
+// before everyone had arrived is a failure mark.
+func (t *Timeline) barrierRound(r *runLine, at time.Time, event, msg string, f fields) {
+	w := f.str("worker")
+	tr := r.track("worker", "worker/"+w, w)
+	workKey, waitKey := "work/"+w, "wait/"+w
+	end := func(key, status string) {
+		if s := r.open[key]; s != nil {
+			delete(r.open, key)
+			t.close(s, at, status, false, nil)
+		}
+	}
+	start := func(key, name, style string) {
+		t.open(r, tr, key, at, name, f)
+		if s := r.open[key]; s != nil {
+			s.style = style
+		}
+	}
+	switch event {
+	case "barrier_work":
+		start(workKey, fmt.Sprintf("round %v", f.get("round")), "work")
+	case "barrier_arrive":
+		end(workKey, "done")
+		start(waitKey, fmt.Sprintf("waits at barrier %v", f.get("round")), "wait")
+	case "barrier_leave":
+		if early, _ := f.get("early").(bool); early {
+			end(waitKey, "left early")
+			t.mark(tr, at, msg, true, f)
+		} else {
+			end(waitKey, "through")
+		}
 	}
 }
 
@@ -385,6 +435,9 @@ func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name st
 		return
 	}
 	s := &span{name: name, start: at, args: f}
+	if tr.kind == "worker" {
+		s.step = f.get("step")
+	}
 	tr.spans = append(tr.spans, s)
 	r.open[key] = s
 }

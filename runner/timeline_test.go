@@ -476,3 +476,46 @@ func TestTimelineRoomVisits(t *testing.T) {
 		t.Errorf("spans:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTimelineBarrier: a worker's round is a span, its wait at the
+// barrier another; an early departure is a failure mark; a wait that the
+// step's end cut short ends with the step.
+func TestTimelineBarrier(t *testing.T) {
+	tl := runner.NewTimeline(0, nil)
+	t0 := time.Now()
+	ev := func(ms int, kv ...any) {
+		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
+	}
+	ev(0, "event", "scenario_start")
+	ev(0, "event", "step_start", "step", 0, "action", "barrier")
+	ev(1, "event", "barrier_work", "step", 0, "worker", "worker-0", "round", 1)
+	ev(3, "event", "barrier_arrive", "step", 0, "worker", "worker-0", "round", 1)
+	ev(4, "event", "barrier_leave", "step", 0, "worker", "worker-0", "round", 1, "early", true)
+	ev(4, "event", "barrier_work", "step", 0, "worker", "worker-0", "round", 2)
+	ev(5, "event", "barrier_arrive", "step", 0, "worker", "worker-0", "round", 2)
+	ev(9, "event", "step_end", "step", 0, "action", "barrier", "status", "ok")
+	ev(10, "event", "scenario_end", "status", "passed")
+
+	doc := decodeTrace(t, tl)
+	doc.checkLanes(t)
+	names := doc.trackNames()
+	var got []string
+	for _, e := range doc.TraceEvents {
+		switch {
+		case e.Ph == "X" && e.Cat == "worker":
+			got = append(got, fmt.Sprintf("%s: %q %v+%v %v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts, *e.Dur, e.Args["status"]))
+		case e.Ph == "i":
+			got = append(got, fmt.Sprintf("%s: mark %q", names[[2]int{e.Pid, e.Tid}], e.Name))
+		}
+	}
+	want := []string{
+		`worker-0: "round 1" 1000+2000 done`,
+		`worker-0: "waits at barrier 1" 3000+1000 left early`,
+		`worker-0: "round 2" 4000+1000 done`,
+		`worker-0: "waits at barrier 2" 5000+4000 stopped with its step`,
+		`worker-0: mark "left barrier 1 before everyone had arrived"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

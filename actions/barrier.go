@@ -1,0 +1,93 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/barrier"
+)
+
+func init() {
+	Register(&Spec{
+		Name: "barrier",
+		Summary: "Workers in rounds that meet at a barrier of futex semaphores, one OS thread a worker; checks that no one leaves a barrier before all have arrived. " +
+			"kind one_turnstile is the classic mistake: a worker laps the others, then the barrier jams (ok: false, not a failure).",
+		Params: []Param{
+			{Name: "workers", Kind: Int, Default: 4, Min: intp(2), Max: intp(barrier.MaxWorkers), Doc: "how many workers"},
+			{Name: "rounds", Kind: Int, Default: 10, Min: intp(1), Max: intp(barrier.MaxRounds), Doc: "rounds each worker runs"},
+			{Name: "kind", Kind: String, Default: string(barrier.TwoPhase),
+				Enum: []string{string(barrier.TwoPhase), string(barrier.OneTurnstile), string(barrier.None)},
+				Doc:  "two_phase: the reusable barrier (two turnstiles); one_turnstile: one turnstile for both ways, the mistake that lets a worker lap; none: no barrier"},
+			{Name: "work_time", Kind: Duration, Default: time.Millisecond, Doc: "each round's work"},
+			{Name: "jitter", Kind: Duration, Default: time.Millisecond, Doc: "a random extra on each round's work, drawn from the run's seed, so that workers arrive in different orders"},
+			{Name: "stall", Kind: Duration, Doc: "how long no worker may arrive at or leave a barrier before the run is called stuck and stopped (default 100ms plus ten rounds' work)"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log barrier_work, barrier_arrive and barrier_leave events (worker, round; early on a departure before all had arrived) for the timeline"},
+		},
+		Results: []Field{
+			{Name: "ok", Type: "bool", Doc: "every round run, and no one left a barrier before all had arrived"},
+			{Name: "rounds", Type: "int", Doc: "rounds every worker finished"},
+			{Name: "early", Type: "int", Doc: "departures from a barrier before every worker had arrived at it"},
+			{Name: "stalled", Type: "bool", Doc: "the workers stopped getting anywhere for stall and were stopped"},
+			{Name: "max_wait", Type: "duration", Doc: "the longest a worker waited at a barrier"},
+			{Name: "mean_wait", Type: "duration", Doc: "the mean wait at a barrier"},
+			{Name: "last", Type: "list", Doc: "for each worker, the rounds it arrived last: the one the others waited for"},
+			{Name: "runtime", Type: "duration", Doc: "from the moment all started to the end"},
+			{Name: "threads", Type: "list", Doc: "the workers' thread names: worker-0, worker-1, …"},
+		},
+		New: newBarrier,
+	})
+}
+
+type barrierAction struct {
+	cfg   barrier.Config
+	trace bool
+}
+
+func newBarrier(a Args) (Action, error) {
+	return &barrierAction{
+		trace: a.Bool("trace"),
+		cfg: barrier.Config{
+			Workers: a.Int("workers"), Rounds: a.Int("rounds"), Kind: barrier.Kind(a.String("kind")),
+			WorkTime: a.Duration("work_time"), Jitter: a.Duration("jitter"), Stall: a.Duration("stall"),
+		},
+	}, nil
+}
+
+func (b *barrierAction) Run(ctx context.Context, env *Env) (Result, error) {
+	cfg := b.cfg
+	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	if b.trace {
+		cfg.OnEvent = func(e barrier.Event) {
+			msg := map[string]string{barrier.EventWork: "working", barrier.EventArrive: "at the barrier", barrier.EventLeave: "through the barrier"}[e.Kind]
+			kv := []any{"worker", barrier.WorkerName(e.Worker), "round", e.Round}
+			if e.Early {
+				kv = append(kv, "early", true)
+			}
+			env.Event(e.Kind, msg, kv...)
+		}
+	}
+	res, err := barrier.Run(ctx, cfg)
+	threads := make([]string, cfg.Workers)
+	for i := range threads {
+		threads[i] = barrier.WorkerName(i)
+	}
+	out := Result{
+		"ok":        res.OK,
+		"rounds":    res.Rounds,
+		"early":     res.Early,
+		"stalled":   res.Stalled,
+		"max_wait":  res.MaxWait,
+		"mean_wait": res.MeanWait,
+		"last":      nonNil(res.Last),
+		"runtime":   res.Runtime,
+		"threads":   threads,
+	}
+	if err != nil {
+		return out, err
+	}
+	if cfg.Kind == barrier.TwoPhase && (res.Early > 0 || res.Stalled) {
+		return out, fmt.Errorf("barrier: the two-phase barrier failed: %d early departures, stalled %v", res.Early, res.Stalled)
+	}
+	return out, nil
+}

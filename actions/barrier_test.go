@@ -1,0 +1,48 @@
+package actions_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+// TestBarrierScenario runs the action through the runner: the two-phase
+// barrier's events never show a round started before the last arrival at
+// the one before; one turnstile's early departures and jam are a result,
+// not a failure, and its early departures are marked in the events.
+func TestBarrierScenario(t *testing.T) {
+	o, log := runPC(t, context.Background(), `name: barrier
+steps:
+  - id: good
+    barrier: {workers: 3, rounds: 6, work_time: 0s, jitter: 500us, trace: true}
+  - id: bad
+    barrier: {workers: 3, rounds: 40, kind: one_turnstile, work_time: 0s, jitter: 300us, stall: 100ms, trace: true}
+    retry: {until: 'result.early > 0', attempts: 5}
+  - assert: steps.good.ok && steps.good.rounds == 6 && len(steps.good.last) == 3
+  - assert: '!steps.bad.ok && steps.bad.early > 0'
+`)
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("scenario %s: %v", o.Status, o.Err)
+	}
+	arrived := map[float64]int{}
+	early := 0
+	for _, ev := range log.events(t, "barrier_arrive", "barrier_work", "barrier_leave") {
+		round := ev["round"].(float64)
+		switch {
+		case ev["step_id"] != "good":
+			if ev["event"] == "barrier_leave" && ev["early"] == true {
+				early++
+			}
+		case ev["event"] == "barrier_arrive":
+			arrived[round]++
+		case ev["event"] == "barrier_work" && round > 1 && arrived[round-1] != 3:
+			t.Errorf("%s started round %v with %d arrived at barrier %v", ev["worker"], round, arrived[round-1], round-1)
+		case ev["event"] == "barrier_leave" && ev["early"] != nil:
+			t.Errorf("an early departure from the two-phase barrier: %v", ev)
+		}
+	}
+	if early == 0 {
+		t.Error("no barrier_leave event of the one-turnstile run says early")
+	}
+}
