@@ -187,13 +187,7 @@ func (r *run) watch(ctx context.Context, threads []*osthread.Thread, stop bool) 
 	}
 	ticker := time.NewTicker(min(max(limit/5, time.Millisecond), 100*time.Millisecond))
 	defer ticker.Stop()
-	allDone := make(chan struct{})
-	go func() {
-		for _, th := range threads {
-			<-th.Done()
-		}
-		close(allDone)
-	}()
+	allDone := osthread.AllDone(threads)
 	seen, since := r.progress.Load(), time.Now()
 	for {
 		select {

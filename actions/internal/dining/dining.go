@@ -239,13 +239,7 @@ func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop boo
 	tick := min(max(tb.cfg.Detect/5, time.Millisecond), 50*time.Millisecond)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	allDone := make(chan struct{})
-	go func() {
-		for _, th := range threads {
-			<-th.Done()
-		}
-		close(allDone)
-	}()
+	allDone := osthread.AllDone(threads)
 
 	var ctxErr error
 	var standing []Link // the cycle seen last, and since when with no progress

@@ -284,6 +284,19 @@ const (
 	yields = 32
 )
 
+// AllDone returns a channel closed once the body of every thread has
+// returned.
+func AllDone(threads []*Thread) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		for _, t := range threads {
+			<-t.done
+		}
+		close(done)
+	}()
+	return done
+}
+
 // CancelAndJoin cancels every thread that has not finished and joins them
 // all, so that none is left when it returns: each wait in a body must be a
 // cancellation point. It returns the error of each thread that failed (an

@@ -455,6 +455,7 @@ func TestSleepEndsOnItsOwn(t *testing.T) {
 
 // TestCancelAndJoin: idle threads are cancelled, finished ones left alone,
 // and only a failed one is reported, by name; none is left afterwards.
+// AllDone closes only then.
 func TestCancelAndJoin(t *testing.T) {
 	var threads []*osthread.Thread
 	for _, body := range []func(*osthread.Thread) error{
@@ -470,7 +471,18 @@ func TestCancelAndJoin(t *testing.T) {
 		threads = append(threads, th)
 	}
 	<-threads[1].Done()
+	all := osthread.AllDone(threads)
+	select {
+	case <-all:
+		t.Fatal("AllDone closed while an idle thread runs")
+	case <-time.After(20 * time.Millisecond):
+	}
 	failed := osthread.CancelAndJoin(threads)
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatal("AllDone not closed after every thread was joined")
+	}
 	if len(failed) != 1 || failed[0].Error() != "caj-2: broke" {
 		t.Fatalf("failed = %v, want only caj-2's error", failed)
 	}
