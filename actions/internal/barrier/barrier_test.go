@@ -119,3 +119,19 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestStressTwoPhase: thousands of rounds with no work between barriers,
+// where a lapping worker would show at once. Only with PMRUN_STRESS set
+// (make stress).
+func TestStressTwoPhase(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	for _, n := range []int{2, 8, 17} {
+		res, err := barrier.Run(context.Background(), barrier.Config{Workers: n, Rounds: 5000, Kind: barrier.TwoPhase, Stall: 5 * time.Second})
+		if err != nil || !res.OK || res.Early != 0 {
+			t.Fatalf("%d workers: %+v, %v", n, res, err)
+		}
+	}
+	noWorkersLeft(t)
+}

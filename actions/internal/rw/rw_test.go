@@ -177,3 +177,20 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestStressPolicies: long runs of every locking policy with many workers
+// and short visits, the rule checked on every entry. Only with
+// PMRUN_STRESS set (make stress).
+func TestStressPolicies(t *testing.T) {
+	if os.Getenv("PMRUN_STRESS") == "" {
+		t.Skip("set PMRUN_STRESS=1 (make stress)")
+	}
+	for _, p := range []rw.Policy{rw.ReadersFirst, rw.WritersFirst, rw.Fair} {
+		cfg := rw.Config{Readers: 12, Writers: 6, Reads: 2000, Writes: 1000, Policy: p, Jitter: 20 * time.Microsecond, Seed: 9}
+		res, err := rw.Run(context.Background(), cfg)
+		if err != nil || !res.OK || res.Violations != 0 {
+			t.Fatalf("%s: %+v, %v", p, res, err)
+		}
+	}
+	noWorkersLeft(t)
+}
