@@ -75,11 +75,14 @@ func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
 	if d.trace {
 		cfg.OnEvent = func(e dining.Event) { diningEvent(env, e) }
 	}
-	res, err := dining.Run(ctx, cfg)
-	cycle := make([]string, len(res.Cycle))
-	for i, l := range res.Cycle {
-		cycle[i] = l.Describe()
+	// Logged as soon as the deadlock is found, before the philosophers
+	// are stopped and put their forks down.
+	cfg.OnDeadlock = func(c []dining.Link) {
+		env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "order", string(cfg.Order),
+			"cycle", describe(c), "explanation", dining.ExplainDeadlock(c, cfg.Philosophers))
 	}
+	res, err := dining.Run(ctx, cfg)
+	cycle := describe(res.Cycle)
 	threads := make([]string, cfg.Philosophers)
 	for i := range threads {
 		threads[i] = dining.Name(i)
@@ -95,10 +98,6 @@ func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
 		"runtime":         res.Runtime,
 		"threads":         threads,
 	}
-	if res.Deadlock {
-		env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "order", string(cfg.Order),
-			"cycle", cycle, "explanation", res.Explain())
-	}
 	if err != nil {
 		return out, err
 	}
@@ -106,6 +105,15 @@ func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
 		return out, fmt.Errorf("dining: deadlock under order: %s: %s", cfg.Order, res.Explain())
 	}
 	return out, nil
+}
+
+// describe says each link of a cycle in words.
+func describe(cycle []dining.Link) []string {
+	out := make([]string, len(cycle))
+	for i, l := range cycle {
+		out[i] = l.Describe()
+	}
+	return out
 }
 
 func diningEvent(env *Env, e dining.Event) {

@@ -80,6 +80,10 @@ type Config struct {
 	Detect time.Duration
 	// OnEvent, if set, is called from the philosophers' threads.
 	OnEvent func(Event)
+	// OnDeadlock, if set, is called with the cycle once a deadlock is
+	// found, before the philosophers are cancelled (and put their forks
+	// down), so that what it logs comes first.
+	OnDeadlock func(cycle []Link)
 }
 
 // Event is something a philosopher did.
@@ -131,16 +135,21 @@ func (r Result) Explain() string {
 		}
 		return fmt.Sprintf("no deadlock, but only %d meals were eaten", r.Meals)
 	}
+	return ExplainDeadlock(r.Cycle, len(r.PerPhilosopher))
+}
+
+// ExplainDeadlock says why a table of n deadlocked in cycle.
+func ExplainDeadlock(cycle []Link, n int) string {
 	var b strings.Builder
 	b.WriteString("deadlock, a circular wait:\n")
-	for _, l := range r.Cycle {
+	for _, l := range cycle {
 		b.WriteString("  " + l.Describe() + "\n")
 	}
 	fmt.Fprintf(&b, "Each of the %d holds a fork and waits for the next one's: none can eat, so none puts a fork down. "+
 		"All four of Coffman's conditions hold (mutual exclusion, hold and wait, no preemption, circular wait), "+
 		"and breaking any one prevents the deadlock: order: ordered takes the lower-numbered fork first, "+
 		"so the wait cannot come full circle; order: waiter seats at most %d at once.",
-		len(r.Cycle), len(r.PerPhilosopher)-1)
+		len(cycle), n-1)
 	return b.String()
 }
 
@@ -173,6 +182,10 @@ type table struct {
 	// progress counts forks taken and meals begun; the detector calls a
 	// cycle a deadlock only while it stands still.
 	progress atomic.Int64
+	// stopping is set before the philosophers are cancelled one by one,
+	// so that none takes a fork a cancelled neighbour puts down: after a
+	// deadlock nobody eats.
+	stopping atomic.Bool
 }
 
 type philosopher struct {
@@ -205,14 +218,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		p := &philosopher{index: i}
 		p.want.Store(-1)
 		tb.phils = append(tb.phils, p)
-		th, err := osthread.Start(Name(i), func(t *osthread.Thread) error {
-			p.tid.Store(int32(t.TID()))
-			return tb.dine(p, t)
-		})
+		th, err := osthread.Start(Name(i), func(t *osthread.Thread) error { return tb.dine(p, t) })
 		if err != nil {
 			startErr = fmt.Errorf("dining: start %s: %w", Name(i), err)
 			break
 		}
+		p.tid.Store(int32(th.TID())) // known before the gate opens
 		threads = append(threads, th)
 	}
 	// Everyone sits down at once, so that the naive table has its chance
@@ -266,8 +277,12 @@ func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop boo
 		case time.Since(since) >= tb.cfg.Detect:
 			res.Deadlock, res.Cycle = true, cycle
 			stop = true
+			if tb.cfg.OnDeadlock != nil {
+				tb.cfg.OnDeadlock(cycle)
+			}
 		}
 	}
+	tb.stopping.Store(true)
 	failed := osthread.CancelAndJoin(threads)
 	for _, p := range tb.phils {
 		m := int(p.meals.Load())
@@ -431,7 +446,7 @@ func (tb *table) take(p *philosopher, t *osthread.Thread, f int) error {
 		p.waits.Add(1)
 		holder := -1
 		for _, q := range tb.phils {
-			if int(q.tid.Load()) == tid {
+			if tid != 0 && int(q.tid.Load()) == tid {
 				holder = q.index
 			}
 		}
@@ -442,6 +457,11 @@ func (tb *table) take(p *philosopher, t *osthread.Thread, f int) error {
 	p.want.Store(-1)
 	if err != nil {
 		return err
+	}
+	if tb.stopping.Load() {
+		// Put down by a neighbour being stopped: not for eating.
+		_ = fork.Unlock()
+		return osthread.ErrCancelled
 	}
 	tb.progress.Add(1)
 	tb.emit(Event{Kind: ForkTaken, Philosopher: p.index, Fork: f})

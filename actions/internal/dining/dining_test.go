@@ -225,3 +225,43 @@ func TestStressTables(t *testing.T) {
 	t.Logf("%d of 200 naive tables deadlocked", deadlocks)
 	noPhilosophersLeft(t)
 }
+
+// TestNobodyEatsAfterTheDeadlock: once the deadlock is declared (and
+// OnDeadlock called, once, with the cycle the result gives), no fork is
+// taken and no meal begun, although the philosophers cancelled first put
+// forks down that their neighbours were waiting for.
+func TestNobodyEatsAfterTheDeadlock(t *testing.T) {
+	for try := 0; try < 10; try++ {
+		cfg := naive(5)
+		var mu sync.Mutex
+		declared, calls := false, 0
+		var seen []dining.Link
+		var after []string
+		cfg.OnDeadlock = func(c []dining.Link) {
+			mu.Lock()
+			declared, seen = true, c
+			calls++
+			mu.Unlock()
+		}
+		cfg.OnEvent = func(e dining.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if declared && (e.Kind == dining.ForkTaken || e.Kind == dining.MealStarted) {
+				after = append(after, dining.Name(e.Philosopher)+" "+e.Kind)
+			}
+		}
+		res, err := dining.Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Deadlock {
+			continue
+		}
+		if calls != 1 || len(seen) != len(res.Cycle) {
+			t.Errorf("OnDeadlock called %d times with %v; the result's cycle is %v", calls, seen, res.Cycle)
+		}
+		if len(after) > 0 {
+			t.Errorf("after the deadlock was declared: %v", after)
+		}
+	}
+}
