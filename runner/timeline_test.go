@@ -338,6 +338,48 @@ func TestReportFileAtomic(t *testing.T) {
 		t.Errorf("the FIFO was replaced: %v %v", fi, err)
 	}
 
+	// One of pmrun's own descriptors, named as /dev/fd/N or /proc/self/fd/N,
+	// is written through: a file opened for appending keeps what it had.
+	logPath := filepath.Join(dir, "out.txt")
+	if err := os.WriteFile(logPath, []byte("PREVIOUS\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for _, name := range []string{"/dev/fd/%d", "/proc/self/fd/%d"} {
+		fdPath := fmt.Sprintf(name, out.Fd())
+		if err := runner.CheckOutputPath(fdPath); err != nil {
+			t.Fatalf("%s: %v", fdPath, err)
+		}
+		if err := runner.WriteReportFile(fdPath, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(logPath); !strings.HasPrefix(string(b), "PREVIOUS\n<!DOCTYPE html>") || strings.Count(string(b), "</html>") != 2 {
+		t.Errorf("the descriptor's file holds %q…", b[:min(len(b), 40)])
+	}
+	if fi, _ := os.Stat(logPath); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the descriptor's file changed mode to %v", fi.Mode())
+	}
+	if err := runner.CheckOutputPath("/dev/fd/999"); err == nil {
+		t.Error("a descriptor that is not open was accepted")
+	}
+
+	// A report replacing a file keeps the file's mode.
+	private := filepath.Join(dir, "private.html")
+	if err := os.WriteFile(private, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.WriteReportFile(private, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(private); fi.Mode().Perm() != 0o600 {
+		t.Errorf("a 0600 report became %v", fi.Mode())
+	}
+
 	if err := runner.CheckOutputPath(filepath.Join(dir, "no", "r.html")); err == nil {
 		t.Error("a report in a missing folder was accepted")
 	}

@@ -242,6 +242,8 @@ loop:
 	if console != nil && len(outcomes) > 1 {
 		console.Summary(outcomes, time.Since(started))
 	}
+	// The console first, so that a report sent to /dev/stdout comes after it.
+	stdout.Flush()
 	if rf.junit != "" {
 		if err := runner.WriteJUnit(rf.junit, outcomes); err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
