@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,7 @@ type span struct {
 	// step is the index of the step a worker's span belongs to; the
 	// span ends with the step at the latest. nil for other spans.
 	step any
+	tr   *track // the row it is on
 	args fields // the start event's, then the end event's
 }
 
@@ -434,8 +436,20 @@ func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name st
 	if !t.room() {
 		return
 	}
-	s := &span{name: name, start: at, args: f}
+	if old := r.open[key]; old != nil {
+		// The same thing started again before its end was seen.
+		t.close(old, at, "stopped", false, nil)
+	}
+	s := &span{name: name, start: at, args: f, tr: tr}
 	if tr.kind == "worker" {
+		// A worker does one thing at a time: what it was doing before and
+		// never saw the end of (a retried step's stopped attempt) ends here.
+		for k, o := range r.open {
+			if o.tr == tr {
+				delete(r.open, k)
+				t.close(o, at, "stopped", false, nil)
+			}
+		}
 		s.step = f.get("step")
 	}
 	tr.spans = append(tr.spans, s)
@@ -488,7 +502,8 @@ func sharedField(key any) bool {
 
 // sortedTracks returns the run's tracks in the order they are shown:
 // steps, processes, threads and channels, each kind in the order it
-// appeared, then prodcons workers by name (producer-0, producer-1, …).
+// appeared, then the labs' workers by name, numbers in order (producer-2
+// before producer-10).
 func (r *runLine) sortedTracks() []*track {
 	out := append([]*track(nil), r.tracks...)
 	sort.SliceStable(out, func(i, j int) bool {
@@ -496,9 +511,34 @@ func (r *runLine) sortedTracks() []*track {
 		if a.kind != b.kind {
 			return trackOrder[a.kind] < trackOrder[b.kind]
 		}
-		return a.kind == "worker" && a.label < b.label
+		return a.kind == "worker" && naturalLess(a.label, b.label)
 	})
 	return out
+}
+
+// naturalLess orders names that end in a number by the name, then the
+// number.
+func naturalLess(a, b string) bool {
+	pa, na := splitNumber(a)
+	pb, nb := splitNumber(b)
+	if pa != pb || na < 0 || nb < 0 {
+		return a < b
+	}
+	return na < nb
+}
+
+// splitNumber splits "phil-12" into "phil-" and 12; -1 if s does not end
+// in a number.
+func splitNumber(s string) (string, int) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	n, err := strconv.Atoi(s[i:])
+	if err != nil {
+		return s, -1
+	}
+	return s[:i], n
 }
 
 // traceArgs returns the fields worth showing beside a span or mark in a

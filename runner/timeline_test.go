@@ -561,3 +561,52 @@ func TestTimelineBarrier(t *testing.T) {
 		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTimelineWorkerRows: workers' rows come in name order with their
+// numbers in order, and a span started again under the same key (a
+// retried step's worker) ends the first one instead of leaving it open.
+func TestTimelineWorkerRows(t *testing.T) {
+	tl := runner.NewTimeline(0, nil)
+	t0 := time.Now()
+	ev := func(ms int, kv ...any) {
+		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
+	}
+	ev(0, "event", "scenario_start")
+	for _, w := range []string{"worker-10", "worker-2", "worker-1"} {
+		ev(1, "event", "barrier_work", "step", 0, "worker", w, "round", 1)
+	}
+	ev(2, "event", "barrier_arrive", "step", 0, "worker", "worker-1", "round", 1)
+	// The attempt is stopped without an end; the retry starts over.
+	ev(5, "event", "barrier_work", "step", 0, "worker", "worker-1", "round", 1)
+	ev(6, "event", "barrier_arrive", "step", 0, "worker", "worker-1", "round", 1)
+	ev(7, "event", "barrier_leave", "step", 0, "worker", "worker-1", "round", 1)
+	ev(8, "event", "scenario_end", "status", "passed")
+
+	doc := decodeTrace(t, tl)
+	doc.checkLanes(t)
+	var rows []string
+	for _, e := range doc.TraceEvents {
+		if e.Ph == "M" && e.Name == "thread_name" {
+			rows = append(rows, e.Args["name"].(string))
+		}
+	}
+	if strings.Join(rows, ",") != "worker-1,worker-2,worker-10" {
+		t.Errorf("rows %v", rows)
+	}
+	names := doc.trackNames()
+	var spans []string
+	for _, e := range doc.TraceEvents {
+		if e.Ph == "X" && names[[2]int{e.Pid, e.Tid}] == "worker-1" {
+			spans = append(spans, fmt.Sprintf("%q %v+%v %v", e.Name, e.Ts, *e.Dur, e.Args["status"]))
+		}
+	}
+	want := []string{
+		`"round 1" 1000+1000 done`,
+		`"waits at barrier 1" 2000+3000 stopped`, // ended when the worker started over
+		`"round 1" 5000+1000 done`,
+		`"waits at barrier 1" 6000+1000 through`,
+	}
+	if strings.Join(spans, "\n") != strings.Join(want, "\n") {
+		t.Errorf("worker-1's spans:\n%s\nwant:\n%s", strings.Join(spans, "\n"), strings.Join(want, "\n"))
+	}
+}
