@@ -21,7 +21,7 @@ func init() {
 				Doc:  "two_phase: the reusable barrier (two turnstiles); one_turnstile: one turnstile for both ways, the mistake that lets a worker lap; none: no barrier"},
 			{Name: "work_time", Kind: Duration, Default: time.Millisecond, Doc: "each round's work"},
 			{Name: "jitter", Kind: Duration, Default: time.Millisecond, Doc: "a random extra on each round's work, drawn from the run's seed, so that workers arrive in different orders"},
-			{Name: "stall", Kind: Duration, Doc: "how long no worker may arrive at or leave a barrier before the run is called stuck and stopped (default 100ms plus ten rounds' work)"},
+			{Name: "stall", Kind: Duration, Doc: "how long no worker may start a round, arrive at a barrier or leave one before the run is called stuck and stopped; longer than a round's work (default 100ms plus ten rounds' work)"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log barrier_work, barrier_arrive and barrier_leave events (worker, round; early on a departure before all had arrived) for the timeline"},
 		},
 		Results: []Field{
@@ -34,6 +34,14 @@ func init() {
 			{Name: "last", Type: "list", Doc: "for each worker, the rounds it arrived last: the one the others waited for"},
 			{Name: "runtime", Type: "duration", Doc: "from the moment all started to the end"},
 			{Name: "threads", Type: "list", Doc: "the workers' thread names: worker-0, worker-1, …"},
+		},
+		Check: func(s Static) []error {
+			if s.Has("stall") && s.Duration("stall") > 0 && !s.Dynamic("work_time") && !s.Dynamic("jitter") {
+				if work := s.Duration("work_time") + s.Duration("jitter"); s.Duration("stall") <= work {
+					return []error{Paramf("stall", "%v is no longer than a round's work (work_time plus jitter, %v): a worker at work would look stuck", s.Duration("stall"), work)}
+				}
+			}
+			return nil
 		},
 		New: newBarrier,
 	})
@@ -86,8 +94,13 @@ func (b *barrierAction) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return out, err
 	}
-	if cfg.Kind == barrier.TwoPhase && (res.Early > 0 || res.Stalled) {
-		return out, fmt.Errorf("barrier: the two-phase barrier failed: %d early departures, stalled %v", res.Early, res.Stalled)
+	switch {
+	case cfg.Kind != barrier.TwoPhase:
+	case res.Early > 0:
+		return out, fmt.Errorf("barrier: %d departures from the two-phase barrier before every worker had arrived", res.Early)
+	case res.Stalled:
+		return out, fmt.Errorf("barrier: the two-phase barrier stalled: no worker started a round, arrived or left for %v, after %d rounds",
+			cfg.StallLimit(), res.Rounds)
 	}
 	return out, nil
 }

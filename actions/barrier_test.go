@@ -2,6 +2,7 @@ package actions_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/pmrun/pmrun/runner"
@@ -44,5 +45,9 @@ steps:
 	}
 	if early == 0 {
 		t.Error("no barrier_leave event of the one-turnstile run says early")
+	}
+	_, err := runner.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), runner.LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "stall: 50ms is no longer than a round's work") {
+		t.Errorf("a stall shorter than the work: err = %v", err)
 	}
 }

@@ -106,8 +106,20 @@ func (c Config) check() error {
 		return fmt.Errorf("%w: kind %q", ErrInvalid, c.Kind)
 	case c.WorkTime < 0 || c.Jitter < 0 || c.Stall < 0:
 		return fmt.Errorf("%w: a negative duration", ErrInvalid)
+	case c.Stall != 0 && c.Stall <= c.WorkTime+c.Jitter:
+		return fmt.Errorf("%w: stall %v is no longer than a round's work (up to %v): a worker at work would look stuck",
+			ErrInvalid, c.Stall, c.WorkTime+c.Jitter)
 	}
 	return nil
+}
+
+// StallLimit is the stall time a run of c uses: Stall, or by default
+// 100ms plus ten times a round's longest work.
+func (c Config) StallLimit() time.Duration {
+	if c.Stall > 0 {
+		return c.Stall
+	}
+	return 100*time.Millisecond + 10*(c.WorkTime+c.Jitter)
 }
 
 // WorkerName is how threads and events call worker i.
@@ -176,15 +188,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // watch waits for the workers to end, and stops when ctx ends or no
-// worker has arrived at or left a barrier for the stall time.
+// worker has started a round, arrived at a barrier or left one for the
+// stall time.
 func (r *run) watch(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr error, stalled bool) {
 	if stop {
 		return nil, false
 	}
-	limit := r.cfg.Stall
-	if limit == 0 {
-		limit = 100*time.Millisecond + 10*(r.cfg.WorkTime+r.cfg.Jitter)
-	}
+	limit := r.cfg.StallLimit()
 	ticker := time.NewTicker(min(max(limit/5, time.Millisecond), 100*time.Millisecond))
 	defer ticker.Stop()
 	allDone := osthread.AllDone(threads)
@@ -228,6 +238,7 @@ func (r *run) work(t *osthread.Thread, i int) error {
 		return err
 	}
 	for round := 1; round <= cfg.Rounds; round++ {
+		r.progress.Add(1)
 		r.emit(Event{Kind: EventWork, Worker: i, Round: round})
 		d := cfg.WorkTime
 		if cfg.Jitter > 0 {

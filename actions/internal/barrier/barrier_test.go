@@ -135,3 +135,19 @@ func TestStressTwoPhase(t *testing.T) {
 	}
 	noWorkersLeft(t)
 }
+
+// TestLongWorkIsNoStall: a round's work longer than the default stall's
+// 100ms base is progress, not a stall; a stall no longer than the work is
+// refused.
+func TestLongWorkIsNoStall(t *testing.T) {
+	res, err := barrier.Run(context.Background(), barrier.Config{Workers: 2, Rounds: 2, Kind: barrier.TwoPhase,
+		WorkTime: 150 * time.Millisecond, Stall: 200 * time.Millisecond})
+	if err != nil || !res.OK || res.Stalled {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	_, err = barrier.Run(context.Background(), barrier.Config{Workers: 2, Rounds: 2, Kind: barrier.TwoPhase,
+		WorkTime: 200 * time.Millisecond, Stall: 50 * time.Millisecond})
+	if !errors.Is(err, barrier.ErrInvalid) || !strings.Contains(err.Error(), "no longer than a round's work") {
+		t.Fatalf("err = %v", err)
+	}
+}
