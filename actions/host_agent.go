@@ -107,7 +107,7 @@ func (h *Host) startAgent(ctx context.Context, name string, env map[string]strin
 	for k, v := range env {
 		spec.Env[k] = v
 	}
-	spec = h.withEvents(spec)
+	spec = h.withEvents(spec, []string{"pmrun", "agent"})
 	log := h.log
 	client, p, err := agent.Spawn(t, spec, agent.ClientOptions{OnEvent: func(ev agent.Event) {
 		var fields map[string]any
@@ -127,7 +127,6 @@ func (h *Host) startAgent(ctx context.Context, name string, env map[string]strin
 	if err != nil {
 		return nil, err
 	}
-	h.watch(p, []string{"pmrun", "agent"})
 	h.mu.Lock()
 	if h.agents == nil {
 		h.agents = map[string]*agentProc{}

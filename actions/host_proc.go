@@ -35,17 +35,15 @@ func (h *Host) startProcess(spec proc.Spec, argvForLog []string) (*proc.Process,
 	if err != nil {
 		return nil, err
 	}
-	p, err := t.Start(h.withEvents(spec))
-	if err != nil {
-		return nil, err
-	}
-	h.watch(p, argvForLog)
-	return p, nil
+	return t.Start(h.withEvents(spec, argvForLog))
 }
 
 // withEvents adds the run's channel variables to spec's environment and
-// logs its output and its end.
-func (h *Host) withEvents(spec proc.Spec) proc.Spec {
+// logs its start (with argv as its command), its output and its end. The
+// start is logged from the spawning thread before the child can be
+// reaped or its output read, so process_start always comes first, however
+// soon the child exits.
+func (h *Host) withEvents(spec proc.Spec, argv []string) proc.Spec {
 	env := h.channelEnv()
 	for k, v := range spec.Env {
 		env[k] = v
@@ -55,17 +53,14 @@ func (h *Host) withEvents(spec proc.Spec) proc.Spec {
 	spec.OnOutput = func(stream string, line []byte) {
 		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
 	}
+	spec.OnStart = func(p *proc.Process) {
+		log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
+	}
 	spec.OnExit = func(p *proc.Process, exit proc.Exit) {
 		log.Info("process exited", "event", "process_exit", "process", name, "pid", p.PID(),
 			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
 	}
 	return spec
-}
-
-// watch logs a started process's process_start event; its process_exit
-// comes from the table (withEvents).
-func (h *Host) watch(p *proc.Process, argv []string) {
-	h.log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
 }
 
 // process returns the run's process called name.

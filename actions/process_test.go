@@ -1,6 +1,8 @@
 package actions_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -146,5 +148,36 @@ steps:
 	}
 	if wait["exit_code"] != 0 || wait["success"] != true || wait["signal"] != "" {
 		t.Errorf("wait result %v", wait)
+	}
+}
+
+// TestProcessEventsInOrder: however soon a child writes and exits, its
+// process_start comes before its output and its exit in the log.
+func TestProcessEventsInOrder(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("name: order\nsteps:\n")
+	for i := range 40 {
+		fmt.Fprintf(&src, "  - spawn: {name: p%d, cmd: [echo, hi]}\n", i)
+	}
+	for i := range 40 {
+		fmt.Fprintf(&src, "  - wait: {process: p%d}\n", i)
+	}
+	o, log := runPC(t, context.Background(), src.String())
+	if o.Status != runner.StatusPassed {
+		t.Fatalf("scenario %s: %v", o.Status, o.Err)
+	}
+	started := map[string]bool{}
+	n := 0
+	for _, ev := range log.events(t, "process_start", "process_output", "process_exit") {
+		name := ev["process"].(string)
+		if ev["event"] == "process_start" {
+			started[name] = true
+			n++
+		} else if !started[name] {
+			t.Errorf("%s of %s before its process_start", ev["event"], name)
+		}
+	}
+	if n != 40 {
+		t.Errorf("%d process_start events, want 40", n)
 	}
 }

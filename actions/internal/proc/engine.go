@@ -99,6 +99,9 @@ func (e *engine) spawnLoop() {
 		if err == nil {
 			req.p.pid, req.p.pgid = pid, pid
 			e.byPid[pid] = req.p
+			if req.p.onStart != nil {
+				req.p.onStart(req.p) // under mu: before the reaper or the pump can report the child
+			}
 			if req.p.pidfd >= 0 && e.pump.watchExit(req.p.pidfd) != nil {
 				unix.Close(req.p.pidfd) // SIGCHLD will reap it instead
 				req.p.pidfd = -1

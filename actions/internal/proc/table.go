@@ -114,6 +114,12 @@ type Spec struct {
 	// every child's output, so it must return quickly and must not call back
 	// into the Table; line is only valid during the call.
 	OnOutput func(stream string, line []byte)
+	// OnStart, if set, is called once the process runs, before anything of
+	// it (an output line, its exit) can be reported: from the spawning
+	// thread with the table's lock held, so it must return quickly and
+	// must not call back into the Table (p's PID, PGID and Name are fine).
+	// An event it logs comes before every other event of the process.
+	OnStart func(p *Process)
 	// OnExit, if set, is called once the process has exited and its output
 	// is collected, just before Done is closed: with the table's lock
 	// held, so like OnOutput it must return quickly and must not call back
@@ -190,6 +196,7 @@ type Process struct {
 	name     string
 	started  time.Time
 	onOutput func(stream string, line []byte)
+	onStart  func(p *Process)
 	onExit   func(p *Process, e Exit)
 	stdout   stream
 	stderr   stream
@@ -270,6 +277,7 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 		t:        t,
 		name:     spec.Name,
 		onOutput: spec.OnOutput,
+		onStart:  spec.OnStart,
 		onExit:   spec.OnExit,
 		open:     2,
 		pidfd:    -1,
