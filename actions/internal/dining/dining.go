@@ -459,9 +459,10 @@ func (tb *table) take(p *philosopher, t *osthread.Thread, f int) error {
 		return err
 	}
 	if tb.stopping.Load() {
-		// Put down by a neighbour being stopped: not for eating.
+		// Put down by a neighbour being stopped: not for eating. This
+		// philosopher's own cancellation is on its way.
 		_ = fork.Unlock()
-		return osthread.ErrCancelled
+		return t.Idle()
 	}
 	tb.progress.Add(1)
 	tb.emit(Event{Kind: ForkTaken, Philosopher: p.index, Fork: f})
