@@ -117,10 +117,20 @@ var exitFields = []Field{
 	{Name: "success", Type: "bool", Doc: "exit code 0"},
 	{Name: "stdout", Type: "string", Doc: "the last 64 KiB of its standard output"},
 	{Name: "stderr", Type: "string", Doc: "the last 64 KiB of its standard error"},
-	{Name: "runtime", Type: "duration", Doc: "from start to exit"},
+	{Name: "runtime", Type: "duration", Doc: "from start to exit (a thread: from its start to its end)"},
 	{Name: "cpu_user", Type: "duration", Doc: "user CPU time (rusage, children included)"},
 	{Name: "cpu_system", Type: "duration", Doc: "system CPU time (rusage, children included)"},
 	{Name: "max_rss", Type: "int", Doc: "peak resident set size in bytes"},
+}
+
+// threadEndFields are the fields of a joined thread's result (wait and
+// terminate of a thread), besides runtime, which it shares with a process.
+var threadEndFields = []Field{
+	{Name: "name", Type: "string", Doc: "thread: its name"},
+	{Name: "tid", Type: "int", Doc: "thread: its kernel thread id"},
+	{Name: "state", Type: "string", Doc: "thread: finished, cancelled or failed"},
+	{Name: "latency", Type: "duration", Doc: "thread: from the cancellation request to its end (0 when it was not cancelled)"},
+	{Name: "thread_error", Type: "string", Doc: "thread: what its body failed with (state failed only)"},
 }
 
 // signals are the signals terminate can send, by name.

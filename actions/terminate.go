@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,11 +16,8 @@ func init() {
 			{Name: "signal", Kind: String, Default: "SIGTERM", Enum: signalNames(), Doc: "the signal sent first to the process group"},
 			{Name: "grace", Kind: Duration, Default: 2 * time.Second, Doc: "how long to wait before SIGKILL"},
 		},
-		OneOf: [][]string{{"process", "thread"}},
-		Results: append([]Field{
-			{Name: "state", Type: "string", Doc: "thread: cancelled or finished"},
-			{Name: "latency", Type: "duration", Doc: "thread: from the request to the thread's end"},
-		}, exitFields...),
+		OneOf:   [][]string{{"process", "thread"}},
+		Results: slices.Concat(threadEndFields, exitFields),
 		Check: func(s Static) []error {
 			if s.Set("thread") && (s.Set("signal") || s.Set("grace")) {
 				return []error{Paramf("signal", "signal and grace apply to processes; a thread is cancelled")}

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -17,10 +18,9 @@ func init() {
 			{Name: "timeout", Kind: Duration, Doc: "give up after this long; the process or thread keeps running"},
 		},
 		OneOf: [][]string{{"process", "thread", "step"}},
-		Results: append([]Field{
+		Results: slices.Concat([]Field{
 			{Name: "result", Type: "map", Doc: "step: the background step's result (also in steps.ID)"},
-			{Name: "state", Type: "string", Doc: "thread: finished or cancelled"},
-		}, exitFields...),
+		}, threadEndFields, exitFields),
 		New: func(a Args) (Action, error) {
 			return &wait{process: a.String("process"), thread: a.String("thread"),
 				step: a.String("step"), timeout: a.Duration("timeout")}, nil
