@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,7 +84,6 @@ type span struct {
 	// step is the index of the step a worker's span belongs to; the
 	// span ends with the step at the latest. nil for other spans.
 	step any
-	tr   *track // the row it is on
 	args fields // the start event's, then the end event's
 }
 
@@ -237,42 +237,53 @@ func (m *mark) label() string {
 	return m.msg
 }
 
+// A lab worker (a philosopher, a reader or writer, a barrier worker) does
+// one thing at a time, so its row has at most one open span, under the
+// key workerKey(w): starting the next thing ends the last.
+func workerKey(w string) string { return "worker/" + w }
+
+// workerStarts opens the span of what worker w does from at on, in the
+// given style (wait, meal, read, write, work); whatever its row had open,
+// and never saw the end of, ends as stopped.
+func (t *Timeline) workerStarts(r *runLine, tr *track, w string, at time.Time, name, style string, f fields) {
+	t.open(r, tr, workerKey(w), at, name, f)
+	if s := r.open[workerKey(w)]; s != nil {
+		s.style = style
+	}
+}
+
+// workerEnds ends worker w's open span, if it is of one of the styles,
+// with status.
+func (t *Timeline) workerEnds(r *runLine, w string, at time.Time, status string, styles ...string) {
+	if s := r.open[workerKey(w)]; s != nil && slices.Contains(styles, s.style) {
+		delete(r.open, workerKey(w))
+		t.close(s, at, status, false, nil)
+	}
+}
+
 // philosopher records a dining philosopher's event: a waiting or eating
 // span, from fork_wait to the fork taken and from meal to the first fork
 // put down, and a mark for each fork taken or put down.
 func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fields) {
 	w := f.str("worker")
-	tr := r.track("worker", "worker/"+w, "philosopher "+w)
-	waitKey, mealKey := "wait/"+w, "meal/"+w
-	end := func(key, status string) {
-		if s := r.open[key]; s != nil {
-			delete(r.open, key)
-			t.close(s, at, status, false, nil)
-		}
-	}
+	tr := r.track("worker", workerKey(w), "philosopher "+w)
 	switch event {
 	case "fork_wait":
 		label := fmt.Sprintf("waits for fork %v", f.get("fork"))
 		if h := f.str("held_by"); h != "" {
 			label += ", held by " + h
 		}
-		t.open(r, tr, waitKey, at, label, f)
-		if s := r.open[waitKey]; s != nil {
-			s.style = "wait"
-		}
+		t.workerStarts(r, tr, w, at, label, "wait", f)
 		return
 	case "fork_taken":
-		end(waitKey, "got it")
+		t.workerEnds(r, w, at, "got it", "wait")
 	case "meal":
-		end(waitKey, "got it")
-		t.open(r, tr, mealKey, at, fmt.Sprintf("eats (meal %v)", f.get("meal")), f)
-		if s := r.open[mealKey]; s != nil {
-			s.style = "meal"
-		}
+		t.workerEnds(r, w, at, "got it", "wait")
+		t.workerStarts(r, tr, w, at, fmt.Sprintf("eats (meal %v)", f.get("meal")), "meal", f)
 		return
 	case "fork_released":
-		end(mealKey, "done")
-		end(waitKey, "gave up")
+		t.workerEnds(r, w, at, "done", "meal")
+		t.workerEnds(r, w, at, "gave up", "wait")
 	}
 	t.mark(tr, at, msg, false, f)
 }
@@ -281,34 +292,21 @@ func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fi
 // waits to come in, and one while it is in, reading or writing.
 func (t *Timeline) roomVisit(r *runLine, at time.Time, event string, f fields) {
 	w := f.str("worker")
-	tr := r.track("worker", "worker/"+w, w)
-	waitKey, inKey := "wait/"+w, "in/"+w
-	end := func(key, status string) {
-		if s := r.open[key]; s != nil {
-			delete(r.open, key)
-			t.close(s, at, status, false, nil)
-		}
-	}
+	tr := r.track("worker", workerKey(w), w)
 	switch event {
 	case "rw_wait":
-		t.open(r, tr, waitKey, at, "waits to come in", f)
-		if s := r.open[waitKey]; s != nil {
-			s.style = "wait"
-		}
+		t.workerStarts(r, tr, w, at, "waits to come in", "wait", f)
 	case "rw_enter":
-		end(waitKey, "in")
+		t.workerEnds(r, w, at, "in", "wait")
 		name, style := "reads", "read"
 		if f.str("role") == "writer" {
 			name, style = "writes (alone)", "write"
 		} else if n, ok := f.get("readers").(int); ok && n > 1 {
 			name = fmt.Sprintf("reads (%d readers in)", n)
 		}
-		t.open(r, tr, inKey, at, name, f)
-		if s := r.open[inKey]; s != nil {
-			s.style = style
-		}
+		t.workerStarts(r, tr, w, at, name, style, f)
 	case "rw_leave":
-		end(inKey, "out")
+		t.workerEnds(r, w, at, "out", "read", "write")
 	}
 }
 
@@ -317,32 +315,19 @@ func (t *Timeline) roomVisit(r *runLine, at time.Time, event string, f fields) {
 // before everyone had arrived is a failure mark.
 func (t *Timeline) barrierRound(r *runLine, at time.Time, event, msg string, f fields) {
 	w := f.str("worker")
-	tr := r.track("worker", "worker/"+w, w)
-	workKey, waitKey := "work/"+w, "wait/"+w
-	end := func(key, status string) {
-		if s := r.open[key]; s != nil {
-			delete(r.open, key)
-			t.close(s, at, status, false, nil)
-		}
-	}
-	start := func(key, name, style string) {
-		t.open(r, tr, key, at, name, f)
-		if s := r.open[key]; s != nil {
-			s.style = style
-		}
-	}
+	tr := r.track("worker", workerKey(w), w)
 	switch event {
 	case "barrier_work":
-		start(workKey, fmt.Sprintf("round %v", f.get("round")), "work")
+		t.workerStarts(r, tr, w, at, fmt.Sprintf("round %v", f.get("round")), "work", f)
 	case "barrier_arrive":
-		end(workKey, "done")
-		start(waitKey, fmt.Sprintf("waits at barrier %v", f.get("round")), "wait")
+		t.workerEnds(r, w, at, "done", "work")
+		t.workerStarts(r, tr, w, at, fmt.Sprintf("waits at barrier %v", f.get("round")), "wait", f)
 	case "barrier_leave":
 		if early, _ := f.get("early").(bool); early {
-			end(waitKey, "left early")
+			t.workerEnds(r, w, at, "left early", "wait")
 			t.mark(tr, at, msg, true, f)
 		} else {
-			end(waitKey, "through")
+			t.workerEnds(r, w, at, "through", "wait")
 		}
 	}
 }
@@ -437,19 +422,12 @@ func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name st
 		return
 	}
 	if old := r.open[key]; old != nil {
-		// The same thing started again before its end was seen.
+		// Started again before its end was seen: a worker's next thing
+		// after a retried step's stopped attempt.
 		t.close(old, at, "stopped", false, nil)
 	}
-	s := &span{name: name, start: at, args: f, tr: tr}
+	s := &span{name: name, start: at, args: f}
 	if tr.kind == "worker" {
-		// A worker does one thing at a time: what it was doing before and
-		// never saw the end of (a retried step's stopped attempt) ends here.
-		for k, o := range r.open {
-			if o.tr == tr {
-				delete(r.open, k)
-				t.close(o, at, "stopped", false, nil)
-			}
-		}
 		s.step = f.get("step")
 	}
 	tr.spans = append(tr.spans, s)
