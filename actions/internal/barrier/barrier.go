@@ -134,14 +134,13 @@ type run struct {
 
 	arrivals []atomic.Int32 // per round, how many have arrived
 	early    atomic.Int32
-	progress atomic.Int64   // arrivals and departures, for the stall check
+	progress atomic.Int64   // rounds started, arrivals and departures, for the stall check
 	finished []atomic.Int32 // per worker, rounds finished
 
 	mu        sync.Mutex
 	waits     int
 	sum, most time.Duration
 	last      []int
-	gate      *sem.Semaphore
 }
 
 // Run starts the workers, lets them go together and returns once each
@@ -153,32 +152,23 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := &run{cfg: cfg, n: cfg.Workers, mutex: sem.New(1), turnstile: sem.New(0), turnstile2: sem.New(1),
 		arrivals: make([]atomic.Int32, cfg.Rounds+1), finished: make([]atomic.Int32, cfg.Workers),
-		last: make([]int, cfg.Workers), gate: sem.New(0)}
-	var threads []*osthread.Thread
-	var startErr error
-	for i := range cfg.Workers {
-		th, err := osthread.Start(WorkerName(i), func(t *osthread.Thread) error { return r.work(t, i) })
-		if err != nil {
-			startErr = fmt.Errorf("barrier: start %s: %w", WorkerName(i), err)
-			break
-		}
-		threads = append(threads, th)
+		last: make([]int, cfg.Workers)}
+	names := make([]string, cfg.Workers)
+	for i := range names {
+		names[i] = WorkerName(i)
+	}
+	threads, err := osthread.StartGated(names, r.work)
+	if err != nil {
+		return Result{}, fmt.Errorf("barrier: %w", err)
 	}
 	began := time.Now()
-	if startErr == nil {
-		for range threads {
-			r.gate.V()
-		}
-	}
-	ctxErr, stalled := r.watch(ctx, threads, startErr != nil)
+	ctxErr, stalled := r.watch(ctx, threads)
 	failed := osthread.CancelAndJoin(threads)
 	res := r.result()
 	res.Runtime = time.Since(began)
 	res.Stalled = stalled
 	res.OK = res.OK && !stalled
 	switch {
-	case startErr != nil:
-		return res, startErr
 	case len(failed) > 0:
 		return res, fmt.Errorf("barrier: %w", errors.Join(failed...))
 	case ctxErr != nil:
@@ -190,10 +180,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // watch waits for the workers to end, and stops when ctx ends or no
 // worker has started a round, arrived at a barrier or left one for the
 // stall time.
-func (r *run) watch(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr error, stalled bool) {
-	if stop {
-		return nil, false
-	}
+func (r *run) watch(ctx context.Context, threads []*osthread.Thread) (ctxErr error, stalled bool) {
 	limit := r.cfg.StallLimit()
 	ticker := time.NewTicker(min(max(limit/5, time.Millisecond), 100*time.Millisecond))
 	defer ticker.Stop()
@@ -231,12 +218,9 @@ func (r *run) result() Result {
 }
 
 // work is worker i's life on its thread t.
-func (r *run) work(t *osthread.Thread, i int) error {
+func (r *run) work(i int, t *osthread.Thread) error {
 	cfg := r.cfg
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))
-	if err := r.gate.P(t, 0); err != nil {
-		return err
-	}
 	for round := 1; round <= cfg.Rounds; round++ {
 		r.progress.Add(1)
 		r.emit(Event{Kind: EventWork, Worker: i, Round: round})

@@ -177,7 +177,6 @@ type table struct {
 	cfg   Config
 	forks []*sem.Mutex
 	seats *sem.Semaphore // Waiter: N-1 seats; nil otherwise
-	gate  *sem.Semaphore // opened once every philosopher has started
 	phils []*philosopher
 	// progress counts forks taken and meals begun; the detector calls a
 	// cycle a deadlock only while it stands still.
@@ -205,47 +204,40 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	n := cfg.Philosophers
-	tb := &table{cfg: cfg, gate: sem.New(0)}
+	tb := &table{cfg: cfg}
 	for range n {
 		tb.forks = append(tb.forks, sem.NewMutex())
 	}
 	if cfg.Order == Waiter {
 		tb.seats = sem.New(uint32(n - 1))
 	}
-	threads := make([]*osthread.Thread, 0, n)
-	var startErr error
+	names := make([]string, n)
 	for i := range n {
 		p := &philosopher{index: i}
 		p.want.Store(-1)
 		tb.phils = append(tb.phils, p)
-		th, err := osthread.Start(Name(i), func(t *osthread.Thread) error { return tb.dine(p, t) })
-		if err != nil {
-			startErr = fmt.Errorf("dining: start %s: %w", Name(i), err)
-			break
-		}
-		p.tid.Store(int32(th.TID())) // known before the gate opens
-		threads = append(threads, th)
+		names[i] = Name(i)
 	}
 	// Everyone sits down at once, so that the naive table has its chance
 	// to deadlock however slowly threads start.
+	threads, err := osthread.StartGated(names, func(i int, t *osthread.Thread) error {
+		p := tb.phils[i]
+		p.tid.Store(int32(t.TID())) // before it can hold a fork
+		return tb.dine(p, t)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("dining: %w", err)
+	}
 	started := time.Now()
-	if startErr == nil {
-		for range n {
-			tb.gate.V()
-		}
-	}
-	res, err := tb.watch(ctx, threads, startErr != nil)
+	res, err := tb.watch(ctx, threads)
 	res.Runtime = time.Since(started)
-	if startErr != nil {
-		return res, startErr
-	}
 	return res, err
 }
 
 // watch waits for the philosophers' threads to end, looking for a
-// deadlock meanwhile, and cancels them all on a deadlock, when ctx ends or
-// when stop is set. It always joins every thread.
-func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop bool) (Result, error) {
+// deadlock meanwhile, and cancels them all on a deadlock or when ctx
+// ends. It always joins every thread.
+func (tb *table) watch(ctx context.Context, threads []*osthread.Thread) (Result, error) {
 	var res Result
 	tick := min(max(tb.cfg.Detect/5, time.Millisecond), 50*time.Millisecond)
 	ticker := time.NewTicker(tick)
@@ -256,7 +248,7 @@ func (tb *table) watch(ctx context.Context, threads []*osthread.Thread, stop boo
 	var standing []Link // the cycle seen last, and since when with no progress
 	var since time.Time
 	var seenProgress int64
-	for !stop {
+	for stop := false; !stop; {
 		select {
 		case <-allDone:
 			stop = true
@@ -398,9 +390,6 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 		}
 	}()
 
-	if err := tb.gate.P(t, 0); err != nil {
-		return err
-	}
 	for meal := 1; meal <= cfg.Meals; meal++ {
 		if err := t.Sleep(cfg.ThinkTime + jitter()); err != nil {
 			return err

@@ -284,6 +284,32 @@ const (
 	yields = 32
 )
 
+// StartGated starts a thread for each name, each running body with its
+// index only once all of them have started, so that none gets a head start
+// from being made first. If one cannot be started, those already started
+// are cancelled and joined before the error is returned.
+func StartGated(names []string, body func(i int, t *Thread) error) ([]*Thread, error) {
+	gate := sem.New(0)
+	threads := make([]*Thread, 0, len(names))
+	for i, name := range names {
+		th, err := Start(name, func(t *Thread) error {
+			if err := gate.P(t, 0); err != nil {
+				return err
+			}
+			return body(i, t)
+		})
+		if err != nil {
+			CancelAndJoin(threads)
+			return nil, err
+		}
+		threads = append(threads, th)
+	}
+	for range threads {
+		gate.V()
+	}
+	return threads, nil
+}
+
 // AllDone returns a channel closed once the body of every thread has
 // returned.
 func AllDone(threads []*Thread) <-chan struct{} {

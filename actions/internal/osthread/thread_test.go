@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -494,6 +495,61 @@ func TestCancelAndJoin(t *testing.T) {
 		}
 		if taskAlive(th.TID()) {
 			t.Errorf("%s still in /proc/self/task", th.Name())
+		}
+	}
+}
+
+// TestStartGated: no body runs before every thread has started; a name
+// that cannot be started stops and joins the ones started before it.
+func TestStartGated(t *testing.T) {
+	names := []string{"sg-0", "sg-1", "sg-2", "sg-3"}
+	var mu sync.Mutex
+	var early []string
+	var looked sync.WaitGroup // every body has looked, before any is stopped
+	looked.Add(len(names))
+	threads, err := osthread.StartGated(names, func(i int, th *osthread.Thread) error {
+		tasks, err := osthread.Tasks(os.Getpid())
+		if err != nil {
+			looked.Done()
+			return err
+		}
+		seen := 0
+		for _, task := range tasks {
+			if strings.HasPrefix(task.Name, "sg-") {
+				seen++
+			}
+		}
+		if seen != len(names) {
+			mu.Lock()
+			early = append(early, fmt.Sprintf("%s ran with %d of %d started", names[i], seen, len(names)))
+			mu.Unlock()
+		}
+		looked.Done()
+		return th.Idle()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	looked.Wait()
+	if failed := osthread.CancelAndJoin(threads); len(failed) > 0 {
+		t.Fatal(failed)
+	}
+	if len(early) > 0 {
+		t.Errorf("bodies ran before every thread had started: %v", early)
+	}
+
+	var ran atomic.Bool
+	_, err = osthread.StartGated([]string{"sgb-0", "sgb-1", "bad\x00name"}, func(int, *osthread.Thread) error {
+		ran.Store(true)
+		return nil
+	})
+	if err == nil || ran.Load() {
+		t.Fatalf("err = %v, a body ran: %v", err, ran.Load())
+	}
+	tasks, _ := osthread.Tasks(os.Getpid())
+	for _, task := range tasks {
+		if strings.HasPrefix(task.Name, "sgb-") {
+			t.Errorf("%+v left behind by a failed StartGated", task)
 		}
 	}
 }

@@ -137,7 +137,6 @@ type room struct {
 		n        int
 		sum, max time.Duration
 	}
-	gate *sem.Semaphore
 }
 
 // Run starts every reader and writer, lets them in together and returns
@@ -148,42 +147,34 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	r := &room{cfg: cfg, resource: sem.New(1), rmutex: sem.New(1), wmutex: sem.New(1),
-		readTry: sem.New(1), queue: &turnstile{}, gate: sem.New(0)}
-	var threads []*osthread.Thread
-	var startErr error
-	start := func(writer bool, i int) {
-		if startErr != nil {
-			return
-		}
-		th, err := osthread.Start(WorkerName(writer, i), func(t *osthread.Thread) error { return r.work(t, writer, i) })
-		if err != nil {
-			startErr = fmt.Errorf("rw: start %s: %w", WorkerName(writer, i), err)
-			return
-		}
-		threads = append(threads, th)
+		readTry: sem.New(1), queue: &turnstile{}}
+	// Interleaved, so that neither side comes first.
+	type worker struct {
+		writer bool
+		i      int
 	}
-	// Interleaved, so that no side gets a head start from being made first.
+	var workers []worker
+	var names []string
 	for i := range max(cfg.Readers, cfg.Writers) {
 		if i < cfg.Readers {
-			start(false, i)
+			workers, names = append(workers, worker{false, i}), append(names, WorkerName(false, i))
 		}
 		if i < cfg.Writers {
-			start(true, i)
+			workers, names = append(workers, worker{true, i}), append(names, WorkerName(true, i))
 		}
+	}
+	threads, err := osthread.StartGated(names, func(k int, t *osthread.Thread) error {
+		return r.work(t, workers[k].writer, workers[k].i)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("rw: %w", err)
 	}
 	began := time.Now()
-	if startErr == nil {
-		for range threads {
-			r.gate.V()
-		}
-	}
-	ctxErr, failed := join(ctx, threads, startErr != nil)
+	ctxErr, failed := join(ctx, threads)
 	res := r.result()
 	res.Runtime = time.Since(began)
 	res.OK = res.Violations == 0 && res.Reads == cfg.Readers*cfg.Reads && res.Writes == cfg.Writers*cfg.Writes
 	switch {
-	case startErr != nil:
-		return res, startErr
 	case len(failed) > 0:
 		return res, fmt.Errorf("rw: %w", errors.Join(failed...))
 	case ctxErr != nil:
@@ -192,19 +183,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// join waits for every thread, cancelling them all when ctx ends or stop
-// is set; every wait in a worker is a cancellation point, so they end.
-func join(ctx context.Context, threads []*osthread.Thread, stop bool) (ctxErr error, failed []error) {
-	if !stop {
-	wait:
-		for _, th := range threads {
-			select {
-			case <-th.Done():
-			case <-ctx.Done():
-				ctxErr = context.Cause(ctx)
-				break wait
-			}
-		}
+// join waits for every thread, cancelling them all when ctx ends; every
+// wait in a worker is a cancellation point, so they end.
+func join(ctx context.Context, threads []*osthread.Thread) (ctxErr error, failed []error) {
+	select {
+	case <-osthread.AllDone(threads):
+	case <-ctx.Done():
+		ctxErr = context.Cause(ctx)
 	}
 	return ctxErr, osthread.CancelAndJoin(threads)
 }
@@ -239,9 +224,6 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 	visits, stay := cfg.Reads, cfg.ReadTime
 	if writer {
 		visits, stay = cfg.Writes, cfg.WriteTime
-	}
-	if err := r.gate.P(t, 0); err != nil {
-		return err
 	}
 	for v := 0; v < visits; v++ {
 		if v > 0 {
