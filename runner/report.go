@@ -48,16 +48,15 @@ type reportStep struct {
 }
 
 type reportChart struct {
-	Width, Height, LabelWidth int
-	Rows                      []reportRow
-	Axis                      []reportTick
-	Hidden                    int // bars and marks not drawn
+	Width, Height int
+	Rows          []reportRow
+	Axis          []reportTick
+	Hidden        int // bars and marks not drawn
 }
 
 type reportRow struct {
 	Y, TextY int
 	Label    string
-	Kind     string
 	Bars     []reportBar
 	Marks    []reportMark
 }
@@ -142,10 +141,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 
 // chartOf lays out one run's tracks.
 func chartOf(r *runLine) *reportChart {
-	end := r.end
-	if end.IsZero() {
-		end = r.lastTime()
-	}
+	end := r.endTime()
 	total := end.Sub(r.start)
 	if total <= 0 {
 		total = time.Millisecond
@@ -154,19 +150,21 @@ func chartOf(r *runLine) *reportChart {
 		f := float64(at.Sub(r.start)) / float64(total)
 		return px(chartLabelWidth + math.Max(0, math.Min(1, f))*chartWidth)
 	}
-	c := &reportChart{LabelWidth: chartLabelWidth, Width: chartLabelWidth + chartWidth + 10}
+	c := &reportChart{Width: chartLabelWidth + chartWidth + 10}
 	for _, tk := range ticks(total) {
 		c.Axis = append(c.Axis, reportTick{X: x(r.start.Add(tk)), Label: tickLabel(tk)})
 	}
 	drawn := 0
 	for i, tr := range r.sortedTracks() {
 		y := chartAxisHeight + i*chartRowHeight
-		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Label: tr.label, Kind: tr.kind}
+		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Label: tr.label}
 		for _, s := range tr.spans {
-			stop := s.end
-			if !s.ended {
-				stop = end
+			if drawn >= chartLimit {
+				c.Hidden++
+				continue
 			}
+			drawn++
+			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
 			class := tr.kind + " ok"
 			switch {
@@ -174,7 +172,7 @@ func chartOf(r *runLine) *reportChart {
 				class = tr.kind + " killed"
 			case s.failed:
 				class = tr.kind + " failed"
-			case s.status == StatusSkipped || s.status == "still running":
+			case s.status == StatusSkipped || s.status == stillRunning:
 				class = tr.kind + " other"
 			case s.style != "":
 				class = tr.kind + " " + s.style
@@ -183,11 +181,6 @@ func chartOf(r *runLine) *reportChart {
 			if e := s.args.str("error"); e != "" {
 				title += "\n" + e
 			}
-			if drawn >= chartLimit {
-				c.Hidden++
-				continue
-			}
-			drawn++
 			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: class, Title: title})
 		}
 		for i := range tr.marks {

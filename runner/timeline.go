@@ -113,6 +113,10 @@ func (f fields) get(key string) any {
 
 func (f fields) str(key string) string { return str(f.get(key)) }
 
+// stillRunning is the status of a span whose end was not seen by the
+// end of its scenario run.
+const stillRunning = "still running"
+
 var trackOrder = map[string]int{"step": 0, "process": 1, "thread": 2, "channel": 3, "worker": 4}
 
 // Record takes one event, as [EventLog.Tee] passes it on.
@@ -134,7 +138,7 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		r.end = at
 		r.status = f.str("status")
 		for _, s := range r.open {
-			t.close(s, at, "still running", false, nil)
+			t.close(s, at, stillRunning, false, nil)
 		}
 		clear(r.open)
 	case "step_start":

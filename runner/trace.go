@@ -60,10 +60,7 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 		if err := emit(traceEvent{Name: "process_sort_index", Ph: "M", Pid: pid, Args: map[string]any{"sort_index": i}}); err != nil {
 			return err
 		}
-		end := r.end
-		if end.IsZero() {
-			end = r.lastTime()
-		}
+		end := r.endTime()
 		for j, tr := range r.sortedTracks() {
 			tid := j + 1
 			meta := []traceEvent{
@@ -76,16 +73,11 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 				}
 			}
 			for _, s := range tr.spans {
-				stop := s.end
-				if !s.ended {
-					stop = end
-				}
-				dur := float64(stop.Sub(s.start).Nanoseconds()) / 1e3
+				dur := float64(s.until(end).Sub(s.start).Nanoseconds()) / 1e3
 				args := s.args.traceArgs()
-				if s.ended {
-					args["status"] = s.status
-				} else {
-					args["status"] = "still running at the end"
+				args["status"] = s.status
+				if !s.ended {
+					args["status"] = stillRunning
 				}
 				if err := emit(traceEvent{Name: s.name, Cat: tr.kind, Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: args}); err != nil {
 					return err
@@ -103,8 +95,24 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 	return bw.Flush()
 }
 
-// lastTime returns the latest time anything in the run was seen: the end
-// of a run whose scenario_end never came.
+// endTime returns when the run ended: its scenario_end, or if that never
+// came, the latest time anything in it was seen.
+func (r *runLine) endTime() time.Time {
+	if !r.end.IsZero() {
+		return r.end
+	}
+	return r.lastTime()
+}
+
+// until returns when s ended, or end if it was still open.
+func (s *span) until(end time.Time) time.Time {
+	if s.ended {
+		return s.end
+	}
+	return end
+}
+
+// lastTime returns the latest time anything in the run was seen.
 func (r *runLine) lastTime() time.Time {
 	last := r.start
 	for _, tr := range r.tracks {
