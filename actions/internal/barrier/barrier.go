@@ -13,11 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/jitter"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -220,15 +220,11 @@ func (r *run) result() Result {
 // work is worker i's life on its thread t.
 func (r *run) work(i int, t *osthread.Thread) error {
 	cfg := r.cfg
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))
+	extra := jitter.New(cfg.Seed, uint64(i), cfg.Jitter)
 	for round := 1; round <= cfg.Rounds; round++ {
 		r.progress.Add(1)
 		r.emit(Event{Kind: EventWork, Worker: i, Round: round})
-		d := cfg.WorkTime
-		if cfg.Jitter > 0 {
-			d += time.Duration(rng.Int64N(int64(cfg.Jitter) + 1))
-		}
-		if err := t.Sleep(d); err != nil {
+		if err := t.Sleep(cfg.WorkTime + extra.Next()); err != nil {
 			return err
 		}
 		r.emit(Event{Kind: EventArrive, Worker: i, Round: round})

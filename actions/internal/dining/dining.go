@@ -21,11 +21,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/jitter"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -367,13 +367,7 @@ func sameCycle(a, b []Link) bool {
 func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 	cfg := tb.cfg
 	n := cfg.Philosophers
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(p.index)))
-	jitter := func() time.Duration {
-		if cfg.Jitter <= 0 {
-			return 0
-		}
-		return time.Duration(rng.Int64N(int64(cfg.Jitter) + 1))
-	}
+	extra := jitter.New(cfg.Seed, uint64(p.index), cfg.Jitter)
 	first, second := p.index, (p.index+1)%n // left, then right
 	if cfg.Order == Ordered && second < first {
 		first, second = second, first
@@ -391,7 +385,7 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 	}()
 
 	for meal := 1; meal <= cfg.Meals; meal++ {
-		if err := t.Sleep(cfg.ThinkTime + jitter()); err != nil {
+		if err := t.Sleep(cfg.ThinkTime + extra.Next()); err != nil {
 			return err
 		}
 		if tb.seats != nil {
@@ -413,7 +407,7 @@ func (tb *table) dine(p *philosopher, t *osthread.Thread) error {
 		held = append(held, second)
 		tb.progress.Add(1)
 		tb.emit(Event{Kind: MealStarted, Philosopher: p.index, Fork: -1, Meal: meal})
-		if err := t.Sleep(cfg.EatTime + jitter()); err != nil {
+		if err := t.Sleep(cfg.EatTime + extra.Next()); err != nil {
 			return err
 		}
 		p.meals.Add(1)

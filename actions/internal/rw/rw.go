@@ -21,11 +21,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/jitter"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -214,20 +214,14 @@ func (r *room) result() Result {
 func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 	cfg := r.cfg
 	name := WorkerName(writer, i)
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)<<1|boolBit(writer)))
-	jitter := func() time.Duration {
-		if cfg.Jitter <= 0 {
-			return 0
-		}
-		return time.Duration(rng.Int64N(int64(cfg.Jitter) + 1))
-	}
+	extra := jitter.New(cfg.Seed, uint64(i)<<1|boolBit(writer), cfg.Jitter)
 	visits, stay := cfg.Reads, cfg.ReadTime
 	if writer {
 		visits, stay = cfg.Writes, cfg.WriteTime
 	}
 	for v := 0; v < visits; v++ {
 		if v > 0 {
-			if err := t.Sleep(cfg.ThinkTime + jitter()); err != nil {
+			if err := t.Sleep(cfg.ThinkTime + extra.Next()); err != nil {
 				return err
 			}
 		}
@@ -240,7 +234,7 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 		r.tally(writer, time.Since(asked))
 		readers := r.enter(writer)
 		r.emit(Event{Kind: EventEnter, Worker: name, Writer: writer, Readers: readers})
-		err = t.Sleep(stay + jitter())
+		err = t.Sleep(stay + extra.Next())
 		r.leave(writer)
 		r.emit(Event{Kind: EventLeave, Worker: name, Writer: writer})
 		unlock()
