@@ -25,7 +25,7 @@ func init() {
 			{Name: "write_time", Kind: Duration, Default: time.Millisecond, Doc: "how long a writer stays in"},
 			{Name: "think_time", Kind: Duration, Doc: "between two visits of a worker"},
 			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each think, read and write, drawn from the run's seed"},
-			{Name: "trace", Kind: Bool, Default: false, Doc: "log rw_wait, rw_enter and rw_leave events (worker, role, readers) for the timeline"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log rw_wait, rw_enter and rw_leave events (worker, role, readers; broke_rule on an entry that broke the rule) for the timeline"},
 		},
 		Results: []Field{
 			{Name: "ok", Type: "bool", Doc: "every visit made and the rule always held"},
@@ -81,7 +81,11 @@ func (a *readersWritersAction) Run(ctx context.Context, env *Env) (Result, error
 			case rw.EventWait:
 				env.Event(e.Kind, "waiting to come in", "worker", e.Worker, "role", role)
 			case rw.EventEnter:
-				env.Event(e.Kind, "in", "worker", e.Worker, "role", role, "readers", e.Readers)
+				kv := []any{"worker", e.Worker, "role", role, "readers", e.Readers}
+				if e.Broke {
+					kv = append(kv, "broke_rule", true)
+				}
+				env.Event(e.Kind, "in", kv...)
 			case rw.EventLeave:
 				env.Event(e.Kind, "out", "worker", e.Worker, "role", role)
 			}

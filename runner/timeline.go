@@ -196,7 +196,7 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	case "fork_taken", "fork_wait", "fork_released", "meal":
 		t.philosopher(r, at, event, msg, f)
 	case "rw_wait", "rw_enter", "rw_leave":
-		t.roomVisit(r, at, event, f)
+		t.roomVisit(r, at, event, msg, f)
 	case "barrier_work", "barrier_arrive", "barrier_leave":
 		t.barrierRound(r, at, event, msg, f)
 	case "assert_failed", "deadlock_detected":
@@ -229,6 +229,11 @@ func (m *mark) label() string {
 		return fmt.Sprintf("%s %s (occupancy %v)", strings.TrimPrefix(event, "item_"), f.str("item"), f.get("occupancy"))
 	case "barrier_leave":
 		return fmt.Sprintf("left barrier %v before everyone had arrived", f.get("round"))
+	case "rw_enter":
+		if f.str("role") == "writer" {
+			return "came in to write while others were in"
+		}
+		return "came in to read while a writer was in"
 	case "fork_taken":
 		return fmt.Sprintf("took fork %v", f.get("fork"))
 	case "fork_released":
@@ -293,18 +298,26 @@ func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fi
 }
 
 // roomVisit records a readers-writers worker's event: a span while it
-// waits to come in, and one while it is in, reading or writing.
-func (t *Timeline) roomVisit(r *runLine, at time.Time, event string, f fields) {
+// waits to come in, and one while it is in, reading or writing; an entry
+// that broke the rule is a failure mark.
+func (t *Timeline) roomVisit(r *runLine, at time.Time, event, msg string, f fields) {
 	w := f.str("worker")
 	tr := r.track("worker", workerKey(w), w)
 	switch event {
 	case "rw_wait":
 		t.workerStarts(r, tr, w, at, "waits to come in", "wait", f)
 	case "rw_enter":
+		broke, _ := f.get("broke_rule").(bool)
+		if broke {
+			t.mark(tr, at, msg, true, f)
+		}
 		t.workerEnds(r, w, at, "in", "wait")
 		name, style := "reads", "read"
 		if f.str("role") == "writer" {
 			name, style = "writes (alone)", "write"
+			if broke {
+				name = "writes (not alone)"
+			}
 		} else if n, ok := f.get("readers").(int); ok && n > 1 {
 			name = fmt.Sprintf("reads (%d readers in)", n)
 		}

@@ -496,6 +496,7 @@ func TestTimelineRoomVisits(t *testing.T) {
 	ev(6, "event", "rw_leave", "worker", "reader-1", "role", "reader")
 	ev(6, "event", "rw_enter", "worker", "writer-0", "role", "writer", "readers", 0)
 	ev(9, "event", "rw_leave", "worker", "writer-0", "role", "writer")
+	ev(9, "event", "rw_enter", "worker", "writer-1", "role", "writer", "readers", 1, "broke_rule", true)
 	ev(10, "event", "scenario_end", "status", "passed")
 
 	doc := decodeTrace(t, tl)
@@ -507,12 +508,22 @@ func TestTimelineRoomVisits(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s: %q %v+%v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts, *e.Dur))
 		}
 	}
+	var marks []string
+	for _, e := range doc.TraceEvents {
+		if e.Ph == "i" {
+			marks = append(marks, names[[2]int{e.Pid, e.Tid}]+": "+e.Name)
+		}
+	}
+	if strings.Join(marks, ",") != "writer-1: came in to write while others were in" {
+		t.Errorf("marks %v, want the rule broken by writer-1", marks)
+	}
 	want := []string{
 		`reader-0: "waits to come in" 1000+0`, // let in at once
 		`reader-0: "reads" 1000+4000`,
 		`reader-1: "reads (2 readers in)" 3000+3000`,
 		`writer-0: "waits to come in" 2000+4000`,
 		`writer-0: "writes (alone)" 6000+3000`,
+		`writer-1: "writes (not alone)" 9000+1000`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("spans:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

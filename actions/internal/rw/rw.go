@@ -72,7 +72,8 @@ type Event struct {
 	Kind    string
 	Worker  string // reader-0, writer-1, …
 	Writer  bool
-	Readers int // EventEnter: readers in the room, this one included
+	Readers int  // EventEnter: readers in the room, this one included
+	Broke   bool // EventEnter: this entry broke the rule
 }
 
 // Result is how a run ended.
@@ -232,8 +233,8 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 			return err
 		}
 		r.tally(writer, time.Since(asked))
-		readers := r.enter(writer)
-		r.emit(Event{Kind: EventEnter, Worker: name, Writer: writer, Readers: readers})
+		readers, broke := r.enter(writer)
+		r.emit(Event{Kind: EventEnter, Worker: name, Writer: writer, Readers: readers, Broke: broke})
 		err = t.Sleep(stay + extra.Next())
 		r.leave(writer)
 		r.emit(Event{Kind: EventLeave, Worker: name, Writer: writer})
@@ -246,26 +247,28 @@ func (r *room) work(t *osthread.Thread, writer bool, i int) error {
 }
 
 // enter checks the rule as a worker comes in and returns the readers in
-// the room. Each side counts itself in before it looks at the other, so
-// of two that overlap, the later one sees the earlier.
-func (r *room) enter(writer bool) int {
+// the room and whether this entry broke the rule. Each side counts itself
+// in before it looks at the other, so of two that overlap, the later one
+// sees the earlier.
+func (r *room) enter(writer bool) (readers int, broke bool) {
 	if writer {
-		if r.writersIn.Add(1) > 1 || r.readersIn.Load() > 0 {
-			r.violations.Add(1)
+		broke = r.writersIn.Add(1) > 1 || r.readersIn.Load() > 0
+		readers = int(r.readersIn.Load())
+	} else {
+		n := r.readersIn.Add(1)
+		broke = r.writersIn.Load() > 0
+		for {
+			m := r.maxReaders.Load()
+			if n <= m || r.maxReaders.CompareAndSwap(m, n) {
+				break
+			}
 		}
-		return int(r.readersIn.Load())
+		readers = int(n)
 	}
-	n := r.readersIn.Add(1)
-	if r.writersIn.Load() > 0 {
+	if broke {
 		r.violations.Add(1)
 	}
-	for {
-		m := r.maxReaders.Load()
-		if n <= m || r.maxReaders.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	return int(n)
+	return readers, broke
 }
 
 func (r *room) leave(writer bool) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,16 +75,29 @@ func TestPoliciesKeepTheRule(t *testing.T) {
 	}
 }
 
+// TestNoLockBreaksTheRule: without a lock the rule breaks, and every
+// entry that broke it says so in its event.
 func TestNoLockBreaksTheRule(t *testing.T) {
 	var res rw.Result
+	var broke atomic.Int32
 	for try := 0; try < 5 && res.Violations == 0; try++ {
+		cfg := busy(rw.None)
+		broke.Store(0)
+		cfg.OnEvent = func(e rw.Event) {
+			if e.Broke {
+				broke.Add(1)
+			}
+		}
 		var err error
-		if res, err = rw.Run(context.Background(), busy(rw.None)); err != nil {
+		if res, err = rw.Run(context.Background(), cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if res.Violations == 0 || res.OK {
 		t.Fatalf("no violation without a lock in 5 runs: %+v", res)
+	}
+	if int(broke.Load()) != res.Violations {
+		t.Errorf("%d entries marked as breaking the rule, %d violations counted", broke.Load(), res.Violations)
 	}
 }
 
