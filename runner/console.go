@@ -192,7 +192,7 @@ const labelWidth = 48
 func wrap(text string, width int) []string {
 	var out []string
 	for _, para := range strings.Split(text, "\n") {
-		para = truncate(para, len(para)+1)
+		para = printable(para)
 		indent := para[:len(para)-len(strings.TrimLeft(para, " "))]
 		line := ""
 		for _, word := range strings.Fields(para) {
@@ -211,14 +211,20 @@ func wrap(text string, width int) []string {
 	return out
 }
 
-func truncate(s string, n int) string {
-	// One line, no control characters: a label may quote a binary message.
-	s = strings.Map(func(r rune) rune {
+// printable turns control characters into spaces: a label or a message
+// may quote a binary payload.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// truncate makes s one printable line of at most n runes.
+func truncate(s string, n int) string {
+	s = printable(s)
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
