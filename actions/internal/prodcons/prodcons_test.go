@@ -426,7 +426,7 @@ func TestSeedRepeatsDelays(t *testing.T) {
 		wk := newWorker(l, w, nil, nil)
 		var out []int64
 		for range 5 {
-			out = append(out, wk.rng.Int64N(1e9))
+			out = append(out, int64(wk.extra.Next()))
 		}
 		return out
 	}

@@ -3,12 +3,12 @@ package prodcons
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions/internal/jitter"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 	"github.com/pmrun/pmrun/actions/internal/shm"
 )
@@ -87,7 +87,7 @@ type worker struct {
 	w       Worker
 	c       *canceler
 	st      *stats
-	rng     *rand.Rand
+	extra   *jitter.Source
 	onEvent func(Event)
 	widened int
 }
@@ -107,7 +107,7 @@ func newWorker(l *layout, w Worker, c sem.Canceler, onEvent func(Event)) *worker
 		w:       w,
 		c:       &canceler{abort: &l.ctl.abort, c: c},
 		st:      l.statsOf(w),
-		rng:     rand.New(rand.NewPCG(uint64(l.ctl.params.seed), stream)),
+		extra:   jitter.New(l.ctl.params.seed, stream, time.Duration(l.ctl.params.jitter)),
 		onEvent: onEvent,
 	}
 }
@@ -144,10 +144,7 @@ func (c *canceler) TID() int {
 // work spends base plus up to jitter, waiting on the never-posted sleeper
 // semaphore so that the delay is a cancellation point.
 func (wk *worker) work(base int64) error {
-	d := base
-	if j := wk.ctl.params.jitter; j > 0 {
-		d += wk.rng.Int64N(j + 1)
-	}
+	d := base + int64(wk.extra.Next())
 	if d <= 0 {
 		return nil
 	}
