@@ -37,6 +37,15 @@ type traceDoc struct {
 	} `json:"traceEvents"`
 }
 
+// feed returns a function that records an event of scenario s, ms
+// milliseconds after a fixed start.
+func feed(tl *runner.Timeline) func(ms int, kv ...any) {
+	t0 := time.Now()
+	return func(ms int, kv ...any) {
+		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
+	}
+}
+
 func decodeTrace(t *testing.T, tl *runner.Timeline) traceDoc {
 	t.Helper()
 	var b bytes.Buffer
@@ -435,10 +444,7 @@ func TestReportLimits(t *testing.T) {
 // on the steps' row.
 func TestTimelinePhilosopher(t *testing.T) {
 	tl := runner.NewTimeline(0, nil)
-	t0 := time.Now()
-	ev := func(ms int, kv ...any) {
-		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
-	}
+	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "fork_taken", "worker", "phil-0", "fork", 0)
 	ev(2, "event", "fork_wait", "worker", "phil-0", "fork", 1, "held_by", "phil-1")
@@ -483,10 +489,7 @@ func TestTimelinePhilosopher(t *testing.T) {
 // the room are spans on its row, a writer's marked as alone.
 func TestTimelineRoomVisits(t *testing.T) {
 	tl := runner.NewTimeline(0, nil)
-	t0 := time.Now()
-	ev := func(ms int, kv ...any) {
-		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
-	}
+	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "rw_wait", "worker", "reader-0", "role", "reader")
 	ev(1, "event", "rw_enter", "worker", "reader-0", "role", "reader", "readers", 1)
@@ -535,10 +538,7 @@ func TestTimelineRoomVisits(t *testing.T) {
 // step's end cut short ends with the step.
 func TestTimelineBarrier(t *testing.T) {
 	tl := runner.NewTimeline(0, nil)
-	t0 := time.Now()
-	ev := func(ms int, kv ...any) {
-		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
-	}
+	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(0, "event", "step_start", "step", 0, "action", "barrier")
 	ev(1, "event", "barrier_work", "step", 0, "worker", "worker-0", "round", 1)
@@ -578,10 +578,7 @@ func TestTimelineBarrier(t *testing.T) {
 // retried step's worker) ends the first one instead of leaving it open.
 func TestTimelineWorkerRows(t *testing.T) {
 	tl := runner.NewTimeline(0, nil)
-	t0 := time.Now()
-	ev := func(ms int, kv ...any) {
-		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
-	}
+	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	for _, w := range []string{"worker-10", "worker-2", "worker-1"} {
 		ev(1, "event", "barrier_work", "step", 0, "worker", w, "round", 1)
