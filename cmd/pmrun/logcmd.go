@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -18,7 +23,10 @@ func init() {
 
 func (c *cli) log(args []string) error {
 	fs := c.newFlags("log", "log clear [FILE]", `'pmrun log clear' empties the JSON-lines log file (default pmrun.log) and
-keeps its permissions, as the original process manager's "Clear log file".`)
+keeps its permissions, as the original process manager's "Clear log file".
+It clears only a pmrun log: a missing file, a symbolic link, a FIFO or
+other non-regular file, and a file whose first line is not a pmrun event
+are refused (exit 1), so a mistyped path never empties another file.`)
 	rest, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -37,14 +45,68 @@ keeps its permissions, as the original process manager's "Clear log file".`)
 	return nil
 }
 
-// clearLog empties the log file at path; a missing file is already empty.
+// clearLog empties the pmrun log at path, keeping its permissions. It
+// clears only what is one: a missing file, a symbolic link (never
+// followed: a link planted in a shared folder must not make pmrun empty
+// another file), anything but a regular file (a FIFO is opened without
+// blocking and refused), and a file whose first line is not a pmrun event
+// are each refused with the reason.
 func clearLog(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("log clear: %s: no such log file", path)
+	case errors.Is(err, unix.ELOOP):
+		return fmt.Errorf("log clear: %s is a symbolic link: name the log file itself", path)
+	case errors.Is(err, unix.EISDIR):
+		return fmt.Errorf("log clear: %s is not a regular file (a folder): not cleared", path)
+	case err != nil:
+		return fmt.Errorf("log clear: %w", err)
 	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("log clear: %w", err)
 	}
-	return f.Close()
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("log clear: %s is not a regular file (%s): not cleared", path, fileKind(fi.Mode()))
+	}
+	if !isEventLog(f) {
+		return fmt.Errorf("log clear: %s does not look like a pmrun log (its first line is not a pmrun event): not cleared", path)
+	}
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("log clear: %w", err)
+	}
+	return nil
+}
+
+// isEventLog reports whether r is empty or starts with a line that is a
+// pmrun event: a JSON object with @timestamp and event.
+func isEventLog(r io.Reader) bool {
+	line, err := bufio.NewReaderSize(r, 64<<10).ReadSlice('\n')
+	if len(line) == 0 && errors.Is(err, io.EOF) {
+		return true
+	}
+	var ev struct {
+		Timestamp *string `json:"@timestamp"`
+		Event     *string `json:"event"`
+	}
+	return json.Unmarshal(line, &ev) == nil && ev.Timestamp != nil && ev.Event != nil
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
