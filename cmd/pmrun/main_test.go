@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,23 +80,56 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSigint starts a command, sends it SIGINT after a delay and checks its
-// exit code: sigint DELAY CODE COMMAND [ARGS...].
+// cmdSigint starts a command, sends it SIGINT and checks its exit code:
+// sigint DELAY CODE COMMAND [ARGS...] signals after DELAY;
+// sigint -until FILE REGEXP CODE COMMAND [ARGS...] signals once FILE (in
+// $WORK; "stdout" is the command's own) matches REGEXP, so that a loaded
+// machine cannot make the signal come before the moment the script means.
 func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 3 {
-		ts.Fatalf("usage: sigint DELAY CODE COMMAND [ARGS...]")
+	var stdout lockedBuffer
+	var until func() bool
+	var delay time.Duration
+	if len(args) > 0 && args[0] == "-until" {
+		if neg || len(args) < 5 {
+			ts.Fatalf("usage: sigint -until FILE REGEXP CODE COMMAND [ARGS...]")
+		}
+		file, re := args[1], regexp.MustCompile(args[2])
+		args = args[3:]
+		until = func() bool {
+			if file == "stdout" {
+				return re.MatchString(stdout.String())
+			}
+			data, _ := os.ReadFile(filepath.Join(ts.Getenv("WORK"), file))
+			return re.Match(data)
+		}
+	} else {
+		if neg || len(args) < 3 {
+			ts.Fatalf("usage: sigint DELAY CODE COMMAND [ARGS...]")
+		}
+		var err error
+		delay, err = time.ParseDuration(args[0])
+		ts.Check(err)
+		args = args[1:]
 	}
-	delay, err := time.ParseDuration(args[0])
+	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	want, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	cmd := exec.Command(scriptPath(ts, args[2]), args[3:]...)
+	cmd := exec.Command(scriptPath(ts, args[1]), args[2:]...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnv(ts)
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	ts.Check(cmd.Start())
-	time.Sleep(delay)
+	if until == nil {
+		time.Sleep(delay)
+	} else {
+		for deadline := time.Now().Add(30 * time.Second); !until(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				ts.Fatalf("sigint: what %s wrote never matched in 30s\nstdout:\n%s\nstderr:\n%s", args[1], stdout.String(), stderr.String())
+			}
+		}
+	}
 	ts.Check(cmd.Process.Signal(syscall.SIGINT))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -111,11 +146,30 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	fmt.Fprintf(ts.Stdout(), "%s", stdout.String())
 	fmt.Fprintf(ts.Stderr(), "%s", stderr.String())
-	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "sigint.stdout"), stdout.Bytes(), 0o644))
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "sigint.stdout"), []byte(stdout.String()), 0o644))
 	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "sigint.stderr"), stderr.Bytes(), 0o644))
 	if got != want {
 		ts.Fatalf("exit code %d after SIGINT, want %d\nstdout:\n%s\nstderr:\n%s", got, want, stdout.String(), stderr.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the script
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cmdSigkill starts a command and kills it with SIGKILL after a delay:
