@@ -1,0 +1,613 @@
+package program
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits of a program, checked at load.
+const (
+	// MaxThreads is the most threads a program may have, counted threads
+	// included.
+	MaxThreads = 256
+	// MaxValue bounds the initial value of a semaphore and its max.
+	MaxValue = 1 << 30
+)
+
+var (
+	programKeys = []string{"description", "vars", "semaphores", "mutexes", "conds", "regions", "threads", "invariants", "expect"}
+	semKeys     = []string{"value", "fifo", "max"}
+	regionKeys  = []string{"capacity"}
+	countKeys   = []string{"count", "body"}
+	identRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// reserved are the words of expr and `self`, which a declared name
+	// would hide or could not be read as.
+	reserved = []string{"self", "true", "false", "nil", "and", "or", "not", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
+)
+
+// opKeys are the keys that name an operation; extraKeys the other keys an
+// operation's mapping may hold.
+var (
+	opKeys    = []string{"wait", "signal", "lock", "unlock", "cond_wait", "cond_signal", "cond_broadcast", "set", "atomic_set", "local", "if", "while", "repeat", "critical", "assert", "work", "yield", "log"}
+	extraKeys = map[string][]string{"if": {"then", "else"}, "while": {"do"}, "repeat": {"do"}}
+)
+
+type parser struct {
+	errs errorList
+}
+
+// Parse reads the value of a scenario's `programs:` key — a mapping of
+// program names to definitions — into syntax trees. Errors lists every
+// problem it found, each at its line and column.
+func Parse(n *yaml.Node) ([]*Def, Errors) {
+	p := &parser{}
+	defs := p.programs(n)
+	return defs, p.errs.result()
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && (n.Kind == yaml.AliasNode || n.Kind == yaml.DocumentNode) {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		} else if len(n.Content) > 0 {
+			n = n.Content[0]
+		} else {
+			return n
+		}
+	}
+	return n
+}
+
+func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	p.errs.add(pos(n), format, args...)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	if n.Tag == "!!null" {
+		return "empty"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// mapping walks the pairs of a mapping node, reporting non-scalar,
+// duplicate and (when known is not nil) unknown keys.
+func (p *parser) mapping(n *yaml.Node, what string, known []string, f func(key string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s keys must be plain names", what)
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			p.errorf(k, "duplicate key %q in %s (first at line %d)", k.Value, what, line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if known != nil && !slices.Contains(known, k.Value) {
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, didYouMean(k.Value, known))
+			continue
+		}
+		f(k.Value, k, v)
+	}
+}
+
+// name checks a declared name: an identifier that expr can read and that
+// is not one of its words.
+func (p *parser) name(k *yaml.Node, what string) bool {
+	if !identRe.MatchString(k.Value) {
+		p.errorf(k, "%s name %q: use letters, digits and _, not starting with a digit", what, k.Value)
+		return false
+	}
+	if slices.Contains(reserved, k.Value) {
+		p.errorf(k, "%s name %q is reserved", what, k.Value)
+		return false
+	}
+	return true
+}
+
+func (p *parser) programs(n *yaml.Node) []*Def {
+	n = deref(n)
+	if n == nil {
+		return nil
+	}
+	var defs []*Def
+	p.mapping(n, "programs", nil, func(name string, k, v *yaml.Node) {
+		if !p.name(k, "program") {
+			return
+		}
+		defs = append(defs, p.program(name, k, v))
+	})
+	return defs
+}
+
+func (p *parser) program(name string, k, n *yaml.Node) *Def {
+	d := &Def{Name: name, Pos: pos(k)}
+	hasThreads := false
+	p.mapping(n, "program "+name, programKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "description":
+			d.Description = p.text(v, "description")
+		case "vars":
+			p.vars(d, v)
+		case "semaphores":
+			p.semaphores(d, v)
+		case "mutexes":
+			d.Mutexes = p.nameList(v, "mutex")
+		case "conds":
+			d.Conds = p.nameList(v, "cond")
+		case "regions":
+			p.regions(d, v)
+		case "threads":
+			hasThreads = true
+			p.threads(d, v)
+		case "invariants":
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "invariants must be a list of expressions, not %s", kindName(v))
+				return
+			}
+			for _, e := range v.Content {
+				if x, ok := p.expr(deref(e), "invariant"); ok {
+					d.Invariants = append(d.Invariants, x)
+				}
+			}
+		case "expect":
+			if x, ok := p.expr(v, "expect"); ok {
+				d.Expect = &x
+			}
+		}
+	})
+	if n.Kind == yaml.MappingNode && !hasThreads {
+		p.errorf(k, "program %s has no threads", name)
+	}
+	return d
+}
+
+func (p *parser) text(v *yaml.Node, what string) string {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.errorf(v, "%s must be text, not %s", what, kindName(v))
+		return ""
+	}
+	return v.Value
+}
+
+// contentPos is where a scalar's text starts: after an opening quote, or
+// (approximately: the node does not tell the indentation) on the line
+// after a block scalar's indicator.
+func contentPos(v *yaml.Node) Pos {
+	at := pos(v)
+	switch v.Style {
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		at.Col++
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		at.Line++
+	}
+	return at
+}
+
+// expr reads a scalar holding an expression.
+func (p *parser) expr(v *yaml.Node, what string) (Expr, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.errorf(v, "%s must be an expression, not %s", what, kindName(v))
+		return Expr{}, false
+	}
+	if strings.TrimSpace(v.Value) == "" {
+		p.errorf(v, "%s: the expression is empty", what)
+		return Expr{}, false
+	}
+	return Expr{Src: v.Value, Pos: contentPos(v)}, true
+}
+
+func (p *parser) integer(v *yaml.Node, what string, lo, hi int64) (int64, bool) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+		x, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+		if err == nil && x >= lo && x <= hi {
+			return x, true
+		}
+	}
+	p.errorf(v, "%s must be an integer from %d to %d, not %s", what, lo, hi, kindName(v))
+	return 0, false
+}
+
+func (p *parser) boolean(v *yaml.Node, what string) (bool, bool) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+		var b bool
+		if v.Decode(&b) == nil {
+			return b, true
+		}
+	}
+	p.errorf(v, "%s must be true or false, not %s", what, kindName(v))
+	return false, false
+}
+
+func (p *parser) vars(d *Def, v *yaml.Node) {
+	p.mapping(v, "vars", nil, func(name string, k, val *yaml.Node) {
+		if !p.name(k, "var") {
+			return
+		}
+		decl := VarDecl{Decl: Decl{Name: name, Pos: pos(k)}}
+		switch {
+		case val.Kind == yaml.ScalarNode && val.Tag == "!!bool":
+			b, _ := p.boolean(val, "var "+name)
+			decl.Bool = true
+			if b {
+				decl.Value = 1
+			}
+		case val.Kind == yaml.ScalarNode && val.Tag == "!!int":
+			x, ok := p.integer(val, "var "+name, -1<<62, 1<<62)
+			if !ok {
+				return
+			}
+			decl.Value = x
+		default:
+			p.errorf(val, "var %s must be an integer or true/false, not %s", name, kindName(val))
+			return
+		}
+		d.Vars = append(d.Vars, decl)
+	})
+}
+
+func (p *parser) semaphores(d *Def, v *yaml.Node) {
+	p.mapping(v, "semaphores", nil, func(name string, k, val *yaml.Node) {
+		if !p.name(k, "semaphore") {
+			return
+		}
+		s := SemDecl{Decl: Decl{Name: name, Pos: pos(k)}}
+		what := "semaphore " + name
+		if val.Kind != yaml.MappingNode {
+			s.Value, _ = p.integer(val, what, 0, MaxValue)
+			d.Semaphores = append(d.Semaphores, s)
+			return
+		}
+		var maxNode *yaml.Node
+		p.mapping(val, what, semKeys, func(key string, k2, v2 *yaml.Node) {
+			switch key {
+			case "value":
+				s.Value, _ = p.integer(v2, what+" value", 0, MaxValue)
+			case "fifo":
+				s.FIFO, _ = p.boolean(v2, what+" fifo")
+			case "max":
+				maxNode = v2
+				s.Max, _ = p.integer(v2, what+" max", 1, MaxValue)
+			}
+		})
+		if maxNode != nil && s.Max > 0 && s.Value > s.Max {
+			p.errorf(maxNode, "%s: max %d is below its value %d", what, s.Max, s.Value)
+		}
+		d.Semaphores = append(d.Semaphores, s)
+	})
+}
+
+func (p *parser) nameList(v *yaml.Node, what string) []Decl {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "%ses must be a list of names, not %s", what, kindName(v))
+		return nil
+	}
+	var out []Decl
+	for _, e := range v.Content {
+		e = deref(e)
+		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
+			p.errorf(e, "%s must be a name, not %s", what, kindName(e))
+			continue
+		}
+		if p.name(e, what) {
+			out = append(out, Decl{Name: e.Value, Pos: pos(e)})
+		}
+	}
+	return out
+}
+
+func (p *parser) regions(d *Def, v *yaml.Node) {
+	p.mapping(v, "regions", nil, func(name string, k, val *yaml.Node) {
+		if !p.name(k, "region") {
+			return
+		}
+		if name == defaultRegion {
+			p.errorf(k, "region name %q is the region of a bare critical: list; choose another", name)
+			return
+		}
+		r := RegionDecl{Decl: Decl{Name: name, Pos: pos(k)}}
+		what := "region " + name
+		if val.Kind == yaml.MappingNode {
+			p.mapping(val, what, regionKeys, func(_ string, _, v2 *yaml.Node) {
+				c, _ := p.integer(v2, what+" capacity", 1, MaxThreads)
+				r.Capacity = int(c)
+			})
+			if r.Capacity == 0 {
+				p.errorf(val, "%s needs a capacity", what)
+			}
+		} else {
+			c, _ := p.integer(val, what+" capacity", 1, MaxThreads)
+			r.Capacity = int(c)
+		}
+		d.Regions = append(d.Regions, r)
+	})
+}
+
+func (p *parser) threads(d *Def, v *yaml.Node) {
+	p.mapping(v, "threads", nil, func(name string, k, val *yaml.Node) {
+		if !p.name(k, "thread") {
+			return
+		}
+		t := ThreadDecl{Decl: Decl{Name: name, Pos: pos(k)}}
+		what := "thread " + name
+		if val.Kind == yaml.MappingNode {
+			var body *yaml.Node
+			p.mapping(val, what, countKeys, func(key string, _, v2 *yaml.Node) {
+				switch key {
+				case "count":
+					c, _ := p.integer(v2, what+" count", 1, MaxThreads)
+					t.Count = int(c)
+				case "body":
+					body = v2
+				}
+			})
+			if body == nil {
+				p.errorf(val, "%s: a counted thread needs body: [operations]", what)
+				return
+			}
+			if t.Count == 0 {
+				return // the count's error is reported
+			}
+			val = body
+		}
+		t.Body = p.ops(val, what)
+		d.Threads = append(d.Threads, t)
+	})
+}
+
+// ops reads a list of operations.
+func (p *parser) ops(v *yaml.Node, what string) []*Op {
+	if v.Kind != yaml.SequenceNode {
+		p.errorf(v, "%s must be a list of operations, not %s", what, kindName(v))
+		return nil
+	}
+	out := make([]*Op, 0, len(v.Content))
+	for _, e := range v.Content {
+		if op := p.op(deref(e)); op != nil {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// op reads one operation: a mapping with one operation key (and the extra
+// keys of that operation), or the bare word yield.
+func (p *parser) op(n *yaml.Node) *Op {
+	if n.Kind == yaml.ScalarNode {
+		switch {
+		case n.Value == "yield":
+			return &Op{Kind: OpYield, Pos: pos(n)}
+		case slices.Contains(opKeys, n.Value):
+			p.errorf(n, "%s needs an argument: write %s: …", n.Value, n.Value)
+		default:
+			p.errorf(n, "unknown operation %q%s", n.Value, didYouMean(n.Value, opKeys))
+		}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "an operation must be a mapping such as wait: s, not %s", kindName(n))
+		return nil
+	}
+	var opKey, opVal *yaml.Node
+	extra := map[string]*yaml.Node{}
+	var unknown []*yaml.Node
+	p.mapping(n, "operation", nil, func(key string, k, v *yaml.Node) {
+		switch {
+		case slices.Contains(opKeys, key):
+			if opKey != nil {
+				p.errorf(k, "two operations in one item: %s (line %d) and %s; write each as its own list item", opKey.Value, opKey.Line, key)
+				return
+			}
+			opKey, opVal = k, v
+		case key == "then" || key == "else" || key == "do":
+			extra[key] = k
+		default:
+			unknown = append(unknown, k)
+		}
+	})
+	if opKey == nil {
+		if len(unknown) > 0 {
+			k := unknown[0]
+			p.errorf(k, "unknown operation %q%s", k.Value, didYouMean(k.Value, opKeys))
+		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
+			p.errorf(n, "an empty operation")
+		}
+		return nil
+	}
+	allowed := extraKeys[opKey.Value]
+	for _, k := range unknown {
+		p.errorf(k, "unknown key %q in %s%s", k.Value, opKey.Value, didYouMean(k.Value, append(slices.Clone(allowed), opKeys...)))
+	}
+	for key, k := range extra {
+		if !slices.Contains(allowed, key) {
+			p.errorf(k, "%s takes no %s:", opKey.Value, key)
+		}
+	}
+	return p.opBody(opKey, opVal, n)
+}
+
+// value returns the node of an extra key of an operation's mapping.
+func value(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return deref(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+func (p *parser) opBody(k, v, item *yaml.Node) *Op {
+	op := &Op{Pos: pos(k)}
+	key := k.Value
+	switch key {
+	case "wait", "signal", "lock", "unlock", "cond_signal", "cond_broadcast":
+		op.Kind = map[string]OpKind{"wait": OpWait, "signal": OpSignal, "lock": OpLock, "unlock": OpUnlock, "cond_signal": OpCondSignal, "cond_broadcast": OpCondBroadcast}[key]
+		if !p.objectName(v, key) {
+			return nil
+		}
+		op.Object, op.ObjectPos = v.Value, pos(v)
+	case "cond_wait":
+		op.Kind = OpCondWait
+		p.mapping(v, "cond_wait", []string{"cond", "mutex"}, func(sub string, _, v2 *yaml.Node) {
+			if !p.objectName(v2, "cond_wait "+sub) {
+				return
+			}
+			if sub == "cond" {
+				op.Object, op.ObjectPos = v2.Value, pos(v2)
+			} else {
+				op.Mutex, op.MutexPos = v2.Value, pos(v2)
+			}
+		})
+		if v.Kind == yaml.MappingNode && (op.Object == "" || op.Mutex == "") {
+			p.errorf(v, "cond_wait needs {cond: NAME, mutex: NAME}")
+			return nil
+		}
+		if op.Object == "" || op.Mutex == "" {
+			return nil
+		}
+	case "set", "atomic_set", "local":
+		op.Kind = map[string]OpKind{"set": OpSet, "atomic_set": OpAtomicSet, "local": OpLocal}[key]
+		if !p.assignment(op, v, key) {
+			return nil
+		}
+	case "if", "while", "repeat", "assert":
+		op.Kind = map[string]OpKind{"if": OpIf, "while": OpWhile, "repeat": OpRepeat, "assert": OpAssert}[key]
+		x, ok := p.expr(v, key)
+		if !ok {
+			return nil
+		}
+		op.Expr = x
+		if !p.opBlocks(op, item) {
+			return nil
+		}
+	case "critical":
+		op.Kind = OpCritical
+		if v.Kind == yaml.MappingNode {
+			var body *yaml.Node
+			p.mapping(v, "critical", []string{"region", "do"}, func(sub string, _, v2 *yaml.Node) {
+				if sub == "do" {
+					body = v2
+				} else if p.objectName(v2, "critical region") {
+					op.Object, op.ObjectPos = v2.Value, pos(v2)
+				}
+			})
+			if body == nil {
+				p.errorf(v, "critical needs do: [operations]")
+				return nil
+			}
+			v = body
+		}
+		op.Do = p.ops(v, "critical")
+	case "work":
+		op.Kind = OpWork
+		if v.Kind != yaml.ScalarNode {
+			p.errorf(v, "work must be a duration such as 10ms, not %s", kindName(v))
+			return nil
+		}
+		d, err := time.ParseDuration(v.Value)
+		if err != nil || d < 0 {
+			p.errorf(v, "work must be a duration such as 10ms, not %s", kindName(v))
+			return nil
+		}
+		op.Duration = d
+	case "yield":
+		op.Kind = OpYield
+		if v.Tag != "!!null" {
+			p.errorf(v, "yield takes no argument")
+		}
+	case "log":
+		op.Kind = OpLog
+		op.Text, op.TextPos = p.text(v, "log"), contentPos(v)
+	}
+	return op
+}
+
+func (p *parser) objectName(v *yaml.Node, what string) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || !identRe.MatchString(v.Value) {
+		p.errorf(v, "%s needs a name, not %s", what, kindName(v))
+		return false
+	}
+	return true
+}
+
+// opBlocks reads then/else of an if and do of a while or repeat.
+func (p *parser) opBlocks(op *Op, item *yaml.Node) bool {
+	switch op.Kind {
+	case OpIf:
+		then := value(item, "then")
+		if then == nil {
+			p.errorf(item, "if needs then: [operations]")
+			return false
+		}
+		op.Then = p.ops(then, "then")
+		if e := value(item, "else"); e != nil {
+			op.Else = p.ops(e, "else")
+		}
+	case OpWhile:
+		if do := value(item, "do"); do != nil {
+			op.Do = p.ops(do, "do")
+		}
+	case OpRepeat:
+		do := value(item, "do")
+		if do == nil {
+			p.errorf(item, "repeat needs do: [operations]")
+			return false
+		}
+		op.Do = p.ops(do, "do")
+	}
+	return true
+}
+
+// assignment reads NAME = EXPR.
+func (p *parser) assignment(op *Op, v *yaml.Node, key string) bool {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		p.errorf(v, "%s needs NAME = EXPR, not %s", key, kindName(v))
+		return false
+	}
+	src := v.Value
+	at := contentPos(v)
+	i := 0
+	for i < len(src) && src[i] == ' ' {
+		i++
+	}
+	j := i
+	for j < len(src) && (src[j] == '_' || src[j] >= '0' && src[j] <= '9' || src[j] >= 'a' && src[j] <= 'z' || src[j] >= 'A' && src[j] <= 'Z') {
+		j++
+	}
+	name := src[i:j]
+	k := j
+	for k < len(src) && src[k] == ' ' {
+		k++
+	}
+	if name == "" || !identRe.MatchString(name) || k >= len(src) || src[k] != '=' || k+1 < len(src) && src[k+1] == '=' {
+		p.errs.add(at, "%s needs NAME = EXPR: %q has no assignment", key, src)
+		return false
+	}
+	rest := src[k+1:]
+	lead := len(rest) - len(strings.TrimLeft(rest, " "))
+	if strings.TrimSpace(rest) == "" {
+		p.errs.add(at, "%s %s = …: the expression is empty", key, name)
+		return false
+	}
+	op.Target, op.TargetPos = name, Pos{Line: at.Line, Col: at.Col + i}
+	op.Expr = Expr{Src: rest[lead:], Pos: Pos{Line: at.Line, Col: at.Col + k + 1 + lead}}
+	return true
+}
