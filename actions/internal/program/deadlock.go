@@ -73,12 +73,13 @@ func (s *State) explain() *DeadlockInfo {
 			line = fmt.Sprintf("%s waits on semaphore %s (value %d) at %s (%s); %s", th.name, b.Object, s.w[p.semBase+in.obj], in.pos, in.text, could(b.Releasers, "signal"))
 		default: // queued on a condition
 			b.Kind, b.Object = ObjCond, p.conds[in.obj].Name
+			b.Op = "cond_wait " + b.Object
 			rel := s.releasers(t, func(x *instr) bool {
 				return (x.kind == iCondSignal || x.kind == iCondBroadcast) && x.obj == in.obj
 			})
 			b.Releasers = s.threadNames(rel)
 			waitsFor[t] = rel
-			line = fmt.Sprintf("%s waits on condition %s at %s (%s); %s", th.name, b.Object, in.pos, in.text, could(b.Releasers, "signal"))
+			line = fmt.Sprintf("%s waits on condition %s at %s (%s); %s", th.name, b.Object, in.pos, b.Op, could(b.Releasers, "signal"))
 		}
 		objOf[t] = b.Object
 		d.Blocked = append(d.Blocked, b)
