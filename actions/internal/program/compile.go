@@ -329,7 +329,8 @@ func (b *builder) op(op *Op) {
 		rel.fp = Footprint{Writes: []Object{{ObjCond, ci}, {ObjMutex, mi}}}
 		re.kind, re.phase = iCondReacquire, PhaseReacquire
 		re.text = fmt.Sprintf("cond_wait %s (reacquire %s)", op.Object, op.Mutex)
-		re.fp = Footprint{Writes: []Object{{ObjMutex, mi}}}
+		// The reacquire waits for the signal's write to the condition.
+		re.fp = Footprint{Reads: []Object{{ObjCond, ci}}, Writes: []Object{{ObjMutex, mi}}}
 		b.emit(rel)
 		b.emit(re)
 	case OpSet, OpAtomicSet:
@@ -504,7 +505,7 @@ func (b *builder) critical(op *Op, in instr) {
 		region, ok = b.c.resolve("region", op.Object, op.ObjectPos, "critical")
 	}
 	if ok && slices.Contains(b.inside, region) {
-		b.c.errs.add(op.Pos, "critical %s inside critical %s: a thread cannot enter a region it is in", b.c.p.regions[region].Name, b.c.p.regions[region].Name)
+		b.c.errs.add(op.Pos, "critical: a block of region %s inside another: a thread cannot enter a region it is already in", b.c.p.regions[region].Name)
 		ok = false
 	}
 	if !ok {

@@ -81,14 +81,17 @@ func didYouMean(s string, candidates []string) string {
 
 // nearest returns the candidate nearest to s: one that differs only in
 // case, or else the closest within an edit distance that grows with the
-// length of s (one edit for short names, at most three).
+// length of s (one edit for short names, at most three, never all of it).
 func nearest(s string, candidates []string) string {
 	for _, c := range candidates {
 		if strings.EqualFold(c, s) {
 			return c
 		}
 	}
-	limit := max(1, min(3, len([]rune(s))/3))
+	// A name must keep at least one of its letters: any one-letter name
+	// is one edit from any other, and suggesting b for z is noise.
+	n := len([]rune(s))
+	limit := min(n-1, max(1, min(3, n/3)))
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestDist {

@@ -212,7 +212,7 @@ func unknownName(name string, sc *scope) string {
 	if name == "self" {
 		return "self exists only in a thread declared with count"
 	}
-	return fmt.Sprintf("unknown variable %s%s", name, didYouMean(name, sc.names()))
+	return fmt.Sprintf("unknown variable %q%s", name, didYouMean(name, sc.names()))
 }
 
 type visitor func(ast.Node)

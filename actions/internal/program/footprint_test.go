@@ -54,15 +54,15 @@ func TestFootprints(t *testing.T) {
 	if !s.Footprint(0).Empty() || !s.Done(0) {
 		t.Error("a finished thread has a footprint")
 	}
-	// cond_wait: releasing touches the condition and the mutex,
-	// reacquiring the mutex.
+	// cond_wait: releasing touches the condition and the mutex;
+	// reacquiring takes the mutex and depends on the signal that woke it.
 	c := prog(t, "cond")
 	s, _ = play(t, c, "W0 W0")
 	if got := c.fpString(s.Footprint(0)); got != "w:cond c, w:mutex m" {
 		t.Errorf("cond_wait release: %q", got)
 	}
 	s, _ = play(t, c, "W0 W0 W0 S S S S")
-	if got := c.fpString(s.Footprint(0)); got != "w:mutex m" {
+	if got := c.fpString(s.Footprint(0)); got != "r:cond c, w:mutex m" {
 		t.Errorf("cond_wait reacquire: %q", got)
 	}
 }

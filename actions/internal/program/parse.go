@@ -150,9 +150,9 @@ func (p *parser) program(name string, k, n *yaml.Node) *Def {
 		case "semaphores":
 			p.semaphores(d, v)
 		case "mutexes":
-			d.Mutexes = p.nameList(v, "mutex")
+			d.Mutexes = p.nameList(v, "mutex", "mutexes")
 		case "conds":
-			d.Conds = p.nameList(v, "cond")
+			d.Conds = p.nameList(v, "cond", "conds")
 		case "regions":
 			p.regions(d, v)
 		case "threads":
@@ -295,9 +295,9 @@ func (p *parser) semaphores(d *Def, v *yaml.Node) {
 	})
 }
 
-func (p *parser) nameList(v *yaml.Node, what string) []Decl {
+func (p *parser) nameList(v *yaml.Node, what, key string) []Decl {
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v, "%ses must be a list of names, not %s", what, kindName(v))
+		p.errorf(v, "%s must be a list of names, not %s", key, kindName(v))
 		return nil
 	}
 	var out []Decl
