@@ -54,7 +54,7 @@ func TestHashGolden(t *testing.T) {
 		schedule string
 		hash     uint64
 	}{
-		{"", 0x3ecb33e15783bec5},  // nine zero words: count, then A and B at their first step
+		{"", 0x3ecb33e15783bec5},      // nine zero words: count, then A and B at their first step
 		{"A B A", 0xdf475ec48c660c06}, // count 1, A done (pc 2), B holding 1 to write
 	}
 	for _, tt := range tests {
