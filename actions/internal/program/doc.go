@@ -104,7 +104,7 @@
 //
 // Step is a function of the state and the thread: conditions queue in
 // arrival order, a signal hands to the oldest, broadcast wakes oldest
-// first. [State.Hash] hashes the state's words (FNV-1a, little-endian),
+// first. [State.Hash] hashes the state's words (xxHash64's rounds),
 // stable across processes and machines. [Program.TextHash] hashes a
 // canonical text of the definition, not its YAML layout.
 package program
