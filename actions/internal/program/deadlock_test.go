@@ -34,25 +34,30 @@ cycle: A → bArrived → B → aArrived → A`,
 A waits on semaphore s (value 0) at 97:9 (wait s); nobody signals it in the code left to run`,
 		},
 		{
+			program: "self_signal",
+			text: `deadlock: 1 of 1 threads blocked
+A waits on semaphore s (value 0) at 102:9 (wait s); nobody signals it in the code left to run`,
+		},
+		{
 			program: "signal_spent", schedule: "B A",
 			text: `deadlock: 1 of 2 threads blocked
-A waits on semaphore s (value 0) at 102:18 (wait s); nobody signals it in the code left to run`,
+A waits on semaphore s (value 0) at 107:18 (wait s); nobody signals it in the code left to run`,
 		},
 		{
 			program: "loop_signal", schedule: "",
 			text: `deadlock: 2 of 2 threads blocked
-A waits on semaphore s (value 0) at 109:9 (wait s); B could signal it
-B waits on semaphore t (value 0) at 111:9 (wait t); nobody signals it in the code left to run`,
+A waits on semaphore s (value 0) at 114:9 (wait s); B could signal it
+B waits on semaphore t (value 0) at 116:9 (wait t); nobody signals it in the code left to run`,
 		},
 		{
 			program: "holder_finished", schedule: "A",
 			text: `deadlock: 1 of 2 threads blocked
-B waits for mutex m at 119:9 (lock m), held by A, which finished without unlocking it`,
+B waits for mutex m at 124:9 (lock m), held by A, which finished without unlocking it`,
 		},
 		{
 			program: "cond_nobody", schedule: "A A",
 			text: `deadlock: 1 of 1 threads blocked
-A waits on condition c at 125:18 (cond_wait c); nobody signals it in the code left to run`,
+A waits on condition c at 130:18 (cond_wait c); nobody signals it in the code left to run`,
 		},
 	}
 	for _, tt := range tests {

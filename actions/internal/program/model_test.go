@@ -298,3 +298,39 @@ func TestStepErrors(t *testing.T) {
 		t.Error("a refused step changed the state")
 	}
 }
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		program, schedule, thread string
+		want                      string
+	}{
+		{"cond", "W0 W0 W0", "W0", "blocked on condition c"},
+		{"cond", "W0 W0 W0", "W1", "runs"},
+		{"cond", "W0 W0 W0 W1 W1 W1 S S S", "W0", "blocked on mutex m"},
+		{"sem", "", "W1", "blocked on semaphore s"},
+		{"mutex", "A", "B", "blocked on mutex m"},
+		{"exclusion", "A", "A", "runs in critical"},
+		{"multiplex", "W0 W0", "W0", "runs in room"},
+		{"mutex", "A A", "A", "finished"},
+	}
+	for _, tt := range tests {
+		p := prog(t, tt.program)
+		s, _ := play(t, p, tt.schedule)
+		th, _ := p.Thread(tt.thread)
+		st := s.Status(th)
+		got := "runs"
+		switch {
+		case st.Finished:
+			got = "finished"
+		case st.Blocked:
+			got = "blocked on " + st.Waiting
+		}
+		if len(st.Regions) > 0 {
+			got += " in " + strings.Join(st.Regions, ",")
+		}
+		if got != tt.want {
+			t.Errorf("%s after %q: %s %s, want %s", tt.program, tt.schedule, tt.thread, got, tt.want)
+		}
+	}
+}

@@ -140,7 +140,7 @@ func (p *parser) programs(n *yaml.Node) []*Def {
 
 func (p *parser) program(name string, k, n *yaml.Node) *Def {
 	d := &Def{Name: name, Pos: pos(k)}
-	hasThreads := false
+	var threads *yaml.Node
 	p.mapping(n, "program "+name, programKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "description":
@@ -156,7 +156,7 @@ func (p *parser) program(name string, k, n *yaml.Node) *Def {
 		case "regions":
 			p.regions(d, v)
 		case "threads":
-			hasThreads = true
+			threads = v
 			p.threads(d, v)
 		case "invariants":
 			if v.Kind != yaml.SequenceNode {
@@ -174,8 +174,11 @@ func (p *parser) program(name string, k, n *yaml.Node) *Def {
 			}
 		}
 	})
-	if n.Kind == yaml.MappingNode && !hasThreads {
+	switch {
+	case n.Kind == yaml.MappingNode && threads == nil:
 		p.errorf(k, "program %s has no threads", name)
+	case threads != nil && threads.Kind == yaml.MappingNode && len(threads.Content) == 0:
+		p.errorf(threads, "program %s has no threads", name)
 	}
 	return d
 }
