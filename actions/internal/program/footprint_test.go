@@ -154,3 +154,11 @@ func stepTwo(t *testing.T, s *State, a, b int) (*State, bool) {
 	info, _ = c.Step(b)
 	return c, info.Failure != nil
 }
+
+func TestInvariantVars(t *testing.T) {
+	t.Parallel()
+	p := prog(t, "flaglock")
+	if got := p.fpString(Footprint{Reads: p.InvariantVars()}); got != "r:var count" {
+		t.Errorf("InvariantVars: %s", got)
+	}
+}

@@ -207,6 +207,15 @@ func (p *Program) Vars() []string {
 	return out
 }
 
+// InvariantVars are the shared variables the invariants read.
+func (p *Program) InvariantVars() []Object {
+	out := make([]Object, len(p.invReads))
+	for i, v := range p.invReads {
+		out[i] = Object{Kind: ObjVar, Index: v}
+	}
+	return out
+}
+
 // TextHash is a stable hash of the program's definition (16 hex digits):
 // it changes when an operation, name, value, thread or check changes, not
 // when comments, spacing or YAML style do. A schedule names it so that an
