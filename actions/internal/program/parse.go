@@ -206,6 +206,10 @@ func contentPos(v *yaml.Node) Pos {
 
 // expr reads a scalar holding an expression.
 func (p *parser) expr(v *yaml.Node, what string) (Expr, bool) {
+	if strings.HasPrefix(v.Tag, "!") && !strings.HasPrefix(v.Tag, "!!") {
+		p.errorf(v, "%s: YAML reads %s as a tag; quote the expression: '%s'", what, v.Tag, strings.TrimSpace(v.Tag+" "+v.Value))
+		return Expr{}, false
+	}
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 		p.errorf(v, "%s must be an expression, not %s", what, kindName(v))
 		return Expr{}, false
