@@ -124,8 +124,8 @@ func (p *parser) name(k *yaml.Node, what string) bool {
 
 func (p *parser) programs(n *yaml.Node) []*Def {
 	n = deref(n)
-	if n == nil {
-		return nil
+	if n == nil || n.Kind == 0 || n.Kind == yaml.DocumentNode {
+		return nil // an empty document: no programs
 	}
 	var defs []*Def
 	p.mapping(n, "programs", nil, func(name string, k, v *yaml.Node) {
