@@ -12,6 +12,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String is LINE:COL.
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
 // Error is one problem in a `programs:` section, at its position. The
@@ -21,12 +22,14 @@ type Error struct {
 	Msg       string
 }
 
+// Error is LINE:COL: message.
 func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) }
 
 // Errors are every problem found while loading a `programs:` section,
 // sorted by position; nothing of it was compiled.
 type Errors []*Error
 
+// Error is every error, one a line.
 func (l Errors) Error() string {
 	lines := make([]string, len(l))
 	for i, e := range l {

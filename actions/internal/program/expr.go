@@ -217,6 +217,7 @@ func unknownName(name string, sc *scope) string {
 
 type visitor func(ast.Node)
 
+// Visit calls v with the node; it walks expr syntax trees.
 func (v visitor) Visit(n *ast.Node) { v(*n) }
 
 func b2i(b bool) int64 {

@@ -14,6 +14,7 @@ const (
 
 var objKindNames = [...]string{"", "var", "semaphore", "mutex", "cond", "region"}
 
+// String is the kind as a word: var, semaphore, mutex, cond, region.
 func (k ObjKind) String() string {
 	if int(k) < len(objKindNames) {
 		return objKindNames[k]

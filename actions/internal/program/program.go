@@ -163,6 +163,7 @@ const (
 
 var phaseNames = [...]string{"", "read", "write", "release", "reacquire", "enter", "leave", "test"}
 
+// String is the phase as a word: read, write, release, …; "" for none.
 func (p Phase) String() string {
 	if int(p) < len(phaseNames) {
 		return phaseNames[p]

@@ -34,6 +34,7 @@ type Failure struct {
 	Deadlock *DeadlockInfo
 }
 
+// Error is LINE:COL: verdict: message.
 func (f *Failure) Error() string {
 	return fmt.Sprintf("%s: %s: %s", f.Pos, f.Verdict, f.Msg)
 }
