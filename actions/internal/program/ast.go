@@ -1,0 +1,146 @@
+package program
+
+import "time"
+
+// Def is one program of a `programs:` section as written: the syntax tree
+// the parser builds, with the position of every declaration and operation.
+// [Compile] turns it into a [Program].
+type Def struct {
+	Name        string
+	Pos         Pos
+	Description string
+	Vars        []VarDecl
+	Semaphores  []SemDecl
+	Mutexes     []Decl
+	Conds       []Decl
+	Regions     []RegionDecl
+	Threads     []ThreadDecl
+	Invariants  []Expr
+	Expect      *Expr
+}
+
+// Decl is a declared name and where it is declared.
+type Decl struct {
+	Name string
+	Pos  Pos
+}
+
+// VarDecl is a shared variable: an integer, or a boolean when Bool is set
+// (Value is then 0 or 1).
+type VarDecl struct {
+	Decl
+	Bool  bool
+	Value int64
+}
+
+// SemDecl is a counting semaphore: its initial Value; FIFO hands a signal
+// to the oldest waiter; Max, when not 0, is the value a signal may not
+// exceed.
+type SemDecl struct {
+	Decl
+	Value int64
+	FIFO  bool
+	Max   int64
+}
+
+// RegionDecl is a named critical region and how many threads may be inside
+// it at once.
+type RegionDecl struct {
+	Decl
+	Capacity int
+}
+
+// ThreadDecl is a thread, or with Count > 0 that many alike threads named
+// Name0 … Name(Count-1), in which `self` is the index.
+type ThreadDecl struct {
+	Decl
+	Count int
+	Body  []*Op
+}
+
+// Expr is the source of an expr expression and where it starts in the file.
+type Expr struct {
+	Src string
+	Pos Pos
+}
+
+// OpKind names an operation of the language.
+type OpKind uint8
+
+// The operations, one YAML key each.
+const (
+	OpWait OpKind = iota + 1
+	OpSignal
+	OpLock
+	OpUnlock
+	OpCondWait
+	OpCondSignal
+	OpCondBroadcast
+	OpSet
+	OpAtomicSet
+	OpLocal
+	OpIf
+	OpWhile
+	OpRepeat
+	OpCritical
+	OpAssert
+	OpWork
+	OpYield
+	OpLog
+)
+
+var opNames = [...]string{
+	OpWait:          "wait",
+	OpSignal:        "signal",
+	OpLock:          "lock",
+	OpUnlock:        "unlock",
+	OpCondWait:      "cond_wait",
+	OpCondSignal:    "cond_signal",
+	OpCondBroadcast: "cond_broadcast",
+	OpSet:           "set",
+	OpAtomicSet:     "atomic_set",
+	OpLocal:         "local",
+	OpIf:            "if",
+	OpWhile:         "while",
+	OpRepeat:        "repeat",
+	OpCritical:      "critical",
+	OpAssert:        "assert",
+	OpWork:          "work",
+	OpYield:         "yield",
+	OpLog:           "log",
+}
+
+// String is the operation's YAML key.
+func (k OpKind) String() string {
+	if int(k) < len(opNames) && opNames[k] != "" {
+		return opNames[k]
+	}
+	return "op?"
+}
+
+// Op is one operation as written. Which fields are set depends on Kind:
+//
+//   - wait, signal, lock, unlock, cond_signal, cond_broadcast: Object.
+//   - cond_wait: Object (the condition) and Mutex.
+//   - set, atomic_set, local: Target and Expr (the value).
+//   - if: Expr (the test), Then, Else. while: Expr, Do (empty: a spin).
+//     repeat: Expr (the count), Do.
+//   - critical: Object (the region, "" for the default one), Do.
+//   - assert: Expr. work: Duration. log: Text.
+type Op struct {
+	Kind      OpKind
+	Pos       Pos
+	Object    string
+	ObjectPos Pos
+	Mutex     string
+	MutexPos  Pos
+	Target    string
+	TargetPos Pos
+	Expr      Expr
+	Then      []*Op
+	Else      []*Op
+	Do        []*Op
+	Duration  time.Duration
+	Text      string
+	TextPos   Pos
+}

@@ -1,0 +1,133 @@
+package program
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Pos is a position in the scenario file: 1-based line and column, as
+// go.yaml.in/yaml/v3 reports them.
+type Pos struct {
+	Line, Col int
+}
+
+// String is LINE:COL.
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Error is one problem in a `programs:` section, at its position. The
+// caller, who knows the file, prefixes the file name.
+type Error struct {
+	Line, Col int
+	Msg       string
+}
+
+// Error is LINE:COL: message.
+func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) }
+
+// Errors are every problem found while loading a `programs:` section,
+// sorted by position; nothing of it was compiled.
+type Errors []*Error
+
+// Error is every error, one a line.
+func (l Errors) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errorList collects load errors; the same error reached twice (a body
+// shared by two threads through a YAML alias) is kept once.
+type errorList struct {
+	errs Errors
+	seen map[Error]bool
+}
+
+func (l *errorList) add(p Pos, format string, args ...any) {
+	e := Error{Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)}
+	if l.seen == nil {
+		l.seen = map[Error]bool{}
+	}
+	if l.seen[e] {
+		return
+	}
+	l.seen[e] = true
+	l.errs = append(l.errs, &e)
+}
+
+// result returns the errors sorted by position, or nil.
+func (l *errorList) result() Errors {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(l.errs, func(i, j int) bool {
+		a, b := l.errs[i], l.errs[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return l.errs
+}
+
+// didYouMean formats a suggestion of the candidate nearest to s
+// (`, did you mean "wait"?`), or returns "" when none is near enough to be
+// a likely typo.
+func didYouMean(s string, candidates []string) string {
+	if c := nearest(s, candidates); c != "" {
+		return fmt.Sprintf(", did you mean %q?", c)
+	}
+	return ""
+}
+
+// nearest returns the candidate nearest to s: one that differs only in
+// case, or else the closest within an edit distance that grows with the
+// length of s (one edit for short names, at most three, never all of it).
+func nearest(s string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(c, s) {
+			return c
+		}
+	}
+	// A name must keep at least one of its letters: any one-letter name
+	// is one edit from any other, and suggesting b for z is noise.
+	n := len([]rune(s))
+	limit := min(n-1, max(1, min(3, n/3)))
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and swaps of two adjacent letters ("wiat") each
+// count one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
