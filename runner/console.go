@@ -2,13 +2,15 @@ package runner
 
 import (
 	"fmt"
-
-	"github.com/hashicorp/go-hclog"
 	"io"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions"
 )
 
 // Console reports a run to people: a line per step with ✓ or ✗ and its
@@ -107,39 +109,17 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 	}
 }
 
-// consoleEvents are the events -v shows between the step lines: what
-// processes, threads and channels did while the steps ran.
-var consoleEvents = map[string]bool{
-	"process_start": true, "process_output": true, "process_exit": true,
-	"thread_start": true, "thread_end": true,
-	"message_sent": true, "message_received": true,
-	"item_produced": true, "item_consumed": true,
-}
-
-// Event shows an event from the log, if it is one people watch (-v); pass
-// it to [EventLog.Tee].
+// Event shows an event from the log below the step that logged it, if
+// its declaration gives it a console line (see [actions.Event]): what
+// processes, threads, channels and labs did while the steps ran. Pass it
+// to [EventLog.Tee] with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
-	fields := map[string]any{}
-	var b strings.Builder
-	for i := 0; i+1 < len(args); i += 2 {
-		k, _ := args[i].(string)
-		fields[k] = args[i+1]
-		switch k {
-		case "event", "run_id", "scenario", "step", "step_id", "action":
-		case "message", "line":
-			fmt.Fprintf(&b, " %s=%q", k, args[i+1])
-		default:
-			fmt.Fprintf(&b, " %s=%v", k, args[i+1])
-		}
+	f := actions.Fields(args)
+	ev, ok := actions.LookupEvent(f.Str("event"))
+	if !ok || ev.Console == nil {
+		return
 	}
-	event, _ := fields["event"].(string)
-	switch {
-	case !consoleEvents[event]:
-	case event == "process_output":
-		c.printf("      │ %v[%v]: %v\n", fields["process"], fields["stream"], fields["line"])
-	default:
-		c.printf("      │ %s%s\n", event, b.String())
-	}
+	c.printf("      │ %s\n", ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}))
 }
 
 // Summary prints the line that ends a run of several scenarios.

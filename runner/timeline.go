@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,16 +9,18 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions"
 )
 
-// Timeline keeps what a run did as spans and marks on tracks: a span for
-// every step, process and thread, from its start to its end, and a mark
-// for every message sent or received, prodcons item, philosopher's fork
-// or meal, failed assertion, deadlock, log step and line of process
-// output. --trace writes it in Chrome's
-// trace event format (see [Timeline.WriteTrace]) and --report draws it in
-// an HTML page (see [WriteReport]). Feed it the run's events with
-// [EventLog.Tee] and [Timeline.Record].
+// Timeline keeps what a run did as spans and marks on tracks (rows): a
+// span for every step, from its start to its end, and the spans and marks
+// that the other events' declarations ask for (see [actions.Event]): a
+// process's or a thread's life, a message sent, a lab worker's wait, a
+// failed assertion. --trace writes it in Chrome's trace event format (see
+// [Timeline.WriteTrace]) and --report draws it in an HTML page (see
+// [WriteReport]). Feed it the run's events with [EventLog.Tee] and
+// [Timeline.Record].
 type Timeline struct {
 	mu     sync.Mutex
 	limit  int
@@ -64,23 +65,24 @@ type runLine struct {
 }
 
 // A track is one row of the timeline: a lane of steps, a process, a
-// thread, a channel or a prodcons worker.
+// thread, a channel or a lab's worker.
 type track struct {
-	kind  string // step, process, thread, channel or worker; the order tracks are shown in
+	kind  actions.RowKind // the order tracks are shown in
 	label string
+	key   actions.Fields // the fields that name the row, which its marks leave out
 	spans []*span
 	marks []mark
 }
 
 // A span is something with a start and an end: a step, a process's life,
-// a thread's.
+// a thread's, what a lab's worker is doing.
 type span struct {
 	name       string
 	start, end time.Time
 	ended      bool
-	status     string // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
-	failed     bool   // drawn as a failure
-	style      string // how a worker's span is drawn: wait, meal, read, write, work
+	status     string         // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
+	failed     bool           // drawn as a failure
+	style      *actions.Style // how it is drawn; nil for a step
 	// step is the index of the step a worker's span belongs to; the
 	// span ends with the step at the latest. nil for other spans.
 	step any
@@ -92,37 +94,27 @@ type span struct {
 // trace a hundred thousand items.
 type mark struct {
 	at     time.Time
-	event  string
-	msg    string // the event's message, kept for log steps only
+	event  *actions.Event
+	msg    string
+	level  hclog.Level
 	failed bool
 	args   fields // what is not the same for every mark of the track
 }
 
 // fields are an event's key/value pairs, as the log passes them on.
-type fields []any
-
-// get returns the value of key, nil if the event has none.
-func (f fields) get(key string) any {
-	for i := 0; i+1 < len(f); i += 2 {
-		if k, ok := f[i].(string); ok && k == key {
-			return f[i+1]
-		}
-	}
-	return nil
-}
-
-func (f fields) str(key string) string { return str(f.get(key)) }
+type fields = actions.Fields
 
 // stillRunning is the status of a span whose end was not seen by the
 // end of its scenario run.
 const stillRunning = "still running"
 
-var trackOrder = map[string]int{"step": 0, "process": 1, "thread": 2, "channel": 3, "worker": 4}
-
-// Record takes one event, as [EventLog.Tee] passes it on.
+// Record takes one event, as [EventLog.Tee] passes it on. The events of
+// a scenario run and its steps make the run and its lanes of steps; any
+// other is drawn as its declaration says (see [actions.Event]), and one
+// without a declaration is left out.
 func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []any) {
 	f := fields(args)
-	event := f.str("event")
+	event := f.Str("event")
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if event == "scenario_start" {
@@ -136,7 +128,7 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	switch event {
 	case "scenario_end":
 		r.end = at
-		r.status = f.str("status")
+		r.status = f.Str("status")
 		for _, s := range r.open {
 			t.close(s, at, stillRunning, false, nil)
 		}
@@ -147,211 +139,118 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		key := stepKey(f)
 		if s := r.open[key]; s != nil {
 			delete(r.open, key)
-			status := f.str("status")
+			status := f.Str("status")
 			t.close(s, at, status, status == StatusFailed, f)
 		}
 		// A worker waiting when its step ended (a jammed barrier, a
 		// deadlocked table) was stopped with it.
 		for k, s := range r.open {
-			if s.step != nil && s.step == f.get("step") {
+			if s.step != nil && s.step == f.Get("step") {
 				delete(r.open, k)
 				t.close(s, at, "stopped with its step", false, nil)
 			}
 		}
-	case "process_start":
-		name := f.str("process")
-		tr := r.track("process", "process/"+name, fmt.Sprintf("process %s (pid %v)", name, f.get("pid")))
-		t.open(r, tr, "process/"+name, at, strings.TrimSpace(fmt.Sprint(f.get("cmd"))), f)
-	case "process_exit":
-		key := "process/" + f.str("process")
-		if s := r.open[key]; s != nil {
-			delete(r.open, key)
-			code := f.get("exit_code")
-			status, failed := fmt.Sprintf("exit %v", code), code != 0
-			if sig := f.str("signal"); sig != "" {
-				status, failed = sig, true
-			}
-			t.close(s, at, status, failed, f)
+	default:
+		if ev, ok := actions.LookupEvent(event); ok {
+			t.draw(r, ev, at, actions.Occurrence{Level: level, Message: msg, Fields: f})
 		}
-	case "process_output":
-		name := f.str("process")
-		t.mark(r.track("process", "process/"+name, "process "+name), at, msg, false, f)
-	case "thread_start":
-		key := "thread/" + f.str("process") + "/" + f.str("thread")
-		tr := r.track("thread", key, fmt.Sprintf("thread %s in %s (tid %v)", f.str("thread"), f.str("process"), f.get("tid")))
-		t.open(r, tr, key, at, f.str("thread")+" "+f.str("run"), f)
-	case "thread_end":
-		key := "thread/" + f.str("process") + "/" + f.str("thread")
-		if s := r.open[key]; s != nil {
-			delete(r.open, key)
-			state := f.str("state")
-			t.close(s, at, state, state == "failed", f)
-		}
-	case "message_sent", "message_received":
-		ch := f.str("channel")
-		t.mark(r.track("channel", "channel/"+ch, "channel "+ch), at, msg, false, f)
-	case "item_produced", "item_consumed":
-		w := f.str("worker")
-		t.mark(r.track("worker", "worker/"+w, "prodcons "+w), at, msg, false, f)
-	case "fork_taken", "fork_wait", "fork_released", "meal":
-		t.philosopher(r, at, event, msg, f)
-	case "rw_wait", "rw_enter", "rw_leave":
-		t.roomVisit(r, at, event, msg, f)
-	case "barrier_work", "barrier_arrive", "barrier_leave":
-		t.barrierRound(r, at, event, msg, f)
-	case "assert_failed", "deadlock_detected":
-		t.mark(r.stepLane(0), at, msg, true, f)
-	case "log":
-		t.mark(r.stepLane(0), at, msg, level >= hclog.Warn, f)
 	}
+}
+
+// draw records an event as its declaration says: its mark, then the end
+// of the span open on its row, then the start of the next.
+func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.Occurrence) {
+	key := rowKey(ev.Row, o.Fields)
+	if ev.Mark == nil && len(ev.Starts) == 0 {
+		// Only an end: it draws nothing new, so it adds no row.
+		t.end(r, ev, key, at, o)
+		return
+	}
+	tr := r.row(ev.Row, key, o)
+	if m := ev.Mark; m != nil && (m.If == nil || m.If(o)) {
+		t.mark(tr, ev, at, m.Failed != nil && m.Failed(o), o)
+	}
+	t.end(r, ev, key, at, o)
+	for _, s := range ev.Starts {
+		if s.If == nil || s.If(o) {
+			t.open(r, tr, key, at, s.Label(o), o.Fields)
+			if sp := r.open[key]; sp != nil {
+				sp.style = s.Style
+			}
+			break
+		}
+	}
+}
+
+// end ends the span open on the event's row with the first of its Ends
+// that fits it.
+func (t *Timeline) end(r *runLine, ev *actions.Event, key string, at time.Time, o actions.Occurrence) {
+	s := r.open[key]
+	if s == nil {
+		return
+	}
+	for _, e := range ev.Ends {
+		if e.Style == nil || e.Style == s.style {
+			delete(r.open, key)
+			var status string
+			if e.Status != nil {
+				status = e.Status(o)
+			}
+			var end fields
+			if e.KeepFields {
+				end = o.Fields
+			}
+			t.close(s, at, status, e.Failed != nil && e.Failed(o), end)
+			return
+		}
+	}
+}
+
+// rowKey is the key of the row an event is drawn on: its kind and the
+// values of the row's key fields.
+func rowKey(row actions.Row, f fields) string {
+	key := row.Kind.String()
+	for _, k := range row.Key {
+		key += "/" + f.Str(k)
+	}
+	return key
+}
+
+// row returns the track an event is drawn on, the steps' first lane for
+// the steps' row.
+func (r *runLine) row(row actions.Row, key string, o actions.Occurrence) *track {
+	if row.Kind == actions.StepsRow {
+		return r.stepLane(0)
+	}
+	label := key
+	if row.Label != nil {
+		label = row.Label(o)
+	}
+	tr := r.track(row.Kind, key, label)
+	if tr.key == nil && len(row.Key) > 0 {
+		tr.key = make(fields, 0, 2*len(row.Key))
+		for _, k := range row.Key {
+			tr.key = append(tr.key, k, o.Fields.Get(k))
+		}
+	}
+	return tr
 }
 
 // label says what a mark stands for, in a few words.
-func (m *mark) label() string {
+func (tr *track) markLabel(m *mark) string {
+	if m.event.Mark == nil || m.event.Mark.Label == nil {
+		return m.msg
+	}
 	f := m.args
-	switch event := m.event; event {
-	case "process_output":
-		return f.str("stream") + ": " + f.str("line")
-	case "message_sent", "message_received":
-		verb, who := "sent", "sender"
-		if event == "message_received" {
-			verb, who = "received", "receiver"
-		}
-		label := fmt.Sprintf("%s %v bytes", verb, f.get("bytes"))
-		if n, ok := f.get("count").(int); ok && n != 1 {
-			label = fmt.Sprintf("%s %d messages, %v bytes", verb, n, f.get("bytes"))
-		}
-		if w := f.str(who); w != "" {
-			label += " (" + w + ")"
-		}
-		return label
-	case "item_produced", "item_consumed":
-		return fmt.Sprintf("%s %s (occupancy %v)", strings.TrimPrefix(event, "item_"), f.str("item"), f.get("occupancy"))
-	case "barrier_leave":
-		return fmt.Sprintf("left barrier %v before everyone had arrived", f.get("round"))
-	case "rw_enter":
-		if f.str("role") == "writer" {
-			return "came in to write while others were in"
-		}
-		return "came in to read while a writer was in"
-	case "fork_taken":
-		return fmt.Sprintf("took fork %v", f.get("fork"))
-	case "fork_released":
-		return fmt.Sprintf("put down fork %v", f.get("fork"))
-	case "assert_failed":
-		return "assertion failed: " + f.str("expression")
-	case "deadlock_detected":
-		return f.str("explanation")
+	if len(tr.key) > 0 {
+		f = append(tr.key[:len(tr.key):len(tr.key)], m.args...)
 	}
-	return m.msg
-}
-
-// A lab worker (a philosopher, a reader or writer, a barrier worker) does
-// one thing at a time, so its row has at most one open span, under the
-// key workerKey(w): starting the next thing ends the last.
-func workerKey(w string) string { return "worker/" + w }
-
-// workerStarts opens the span of what worker w does from at on, in the
-// given style (wait, meal, read, write, work); whatever its row had open,
-// and never saw the end of, ends as stopped.
-func (t *Timeline) workerStarts(r *runLine, tr *track, w string, at time.Time, name, style string, f fields) {
-	t.open(r, tr, workerKey(w), at, name, f)
-	if s := r.open[workerKey(w)]; s != nil {
-		s.style = style
-	}
-}
-
-// workerEnds ends worker w's open span, if it is of one of the styles,
-// with status.
-func (t *Timeline) workerEnds(r *runLine, w string, at time.Time, status string, styles ...string) {
-	if s := r.open[workerKey(w)]; s != nil && slices.Contains(styles, s.style) {
-		delete(r.open, workerKey(w))
-		t.close(s, at, status, false, nil)
-	}
-}
-
-// philosopher records a dining philosopher's event: a waiting or eating
-// span, from fork_wait to the fork taken and from meal to the first fork
-// put down, and a mark for each fork taken or put down.
-func (t *Timeline) philosopher(r *runLine, at time.Time, event, msg string, f fields) {
-	w := f.str("worker")
-	tr := r.track("worker", workerKey(w), "philosopher "+w)
-	switch event {
-	case "fork_wait":
-		label := fmt.Sprintf("waits for fork %v", f.get("fork"))
-		if h := f.str("held_by"); h != "" {
-			label += ", held by " + h
-		}
-		t.workerStarts(r, tr, w, at, label, "wait", f)
-		return
-	case "fork_taken":
-		t.workerEnds(r, w, at, "got it", "wait")
-	case "meal":
-		t.workerEnds(r, w, at, "got it", "wait")
-		t.workerStarts(r, tr, w, at, fmt.Sprintf("eats (meal %v)", f.get("meal")), "meal", f)
-		return
-	case "fork_released":
-		t.workerEnds(r, w, at, "done", "meal")
-		t.workerEnds(r, w, at, "gave up", "wait")
-	}
-	t.mark(tr, at, msg, false, f)
-}
-
-// roomVisit records a readers-writers worker's event: a span while it
-// waits to come in, and one while it is in, reading or writing; an entry
-// that broke the rule is a failure mark.
-func (t *Timeline) roomVisit(r *runLine, at time.Time, event, msg string, f fields) {
-	w := f.str("worker")
-	tr := r.track("worker", workerKey(w), w)
-	switch event {
-	case "rw_wait":
-		t.workerStarts(r, tr, w, at, "waits to come in", "wait", f)
-	case "rw_enter":
-		broke, _ := f.get("broke_rule").(bool)
-		if broke {
-			t.mark(tr, at, msg, true, f)
-		}
-		t.workerEnds(r, w, at, "in", "wait")
-		name, style := "reads", "read"
-		if f.str("role") == "writer" {
-			name, style = "writes (alone)", "write"
-			if broke {
-				name = "writes (not alone)"
-			}
-		} else if n, ok := f.get("readers").(int); ok && n > 1 {
-			name = fmt.Sprintf("reads (%d readers in)", n)
-		}
-		t.workerStarts(r, tr, w, at, name, style, f)
-	case "rw_leave":
-		t.workerEnds(r, w, at, "out", "read", "write")
-	}
-}
-
-// barrierRound records a barrier worker's event: a span while it works
-// on a round and one while it waits at the round's barrier; a departure
-// before everyone had arrived is a failure mark.
-func (t *Timeline) barrierRound(r *runLine, at time.Time, event, msg string, f fields) {
-	w := f.str("worker")
-	tr := r.track("worker", workerKey(w), w)
-	switch event {
-	case "barrier_work":
-		t.workerStarts(r, tr, w, at, fmt.Sprintf("round %v", f.get("round")), "work", f)
-	case "barrier_arrive":
-		t.workerEnds(r, w, at, "done", "work")
-		t.workerStarts(r, tr, w, at, fmt.Sprintf("waits at barrier %v", f.get("round")), "wait", f)
-	case "barrier_leave":
-		if early, _ := f.get("early").(bool); early {
-			t.workerEnds(r, w, at, "left early", "wait")
-			t.mark(tr, at, msg, true, f)
-		} else {
-			t.workerEnds(r, w, at, "through", "wait")
-		}
-	}
+	return m.event.Mark.Label(actions.Occurrence{Level: m.level, Message: m.msg, Fields: f})
 }
 
 func (t *Timeline) startRun(at time.Time, f fields) {
 	r := &runLine{
-		scenario: f.str("scenario"), file: f.str("file"), seed: f.get("seed"),
+		scenario: f.Str("scenario"), file: f.Str("file"), seed: f.Get("seed"),
 		start: at, byKey: make(map[string]*track), open: make(map[string]*span),
 	}
 	r.sc = t.labels[r.file+"\x00"+r.scenario]
@@ -359,9 +258,9 @@ func (t *Timeline) startRun(at time.Time, f fields) {
 }
 
 func (t *Timeline) stepStart(r *runLine, at time.Time, f fields) {
-	i, _ := f.get("step").(int)
-	name := f.str("action")
-	if id := f.str("step_id"); id != "" {
+	i, _ := f.Get("step").(int)
+	name := f.Str("action")
+	if id := f.Str("step_id"); id != "" {
 		name = id + " (" + name + ")"
 	}
 	if r.sc != nil {
@@ -381,7 +280,7 @@ func (t *Timeline) stepStart(r *runLine, at time.Time, f fields) {
 	t.open(r, r.stepLane(lane), stepKey(f), at, fmt.Sprintf("#%d %s", i, name), f)
 }
 
-func stepKey(f fields) string { return fmt.Sprint("step/", f.get("step")) }
+func stepKey(f fields) string { return fmt.Sprint("step/", f.Get("step")) }
 
 // step returns the step with index i, counting the finally steps after
 // the steps.
@@ -404,13 +303,13 @@ func (r *runLine) stepLane(i int) *track {
 		if n := len(r.steps); n > 0 {
 			label = fmt.Sprintf("steps (%d)", n+1)
 		}
-		r.steps = append(r.steps, r.track("step", fmt.Sprint("steps/", len(r.steps)), label))
+		r.steps = append(r.steps, r.track(actions.StepsRow, fmt.Sprint("steps/", len(r.steps)), label))
 	}
 	return r.steps[i]
 }
 
 // track returns the track called key, adding it if it is new.
-func (r *runLine) track(kind, key, label string) *track {
+func (r *runLine) track(kind actions.RowKind, key, label string) *track {
 	if tr := r.byKey[key]; tr != nil {
 		if strings.HasPrefix(label, tr.label+" (") {
 			tr.label = label // now with its pid or tid
@@ -444,8 +343,8 @@ func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name st
 		t.close(old, at, "stopped", false, nil)
 	}
 	s := &span{name: name, start: at, args: f}
-	if tr.kind == "worker" {
-		s.step = f.get("step")
+	if tr.kind == actions.WorkerRow {
+		s.step = f.Get("step")
 	}
 	tr.spans = append(tr.spans, s)
 	r.open[key] = s
@@ -458,39 +357,43 @@ func (t *Timeline) close(s *span, at time.Time, status string, failed bool, end 
 	s.args = append(s.args[:len(s.args):len(s.args)], end...)
 }
 
-func (t *Timeline) mark(tr *track, at time.Time, msg string, failed bool, f fields) {
+func (t *Timeline) mark(tr *track, ev *actions.Event, at time.Time, failed bool, o actions.Occurrence) {
 	if !t.room() {
 		return
 	}
-	m := mark{at: at, event: f.str("event"), failed: failed, args: f.trim()}
-	if m.event == "log" {
-		m.msg = msg
-	}
-	tr.marks = append(tr.marks, m)
+	tr.marks = append(tr.marks, mark{at: at, event: ev, msg: o.Message, level: o.Level, failed: failed, args: trim(o.Fields, tr.key)})
 }
 
 // trim returns a copy of a mark's fields without those its run, step and
 // track already say, so that a mark holds little more than what it shows.
-func (f fields) trim() fields {
+func trim(f, key fields) fields {
 	n := 0
 	for i := 0; i+1 < len(f); i += 2 {
-		if !sharedField(f[i]) {
+		if !shared(f[i], key) {
 			n += 2
 		}
 	}
 	out := make(fields, 0, n)
 	for i := 0; i+1 < len(f); i += 2 {
-		if !sharedField(f[i]) {
+		if !shared(f[i], key) {
 			out = append(out, f[i], f[i+1])
 		}
 	}
 	return out
 }
 
-func sharedField(key any) bool {
-	switch key {
-	case "run_id", "scenario", "event", "step", "action", "step_id", "worker", "channel", "process":
+// shared reports whether a field is one every mark of a track has alike:
+// the run's, the step's, the agent's an event came from (process), or one
+// of the row's key fields.
+func shared(k any, key fields) bool {
+	switch k {
+	case "run_id", "scenario", "event", "step", "action", "step_id", "process":
 		return true
+	}
+	for i := 0; i < len(key); i += 2 {
+		if key[i] == k {
+			return true
+		}
 	}
 	return false
 }
@@ -504,9 +407,9 @@ func (r *runLine) sortedTracks() []*track {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.kind != b.kind {
-			return trackOrder[a.kind] < trackOrder[b.kind]
+			return a.kind < b.kind
 		}
-		return a.kind == "worker" && naturalLess(a.label, b.label)
+		return a.kind == actions.WorkerRow && naturalLess(a.label, b.label)
 	})
 	return out
 }
@@ -539,7 +442,7 @@ func splitNumber(s string) (string, int) {
 // traceArgs returns the fields worth showing beside a span or mark in a
 // trace, as values that encode to JSON as they print; a later value of a
 // key wins, so a span shows how it ended.
-func (f fields) traceArgs() map[string]any {
+func traceArgs(f fields) map[string]any {
 	out := make(map[string]any, len(f)/2)
 	for i := 0; i+1 < len(f); i += 2 {
 		k, _ := f[i].(string)
@@ -556,14 +459,4 @@ func (f fields) traceArgs() map[string]any {
 		}
 	}
 	return out
-}
-
-func str(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	}
-	return fmt.Sprint(v)
 }
