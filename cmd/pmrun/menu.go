@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func init() {
@@ -166,7 +167,7 @@ func (c *cli) menu(args []string) error {
 		Comment:     comment,
 	}, opt)
 	if err != nil {
-		log.Error("run failed", "event", "run_end", "status", runner.StatusFailed, "error", err.Error())
+		log.Error("run failed", "event", "run_end", "status", lang.StatusFailed, "error", err.Error())
 		closeLog()
 		return err
 	}
@@ -185,7 +186,7 @@ func (c *cli) menu(args []string) error {
 	o := m.sess.Close(ctx)
 	failed := 0
 	for _, r := range o.Steps {
-		if r.Status == runner.StatusFailed {
+		if r.Status == lang.StatusFailed {
 			failed++
 		}
 	}
@@ -314,14 +315,14 @@ func (m *menu) prompt(ctx context.Context, text string) (string, error) {
 
 // step runs one step through the session; it prints why a step was not
 // run or failed, with what, and reports whether it succeeded.
-func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*runner.StepResult, bool) {
+func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*lang.StepResult, bool) {
 	text, err := yaml.Marshal(step)
 	if err != nil {
 		m.say("Could not %s: %v", what, err)
 		return nil, false
 	}
 	r, err := m.sess.Step(ctx, string(text))
-	var le runner.LoadErrors
+	var le lang.LoadErrors
 	switch {
 	case errors.As(err, &le):
 		for _, e := range le {
@@ -335,7 +336,7 @@ func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*runner.
 		return r, false
 	}
 	m.saveRecord()
-	if r.Status != runner.StatusOK {
+	if r.Status != lang.StatusOK {
 		m.say("Could not %s: %v", what, r.Err)
 		return r, false
 	}

@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // The report's chart: the track labels on the left, time running right.
@@ -85,10 +87,10 @@ type reportTick struct {
 	Label string
 }
 
-// WriteReport writes one self-contained HTML page about the run: for each
+// WriteHTML writes one self-contained HTML page about the run: for each
 // scenario run its outcome, a chart of its timeline (from tl, which may be
 // nil) and a table of its steps with their errors.
-func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
+func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 	page := reportPage{Generated: time.Now().Format(time.RFC3339), Styles: declaredStyles()}
 	var runs []*runLine
 	if tl != nil {
@@ -98,7 +100,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 		page.Dropped = tl.dropped
 	}
 	for i, o := range outcomes {
-		if o.Status == StatusPassed {
+		if o.Status == lang.StatusPassed {
 			page.Passed++
 		} else {
 			page.Failed++
@@ -110,7 +112,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 			OK: ok, Failed: failed, Skipped: skipped,
 		}
 		if o.Err != nil {
-			if _, isStep := o.Err.(*StepError); !isStep {
+			if _, isStep := o.Err.(*lang.StepError); !isStep {
 				rr.Err = o.Err.Error()
 			}
 		}
@@ -118,7 +120,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 		for _, s := range o.Steps {
 			// Every failure is listed; the steps that went well, up to a
 			// limit.
-			if s.Status != StatusFailed {
+			if s.Status != lang.StatusFailed {
 				if listed >= tableLimit {
 					rr.Unlisted++
 					continue

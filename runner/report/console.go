@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // Console reports a run to people: a line per step with ✓ or ✗ and its
@@ -28,7 +29,7 @@ func NewConsole(w io.Writer, quiet bool) *Console {
 }
 
 // ScenarioStart implements [Reporter].
-func (c *Console) ScenarioStart(sc *Scenario, seed uint64) {
+func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	if c.quiet {
 		return
 	}
@@ -36,18 +37,18 @@ func (c *Console) ScenarioStart(sc *Scenario, seed uint64) {
 }
 
 // StepEnd implements [Reporter].
-func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
-	if c.quiet && r.Status != StatusFailed {
+func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
+	if c.quiet && r.Status != lang.StatusFailed {
 		return
 	}
 	mark, note := "✓", formatDuration(r.Duration)
 	switch r.Status {
-	case StatusFailed:
+	case lang.StatusFailed:
 		mark = "✗"
 		if st.ContinueOnError {
 			note += ", allowed to fail (continue_on_error)"
 		}
-	case StatusSkipped:
+	case lang.StatusSkipped:
 		mark, note = "-", "skipped"
 	}
 	label := st.Label()
@@ -77,16 +78,16 @@ func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
 }
 
 // ScenarioEnd implements [Reporter].
-func (c *Console) ScenarioEnd(o *Outcome) {
+func (c *Console) ScenarioEnd(o *lang.Outcome) {
 	ok, failed, skipped := o.Counts()
 	mark := "✓"
-	if o.Status != StatusPassed {
+	if o.Status != lang.StatusPassed {
 		mark = "✗"
 	}
 	counts := fmt.Sprintf("%d ok", ok)
 	allowed := 0
 	for _, r := range o.Steps {
-		if r.Status == StatusFailed && r.Step.ContinueOnError {
+		if r.Status == lang.StatusFailed && r.Step.ContinueOnError {
 			allowed++
 		}
 	}
@@ -102,8 +103,8 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 		counts += fmt.Sprintf(", %d skipped", skipped)
 	}
 	c.printf("%s %s %s in %s: %s (seed %d)\n", mark, o.Scenario.Name, o.Status, formatDuration(o.Duration), counts, o.Seed)
-	if o.Status != StatusPassed && o.Err != nil {
-		if _, isStep := o.Err.(*StepError); !isStep {
+	if o.Status != lang.StatusPassed && o.Err != nil {
+		if _, isStep := o.Err.(*lang.StepError); !isStep {
 			c.printf("  %s\n", o.Err)
 		}
 	}
@@ -112,7 +113,7 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 // Event shows an event from the log below the step that logged it, if
 // its declaration gives it a console line (see [actions.Event]): what
 // processes, threads, channels and labs did while the steps ran. Pass it
-// to [EventLog.Tee] with -v.
+// to [runner.EventLog.Tee] with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
 	f := actions.Fields(args)
 	ev, ok := actions.LookupEvent(f.Str("event"))
@@ -123,13 +124,13 @@ func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) 
 }
 
 // Summary prints the line that ends a run of several scenarios.
-func (c *Console) Summary(outcomes []*Outcome, elapsed time.Duration) {
+func (c *Console) Summary(outcomes []*lang.Outcome, elapsed time.Duration) {
 	var passed, failed, interrupted int
 	for _, o := range outcomes {
 		switch o.Status {
-		case StatusPassed:
+		case lang.StatusPassed:
 			passed++
-		case StatusInterrupted:
+		case lang.StatusInterrupted:
 			interrupted++
 		default:
 			failed++

@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // Timeline keeps what a run did as spans and marks on tracks (rows): a
@@ -19,13 +20,13 @@ import (
 // process's or a thread's life, a message sent, a lab worker's wait, a
 // failed assertion. --trace writes it in Chrome's trace event format (see
 // [Timeline.WriteTrace]) and --report draws it in an HTML page (see
-// [WriteReport]). Feed it the run's events with [EventLog.Tee] and
+// [WriteHTML]). Feed it the run's events with [runner.EventLog.Tee] and
 // [Timeline.Record].
 type Timeline struct {
 	mu     sync.Mutex
 	limit  int
 	kept   int // spans and marks, over all runs
-	labels map[string]*Scenario
+	labels map[string]*lang.Scenario
 
 	runs    []*runLine
 	dropped int // spans and marks left out past the limit
@@ -39,11 +40,11 @@ const DefaultTimelineLimit = 100_000
 // NewTimeline returns a Timeline that keeps up to limit spans and marks
 // (0: [DefaultTimelineLimit]). scenarios, if given, name the steps by
 // their labels (see [Step.Label]) rather than by their actions.
-func NewTimeline(limit int, scenarios []*Scenario) *Timeline {
+func NewTimeline(limit int, scenarios []*lang.Scenario) *Timeline {
 	if limit <= 0 {
 		limit = DefaultTimelineLimit
 	}
-	t := &Timeline{limit: limit, labels: make(map[string]*Scenario)}
+	t := &Timeline{limit: limit, labels: make(map[string]*lang.Scenario)}
 	for _, sc := range scenarios {
 		t.labels[sc.File+"\x00"+sc.Name] = sc
 	}
@@ -56,7 +57,7 @@ type runLine struct {
 	seed           any
 	status         string
 	start, end     time.Time
-	sc             *Scenario // for step labels; nil if unknown
+	sc             *lang.Scenario // for step labels; nil if unknown
 
 	tracks []*track
 	byKey  map[string]*track
@@ -108,7 +109,7 @@ type fields = actions.Fields
 // end of its scenario run.
 const stillRunning = "still running"
 
-// Record takes one event, as [EventLog.Tee] passes it on. The events of
+// Record takes one event, as [runner.EventLog.Tee] passes it on. The events of
 // a scenario run and its steps make the run and its lanes of steps; any
 // other is drawn as its declaration says (see [actions.Event]), and one
 // without a declaration is left out.
@@ -140,7 +141,7 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		if s := r.open[key]; s != nil {
 			delete(r.open, key)
 			status := f.Str("status")
-			t.close(s, at, status, status == StatusFailed, f)
+			t.close(s, at, status, status == lang.StatusFailed, f)
 		}
 		// A worker waiting when its step ended (a jammed barrier, a
 		// deadlocked table) was stopped with it.
@@ -264,7 +265,7 @@ func (t *Timeline) stepStart(r *runLine, at time.Time, f fields) {
 		name = id + " (" + name + ")"
 	}
 	if r.sc != nil {
-		if st := r.sc.step(i); st != nil {
+		if st := r.sc.StepAt(i); st != nil {
 			name = st.Label()
 		}
 	}
@@ -281,20 +282,6 @@ func (t *Timeline) stepStart(r *runLine, at time.Time, f fields) {
 }
 
 func stepKey(f fields) string { return fmt.Sprint("step/", f.Get("step")) }
-
-// step returns the step with index i, counting the finally steps after
-// the steps.
-func (sc *Scenario) step(i int) *Step {
-	switch {
-	case i < 0:
-		return nil
-	case i < len(sc.Steps):
-		return sc.Steps[i]
-	case i-len(sc.Steps) < len(sc.Finally):
-		return sc.Finally[i-len(sc.Steps)]
-	}
-	return nil
-}
 
 // stepLane returns lane i of the steps, adding lanes up to it.
 func (r *runLine) stepLane(i int) *track {

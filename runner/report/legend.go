@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // The colours of what any run may show, whatever its actions declare: a
@@ -52,7 +53,7 @@ func (l *legendMaker) span(tr *track, s *span) string {
 	case s.failed:
 		l.status[failedEntry] = true
 		return kind + " failed"
-	case s.status == StatusSkipped || s.status == stillRunning:
+	case s.status == lang.StatusSkipped || s.status == stillRunning:
 		l.status[otherEntry] = true
 		return kind + " other"
 	case s.style != nil:

@@ -1,4 +1,4 @@
-package runner_test
+package report_test
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 // traceDoc is the part of a Chrome trace file the tests read.
@@ -39,14 +41,14 @@ type traceDoc struct {
 
 // feed returns a function that records an event of scenario s, ms
 // milliseconds after a fixed start.
-func feed(tl *runner.Timeline) func(ms int, kv ...any) {
+func feed(tl *report.Timeline) func(ms int, kv ...any) {
 	t0 := time.Now()
 	return func(ms int, kv ...any) {
 		tl.Record(t0.Add(time.Duration(ms)*time.Millisecond), hclog.Info, "m", append([]any{"run_id", "r", "scenario", "s"}, kv...))
 	}
 }
 
-func decodeTrace(t *testing.T, tl *runner.Timeline) traceDoc {
+func decodeTrace(t *testing.T, tl *report.Timeline) traceDoc {
 	t.Helper()
 	var b bytes.Buffer
 	if err := tl.WriteTrace(&b); err != nil {
@@ -96,7 +98,7 @@ func (d traceDoc) checkLanes(t *testing.T) {
 }
 
 func TestTimelineTrace(t *testing.T) {
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
 	ev := func(ms float64, level hclog.Level, msg string, kv ...any) {
@@ -182,7 +184,7 @@ func TestTimelineTrace(t *testing.T) {
 }
 
 func TestTimelineLimit(t *testing.T) {
-	tl := runner.NewTimeline(3, nil)
+	tl := report.NewTimeline(3, nil)
 	now := time.Now()
 	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "s"})
 	for i := range 5 {
@@ -218,11 +220,11 @@ steps:
     assert: {that: 'steps.kid.exit_code == 4', message: "exit code <3>"}
     continue_on_error: true
 `)
-	tl := runner.NewTimeline(0, []*runner.Scenario{sc})
+	tl := report.NewTimeline(0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	o := runner.Run(context.Background(), sc, runner.Options{RunID: "r1", Log: log})
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 	pid := int(o.Steps[0].Result["pid"].(int))
@@ -256,7 +258,7 @@ steps:
 	}
 
 	var page bytes.Buffer
-	if err := runner.WriteReport(&page, []*runner.Outcome{o}, tl); err != nil {
+	if err := report.WriteHTML(&page, []*lang.Outcome{o}, tl); err != nil {
 		t.Fatal(err)
 	}
 	html := page.String()
@@ -300,7 +302,7 @@ steps:
 func TestReportFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.html")
-	if err := runner.WriteReportFile(path, nil, nil); err != nil {
+	if err := report.WriteHTMLFile(path, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -319,7 +321,7 @@ func TestReportFileAtomic(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := runner.WriteReportFile(link, nil, nil); err != nil {
+	if err := report.WriteHTMLFile(link, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -337,7 +339,7 @@ func TestReportFileAtomic(t *testing.T) {
 		b, _ := os.ReadFile(fifo)
 		got <- string(b)
 	}()
-	if err := runner.WriteReportFile(fifo, nil, nil); err != nil {
+	if err := report.WriteHTMLFile(fifo, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if s := <-got; !strings.Contains(s, "</html>") {
@@ -360,10 +362,10 @@ func TestReportFileAtomic(t *testing.T) {
 	defer out.Close()
 	for _, name := range []string{"/dev/fd/%d", "/proc/self/fd/%d"} {
 		fdPath := fmt.Sprintf(name, out.Fd())
-		if err := runner.CheckOutputPath(fdPath); err != nil {
+		if err := report.CheckOutputPath(fdPath); err != nil {
 			t.Fatalf("%s: %v", fdPath, err)
 		}
-		if err := runner.WriteReportFile(fdPath, nil, nil); err != nil {
+		if err := report.WriteHTMLFile(fdPath, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -373,7 +375,7 @@ func TestReportFileAtomic(t *testing.T) {
 	if fi, _ := os.Stat(logPath); fi.Mode().Perm() != 0o600 {
 		t.Errorf("the descriptor's file changed mode to %v", fi.Mode())
 	}
-	if err := runner.CheckOutputPath("/dev/fd/999"); err == nil {
+	if err := report.CheckOutputPath("/dev/fd/999"); err == nil {
 		t.Error("a descriptor that is not open was accepted")
 	}
 
@@ -382,17 +384,17 @@ func TestReportFileAtomic(t *testing.T) {
 	if err := os.WriteFile(private, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := runner.WriteReportFile(private, nil, nil); err != nil {
+	if err := report.WriteHTMLFile(private, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(private); fi.Mode().Perm() != 0o600 {
 		t.Errorf("a 0600 report became %v", fi.Mode())
 	}
 
-	if err := runner.CheckOutputPath(filepath.Join(dir, "no", "r.html")); err == nil {
+	if err := report.CheckOutputPath(filepath.Join(dir, "no", "r.html")); err == nil {
 		t.Error("a report in a missing folder was accepted")
 	}
-	if err := runner.CheckOutputPath(dir); err == nil {
+	if err := report.CheckOutputPath(dir); err == nil {
 		t.Error("a folder was accepted as a report file")
 	}
 }
@@ -400,17 +402,17 @@ func TestReportFileAtomic(t *testing.T) {
 // TestReportLimits checks that a long run still gives a page of bounded
 // size that lists every failure.
 func TestReportLimits(t *testing.T) {
-	sc := &runner.Scenario{Name: "long", File: "long.yaml"}
-	o := &runner.Outcome{Scenario: sc, Status: runner.StatusFailed}
+	sc := &lang.Scenario{Name: "long", File: "long.yaml"}
+	o := &lang.Outcome{Scenario: sc, Status: lang.StatusFailed}
 	for i := range 2500 {
-		st := &runner.Step{Index: i, Name: fmt.Sprintf("step-%d", i), Action: "log"}
-		r := &runner.StepResult{Step: st, Status: runner.StatusOK}
+		st := &lang.Step{Index: i, Name: fmt.Sprintf("step-%d", i), Action: "log"}
+		r := &lang.StepResult{Step: st, Status: lang.StatusOK}
 		if i == 2400 {
-			r.Status, r.Err = runner.StatusFailed, fmt.Errorf("the late failure")
+			r.Status, r.Err = lang.StatusFailed, fmt.Errorf("the late failure")
 		}
 		o.Steps = append(o.Steps, r)
 	}
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	now := time.Now()
 	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "long"})
 	for i := range 12_000 {
@@ -418,7 +420,7 @@ func TestReportLimits(t *testing.T) {
 	}
 	tl.Record(now.Add(time.Second), hclog.Info, "", []any{"event", "scenario_end", "status", "failed"})
 	var page bytes.Buffer
-	if err := runner.WriteReport(&page, []*runner.Outcome{o}, tl); err != nil {
+	if err := report.WriteHTML(&page, []*lang.Outcome{o}, tl); err != nil {
 		t.Fatal(err)
 	}
 	html := page.String()
@@ -443,7 +445,7 @@ func TestReportLimits(t *testing.T) {
 // are spans on its track, the forks marks, and a deadlock a failure mark
 // on the steps' row.
 func TestTimelinePhilosopher(t *testing.T) {
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "fork_taken", "worker", "phil-0", "fork", 0)
@@ -488,7 +490,7 @@ func TestTimelinePhilosopher(t *testing.T) {
 // TestTimelineRoomVisits: a readers-writers worker's wait and its stay in
 // the room are spans on its row, a writer's marked as alone.
 func TestTimelineRoomVisits(t *testing.T) {
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "rw_wait", "worker", "reader-0", "role", "reader")
@@ -537,7 +539,7 @@ func TestTimelineRoomVisits(t *testing.T) {
 // barrier another; an early departure is a failure mark; a wait that the
 // step's end cut short ends with the step.
 func TestTimelineBarrier(t *testing.T) {
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(0, "event", "step_start", "step", 0, "action", "barrier")
@@ -577,7 +579,7 @@ func TestTimelineBarrier(t *testing.T) {
 // numbers in order, and a span started again under the same key (a
 // retried step's worker) ends the first one instead of leaving it open.
 func TestTimelineWorkerRows(t *testing.T) {
-	tl := runner.NewTimeline(0, nil)
+	tl := report.NewTimeline(0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	for _, w := range []string{"worker-10", "worker-2", "worker-1"} {

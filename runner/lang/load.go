@@ -1,4 +1,4 @@
-package runner
+package lang
 
 import (
 	"errors"
@@ -224,6 +224,15 @@ func (l *loader) runLater() {
 	}
 }
 
+// SyntaxErrors returns the errors of a YAML document that did not parse,
+// each placed in file: yaml.v3's messages carry the line, and for some
+// the line is where the unfinished construct started.
+func SyntaxErrors(file string, err error) LoadErrors {
+	l := &loader{file: file}
+	l.syntaxError(err)
+	return l.errs
+}
+
 func (l *loader) syntaxError(err error) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -428,7 +437,7 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 		case "name":
 			s.Name = l.str(v, "name")
 		case "if":
-			l.condition(v, "if", func(p *program) { s.If = p })
+			l.condition(v, "if", func(p *Program) { s.If = p })
 		case "timeout":
 			if d, ok := l.duration(v, "timeout"); ok {
 				if d == 0 {
@@ -504,7 +513,7 @@ func (l *loader) retry(v *yaml.Node) *Retry {
 	l.mapping(v, "retry", retryKeys, func(key string, k, val *yaml.Node) {
 		switch key {
 		case "until":
-			l.condition(val, "until", func(p *program) { r.Until = p })
+			l.condition(val, "until", func(p *Program) { r.Until = p })
 		case "attempts":
 			var n int
 			if val.Kind != yaml.ScalarNode || val.Tag != "!!int" || val.Decode(&n) != nil || n < 1 || n > 1_000_000 {
@@ -522,7 +531,7 @@ func (l *loader) retry(v *yaml.Node) *Retry {
 }
 
 // condition compiles a boolean expression once every id is known.
-func (l *loader) condition(v *yaml.Node, what string, set func(*program)) {
+func (l *loader) condition(v *yaml.Node, what string, set func(*Program)) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 		l.errorf(v, "%s must be an expression, not %s", what, kindName(v))
 		return
@@ -612,7 +621,6 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 	}
 	l.later = append(l.later, func() []*Error {
 		s.literal = s.literalArgs()
-		s.prepareEvents()
 		return l.checkStep(s)
 	})
 	if spec.Declare != nil {

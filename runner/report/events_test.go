@@ -1,4 +1,4 @@
-package runner_test
+package report_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 // tally is an action registered only in these tests, which declares two
@@ -65,13 +67,13 @@ func (tally) Run(ctx context.Context, env *actions.Env) (actions.Result, error) 
 func TestDeclaredEventsShown(t *testing.T) {
 	sc := mustParse(t, "name: tally\nsteps:\n  - tally: {}\n")
 	var console bytes.Buffer
-	con := runner.NewConsole(&console, false)
-	tl := runner.NewTimeline(0, []*runner.Scenario{sc})
+	con := report.NewConsole(&console, false)
+	tl := report.NewTimeline(0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	log.Tee(con.Event)
 	o := runner.Run(t.Context(), sc, runner.Options{RunID: "r1", Log: log, Reporter: con})
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("%s: %v", o.Status, o.Err)
 	}
 
@@ -99,7 +101,7 @@ func TestDeclaredEventsShown(t *testing.T) {
 	}
 
 	var page bytes.Buffer
-	if err := runner.WriteReport(&page, []*runner.Outcome{o}, tl); err != nil {
+	if err := report.WriteHTML(&page, []*lang.Outcome{o}, tl); err != nil {
 		t.Fatal(err)
 	}
 	html := page.String()
