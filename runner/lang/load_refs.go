@@ -64,7 +64,7 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 func (l *loader) checkRef(kind actions.RefKind, name string) string {
 	switch kind {
 	case actions.AgentRef:
-		if name == "runner" {
+		if name == actions.RunnerName {
 			return ""
 		}
 		if _, ok := l.decls[actions.AgentRef][name]; ok {
@@ -76,7 +76,7 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 		if l.dynamic[actions.ProcessRef] {
 			return ""
 		}
-		return fmt.Sprintf("no agent named %q: use runner or the name of a spawn with agent: true%s", name, DidYouMean(name, keys(l.decls[actions.AgentRef])))
+		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, actions.RunnerName, DidYouMean(name, keys(l.decls[actions.AgentRef])))
 	case actions.StepRef:
 		pos, ok := l.ids[name]
 		if !ok {
