@@ -112,7 +112,7 @@ func (s *Session) Seed() uint64 { return s.x.out.Seed }
 // against the steps before it, runs it and records it.
 //
 // A step that cannot be loaded is neither run nor recorded: the error is
-// a [LoadErrors], placed in the recorded scenario with the step appended.
+// a [lang.LoadErrors], placed in the recorded scenario with the step appended.
 // Otherwise Step returns how the step ended, failed included; a failed
 // step is recorded with continue_on_error: true. A step that ctx
 // interrupted is not recorded. Steps cannot run in the background.

@@ -28,7 +28,7 @@ func NewConsole(w io.Writer, quiet bool) *Console {
 	return &Console{w: w, quiet: quiet}
 }
 
-// ScenarioStart implements [Reporter].
+// ScenarioStart implements runner.Reporter.
 func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	if c.quiet {
 		return
@@ -36,7 +36,7 @@ func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	c.printf("▶ %s (%s, seed %d)\n", sc.Name, sc.File, seed)
 }
 
-// StepEnd implements [Reporter].
+// StepEnd implements runner.Reporter.
 func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
 	if c.quiet && r.Status != lang.StatusFailed {
 		return
@@ -77,7 +77,7 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 	}
 }
 
-// ScenarioEnd implements [Reporter].
+// ScenarioEnd implements runner.Reporter.
 func (c *Console) ScenarioEnd(o *lang.Outcome) {
 	ok, failed, skipped := o.Counts()
 	mark := "✓"
@@ -113,7 +113,7 @@ func (c *Console) ScenarioEnd(o *lang.Outcome) {
 // Event shows an event from the log below the step that logged it, if
 // its declaration gives it a console line (see [actions.Event]): what
 // processes, threads, channels and labs did while the steps ran. Pass it
-// to [runner.EventLog.Tee] with -v.
+// to runner.EventLog.Tee with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
 	f := actions.Fields(args)
 	ev, ok := actions.LookupEvent(f.Str("event"))

@@ -20,7 +20,7 @@ import (
 // process's or a thread's life, a message sent, a lab worker's wait, a
 // failed assertion. --trace writes it in Chrome's trace event format (see
 // [Timeline.WriteTrace]) and --report draws it in an HTML page (see
-// [WriteHTML]). Feed it the run's events with [runner.EventLog.Tee] and
+// [WriteHTML]). Feed it the run's events with runner.EventLog.Tee and
 // [Timeline.Record].
 type Timeline struct {
 	mu     sync.Mutex
@@ -39,7 +39,7 @@ const DefaultTimelineLimit = 100_000
 
 // NewTimeline returns a Timeline that keeps up to limit spans and marks
 // (0: [DefaultTimelineLimit]). scenarios, if given, name the steps by
-// their labels (see [Step.Label]) rather than by their actions.
+// their labels (see [lang.Step.Label]) rather than by their actions.
 func NewTimeline(limit int, scenarios []*lang.Scenario) *Timeline {
 	if limit <= 0 {
 		limit = DefaultTimelineLimit
@@ -109,7 +109,7 @@ type fields = actions.Fields
 // end of its scenario run.
 const stillRunning = "still running"
 
-// Record takes one event, as [runner.EventLog.Tee] passes it on. The events of
+// Record takes one event, as runner.EventLog.Tee passes it on. The events of
 // a scenario run and its steps make the run and its lanes of steps; any
 // other is drawn as its declaration says (see [actions.Event]), and one
 // without a declaration is left out.
