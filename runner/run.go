@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -214,28 +215,22 @@ type execution struct {
 
 	joinFunc func(context.Context, string) (actions.Result, error) // x.join, made once
 	events   *EventLog                                             // log, when it is one
-	fields   []*encodedPairs                                       // each step's event fields, by index (see prepare)
+	fields   []encodedPairs                                        // each step's event fields, by index (see prepare)
 }
 
-// stepFields encodes the fields the step's step_start and step_end events
-// share: index, action and id. Encoding them at every event was a tenth
-// of a quick step's time, so newExecution encodes every step's once.
-func stepFields(st *lang.Step) *encodedPairs {
-	fields := []any{"step", st.Index, "action", st.Action}
-	if st.ID != "" {
-		fields = append(fields, "step_id", st.ID)
-	}
-	return encodePairs(fields...)
-}
-
-// prepare encodes the event fields of the steps, by index.
+// prepare encodes the fields that each step's step_start and step_end
+// events share ([lang.Step.LogFields]), by index: encoding them at every
+// event was a tenth of a quick step's time. A run prepares its steps as it
+// starts, a session each step as it comes.
 func (x *execution) prepare(steps ...*lang.Step) {
+	n := len(x.fields)
 	for _, st := range steps {
-		for len(x.fields) <= st.Index {
-			x.fields = append(x.fields, nil)
-		}
-		x.fields[st.Index] = stepFields(st)
+		n = max(n, st.Index+1)
 	}
+	if n > len(x.fields) {
+		x.fields = slices.Grow(x.fields, n-len(x.fields))[:n]
+	}
+	encodeAll(steps, func(i int, e encodedPairs) { x.fields[steps[i].Index] = e })
 }
 
 // background is a step running concurrently with the steps after it.
@@ -337,7 +332,7 @@ func (x *execution) runStep(ctx context.Context, st *lang.Step, main bool) *lang
 		},
 	}
 	r := &sr.r
-	fields := x.fields[st.Index]
+	fields := &x.fields[st.Index]
 	x.event(start, hclog.Info, "step started", "step_start", fields)
 
 	run := true

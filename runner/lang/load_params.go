@@ -68,6 +68,7 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 	}
 	l.later = append(l.later, func() []*Error {
 		s.literal = s.literalArgs()
+		s.logFields = s.makeLogFields()
 		return l.checkStep(s)
 	})
 	if spec.Declare != nil {

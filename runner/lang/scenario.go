@@ -52,6 +52,7 @@ type Step struct {
 	spec      *actions.Spec
 	params    []*param
 	literal   *actions.Args // the parameters, when none needs resolving at run time
+	logFields []any         // see LogFields; made at load
 
 	If              *Program
 	Timeout         time.Duration
@@ -85,6 +86,22 @@ func (s *Step) Label() string {
 		}
 	}
 	return s.Action
+}
+
+// LogFields are the fields every event of the step carries, as key/value
+// pairs: its index (step), its action and its id (step_id), if it has one.
+func (s *Step) LogFields() []any {
+	if s.logFields != nil {
+		return s.logFields
+	}
+	return s.makeLogFields()
+}
+
+func (s *Step) makeLogFields() []any {
+	if s.ID == "" {
+		return []any{"step", s.Index, "action", s.Action}
+	}
+	return []any{"step", s.Index, "action", s.Action, "step_id", s.ID}
 }
 
 // StepAt returns the step with index i, counting the finally steps after
