@@ -35,7 +35,9 @@ type Event struct {
 	// open span's (or nil) ends it.
 	Ends []End
 	// Starts open a span on the row: the first whose If holds. A row has
-	// at most one open span: starting another ends it as "stopped".
+	// at most one open span: starting another ends it as "stopped". A
+	// span on a worker's row also ends, at the latest, with its step. The
+	// steps' row takes marks only.
 	Starts []Start
 	// Console is the line -v prints for the event, below the step that
 	// logged it; nil prints none. [FieldLine] prints the event's name and
@@ -124,7 +126,7 @@ type Start struct {
 	If Cond
 	// Style is how the span is drawn; nil: as a step that went well.
 	Style *Style
-	// Label names the span.
+	// Label names the span; nil: the event's name.
 	Label Label
 }
 

@@ -51,6 +51,9 @@ func TestEventDeclarations(t *testing.T) {
 		if e.Row.Kind != StepsRow && (len(e.Row.Key) == 0 || e.Row.Label == nil) {
 			t.Errorf("%s: a %s row needs a key and a label", e.Name, e.Row.Kind)
 		}
+		if e.Row.Kind == StepsRow && (len(e.Starts) > 0 || len(e.Ends) > 0) {
+			t.Errorf("%s: the steps' row takes marks only", e.Name)
+		}
 		for _, s := range e.Starts {
 			if s.Label == nil {
 				t.Errorf("%s: a span without a label", e.Name)

@@ -174,7 +174,11 @@ func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.O
 	t.end(r, ev, key, at, o)
 	for _, s := range ev.Starts {
 		if s.If == nil || s.If(o) {
-			t.open(r, tr, key, at, s.Label(o), o.Fields)
+			name := ev.Name
+			if s.Label != nil {
+				name = s.Label(o)
+			}
+			t.open(r, tr, key, at, name, o.Fields)
 			if sp := r.open[key]; sp != nil {
 				sp.style = s.Style
 			}
@@ -237,7 +241,7 @@ func (r *runLine) row(row actions.Row, key string, o actions.Occurrence) *track 
 	return tr
 }
 
-// label says what a mark stands for, in a few words.
+// markLabel says what a mark stands for, in a few words.
 func (tr *track) markLabel(m *mark) string {
 	if m.event.Mark == nil || m.event.Mark.Label == nil {
 		return m.msg
