@@ -52,7 +52,7 @@ stress:
 	PMRUN_STRESS=1 $(GO) test -count=1 -timeout 60m -run Stress $(PKGS)
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./runner
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./runner/lang
 
 clean:
 	rm -f pmrun.log demo.html

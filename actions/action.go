@@ -101,6 +101,10 @@ type Spec struct {
 	// Results are the fields of the action's result, beyond the common
 	// status, duration and error.
 	Results []Field
+	// Events are the events the action logs beyond the host's (processes,
+	// threads), and how the timeline, the report and the console show
+	// them; see [Event].
+	Events []*Event
 	// Check validates the parameters that are known when the scenario is
 	// loaded (literals), beyond what Params says; nil when there is nothing
 	// more to check. Errors name the parameter with [ParamError].
@@ -150,12 +154,14 @@ func (s Static) Set(name string) bool { return s.Has(name) || s.Dynamic(name) }
 
 var registry = map[string]*Spec{}
 
-// Register adds an action to the registry. It panics on a duplicate name,
-// which is a programming error caught by any test.
+// Register adds an action, and the events it declares, to the registry.
+// It panics on a duplicate name, which is a programming error caught by
+// any test.
 func Register(s *Spec) {
 	if _, dup := registry[s.Name]; dup {
 		panic("actions: duplicate action " + s.Name)
 	}
+	declareEvents(s.Name, s.Events)
 	registry[s.Name] = s
 }
 

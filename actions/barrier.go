@@ -43,7 +43,8 @@ func init() {
 			}
 			return nil
 		},
-		New: newBarrier,
+		Events: barrierEvents,
+		New:    newBarrier,
 	})
 }
 
@@ -103,4 +104,34 @@ func (b *barrierAction) Run(ctx context.Context, env *Env) (Result, error) {
 			cfg.StallLimit(), res.Rounds)
 	}
 	return out, nil
+}
+
+// barrierEvents draw each worker on a row of its own: a span while it
+// works on a round, one while it waits at the round's barrier; a
+// departure before everyone had arrived is a failure mark.
+var barrierEvents = []*Event{
+	{Name: barrier.EventWork, Row: barrierRow, Starts: []Start{{Style: roundWork, Label: Text("round {round}")}}},
+	{
+		Name: barrier.EventArrive, Row: barrierRow,
+		Ends:   []End{{Style: roundWork, Status: Text("done")}},
+		Starts: []Start{{Style: barrierWait, Label: Text("waits at barrier {round}")}},
+	},
+	{
+		Name: barrier.EventLeave, Row: barrierRow,
+		Mark: &Mark{If: IsTrue("early"), Failed: Always, Label: Text("left barrier {round} before everyone had arrived")},
+		Ends: []End{{Style: barrierWait, Status: leftBarrier}},
+	},
+}
+
+var (
+	barrierRow  = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("{worker}")}
+	roundWork   = &Style{Name: "work", Color: "#4c9f70", Legend: "working on a round"}
+	barrierWait = &Style{Name: "wait", Color: "#c9c9c9", Legend: "waiting at the barrier"}
+)
+
+func leftBarrier(o Occurrence) string {
+	if o.Fields.Bool("early") {
+		return "left early"
+	}
+	return "through"
 }

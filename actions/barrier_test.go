@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestBarrierScenario runs the action through the runner: the two-phase
@@ -23,7 +23,7 @@ steps:
   - assert: steps.good.ok && steps.good.rounds == 6 && len(steps.good.last) == 3
   - assert: '!steps.bad.ok && steps.bad.early > 0'
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 	arrived := map[float64]int{}
@@ -46,7 +46,7 @@ steps:
 	if early == 0 {
 		t.Error("no barrier_leave event of the one-turnstile run says early")
 	}
-	_, err := runner.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), runner.LoadOptions{})
+	_, err := lang.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), lang.LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "stall: 50ms is no longer than a round's work") {
 		t.Errorf("a stall shorter than the work: err = %v", err)
 	}

@@ -44,7 +44,8 @@ func init() {
 			}
 			return nil
 		},
-		New: newDining,
+		Events: diningEvents,
+		New:    newDining,
 	})
 }
 
@@ -132,4 +133,41 @@ func diningEvent(env *Env, e dining.Event) {
 	case dining.MealStarted:
 		env.Event(e.Kind, "eating", "worker", who, "meal", e.Meal)
 	}
+}
+
+// diningEvents draw each philosopher on a row of its own: a span while it
+// waits for a fork and one while it eats, a mark for each fork taken or
+// put down; a deadlock is a failure mark on the steps' row.
+var diningEvents = []*Event{
+	{Name: dining.ForkWait, Row: philosopherRow, Starts: []Start{{Style: forkWait, Label: forkWaitLabel}}},
+	{
+		Name: dining.ForkTaken, Row: philosopherRow,
+		Mark: &Mark{Label: Text("took fork {fork}"), Color: outColor, Legend: "fork taken"},
+		Ends: []End{{Style: forkWait, Status: Text("got it")}},
+	},
+	{
+		Name: dining.MealStarted, Row: philosopherRow,
+		Ends:   []End{{Style: forkWait, Status: Text("got it")}},
+		Starts: []Start{{Style: eating, Label: Text("eats (meal {meal})")}},
+	},
+	{
+		Name: dining.ForkReleased, Row: philosopherRow,
+		Mark: &Mark{Label: Text("put down fork {fork}"), Color: inColor, Legend: "fork put down"},
+		Ends: []End{{Style: eating, Status: Text("done")}, {Style: forkWait, Status: Text("gave up")}},
+	},
+	{Name: "deadlock_detected", Row: stepsRow, Mark: &Mark{Label: Text("{explanation}"), Failed: Always}},
+}
+
+var (
+	philosopherRow = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("philosopher {worker}")}
+	forkWait       = &Style{Name: "wait", Color: "#c9c9c9", Legend: "waiting for a fork"}
+	eating         = &Style{Name: "meal", Color: "#4c9f70", Legend: "eating"}
+)
+
+func forkWaitLabel(o Occurrence) string {
+	label := "waits for fork " + o.Fields.Str("fork")
+	if h := o.Fields.Str("held_by"); h != "" {
+		label += ", held by " + h
+	}
+	return label
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestDiningScenario runs the deadlock lab's shape through the runner: the
@@ -23,7 +23,7 @@ steps:
   - assert: steps.naive.deadlock && !steps.naive.ok && len(steps.naive.cycle) == 3
   - assert: steps.ordered.ok && steps.ordered.meals == 6 && steps.ordered.per_philosopher == [2, 2, 2]
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 	naive := pcStep(t, o, "naive").Result
@@ -65,7 +65,7 @@ steps:
     dining: {philosophers: 4, meals: 1, order: ordered, eat_time: 150ms, detect: 20ms}
   - assert: steps.slow.ok && !steps.slow.deadlock
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 }
@@ -78,7 +78,7 @@ func TestDiningLoadErrors(t *testing.T) {
 		"dining: {order: randomly}": "order",
 		"dining: {meals: 0}":        "meals",
 	} {
-		_, err := runner.Parse("d.yaml", []byte("name: d\nsteps:\n  - "+src+"\n"), runner.LoadOptions{})
+		_, err := lang.Parse("d.yaml", []byte("name: d\nsteps:\n  - "+src+"\n"), lang.LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}

@@ -15,6 +15,10 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
+// RunnerName is how steps name the runner's own process, in thread {in},
+// send {from}, receive {to} and list {threads}, beside the agents' names.
+const RunnerName = "runner"
+
 // HostConfig configures a [Host].
 type HostConfig struct {
 	RunID    string

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestIPC runs send and receive through the runner and agents, for the
@@ -28,13 +28,13 @@ steps:
   - id: r
     receive: {channel: bin, to: a, count: 2, timeout: 5s}
   - assert: 'steps.r.messages == ["\u0000\u0001\n\r\t\u00ff€😀 end", ""] && steps.r.verified'
-`, runner.StatusPassed, ""},
+`, lang.StatusPassed, ""},
 		{"oversized message", `
 name: oversized
 channels: {small: {max_message: 16}}
 steps:
   - send: {channel: small, message: "seventeen bytes!!"}
-`, runner.StatusFailed, "send on small from runner"},
+`, lang.StatusFailed, "send on small from runner"},
 		{"four senders of 64 KiB on one pipe", `
 name: four
 channels: {big: {}}
@@ -50,7 +50,7 @@ steps:
   - id: r
     receive: {channel: big, count: 200, verify: true, timeout: 1m}
   - assert: steps.r.verified && steps.r.count == 200 && steps.r.bytes == 200 * 65536
-`, runner.StatusPassed, ""},
+`, lang.StatusPassed, ""},
 		{"timeout gives what came", `
 name: partial
 steps:
@@ -58,7 +58,7 @@ steps:
   - id: r
     receive: {count: 5, timeout: 50ms}
   - assert: '!steps.r.ok && steps.r.count == 2 && steps.r.status == "ok"'
-`, runner.StatusPassed, ""},
+`, lang.StatusPassed, ""},
 		{"receive in a dead agent", `
 name: dead
 steps:
@@ -67,7 +67,7 @@ steps:
   - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
   - wait: {process: a, timeout: 5s}
   - receive: {to: a, timeout: 1s}
-`, runner.StatusFailed, "agent a died (signal SIGKILL)"},
+`, lang.StatusFailed, "agent a died (signal SIGKILL)"},
 		{"receive to a process that is not an agent, at run time", `
 name: notagent
 vars: {who: plain}
@@ -75,7 +75,7 @@ steps:
   - spawn: {name: plain, cmd: [sleep, "10"]}
   - spawn: {name: x, agent: true}
   - receive: {to: "${{ vars.who }}"}
-`, runner.StatusFailed, `process "plain" is not an agent`},
+`, lang.StatusFailed, `process "plain" is not an agent`},
 		{"a full channel whose receiver died", `
 name: full
 channels: {jobs: {}}
@@ -84,14 +84,14 @@ steps:
   - terminate: {process: rx, signal: SIGKILL}
   - send: {channel: jobs, count: 100, size: 64KiB}
     timeout: 500ms
-`, runner.StatusFailed, "bytes wait unread in jobs)"},
+`, lang.StatusFailed, "bytes wait unread in jobs)"},
 		{"an agent's send to a full channel", `
 name: full-agent
 steps:
   - spawn: {name: tx, agent: true}
   - send: {from: tx, count: 100, size: 64KiB}
     timeout: 500ms
-`, runner.StatusFailed, "bytes wait unread in default)"},
+`, lang.StatusFailed, "bytes wait unread in default)"},
 		{"a sender killed mid-message", `
 name: cut
 steps:
@@ -104,7 +104,7 @@ steps:
   - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
   - id: r
     receive: {verify: true, timeout: 10s}
-`, runner.StatusFailed, "truncated"},
+`, lang.StatusFailed, "truncated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ steps:
 // TestIPCLoadErrors: channel names are checked when the file is loaded.
 func TestIPCLoadErrors(t *testing.T) {
 	t.Parallel()
-	_, err := runner.Parse("c.yaml", []byte(`
+	_, err := lang.Parse("c.yaml", []byte(`
 name: c
 channels: {jobs: {}}
 steps:
@@ -132,7 +132,7 @@ steps:
   - send: {channel: jobs}
   - send: {channel: jobs, message: a, size: 4}
   - receive: {to: ghost}
-`), runner.LoadOptions{})
+`), lang.LoadOptions{})
 	want := []string{
 		`c.yaml:5:21: send: channel: no channel named "jbos", did you mean "jobs"?`,
 		`c.yaml:6:24: receive: channel: no channel named "nope"`,
@@ -179,7 +179,7 @@ steps:
   - wait: {step: tx2}
   - assert: steps.rx2.verified && steps.rx2.count == 1000000
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("status %s: %v", o.Status, o.Err)
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // runScenario loads and runs scenario text in this process.
-func runScenario(t *testing.T, src string) *runner.Outcome {
+func runScenario(t *testing.T, src string) *lang.Outcome {
 	t.Helper()
-	sc, err := runner.Parse(t.Name()+".yaml", []byte(src), runner.LoadOptions{})
+	sc, err := lang.Parse(t.Name()+".yaml", []byte(src), lang.LoadOptions{})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -107,9 +108,9 @@ steps:
 	before := openFDs(t)
 	for name, src := range scenarios {
 		o := runScenario(t, src)
-		want := runner.StatusPassed
+		want := lang.StatusPassed
 		if name != "passes" && name != "loud" {
-			want = runner.StatusFailed
+			want = lang.StatusFailed
 		}
 		if o.Status != want {
 			t.Errorf("%s: status %s, want %s (%v)", name, o.Status, want, o.Err)
@@ -135,7 +136,7 @@ steps:
   - id: w
     wait: {process: p, timeout: 10s}
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("status %s: %v", o.Status, o.Err)
 	}
 	spawn, wait := o.Steps[0].Result, o.Steps[1].Result
@@ -163,7 +164,7 @@ func TestProcessEventsInOrder(t *testing.T) {
 		fmt.Fprintf(&src, "  - wait: {process: p%d}\n", i)
 	}
 	o, log := runPC(t, context.Background(), src.String())
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 	started := map[string]bool{}

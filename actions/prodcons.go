@@ -52,7 +52,8 @@ func init() {
 			{Name: "per_consumer", Type: "list", Doc: "items each consumer took, by consumer index"},
 			{Name: "workers", Type: "list", Doc: "processes: the agents' names, producers first (<step>.producer-0, …); threads: the thread names"},
 		},
-		New: newProdcons,
+		Events: prodconsEvents,
+		New:    newProdcons,
 	})
 }
 
@@ -358,3 +359,20 @@ func raiseProcs(workers int) (restore func()) {
 		})
 	}
 }
+
+// prodconsEvents draw each worker on a row of its own, a mark for every
+// item it produced or consumed (with trace), and print them with -v.
+var prodconsEvents = []*Event{
+	{
+		Name: prodcons.ItemProduced, Row: prodconsRow,
+		Mark:    &Mark{Label: Text("produced {item} (occupancy {occupancy})"), Color: outColor, Legend: "item produced"},
+		Console: FieldLine,
+	},
+	{
+		Name: prodcons.ItemConsumed, Row: prodconsRow,
+		Mark:    &Mark{Label: Text("consumed {item} (occupancy {occupancy})"), Color: inColor, Legend: "item consumed"},
+		Console: FieldLine,
+	},
+}
+
+var prodconsRow = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("prodcons {worker}")}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // pcLog collects a run's JSON events; workers log concurrently.
@@ -54,9 +55,9 @@ func (l *pcLog) events(t *testing.T, kinds ...string) []map[string]any {
 }
 
 // runPC loads src and runs it in this process, as pmrun run would.
-func runPC(t *testing.T, ctx context.Context, src string) (*runner.Outcome, *pcLog) {
+func runPC(t *testing.T, ctx context.Context, src string) (*lang.Outcome, *pcLog) {
 	t.Helper()
-	sc, err := runner.Parse("prodcons.yaml", []byte(src), runner.LoadOptions{})
+	sc, err := lang.Parse("prodcons.yaml", []byte(src), lang.LoadOptions{})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -67,7 +68,7 @@ func runPC(t *testing.T, ctx context.Context, src string) (*runner.Outcome, *pcL
 }
 
 // pcStep returns the result of the step with the given id.
-func pcStep(t *testing.T, o *runner.Outcome, id string) *runner.StepResult {
+func pcStep(t *testing.T, o *lang.Outcome, id string) *lang.StepResult {
 	t.Helper()
 	for _, r := range o.Steps {
 		if r.Step.ID == id {
@@ -80,7 +81,7 @@ func pcStep(t *testing.T, o *runner.Outcome, id string) *runner.StepResult {
 
 // pcSkipWithoutAgents skips a processes-mode test while the agent protocol
 // has not landed, and fails it for any other error.
-func pcSkipWithoutAgents(t *testing.T, r *runner.StepResult) {
+func pcSkipWithoutAgents(t *testing.T, r *lang.StepResult) {
 	t.Helper()
 	if r.Err != nil && strings.Contains(r.Err.Error(), "agents are not available yet") {
 		t.Skipf("processes mode needs agents: %v", r.Err)
@@ -295,7 +296,7 @@ func TestProdconsLoadErrors(t *testing.T) {
 		t.Run(tt.params, func(t *testing.T) {
 			t.Parallel()
 			src := "name: bad\nsteps:\n  - prodcons: {" + tt.params + "}\n"
-			_, err := runner.Parse("bad.yaml", []byte(src), runner.LoadOptions{})
+			_, err := lang.Parse("bad.yaml", []byte(src), lang.LoadOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("load error %v, want one containing %q", err, tt.want)
 			}
@@ -348,7 +349,7 @@ steps:
 `
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	done := make(chan *runner.Outcome, 1)
+	done := make(chan *lang.Outcome, 1)
 	go func() {
 		o, _ := runPC(t, ctx, src)
 		done <- o
@@ -422,7 +423,7 @@ func TestProdconsGOMAXPROCS(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	// highest runs src and returns the highest GOMAXPROCS seen meanwhile.
 	highest := func(src string) int {
-		done := make(chan *runner.Outcome, 1)
+		done := make(chan *lang.Outcome, 1)
 		go func() {
 			o, _ := runPC(t, t.Context(), src)
 			done <- o

@@ -46,7 +46,8 @@ func init() {
 			}
 			return nil
 		},
-		New: newReadersWriters,
+		Events: readersWritersEvents,
+		New:    newReadersWriters,
 	})
 }
 
@@ -119,4 +120,49 @@ func (a *readersWritersAction) Run(ctx context.Context, env *Env) (Result, error
 		return out, fmt.Errorf("readers_writers: the rule was broken %d times under policy %s", res.Violations, cfg.Policy)
 	}
 	return out, nil
+}
+
+// readersWritersEvents draw each worker on a row of its own: a span while
+// it waits to come in, one while it reads or writes; an entry that broke
+// the rule is a failure mark.
+var readersWritersEvents = []*Event{
+	{Name: rw.EventWait, Row: roomRow, Starts: []Start{{Style: roomWait, Label: Text("waits to come in")}}},
+	{
+		Name: rw.EventEnter, Row: roomRow,
+		Mark: &Mark{If: IsTrue("broke_rule"), Failed: Always, Label: brokeRuleLabel},
+		Ends: []End{{Style: roomWait, Status: Text("in")}},
+		Starts: []Start{
+			{If: Equals("role", "writer"), Style: writing, Label: writerLabel},
+			{Style: reading, Label: readerLabel},
+		},
+	},
+	{Name: rw.EventLeave, Row: roomRow, Ends: []End{{Style: reading, Status: Text("out")}, {Style: writing, Status: Text("out")}}},
+}
+
+var (
+	roomRow  = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("{worker}")}
+	roomWait = &Style{Name: "wait", Color: "#c9c9c9", Legend: "waiting to come in"}
+	reading  = &Style{Name: "read", Color: "#4c9f70", Legend: "reading"}
+	writing  = &Style{Name: "write", Color: "#e08a00", Legend: "writing"}
+)
+
+func readerLabel(o Occurrence) string {
+	if n, ok := o.Fields.Int("readers"); ok && n > 1 {
+		return fmt.Sprintf("reads (%d readers in)", n)
+	}
+	return "reads"
+}
+
+func writerLabel(o Occurrence) string {
+	if o.Fields.Bool("broke_rule") {
+		return "writes (not alone)"
+	}
+	return "writes (alone)"
+}
+
+func brokeRuleLabel(o Occurrence) string {
+	if o.Fields.Str("role") == "writer" {
+		return "came in to write while others were in"
+	}
+	return "came in to read while a writer was in"
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestReadersWritersScenario runs the action through the runner: results,
@@ -22,7 +22,7 @@ steps:
   - assert: steps.fair.ok && steps.fair.reads == 12 && steps.fair.writes == 6 && steps.fair.violations == 0
   - assert: '!steps.none.ok && steps.none.violations > 0'
 `)
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
 	if got := pcStep(t, o, "fair").Result["threads"].([]string); strings.Join(got, ",") != "reader-0,reader-1,reader-2,writer-0,writer-1" {
@@ -51,7 +51,7 @@ steps:
 		"readers_writers: {readers: 0, writers: 0}": "nobody to run",
 		"readers_writers: {policy: lottery}":        "policy",
 	} {
-		if _, err := runner.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), runner.LoadOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := lang.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), lang.LoadOptions{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}
 	}

@@ -16,11 +16,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // threadRun is a scenario run in this process with its JSON events.
 type threadRun struct {
-	*runner.Outcome
+	*lang.Outcome
 	events []map[string]any
 }
 
@@ -28,7 +29,7 @@ type threadRun struct {
 // threads are threads of the test and /proc/self/task shows them.
 func runThreads(t *testing.T, src string) threadRun {
 	t.Helper()
-	sc, err := runner.Parse(t.Name()+".yaml", []byte(src), runner.LoadOptions{})
+	sc, err := lang.Parse(t.Name()+".yaml", []byte(src), lang.LoadOptions{})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -46,7 +47,7 @@ func runThreads(t *testing.T, src string) threadRun {
 }
 
 // step returns the result of the step with id.
-func (r threadRun) step(t *testing.T, id string) *runner.StepResult {
+func (r threadRun) step(t *testing.T, id string) *lang.StepResult {
 	t.Helper()
 	for _, s := range r.Steps {
 		if s.Step.ID == id {
@@ -70,7 +71,7 @@ func (r threadRun) eventsOf(name, thread string) []map[string]any {
 
 func mustPass(t *testing.T, r threadRun) {
 	t.Helper()
-	if r.Status != runner.StatusPassed {
+	if r.Status != lang.StatusPassed {
 		t.Fatalf("status %s: %v", r.Status, r.Err)
 	}
 }
@@ -202,7 +203,7 @@ steps:
 func TestThreadNameInKernel(t *testing.T) {
 	t.Parallel()
 	names := []string{"kernel-name-1", "ünïcode-and-then-some"}
-	sc, err := runner.Parse("kernel.yaml", []byte(`
+	sc, err := lang.Parse("kernel.yaml", []byte(`
 name: kernel
 steps:
   - id: a
@@ -210,7 +211,7 @@ steps:
   - id: b
     thread: {name: "`+names[1]+`"}
   - sleep: 1m
-`), runner.LoadOptions{})
+`), lang.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ steps:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := runner.Parse("x.yaml", []byte(tt.src), runner.LoadOptions{})
+			_, err := lang.Parse("x.yaml", []byte(tt.src), lang.LoadOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("load error %v, want one containing %q", err, tt.want)
 			}
@@ -384,14 +385,14 @@ steps:
 	}
 	for id, want := range errs {
 		s := r.step(t, id)
-		if s.Status != runner.StatusFailed || s.Err == nil || !strings.Contains(s.Err.Error(), want) {
+		if s.Status != lang.StatusFailed || s.Err == nil || !strings.Contains(s.Err.Error(), want) {
 			t.Errorf("%s: status %s, error %v; want failed with %q", id, s.Status, s.Err, want)
 		}
 	}
 	if res := r.step(t, "waited").Result; res["state"] != "cancelled" {
 		t.Errorf("wait after terminate: %v, want the cancelled end again", res)
 	}
-	if r.step(t, "reused").Status != runner.StatusOK {
+	if r.step(t, "reused").Status != lang.StatusOK {
 		t.Errorf("a joined thread's name could not be used again: %v", r.step(t, "reused").Err)
 	}
 }
@@ -522,7 +523,7 @@ steps:
 		"list":  `threads: agent w died (signal SIGKILL)`,
 		"start": `thread "doomed-3" cannot start: agent w died (signal SIGKILL)`,
 	} {
-		if s := r.step(t, id); s.Status != runner.StatusFailed || s.Err == nil || !strings.Contains(s.Err.Error(), want) {
+		if s := r.step(t, id); s.Status != lang.StatusFailed || s.Err == nil || !strings.Contains(s.Err.Error(), want) {
 			t.Errorf("%s: %s, %v; want failed with %q", id, s.Status, s.Err, want)
 		}
 	}
@@ -544,7 +545,7 @@ steps:
     thread: {name: left-spin, run: spin}
   - assert: "false"
 `)
-	if r.Status != runner.StatusFailed {
+	if r.Status != lang.StatusFailed {
 		t.Fatalf("status %s, want failed", r.Status)
 	}
 	for _, id := range []string{"a", "b"} {

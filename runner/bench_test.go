@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 func assertScenario(n int) []byte {
@@ -25,7 +27,7 @@ func assertScenario(n int) []byte {
 func BenchmarkLoad(b *testing.B) {
 	data := assertScenario(10000)
 	for b.Loop() {
-		if _, err := runner.Parse("b.yaml", data, runner.LoadOptions{}); err != nil {
+		if _, err := lang.Parse("b.yaml", data, lang.LoadOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -33,7 +35,7 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkRunAsserts measures running 1,000 assert steps with JSON events.
 func BenchmarkRunAsserts(b *testing.B) {
-	sc, err := runner.Parse("b.yaml", assertScenario(10000), runner.LoadOptions{})
+	sc, err := lang.Parse("b.yaml", assertScenario(10000), lang.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func BenchmarkRunAsserts(b *testing.B) {
 	defer batch.Close()
 	log := runner.NewEventLog(batch, hclog.Info)
 	for b.Loop() {
-		if o := runner.Run(b.Context(), sc, runner.Options{Log: log, Reporter: runner.NewConsole(io.Discard, true)}); o.Status != runner.StatusPassed {
+		if o := runner.Run(b.Context(), sc, runner.Options{Log: log, Reporter: report.NewConsole(io.Discard, true)}); o.Status != lang.StatusPassed {
 			b.Fatal(o.Err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // EventLog is the [hclog.Logger] the runner and the actions write events
@@ -22,7 +25,8 @@ import (
 // "@message", "@module" and the key/value pairs — but they are encoded by
 // appending, without reflection: hclog's own JSON path builds a map and
 // runs encoding/json over it, about 5 µs an event, and a scenario step
-// logs two events against a budget of 2 µs a step (DESIGN §7).
+// logs two events against a budget of 2 µs a step (the assert row of
+// `make bench`, cmd/pmbench).
 // TestEventLogMatchesHclog checks the lines decode to what hclog writes.
 type EventLog struct {
 	sink    *eventSink
@@ -172,6 +176,36 @@ func encodePairs(pairs ...any) *encodedPairs {
 	e := &encodedPairs{pairs: pairs}
 	e.json, e.keys = appendPairs(nil, pairs, nil)
 	return e
+}
+
+// encodeAll encodes the log fields of many steps at once, into one
+// buffer, sharing the lists of keys: a run of ten thousand steps prepares
+// them with a few allocations rather than several a step.
+func encodeAll(steps []*lang.Step, set func(i int, e encodedPairs)) {
+	size := 0
+	for _, st := range steps {
+		size += 40 + len(st.Action) + len(st.ID)
+	}
+	buf := make([]byte, 0, size)
+	var shared [][]string // the lists of keys seen, each kept once
+	var scratch []string
+	for i, st := range steps {
+		pairs := st.LogFields()
+		start := len(buf)
+		buf, scratch = appendPairs(buf, pairs, scratch[:0])
+		var keys []string
+		for _, k := range shared {
+			if slices.Equal(k, scratch) {
+				keys = k
+				break
+			}
+		}
+		if keys == nil {
+			keys = slices.Clone(scratch)
+			shared = append(shared, keys)
+		}
+		set(i, encodedPairs{pairs: pairs, json: buf[start:len(buf):len(buf)], keys: keys})
+	}
 }
 
 // allPairs returns the pairs of an event as a logger other than

@@ -1,5 +1,8 @@
-// Package runner loads scenario files and runs their steps against the
-// actions registry, reporting every step as structured log events.
+// Package runner runs scenarios: the steps of a [lang.Scenario], in order
+// or in the background, with their if, timeout and retry, each step's
+// action called from the actions registry, every step and action written
+// to the structured log ([EventLog]) and shown to a [Reporter]. Loading a
+// scenario is package lang's job, showing a run package report's.
 package runner
 
 import (
@@ -7,22 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
-)
-
-// Status of a step or scenario.
-const (
-	StatusOK          = "ok"
-	StatusFailed      = "failed"
-	StatusSkipped     = "skipped"
-	StatusPassed      = "passed"
-	StatusInterrupted = "interrupted"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // Options configure how scenarios run.
@@ -45,62 +40,24 @@ type Options struct {
 	Hard context.Context
 }
 
-// Reporter shows a run to people as it happens.
+// Reporter shows a run to people as it happens; report.Console is one.
 type Reporter interface {
-	ScenarioStart(sc *Scenario, seed uint64)
-	StepEnd(sc *Scenario, st *Step, r *StepResult)
-	ScenarioEnd(o *Outcome)
+	ScenarioStart(sc *lang.Scenario, seed uint64)
+	StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult)
+	ScenarioEnd(o *lang.Outcome)
 }
 
-// StepResult is how one step ended.
-type StepResult struct {
-	Step     *Step
-	Status   string
-	Duration time.Duration
-	Err      error
-	Result   actions.Result
+// ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
+var ErrInterrupted = errors.New("interrupted")
+
+// TimeoutError is the cause of a context that a step's or scenario's timeout
+// cancelled.
+type TimeoutError struct {
+	What    string // "step 3 (sleep)" or "scenario demo"
+	Timeout string
 }
 
-// Outcome is how one scenario ended.
-type Outcome struct {
-	Scenario *Scenario
-	Status   string // passed, failed or interrupted
-	Seed     uint64
-	Started  time.Time
-	Duration time.Duration
-	Steps    []*StepResult
-	// Err is the first failure: a step's error, a timeout or the
-	// interruption.
-	Err error
-}
-
-// Counts returns how many steps were ok, failed and skipped.
-func (o *Outcome) Counts() (ok, failed, skipped int) {
-	for _, s := range o.Steps {
-		switch s.Status {
-		case StatusOK:
-			ok++
-		case StatusFailed:
-			failed++
-		case StatusSkipped:
-			skipped++
-		}
-	}
-	return
-}
-
-// StepError is a step's failure, placed at the step in its file.
-type StepError struct {
-	Pos    Pos
-	Label  string
-	Err    error
-	Status string
-}
-
-func (e *StepError) Error() string {
-	return fmt.Sprintf("%s: step %q: %v", e.Pos, e.Label, e.Err)
-}
-func (e *StepError) Unwrap() error { return e.Err }
+func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
 
 // cleanupLimit bounds finally steps and cleanup after a scenario ends.
 const cleanupLimit = time.Minute
@@ -108,7 +65,7 @@ const cleanupLimit = time.Minute
 // Run runs a scenario: its steps in order, then its finally steps, then the
 // cleanup of everything it started. ctx's cancellation with cause
 // [ErrInterrupted] interrupts it; finally and cleanup still run.
-func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
+func Run(ctx context.Context, sc *lang.Scenario, opt Options) *lang.Outcome {
 	x := newExecution(sc, opt)
 	timeout := sc.Timeout
 	if opt.Timeout > 0 {
@@ -126,7 +83,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 		x.fail(fmt.Errorf("setting up the run: %w", err))
 	}
 	for _, st := range sc.Steps {
-		if x.out.Status != StatusPassed {
+		if x.out.Status != lang.StatusPassed {
 			break
 		}
 		if runCtx.Err() != nil {
@@ -138,12 +95,12 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 			continue
 		}
 		r := x.runStep(runCtx, st, true)
-		if r.Status == StatusFailed && !st.ContinueOnError {
-			x.fail(&StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
+		if r.Status == lang.StatusFailed && !st.ContinueOnError {
+			x.fail(&lang.StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
 			break
 		}
 	}
-	if x.out.Status == StatusPassed {
+	if x.out.Status == lang.StatusPassed {
 		x.joinBackground(runCtx)
 	} else {
 		cancelBG(errors.New("scenario failed"))
@@ -157,8 +114,8 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 	endCtx, endCancel := context.WithTimeout(x.hard, cleanupLimit)
 	for _, st := range sc.Finally {
 		r := x.runStep(endCtx, st, true)
-		if r.Status == StatusFailed && x.out.Err == nil {
-			x.fail(&StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
+		if r.Status == lang.StatusFailed && x.out.Err == nil {
+			x.fail(&lang.StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
 		}
 	}
 	x.finish(ctx, endCtx)
@@ -168,7 +125,7 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 
 // newExecution prepares a run of sc: its seed, its host of OS objects and
 // its expression scope. Nothing is started and nothing logged yet.
-func newExecution(sc *Scenario, opt Options) *execution {
+func newExecution(sc *lang.Scenario, opt Options) *execution {
 	if opt.Log == nil {
 		opt.Log = hclog.NewNullLogger()
 	}
@@ -186,7 +143,7 @@ func newExecution(sc *Scenario, opt Options) *execution {
 		opt:  opt,
 		sc:   sc,
 		log:  opt.Log.With("run_id", opt.RunID, "scenario", sc.Name),
-		out:  &Outcome{Scenario: sc, Seed: seed, Started: time.Now(), Status: StatusPassed},
+		out:  &lang.Outcome{Scenario: sc, Seed: seed, Started: time.Now(), Status: lang.StatusPassed},
 		bg:   map[string]*background{},
 		hard: opt.Hard,
 	}
@@ -198,9 +155,11 @@ func newExecution(sc *Scenario, opt Options) *execution {
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
 	})
-	x.scope = newScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
+	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join
 	x.events, _ = x.log.(*EventLog)
+	x.prepare(sc.Steps...)
+	x.prepare(sc.Finally...)
 	return x
 }
 
@@ -214,7 +173,7 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 		}
 	}
 	if errors.Is(context.Cause(ctx), ErrInterrupted) {
-		x.out.Status = StatusInterrupted
+		x.out.Status = lang.StatusInterrupted
 		x.out.Err = ErrInterrupted
 	}
 	x.out.Duration = time.Since(x.out.Started)
@@ -224,11 +183,11 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 	if x.out.Err != nil {
 		args = append(args, "error", x.out.Err.Error())
 	}
-	if x.out.Status == StatusInterrupted {
+	if x.out.Status == lang.StatusInterrupted {
 		args = append(args, "interrupted", true)
 	}
 	level := hclog.Info
-	if x.out.Status != StatusPassed {
+	if x.out.Status != lang.StatusPassed {
 		level = hclog.Error
 	}
 	x.log.Log(level, "scenario "+x.out.Status, args...)
@@ -237,56 +196,61 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 	}
 }
 
-var stepMessages = map[string]string{StatusOK: "step ok", StatusFailed: "step failed", StatusSkipped: "step skipped"}
+var stepMessages = map[string]string{lang.StatusOK: "step ok", lang.StatusFailed: "step failed", lang.StatusSkipped: "step skipped"}
 
 // execution is the state of one scenario run.
 type execution struct {
 	opt   Options
-	sc    *Scenario
+	sc    *lang.Scenario
 	log   hclog.Logger
 	host  *actions.Host
-	scope *scope
+	scope *lang.Scope
 	hard  context.Context
 	bgCtx context.Context
 
 	mu  sync.Mutex // guards out and bg against background steps
-	out *Outcome
+	out *lang.Outcome
 	bg  map[string]*background
 	bgs []*background
 
 	joinFunc func(context.Context, string) (actions.Result, error) // x.join, made once
 	events   *EventLog                                             // log, when it is one
+	fields   []encodedPairs                                        // each step's event fields, by index (see prepare)
 }
 
-// prepareEvents encodes, at load, the fields the step's step_start and
-// step_end events share: index, action and id. Encoding them at every
-// event was a tenth of a quick step's time.
-func (st *Step) prepareEvents() {
-	fields := []any{"step", st.Index, "action", st.Action}
-	if st.ID != "" {
-		fields = append(fields, "step_id", st.ID)
+// prepare encodes the fields that each step's step_start and step_end
+// events share ([lang.Step.LogFields]), by index: encoding them at every
+// event was a tenth of a quick step's time. A run prepares its steps as it
+// starts, a session each step as it comes.
+func (x *execution) prepare(steps ...*lang.Step) {
+	n := len(x.fields)
+	for _, st := range steps {
+		n = max(n, st.Index+1)
 	}
-	st.fields = encodePairs(fields...)
+	if n > len(x.fields) {
+		x.fields = slices.Grow(x.fields, n-len(x.fields))[:n]
+	}
+	encodeAll(steps, func(i int, e encodedPairs) { x.fields[steps[i].Index] = e })
 }
 
 // background is a step running concurrently with the steps after it.
 type background struct {
-	st     *Step
+	st     *lang.Step
 	done   chan struct{}
-	result *StepResult
+	result *lang.StepResult
 	joined bool
 }
 
 func (x *execution) fail(err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.out.Status = StatusFailed
+	x.out.Status = lang.StatusFailed
 	if x.out.Err == nil {
 		x.out.Err = err
 	}
 }
 
-func (x *execution) startBackground(st *Step) {
+func (x *execution) startBackground(st *lang.Step) {
 	b := &background{st: st, done: make(chan struct{})}
 	x.mu.Lock()
 	if st.ID != "" {
@@ -316,7 +280,7 @@ func (x *execution) join(ctx context.Context, id string) (actions.Result, error)
 	x.mu.Lock()
 	b.joined = true
 	x.mu.Unlock()
-	if b.result.Status == StatusFailed {
+	if b.result.Status == lang.StatusFailed {
 		return b.result.Result, fmt.Errorf("background step %q failed: %w", b.st.Label(), b.result.Err)
 	}
 	return b.result.Result, nil
@@ -337,8 +301,8 @@ func (x *execution) joinBackground(ctx context.Context) {
 		x.mu.Lock()
 		joined := b.joined
 		x.mu.Unlock()
-		if !joined && b.result.Status == StatusFailed && !b.st.ContinueOnError {
-			x.fail(&StepError{Pos: b.st.Pos, Label: b.st.Label(), Err: b.result.Err})
+		if !joined && b.result.Status == lang.StatusFailed && !b.st.ContinueOnError {
+			x.fail(&lang.StepError{Pos: b.st.Pos, Label: b.st.Label(), Err: b.result.Err})
 		}
 	}
 }
@@ -346,17 +310,17 @@ func (x *execution) joinBackground(ctx context.Context) {
 // stepRun is what one run of a step needs, allocated in one piece: its
 // result and the Env its action sees.
 type stepRun struct {
-	r   StepResult
+	r   lang.StepResult
 	env actions.Env
 }
 
 // runStep runs one step with its if, timeout and retry, logs it and
 // records its result; main says whether it is in the main sequence (and so
 // becomes last).
-func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResult {
+func (x *execution) runStep(ctx context.Context, st *lang.Step, main bool) *lang.StepResult {
 	start := time.Now()
 	sr := &stepRun{
-		r: StepResult{Step: st, Status: StatusOK},
+		r: lang.StepResult{Step: st, Status: lang.StatusOK},
 		env: actions.Env{
 			Host:    x.host,
 			Log:     x.log,
@@ -368,24 +332,25 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 		},
 	}
 	r := &sr.r
-	x.event(start, hclog.Info, "step started", "step_start", st.fields)
+	fields := &x.fields[st.Index]
+	x.event(start, hclog.Info, "step started", "step_start", fields)
 
 	run := true
 	if st.If != nil {
-		v, err := x.scope.eval(st.If, nil)
+		v, err := x.scope.Eval(st.If, nil)
 		switch {
 		case err != nil:
-			r.Status, r.Err = StatusFailed, fmt.Errorf("if: %w", err)
+			r.Status, r.Err = lang.StatusFailed, fmt.Errorf("if: %w", err)
 			run = false
 		case v != true:
-			r.Status = StatusSkipped
+			r.Status = lang.StatusSkipped
 			run = false
 		}
 	}
 	if run {
 		r.Result, r.Err = x.attempts(ctx, st, &sr.env)
 		if r.Err != nil {
-			r.Status = StatusFailed
+			r.Status = lang.StatusFailed
 		}
 	}
 	end := time.Now()
@@ -403,12 +368,12 @@ func (x *execution) runStep(ctx context.Context, st *Step, main bool) *StepResul
 		res["error"] = r.Err.Error()
 	}
 	r.Result = res
-	x.scope.record(st.ID, res, main)
+	x.scope.Record(st.ID, res, main)
 
 	if r.Err == nil {
-		x.event(end, hclog.Info, stepMessages[r.Status], "step_end", st.fields, "status", status, "duration_ms", ms(r.Duration))
+		x.event(end, hclog.Info, stepMessages[r.Status], "step_end", fields, "status", status, "duration_ms", ms(r.Duration))
 	} else {
-		x.event(end, hclog.Error, stepMessages[r.Status], "step_end", st.fields, "status", status, "duration_ms", ms(r.Duration),
+		x.event(end, hclog.Error, stepMessages[r.Status], "step_end", fields, "status", status, "duration_ms", ms(r.Duration),
 			"error", r.Err.Error(), "line", st.Pos.Line)
 	}
 
@@ -437,18 +402,18 @@ func (x *execution) event(t time.Time, level hclog.Level, msg, event string, pre
 // at every conversion.
 func boxStatus(status string) any {
 	switch status {
-	case StatusOK:
-		return StatusOK
-	case StatusFailed:
-		return StatusFailed
-	case StatusSkipped:
-		return StatusSkipped
+	case lang.StatusOK:
+		return lang.StatusOK
+	case lang.StatusFailed:
+		return lang.StatusFailed
+	case lang.StatusSkipped:
+		return lang.StatusSkipped
 	}
 	return status
 }
 
 // attempts runs the action once, or until retry.until holds.
-func (x *execution) attempts(ctx context.Context, st *Step, env *actions.Env) (actions.Result, error) {
+func (x *execution) attempts(ctx context.Context, st *lang.Step, env *actions.Env) (actions.Result, error) {
 	if st.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, st.Timeout, &TimeoutError{
@@ -469,14 +434,14 @@ func (x *execution) attempts(ctx context.Context, st *Step, env *actions.Env) (a
 				return res, nil
 			}
 		} else {
-			view := actions.Result{"status": StatusOK, "error": "", "attempt": attempt}
+			view := actions.Result{"status": lang.StatusOK, "error": "", "attempt": attempt}
 			if err != nil {
-				view["status"], view["error"] = StatusFailed, err.Error()
+				view["status"], view["error"] = lang.StatusFailed, err.Error()
 			}
 			for k, v := range res {
 				view[k] = v
 			}
-			held, evalErr := x.scope.eval(st.Retry.Until, view)
+			held, evalErr := x.scope.Eval(st.Retry.Until, view)
 			if evalErr != nil {
 				return res, fmt.Errorf("retry.until: %w", evalErr)
 			}
@@ -486,7 +451,7 @@ func (x *execution) attempts(ctx context.Context, st *Step, env *actions.Env) (a
 		}
 		if attempt >= st.Retry.Attempts {
 			if err == nil {
-				err = fmt.Errorf("retry: %s still false after %d attempts", st.Retry.Until.src, attempt)
+				err = fmt.Errorf("retry: %s still false after %d attempts", st.Retry.Until.Source(), attempt)
 			} else {
 				err = fmt.Errorf("after %d attempts: %w", attempt, err)
 			}
@@ -506,12 +471,8 @@ func (x *execution) attempts(ctx context.Context, st *Step, env *actions.Env) (a
 }
 
 // once resolves the step's parameters and runs its action.
-func (x *execution) once(ctx context.Context, st *Step, env *actions.Env) (actions.Result, error) {
-	args, err := x.args(st)
-	if err != nil {
-		return nil, err
-	}
-	act, err := st.spec.New(args)
+func (x *execution) once(ctx context.Context, st *lang.Step, env *actions.Env) (actions.Result, error) {
+	act, err := st.NewAction(x.scope)
 	if err != nil {
 		return nil, err
 	}
@@ -525,26 +486,4 @@ func (x *execution) once(ctx context.Context, st *Step, env *actions.Env) (actio
 	return res, err
 }
 
-// args resolves the step's parameters; a step whose parameters are all
-// literals reuses the Args built at load.
-func (x *execution) args(st *Step) (actions.Args, error) {
-	if st.literal != nil {
-		return *st.literal, nil
-	}
-	values := make([]any, len(st.spec.Params))
-	for _, p := range st.params {
-		v, err := p.v.resolve(x.scope, p.def)
-		if err != nil {
-			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
-		}
-		values[p.index] = v
-	}
-	return actions.NewArgs(st.spec, values), nil
-}
-
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// Join lines of an error for one-line contexts such as JUnit attributes.
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", " ")
-}

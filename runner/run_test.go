@@ -13,11 +13,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	_ "github.com/pmrun/pmrun/runner/internal/probe"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
-func mustParse(t *testing.T, src string) *runner.Scenario {
+func mustParse(t *testing.T, src string) *lang.Scenario {
 	t.Helper()
-	sc, err := runner.Parse("t.yaml", []byte(src), runner.LoadOptions{})
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -52,7 +54,7 @@ func (s *syncBuffer) events(t *testing.T) []map[string]any {
 	return out
 }
 
-func run(t *testing.T, ctx context.Context, src string) (*runner.Outcome, *syncBuffer) {
+func run(t *testing.T, ctx context.Context, src string) (*lang.Outcome, *syncBuffer) {
 	t.Helper()
 	buf := &syncBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: buf, JSONFormat: true, Level: hclog.Debug})
@@ -60,7 +62,7 @@ func run(t *testing.T, ctx context.Context, src string) (*runner.Outcome, *syncB
 	return o, buf
 }
 
-func statuses(o *runner.Outcome) string {
+func statuses(o *lang.Outcome) string {
 	var s []string
 	for _, r := range o.Steps {
 		s = append(s, r.Status)
@@ -243,7 +245,7 @@ steps:
 finally:
   - log: cleanup
 `)
-	if o.Status != runner.StatusInterrupted || !errors.Is(o.Err, runner.ErrInterrupted) {
+	if o.Status != lang.StatusInterrupted || !errors.Is(o.Err, runner.ErrInterrupted) {
 		t.Fatalf("status %s err %v, want interrupted", o.Status, o.Err)
 	}
 	if got := statuses(o); got != "failed ok" {
@@ -266,7 +268,7 @@ steps:
     log: hi
   - assert: "1 == 2"
 `)
-	if o.Status != runner.StatusFailed {
+	if o.Status != lang.StatusFailed {
 		t.Fatalf("status %s", o.Status)
 	}
 	var names []string
@@ -319,11 +321,11 @@ func TestSeedRepeats(t *testing.T) {
 func TestVarOverride(t *testing.T) {
 	t.Parallel()
 	src := "name: s\nvars: {items: 1}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
-	sc, err := runner.Parse("t.yaml", []byte(src), runner.LoadOptions{Vars: map[string]any{"items": 500, "extra": "x"}})
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]any{"items": 500, "extra": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := runner.Run(t.Context(), sc, runner.Options{}); o.Status != runner.StatusPassed {
+	if o := runner.Run(t.Context(), sc, runner.Options{}); o.Status != lang.StatusPassed {
 		t.Fatalf("status %s: %v", o.Status, o.Err)
 	}
 }

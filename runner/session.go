@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // SessionConfig names a [Session].
@@ -57,7 +59,7 @@ type Session struct {
 	mu     sync.Mutex // one step at a time
 	x      *execution
 	steps  []*recorded
-	closed *Outcome
+	closed *lang.Outcome
 }
 
 // recorded is a step of the recording: its node, and its text as an entry
@@ -80,7 +82,7 @@ func NewSession(ctx context.Context, cfg SessionConfig, opt Options) (*Session, 
 	if cfg.File == "" {
 		cfg.File = cfg.Name
 	}
-	sc := &Scenario{File: cfg.File, Name: cfg.Name, Description: cfg.Description}
+	sc := &lang.Scenario{File: cfg.File, Name: cfg.Name, Description: cfg.Description}
 	s := &Session{cfg: cfg, x: newExecution(sc, opt)}
 	x := s.x
 	head, err := s.header()
@@ -110,11 +112,11 @@ func (s *Session) Seed() uint64 { return s.x.out.Seed }
 // against the steps before it, runs it and records it.
 //
 // A step that cannot be loaded is neither run nor recorded: the error is
-// a [LoadErrors], placed in the recorded scenario with the step appended.
+// a [lang.LoadErrors], placed in the recorded scenario with the step appended.
 // Otherwise Step returns how the step ended, failed included; a failed
 // step is recorded with continue_on_error: true. A step that ctx
 // interrupted is not recorded. Steps cannot run in the background.
-func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
+func (s *Session) Step(ctx context.Context, text string) (*lang.StepResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {
@@ -129,16 +131,17 @@ func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
 	}
 	st := sc.Steps[len(sc.Steps)-1]
 	if st.Background {
-		return nil, LoadErrors{{Pos: st.Pos, Msg: "a session runs one step at a time: background is not allowed here"}}
+		return nil, lang.LoadErrors{{Pos: st.Pos, Msg: "a session runs one step at a time: background is not allowed here"}}
 	}
 	s.x.mu.Lock()
 	s.x.sc, s.x.out.Scenario = sc, sc
 	s.x.mu.Unlock()
+	s.x.prepare(st)
 	r := s.x.runStep(ctx, st, true)
 	if ctx.Err() != nil {
 		return r, nil
 	}
-	if r.Status == StatusFailed && !st.ContinueOnError {
+	if r.Status == lang.StatusFailed && !st.ContinueOnError {
 		setKey(rec.node, "continue_on_error", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
 		if rec.text, err = encodeEntry(rec.node); err != nil {
 			return r, err
@@ -153,15 +156,13 @@ func (s *Session) Step(ctx context.Context, text string) (*StepResult, error) {
 
 // load parses text as a step and loads the recorded scenario with it
 // appended, returning the step and the loaded scenario.
-func (s *Session) load(text string) (*recorded, *Scenario, error) {
+func (s *Session) load(text string) (*recorded, *lang.Scenario, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		l := &loader{file: s.cfg.File}
-		l.syntaxError(err)
-		return nil, nil, l.errs
+		return nil, nil, lang.SyntaxErrors(s.cfg.File, err)
 	}
 	if len(doc.Content) == 0 || deref(doc.Content[0]).Kind != yaml.MappingNode {
-		return nil, nil, LoadErrors{{Pos: Pos{File: s.cfg.File, Line: 1, Col: 1},
+		return nil, nil, lang.LoadErrors{{Pos: lang.Pos{File: s.cfg.File, Line: 1, Col: 1},
 			Msg: "a step is a mapping with one action, such as {sleep: 1s}"}}
 	}
 	rec := &recorded{node: deref(doc.Content[0])}
@@ -173,7 +174,7 @@ func (s *Session) load(text string) (*recorded, *Scenario, error) {
 	for _, r := range s.steps {
 		entries = append(entries, r.skeleton)
 	}
-	sc, err := Parse(s.cfg.File, s.document(append(entries, rec.text)), LoadOptions{})
+	sc, err := lang.Parse(s.cfg.File, s.document(append(entries, rec.text)), lang.LoadOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -323,6 +324,14 @@ func skeleton(n *yaml.Node) (*yaml.Node, bool) {
 	return n, false
 }
 
+// deref follows an alias to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
 // setKey sets key in the mapping node m, replacing its value if present.
 func setKey(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -341,7 +350,7 @@ func setKey(m *yaml.Node, key string, v *yaml.Node) {
 // to a minute. A failed step, recorded as allowed to fail, does not fail
 // the session. Close returns the session's outcome; later calls return
 // the same.
-func (s *Session) Close(ctx context.Context) *Outcome {
+func (s *Session) Close(ctx context.Context) *lang.Outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed != nil {

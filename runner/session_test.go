@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func newSession(t *testing.T, ctx context.Context) (*runner.Session, *syncBuffer) {
@@ -28,7 +29,7 @@ func newSession(t *testing.T, ctx context.Context) (*runner.Session, *syncBuffer
 	return s, buf
 }
 
-func mustStep(t *testing.T, s *runner.Session, text, wantStatus string) *runner.StepResult {
+func mustStep(t *testing.T, s *runner.Session, text, wantStatus string) *lang.StepResult {
 	t.Helper()
 	r, err := s.Step(t.Context(), text)
 	if err != nil {
@@ -45,25 +46,25 @@ func mustStep(t *testing.T, s *runner.Session, text, wantStatus string) *runner.
 func TestSessionSteps(t *testing.T) {
 	t.Parallel()
 	s, buf := newSession(t, t.Context())
-	mustStep(t, s, `{id: hello, log: "hi"}`, runner.StatusOK)
-	mustStep(t, s, `assert: steps.hello.message == "hi" && last.status == "ok"`, runner.StatusOK)
-	r := mustStep(t, s, `spawn: {name: sleeper, cmd: [sleep, "30"]}`, runner.StatusOK)
+	mustStep(t, s, `{id: hello, log: "hi"}`, lang.StatusOK)
+	mustStep(t, s, `assert: steps.hello.message == "hi" && last.status == "ok"`, lang.StatusOK)
+	r := mustStep(t, s, `spawn: {name: sleeper, cmd: [sleep, "30"]}`, lang.StatusOK)
 	pid, _ := r.Result["pid"].(int)
 	if pid <= 0 {
 		t.Fatalf("spawn result %v: no pid", r.Result)
 	}
-	mustStep(t, s, `assert: alive("sleeper")`, runner.StatusOK)
-	mustStep(t, s, `send: {message: "two\nlines"}`, runner.StatusOK)
-	r = mustStep(t, s, `{id: got, receive: {timeout: 0s}}`, runner.StatusOK)
+	mustStep(t, s, `assert: alive("sleeper")`, lang.StatusOK)
+	mustStep(t, s, `send: {message: "two\nlines"}`, lang.StatusOK)
+	r = mustStep(t, s, `{id: got, receive: {timeout: 0s}}`, lang.StatusOK)
 	if r.Result["ok"] != true || r.Result["message"] != "two\nlines" {
 		t.Fatalf("receive result %v", r.Result)
 	}
-	r = mustStep(t, s, `{id: nothing, receive: {timeout: 0s}}`, runner.StatusOK)
+	r = mustStep(t, s, `{id: nothing, receive: {timeout: 0s}}`, lang.StatusOK)
 	if r.Result["ok"] != false {
 		t.Fatalf("receive on an empty channel: %v", r.Result)
 	}
-	mustStep(t, s, `assert: steps.got.message == "two\nlines" && !steps.nothing.ok`, runner.StatusOK)
-	r = mustStep(t, s, `terminate: {process: sleeper, grace: 5s}`, runner.StatusOK)
+	mustStep(t, s, `assert: steps.got.message == "two\nlines" && !steps.nothing.ok`, lang.StatusOK)
+	r = mustStep(t, s, `terminate: {process: sleeper, grace: 5s}`, lang.StatusOK)
 	if r.Result["signal"] != "SIGTERM" {
 		t.Fatalf("terminate result %v", r.Result)
 	}
@@ -72,7 +73,7 @@ func TestSessionSteps(t *testing.T) {
 	}
 
 	o := s.Close(t.Context())
-	if o.Status != runner.StatusPassed || len(o.Steps) != 9 {
+	if o.Status != lang.StatusPassed || len(o.Steps) != 9 {
 		t.Fatalf("outcome %s with %d steps, want passed with 9: %v", o.Status, len(o.Steps), o.Err)
 	}
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -104,7 +105,7 @@ func replay(t *testing.T, s *runner.Session) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := runner.Parse("rec.yaml", data, runner.LoadOptions{})
+	sc, err := lang.Parse("rec.yaml", data, lang.LoadOptions{})
 	if err != nil {
 		t.Fatalf("recording does not load: %v\n%s", err, data)
 	}
@@ -112,7 +113,7 @@ func replay(t *testing.T, s *runner.Session) string {
 		t.Errorf("recording's seed %v, want the session's %d", sc.Seed, s.Seed())
 	}
 	o := runner.Run(t.Context(), sc, runner.Options{RunID: "replay"})
-	if o.Status != runner.StatusPassed {
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("replay %s: %v\n%s", o.Status, o.Err, data)
 	}
 	return string(data)
@@ -123,7 +124,7 @@ func replay(t *testing.T, s *runner.Session) string {
 func TestSessionRejects(t *testing.T) {
 	t.Parallel()
 	s, _ := newSession(t, t.Context())
-	mustStep(t, s, `spawn: {name: p, cmd: ["true"]}`, runner.StatusOK)
+	mustStep(t, s, `spawn: {name: p, cmd: ["true"]}`, lang.StatusOK)
 	for _, tc := range []struct{ text, want string }{
 		{`slep: 1s`, `unknown action "slep", did you mean "sleep"?`},
 		{`spawn: {name: p, cmd: ["true"]}`, `duplicate process name "p"`},
@@ -135,7 +136,7 @@ func TestSessionRejects(t *testing.T) {
 		{``, `a step is a mapping`},
 	} {
 		_, err := s.Step(t.Context(), tc.text)
-		var le runner.LoadErrors
+		var le lang.LoadErrors
 		if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("step %q: error %v, want load errors saying %q", tc.text, err, tc.want)
 		}
@@ -151,11 +152,11 @@ func TestSessionRejects(t *testing.T) {
 func TestSessionFailedStep(t *testing.T) {
 	t.Parallel()
 	s, _ := newSession(t, t.Context())
-	r := mustStep(t, s, `spawn: {name: missing, cmd: [/nonexistent/program]}`, runner.StatusFailed)
+	r := mustStep(t, s, `spawn: {name: missing, cmd: [/nonexistent/program]}`, lang.StatusFailed)
 	if r.Err == nil {
 		t.Fatal("failed step without an error")
 	}
-	mustStep(t, s, `assert: last.status == "failed"`, runner.StatusOK)
+	mustStep(t, s, `assert: last.status == "failed"`, lang.StatusOK)
 	data := replay(t, s)
 	if !strings.Contains(data, "continue_on_error: true") {
 		t.Errorf("failed step not recorded as allowed to fail:\n%s", data)
@@ -163,7 +164,7 @@ func TestSessionFailedStep(t *testing.T) {
 	if strings.Count(data, "continue_on_error") != 1 {
 		t.Errorf("only the failed step may be allowed to fail:\n%s", data)
 	}
-	if o := s.Close(t.Context()); o.Status != runner.StatusPassed {
+	if o := s.Close(t.Context()); o.Status != lang.StatusPassed {
 		t.Errorf("session %s, want passed", o.Status)
 	}
 }
@@ -174,15 +175,15 @@ func TestSessionInterrupted(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancelCause(t.Context())
 	s, buf := newSession(t, ctx)
-	mustStep(t, s, `log: before`, runner.StatusOK)
-	done := make(chan *runner.StepResult)
+	mustStep(t, s, `log: before`, lang.StatusOK)
+	done := make(chan *lang.StepResult)
 	go func() {
 		r, _ := s.Step(ctx, `sleep: 1m`)
 		done <- r
 	}()
 	cancel(runner.ErrInterrupted)
 	r := <-done
-	if r != nil && r.Status != runner.StatusFailed {
+	if r != nil && r.Status != lang.StatusFailed {
 		t.Errorf("interrupted sleep: %s", r.Status)
 	}
 	if _, err := s.Step(ctx, `log: after`); !errors.Is(err, runner.ErrInterrupted) {
@@ -192,7 +193,7 @@ func TestSessionInterrupted(t *testing.T) {
 		t.Errorf("recorded %d steps, want 1: the interrupted sleep is not recorded", s.Len())
 	}
 	o := s.Close(ctx)
-	if o.Status != runner.StatusInterrupted {
+	if o.Status != lang.StatusInterrupted {
 		t.Errorf("session %s, want interrupted", o.Status)
 	}
 	if again := s.Close(ctx); again != o {
@@ -214,9 +215,9 @@ func TestSessionInterrupted(t *testing.T) {
 func TestSessionNoLeak(t *testing.T) {
 	session := func() {
 		s, _ := newSession(t, t.Context())
-		mustStep(t, s, `spawn: {name: p, shell: "sleep 30"}`, runner.StatusOK)
-		mustStep(t, s, `send: hello`, runner.StatusOK)
-		if o := s.Close(t.Context()); o.Status != runner.StatusPassed {
+		mustStep(t, s, `spawn: {name: p, shell: "sleep 30"}`, lang.StatusOK)
+		mustStep(t, s, `send: hello`, lang.StatusOK)
+		if o := s.Close(t.Context()); o.Status != lang.StatusPassed {
 			t.Fatalf("session %s: %v", o.Status, o.Err)
 		}
 	}
@@ -244,11 +245,11 @@ func TestSessionLongValues(t *testing.T) {
 	t.Parallel()
 	s, buf := newSession(t, t.Context())
 	long := strings.Repeat("x", 5000)
-	mustStep(t, s, `{id: big, send: {message: "`+long+`"}}`, runner.StatusOK)
-	mustStep(t, s, `{name: "`+long+`", id: got, receive: {timeout: 0s}}`, runner.StatusOK)
-	mustStep(t, s, `assert: steps.got.message == "`+long+`"`, runner.StatusOK)
-	mustStep(t, s, `assert: steps.big.bytes == 5000 && steps.got.count == 1 && last.status == "ok"`, runner.StatusOK)
-	mustStep(t, s, `assert: steps.big.bytes == 1`, runner.StatusFailed)
+	mustStep(t, s, `{id: big, send: {message: "`+long+`"}}`, lang.StatusOK)
+	mustStep(t, s, `{name: "`+long+`", id: got, receive: {timeout: 0s}}`, lang.StatusOK)
+	mustStep(t, s, `assert: steps.got.message == "`+long+`"`, lang.StatusOK)
+	mustStep(t, s, `assert: steps.big.bytes == 5000 && steps.got.count == 1 && last.status == "ok"`, lang.StatusOK)
+	mustStep(t, s, `assert: steps.big.bytes == 1`, lang.StatusFailed)
 	if _, err := s.Step(t.Context(), `wait: {process: nope}`); err == nil || !strings.Contains(err.Error(), `no process named "nope"`) {
 		t.Errorf("a reference to an unknown process after long steps: %v", err)
 	}

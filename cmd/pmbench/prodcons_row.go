@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// The prodcons rows of DESIGN §7: 1,000,000 items through a buffer of 16,
+// The prodcons rows of the performance table: 1,000,000 items through a buffer of 16,
 // pmrun's prodcons action run by a scenario against the textbook C program
 // with pthreads (or fork) and three sem_t, actions/internal/prodcons/
 // testdata/prodcons.c, in the same run. Both rates are over the run itself:

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func init() {
@@ -30,9 +30,9 @@ is 0 when all files are valid and 2 otherwise.`)
 	if len(paths) == 0 {
 		return usageErrorf("check: no scenario given")
 	}
-	opt := runner.LoadOptions{Vars: map[string]any{}}
+	opt := lang.LoadOptions{Vars: map[string]any{}}
 	for _, v := range vars {
-		name, value, err := runner.ParseVar(v)
+		name, value, err := lang.ParseVar(v)
 		if err != nil {
 			return usageErrorf("%v", err)
 		}

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func main() {
@@ -131,7 +131,7 @@ func code(err error, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	var loadErrs runner.LoadErrors
+	var loadErrs lang.LoadErrors
 	if errors.As(err, &loadErrs) {
 		// FILE:LINE:COL: message, one per line, as editors and CI parse them.
 		fmt.Fprintln(stderr, loadErrs.Error())
@@ -159,7 +159,7 @@ func suggestCommand(s string) string {
 		}
 	}
 	sort.Strings(names)
-	return runner.DidYouMean(s, names)
+	return lang.DidYouMean(s, names)
 }
 
 func (c *cli) help(w io.Writer) {

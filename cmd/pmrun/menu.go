@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func init() {
@@ -156,7 +157,7 @@ func (c *cli) menu(args []string) error {
 		Comment:     comment,
 	}, opt)
 	if err != nil {
-		log.Error("run failed", "event", "run_end", "status", runner.StatusFailed, "error", err.Error())
+		log.Error("run failed", "event", "run_end", "status", lang.StatusFailed, "error", err.Error())
 		closeLog()
 		return err
 	}
@@ -175,7 +176,7 @@ func (c *cli) menu(args []string) error {
 	o := m.sess.Close(ctx)
 	failed := 0
 	for _, r := range o.Steps {
-		if r.Status == runner.StatusFailed {
+		if r.Status == lang.StatusFailed {
 			failed++
 		}
 	}

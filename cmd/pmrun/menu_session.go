@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 )
@@ -123,14 +124,14 @@ func (m *menu) prompt(ctx context.Context, text string) (string, error) {
 
 // step runs one step through the session; it prints why a step was not
 // run or failed, with what, and reports whether it succeeded.
-func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*runner.StepResult, bool) {
+func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*lang.StepResult, bool) {
 	text, err := yaml.Marshal(step)
 	if err != nil {
 		m.say("Could not %s: %v", what, err)
 		return nil, false
 	}
 	r, err := m.sess.Step(ctx, string(text))
-	var le runner.LoadErrors
+	var le lang.LoadErrors
 	switch {
 	case errors.As(err, &le):
 		for _, e := range le {
@@ -144,7 +145,7 @@ func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*runner.
 		return r, false
 	}
 	m.saveRecord()
-	if r.Status != runner.StatusOK {
+	if r.Status != lang.StatusOK {
 		m.say("Could not %s: %v", what, r.Err)
 		return r, false
 	}

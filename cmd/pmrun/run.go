@@ -22,6 +22,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 func init() {
@@ -99,7 +101,7 @@ func (c *cli) run(args []string) error {
 		if out.path == "" {
 			continue
 		}
-		if err := runner.CheckOutputPath(out.path); err != nil {
+		if err := report.CheckOutputPath(out.path); err != nil {
 			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
 		}
 	}
@@ -111,9 +113,9 @@ func (c *cli) run(args []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := runner.LoadOptions{Vars: map[string]any{}}
+	load := lang.LoadOptions{Vars: map[string]any{}}
 	for _, v := range rf.vars {
-		name, value, err := runner.ParseVar(v)
+		name, value, err := lang.ParseVar(v)
 		if err != nil {
 			return usageErrorf("%v", err)
 		}
@@ -151,11 +153,11 @@ func (c *cli) run(args []string) error {
 	}
 	stdout := runner.NewLineBatcher(c.stdout, consoleInterval(c.stdout))
 	defer stdout.Flush()
-	var console *runner.Console
+	var console *report.Console
 	if rf.format == "json" {
 		outputs = append(outputs, stdout)
 	} else {
-		console = runner.NewConsole(stdout, rf.quiet)
+		console = report.NewConsole(stdout, rf.quiet)
 		opt.Reporter = console
 	}
 	level := hclog.Info
@@ -163,9 +165,9 @@ func (c *cli) run(args []string) error {
 		level = hclog.Debug
 	}
 	showEvents := rf.verbose && console != nil
-	var timeline *runner.Timeline
+	var timeline *report.Timeline
 	if rf.report != "" || rf.trace != "" {
-		timeline = runner.NewTimeline(0, scenarios)
+		timeline = report.NewTimeline(0, scenarios)
 	}
 	if len(outputs) > 0 || showEvents || timeline != nil {
 		out := io.MultiWriter(outputs...)
@@ -201,7 +203,7 @@ func (c *cli) run(args []string) error {
 	started := time.Now()
 	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
-	var outcomes []*runner.Outcome
+	var outcomes []*lang.Outcome
 	failed := false
 loop:
 	for _, sc := range scenarios {
@@ -211,7 +213,7 @@ loop:
 			}
 			o := runner.Run(ctx, sc, opt)
 			outcomes = append(outcomes, o)
-			if o.Status != runner.StatusPassed {
+			if o.Status != lang.StatusPassed {
 				failed = true
 				if rf.failFast {
 					break loop
@@ -229,7 +231,7 @@ loop:
 	}
 	passed := 0
 	for _, o := range outcomes {
-		if o.Status == runner.StatusPassed {
+		if o.Status == lang.StatusPassed {
 			passed++
 		}
 	}
@@ -245,7 +247,7 @@ loop:
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
 	if rf.junit != "" {
-		if err := runner.WriteJUnit(rf.junit, outcomes); err != nil {
+		if err := report.WriteJUnit(rf.junit, outcomes); err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
 		}
 	}
@@ -255,7 +257,7 @@ loop:
 		}
 	}
 	if rf.report != "" {
-		if err := runner.WriteReportFile(rf.report, outcomes, timeline); err != nil {
+		if err := report.WriteHTMLFile(rf.report, outcomes, timeline); err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: report: %v\n", err)
 		}
 	}
@@ -377,13 +379,13 @@ func shard(files []string, spec string) ([]string, error) {
 }
 
 // loadAll loads every file, collecting every file's errors.
-func loadAll(files []string, opt runner.LoadOptions) ([]*runner.Scenario, error) {
-	var out []*runner.Scenario
-	var errs runner.LoadErrors
+func loadAll(files []string, opt lang.LoadOptions) ([]*lang.Scenario, error) {
+	var out []*lang.Scenario
+	var errs lang.LoadErrors
 	for _, f := range files {
-		sc, err := runner.LoadFile(f, opt)
+		sc, err := lang.LoadFile(f, opt)
 		if err != nil {
-			var le runner.LoadErrors
+			var le lang.LoadErrors
 			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue

@@ -1,12 +1,13 @@
-package runner
+package report
 
 import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // The report's chart: the track labels on the left, time running right.
@@ -23,6 +24,7 @@ const (
 )
 
 type reportPage struct {
+	Styles    htmltemplate.CSS // the declared styles' rules
 	Title     string
 	Generated string
 	Passed    int
@@ -52,6 +54,13 @@ type reportChart struct {
 	Rows          []reportRow
 	Axis          []reportTick
 	Hidden        int // bars and marks not drawn
+	Legend        []legendEntry
+}
+
+// legendEntry is a colour of the chart and what it stands for.
+type legendEntry struct {
+	Color htmltemplate.CSS
+	Text  string
 }
 
 type reportRow struct {
@@ -78,11 +87,11 @@ type reportTick struct {
 	Label string
 }
 
-// WriteReport writes one self-contained HTML page about the run: for each
+// WriteHTML writes one self-contained HTML page about the run: for each
 // scenario run its outcome, a chart of its timeline (from tl, which may be
 // nil) and a table of its steps with their errors.
-func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
-	page := reportPage{Generated: time.Now().Format(time.RFC3339)}
+func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
+	page := reportPage{Generated: time.Now().Format(time.RFC3339), Styles: declaredStyles()}
 	var runs []*runLine
 	if tl != nil {
 		tl.mu.Lock()
@@ -91,7 +100,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 		page.Dropped = tl.dropped
 	}
 	for i, o := range outcomes {
-		if o.Status == StatusPassed {
+		if o.Status == lang.StatusPassed {
 			page.Passed++
 		} else {
 			page.Failed++
@@ -103,7 +112,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 			OK: ok, Failed: failed, Skipped: skipped,
 		}
 		if o.Err != nil {
-			if _, isStep := o.Err.(*StepError); !isStep {
+			if _, isStep := o.Err.(*lang.StepError); !isStep {
 				rr.Err = o.Err.Error()
 			}
 		}
@@ -111,7 +120,7 @@ func WriteReport(w io.Writer, outcomes []*Outcome, tl *Timeline) error {
 		for _, s := range o.Steps {
 			// Every failure is listed; the steps that went well, up to a
 			// limit.
-			if s.Status != StatusFailed {
+			if s.Status != lang.StatusFailed {
 				if listed >= tableLimit {
 					rr.Unlisted++
 					continue
@@ -155,6 +164,7 @@ func chartOf(r *runLine) *reportChart {
 		c.Axis = append(c.Axis, reportTick{X: x(r.start.Add(tk)), Label: tickLabel(tk)})
 	}
 	drawn := 0
+	var legend legendMaker
 	for i, tr := range r.sortedTracks() {
 		y := chartAxisHeight + i*chartRowHeight
 		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Label: tr.label}
@@ -166,22 +176,7 @@ func chartOf(r *runLine) *reportChart {
 			drawn++
 			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
-			class := tr.kind + " ok"
-			switch {
-			case s.failed && strings.HasPrefix(s.status, "SIG"):
-				class = tr.kind + " killed"
-			case s.failed:
-				class = tr.kind + " failed"
-			case s.status == StatusSkipped || s.status == stillRunning:
-				class = tr.kind + " other"
-			case s.style != "":
-				class = tr.kind + " " + s.style
-			}
-			title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
-			if e := s.args.str("error"); e != "" {
-				title += "\n" + e
-			}
-			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: class, Title: title})
+			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)})
 		}
 		for i := range tr.marks {
 			m := &tr.marks[i]
@@ -190,17 +185,22 @@ func chartOf(r *runLine) *reportChart {
 				continue
 			}
 			drawn++
-			class := m.event
-			if m.failed {
-				class += " failed"
-			}
-			row.Marks = append(row.Marks, reportMark{X: x(m.at), Class: class,
-				Title: fmt.Sprintf("%s at %s", m.label(), roundDuration(m.at.Sub(r.start)))})
+			row.Marks = append(row.Marks, reportMark{X: x(m.at), Class: legend.mark(m),
+				Title: fmt.Sprintf("%s at %s", tr.markLabel(m), roundDuration(m.at.Sub(r.start)))})
 		}
 		c.Rows = append(c.Rows, row)
 	}
+	c.Legend = legend.entries()
 	c.Height = chartAxisHeight + len(c.Rows)*chartRowHeight + 4
 	return c
+}
+
+func spanTitle(r *runLine, s *span, stop time.Time) string {
+	title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
+	if e := s.args.Str("error"); e != "" {
+		title += "\n" + e
+	}
+	return title
 }
 
 // px rounds a coordinate to a tenth of a pixel, which is as fine as a
@@ -266,14 +266,8 @@ svg text { font: 11px system-ui, sans-serif; }
 svg line.axis { stroke: #ddd; stroke-width: 1; } svg .lane { fill: #f6f6f6; }
 svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #e0a030; } svg rect.other { fill: #aaa; }
 svg rect.step { stroke: #fff; stroke-width: .5; }
-svg rect.process.ok { fill: #4a78b5; } svg rect.thread.ok { fill: #8a63b8; }
 svg line { stroke-width: 2; stroke: #555; }
-svg line.message_sent { stroke: #e08a00; } svg line.message_received { stroke: #0a8f8f; }
-svg line.item_produced { stroke: #e08a00; } svg line.item_consumed { stroke: #0a8f8f; }
-svg line.fork_taken { stroke: #e08a00; } svg line.fork_released { stroke: #0a8f8f; }
-svg rect.worker.meal, svg rect.worker.read, svg rect.worker.work { fill: #4c9f70; } svg rect.worker.write { fill: #e08a00; }
-svg rect.worker.wait { fill: #c9c9c9; }
-svg line.failed { stroke: #c0262d; stroke-width: 3; }
+{{.Styles}}svg line.failed { stroke: #c0262d; stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 1em; }
 .legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
 .note { color: #666; }
@@ -282,22 +276,14 @@ svg line.failed { stroke: #c0262d; stroke-width: 3; }
 <body>
 <h1>{{.Title}}</h1>
 <p class="note">Written {{.Generated}} by pmrun. Hover over a bar or a mark for its details.{{if .Dropped}} {{.Dropped}} events were left out of the timeline (too many to keep).{{end}}</p>
-<p class="legend">
-<span><i style="background:#4c9f70"></i>step ok</span>
-<span><i style="background:#d9534f"></i>failed</span>
-<span><i style="background:#aaa"></i>skipped or still running</span>
-<span><i style="background:#c9c9c9"></i>waiting (for a fork, to come in)</span>
-<span><i style="background:#4a78b5"></i>process</span>
-<span><i style="background:#e0a030"></i>killed by a signal</span>
-<span><i style="background:#8a63b8"></i>thread</span>
-<span><i style="background:#e08a00"></i>sent, produced, fork taken</span>
-<span><i style="background:#0a8f8f"></i>received, consumed, fork put down</span>
-</p>
 {{range .Runs}}
 <h2>{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
 <p>{{.File}} · seed {{.Seed}} · {{.Duration}} · {{.OK}} ok, {{.Failed}} failed, {{.Skipped}} skipped</p>
 {{if .Err}}<pre class="failed">{{.Err}}</pre>{{end}}
-{{with .Chart}}{{$c := .}}<div class="chart">
+{{with .Chart}}{{$c := .}}{{with .Legend}}<p class="legend">
+{{range .}}<span><i style="background:{{.Color}}"></i>{{.Text}}</span>
+{{end}}</p>
+{{end}}<div class="chart">
 <svg xmlns="http://www.w3.org/2000/svg" width="{{$c.Width}}" height="{{$c.Height}}" role="img" aria-label="timeline">
 {{range .Axis}}<line class="axis" x1="{{.X}}" x2="{{.X}}" y1="14" y2="{{$c.Height}}"/><text x="{{.X}}" y="11" text-anchor="middle">{{.Label}}</text>
 {{end}}{{range $row := .Rows}}<rect class="lane" x="0" y="{{$row.Y}}" width="{{$c.Width}}" height="19"/><text x="4" y="{{$row.TextY}}">{{$row.Label}}</text>

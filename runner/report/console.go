@@ -1,14 +1,17 @@
-package runner
+package report
 
 import (
 	"fmt"
-
-	"github.com/hashicorp/go-hclog"
 	"io"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // Console reports a run to people: a line per step with ✓ or ✗ and its
@@ -25,27 +28,27 @@ func NewConsole(w io.Writer, quiet bool) *Console {
 	return &Console{w: w, quiet: quiet}
 }
 
-// ScenarioStart implements [Reporter].
-func (c *Console) ScenarioStart(sc *Scenario, seed uint64) {
+// ScenarioStart implements runner.Reporter.
+func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	if c.quiet {
 		return
 	}
 	c.printf("▶ %s (%s, seed %d)\n", sc.Name, sc.File, seed)
 }
 
-// StepEnd implements [Reporter].
-func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
-	if c.quiet && r.Status != StatusFailed {
+// StepEnd implements runner.Reporter.
+func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
+	if c.quiet && r.Status != lang.StatusFailed {
 		return
 	}
 	mark, note := "✓", formatDuration(r.Duration)
 	switch r.Status {
-	case StatusFailed:
+	case lang.StatusFailed:
 		mark = "✗"
 		if st.ContinueOnError {
 			note += ", allowed to fail (continue_on_error)"
 		}
-	case StatusSkipped:
+	case lang.StatusSkipped:
 		mark, note = "-", "skipped"
 	}
 	label := st.Label()
@@ -74,17 +77,17 @@ func (c *Console) StepEnd(sc *Scenario, st *Step, r *StepResult) {
 	}
 }
 
-// ScenarioEnd implements [Reporter].
-func (c *Console) ScenarioEnd(o *Outcome) {
+// ScenarioEnd implements runner.Reporter.
+func (c *Console) ScenarioEnd(o *lang.Outcome) {
 	ok, failed, skipped := o.Counts()
 	mark := "✓"
-	if o.Status != StatusPassed {
+	if o.Status != lang.StatusPassed {
 		mark = "✗"
 	}
 	counts := fmt.Sprintf("%d ok", ok)
 	allowed := 0
 	for _, r := range o.Steps {
-		if r.Status == StatusFailed && r.Step.ContinueOnError {
+		if r.Status == lang.StatusFailed && r.Step.ContinueOnError {
 			allowed++
 		}
 	}
@@ -100,56 +103,34 @@ func (c *Console) ScenarioEnd(o *Outcome) {
 		counts += fmt.Sprintf(", %d skipped", skipped)
 	}
 	c.printf("%s %s %s in %s: %s (seed %d)\n", mark, o.Scenario.Name, o.Status, formatDuration(o.Duration), counts, o.Seed)
-	if o.Status != StatusPassed && o.Err != nil {
-		if _, isStep := o.Err.(*StepError); !isStep {
+	if o.Status != lang.StatusPassed && o.Err != nil {
+		if _, isStep := o.Err.(*lang.StepError); !isStep {
 			c.printf("  %s\n", o.Err)
 		}
 	}
 }
 
-// consoleEvents are the events -v shows between the step lines: what
-// processes, threads and channels did while the steps ran.
-var consoleEvents = map[string]bool{
-	"process_start": true, "process_output": true, "process_exit": true,
-	"thread_start": true, "thread_end": true,
-	"message_sent": true, "message_received": true,
-	"item_produced": true, "item_consumed": true,
-}
-
-// Event shows an event from the log, if it is one people watch (-v); pass
-// it to [EventLog.Tee].
+// Event shows an event from the log below the step that logged it, if
+// its declaration gives it a console line (see [actions.Event]): what
+// processes, threads, channels and labs did while the steps ran. Pass it
+// to runner.EventLog.Tee with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
-	fields := map[string]any{}
-	var b strings.Builder
-	for i := 0; i+1 < len(args); i += 2 {
-		k, _ := args[i].(string)
-		fields[k] = args[i+1]
-		switch k {
-		case "event", "run_id", "scenario", "step", "step_id", "action":
-		case "message", "line":
-			fmt.Fprintf(&b, " %s=%q", k, args[i+1])
-		default:
-			fmt.Fprintf(&b, " %s=%v", k, args[i+1])
-		}
+	f := actions.Fields(args)
+	ev, ok := actions.LookupEvent(f.Str("event"))
+	if !ok || ev.Console == nil {
+		return
 	}
-	event, _ := fields["event"].(string)
-	switch {
-	case !consoleEvents[event]:
-	case event == "process_output":
-		c.printf("      │ %v[%v]: %v\n", fields["process"], fields["stream"], fields["line"])
-	default:
-		c.printf("      │ %s%s\n", event, b.String())
-	}
+	c.printf("      │ %s\n", ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}))
 }
 
 // Summary prints the line that ends a run of several scenarios.
-func (c *Console) Summary(outcomes []*Outcome, elapsed time.Duration) {
+func (c *Console) Summary(outcomes []*lang.Outcome, elapsed time.Duration) {
 	var passed, failed, interrupted int
 	for _, o := range outcomes {
 		switch o.Status {
-		case StatusPassed:
+		case lang.StatusPassed:
 			passed++
-		case StatusInterrupted:
+		case lang.StatusInterrupted:
 			interrupted++
 		default:
 			failed++

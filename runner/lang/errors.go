@@ -1,7 +1,6 @@
-package runner
+package lang
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -53,17 +52,20 @@ func (l LoadErrors) sorted() LoadErrors {
 	return l
 }
 
-// ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
-var ErrInterrupted = errors.New("interrupted")
-
-// TimeoutError is the cause of a context that a step's or scenario's timeout
-// cancelled.
-type TimeoutError struct {
-	What    string // "step 3 (sleep)" or "scenario demo"
-	Timeout string
+// StepError is a step's failure, placed at the step in its file.
+type StepError struct {
+	Pos    Pos
+	Label  string
+	Err    error
+	Status string
 }
 
-func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s: step %q: %v", e.Pos, e.Label, e.Err)
+}
+
+// Unwrap returns the step's own error.
+func (e *StepError) Unwrap() error { return e.Err }
 
 // suggest returns the candidate nearest to s, if it is near enough to be a
 // likely typo.

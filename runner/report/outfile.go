@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // CheckOutputPath reports, before a run, why a report could not be
@@ -181,7 +183,7 @@ func (t *Timeline) WriteTraceFile(path string) error {
 	return writeFileAtomic(path, t.WriteTrace)
 }
 
-// WriteReportFile writes the HTML report to path; see [WriteReport].
-func WriteReportFile(path string, outcomes []*Outcome, tl *Timeline) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return WriteReport(w, outcomes, tl) })
+// WriteHTMLFile writes the HTML report to path; see [WriteHTML].
+func WriteHTMLFile(path string, outcomes []*lang.Outcome, tl *Timeline) error {
+	return writeFileAtomic(path, func(w io.Writer) error { return WriteHTML(w, outcomes, tl) })
 }

@@ -1,9 +1,12 @@
-package runner
+package report
 
 import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 type junitSuites struct {
@@ -43,7 +46,7 @@ type junitFailure struct {
 // WriteJUnit writes outcomes as a JUnit XML report: a test suite per
 // scenario run and a test case per step, with the seed as a property so a
 // failure can be repeated.
-func WriteJUnit(path string, outcomes []*Outcome) error {
+func WriteJUnit(path string, outcomes []*lang.Outcome) error {
 	var doc junitSuites
 	for _, o := range outcomes {
 		ok, failed, skipped := o.Counts()
@@ -60,14 +63,14 @@ func WriteJUnit(path string, outcomes []*Outcome) error {
 				Time:      fmt.Sprintf("%.3f", r.Duration.Seconds()),
 			}
 			switch r.Status {
-			case StatusFailed:
+			case lang.StatusFailed:
 				c.Failure = &junitFailure{Message: oneLine(r.Err), Text: fmt.Sprintf("%s\nat %s", r.Err, r.Step.Pos)}
-			case StatusSkipped:
+			case lang.StatusSkipped:
 				c.Skipped = &struct{}{}
 			}
 			s.Cases = append(s.Cases, c)
 		}
-		if o.Status != StatusPassed && o.Err != nil && failed == 0 {
+		if o.Status != lang.StatusPassed && o.Err != nil && failed == 0 {
 			// A failure outside any step: a timeout, a background step, cleanup.
 			s.Tests++
 			s.Failures++
@@ -84,4 +87,10 @@ func WriteJUnit(path string, outcomes []*Outcome) error {
 		_, err := w.Write(append([]byte(xml.Header), append(out, '\n')...))
 		return err
 	})
+}
+
+// oneLine joins the lines of an error, for one-line contexts such as JUnit
+// attributes.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", " ")
 }

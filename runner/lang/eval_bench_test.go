@@ -1,4 +1,4 @@
-package runner
+package lang
 
 import "testing"
 
@@ -7,11 +7,11 @@ func BenchmarkEval(b *testing.B) {
 	if errs != nil {
 		b.Fatal(errs)
 	}
-	s := newScope(map[string]any{"n": 1}, map[string]any{}, func(string) bool { return false })
-	s.record("first", map[string]any{"status": "ok"}, true)
+	s := NewScope(map[string]any{"n": 1}, map[string]any{}, func(string) bool { return false })
+	s.Record("first", map[string]any{"status": "ok"}, true)
 	b.ReportAllocs()
 	for b.Loop() {
-		if v, err := s.eval(p, nil); err != nil || v != true {
+		if v, err := s.Eval(p, nil); err != nil || v != true {
 			b.Fatal(v, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package runner
+package lang
 
 import (
 	"strings"
@@ -14,9 +14,9 @@ import (
 // what expr's own compilation gives, values and errors alike.
 func TestFastFetch(t *testing.T) {
 	t.Parallel()
-	s := newScope(map[string]any{"n": 2, "m": map[string]any{"a": 1, "list": []any{"x", "y"}}, "s": "text"},
+	s := NewScope(map[string]any{"n": 2, "m": map[string]any{"a": 1, "list": []any{"x", "y"}}, "s": "text"},
 		map[string]any{"scenario": "sc", "started": time.Unix(1700000000, 0)}, func(name string) bool { return name == "p" })
-	s.record("first", actions.Result{"status": "ok", "count": 3, "nested": map[string]any{"k": "v"}}, true)
+	s.Record("first", actions.Result{"status": "ok", "count": 3, "nested": map[string]any{"k": "v"}}, true)
 	cases := []string{
 		`vars.n + 1 == 3 && steps.first.status == "ok"`,
 		`vars.m["a"]`,
@@ -46,7 +46,7 @@ func TestFastFetch(t *testing.T) {
 		if errs != nil {
 			t.Fatalf("%s: %v", src, errs)
 		}
-		got, gotErr := s.eval(p, nil)
+		got, gotErr := s.Eval(p, nil)
 		plain, err := expr.Compile(src, expr.Env(typeEnv()))
 		if err != nil {
 			t.Fatalf("%s: expr.Compile: %v", src, err)

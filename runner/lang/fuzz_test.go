@@ -1,4 +1,4 @@
-package runner_test
+package lang_test
 
 import (
 	"errors"
@@ -6,15 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // FuzzParse feeds the loader arbitrary files: it must never panic or hang,
 // and every error it reports must carry a real position in the file.
 // The corpus lives in testdata/fuzz/FuzzParse; the scenarios are seeds too.
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob("../scenarios/*.yaml")
-	more, _ := filepath.Glob("../scenarios/*/*.yaml")
+	seeds, _ := filepath.Glob("../../scenarios/*.yaml")
+	more, _ := filepath.Glob("../../scenarios/*/*.yaml")
 	for _, path := range append(seeds, more...) {
 		if data, err := os.ReadFile(path); err == nil {
 			f.Add(data)
@@ -22,14 +22,14 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("name: x\nsteps:\n  - log: \"${{ vars.a }}\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := runner.Parse("f.yaml", data, runner.LoadOptions{})
+		sc, err := lang.Parse("f.yaml", data, lang.LoadOptions{})
 		if err == nil {
 			if sc == nil || sc.Name == "" {
 				t.Fatalf("no error but scenario %+v", sc)
 			}
 			return
 		}
-		var le runner.LoadErrors
+		var le lang.LoadErrors
 		if !errors.As(err, &le) || len(le) == 0 {
 			t.Fatalf("error is not LoadErrors: %v", err)
 		}

@@ -1,4 +1,4 @@
-package runner
+package lang
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 // the parts are joined as text.
 type template struct {
 	lits  []string   // len(progs)+1 literal pieces around the expressions
-	progs []*program // the embedded expressions
+	progs []*Program // the embedded expressions
 }
 
 const (
@@ -70,14 +70,14 @@ func (t *template) whole() bool {
 }
 
 // eval fills the template in.
-func (t *template) eval(s *scope) (any, error) {
+func (t *template) eval(s *Scope) (any, error) {
 	if t.whole() {
-		return s.eval(t.progs[0], nil)
+		return s.Eval(t.progs[0], nil)
 	}
 	var b strings.Builder
 	for i, p := range t.progs {
 		b.WriteString(t.lits[i])
-		v, err := s.eval(p, nil)
+		v, err := s.Eval(p, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -1,9 +1,8 @@
-package runner
+package lang
 
 import (
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,13 +15,13 @@ import (
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/optimizer"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	exprruntime "github.com/expr-lang/expr/vm/runtime"
 )
 
-// The names an expression can use (DESIGN §2). The values here only give
-// the compiler their types; a run binds the real ones in its [scope].
+// The names an expression can use (the README's "Expressions"). The
+// values here only give the compiler their types; a run binds the real
+// ones in its [Scope].
 func typeEnv() map[string]any {
 	return map[string]any{
 		"vars":   map[string]any{},
@@ -156,12 +155,15 @@ func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm
 	return exprcompiler.Compile(tree, config)
 }
 
-// program is an expression compiled once, at load.
-type program struct {
+// Program is an expression compiled once, at load.
+type Program struct {
 	src  string
 	pos  Pos // where the expression starts in the file
 	prog *vm.Program
 }
+
+// Source is the expression as written.
+func (p *Program) Source() string { return p.src }
 
 // exprNames is what the loader knows that expressions may refer to.
 type exprNames struct {
@@ -172,7 +174,7 @@ type exprNames struct {
 // compile compiles src, found at pos, as a condition (asBool) or a value.
 // Errors carry positions inside the file; references to step ids and vars
 // that do not exist are errors too, with a suggestion.
-func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*Error) {
+func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*Error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, []*Error{{Pos: pos, Msg: "expression is empty"}}
 	}
@@ -198,7 +200,7 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*program, []*E
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return &program{src: src, pos: pos, prog: p}, nil
+	return &Program{src: src, pos: pos, prog: p}, nil
 }
 
 // check returns an error if n is steps.ID or vars.NAME and ID or NAME does
@@ -261,166 +263,3 @@ func locate(src string, from int) (line, col int) {
 	}
 	return line, col
 }
-
-var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
-
-// scope is the expression environment of one scenario run: the values of
-// vars, steps, last, env and run, and the alive function. Steps running in
-// the background read it while the main sequence writes it, so every access
-// holds mu.
-type scope struct {
-	mu    sync.RWMutex
-	env   map[string]any
-	steps map[string]any
-}
-
-func newScope(vars map[string]any, run map[string]any, alive func(string) bool) *scope {
-	environ := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			environ[k] = v
-		}
-	}
-	steps := map[string]any{}
-	return &scope{
-		steps: steps,
-		env: map[string]any{
-			"vars":   vars,
-			"steps":  steps,
-			"last":   map[string]any{},
-			"result": map[string]any{},
-			"env":    environ,
-			"run":    run,
-			"alive":  alive,
-		},
-	}
-}
-
-// record makes a step's result visible as steps.<id> (when it has an id)
-// and, for the main sequence, as last.
-func (s *scope) record(id string, result map[string]any, isLast bool) {
-	s.mu.Lock()
-	if id != "" {
-		s.steps[id] = result
-	}
-	if isLast {
-		s.env["last"] = result
-	}
-	s.mu.Unlock()
-}
-
-// eval runs p in the scope; with result non-nil, that is the value of
-// result (inside retry.until).
-func (s *scope) eval(p *program, result map[string]any) (any, error) {
-	machine := vmPool.Get().(*vm.VM)
-	defer vmPool.Put(machine)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	env := s.env
-	if result != nil {
-		env = make(map[string]any, len(s.env))
-		for k, v := range s.env {
-			env[k] = v
-		}
-		env["result"] = result
-	}
-	v, err := machine.Run(p.prog, env)
-	if err != nil {
-		return nil, fmt.Errorf("expression %s: %w", p.src, err)
-	}
-	return v, nil
-}
-
-// explain lists the value of each sub-expression of p that is not a
-// literal, outermost first, for the report of a failed assertion.
-func (s *scope) explain(p *program) []string {
-	var out []string
-	seen := map[string]bool{}
-	var visit func(n ast.Node, root bool)
-	visit = func(n ast.Node, root bool) {
-		show := !root
-		switch n := n.(type) {
-		case *ast.BinaryNode:
-			if show {
-				s.describe(n, seen, &out)
-			}
-			visit(n.Left, false)
-			visit(n.Right, false)
-		case *ast.UnaryNode:
-			if show {
-				s.describe(n, seen, &out)
-			}
-			visit(n.Node, false)
-		case *ast.ConditionalNode:
-			visit(n.Cond, false)
-		case *ast.ChainNode:
-			s.describe(n, seen, &out)
-		case *ast.MemberNode, *ast.IdentifierNode:
-			s.describe(n, seen, &out)
-		case *ast.CallNode:
-			s.describe(n, seen, &out)
-			for _, a := range n.Arguments {
-				visit(a, false)
-			}
-		case *ast.BuiltinNode:
-			s.describe(n, seen, &out)
-			for _, a := range n.Arguments {
-				visit(a, false)
-			}
-		}
-	}
-	// The source's own tree: the compiled one has its member accesses
-	// rewritten (fastFetch) and its constants folded.
-	tree, err := parser.Parse(p.src)
-	if err != nil {
-		return nil
-	}
-	visit(tree.Node, true)
-	return out
-}
-
-func (s *scope) describe(n ast.Node, seen map[string]bool, out *[]string) {
-	src := n.String()
-	if seen[src] {
-		return
-	}
-	seen[src] = true
-	sub, err := compileExpr(src, false, nil)
-	if err != nil {
-		return
-	}
-	v, err := s.eval(&program{src: src, prog: sub}, nil)
-	if err != nil {
-		*out = append(*out, src+" → error: "+err.Error())
-		return
-	}
-	*out = append(*out, src+" = "+formatValue(v))
-}
-
-// formatValue shows a value the way a person reads it in a report.
-func formatValue(v any) string {
-	var s string
-	switch v := v.(type) {
-	case string:
-		s = fmt.Sprintf("%q", v)
-	case nil:
-		s = "nil"
-	default:
-		s = fmt.Sprintf("%v", v)
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
-
-// condition binds a compiled expression to a run's scope, for actions that
-// take an expression parameter (assert).
-type condition struct {
-	p *program
-	s *scope
-}
-
-func (c condition) Source() string     { return c.p.src }
-func (c condition) Eval() (any, error) { return c.s.eval(c.p, nil) }
-func (c condition) Explain() []string  { return c.s.explain(c.p) }

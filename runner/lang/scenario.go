@@ -1,6 +1,12 @@
-package runner
+// Package lang is pmrun's scenario language: it loads a scenario file
+// into a checked [Scenario] (every error at its FILE:LINE:COL, every
+// expression compiled), resolves a step's parameters in a run's [Scope],
+// and names how a run ends ([Outcome], [StepResult]). It runs nothing:
+// package runner executes scenarios, and package report shows them.
+package lang
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pmrun/pmrun/actions"
@@ -46,12 +52,9 @@ type Step struct {
 	spec      *actions.Spec
 	params    []*param
 	literal   *actions.Args // the parameters, when none needs resolving at run time
+	logFields []any         // see LogFields; made at load
 
-	// The fields of the step's step_start and step_end events, encoded
-	// at load (see prepareEvents).
-	fields *encodedPairs
-
-	If              *program
+	If              *Program
 	Timeout         time.Duration
 	Retry           *Retry
 	ContinueOnError bool
@@ -60,7 +63,7 @@ type Step struct {
 
 // Retry re-runs a step's action until a condition holds.
 type Retry struct {
-	Until    *program
+	Until    *Program
 	Attempts int
 	Interval time.Duration
 }
@@ -85,6 +88,62 @@ func (s *Step) Label() string {
 	return s.Action
 }
 
+// LogFields are the fields every event of the step carries, as key/value
+// pairs: its index (step), its action and its id (step_id), if it has one.
+func (s *Step) LogFields() []any {
+	if s.logFields != nil {
+		return s.logFields
+	}
+	return s.makeLogFields()
+}
+
+func (s *Step) makeLogFields() []any {
+	if s.ID == "" {
+		return []any{"step", s.Index, "action", s.Action}
+	}
+	return []any{"step", s.Index, "action", s.Action, "step_id", s.ID}
+}
+
+// StepAt returns the step with index i, counting the finally steps after
+// the steps; nil if there is none.
+func (sc *Scenario) StepAt(i int) *Step {
+	switch {
+	case i < 0:
+		return nil
+	case i < len(sc.Steps):
+		return sc.Steps[i]
+	case i-len(sc.Steps) < len(sc.Finally):
+		return sc.Finally[i-len(sc.Steps)]
+	}
+	return nil
+}
+
+// NewAction builds the step's action, its parameters resolved in s: a
+// step whose parameters are all literals reuses the ones built at load.
+func (st *Step) NewAction(s *Scope) (actions.Action, error) {
+	args, err := st.args(s)
+	if err != nil {
+		return nil, err
+	}
+	return st.spec.New(args)
+}
+
+// args resolves the step's parameters.
+func (st *Step) args(s *Scope) (actions.Args, error) {
+	if st.literal != nil {
+		return *st.literal, nil
+	}
+	values := make([]any, len(st.spec.Params))
+	for _, p := range st.params {
+		v, err := p.v.resolve(s, p.def)
+		if err != nil {
+			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
+		}
+		values[p.index] = v
+	}
+	return actions.NewArgs(st.spec, values), nil
+}
+
 // param is one parameter as written in the file.
 type param struct {
 	def   actions.Param
@@ -102,14 +161,14 @@ type value struct {
 	lit     any       // the converted literal, when static
 	static  bool      // lit is the final value
 	tmpl    *template // a scalar with ${{ }}
-	cond    *program  // an Expr parameter
+	cond    *Program  // an Expr parameter
 	list    []*value  // a list holding templates
 	mapKeys []string  // a mapping holding templates
 	mapVals []*value
 }
 
 // resolve returns the value as the parameter's kind.
-func (v *value) resolve(s *scope, def actions.Param) (any, error) {
+func (v *value) resolve(s *Scope, def actions.Param) (any, error) {
 	if v.static {
 		return v.lit, nil
 	}
@@ -123,7 +182,7 @@ func (v *value) resolve(s *scope, def actions.Param) (any, error) {
 	return convert(def, raw)
 }
 
-func (v *value) raw(s *scope) (any, error) {
+func (v *value) raw(s *Scope) (any, error) {
 	switch {
 	case v.static:
 		return v.lit, nil

@@ -1,4 +1,4 @@
-package runner_test
+package report_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 // TestConsoleShowsLongLogMessages: a log step's message too long for the
@@ -21,8 +23,8 @@ steps:
   - log: "${{ vars.long }}"
 `)
 	var out bytes.Buffer
-	o := runner.Run(context.Background(), sc, runner.Options{Reporter: runner.NewConsole(&out, false)})
-	if o.Status != runner.StatusPassed {
+	o := runner.Run(context.Background(), sc, runner.Options{Reporter: report.NewConsole(&out, false)})
+	if o.Status != lang.StatusPassed {
 		t.Fatalf("%s: %v", o.Status, o.Err)
 	}
 	lines := strings.Split(out.String(), "\n")

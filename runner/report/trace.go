@@ -1,4 +1,4 @@
-package runner
+package report
 
 import (
 	"bufio"
@@ -25,7 +25,7 @@ type traceEvent struct {
 
 // WriteTrace writes the timeline in Chrome's trace event format: each
 // scenario run is a process of the trace, each track (a lane of steps, a
-// process, a thread, a channel, a prodcons worker) a thread of it; spans
+// process, a thread, a channel, a lab's worker) a thread of it; spans
 // are complete ("X") events and marks instant ("i") events. Times count
 // from the start of the first scenario.
 func (t *Timeline) WriteTrace(w io.Writer) error {
@@ -74,18 +74,18 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 			}
 			for _, s := range tr.spans {
 				dur := float64(s.until(end).Sub(s.start).Nanoseconds()) / 1e3
-				args := s.args.traceArgs()
+				args := traceArgs(s.args)
 				args["status"] = s.status
 				if !s.ended {
 					args["status"] = stillRunning
 				}
-				if err := emit(traceEvent{Name: s.name, Cat: tr.kind, Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: args}); err != nil {
+				if err := emit(traceEvent{Name: s.name, Cat: tr.kind.String(), Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: args}); err != nil {
 					return err
 				}
 			}
 			for i := range tr.marks {
 				m := &tr.marks[i]
-				if err := emit(traceEvent{Name: m.label(), Cat: m.event, Ph: "i", S: "t", Ts: us(m.at), Pid: pid, Tid: tid, Args: m.args.traceArgs()}); err != nil {
+				if err := emit(traceEvent{Name: tr.markLabel(m), Cat: m.event.Name, Ph: "i", S: "t", Ts: us(m.at), Pid: pid, Tid: tid, Args: traceArgs(m.args)}); err != nil {
 					return err
 				}
 			}

@@ -1,0 +1,126 @@
+package actions
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// The events that do not belong to one action: the host logs a process's
+// and a thread's life for every action that starts one, and send, receive,
+// log and assert log what a scenario's own steps did. Each lab declares
+// its own events in its file (Spec.Events).
+func init() { declareEvents("pmrun", coreEvents) }
+
+var (
+	processSpan = &Style{Name: "ok", Color: "#4a78b5", Legend: "process"}
+	threadSpan  = &Style{Name: "ok", Color: "#8a63b8", Legend: "thread"}
+
+	channelRow = Row{Kind: ChannelRow, Key: []string{"channel"}, Label: Text("channel {channel}")}
+	stepsRow   = Row{Kind: StepsRow}
+)
+
+// Marks of things going out and coming in share two colours, across the
+// labs too: orange out, teal in.
+const (
+	outColor = "#e08a00"
+	inColor  = "#0a8f8f"
+)
+
+func processRow(label string) Row {
+	return Row{Kind: ProcessRow, Key: []string{"process"}, Label: Text(label)}
+}
+
+func threadRow(label string) Row {
+	return Row{Kind: ThreadRow, Key: []string{"process", "thread"}, Label: Text(label)}
+}
+
+var coreEvents = []*Event{
+	{
+		Name:    "process_start",
+		Row:     processRow("process {process} (pid {pid})"),
+		Starts:  []Start{{Style: processSpan, Label: commandLine}},
+		Console: FieldLine,
+	},
+	{
+		Name:    "process_output",
+		Row:     processRow("process {process}"),
+		Mark:    &Mark{Label: Text("{stream}: {line}")},
+		Console: Text("{process}[{stream}]: {line}"),
+	},
+	{
+		Name:    "process_exit",
+		Row:     processRow("process {process}"),
+		Ends:    []End{{Status: exitStatus, Failed: exitFailed, KeepFields: true}},
+		Console: FieldLine,
+	},
+	{
+		Name:    "thread_start",
+		Row:     threadRow("thread {thread} in {process} (tid {tid})"),
+		Starts:  []Start{{Style: threadSpan, Label: Text("{thread} {run}")}},
+		Console: FieldLine,
+	},
+	{
+		Name:    "thread_end",
+		Row:     threadRow("thread {thread} in {process}"),
+		Ends:    []End{{Status: Text("{state}"), Failed: Equals("state", "failed"), KeepFields: true}},
+		Console: FieldLine,
+	},
+	{
+		Name:    "message_sent",
+		Row:     channelRow,
+		Mark:    &Mark{Label: messageLabel("sent", "sender"), Color: outColor, Legend: "message sent"},
+		Console: FieldLine,
+	},
+	{
+		Name:    "message_received",
+		Row:     channelRow,
+		Mark:    &Mark{Label: messageLabel("received", "receiver"), Color: inColor, Legend: "message received"},
+		Console: FieldLine,
+	},
+	{
+		Name: "log",
+		Row:  stepsRow,
+		Mark: &Mark{Failed: func(o Occurrence) bool { return o.Level >= hclog.Warn }},
+	},
+	{
+		Name: "assert_failed",
+		Row:  stepsRow,
+		Mark: &Mark{Label: Text("assertion failed: {expression}"), Failed: Always},
+	},
+}
+
+// commandLine names a process's span by its command.
+func commandLine(o Occurrence) string {
+	return strings.TrimSpace(fmt.Sprint(o.Fields.Get("cmd")))
+}
+
+// exitStatus says how a process ended: its signal, or its exit code.
+func exitStatus(o Occurrence) string {
+	if sig := o.Fields.Str("signal"); sig != "" {
+		return sig
+	}
+	return fmt.Sprintf("exit %v", o.Fields.Get("exit_code"))
+}
+
+// exitFailed holds for a process killed by a signal or that exited with
+// a code other than 0.
+func exitFailed(o Occurrence) bool {
+	return o.Fields.Str("signal") != "" || o.Fields.Get("exit_code") != 0
+}
+
+// messageLabel says what a send or receive moved, and who did it.
+func messageLabel(verb, who string) Label {
+	return func(o Occurrence) string {
+		f := o.Fields
+		label := fmt.Sprintf("%s %v bytes", verb, f.Get("bytes"))
+		if n, ok := f.Int("count"); ok && n != 1 {
+			label = fmt.Sprintf("%s %d messages, %v bytes", verb, n, f.Get("bytes"))
+		}
+		if w := f.Str(who); w != "" {
+			label += " (" + w + ")"
+		}
+		return label
+	}
+}

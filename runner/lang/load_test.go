@@ -1,0 +1,136 @@
+package lang_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	_ "github.com/pmrun/pmrun/runner/internal/probe"
+	"github.com/pmrun/pmrun/runner/lang"
+)
+
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	// Each case is a scenario with mistakes and the errors it must give,
+	// as "LINE:COL: substring of the message".
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"yaml syntax", "name: x\nsteps:\n  - log: [unclosed\n", []string{"3:1: yaml: did not find expected ',' or ']' (in what starts on this line)"}},
+		{"yaml tab", "name: x\nsteps:\n\t- log: a\n", []string{"3:1: yaml: found character that cannot start any token"}},
+		{"empty file", "", []string{"1:1: scenario is empty"}},
+		{"not a mapping", "- log: a\n", []string{"1:1: a scenario is a mapping"}},
+		{"no name no steps", "description: d\n", []string{"1:1: scenario has no name", "1:1: scenario has no steps"}},
+		{"unknown top-level key", "name: x\ntiemout: 1s\nsteps: []\n", []string{`2:1: unknown key "tiemout" in scenario, did you mean "timeout"?`}},
+		{"unknown step key", "name: x\nsteps:\n  - log: a\n    iff: true\n", []string{`4:5: unknown step key "iff", did you mean "if"?`}},
+		{"unknown action", "name: x\nsteps:\n  - slep: 1s\n", []string{`3:5: unknown action "slep", did you mean "sleep"?`}},
+		{"unknown action far", "name: x\nsteps:\n  - frobnicate: 1\n", []string{`3:5: unknown action "frobnicate" (see pmrun actions`}},
+		{"no action", "name: x\nsteps:\n  - id: a\n", []string{"3:5: step has no action"}},
+		{"two actions", "name: x\nsteps:\n  - log: a\n    sleep: 1s\n", []string{`4:5: a step runs one action, but this one also has "sleep"`}},
+		{"unknown parameter", "name: x\nsteps:\n  - log: {message: a, levle: warn}\n", []string{`3:23: unknown key "levle" in log, did you mean "level"?`}},
+		{"missing required", "name: x\nsteps:\n  - log: {level: warn}\n", []string{`3:5: log: missing required parameter "message"`}},
+		{"null shorthand", "name: x\nsteps:\n  - sleep:\n", []string{`3:5: sleep: missing required parameter "for"`}},
+		{"wrong type int", "name: x\nsteps:\n  - probe: {n: many}\n", []string{`3:16: n: expected an integer, got string "many"`}},
+		{"wrong type list", "name: x\nsteps:\n  - probe: {argv: echo hi}\n", []string{`3:19: argv: expected a list`}},
+		{"wrong type bool", "name: x\nsteps:\n  - probe: {flag: 3}\n", []string{`3:19: flag: expected true or false`}},
+		{"wrong type map", "name: x\nsteps:\n  - probe: {env: [a]}\n", []string{`3:18: env: expected a map of strings, got a list`}},
+		{"out of range", "name: x\nsteps:\n  - probe: {n: 11}\n", []string{`3:16: n: 11 is above the maximum 10`}},
+		{"below range", "name: x\nsteps:\n  - probe: {n: 0}\n", []string{`3:16: n: 0 is below the minimum 1`}},
+		{"enum", "name: x\nsteps:\n  - probe: {mode: fats}\n", []string{`3:19: mode: "fats" is not one of fast, slow, did you mean "fast"?`}},
+		{"bad size", "name: x\nsteps:\n  - probe: {size: 4XB}\n", []string{`3:19: size: bad size "4XB"`}},
+		{"enum without its prefix", "name: x\nsteps:\n  - spawn: {name: p, cmd: [sleep, \"9\"]}\n  - terminate: {process: p, signal: kill}\n", []string{`4:37: signal: "kill" is not one of SIGTERM, SIGINT, SIGKILL, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGSTOP, SIGCONT, did you mean "SIGKILL"?`}},
+		{"action in capitals", "name: x\nsteps:\n  - SLEEP: 1s\n", []string{`3:5: unknown action "SLEEP", did you mean "sleep"?`}},
+		{"bad duration", "name: x\nsteps:\n  - sleep: 1x\n", []string{`3:12: for: bad duration "1x"`}},
+		{"duration without unit", "name: x\nsteps:\n  - sleep: 5\n", []string{`3:12: for: duration 5 has no unit`}},
+		{"negative duration", "name: x\nsteps:\n  - sleep: -1s\n", []string{`3:12: for: duration -1s is negative`}},
+		{"bad scenario timeout", "name: x\ntimeout: soon\nsteps: []\n", []string{`2:10: timeout: bad duration "soon"`}},
+		{"bad seed", "name: x\nseed: -3\nsteps: []\n", []string{`2:7: seed must be a whole number`}},
+		{"malformed id", "name: x\nsteps:\n  - id: Bad-Id\n    log: a\n", []string{`3:9: id "Bad-Id" must match`}},
+		{"duplicate id", "name: x\nsteps:\n  - id: a\n    log: a\n  - id: a\n    log: b\n", []string{`5:9: duplicate id "a" (first at line 3)`}},
+		{"duplicate key", "name: x\nname: y\nsteps: []\n", []string{`2:1: duplicate key "name" in scenario (first at line 1)`}},
+		{"undeclared channel", "name: x\nchannels:\n  jobs: {}\nsteps:\n  - probe: {channel: jbos}\n", []string{`5:22: probe: channel: no channel named "jbos", did you mean "jobs"?`}},
+		{"default channel exists", "name: x\nsteps:\n  - probe: {channel: default}\n", nil},
+		{"bad channel kind", "name: x\nchannels:\n  jobs: {kind: fifoo}\nsteps: []\n", []string{`3:16: kind must be one of pipe, fifo, socket, not "fifoo", did you mean "fifo"?`}},
+		{"expression syntax", "name: x\nsteps:\n  - assert: 1 +* 2\n", []string{`3:16: expression: `}},
+		{"expression syntax quoted", "name: x\nsteps:\n  - assert: \"vars.a >\"\n", []string{`3:21: expression: unexpected token EOF`}},
+		{"expression unknown name", "name: x\nsteps:\n  - assert: stepz.a.ok\n", []string{`3:13: expression: unknown name stepz`}},
+		{"expression unknown step", "name: x\nsteps:\n  - id: first\n    log: a\n  - assert: steps.frist.ok\n", []string{`5:19: expression: unknown step id "frist", did you mean "first"?`}},
+		{"unknown step beside a folded constant", "name: x\nsteps:\n  - assert: 'steps.x.ok && \"a\" == \"b\"'\n", []string{`3:20: expression: unknown step id "x"`}},
+		{"expression unknown var", "name: x\nvars: {items: 1}\nsteps:\n  - assert: vars.itemz > 0\n", []string{`4:18: expression: unknown var "itemz", did you mean "items"?`}},
+		{"if expression", "name: x\nsteps:\n  - log: a\n    if: \"1 ==\"\n", []string{`4:13: expression: unexpected token EOF`}},
+		{"unterminated template", "name: x\nsteps:\n  - log: \"n=${{ 1 + 1\"\n", []string{`3:13: unterminated ${{: missing }}`}},
+		{"template syntax", "name: x\nsteps:\n  - log: \"n=${{ 1 + }}\"\n", []string{`3:20: expression: unexpected token`}},
+		{"template unknown var", "name: x\nsteps:\n  - probe: {n: \"${{ vars.count }}\"}\n", []string{`3:26: expression: unknown var "count"`}},
+		{"retry keys", "name: x\nsteps:\n  - log: a\n    retry: {until: \"true\", atempts: 2}\n", []string{`4:28: unknown key "atempts" in retry, did you mean "attempts"?`}},
+		{"wait on foreground step", "name: x\nsteps:\n  - id: a\n    sleep: 1ms\n  - wait: {step: a}\n", []string{`5:18: wait: step: step "a" (line 3) does not run in the background`}},
+		{"wait on unknown step", "name: x\nsteps:\n  - wait: {step: b}\n", []string{`3:18: wait: step: no step with id "b"`}},
+		{"several at once", "name: x\ntimout: 1s\nsteps:\n  - slep: 1s\n  - log: {message: a, lvl: x}\n  - assert: vars.q\n",
+			[]string{`2:1: unknown key "timout"`, `4:5: unknown action "slep"`, `5:23: unknown key "lvl"`, `6:18: expression: unknown var "q"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := lang.Parse("s.yaml", []byte(tt.yaml), lang.LoadOptions{})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("want no error, got:\n%v", err)
+				}
+				return
+			}
+			var le lang.LoadErrors
+			if !errors.As(err, &le) {
+				t.Fatalf("want LoadErrors, got %v", err)
+			}
+			if len(le) != len(tt.want) {
+				t.Errorf("got %d errors, want %d:\n%v", len(le), len(tt.want), err)
+			}
+			for i, want := range tt.want {
+				if i >= len(le) {
+					break
+				}
+				got := fmt.Sprintf("%d:%d: %s", le[i].Line, le[i].Col, le[i].Msg)
+				if !strings.HasPrefix(got, want) {
+					t.Errorf("error %d:\n got %s\nwant %s…", i, got, want)
+				}
+				if le[i].File != "s.yaml" {
+					t.Errorf("error %d names file %q", i, le[i].File)
+				}
+			}
+			if le.ExitCode() != 2 {
+				t.Errorf("exit code %d, want 2", le.ExitCode())
+			}
+		})
+	}
+}
+
+func TestParseVar(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		arg  string
+		name string
+		want any
+		err  bool
+	}{
+		{"items=500", "items", 500, false},
+		{"on=true", "on", true, false},
+		{"name=hello world", "name", "hello world", false},
+		{"ratio=0.5", "ratio", 0.5, false},
+		{"empty=", "empty", nil, false},
+		{"list=[1, 2]", "list", "[1, 2]", false},
+		{"noequals", "", nil, true},
+		{"Bad=1", "", nil, true},
+	}
+	for _, tt := range tests {
+		name, v, err := lang.ParseVar(tt.arg)
+		if (err != nil) != tt.err {
+			t.Errorf("%q: err %v", tt.arg, err)
+			continue
+		}
+		if err == nil && (name != tt.name || fmt.Sprint(v) != fmt.Sprint(tt.want)) {
+			t.Errorf("%q: got %s=%v (%T), want %s=%v", tt.arg, name, v, v, tt.name, tt.want)
+		}
+	}
+}

@@ -1,0 +1,7 @@
+// Package report shows scenario runs to people and to other tools: the
+// console's lines ([Console]), the run's timeline ([Timeline]) written as
+// a Chrome trace or drawn in an HTML page ([WriteHTML]), and JUnit XML
+// ([WriteJUnit]). What an action's events look like comes from their
+// declarations in package actions ([actions.Event]); this package names
+// no action's events.
+package report
