@@ -3,16 +3,17 @@
 // actions share.
 //
 // An action is one file: a [Spec] registered in init, whose New builds an
-// [Action] (a type named after the action: spawnStep, prodconsStep) from
-// resolved parameters, and whose result is a struct with result tags
-// (result.go), so that Spec.Results and what a step returns are declared
-// once. The runner, `pmrun check` and `pmrun actions` all read the same
-// registry. Adding an action also adds testdata/results/<name>.yaml, the
-// scenario with which TestResultsAreDocumented checks its results.
+// [Action] from resolved parameters. The runner, `pmrun check` and
+// `pmrun actions` all read the same registry, so adding an action never
+// touches the runner.
 //
-// Threads and channel ends live in a place, the runner or an agent
-// (package internal/place); the labs share internal/lab. See
-// docs/ARCHITECTURE.md for the layers and the agent protocol.
+// The Action is a type named after the action (spawnStep, prodconsStep).
+// Its result is a struct with result tags (result.go), so that Spec.Results
+// and what a step returns are declared once; testdata/results/<name>.yaml
+// is the scenario with which TestResultsAreDocumented checks them. Threads
+// and channel ends live in a place, the runner or an agent (package
+// internal/place); the labs share internal/lab. docs/ARCHITECTURE.md draws
+// the layers and the agent protocol.
 package actions
 
 import (
