@@ -21,11 +21,11 @@ import (
 // threadTable is the run's threads, by name: where each lives.
 type threadTable struct {
 	mu    sync.Mutex
-	where map[string]*threadPlace
+	where map[string]*threadEntry
 }
 
-// threadPlace is where a thread of the run lives.
-type threadPlace struct {
+// threadEntry is a thread of the run: where it lives, and how far along.
+type threadEntry struct {
 	in       string // runner or the agent's name
 	tid, pid int
 	starting bool // reserved by a thread step that has not returned yet
@@ -51,25 +51,25 @@ func (h *Host) reserveThread(name, in string) error {
 		return place.Errorf(place.ErrThreadExists, "thread %q already exists in %s (tid %d); thread names are unique in a run until the thread is joined (terminate or wait)", name, p.in, p.tid)
 	}
 	if tt.where == nil {
-		tt.where = map[string]*threadPlace{}
+		tt.where = map[string]*threadEntry{}
 	}
-	tt.where[name] = &threadPlace{in: in, starting: true}
+	tt.where[name] = &threadEntry{in: in, starting: true}
 	return nil
 }
 
-// threadPlace returns where the thread called name lives.
-func (h *Host) threadPlace(name string) (threadPlace, error) {
+// findThread returns the entry of the thread called name: where it lives.
+func (h *Host) findThread(name string) (threadEntry, error) {
 	tt := &h.threads
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
 	p := tt.where[name]
 	if p == nil || p.starting {
-		return threadPlace{}, place.Errorf(place.ErrNoSuchThread, "no thread named %q in this run%s", name, didYouMeanThread(tt.where))
+		return threadEntry{}, place.Errorf(place.ErrNoSuchThread, "no thread named %q in this run%s", name, didYouMeanThread(tt.where))
 	}
 	return *p, nil
 }
 
-func didYouMeanThread(where map[string]*threadPlace) string {
+func didYouMeanThread(where map[string]*threadEntry) string {
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range where {
 			if !yield(n) {
@@ -86,9 +86,9 @@ func didYouMeanThread(where map[string]*threadPlace) string {
 	return fmt.Sprintf(" (its threads: %v)", names)
 }
 
-// setThreadPlace updates the thread's entry, if it is still the same
+// setThreadEntry updates the thread's entry, if it is still the same
 // thread.
-func (h *Host) setThreadPlace(name string, f func(p *threadPlace)) {
+func (h *Host) setThreadEntry(name string, f func(p *threadEntry)) {
 	tt := &h.threads
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
@@ -117,7 +117,7 @@ func (h *Host) startThread(ctx context.Context, env *Env, spec place.ThreadSpec,
 	if err != nil {
 		delete(tt.where, spec.Name)
 	} else {
-		tt.where[spec.Name] = &threadPlace{in: in, tid: started.TID, pid: started.PID}
+		tt.where[spec.Name] = &threadEntry{in: in, tid: started.TID, pid: started.PID}
 	}
 	tt.mu.Unlock()
 	if err != nil {
@@ -125,7 +125,7 @@ func (h *Host) startThread(ctx context.Context, env *Env, spec place.ThreadSpec,
 	}
 	env.Event("thread_start", "thread started", "thread", spec.Name, "tid", started.TID, "pid", started.PID,
 		"process", in, "run", spec.Run, "state", "running")
-	return threadResult{Name: spec.Name, TID: started.TID, PID: started.PID, In: in}.result(), nil
+	return resultOf(threadResult{Name: spec.Name, TID: started.TID, PID: started.PID, In: in}), nil
 }
 
 // threadLostError: the thread's agent is gone, and the thread with it.
@@ -165,11 +165,11 @@ func (h *Host) placeGone(in string, why error) {
 // threadAlive reports whether the thread called name is still running. A
 // place that must be asked (an agent) gets aliveLimit to answer.
 func (h *Host) threadAlive(name string) bool {
-	tp, err := h.threadPlace(name)
-	if err != nil || tp.joined || tp.gone != nil {
+	te, err := h.findThread(name)
+	if err != nil || te.joined || te.gone != nil {
 		return false
 	}
-	p, err := h.place(tp.in)
+	p, err := h.place(te.in)
 	if err != nil {
 		return false
 	}
@@ -177,7 +177,7 @@ func (h *Host) threadAlive(name string) bool {
 	defer cancel()
 	alive, err := p.ThreadAlive(ctx, name)
 	if errors.Is(err, place.ErrGone) {
-		h.placeGone(tp.in, err)
+		h.placeGone(te.in, err)
 	}
 	return err == nil && alive
 }
@@ -197,14 +197,14 @@ func (h *Host) waitThread(ctx context.Context, name string) (Result, error) {
 }
 
 func (h *Host) endThread(ctx context.Context, name string, cancel bool) (Result, error) {
-	tp, err := h.threadPlace(name)
+	te, err := h.findThread(name)
 	if err != nil {
 		return nil, err
 	}
-	if tp.gone != nil {
-		return nil, &threadLostError{thread: name, err: tp.gone}
+	if te.gone != nil {
+		return nil, &threadLostError{thread: name, err: te.gone}
 	}
-	p, err := h.place(tp.in)
+	p, err := h.place(te.in)
 	if err != nil {
 		return nil, err
 	}
@@ -215,15 +215,15 @@ func (h *Host) endThread(ctx context.Context, name string, cancel bool) (Result,
 		end, err = p.WaitThread(ctx, name)
 	}
 	if errors.Is(err, place.ErrGone) {
-		h.placeGone(tp.in, err)
+		h.placeGone(te.in, err)
 		return nil, &threadLostError{thread: name, err: err}
 	}
 	if err != nil {
 		return nil, err
 	}
-	h.setThreadPlace(name, func(p *threadPlace) { p.joined = true })
-	return threadEndResult{Name: end.Name, TID: end.TID, PID: tp.pid, In: tp.in, State: end.State,
-		Runtime: end.Runtime, Latency: end.Latency, Error: end.Error}.result(), nil
+	h.setThreadEntry(name, func(p *threadEntry) { p.joined = true })
+	return resultOf(threadEndResult{Name: end.Name, TID: end.TID, PID: te.pid, In: te.in, State: end.State,
+		Runtime: end.Runtime, Latency: end.Latency, Error: end.Error}), nil
 }
 
 // listThreads lists the threads of the runner or of an agent, from

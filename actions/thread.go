@@ -67,9 +67,6 @@ type threadEndResult struct {
 	Error   string        `result:"thread_error" doc:"thread: what its body failed with (\"\" unless state is failed)"`
 }
 
-func (r threadResult) result() Result    { return resultOf(r) }
-func (r threadEndResult) result() Result { return resultOf(r) }
-
 // checkThreadName rejects names no thread can have.
 func checkThreadName(name string) error {
 	switch {
