@@ -97,10 +97,14 @@ name: cut
 steps:
   - id: a
     spawn: {name: a, agent: true}
-  - send: {from: a, size: 8MiB}
+  # 2 MiB: twice what the pipe holds (1 MiB), so the sender is blocked
+  # mid-message when it is killed, and quick enough to generate that it
+  # has begun by then on a loaded machine (8 MiB under -race, 300ms
+  # later, sometimes had not, and the receive timed out instead).
+  - send: {from: a, size: 2MiB}
     background: true
     continue_on_error: true
-  - sleep: 300ms
+  - sleep: 1s
   - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
   - id: r
     receive: {verify: true, timeout: 10s}
