@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions/internal/channel"
+	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
@@ -46,9 +47,13 @@ type ChannelConfig struct {
 // Host is the set of operating-system objects one scenario run owns:
 // processes, agents, threads, channels and the private directory they live
 // in. Everything it holds is released by [Host.Close], whatever happened.
+// (The machine's processes, which the run does not own, are
+// [SystemProcesses].)
 type Host struct {
 	cfg HostConfig
 	log hclog.Logger
+	// local is the runner's own place: its threads and channel ends.
+	local *place.Local
 
 	mu       sync.Mutex
 	dir      string
@@ -68,7 +73,12 @@ func NewHost(cfg HostConfig) *Host {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 2 * time.Second
 	}
-	return &Host{cfg: cfg, log: cfg.Log}
+	h := &Host{cfg: cfg, log: cfg.Log}
+	log := h.log
+	h.local = place.NewLocal(RunnerName, h.channel, func(event, msg string, kv ...any) {
+		log.Info(msg, append([]any{"event", event, "process", RunnerName}, kv...)...)
+	})
+	return h
 }
 
 // Open creates what the scenario declares before its first step runs: its

@@ -20,7 +20,8 @@ const (
 // pump reads the stdout and stderr pipes of every child on one goroutine
 // with one epoll set and one read buffer. A goroutine and a buffer per pipe
 // would cost tens of KiB per child; with a thousand children alive that is
-// most of DESIGN §7's 30 MiB budget.
+// most of the 30 MiB budget of the runner's memory row (make bench;
+// docs/ARCHITECTURE.md).
 type pump struct {
 	epfd int
 	wake int // eventfd: forceClose requests are pending
