@@ -1,0 +1,333 @@
+package freerun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/osthread"
+	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/sem"
+)
+
+// runResult is how one run ended.
+type runResult struct {
+	run      int
+	steps    []int
+	switches int
+	failure  *program.Failure
+	threads  []Thread
+}
+
+// run is one run of a program on its threads. Everything but the futex
+// words and lastStep is guarded by the ticket.
+type run struct {
+	p    *program.Program
+	n    int
+	opts Options
+
+	ticket *sem.Semaphore
+	// words are the futex words of the semaphores, mutexes and
+	// conditions, by object and by what Status.Waiting calls them.
+	words   map[program.Object]*sem.Word
+	waiting map[string]*sem.Word
+
+	s        *program.State
+	steps    []int
+	last     int
+	switches int
+	enabled  []int
+	tids     []int
+	over     bool
+	failure  *program.Failure
+	ended    chan struct{} // closed by end
+
+	lastStep atomic.Int64 // unix nanoseconds of the last step, for Detect
+}
+
+func newRun(p *program.Program, opts Options) *run {
+	x := &run{
+		p: p, n: len(p.Threads()), opts: opts, ticket: sem.New(1),
+		words: map[program.Object]*sem.Word{}, waiting: map[string]*sem.Word{},
+		last: -1, ended: make(chan struct{}),
+	}
+	x.tids = make([]int, x.n)
+	d := p.Def()
+	add := func(kind program.ObjKind, word string, count int) {
+		for i := range count {
+			o := program.Object{Kind: kind, Index: i}
+			w := new(sem.Word)
+			x.words[o] = w
+			x.waiting[word+" "+p.ObjectName(o)] = w
+		}
+	}
+	add(program.ObjSemaphore, "semaphore", len(d.Semaphores))
+	add(program.ObjMutex, "mutex", len(d.Mutexes))
+	add(program.ObjCond, "condition", len(d.Conds))
+	return x
+}
+
+// runOnce runs the program once on fresh threads and joins them all.
+func runOnce(ctx context.Context, p *program.Program, r int, opts Options) (*runResult, error) {
+	x := newRun(p, opts)
+	s, f := p.NewState()
+	x.s = s
+	if opts.OnRun != nil {
+		opts.OnRun(RunInfo{Run: r})
+	}
+	over := f != nil
+	if !over {
+		f, over = x.check()
+	}
+	if over {
+		// Over before any step: nothing to start.
+		x.end(f)
+		return x.result(r, nil), nil
+	}
+	x.lastStep.Store(time.Now().UnixNano())
+	threads, err := osthread.StartGated(p.Threads(), func(i int, th *osthread.Thread) error {
+		return x.body(r, i, th)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+	werr := x.watch(ctx, r)
+	failed := osthread.CancelAndJoin(threads)
+	for i, th := range threads {
+		x.tids[i] = th.TID()
+	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("program %s, run %d: %w", p.Name(), r, errors.Join(failed...))
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	return x.result(r, threads), nil
+}
+
+func (x *run) result(r int, threads []*osthread.Thread) *runResult {
+	res := &runResult{run: r, steps: x.steps, switches: x.switches, failure: x.failure}
+	for i, name := range x.p.Threads() {
+		res.threads = append(res.threads, Thread{Name: name, TID: x.tids[i]})
+	}
+	if x.opts.OnRun != nil {
+		x.opts.OnRun(RunInfo{Run: r, End: true, Verdict: verdictOf(x.failure), Failure: x.failure,
+			Steps: len(x.steps), Switches: x.switches, Threads: res.threads})
+	}
+	return res
+}
+
+// watch waits for the run to end, for ctx, or for a stall.
+func (x *run) watch(ctx context.Context, r int) error {
+	var tick <-chan time.Time
+	if x.opts.Detect > 0 {
+		t := time.NewTicker(max(x.opts.Detect/4, time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-x.ended:
+			return nil
+		case <-ctx.Done():
+			x.stop()
+			return fmt.Errorf("program %s, run %d stopped after %d steps: %w", x.p.Name(), r, x.stepsTaken(), context.Cause(ctx))
+		case now := <-tick:
+			if now.Sub(time.Unix(0, x.lastStep.Load())) < x.opts.Detect {
+				continue
+			}
+			where := x.stop()
+			return &StallError{Program: x.p.Name(), Run: r, For: x.opts.Detect, Where: where}
+		}
+	}
+}
+
+func (x *run) stepsTaken() int {
+	_ = x.ticket.P(nil, 0)
+	defer x.ticket.V()
+	return len(x.steps)
+}
+
+// stop ends the run from outside its threads and says where each
+// unfinished thread was.
+func (x *run) stop() []string {
+	_ = x.ticket.P(nil, 0)
+	defer x.ticket.V()
+	var where []string
+	for t, name := range x.p.Threads() {
+		st := x.s.Status(t)
+		switch {
+		case st.Finished:
+		case st.Blocked:
+			where = append(where, fmt.Sprintf("%s waits for %s at line %d", name, st.Waiting, st.Pos.Line))
+		default:
+			a, _ := x.s.Next(t)
+			where = append(where, fmt.Sprintf("%s is before %s at line %d", name, a.Text, a.Pos.Line))
+		}
+	}
+	if !x.over {
+		x.end(nil)
+	}
+	return where
+}
+
+// end marks the run over, with the ticket held, and wakes every sleeper
+// so that each sees it.
+func (x *run) end(f *program.Failure) {
+	x.over, x.failure = true, f
+	close(x.ended)
+	for _, w := range x.words {
+		w.Wake()
+	}
+}
+
+// check is what the model says once no step is under way: the run's end
+// (a deadlock, expect, or a pass) when no thread can step, else max_steps
+// at the limit, else nothing. over says the run ends.
+func (x *run) check() (f *program.Failure, over bool) {
+	x.enabled = x.s.AppendEnabled(x.enabled[:0])
+	if len(x.enabled) == 0 {
+		return x.s.End(), true
+	}
+	if x.s.Steps() >= x.opts.MaxSteps {
+		return &program.Failure{Verdict: program.MaxSteps, Pos: x.p.Def().Pos,
+			Msg: fmt.Sprintf("the run took %d steps without ending (a spin or a livelock?)", x.opts.MaxSteps)}, true
+	}
+	return nil, false
+}
+
+// body is program thread i's life in run r. A thread that fails (an
+// error other than its cancellation, or a panic) ends the run, so that
+// the others and the coordinator do not wait for it.
+func (x *run) body(r, i int, th *osthread.Thread) (err error) {
+	holding := false
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("program %s: thread %s panicked: %v", x.p.Name(), x.p.Threads()[i], p)
+		}
+		if err == nil || errors.Is(err, osthread.ErrCancelled) {
+			return
+		}
+		if !holding {
+			_ = x.ticket.P(nil, 0)
+		}
+		if !x.over {
+			x.end(nil)
+		}
+		x.ticket.V()
+	}()
+	var rng *rand.Rand
+	if x.opts.Jitter > 0 {
+		rng = rand.New(rand.NewPCG(x.opts.Seed, uint64(r)<<20|uint64(i)))
+	}
+	waited := false
+	for {
+		if rng != nil && !waited {
+			if err := th.Sleep(time.Duration(rng.Int64N(int64(x.opts.Jitter)))); err != nil {
+				return err
+			}
+		}
+		if err := x.ticket.P(th, 0); err != nil {
+			return err
+		}
+		holding = true
+		if x.over {
+			holding = false
+			x.ticket.V()
+			return nil
+		}
+		if !x.s.IsEnabled(i) {
+			w, seen, err := x.block(r, i, th.TID(), waited)
+			if err != nil {
+				return err
+			}
+			holding = false
+			x.ticket.V()
+			waited = true
+			if err := w.Sleep(th, seen); err != nil {
+				return err
+			}
+			continue
+		}
+		work, done := x.step(r, i, th.TID(), waited)
+		holding = false
+		x.ticket.V()
+		waited = false
+		if done {
+			return nil
+		}
+		if err := th.Sleep(work + x.opts.Work); err != nil {
+			return err
+		}
+	}
+}
+
+// block finds the word thread i sleeps on and what it reads now, with the
+// ticket held.
+func (x *run) block(r, i, tid int, waited bool) (*sem.Word, uint32, error) {
+	st := x.s.Status(i)
+	w := x.waiting[st.Waiting]
+	if w == nil {
+		return nil, 0, fmt.Errorf("program %s: thread %s cannot step and waits for %q, which has no futex word", x.p.Name(), x.p.Threads()[i], st.Waiting)
+	}
+	if !waited && x.opts.Trace != nil {
+		x.opts.Trace(Event{Run: r, Thread: i, Name: x.p.Threads()[i], TID: tid, Wait: true, Waiting: st.Waiting})
+	}
+	return w, w.Load(), nil
+}
+
+// step takes thread i's step, with the ticket held: in the model, in the
+// schedule, waking whoever waits on what it changed, and ending the run
+// if it is over. It returns how long the step works and whether thread i
+// is done (it has finished, or the run is over).
+func (x *run) step(r, i, tid int, resumed bool) (time.Duration, bool) {
+	a, _ := x.s.Next(i)
+	info, err := x.s.Step(i)
+	if err != nil { // IsEnabled said it could: a bug of the model's
+		x.end(&program.Failure{Verdict: program.Misuse, Thread: x.p.Threads()[i], Pos: a.Pos, Msg: err.Error()})
+		return 0, true
+	}
+	x.steps = append(x.steps, i)
+	if x.last >= 0 && x.last != i {
+		x.switches++
+	}
+	x.last = i
+	x.lastStep.Store(time.Now().UnixNano())
+	for _, o := range a.Footprint.Writes {
+		if w := x.words[o]; w != nil {
+			w.Wake()
+		}
+	}
+	f, over := info.Failure, info.Failure != nil
+	if !over {
+		f, over = x.check()
+	}
+	done := x.s.Done(i)
+	if x.opts.Trace != nil {
+		ev := Event{Run: r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
+			Action: a, Info: info, Resumed: resumed, Done: done}
+		if info.Var >= 0 && info.Old != info.New {
+			ev.Changed = changed(x.p, x.s, info)
+		}
+		x.opts.Trace(ev)
+	}
+	if over {
+		x.end(f)
+		return 0, true
+	}
+	return info.Work, done
+}
+
+// changed says what a step wrote: "count: 0 → 1".
+func changed(p *program.Program, s *program.State, info program.StepInfo) string {
+	name := p.Vars()[info.Var]
+	now := s.Final()[name]
+	var old any = info.Old
+	if _, isBool := now.(bool); isBool {
+		old = info.Old != 0
+	}
+	return fmt.Sprintf("%s: %v → %v", name, old, now)
+}
