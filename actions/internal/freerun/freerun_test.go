@@ -136,7 +136,7 @@ func TestDeadlocksAreExactAndExplained(t *testing.T) {
 	cases := []struct {
 		name  string
 		want  []string // in the explanation
-		cycle bool // each waits for what only the other would signal
+		cycle bool     // each waits for what only the other would signal
 	}{
 		{"opposite", []string{"A", "B", "mutex m2", "mutex m1", "held by"}, true},
 		{"rendezvous_wrong", []string{"A", "B", "semaphore b_arrived", "semaphore a_arrived"}, true},
