@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,8 +149,9 @@ func countFDs() int {
 // child may be visible for a moment after its Wait returned.
 func waitNoChildren(limit time.Duration) []child {
 	deadline := time.Now().Add(limit)
+	e, _ := getEngine()
 	for {
-		kids := childrenOf(os.Getpid())
+		kids := slices.DeleteFunc(childrenOf(os.Getpid()), func(c child) bool { return e.isGuard(c.pid) })
 		if len(kids) == 0 || time.Now().After(deadline) {
 			return kids
 		}

@@ -352,7 +352,7 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		argv: argv,
 		attr: syscall.ProcAttr{
 			Dir:   spec.Dir,
-			Env:   environ(spec.Env),
+			Env:   environ(spec.Env, t.e.mark),
 			Files: files,
 			Sys: &syscall.SysProcAttr{
 				Setpgid:   true,
@@ -439,17 +439,21 @@ func feed(w *os.File, rest string) {
 	w.Close()
 }
 
-func environ(extra map[string]string) []string {
+// environ is the runner's environment with extra set, and mark (the
+// guard's NAME=token, if any) last, so that the child and everything it
+// starts can be found by the guard.
+func environ(extra map[string]string, mark string) []string {
 	env := os.Environ()
-	if len(extra) == 0 {
+	if len(extra) == 0 && mark == "" {
 		return env
 	}
+	markName, _, _ := strings.Cut(mark, "=")
 	// Drop the runner's variables that are overridden: libc's getenv
 	// returns the first match, so appending alone would not override.
 	env = slices.DeleteFunc(env, func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		_, over := extra[k]
-		return over
+		return over || (mark != "" && k == markName)
 	})
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
@@ -457,7 +461,12 @@ func environ(extra map[string]string) []string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		env = append(env, k+"="+extra[k])
+		if mark == "" || k != markName {
+			env = append(env, k+"="+extra[k])
+		}
+	}
+	if mark != "" {
+		env = append(env, mark)
 	}
 	return env
 }
