@@ -156,6 +156,9 @@ func Run(ctx context.Context, sc *Scenario, opt Options) *Outcome {
 	// scenario's end does not cancel but a second Ctrl-C does.
 	endCtx, endCancel := context.WithTimeout(x.hard, cleanupLimit)
 	for _, st := range sc.Finally {
+		if endCtx.Err() != nil {
+			break // a second Ctrl-C, or cleanupLimit, abandons the rest
+		}
 		r := x.runStep(endCtx, st, true)
 		if r.Status == StatusFailed && x.out.Err == nil {
 			x.fail(&StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})

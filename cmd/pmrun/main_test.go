@@ -80,13 +80,18 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdSigint starts a command, sends it SIGINT after a delay and checks its
-// exit code: sigint DELAY CODE COMMAND [ARGS...].
+// exit code: sigint DELAY[,DELAY...] CODE COMMAND [ARGS...]. Each further
+// delay sends one more SIGINT that much later.
 func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 3 {
-		ts.Fatalf("usage: sigint DELAY CODE COMMAND [ARGS...]")
+		ts.Fatalf("usage: sigint DELAY[,DELAY...] CODE COMMAND [ARGS...]")
 	}
-	delay, err := time.ParseDuration(args[0])
-	ts.Check(err)
+	var delays []time.Duration
+	for _, d := range strings.Split(args[0], ",") {
+		delay, err := time.ParseDuration(d)
+		ts.Check(err)
+		delays = append(delays, delay)
+	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	cmd := exec.Command(scriptPath(ts, args[2]), args[3:]...)
@@ -95,8 +100,10 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	ts.Check(cmd.Start())
-	time.Sleep(delay)
-	ts.Check(cmd.Process.Signal(syscall.SIGINT))
+	for _, delay := range delays {
+		time.Sleep(delay)
+		ts.Check(cmd.Process.Signal(syscall.SIGINT))
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -280,7 +280,7 @@ func seedField(seed *uint64) any {
 // to abandon cleanup as well.
 func interruptible() (ctx, hard context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	hard, cancelHard := context.WithCancel(context.Background())
+	hard, cancelHard := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -293,7 +293,7 @@ func interruptible() (ctx, hard context.Context, stop func()) {
 				if count == 1 {
 					cancel(runner.ErrInterrupted)
 				} else {
-					cancelHard()
+					cancelHard(errInterruptedTwice)
 				}
 			case <-done:
 				return
@@ -304,9 +304,12 @@ func interruptible() (ctx, hard context.Context, stop func()) {
 		signal.Stop(sigs)
 		close(done)
 		cancel(nil)
-		cancelHard()
+		cancelHard(nil)
 	}
 }
+
+// errInterruptedTwice is why a second Ctrl-C stops a finally step.
+var errInterruptedTwice = errors.New("interrupted again: finally steps and cleanup abandoned")
 
 // consoleInterval batches console output when nobody watches it live.
 func consoleInterval(w io.Writer) time.Duration {
