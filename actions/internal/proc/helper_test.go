@@ -104,9 +104,12 @@ func helper(args []string) int {
 		for _, w := range []io.Writer{os.Stdout, os.Stderr} {
 			writeLines(w, n)
 		}
-	case "longline": // longline BYTES: one line without a newline
+	case "longline": // longline BYTES [AFTER]: a run of x's without a newline, then AFTER
 		n, _ := strconv.Atoi(args[0])
 		os.Stdout.WriteString(strings.Repeat("x", n))
+		if len(args) > 1 {
+			os.Stdout.WriteString(args[1])
+		}
 	case "cat":
 		io.Copy(os.Stdout, os.Stdin)
 	case "env":

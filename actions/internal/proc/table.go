@@ -110,10 +110,12 @@ type Spec struct {
 	ExtraFiles []*os.File
 	// OnOutput, if set, receives every line of stdout and stderr (stream is
 	// "stdout" or "stderr"), without its newline; a line longer than 64 KiB
-	// is delivered in pieces. It is called from the one goroutine that reads
-	// every child's output, so it must return quickly and must not call back
-	// into the Table; line is only valid during the call.
-	OnOutput func(stream string, line []byte)
+	// comes cut to its first 64 KiB with truncated set, and the rest of it
+	// never comes (Exit's tails keep it all the same). It is called from the
+	// one goroutine that reads every child's output, so it must return
+	// quickly and must not call back into the Table; line is only valid
+	// during the call.
+	OnOutput func(stream string, line []byte, truncated bool)
 	// OnStart, if set, is called once the process runs, before anything of
 	// it (an output line, its exit) can be reported: from the spawning
 	// thread with the table's lock held, so it must return quickly and
@@ -195,7 +197,7 @@ type Process struct {
 	t        *Table
 	name     string
 	started  time.Time
-	onOutput func(stream string, line []byte)
+	onOutput func(stream string, line []byte, truncated bool)
 	onStart  func(p *Process)
 	onExit   func(p *Process, e Exit)
 	stdout   stream
