@@ -216,9 +216,9 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 			x.fail(fmt.Errorf("cleanup: %w", err))
 		}
 	}
-	if errors.Is(context.Cause(ctx), ErrInterrupted) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrInterrupted) {
 		x.out.Status = StatusInterrupted
-		x.out.Err = ErrInterrupted
+		x.out.Err = cause // ErrInterrupted, or an error that wraps it and says more
 	}
 	x.out.Duration = time.Since(x.out.Started)
 	ok, failed, skipped := x.out.Counts()

@@ -149,7 +149,8 @@ func (c *cli) run(args []string) error {
 		b := runner.NewLineBatcher(f, 50*time.Millisecond)
 		outputs, closers = append(outputs, b), append(closers, b)
 	}
-	stdout := runner.NewLineBatcher(c.stdout, consoleInterval(c.stdout))
+	consoleOut := newConsoleWriter(c.stdout)
+	stdout := runner.NewLineBatcher(consoleOut, consoleInterval(c.stdout))
 	defer stdout.Flush()
 	var console *runner.Console
 	if rf.format == "json" {
@@ -192,6 +193,8 @@ func (c *cli) run(args []string) error {
 	ctx, hard, stop := interruptible()
 	defer stop()
 	opt.Hard = hard
+	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
+	defer stopPipe()
 
 	log := opt.Log
 	if log == nil {
@@ -235,8 +238,12 @@ loop:
 	}
 	endArgs := []any{"event", "run_end", "status", status, "passed", passed, "failed", len(outcomes) - passed,
 		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
+	consoleClosed := errors.Is(context.Cause(ctx), errConsoleClosed)
 	if interrupted {
 		endArgs = append(endArgs, "interrupted", true)
+	}
+	if consoleClosed {
+		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
 	}
 	log.Info("run "+status, endArgs...)
 	if console != nil && len(outcomes) > 1 {
@@ -260,6 +267,8 @@ loop:
 		}
 	}
 	switch {
+	case consoleClosed:
+		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 	case failed:
