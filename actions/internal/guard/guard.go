@@ -102,7 +102,9 @@ func start() (*Guard, error) {
 	pgid, _ := unix.Getpgid(0)
 	attr := &syscall.ProcAttr{
 		Dir: "/",
-		Env: []string{tokenEnv + "=" + token, pgidEnv + "=" + strconv.Itoa(pgid)},
+		// One P: the guard idles, and under a low process limit (ulimit
+		// -u) every thread it does not start is one more for the run.
+		Env: []string{tokenEnv + "=" + token, pgidEnv + "=" + strconv.Itoa(pgid), "GOMAXPROCS=1"},
 		// Its own session: no terminal signal reaches it, and no group
 		// that pmrun or its parent signals holds it.
 		Files: []uintptr{uintptr(null), uintptr(null), uintptr(null), uintptr(p[0])},

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/actions/internal/nproc"
 )
 
 // Errors returned by [Table] methods, matched with errors.Is.
@@ -274,6 +276,11 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 	if i := slices.Index(spec.ExtraFiles, nil); i >= 0 {
 		return nil, fmt.Errorf("spawn %q: extra file %d is nil", spec.Name, i)
 	}
+	// Under a process limit, fail here rather than let a Go runtime, ours
+	// or the child's, abort for want of a thread.
+	if err := nproc.Check(tasksAtStart(argv)); err != nil {
+		return nil, &SpawnError{Name: spec.Name, Op: "fork", Path: path, Err: err}
+	}
 
 	p := &Process{
 		t:        t,
@@ -379,7 +386,11 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		if input != nil {
 			input.Close()
 		}
-		return &SpawnError{Name: p.name, Op: "exec", Path: path, Err: err}
+		op := "exec"
+		if errors.Is(err, syscall.EAGAIN) {
+			op, err = "fork", nproc.Explain(err, 1)
+		}
+		return &SpawnError{Name: p.name, Op: op, Path: path, Err: err}
 	}
 
 	t.e.mu.Lock()
@@ -401,6 +412,16 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		}
 	}
 	return nil
+}
+
+// tasksAtStart is how many threads a child has once started: a Go
+// program's runtime starts several at once, and this binary re-executed
+// (an agent) is one.
+func tasksAtStart(argv []string) int {
+	if argv[0] == "/proc/self/exe" {
+		return 6
+	}
+	return 1
 }
 
 // stdinPipe returns the fd the child reads as stdin. Input that fits in the
