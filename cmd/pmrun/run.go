@@ -40,7 +40,9 @@ appended as a JSON line to the log file (default pmrun.log).
 All files are loaded and checked first: if any has a mistake, every mistake
 is printed as FILE:LINE:COL: message and nothing runs (exit code 2).
 Ctrl-C stops the run: finally steps and cleanup still run, and the log ends
-with an event saying the run was interrupted (exit code 130).`
+with an event saying the run was interrupted (exit code 130). When the
+console's reader goes away (pmrun x.yaml | head -1) the run stops the same
+way, with exit code 141.`
 
 // stringList is a repeatable string flag.
 type stringList []string
