@@ -12,6 +12,10 @@
 //
 // Children are forked from one OS thread locked for good, because the
 // kernel sends Pdeathsig when the forking thread ends, not the process.
+// Pdeathsig reaches the children only; every child also carries the mark
+// of this process's guard (package guard) in its environment, so that
+// after a SIGKILL of pmrun the guard finds and kills its descendants too.
+// Under a process limit (package nproc) Start fails before it forks.
 package proc
 
 import (
