@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions/internal/channel"
+	"github.com/pmrun/pmrun/actions/internal/guard"
 	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
@@ -65,6 +66,7 @@ type Host struct {
 
 	mu       sync.Mutex
 	dir      string
+	undoDir  func() // takes dir off the guard's list once removed
 	closers  []func(context.Context) error
 	closed   bool
 	procs    *proc.Table
@@ -125,11 +127,17 @@ func (h *Host) dirLocked() (string, error) {
 	if fi, err := os.Stat(base); base == "" || err != nil || !fi.IsDir() {
 		base = os.TempDir()
 	}
+	// The guard removes the folder if pmrun dies by SIGKILL; started
+	// first, so that the folder goes on its list the moment it exists.
+	g, gerr := guard.Get()
 	dir, err := os.MkdirTemp(base, "pmrun-"+h.cfg.RunID+"-")
 	if err != nil {
 		return "", fmt.Errorf("private run directory: %w", err)
 	}
-	h.dir = dir
+	h.dir, h.undoDir = dir, func() {}
+	if gerr == nil {
+		h.undoDir = g.RemoveOnDeath(dir)
+	}
 	return dir, nil
 }
 
@@ -160,11 +168,12 @@ func (h *Host) Close(ctx context.Context) error {
 	errs = append(errs, h.closeChannels())
 
 	h.mu.Lock()
-	dir := h.dir
+	dir, undo := h.dir, h.undoDir
 	h.dir = ""
 	h.mu.Unlock()
 	if dir != "" {
 		errs = append(errs, os.RemoveAll(filepath.Clean(dir)))
+		undo()
 	}
 	return errors.Join(errs...)
 }
