@@ -28,13 +28,17 @@
 // it is the moment a step leaves no thread enabled while some have not
 // finished, which the thread that took that step sees under the ticket.
 //
-// Runs repeat the program; each starts fresh threads, gated so that none
-// gets a head start, and ends with all of them joined: none is left in
-// /proc/self/task when [Run] returns, after a cancellation too.
+// The threads are started once and make every run: between runs each
+// waits for its start, and a run's end — its last step, a failure, a
+// deadlock, a stall, ctx — wakes every thread that sleeps (on an object,
+// or in work or jitter, which also sleep on a futex word of the thread's
+// own) and sends it back. When [Run] returns, every thread has been
+// cancelled and joined: none is left in /proc/self/task.
 package freerun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -179,15 +183,18 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 		opts.MaxSteps = program.DefaultMaxSteps
 	}
 	out := Outcome{OK: true, Verdict: program.Pass, Run: -1}
+	c, err := newCrew(p)
+	if err != nil {
+		return out, err
+	}
 	var shown *runResult
-	var err error
 	for r := range opts.Runs {
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 			break
 		}
 		var res *runResult
-		res, err = runOnce(ctx, p, r, opts)
+		res, err = c.runOnce(ctx, r, opts)
 		if err != nil {
 			break
 		}
@@ -198,6 +205,9 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 		if shown == nil || shown.failure == nil {
 			shown = res
 		}
+	}
+	if cerr := c.close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("program %s: %w", p.Name(), cerr))
 	}
 	out.Runtime = time.Since(start)
 	out.OK = out.Failures == 0

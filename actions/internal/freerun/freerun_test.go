@@ -321,3 +321,20 @@ func TestDetectStopsAStall(t *testing.T) {
 		}
 	}
 }
+
+// TestRunEndCutsWorkShort: the run is over (a deadlock: A waits on s,
+// which nobody will signal) while B still sleeps in its hour of work; the
+// run's end wakes B, and the next run begins on the same threads.
+func TestRunEndCutsWorkShort(t *testing.T) {
+	t.Parallel()
+	p := prog(t, "cut")
+	ctx, cancel := context.WithTimeoutCause(t.Context(), time.Minute, errors.New("B's work was not cut short"))
+	defer cancel()
+	out, err := Run(ctx, p, Options{Runs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Runs != 3 || out.Failures != 3 || out.Verdict != program.Deadlock {
+		t.Fatalf("%d runs, %d failed, shown %s; want 3 deadlocks", out.Runs, out.Failures, out.Verdict)
+	}
+}

@@ -13,6 +13,64 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
 
+// crew is a program's threads, one real OS thread each, named after them:
+// started once and used for every run, since starting and joining threads
+// costs more than a short run. Between runs each thread waits for its
+// start; a run's end sends it back.
+type crew struct {
+	p       *program.Program
+	names   []string
+	threads []*osthread.Thread
+	start   []sem.Semaphore // V: thread i begins the run in x
+	back    sem.Semaphore   // V: a thread has left the run
+	x       *run            // the run under way, set before the starts
+	errs    []error         // a thread's failure, written before its back
+}
+
+func newCrew(p *program.Program) (*crew, error) {
+	c := &crew{p: p, names: p.Threads()}
+	c.start = make([]sem.Semaphore, len(c.names))
+	c.errs = make([]error, len(c.names))
+	for i, name := range c.names {
+		th, err := osthread.Start(name, func(th *osthread.Thread) error { return c.loop(i, th) })
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("program %s: %w", p.Name(), err)
+		}
+		c.threads = append(c.threads, th)
+	}
+	return c, nil
+}
+
+// loop is thread i's life: a run whenever it is started, until cancelled
+// or failed.
+func (c *crew) loop(i int, th *osthread.Thread) error {
+	for {
+		if err := c.start[i].P(th, 0); err != nil {
+			return err
+		}
+		err := c.x.body(i, th)
+		c.errs[i] = err
+		c.back.V()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// close cancels and joins every thread: none is left when it returns.
+func (c *crew) close() error {
+	return errors.Join(osthread.CancelAndJoin(c.threads)...)
+}
+
+func (c *crew) list() []Thread {
+	out := make([]Thread, len(c.names))
+	for i, name := range c.names {
+		out[i] = Thread{Name: name, TID: c.threads[i].TID()}
+	}
+	return out
+}
+
 // runResult is how one run ended.
 type runResult struct {
 	run      int
@@ -22,39 +80,41 @@ type runResult struct {
 	threads  []Thread
 }
 
-// run is one run of a program on its threads. Everything but the futex
-// words and lastStep is guarded by the ticket.
+// run is one run of a program on the crew. Everything but the futex
+// words, over and lastStep is guarded by the ticket.
 type run struct {
 	p    *program.Program
+	r    int
 	n    int
 	opts Options
 
 	ticket *sem.Semaphore
 	// words are the futex words of the semaphores, mutexes and
-	// conditions, by object and by what Status.Waiting calls them.
+	// conditions, by object and by what Status.Waiting calls them; naps
+	// are the threads' own, which they pause on (work, jitter).
 	words   map[program.Object]*sem.Word
 	waiting map[string]*sem.Word
+	naps    []sem.Word
 
 	s        *program.State
 	steps    []int
 	last     int
 	switches int
 	enabled  []int
-	tids     []int
-	over     bool
 	failure  *program.Failure
+	over     atomic.Bool
 	ended    chan struct{} // closed by end
 
 	lastStep atomic.Int64 // unix nanoseconds of the last step, for Detect
 }
 
-func newRun(p *program.Program, opts Options) *run {
+func newRun(p *program.Program, r int, opts Options) *run {
 	x := &run{
-		p: p, n: len(p.Threads()), opts: opts, ticket: sem.New(1),
+		p: p, r: r, n: len(p.Threads()), opts: opts, ticket: sem.New(1),
 		words: map[program.Object]*sem.Word{}, waiting: map[string]*sem.Word{},
 		last: -1, ended: make(chan struct{}),
 	}
-	x.tids = make([]int, x.n)
+	x.naps = make([]sem.Word, x.n)
 	d := p.Def()
 	add := func(kind program.ObjKind, word string, count int) {
 		for i := range count {
@@ -70,10 +130,11 @@ func newRun(p *program.Program, opts Options) *run {
 	return x
 }
 
-// runOnce runs the program once on fresh threads and joins them all.
-func runOnce(ctx context.Context, p *program.Program, r int, opts Options) (*runResult, error) {
-	x := newRun(p, opts)
-	s, f := p.NewState()
+// runOnce makes run r on the crew and waits until every thread has left
+// it.
+func (c *crew) runOnce(ctx context.Context, r int, opts Options) (*runResult, error) {
+	x := newRun(c.p, r, opts)
+	s, f := c.p.NewState()
 	x.s = s
 	if opts.OnRun != nil {
 		opts.OnRun(RunInfo{Run: r})
@@ -82,46 +143,45 @@ func runOnce(ctx context.Context, p *program.Program, r int, opts Options) (*run
 	if !over {
 		f, over = x.check()
 	}
-	if over {
-		// Over before any step: nothing to start.
+	if over { // over before any step: nobody starts
 		x.end(f)
-		return x.result(r, nil), nil
+		return c.result(x), nil
 	}
 	x.lastStep.Store(time.Now().UnixNano())
-	threads, err := osthread.StartGated(p.Threads(), func(i int, th *osthread.Thread) error {
-		return x.body(r, i, th)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("program %s: %w", p.Name(), err)
+	c.x = x
+	for i := range c.start {
+		c.start[i].V()
 	}
-	werr := x.watch(ctx, r)
-	failed := osthread.CancelAndJoin(threads)
-	for i, th := range threads {
-		x.tids[i] = th.TID()
+	werr := x.watch(ctx)
+	for range c.start {
+		_ = c.back.P(nil, 0)
+	}
+	var failed []error
+	for i, err := range c.errs {
+		if err != nil && !errors.Is(err, osthread.ErrCancelled) {
+			failed = append(failed, fmt.Errorf("%s: %w", c.names[i], err))
+		}
 	}
 	if len(failed) > 0 {
-		return nil, fmt.Errorf("program %s, run %d: %w", p.Name(), r, errors.Join(failed...))
+		return nil, fmt.Errorf("program %s, run %d: %w", c.p.Name(), r, errors.Join(failed...))
 	}
 	if werr != nil {
 		return nil, werr
 	}
-	return x.result(r, threads), nil
+	return c.result(x), nil
 }
 
-func (x *run) result(r int, threads []*osthread.Thread) *runResult {
-	res := &runResult{run: r, steps: x.steps, switches: x.switches, failure: x.failure}
-	for i, name := range x.p.Threads() {
-		res.threads = append(res.threads, Thread{Name: name, TID: x.tids[i]})
-	}
+func (c *crew) result(x *run) *runResult {
+	res := &runResult{run: x.r, steps: x.steps, switches: x.switches, failure: x.failure, threads: c.list()}
 	if x.opts.OnRun != nil {
-		x.opts.OnRun(RunInfo{Run: r, End: true, Verdict: verdictOf(x.failure), Failure: x.failure,
+		x.opts.OnRun(RunInfo{Run: x.r, End: true, Verdict: verdictOf(x.failure), Failure: x.failure,
 			Steps: len(x.steps), Switches: x.switches, Threads: res.threads})
 	}
 	return res
 }
 
 // watch waits for the run to end, for ctx, or for a stall.
-func (x *run) watch(ctx context.Context, r int) error {
+func (x *run) watch(ctx context.Context) error {
 	var tick <-chan time.Time
 	if x.opts.Detect > 0 {
 		t := time.NewTicker(max(x.opts.Detect/4, time.Millisecond))
@@ -133,27 +193,21 @@ func (x *run) watch(ctx context.Context, r int) error {
 		case <-x.ended:
 			return nil
 		case <-ctx.Done():
-			x.stop()
-			return fmt.Errorf("program %s, run %d stopped after %d steps: %w", x.p.Name(), r, x.stepsTaken(), context.Cause(ctx))
+			_, steps := x.stop()
+			return fmt.Errorf("program %s, run %d stopped after %d steps: %w", x.p.Name(), x.r, steps, context.Cause(ctx))
 		case now := <-tick:
 			if now.Sub(time.Unix(0, x.lastStep.Load())) < x.opts.Detect {
 				continue
 			}
-			where := x.stop()
-			return &StallError{Program: x.p.Name(), Run: r, For: x.opts.Detect, Where: where}
+			where, _ := x.stop()
+			return &StallError{Program: x.p.Name(), Run: x.r, For: x.opts.Detect, Where: where}
 		}
 	}
 }
 
-func (x *run) stepsTaken() int {
-	_ = x.ticket.P(nil, 0)
-	defer x.ticket.V()
-	return len(x.steps)
-}
-
 // stop ends the run from outside its threads and says where each
-// unfinished thread was.
-func (x *run) stop() []string {
+// unfinished thread was and how many steps were taken.
+func (x *run) stop() ([]string, int) {
 	_ = x.ticket.P(nil, 0)
 	defer x.ticket.V()
 	var where []string
@@ -168,19 +222,23 @@ func (x *run) stop() []string {
 			where = append(where, fmt.Sprintf("%s is before %s at line %d", name, a.Text, a.Pos.Line))
 		}
 	}
-	if !x.over {
+	if !x.over.Load() {
 		x.end(nil)
 	}
-	return where
+	return where, len(x.steps)
 }
 
 // end marks the run over, with the ticket held, and wakes every sleeper
-// so that each sees it.
+// so that each sees it and leaves the run.
 func (x *run) end(f *program.Failure) {
-	x.over, x.failure = true, f
+	x.failure = f
+	x.over.Store(true)
 	close(x.ended)
 	for _, w := range x.words {
 		w.Wake()
+	}
+	for i := range x.naps {
+		x.naps[i].Wake()
 	}
 }
 
@@ -199,34 +257,41 @@ func (x *run) check() (f *program.Failure, over bool) {
 	return nil, false
 }
 
-// body is program thread i's life in run r. A thread that fails (an
-// error other than its cancellation, or a panic) ends the run, so that
-// the others and the coordinator do not wait for it.
-func (x *run) body(r, i int, th *osthread.Thread) (err error) {
+// errOver is how a pause learns that the run is over.
+var errOver = errors.New("the run is over")
+
+// body is program thread i's part of the run: it returns nil when the
+// thread has finished or the run is over. A thread that fails (an error
+// other than its cancellation, or a panic) ends the run, so that the
+// others and the coordinator do not wait for it.
+func (x *run) body(i int, th *osthread.Thread) (err error) {
 	holding := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("program %s: thread %s panicked: %v", x.p.Name(), x.p.Threads()[i], p)
 		}
-		if err == nil || errors.Is(err, osthread.ErrCancelled) {
+		if errors.Is(err, errOver) {
+			err = nil
+		}
+		if err == nil {
 			return
 		}
 		if !holding {
 			_ = x.ticket.P(nil, 0)
 		}
-		if !x.over {
+		if !x.over.Load() {
 			x.end(nil)
 		}
 		x.ticket.V()
 	}()
 	var rng *rand.Rand
 	if x.opts.Jitter > 0 {
-		rng = rand.New(rand.NewPCG(x.opts.Seed, uint64(r)<<20|uint64(i)))
+		rng = rand.New(rand.NewPCG(x.opts.Seed, uint64(x.r)<<20|uint64(i)))
 	}
 	waited := false
 	for {
 		if rng != nil && !waited {
-			if err := th.Sleep(time.Duration(rng.Int64N(int64(x.opts.Jitter)))); err != nil {
+			if err := x.pause(th, i, time.Duration(rng.Int64N(int64(x.opts.Jitter)))); err != nil {
 				return err
 			}
 		}
@@ -234,32 +299,55 @@ func (x *run) body(r, i int, th *osthread.Thread) (err error) {
 			return err
 		}
 		holding = true
-		if x.over {
+		if x.over.Load() {
 			holding = false
 			x.ticket.V()
 			return nil
 		}
 		if !x.s.IsEnabled(i) {
-			w, seen, err := x.block(r, i, th.TID(), waited)
+			w, seen, err := x.block(i, th.TID(), waited)
 			if err != nil {
 				return err
 			}
 			holding = false
 			x.ticket.V()
 			waited = true
-			if err := w.Sleep(th, seen); err != nil {
+			if err := w.Sleep(th, seen, 0); err != nil {
 				return err
 			}
 			continue
 		}
-		work, done := x.step(r, i, th.TID(), waited)
+		work, done := x.step(i, th.TID(), waited)
 		holding = false
 		x.ticket.V()
 		waited = false
 		if done {
 			return nil
 		}
-		if err := th.Sleep(work + x.opts.Work); err != nil {
+		if err := x.pause(th, i, work+x.opts.Work); err != nil {
+			return err
+		}
+	}
+}
+
+// pause sleeps d on thread i's own futex word: real time, cut short by
+// the run's end ([errOver]) or the thread's cancellation.
+func (x *run) pause(th *osthread.Thread, i int, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	w := &x.naps[i]
+	deadline := time.Now().Add(d)
+	for {
+		seen := w.Load()
+		if x.over.Load() {
+			return errOver
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		if err := w.Sleep(th, seen, left); err != nil {
 			return err
 		}
 	}
@@ -267,14 +355,14 @@ func (x *run) body(r, i int, th *osthread.Thread) (err error) {
 
 // block finds the word thread i sleeps on and what it reads now, with the
 // ticket held.
-func (x *run) block(r, i, tid int, waited bool) (*sem.Word, uint32, error) {
+func (x *run) block(i, tid int, waited bool) (*sem.Word, uint32, error) {
 	st := x.s.Status(i)
 	w := x.waiting[st.Waiting]
 	if w == nil {
 		return nil, 0, fmt.Errorf("program %s: thread %s cannot step and waits for %q, which has no futex word", x.p.Name(), x.p.Threads()[i], st.Waiting)
 	}
 	if !waited && x.opts.Trace != nil {
-		x.opts.Trace(Event{Run: r, Thread: i, Name: x.p.Threads()[i], TID: tid, Wait: true, Waiting: st.Waiting})
+		x.opts.Trace(Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Wait: true, Waiting: st.Waiting})
 	}
 	return w, w.Load(), nil
 }
@@ -283,7 +371,7 @@ func (x *run) block(r, i, tid int, waited bool) (*sem.Word, uint32, error) {
 // schedule, waking whoever waits on what it changed, and ending the run
 // if it is over. It returns how long the step works and whether thread i
 // is done (it has finished, or the run is over).
-func (x *run) step(r, i, tid int, resumed bool) (time.Duration, bool) {
+func (x *run) step(i, tid int, resumed bool) (time.Duration, bool) {
 	a, _ := x.s.Next(i)
 	info, err := x.s.Step(i)
 	if err != nil { // IsEnabled said it could: a bug of the model's
@@ -307,7 +395,7 @@ func (x *run) step(r, i, tid int, resumed bool) (time.Duration, bool) {
 	}
 	done := x.s.Done(i)
 	if x.opts.Trace != nil {
-		ev := Event{Run: r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
+		ev := Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
 			Action: a, Info: info, Resumed: resumed, Done: done}
 		if info.Var >= 0 && info.Old != info.New {
 			ev.Changed = changed(x.p, x.s, info)

@@ -3,6 +3,7 @@ package sem
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -22,11 +23,15 @@ type Word struct {
 // Load returns the word's value, for a later [Word.Sleep].
 func (w *Word) Load() uint32 { return w.seq.Load() }
 
-// Sleep sleeps while the word is still seen; it is a cancellation point
-// of c (nil: not cancellable), returning [ErrCancelled] once c is
-// cancelled. It returns nil when the word has changed, and also on a
-// spurious wake-up: callers recheck what they wait for.
-func (w *Word) Sleep(c Canceler, seen uint32) error {
+// Sleep sleeps while the word is still seen, for at most timeout (no
+// limit if 0 or less); it is a cancellation point of c (nil: not
+// cancellable), returning [ErrCancelled] once c is cancelled. It returns
+// nil when the word has changed, when the timeout ran out, and also on a
+// spurious wake-up: callers recheck what they wait for. The thread sleeps
+// in the kernel, woken by the kernel's timer or a [Word.Wake]: no Go
+// timer, no hand-off between goroutines, so a short sleep of a locked
+// thread costs two system calls.
+func (w *Word) Sleep(c Canceler, seen uint32, timeout time.Duration) error {
 	addr := (*uint32)(unsafe.Pointer(&w.seq))
 	w.sleepers.Add(1)
 	defer w.sleepers.Add(-1)
@@ -38,7 +43,7 @@ func (w *Word) Sleep(c Canceler, seen uint32) error {
 	if w.seq.Load() != seen {
 		return nil
 	}
-	if err := futexSleep(addr, seen, 0); err != nil {
+	if err := futexSleep(addr, seen, timeout); err != nil && err != errTimedOut {
 		return fmt.Errorf("sem: futex wait: %w", err)
 	}
 	if cancelled(c) {

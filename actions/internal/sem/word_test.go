@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 func untilWordSleepers(w *Word, n int32) {
@@ -18,7 +19,7 @@ func TestWordWakeWakesEverySleeper(t *testing.T) {
 	seen := w.Load()
 	done := make(chan error, 3)
 	for range 3 {
-		go func() { done <- w.Sleep(nil, seen) }()
+		go func() { done <- w.Sleep(nil, seen, 0) }()
 	}
 	untilWordSleepers(&w, 3)
 	w.Wake()
@@ -36,7 +37,7 @@ func TestWordSleepOnChangedWordReturns(t *testing.T) {
 	var w Word
 	seen := w.Load()
 	w.Wake() // between the read and the sleep, as a step under the lock would
-	if err := w.Sleep(nil, seen); err != nil {
+	if err := w.Sleep(nil, seen, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -45,13 +46,13 @@ func TestWordCancelWakesSleeper(t *testing.T) {
 	var w Word
 	c := &flagCanceler{}
 	done := make(chan error)
-	go func() { done <- w.Sleep(c, w.Load()) }()
+	go func() { done <- w.Sleep(c, w.Load(), 0) }()
 	untilWordSleepers(&w, 1)
 	c.cancel()
 	if err := <-done; !errors.Is(err, ErrCancelled) {
 		t.Fatalf("Sleep = %v, want ErrCancelled", err)
 	}
-	if err := w.Sleep(c, w.Load()); !errors.Is(err, ErrCancelled) {
+	if err := w.Sleep(c, w.Load(), 0); !errors.Is(err, ErrCancelled) {
 		t.Fatalf("Sleep with a cancelled Canceler = %v, want ErrCancelled", err)
 	}
 }
@@ -77,7 +78,7 @@ func TestWordNoLostWakeups(t *testing.T) {
 				}
 				seen := w.Load()
 				mu.Unlock()
-				if err := w.Sleep(nil, seen); err != nil {
+				if err := w.Sleep(nil, seen, 0); err != nil {
 					t.Error(err)
 					return
 				}
@@ -88,4 +89,11 @@ func TestWordNoLostWakeups(t *testing.T) {
 	wg.Go(func() { play(0) })
 	wg.Go(func() { play(1) })
 	wg.Wait()
+}
+
+func TestWordSleepTimesOut(t *testing.T) {
+	var w Word
+	if err := w.Sleep(nil, w.Load(), time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 }
