@@ -150,12 +150,12 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 }
 
 // step logs one visible step of thread i in run r.
-func (t *programTracer) step(r, i, index, tid int, a program.Action, info program.StepInfo, changed string, done bool) {
+func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done bool) {
 	event := "program_step"
 	switch {
-	case a.Op == program.OpCritical && a.Phase == program.PhaseEnter:
+	case info.Op == program.OpCritical && info.Phase == program.PhaseEnter:
 		event = "program_enter"
-	case a.Op == program.OpCritical && a.Phase == program.PhaseLeave:
+	case info.Op == program.OpCritical && info.Phase == program.PhaseLeave:
 		event = "program_leave"
 	}
 	resumed := !t.started[i] || t.waiting[i]
@@ -163,11 +163,11 @@ func (t *programTracer) step(r, i, index, tid int, a program.Action, info progra
 	name := t.p.Threads()[i]
 	kv := []any{"program", t.p.Name(), "run", r, "worker", name, "tid", tid, "index", index, "op", info.Text,
 		"line", info.Pos.Line, "resumed", resumed}
-	if a.Op == program.OpCritical {
-		kv = append(kv, "region", a.Object)
+	if info.Op == program.OpCritical {
+		kv = append(kv, "region", objectOf(info))
 	}
-	if changed != "" {
-		kv = append(kv, "changed", changed)
+	if info.Var >= 0 && info.Old != info.New {
+		kv = append(kv, "changed", t.changed(info))
 	}
 	if info.Log != "" {
 		kv = append(kv, "message", info.Log)
@@ -177,19 +177,38 @@ func (t *programTracer) step(r, i, index, tid int, a program.Action, info progra
 	}
 	t.env.Event(event, "program step", kv...)
 	if info.Blocked {
-		t.wait(r, i, tid, t.waitingFor(a))
+		t.wait(r, i, tid, waitingFor(info))
 	}
 	if done {
 		t.env.Event("program_done", "program thread finished", "program", t.p.Name(), "run", r, "worker", name, "state", "finished")
 	}
 }
 
-// waitingFor names what a step that blocked its thread waits for.
-func (t *programTracer) waitingFor(a program.Action) string {
-	if a.Op == program.OpCondWait {
-		return "condition " + a.Object
+// objectOf is the object a step names: its text's second word ("wait
+// s", "enter room", "cond_wait c (release m)").
+func objectOf(info program.StepInfo) string {
+	if f := strings.Fields(info.Text); len(f) > 1 {
+		return f[1]
 	}
-	return "semaphore " + a.Object
+	return ""
+}
+
+// waitingFor names what a step that blocked its thread waits for: a FIFO
+// semaphore's signal, or a condition's.
+func waitingFor(info program.StepInfo) string {
+	if info.Op == program.OpCondWait {
+		return "condition " + objectOf(info)
+	}
+	return "semaphore " + objectOf(info)
+}
+
+// changed says what a step wrote: "count: 0 → 1".
+func (t *programTracer) changed(info program.StepInfo) string {
+	v := t.p.Def().Vars[info.Var]
+	if v.Bool {
+		return fmt.Sprintf("%s: %v → %v", v.Name, info.Old != 0, info.New != 0)
+	}
+	return fmt.Sprintf("%s: %d → %d", v.Name, info.Old, info.New)
 }
 
 // wait logs thread i going to sleep on what it waits for.
@@ -228,7 +247,7 @@ func (t *programTracer) freeEvent(e freerun.Event) {
 		t.wait(e.Run, e.Thread, e.TID, e.Waiting)
 		return
 	}
-	t.step(e.Run, e.Thread, e.Index, e.TID, e.Action, e.Info, e.Changed, e.Done)
+	t.step(e.Run, e.Thread, e.Index, e.TID, e.Info, e.Done)
 }
 
 // found logs what the step found: the failure of the shown run, with the

@@ -93,8 +93,6 @@ type Event struct {
 	Resumed bool
 	// Done: the thread finished with this step.
 	Done bool
-	// Changed says what the step wrote ("count: 0 → 1"), "" if nothing.
-	Changed string
 }
 
 // RunInfo is the start or the end of a run.

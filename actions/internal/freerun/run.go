@@ -395,27 +395,12 @@ func (x *run) step(i, tid int, resumed bool) (time.Duration, bool) {
 	}
 	done := x.s.Done(i)
 	if x.opts.Trace != nil {
-		ev := Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
-			Action: a, Info: info, Resumed: resumed, Done: done}
-		if info.Var >= 0 && info.Old != info.New {
-			ev.Changed = changed(x.p, x.s, info)
-		}
-		x.opts.Trace(ev)
+		x.opts.Trace(Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
+			Action: a, Info: info, Resumed: resumed, Done: done})
 	}
 	if over {
 		x.end(f)
 		return 0, true
 	}
 	return info.Work, done
-}
-
-// changed says what a step wrote: "count: 0 → 1".
-func changed(p *program.Program, s *program.State, info program.StepInfo) string {
-	name := p.Vars()[info.Var]
-	now := s.Final()[name]
-	var old any = info.Old
-	if _, isBool := now.(bool); isBool {
-		old = info.Old != 0
-	}
-	return fmt.Sprintf("%s: %v → %v", name, old, now)
 }
