@@ -1,0 +1,416 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// maxExhaustiveThreads is how many threads exhaustive handles: a thread
+// set is a machine word.
+const maxExhaustiveThreads = 64
+
+// node is a visited state of the exhaustive search.
+type node struct {
+	sleep   uint64 // its sleep set: threads whose step here nobody explored yet
+	enabled uint64
+	failed  uint64 // enabled threads whose step fails here
+	known   uint64 // threads whose edge is recorded
+	edge    int32  // its first edge in exh.edges, n a node
+}
+
+// frame is a state on the search's stack.
+type frame struct {
+	s     *program.State
+	node  int32
+	sleep uint64 // the sleep set, growing as the state's steps are explored
+	todo  uint64 // the steps still to explore from it
+	via   int    // the thread whose step led here, -1 at a root
+}
+
+// exhDriver is the exhaustive search: a depth-first search of the state
+// graph with visited states hashed and sleep sets (see the package
+// documentation), every step of it taken by the real thread whose step
+// it is. Sharded, it first expands the first levels breadth-first (every
+// shard alike) and takes every Count-th state of the level as a root.
+type exhDriver struct {
+	p        *program.Program
+	c        *crew
+	n        int
+	maxSteps int
+	runsCap  int
+	shard    Shard
+	trace    func(StepInfo)
+	count    bool // count interleavings (unsharded)
+
+	visited map[uint64]int32
+	nodes   []node
+	edges   []uint64
+
+	// The breadth-first prefix of a sharded search.
+	level, nextLevel []prefixState
+	li               int
+	lmask            uint64
+	prefixDone       bool
+
+	roots    []prefixState
+	rootRefs []rootRef
+	stack    []frame
+	root     []int // the path to the current root
+
+	pending struct {
+		s     *program.State
+		t     int
+		sleep uint64
+		from  int // the level state it comes from, in the prefix
+	}
+
+	prefixSeen map[uint64]bool
+	levels     int
+
+	runs, failures, trans int
+	first, last           *found
+	anyLeaf               *found // the first path, when no path ends
+	cut                   bool
+	err                   error
+}
+
+// prefixState is a state of the prefix and the steps that reach it.
+type prefixState struct {
+	s    *program.State
+	path []int
+}
+
+const prefixLevels = 64
+
+func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Options) (searchResult, error) {
+	n := len(p.Threads())
+	if n > maxExhaustiveThreads {
+		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
+	}
+	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, shard: opts.Shard, trace: opts.Trace,
+		count: opts.Shard.whole(), visited: map[uint64]int32{}}
+	s, f := p.NewState()
+	if f != nil {
+		d.failures, d.runs = 1, 1
+		d.first = &found{run: 0, failure: f}
+		return d.result(true), nil
+	}
+	d.level = []prefixState{{s: s}}
+	if opts.Shard.whole() || d.enabledMask(s) == 0 {
+		d.prefixDone, d.roots, d.level = true, d.level, nil
+	} else {
+		d.startLevel()
+	}
+	err := c.drive(ctx, d, opts.Watchdog, opts.Budget)
+	if err == nil {
+		err = d.err
+	}
+	complete := err == nil && !d.cut && len(d.stack) == 0 && len(d.roots) == 0 && d.prefixDone
+	return d.result(complete), err
+}
+
+func (d *exhDriver) result(complete bool) searchResult {
+	if complete {
+		if path := d.stuckPath(); path != nil {
+			f := maxStepsFailure(d.p, d.maxSteps)
+			f.Msg = fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): the run took %d steps without ending", len(path), d.maxSteps)
+			d.failAt(f, path)
+		}
+	}
+	if d.last == nil {
+		d.last = d.anyLeaf
+	}
+	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
+		states: len(d.visited), trans: d.trans}
+	if complete && d.count {
+		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited)
+	}
+	return res
+}
+
+func (d *exhDriver) next() int {
+	for {
+		if d.err != nil {
+			return -1
+		}
+		if d.c.stop.Load() || d.runsCap > 0 && d.runs >= d.runsCap {
+			d.cut = true
+			return -1
+		}
+		if !d.prefixDone {
+			if t := d.nextPrefix(); t >= 0 {
+				return t
+			}
+			continue
+		}
+		if len(d.stack) == 0 {
+			if len(d.roots) == 0 {
+				return -1
+			}
+			r := d.roots[0]
+			d.roots = d.roots[1:]
+			d.root = r.path
+			d.arrive(r.s, 0, -1)
+			if i, ok := d.visited[r.s.Hash()]; ok {
+				d.rootRefs = append(d.rootRefs, rootRef{node: i, path: r.path})
+			}
+			continue
+		}
+		top := &d.stack[len(d.stack)-1]
+		if top.todo == 0 {
+			d.pop()
+			continue
+		}
+		t := bits.TrailingZeros64(top.todo)
+		top.todo &^= 1 << t
+		fp := top.s.Footprint(t)
+		var child uint64
+		for m := top.sleep; m != 0; m &= m - 1 {
+			u := bits.TrailingZeros64(m)
+			if !top.s.Footprint(u).Conflict(fp) {
+				child |= 1 << u
+			}
+		}
+		top.sleep |= 1 << t
+		d.pending.s, d.pending.t, d.pending.sleep = top.s.Clone(), t, child
+		return t
+	}
+}
+
+func (d *exhDriver) step(t int) {
+	s := d.pending.s
+	d.pending.s = nil
+	info, err := s.Step(t)
+	if err != nil {
+		d.err = fmt.Errorf("control: exhaustive step of %s: %w", d.c.names[t], err)
+		return
+	}
+	d.trans++
+	if d.trace != nil {
+		d.trace(StepInfo{Run: d.runs, Step: d.depth(), Name: d.c.names[t], TID: d.c.tid(t), StepInfo: info, Values: s.Values()})
+	}
+	if !d.prefixDone {
+		d.prefixStep(s, t, info.Failure)
+		return
+	}
+	top := &d.stack[len(d.stack)-1]
+	if info.Failure != nil {
+		d.record(top, t, 0, true)
+		d.fail(info.Failure, t)
+		return
+	}
+	d.record(top, t, s.Hash(), false)
+	d.arrive(s, d.pending.sleep, t)
+}
+
+// depth is how many steps the state on top of the stack is from the start.
+func (d *exhDriver) depth() int {
+	if !d.prefixDone {
+		return len(d.level[d.li].path)
+	}
+	return len(d.root) + len(d.stack) - 1
+}
+
+// arrive enters state s, reached by thread via's step with sleep set
+// sleep: a new state is pushed with every enabled step not asleep to
+// explore; a visited one only with the steps asleep at every earlier visit
+// but awake now (its stored sleep set becomes the intersection).
+func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
+	h := s.Hash()
+	if i, ok := d.visited[h]; ok {
+		nd := &d.nodes[i]
+		todo := nd.sleep &^ sleep
+		sleep &= nd.sleep
+		nd.sleep = sleep
+		if todo == 0 {
+			if d.anyLeaf == nil {
+				d.anyLeaf = &found{run: d.runs, steps: d.path(via)}
+			}
+			d.leaf()
+			return
+		}
+		d.stack = append(d.stack, frame{s: s, node: i, sleep: sleep, todo: todo, via: via})
+		return
+	}
+	en := d.enabledMask(s)
+	if en != 0 && d.depth()+1 >= d.maxSteps {
+		d.cut = true
+		d.fail(maxStepsFailure(d.p, d.maxSteps), via)
+		return
+	}
+	i := int32(len(d.nodes))
+	d.visited[h] = i
+	d.nodes = append(d.nodes, node{sleep: sleep, enabled: en, edge: int32(len(d.edges))})
+	d.edges = append(d.edges, make([]uint64, d.n)...)
+	if en == 0 {
+		if f := s.End(); f != nil {
+			d.fail(f, via)
+			return
+		}
+		if d.last == nil {
+			d.last = &found{run: d.runs, steps: d.path(via)}
+		}
+		d.leaf()
+		return
+	}
+	d.stack = append(d.stack, frame{s: s, node: i, sleep: sleep, todo: en &^ sleep, via: via})
+}
+
+// pop leaves the state on top of the stack. The steps a sleep set kept
+// the search from taking here are taken on the model to learn where they
+// lead, for the state graph (never explored from: the states they reach
+// are explored through another order of the same steps).
+func (d *exhDriver) pop() {
+	top := d.stack[len(d.stack)-1]
+	d.stack = d.stack[:len(d.stack)-1]
+	nd := &d.nodes[top.node]
+	if nd.known == nd.enabled {
+		return
+	}
+	for m := nd.enabled &^ nd.known; m != 0; m &= m - 1 {
+		t := bits.TrailingZeros64(m)
+		s := top.s.Clone()
+		info, err := s.Step(t)
+		if err != nil {
+			d.err = fmt.Errorf("control: counting the step of %s: %w", d.c.names[t], err)
+			return
+		}
+		d.recordAt(top.node, t, s.Hash(), info.Failure != nil)
+	}
+}
+
+func (d *exhDriver) record(f *frame, t int, h uint64, failed bool) { d.recordAt(f.node, t, h, failed) }
+
+func (d *exhDriver) recordAt(i int32, t int, h uint64, failed bool) {
+	nd := &d.nodes[i]
+	if nd.known&(1<<t) != 0 {
+		return
+	}
+	nd.known |= 1 << t
+	if failed {
+		nd.failed |= 1 << t
+		return
+	}
+	d.edges[int(nd.edge)+t] = h
+}
+
+// path is the steps from the start to the state on top of the stack, then
+// thread t's (if t >= 0).
+func (d *exhDriver) path(t int) []int {
+	out := slices.Clone(d.root)
+	for _, f := range d.stack {
+		if f.via >= 0 {
+			out = append(out, f.via)
+		}
+	}
+	if t >= 0 {
+		out = append(out, t)
+	}
+	return out
+}
+
+// fail records a failure: thread t's step from the state on top of the
+// stack failed (or the state it reached did).
+func (d *exhDriver) fail(f *program.Failure, t int) {
+	if d.first == nil {
+		d.failAt(f, d.path(t))
+		return
+	}
+	d.failAt(f, nil)
+}
+
+// failAt records a failure at the end of path (nil when a failure is
+// already kept).
+func (d *exhDriver) failAt(f *program.Failure, path []int) {
+	d.failures++
+	if d.first == nil {
+		d.first = &found{run: d.runs, steps: path, failure: f}
+	}
+	d.leaf()
+}
+
+// leaf ends a path: one run.
+func (d *exhDriver) leaf() { d.runs++ }
+
+// startLevel splits the prefix's level among the shards when it has at
+// least one state a shard (or the prefix is as deep as it goes), and
+// otherwise starts expanding it.
+func (d *exhDriver) startLevel() {
+	if len(d.level) == 0 || len(d.level) >= d.shard.Count || d.levels >= min(prefixLevels, d.maxSteps/2) {
+		for j := d.shard.Index; j < len(d.level); j += d.shard.Count {
+			d.roots = append(d.roots, d.level[j])
+		}
+		d.level, d.nextLevel, d.prefixSeen, d.prefixDone = nil, nil, nil, true
+		return
+	}
+	if d.prefixSeen == nil {
+		d.prefixSeen = map[uint64]bool{d.level[0].s.Hash(): true}
+	}
+	d.li, d.lmask, d.nextLevel = 0, d.enabledMask(d.level[0].s), nil
+}
+
+// nextPrefix returns the next step of the prefix to take, or -1 when the
+// level is done (the next level is then started or split).
+func (d *exhDriver) nextPrefix() int {
+	for d.li < len(d.level) {
+		if d.lmask == 0 {
+			d.li++
+			if d.li < len(d.level) {
+				d.lmask = d.enabledMask(d.level[d.li].s)
+			}
+			continue
+		}
+		t := bits.TrailingZeros64(d.lmask)
+		d.lmask &^= 1 << t
+		d.pending.s, d.pending.t = d.level[d.li].s.Clone(), t
+		return t
+	}
+	d.level = d.nextLevel
+	d.levels++
+	d.startLevel()
+	return -1
+}
+
+// prefixStep keeps the state thread t's step reached in the prefix, unless
+// it failed, ended or was seen before.
+func (d *exhDriver) prefixStep(s *program.State, t int, f *program.Failure) {
+	path := append(slices.Clone(d.level[d.li].path), t)
+	if f != nil {
+		d.failAt(f, path)
+		return
+	}
+	h := s.Hash()
+	if d.prefixSeen[h] {
+		d.leaf()
+		return
+	}
+	d.prefixSeen[h] = true
+	if d.enabledMask(s) == 0 {
+		if f := s.End(); f != nil {
+			d.failAt(f, path)
+			return
+		}
+		if d.last == nil {
+			d.last = &found{run: d.runs, steps: path}
+		}
+		d.leaf()
+		return
+	}
+	d.nextLevel = append(d.nextLevel, prefixState{s: s, path: path})
+}
+
+func (d *exhDriver) enabledMask(s *program.State) uint64 {
+	var en uint64
+	for t := range d.n {
+		if s.IsEnabled(t) {
+			en |= 1 << t
+		}
+	}
+	return en
+}
+
+func trailing(m uint64) int { return bits.TrailingZeros64(m) }
