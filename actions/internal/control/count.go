@@ -5,20 +5,21 @@ import (
 	"math/bits"
 )
 
-// countPaths counts the maximal paths from the first node of the state
+// countPaths counts the maximal paths (with failing, only those that end
+// in a failure) from the first node of the state
 // graph a complete, unsharded exhaustive search recorded: every step of
 // every visited state, those a sleep set skipped included, so the count is
 // of interleavings before reduction. A final state ends one path, and so
 // does a failing step. cyclic is true (and the count nil) when the graph
 // has a cycle: then there are infinitely many. It counts in machine words
 // and only falls back to big integers when a count overflows.
-func countPaths(nodes []node, edges []uint64, visited map[uint64]int32) (count *big.Int, cyclic bool) {
+func countPaths(nodes []node, edges []uint64, visited map[uint64]int32, failing bool) (count *big.Int, cyclic bool) {
 	if len(nodes) == 0 {
 		return nil, false
 	}
-	res, st := countWith(nodes, edges, visited, smallArith{})
+	res, st := countWith(nodes, edges, visited, failing, smallArith{})
 	if st == overflow {
-		res, st = countWith(nodes, edges, visited, bigArith{})
+		res, st = countWith(nodes, edges, visited, failing, bigArith{})
 	}
 	return res, st == cyclicGraph
 }
@@ -62,7 +63,7 @@ func (bigArith) result(v *big.Int) *big.Int         { return v }
 // countWith counts by depth-first search in post-order, without recursion
 // (a path may be thousands of states long); the result is nil unless the
 // status is counted.
-func countWith[T any, A arith[T]](nodes []node, edges []uint64, visited map[uint64]int32, a A) (*big.Int, countStatus) {
+func countWith[T any, A arith[T]](nodes []node, edges []uint64, visited map[uint64]int32, failing bool, a A) (*big.Int, countStatus) {
 	const (
 		white = iota
 		grey
@@ -86,7 +87,7 @@ func countWith[T any, A arith[T]](nodes []node, edges []uint64, visited map[uint
 		if top.left == 0 {
 			nd := nodes[top.i]
 			v := a.zero()
-			if nd.enabled == 0 {
+			if nd.enabled == 0 && (!failing || nd.endFail) {
 				v = a.one()
 			}
 			for m := nd.failed; m != 0; m &= m - 1 {

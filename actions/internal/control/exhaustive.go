@@ -20,6 +20,7 @@ type node struct {
 	failed  uint64 // enabled threads whose step fails here
 	known   uint64 // threads whose edge is recorded
 	edge    int32  // its first edge in exh.edges, n a node
+	endFail bool   // a final state that fails (deadlock, expect)
 }
 
 // frame is a state on the search's stack.
@@ -127,7 +128,8 @@ func (d *exhDriver) result(complete bool) searchResult {
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
 		states: len(d.visited), trans: d.trans}
 	if complete && d.count {
-		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited)
+		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
+		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
 	}
 	return res
 }
@@ -223,7 +225,7 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 	h := s.Hash()
 	if i, ok := d.visited[h]; ok {
 		nd := &d.nodes[i]
-		todo := nd.sleep &^ sleep
+		todo := nd.sleep &^ sleep & nd.enabled
 		sleep &= nd.sleep
 		nd.sleep = sleep
 		if todo == 0 {
@@ -248,6 +250,7 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 	d.edges = append(d.edges, make([]uint64, d.n)...)
 	if en == 0 {
 		if f := s.End(); f != nil {
+			d.nodes[i].endFail = true
 			d.fail(f, via)
 			return
 		}

@@ -44,8 +44,9 @@ type Outcome struct {
 	Deadlock    bool
 	Cycle       []string
 	Explanation string
-	// Failures counts the failing runs (exhaustive: failing steps and
-	// final states found).
+	// Failures counts the failing runs; for exhaustive, the failing
+	// steps and final states it found (each state once: many
+	// interleavings may lead to it; FailingInterleavings counts those).
 	Failures int
 	// States and Transitions are what exhaustive explored: distinct
 	// states and the steps taken to explore them.
@@ -57,6 +58,8 @@ type Outcome struct {
 	// the graph has a cycle (a spin): there are infinitely many.
 	Interleavings *big.Int
 	Cyclic        bool
+	// FailingInterleavings counts those of Interleavings that fail.
+	FailingInterleavings *big.Int
 	// PCTBound is PCT's guarantee for one run: a bug of depth Depth is
 	// found with probability at least 1/(n·k^(d−1)), n threads, k steps
 	// with a choice (PCTSteps, from the probe run).
@@ -125,11 +128,16 @@ func (o *Outcome) Fields() map[string]any {
 		"note":              o.Note,
 	}
 	if o.Interleavings != nil {
-		if o.Interleavings.IsInt64() {
-			f["interleavings"] = o.Interleavings.Int64()
-		} else {
-			f["interleavings"] = o.Interleavings.String()
-		}
+		f["interleavings"] = number(o.Interleavings)
+		f["failing_interleavings"] = number(o.FailingInterleavings)
 	}
 	return f
+}
+
+// number is n as an int64 when it fits, else as its decimal text.
+func number(n *big.Int) any {
+	if n.IsInt64() {
+		return n.Int64()
+	}
+	return n.String()
 }

@@ -23,11 +23,24 @@ import (
 //
 // For a bug of depth d, one run finds it with probability at least
 // 1/(n·k^(d−1)) when k bounds the steps with a choice.
+//
+// The paper's programs do not spin; a thread that spins at the highest
+// priority, waiting for one of lower priority, would spin until max_steps
+// and hide every other bug. So, as Coyote and Shuttle do with a yield, a
+// step that changes nothing at all (the test of a spin that found its
+// condition as it was) drops its thread below every other priority. A
+// program without spins runs exactly the paper's algorithm.
 type pctChooser struct {
 	prio   []int
 	change []int // change[i-1] is k_i
 	d      int
 	count  int // steps with a choice so far
+	bottom int // the priority the next spinning thread drops to
+}
+
+func (c *pctChooser) spun(t int) {
+	c.prio[t] = c.bottom
+	c.bottom--
 }
 
 // newPCTChooser draws a run's priorities, then its change points, from r.

@@ -46,7 +46,21 @@ type runDriver struct {
 	switches int
 	enabled  []int
 	il       *program.Interleaving
+	arena    []int64 // where the interleaving's rows keep their values
+	sizeHint int     // the steps a run is expected to take, for the rows
 	err      error
+}
+
+// values copies the shared values after a step into the arena, which
+// grows a block at a time rather than a slice a step.
+func (d *runDriver) values() []int64 {
+	vals := d.s.Values()
+	n := len(vals)
+	if len(d.arena)+n > cap(d.arena) {
+		d.arena = make([]int64, 0, max(1024, 64*n))
+	}
+	d.arena = append(d.arena, vals...)
+	return d.arena[len(d.arena)-n : len(d.arena) : len(d.arena)]
 }
 
 func (d *runDriver) next() int {
@@ -85,6 +99,7 @@ func (d *runDriver) begin(run int, ch chooser) {
 	d.run, d.ch, d.s, d.steps, d.switches = run, ch, s, d.steps[:0], 0
 	if d.record {
 		d.il = newInterleaving(d.p, s)
+		d.il.Rows = make([]program.Row, 0, d.sizeHint)
 	}
 	if f != nil {
 		d.finish(f)
@@ -92,17 +107,25 @@ func (d *runDriver) begin(run int, ch chooser) {
 }
 
 func (d *runDriver) step(t int) {
+	spin, _ := d.ch.(spinAware)
+	var before uint64
+	if spin != nil {
+		before = d.s.Hash()
+	}
 	info, err := d.s.Step(t)
 	if err != nil {
 		d.err, d.s = fmt.Errorf("control: run %d, step %d: %w", d.run, len(d.steps)+1, err), nil
 		return
+	}
+	if spin != nil && info.Failure == nil && d.s.Hash() == before {
+		spin.spun(t)
 	}
 	if n := len(d.steps); n > 0 && d.steps[n-1] != t {
 		d.switches++
 	}
 	d.steps = append(d.steps, t)
 	if d.il != nil {
-		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.s.Values(), Log: info.Log, Failed: info.Failure != nil})
+		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if d.trace != nil {
 		d.trace(StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.c.names[t], TID: d.c.tid(t), StepInfo: info, Values: d.s.Values()})
@@ -145,6 +168,12 @@ func newInterleaving(p *program.Program, s *program.State) *program.Interleaving
 		il.Bools = append(il.Bools, isBool)
 	}
 	return il
+}
+
+// spinAware is a chooser that hears of a step that changed nothing: the
+// test of a spin that found its condition unchanged.
+type spinAware interface {
+	spun(t int)
 }
 
 // randomChooser picks uniformly among the enabled threads at every step

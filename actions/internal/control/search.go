@@ -26,16 +26,17 @@ func keep(e runEnd) *found {
 // searchResult is what a strategy found, before the shown run is shrunk
 // and replayed.
 type searchResult struct {
-	first, last     *found
-	runs, failures  int
-	complete        bool
-	states, trans   int
-	interleavings   *big.Int
-	cyclic          bool
-	pctBound        float64
-	pctSteps        int
-	note            string
-	shownRunNumbers bool // exhaustive numbers paths, not seeded runs
+	first, last          *found
+	runs, failures       int
+	complete             bool
+	states, trans        int
+	interleavings        *big.Int
+	failingInterleavings *big.Int
+	cyclic               bool
+	pctBound             float64
+	pctSteps             int
+	note                 string
+	shownRunNumbers      bool // exhaustive numbers paths, not seeded runs
 }
 
 // Search explores p's interleavings on real threads, one thread running at
@@ -78,7 +79,7 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 	out := Outcome{
 		OK: res.failures == 0, Verdict: program.Pass, Run: -1, Runs: res.runs, Complete: res.complete && err == nil,
 		Failures: res.failures, States: res.states, Transitions: res.trans,
-		Interleavings: res.interleavings, Cyclic: res.cyclic,
+		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
 		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
 	}
 	if err != nil {
@@ -124,7 +125,7 @@ func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int
 	var out shownRun
 	ch := newReplayChooser(p, steps)
 	planned := false
-	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: true}
+	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: true, sizeHint: min(len(steps)+1, opts.MaxSteps)}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false

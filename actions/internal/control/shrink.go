@@ -28,11 +28,16 @@ func shrink(p *program.Program, steps []int, f *program.Failure, maxSteps int) (
 	}
 	budget := shrinkBudget
 	cur, curF := steps, f
+	if quiet := withoutIdleSteps(p, steps); len(quiet) < len(steps) {
+		if got, ok := evaluate(p, quiet, maxSteps, &budget); ok && sameKind(got.failure, f) {
+			cur, curF = got.steps, got.failure
+		}
+	}
 	for budget > 0 {
 		better := false
 		for cand := range candidates(cur) {
 			got, ok := evaluate(p, cand, maxSteps, &budget)
-			if ok && got.failure != nil && got.failure.Verdict == f.Verdict && got.failure.Pos == f.Pos && improves(got.steps, cur) {
+			if ok && sameKind(got.failure, f) && improves(got.steps, cur) {
 				cur, curF, better = got.steps, got.failure, true
 				break
 			}
@@ -45,6 +50,37 @@ func shrink(p *program.Program, steps []int, f *program.Failure, maxSteps int) (
 		}
 	}
 	return cur, curF
+}
+
+// sameKind says whether g is a failure like f: the same verdict at the
+// same place.
+func sameKind(g, f *program.Failure) bool {
+	return g != nil && g.Verdict == f.Verdict && g.Pos == f.Pos
+}
+
+// withoutIdleSteps drops the steps that changed nothing at all (the test
+// of a spin that found its condition as it was): the states that follow
+// are the same without them.
+func withoutIdleSteps(p *program.Program, steps []int) []int {
+	s, f := p.NewState()
+	if f != nil {
+		return steps
+	}
+	out := make([]int, 0, len(steps))
+	for _, t := range steps {
+		before := s.Hash()
+		info, err := s.Step(t)
+		if err != nil {
+			return steps
+		}
+		if info.Failure != nil || s.Hash() != before {
+			out = append(out, t)
+		}
+		if info.Failure != nil {
+			break
+		}
+	}
+	return out
 }
 
 // improves says whether a has fewer switches than b, or as many and fewer
@@ -96,14 +132,19 @@ func blocks(steps []int) []block {
 }
 
 // candidates yields the schedules shrink tries from cur, in order:
-// prefixes ending before each block, shortest first; then, for every
-// block i and the next block k of the same thread, k pulled up to follow
-// i, and i pushed down to precede k.
+// prefixes ending before each block, shortest first; each block left out;
+// then, for every block i and the next block k of the same thread, k
+// pulled up to follow i, and i pushed down to precede k.
 func candidates(cur []int) func(yield func([]int) bool) {
 	return func(yield func([]int) bool) {
 		bs := blocks(cur)
 		for _, b := range bs {
 			if !yield(cur[:b.from]) {
+				return
+			}
+		}
+		for _, b := range bs {
+			if !yield(append(slices.Clip(cur[:b.from]), cur[b.from+b.n:]...)) {
 				return
 			}
 		}
