@@ -46,6 +46,7 @@ type exhDriver struct {
 	shard    Shard
 	trace    func(StepInfo)
 	count    bool // count interleavings (unsharded)
+	inv      []program.Object
 
 	visited map[uint64]int32
 	nodes   []node
@@ -72,6 +73,8 @@ type exhDriver struct {
 	prefixSeen map[uint64]bool
 	levels     int
 
+	kinds map[string]bool // the failures found, by failureKind
+
 	runs, failures, trans int
 	first, last           *found
 	anyLeaf               *found // the first path, when no path ends
@@ -93,7 +96,7 @@ func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Opt
 		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
 	}
 	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, shard: opts.Shard, trace: opts.Trace,
-		count: opts.Shard.whole(), visited: map[uint64]int32{}}
+		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
 	s, f := p.NewState()
 	if f != nil {
 		d.failures, d.runs = 1, 1
@@ -126,7 +129,7 @@ func (d *exhDriver) result(complete bool) searchResult {
 		d.last = d.anyLeaf
 	}
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
-		states: len(d.visited), trans: d.trans}
+		states: len(d.visited), trans: d.trans, visited: d.visited, kinds: d.kinds}
 	if complete && d.count {
 		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
 		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
@@ -173,7 +176,7 @@ func (d *exhDriver) next() int {
 		var child uint64
 		for m := top.sleep; m != 0; m &= m - 1 {
 			u := bits.TrailingZeros64(m)
-			if !top.s.Footprint(u).Conflict(fp) {
+			if !d.dependent(top.s.Footprint(u), fp) {
 				child |= 1 << u
 			}
 		}
@@ -330,6 +333,7 @@ func (d *exhDriver) fail(f *program.Failure, t int) {
 // already kept).
 func (d *exhDriver) failAt(f *program.Failure, path []int) {
 	d.failures++
+	d.kinds[failureKind(f)] = true
 	if d.first == nil {
 		d.first = &found{run: d.runs, steps: path, failure: f}
 	}
@@ -417,3 +421,41 @@ func (d *exhDriver) enabledMask(s *program.State) uint64 {
 }
 
 func trailing(m uint64) int { return bits.TrailingZeros64(m) }
+
+// dependent says whether two steps of different threads, possible in the
+// same state, must be explored in both orders: their footprints conflict
+// (one writes what the other touches), or one writes a variable an
+// invariant reads while the other writes a variable, so that the
+// invariant is checked after the other's step on a value the order
+// decides. (Footprints commute states; the invariant checks attached to
+// steps need this too, so that a step's check has the same outcome in
+// either order, which the soundness of sleep sets rests on.)
+func (d *exhDriver) dependent(f, g program.Footprint) bool {
+	if f.Conflict(g) {
+		return true
+	}
+	return len(d.inv) > 0 && (writesVar(f) && writesAny(g, d.inv) || writesVar(g) && writesAny(f, d.inv))
+}
+
+func writesVar(f program.Footprint) bool {
+	for _, o := range f.Writes {
+		if o.Kind == program.ObjVar {
+			return true
+		}
+	}
+	return false
+}
+
+func writesAny(f program.Footprint, objs []program.Object) bool {
+	for _, o := range f.Writes {
+		if slices.Contains(objs, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// failureKind names a failure by what, where and by whom.
+func failureKind(f *program.Failure) string {
+	return fmt.Sprintf("%s %s %s", f.Verdict, f.Pos, f.Thread)
+}

@@ -36,7 +36,8 @@ type searchResult struct {
 	pctBound             float64
 	pctSteps             int
 	note                 string
-	shownRunNumbers      bool // exhaustive numbers paths, not seeded runs
+	visited              map[uint64]int32 // exhaustive: the states, for tests
+	kinds                map[string]bool  // exhaustive: the failures, for tests
 }
 
 // Search explores p's interleavings on real threads, one thread running at
