@@ -70,8 +70,9 @@ type exhDriver struct {
 		from  int // the level state it comes from, in the prefix
 	}
 
-	prefixSeen map[uint64]bool
-	levels     int
+	prefixSeen   map[uint64]bool // the prefix's states
+	prefixStates int
+	levels       int
 
 	kinds map[string]bool // the failures found, by failureKind
 
@@ -129,7 +130,7 @@ func (d *exhDriver) result(complete bool) searchResult {
 		d.last = d.anyLeaf
 	}
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
-		states: len(d.visited), trans: d.trans, visited: d.visited, kinds: d.kinds}
+		states: d.states(), trans: d.trans, visited: d.visited, prefix: d.prefixSeen, kinds: d.kinds}
 	if complete && d.count {
 		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
 		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
@@ -351,11 +352,12 @@ func (d *exhDriver) startLevel() {
 		for j := d.shard.Index; j < len(d.level); j += d.shard.Count {
 			d.roots = append(d.roots, d.level[j])
 		}
-		d.level, d.nextLevel, d.prefixSeen, d.prefixDone = nil, nil, nil, true
+		d.level, d.nextLevel, d.prefixDone = nil, nil, true
 		return
 	}
 	if d.prefixSeen == nil {
 		d.prefixSeen = map[uint64]bool{d.level[0].s.Hash(): true}
+		d.prefixStates = 1
 	}
 	d.li, d.lmask, d.nextLevel = 0, d.enabledMask(d.level[0].s), nil
 }
@@ -396,6 +398,7 @@ func (d *exhDriver) prefixStep(s *program.State, t int, f *program.Failure) {
 		return
 	}
 	d.prefixSeen[h] = true
+	d.prefixStates++
 	if d.enabledMask(s) == 0 {
 		if f := s.End(); f != nil {
 			d.failAt(f, path)
@@ -453,6 +456,18 @@ func writesAny(f program.Footprint, objs []program.Object) bool {
 		}
 	}
 	return false
+}
+
+// states counts the distinct states explored: the prefix's (of a shard)
+// and the search's from its roots.
+func (d *exhDriver) states() int {
+	n := len(d.visited)
+	for h := range d.prefixSeen {
+		if _, ok := d.visited[h]; !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // failureKind names a failure by what, where and by whom.

@@ -37,6 +37,7 @@ type searchResult struct {
 	pctSteps             int
 	note                 string
 	visited              map[uint64]int32 // exhaustive: the states, for tests
+	prefix               map[uint64]bool  // exhaustive: a shard's prefix states
 	kinds                map[string]bool  // exhaustive: the failures, for tests
 }
 
