@@ -45,6 +45,7 @@ type exhDriver struct {
 	runsCap  int
 	shard    Shard
 	trace    func(StepInfo)
+	onRun    func(RunInfo)
 	count    bool // count interleavings (unsharded)
 	inv      []program.Object
 
@@ -96,7 +97,7 @@ func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Opt
 	if n > maxExhaustiveThreads {
 		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
 	}
-	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, shard: opts.Shard, trace: opts.Trace,
+	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
 		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
 	s, f := p.NewState()
 	if f != nil {
@@ -236,7 +237,7 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 			if d.anyLeaf == nil {
 				d.anyLeaf = &found{run: d.runs, steps: d.path(via)}
 			}
-			d.leaf()
+			d.leaf(nil, d.stepsTo(via))
 			return
 		}
 		d.stack = append(d.stack, frame{s: s, node: i, sleep: sleep, todo: todo, via: via})
@@ -261,7 +262,7 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 		if d.last == nil {
 			d.last = &found{run: d.runs, steps: d.path(via)}
 		}
-		d.leaf()
+		d.leaf(nil, d.stepsTo(via))
 		return
 	}
 	d.stack = append(d.stack, frame{s: s, node: i, sleep: sleep, todo: en &^ sleep, via: via})
@@ -327,22 +328,42 @@ func (d *exhDriver) fail(f *program.Failure, t int) {
 		d.failAt(f, d.path(t))
 		return
 	}
-	d.failAt(f, nil)
+	d.failAt(f, nil, d.stepsTo(t))
 }
 
-// failAt records a failure at the end of path (nil when a failure is
-// already kept).
-func (d *exhDriver) failAt(f *program.Failure, path []int) {
+// failAt records a failure at the end of path, which is nil when a
+// failure is already kept (its length is then steps).
+func (d *exhDriver) failAt(f *program.Failure, path []int, steps ...int) {
 	d.failures++
 	d.kinds[failureKind(f)] = true
 	if d.first == nil {
 		d.first = &found{run: d.runs, steps: path, failure: f}
 	}
-	d.leaf()
+	n := len(path)
+	if path == nil && len(steps) > 0 {
+		n = steps[0]
+	}
+	d.leaf(f, n)
 }
 
-// leaf ends a path: one run.
-func (d *exhDriver) leaf() { d.runs++ }
+// leaf ends a path of steps steps, which failed with f (nil: it did not):
+// one run.
+func (d *exhDriver) leaf(f *program.Failure, steps int) {
+	if d.onRun != nil {
+		d.onRun(RunInfo{Run: d.runs, Verdict: verdictOf(f), Failure: f, Steps: steps})
+	}
+	d.runs++
+}
+
+// stepsTo is how many steps a path takes to the state thread t's step
+// reaches from the top of the stack (t < 0: the top itself).
+func (d *exhDriver) stepsTo(t int) int {
+	n := len(d.root) + max(len(d.stack)-1, 0)
+	if t >= 0 && len(d.stack) > 0 {
+		n++
+	}
+	return n
+}
 
 // startLevel splits the prefix's level among the shards when it has at
 // least one state a shard (or the prefix is as deep as it goes), and
@@ -394,7 +415,7 @@ func (d *exhDriver) prefixStep(s *program.State, t int, f *program.Failure) {
 	}
 	h := s.Hash()
 	if d.prefixSeen[h] {
-		d.leaf()
+		d.leaf(nil, len(path))
 		return
 	}
 	d.prefixSeen[h] = true
@@ -407,7 +428,7 @@ func (d *exhDriver) prefixStep(s *program.State, t int, f *program.Failure) {
 		if d.last == nil {
 			d.last = &found{run: d.runs, steps: path}
 		}
-		d.leaf()
+		d.leaf(nil, len(path))
 		return
 	}
 	d.nextLevel = append(d.nextLevel, prefixState{s: s, path: path})
