@@ -71,8 +71,11 @@ type Options struct {
 	// watchdog counts its time).
 	Trace func(StepInfo)
 	// OnRun, if not nil, is called at the end of every run, by the thread
-	// that took its last step.
+	// that took its last step (exhaustive: at the end of every path).
 	OnRun func(RunInfo)
+	// NoInterleaving leaves the shown run unrecorded (Outcome.Interleaving
+	// nil), for runs too long to keep step by step.
+	NoInterleaving bool
 }
 
 // StepInfo is one step taken by a real thread, for a trace.

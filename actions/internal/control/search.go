@@ -127,7 +127,7 @@ func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int
 	var out shownRun
 	ch := newReplayChooser(p, steps)
 	planned := false
-	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: true, sizeHint: min(len(steps)+1, opts.MaxSteps)}
+	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps)}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false
@@ -260,7 +260,7 @@ func searchRuns(ctx context.Context, c *crew, p *program.Program, opts Options) 
 // cannot take its step ([NotFitError]). If the schedule ends before the
 // program does, the run goes on deterministically (the last thread while
 // it can, else the lowest that can) and Note says so. Of opts, MaxSteps,
-// Watchdog, Trace and OnRun count.
+// Watchdog, Trace, OnRun and NoInterleaving count.
 func Replay(ctx context.Context, p *program.Program, sched schedule.Schedule, opts Options) (Outcome, error) {
 	start := time.Now()
 	out := Outcome{Run: -1, Verdict: program.Pass}
