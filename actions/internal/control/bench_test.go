@@ -59,3 +59,35 @@ func BenchmarkSteps(b *testing.B) {
 	}
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n), "ns/step")
 }
+
+// BenchmarkCrew starts and joins a crew of three threads: what a search
+// would pay a run if it did not keep its threads.
+func BenchmarkCrew(b *testing.B) {
+	for b.Loop() {
+		c, err := newCrew([]string{"W0", "W1", "W2"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBarrierRun is one random run of the reusable barrier on a crew
+// kept across the runs (about 100 steps, 40 switches).
+func BenchmarkBarrierRun(b *testing.B) {
+	p := prog(b, "barrier")
+	const runs = 200
+	var elapsed time.Duration
+	n := 0
+	for b.Loop() {
+		out, err := Search(b.Context(), p, Options{Runs: runs, Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed += out.Runtime
+		n += runs
+	}
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n), "ns/run")
+}
