@@ -38,16 +38,17 @@ type frame struct {
 // it is. Sharded, it first expands the first levels breadth-first (every
 // shard alike) and takes every Count-th state of the level as a root.
 type exhDriver struct {
-	p        *program.Program
-	c        *crew
-	n        int
-	maxSteps int
-	runsCap  int
-	shard    Shard
-	trace    func(StepInfo)
-	onRun    func(RunInfo)
-	count    bool // count interleavings (unsharded)
-	inv      []program.Object
+	p         *program.Program
+	c         *crew
+	n         int
+	maxSteps  int
+	runsCap   int
+	maxStates int
+	shard     Shard
+	trace     func(StepInfo)
+	onRun     func(RunInfo)
+	count     bool // count interleavings (unsharded)
+	inv       []program.Object
 
 	visited map[uint64]int32
 	nodes   []node
@@ -81,6 +82,7 @@ type exhDriver struct {
 	first, last           *found
 	anyLeaf               *found // the first path, when no path ends
 	cut                   bool
+	full                  bool // MaxStates reached
 	err                   error
 }
 
@@ -97,7 +99,7 @@ func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Opt
 	if n > maxExhaustiveThreads {
 		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
 	}
-	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
+	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, maxStates: opts.MaxStates, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
 		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
 	s, f := p.NewState()
 	if f != nil {
@@ -132,6 +134,9 @@ func (d *exhDriver) result(complete bool) searchResult {
 	}
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
 		states: d.states(), trans: d.trans, visited: d.visited, prefix: d.prefixSeen, kinds: d.kinds}
+	if d.full {
+		res.note = fmt.Sprintf("the search stopped at %d states (max_states)", d.maxStates)
+	}
 	if complete && d.count {
 		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
 		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
@@ -144,7 +149,7 @@ func (d *exhDriver) next() int {
 		if d.err != nil {
 			return -1
 		}
-		if d.c.stop.Load() || d.runsCap > 0 && d.runs >= d.runsCap {
+		if d.full || d.c.stop.Load() || d.runsCap > 0 && d.runs >= d.runsCap {
 			d.cut = true
 			return -1
 		}
@@ -247,6 +252,10 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 	if en != 0 && d.depth()+1 >= d.maxSteps {
 		d.cut = true
 		d.fail(maxStepsFailure(d.p, d.maxSteps), via)
+		return
+	}
+	if len(d.visited) >= d.maxStates {
+		d.cut, d.full = true, true
 		return
 	}
 	i := int32(len(d.nodes))

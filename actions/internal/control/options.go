@@ -23,6 +23,9 @@ const (
 	DefaultRuns     = 100
 	DefaultDepth    = 3
 	DefaultWatchdog = 10 * time.Second
+	// DefaultMaxStates bounds the states exhaustive keeps (about 130
+	// bytes each for three threads): past it the search stops incomplete.
+	DefaultMaxStates = 2_000_000
 )
 
 // Shard is one part of a search split across workers: the search does
@@ -66,6 +69,10 @@ type Options struct {
 	// Budget, if above 0, stops the search after that long with what it
 	// has: Complete is false. A run under way is finished first.
 	Budget time.Duration
+	// MaxStates stops exhaustive, incomplete, when it has visited that
+	// many states (0: DefaultMaxStates), so that a program with too many
+	// states does not take all the memory.
+	MaxStates int
 	// Trace, if not nil, is called for every step, by the OS thread that
 	// took it, before the next step; it must not block for long (the
 	// watchdog counts its time).
@@ -115,8 +122,11 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, fmt.Errorf("control: unknown scheduler %q (random, pct or exhaustive)", o.Scheduler)
 	}
-	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 {
-		return o, fmt.Errorf("control: runs, depth and max_steps cannot be negative")
+	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 {
+		return o, fmt.Errorf("control: runs, depth, max_steps and max_states cannot be negative")
+	}
+	if o.MaxStates == 0 {
+		o.MaxStates = DefaultMaxStates
 	}
 	if o.Runs == 0 && o.Scheduler != Exhaustive {
 		o.Runs = DefaultRuns

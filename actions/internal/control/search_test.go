@@ -24,6 +24,7 @@ func TestFinds(t *testing.T) {
 		{"rendezvous", program.Pass},
 		{"barrier", program.Pass},
 		{"livelock", program.MaxSteps},
+		{"bad_start", program.Invariant},
 	}
 	for _, sched := range []Scheduler{Random, PCT, Exhaustive} {
 		for _, tt := range tests {
@@ -59,4 +60,32 @@ func format(out Outcome) string {
 		return "(no interleaving)"
 	}
 	return out.ScheduleText + "\n" + out.Interleaving.Format()
+}
+
+// TestExhaustiveCutOff: a search cut by its runs, its states, its steps or
+// its time says it is not complete.
+func TestExhaustiveCutOff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		program string
+		opts    Options
+		verdict program.Verdict
+		note    string
+	}{
+		{"runs", "barrier", Options{Runs: 10}, program.Pass, ""},
+		{"states", "barrier", Options{MaxStates: 100}, program.Pass, "the search stopped at 100 states (max_states)"},
+		{"steps", "counter", Options{MaxSteps: 50}, program.MaxSteps, ""},
+		{"states, no path ended", "counter", Options{MaxStates: 2000}, program.Pass, "the search stopped at 2000 states (max_states)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Scheduler = Exhaustive
+			out := mustSearch(t, tt.program, tt.opts)
+			if out.Complete || out.Verdict != tt.verdict || out.Note != tt.note || out.Interleavings != nil {
+				t.Errorf("complete %v, verdict %s, note %q, interleavings %v", out.Complete, out.Verdict, out.Note, out.Interleavings)
+			}
+		})
+	}
 }
