@@ -98,6 +98,10 @@ func (c *crew) play(me int) {
 		}
 		drv.step(me)
 		c.steps.Add(1)
+		if c.abort.Load() { // a thread that comes back after the watchdog gave up on it
+			c.finish(errAborted)
+			return
+		}
 		u := drv.next()
 		switch {
 		case u < 0:

@@ -12,19 +12,21 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
 // TestWatchdog: a thread held outside the scheduler's control (here in the
 // trace callback) fails the search with an error that names it; once it
-// comes back it ends, and no thread is left.
+// comes back it ends, and no thread is left. A takes the first step, B is
+// held in its own.
 func TestWatchdog(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	held := false
-	out, err := Search(t.Context(), prog(t, "lost_loop"), Options{Scheduler: Random, Runs: 10, Seed: 1, Watchdog: 100 * time.Millisecond,
+	p := prog(t, "lost")
+	sched := schedule.Schedule{Program: "lost", Hash: p.TextHash(), Steps: []int{0, 1, 0, 1}}
+	out, err := Replay(t.Context(), p, sched, Options{Watchdog: 100 * time.Millisecond,
 		Trace: func(s StepInfo) {
-			if s.Name == "B" && !held {
-				held = true
+			if s.Name == "B" {
 				<-release
 			}
 		}})
@@ -33,7 +35,7 @@ func TestWatchdog(t *testing.T) {
 		t.Fatalf("got %v, want B named as stuck", err)
 	}
 	if out.Complete {
-		t.Error("a stopped search says it is complete")
+		t.Error("a stopped replay says it is complete")
 	}
 	close(release)
 	gone(t, tids(out)...)
@@ -65,6 +67,9 @@ func TestCancelLeavesNoThread(t *testing.T) {
 			}
 			if out.Complete || out.Runs < 20 {
 				t.Errorf("complete %v after %d runs", out.Complete, out.Runs)
+			}
+			if out.OK != (out.Failures == 0) || out.OK && out.ScheduleText != "" {
+				t.Errorf("ok %v with %d failures and schedule %q", out.OK, out.Failures, out.ScheduleText)
 			}
 			now := tasks(t)
 			for _, tid := range tids(out) {
@@ -129,4 +134,24 @@ func tasksNamed(t *testing.T, prefix string) map[string]int {
 		}
 	}
 	return out
+}
+
+// TestCancelKeepsWhatWasFound: a search stopped after it found a failure
+// still says what and how.
+func TestCancelKeepsWhatWasFound(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out, err := Search(ctx, prog(t, "opposite"), Options{Runs: 1_000_000, Seed: 1,
+		OnRun: func(r RunInfo) {
+			if r.Failure != nil {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if out.OK || out.Verdict != program.Deadlock || !strings.HasPrefix(out.ScheduleText, "pmrun1:opposite:") {
+		t.Errorf("ok %v, verdict %s, schedule %q", out.OK, out.Verdict, out.ScheduleText)
+	}
 }

@@ -85,6 +85,13 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
 	}
 	if err != nil {
+		if f := res.first; f != nil { // what was found before the search was stopped, not replayed
+			out.Run, out.Failure, out.Verdict = f.run, f.failure, verdictOf(f.failure)
+			out.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: f.steps}
+			out.ScheduleText = out.Schedule.String()
+			out.Steps, out.Switches = len(f.steps), schedule.Switches(f.steps)
+			out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
+		}
 		return out, err
 	}
 	shown := res.first
