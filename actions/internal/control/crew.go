@@ -63,7 +63,7 @@ func newCrew(names []string) (*crew, error) {
 	for i, name := range names {
 		th, err := osthread.Start(name, func(th *osthread.Thread) error { return c.body(i, th) })
 		if err != nil {
-			c.close()
+			c.close(DefaultWatchdog)
 			return nil, fmt.Errorf("control: start thread %s: %w", name, err)
 		}
 		c.threads = append(c.threads, th)
@@ -204,18 +204,21 @@ func (c *crew) await(watchdog time.Duration) error {
 
 // close cancels and joins every thread. A stuck thread is cancelled but not
 // waited for: it ends when it comes back (it then sees the cancel at its
-// next wait for the turn).
-func (c *crew) close() error {
+// next wait for the turn). Nor is one that does not end within limit: it
+// is named in the error, never waited for without end.
+func (c *crew) close(limit time.Duration) error {
 	defer releaseProcs(len(c.names))
 	var errs []error
 	for _, th := range c.threads {
 		_ = th.Cancel()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
 	for i, th := range c.threads {
 		if i == c.stuck {
 			continue
 		}
-		exit, err := th.Wait(context.Background())
+		exit, err := th.Wait(ctx)
 		if err == nil && exit.State == osthread.Failed {
 			err = exit.Err
 		}

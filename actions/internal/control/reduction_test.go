@@ -25,7 +25,7 @@ func exhaustive(t testing.TB, p *program.Program, opts Options) searchResult {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := c.close(); err != nil {
+		if err := c.close(DefaultWatchdog); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -62,7 +62,7 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Outcome, err
 	}
 	out, err := search(ctx, c, p, opts)
 	out.Threads = c.threadList()
-	if cerr := c.close(); cerr != nil {
+	if cerr := c.close(opts.Watchdog); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	out.Runtime = time.Since(start)
@@ -285,7 +285,7 @@ func Replay(ctx context.Context, p *program.Program, sched schedule.Schedule, op
 	}
 	run, continued, err := show(ctx, c, p, sched.Steps, -1, opts)
 	out.Threads = c.threadList()
-	if cerr := c.close(); cerr != nil {
+	if cerr := c.close(opts.Watchdog); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	out.Runtime = time.Since(start)
