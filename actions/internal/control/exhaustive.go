@@ -69,7 +69,6 @@ type exhDriver struct {
 		s     *program.State
 		t     int
 		sleep uint64
-		from  int // the level state it comes from, in the prefix
 	}
 
 	prefixSeen   map[uint64]bool // the prefix's states
@@ -103,8 +102,7 @@ func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Opt
 		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
 	s, f := p.NewState()
 	if f != nil {
-		d.failures, d.runs = 1, 1
-		d.first = &found{run: 0, failure: f}
+		d.failAt(f, []int{})
 		return d.result(true), nil
 	}
 	d.level = []prefixState{{s: s}}

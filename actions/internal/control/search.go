@@ -113,6 +113,9 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 	if !sameFailure(run.failure, want) {
 		return out, fmt.Errorf("control: run %d replayed on the real threads ended %s, the search saw %s", shown.run, describe(run.failure), describe(want))
 	}
+	if want != nil && want.Verdict == program.MaxSteps && run.failure != nil {
+		run.failure.Msg = want.Msg // exhaustive says why no run can end
+	}
 	out.Run = shown.run
 	out.fill(p, run)
 	return out, nil

@@ -3,6 +3,7 @@ package control
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -77,6 +78,7 @@ func TestExhaustiveCutOff(t *testing.T) {
 		{"states", "barrier", Options{MaxStates: 100}, program.Pass, "the search stopped at 100 states (max_states)"},
 		{"steps", "counter", Options{MaxSteps: 50}, program.MaxSteps, ""},
 		{"states, no path ended", "counter", Options{MaxStates: 2000}, program.Pass, "the search stopped at 2000 states (max_states)"},
+		{"time", "counter3", Options{MaxSteps: 200, Budget: 100 * time.Millisecond}, program.MaxSteps, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
