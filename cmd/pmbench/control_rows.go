@@ -78,7 +78,7 @@ func controlHelper(bin, what string) (map[string]any, int64, error) {
 // measureControlledSwitches replays a schedule that alternates two
 // threads a million times, against the C program passing a turn between
 // two threads as often; both times include starting and joining the two
-// threads. The two sides alternate and each keeps its best.
+// threads. The two sides alternate (b.alternate).
 func measureControlledSwitches(b *bench) (measurement, error) {
 	bin, err := b.controlTest()
 	if err != nil {
@@ -88,29 +88,28 @@ func measureControlledSwitches(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	var ours, theirs float64
-	for range b.repeat {
+	ourSide := func() (time.Duration, error) {
 		res, _, err := controlHelper(bin, "switches "+strconv.Itoa(controlSwitches))
 		if err != nil {
-			return measurement{}, err
+			return 0, err
 		}
 		switches, _ := res["switches"].(float64)
 		secs, _ := res["seconds"].(float64)
 		if switches != controlSwitches || secs <= 0 {
-			return measurement{}, fmt.Errorf("control.test made %v switches in %v s, want %d", switches, secs, controlSwitches)
+			return 0, fmt.Errorf("control.test made %v switches in %v s, want %d", switches, secs, controlSwitches)
 		}
-		ours = max(ours, switches/secs)
-		tC, err := cSeconds(cbin, strconv.Itoa(controlSwitches))
-		if err != nil {
-			return measurement{}, err
-		}
-		theirs = max(theirs, controlSwitches/tC.Seconds())
+		return time.Duration(secs * float64(time.Second)), nil
 	}
-	ratio := ours / theirs
+	s, err := b.alternate(ourSide, func() (time.Duration, error) { return cSeconds(cbin, strconv.Itoa(controlSwitches)) })
+	if err != nil {
+		return measurement{}, err
+	}
+	ours, theirs := statOf(s[0]).per(controlSwitches), statOf(s[1]).per(controlSwitches)
+	ratio, text := speedRatio(ours, theirs)
 	return measurement{
-		value: fmt.Sprintf("%.0fk switches/s (%.2f µs a switch)", ours/1e3, 1e6/ours),
-		base:  fmt.Sprintf("%.0fk switches/s (%.2f µs)", theirs/1e3, 1e6/theirs),
-		ratio: fmt.Sprintf("%.2f×", ratio),
+		value: fmt.Sprintf("%s (%.2f µs a switch)", ours.rate("%.0f switches/s"), us(ours.best)),
+		base:  fmt.Sprintf("%s (%.2f µs)", theirs.rate("%.0f switches/s"), us(theirs.best)),
+		ratio: text,
 		ok:    ratio >= 0.7,
 	}, nil
 }
@@ -123,30 +122,32 @@ func measureExhaustive(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	var best map[string]any
-	var bestSecs float64
+	var last map[string]any
 	var peak int64
-	for range b.repeat {
+	s, err := b.alternate(func() (time.Duration, error) {
 		res, rss, err := controlHelper(bin, "exhaustive")
 		if err != nil {
-			return measurement{}, err
+			return 0, err
 		}
 		if complete, _ := res["complete"].(bool); !complete {
-			return measurement{}, fmt.Errorf("the exhaustive search did not complete: %v", res)
+			return 0, fmt.Errorf("the exhaustive search did not complete: %v", res)
 		}
 		secs, _ := res["seconds"].(float64)
-		if best == nil || secs < bestSecs {
-			best, bestSecs = res, secs
-		}
-		peak = max(peak, rss)
+		last, peak = res, max(peak, rss)
+		return time.Duration(secs * float64(time.Second)), nil
+	})
+	if err != nil {
+		return measurement{}, err
 	}
-	states, _ := best["states"].(float64)
-	transitions, _ := best["transitions"].(float64)
+	states, _ := last["states"].(float64)
+	transitions, _ := last["transitions"].(float64)
+	took := statOf(s[0])
+	perState := took.scale(1 / states)
 	const limit = 500 << 20
 	return measurement{
-		value: fmt.Sprintf("%.0f states (%.0f steps, %s interleavings) in %s: %.0f states/s; peak RSS %.1f MiB",
-			states, transitions, best["interleavings"], time.Duration(bestSecs*float64(time.Second)).Round(time.Microsecond),
-			states/bestSecs, float64(peak)/(1<<20)),
+		value: fmt.Sprintf("%.0f states, %.0f steps, %s interleavings: complete in %v (median %v), %s; peak RSS %.1f MiB",
+			states, transitions, last["interleavings"], took.best.Round(time.Microsecond), took.median.Round(time.Microsecond),
+			perState.rate("%.0f states/s"), float64(peak)/(1<<20)),
 		base:  "—",
 		ratio: "—",
 		ok:    peak <= limit,
