@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -143,6 +144,31 @@ func TestProgramLoadErrors(t *testing.T) {
 		_, err := lang.Parse("p.yaml", []byte(head+src+"\n"), lang.LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", src, err, want)
+		}
+	}
+}
+
+// TestFreeRunReplaysUnderControl: the schedule a failing free run recorded
+// (its steps in the order the ticket gave them) replays under the
+// controlled scheduler, on real threads, to the same verdict, failure,
+// steps and final values.
+func TestFreeRunReplaysUnderControl(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program_replay.yaml")
+	mustPass(t, r)
+	for _, name := range []string{"lost", "unguarded", "opposite", "flag"} {
+		free, again := r.step(t, name+"_free").Result, r.step(t, name+"_replay").Result
+		if free["ok"] != false {
+			t.Errorf("%s: no free run failed: %v", name, free)
+			continue
+		}
+		for _, field := range []string{"verdict", "failure", "schedule", "steps", "switches", "final", "explanation"} {
+			if fmt.Sprint(free[field]) != fmt.Sprint(again[field]) {
+				t.Errorf("%s: %s is %v on free threads, %v replayed under control", name, field, free[field], again[field])
+			}
+		}
+		if again["note"] != "" {
+			t.Errorf("%s: the replay went past its schedule: %v", name, again["note"])
 		}
 	}
 }
