@@ -138,7 +138,11 @@ func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool
 func (t *programTracer) begin(r int) {
 	clear(t.started)
 	clear(t.waiting)
-	t.env.Event("program_start", "program run started", "program", t.p.Name(), "run", r, "scheduler", t.scheduler)
+	kv := []any{"program", t.p.Name(), "run", r, "scheduler", t.scheduler}
+	if t.shown {
+		kv = append(kv, "shown", true)
+	}
+	t.env.Event("program_start", "program run started", kv...)
 }
 
 // controlBegin logs the start of a controlled run once: at its first
