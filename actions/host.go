@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions/internal/channel"
+	"github.com/pmrun/pmrun/actions/internal/guard"
 	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
@@ -34,6 +35,14 @@ type HostConfig struct {
 	Verbose bool
 	// Channels are created by [Host.Open], before the first step.
 	Channels []ChannelConfig
+	// File is the scenario file, for a command line that runs it again.
+	File string
+	// Sections are the loaded values of the file's top-level sections
+	// (see [Section]), by key.
+	Sections map[string]any
+	// Schedules are the schedules given on the command line (--replay):
+	// a step that runs the program a schedule names replays it.
+	Schedules []string
 }
 
 // ChannelConfig declares an IPC channel.
@@ -57,6 +66,7 @@ type Host struct {
 
 	mu       sync.Mutex
 	dir      string
+	undoDir  func() // takes dir off the guard's list once removed
 	closers  []func(context.Context) error
 	closed   bool
 	procs    *proc.Table
@@ -90,6 +100,16 @@ func (h *Host) Open(ctx context.Context) error {
 // Seed is the run's seed.
 func (h *Host) Seed() uint64 { return h.cfg.Seed }
 
+// File is the scenario file the run comes from.
+func (h *Host) File() string { return h.cfg.File }
+
+// Section returns the loaded value of the file's section key (see
+// [Section]), nil when the file has none.
+func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
+
+// Schedules are the schedules given on the command line (--replay).
+func (h *Host) Schedules() []string { return h.cfg.Schedules }
+
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close
 // removes it.
@@ -107,11 +127,17 @@ func (h *Host) dirLocked() (string, error) {
 	if fi, err := os.Stat(base); base == "" || err != nil || !fi.IsDir() {
 		base = os.TempDir()
 	}
+	// The guard removes the folder if pmrun dies by SIGKILL; started
+	// first, so that the folder goes on its list the moment it exists.
+	g, gerr := guard.Get()
 	dir, err := os.MkdirTemp(base, "pmrun-"+h.cfg.RunID+"-")
 	if err != nil {
 		return "", fmt.Errorf("private run directory: %w", err)
 	}
-	h.dir = dir
+	h.dir, h.undoDir = dir, func() {}
+	if gerr == nil {
+		h.undoDir = g.RemoveOnDeath(dir)
+	}
 	return dir, nil
 }
 
@@ -142,11 +168,12 @@ func (h *Host) Close(ctx context.Context) error {
 	errs = append(errs, h.closeChannels())
 
 	h.mu.Lock()
-	dir := h.dir
+	dir, undo := h.dir, h.undoDir
 	h.dir = ""
 	h.mu.Unlock()
 	if dir != "" {
 		errs = append(errs, os.RemoveAll(filepath.Clean(dir)))
+		undo()
 	}
 	return errors.Join(errs...)
 }

@@ -49,7 +49,11 @@ func (h *Host) withEvents(spec proc.Spec, argv []string) proc.Spec {
 	}
 	spec.Env = env
 	name, log := spec.Name, h.log
-	spec.OnOutput = func(stream string, line []byte) {
+	spec.OnOutput = func(stream string, line []byte, truncated bool) {
+		if truncated {
+			log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line), "truncated", true)
+			return
+		}
 		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
 	}
 	spec.OnStart = func(p *proc.Process) {

@@ -38,6 +38,9 @@ type Options struct {
 	// Hard is cancelled to abandon cleanup too (a second Ctrl-C); nil means
 	// cleanup always runs to its own time limit.
 	Hard context.Context
+	// Schedules are given to the actions as they are (--replay): a step
+	// that runs the program a schedule names replays it.
+	Schedules []string
 }
 
 // Reporter shows a run to people as it happens; report.Console is one.
@@ -113,6 +116,9 @@ func Run(ctx context.Context, sc *lang.Scenario, opt Options) *lang.Outcome {
 	// scenario's end does not cancel but a second Ctrl-C does.
 	endCtx, endCancel := context.WithTimeout(x.hard, cleanupLimit)
 	for _, st := range sc.Finally {
+		if endCtx.Err() != nil {
+			break // a second Ctrl-C, or cleanupLimit, abandons the rest
+		}
 		r := x.runStep(endCtx, st, true)
 		if r.Status == lang.StatusFailed && x.out.Err == nil {
 			x.fail(&lang.StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
@@ -154,6 +160,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
+		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join
@@ -172,9 +179,9 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 			x.fail(fmt.Errorf("cleanup: %w", err))
 		}
 	}
-	if errors.Is(context.Cause(ctx), ErrInterrupted) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrInterrupted) {
 		x.out.Status = lang.StatusInterrupted
-		x.out.Err = ErrInterrupted
+		x.out.Err = cause // ErrInterrupted, or an error that wraps it and says more
 	}
 	x.out.Duration = time.Since(x.out.Started)
 	ok, failed, skipped := x.out.Counts()
