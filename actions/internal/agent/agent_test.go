@@ -115,7 +115,7 @@ var testHandlers = map[string]Handler{
 
 // spawnAgent starts the test binary as an agent in a table that is closed,
 // and checked, when the test ends.
-func spawnAgent(t *testing.T, opts ClientOptions) (*Client, *proc.Process) {
+func spawnAgent(t testing.TB, opts ClientOptions) (*Client, *proc.Process) {
 	t.Helper()
 	tb, err := proc.NewTable(proc.Options{})
 	if err != nil {

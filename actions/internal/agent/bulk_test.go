@@ -142,3 +142,30 @@ func TestHeaderTooLarge(t *testing.T) {
 		t.Errorf("recv = %v, want the size refused", err)
 	}
 }
+
+// BenchmarkLargeCall sends a message to the agent and back: as bulk bytes
+// beside the JSON, and, to compare, as a []byte inside it (base64).
+func BenchmarkLargeCall(b *testing.B) {
+	c, _ := spawnAgent(b, ClientOptions{})
+	for _, size := range []int{64 << 10, 1 << 20, 16 << 20} {
+		data := randomBytes(size, 5)
+		b.Run(fmt.Sprintf("bulk/%dKiB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(2 * size))
+			for b.Loop() {
+				var got bulkValue
+				if err := c.Call(b.Context(), "test.bulk", bulkValue{Data: [][]byte{data}}, &got); err != nil || len(got.Data[0]) != size {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("json/%dKiB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(2 * size))
+			for b.Loop() {
+				var got []byte
+				if err := c.Call(b.Context(), "test.echo", data, &got); err != nil || len(got) != size {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
