@@ -411,8 +411,8 @@ func decode(b []byte, owned bool) (*message, error) {
 	}
 	total := 0
 	for _, n := range m.Parts {
-		if n < 0 {
-			return nil, fmt.Errorf("agent: decode message: a bulk part of %d bytes", n)
+		if n < 0 || n > len(rest)-total {
+			return nil, fmt.Errorf("agent: decode message: a bulk part of %d bytes, %d bytes left", n, len(rest)-total)
 		}
 		total += n
 	}
