@@ -320,8 +320,8 @@ func TestSeedRepeats(t *testing.T) {
 
 func TestVarOverride(t *testing.T) {
 	t.Parallel()
-	src := "name: s\nvars: {items: 1}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
-	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]any{"items": 500, "extra": "x"}})
+	src := "name: s\nvars: {items: 1, extra: y}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]string{"items": "500", "extra": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func (c *cli) run(args []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := lang.LoadOptions{Vars: map[string]any{}}
+	load := lang.LoadOptions{Vars: map[string]string{}}
 	for _, v := range rf.vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {
@@ -378,24 +378,62 @@ func shard(files []string, spec string) ([]string, error) {
 	return out, nil
 }
 
-// loadAll loads every file, collecting every file's errors.
+// loadAll loads every file, collecting every file's errors; a --var that
+// no file declares is a usage error.
 func loadAll(files []string, opt lang.LoadOptions) ([]*lang.Scenario, error) {
 	var out []*lang.Scenario
+	var declared []string
+	err := eachFile(files, opt, lang.LoadFile, func(sc *lang.Scenario) {
+		out = append(out, sc)
+		for name := range sc.Vars {
+			declared = append(declared, name)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, undeclaredVars(opt.Vars, declared)
+}
+
+// eachFile loads every file with load, under the size cap of
+// lang.MaxSize, handing each to use and collecting every file's errors.
+func eachFile[T any](files []string, opt lang.LoadOptions, load func(string, lang.LoadOptions) (T, error), use func(T)) error {
+	max, err := lang.MaxSize()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	opt.MaxSize = max
 	var errs lang.LoadErrors
 	for _, f := range files {
-		sc, err := lang.LoadFile(f, opt)
+		v, err := load(f, opt)
 		if err != nil {
 			var le lang.LoadErrors
 			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue
 			}
-			return nil, err
+			return err
 		}
-		out = append(out, sc)
+		use(v)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return errs
 	}
-	return out, nil
+	return nil
+}
+
+// undeclaredVars returns a usage error for the first --var, by name, that
+// no scenario declares.
+func undeclaredVars(vars map[string]string, declared []string) error {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := lang.UndeclaredVar(name, declared); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
 }

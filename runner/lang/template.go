@@ -64,6 +64,17 @@ func at(s string, pos Pos, i int) Pos {
 	return offset(pos, line, col)
 }
 
+// varsOnly reports whether the template's value is known at load: its
+// expressions name nothing but vars.
+func (t *template) varsOnly() bool {
+	for _, p := range t.progs {
+		if p == nil || !p.varsOnly {
+			return false
+		}
+	}
+	return true
+}
+
 // whole reports whether the template is exactly one expression.
 func (t *template) whole() bool {
 	return len(t.progs) == 1 && strings.TrimSpace(t.lits[0]) == "" && strings.TrimSpace(t.lits[1]) == ""
