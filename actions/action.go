@@ -6,6 +6,14 @@
 // [Action] from resolved parameters. The runner, `pmrun check` and
 // `pmrun actions` all read the same registry, so adding an action never
 // touches the runner.
+//
+// The Action is a type named after the action (spawnStep, prodconsStep).
+// Its result is a struct with result tags (result.go), so that Spec.Results
+// and what a step returns are declared once; testdata/results/<name>.yaml
+// is the scenario with which TestResultsAreDocumented checks them. Threads
+// and channel ends live in a place, the runner or an agent (package
+// internal/place); the labs share internal/lab. docs/ARCHITECTURE.md draws
+// the layers and the agent protocol.
 package actions
 
 import (

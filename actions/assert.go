@@ -18,12 +18,12 @@ func init() {
 			{Name: "message", Kind: String, Doc: "what the condition means, shown when it fails"},
 		},
 		New: func(a Args) (Action, error) {
-			return &assert{that: a.Condition("that"), message: a.String("message")}, nil
+			return &assertStep{that: a.Condition("that"), message: a.String("message")}, nil
 		},
 	})
 }
 
-type assert struct {
+type assertStep struct {
 	that    Condition
 	message string
 }
@@ -54,7 +54,7 @@ func (e *AssertionError) Error() string {
 	return b.String()
 }
 
-func (a *assert) Run(ctx context.Context, env *Env) (Result, error) {
+func (a *assertStep) Run(ctx context.Context, env *Env) (Result, error) {
 	v, err := a.that.Eval()
 	if err != nil {
 		return nil, err

@@ -24,17 +24,7 @@ func init() {
 			{Name: "stall", Kind: Duration, Doc: "how long no worker may start a round, arrive at a barrier or leave one before the run is called stuck and stopped; longer than a round's work (default 100ms plus ten rounds' work)"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log barrier_work, barrier_arrive and barrier_leave events (worker, round; early on a departure before all had arrived) for the timeline"},
 		},
-		Results: []Field{
-			{Name: "ok", Type: "bool", Doc: "every round run, and no one left a barrier before all had arrived"},
-			{Name: "rounds", Type: "int", Doc: "rounds every worker finished"},
-			{Name: "early", Type: "int", Doc: "departures from a barrier before every worker had arrived at it"},
-			{Name: "stalled", Type: "bool", Doc: "the workers stopped getting anywhere for stall and were stopped"},
-			{Name: "max_wait", Type: "duration", Doc: "the longest a worker waited at a barrier"},
-			{Name: "mean_wait", Type: "duration", Doc: "the mean wait at a barrier"},
-			{Name: "last", Type: "list", Doc: "for each worker, the rounds it arrived last: the one the others waited for"},
-			{Name: "runtime", Type: "duration", Doc: "from the moment all started to the end"},
-			{Name: "threads", Type: "list", Doc: "the workers' thread names: worker-0, worker-1, …"},
-		},
+		Results: fieldsOf[barrierResult](),
 		Check: func(s Static) []error {
 			if s.Has("stall") && s.Duration("stall") > 0 && !s.Dynamic("work_time") && !s.Dynamic("jitter") {
 				if work := s.Duration("work_time") + s.Duration("jitter"); s.Duration("stall") <= work {
@@ -48,13 +38,26 @@ func init() {
 	})
 }
 
-type barrierAction struct {
+// barrierResult is what a barrier run found.
+type barrierResult struct {
+	OK       bool          `result:"ok" doc:"every round run, and no one left a barrier before all had arrived"`
+	Rounds   int           `result:"rounds" doc:"rounds every worker finished"`
+	Early    int           `result:"early" doc:"departures from a barrier before every worker had arrived at it"`
+	Stalled  bool          `result:"stalled" doc:"the workers stopped getting anywhere for stall and were stopped"`
+	MaxWait  time.Duration `result:"max_wait" doc:"the longest a worker waited at a barrier"`
+	MeanWait time.Duration `result:"mean_wait" doc:"the mean wait at a barrier"`
+	Last     []int         `result:"last" doc:"for each worker, the rounds it arrived last: the one the others waited for"`
+	Runtime  time.Duration `result:"runtime" doc:"from the moment all started to the end"`
+	Threads  []string      `result:"threads" doc:"the workers' thread names: worker-0, worker-1, …"`
+}
+
+type barrierStep struct {
 	cfg   barrier.Config
 	trace bool
 }
 
 func newBarrier(a Args) (Action, error) {
-	return &barrierAction{
+	return &barrierStep{
 		trace: a.Bool("trace"),
 		cfg: barrier.Config{
 			Workers: a.Int("workers"), Rounds: a.Int("rounds"), Kind: barrier.Kind(a.String("kind")),
@@ -63,9 +66,9 @@ func newBarrier(a Args) (Action, error) {
 	}, nil
 }
 
-func (b *barrierAction) Run(ctx context.Context, env *Env) (Result, error) {
+func (b *barrierStep) Run(ctx context.Context, env *Env) (Result, error) {
 	cfg := b.cfg
-	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	cfg.Seed = env.Seed()
 	if b.trace {
 		cfg.OnEvent = func(e barrier.Event) {
 			msg := map[string]string{barrier.EventWork: "working", barrier.EventArrive: "at the barrier", barrier.EventLeave: "through the barrier"}[e.Kind]
@@ -77,21 +80,11 @@ func (b *barrierAction) Run(ctx context.Context, env *Env) (Result, error) {
 		}
 	}
 	res, err := barrier.Run(ctx, cfg)
-	threads := make([]string, cfg.Workers)
-	for i := range threads {
-		threads[i] = barrier.WorkerName(i)
-	}
-	out := Result{
-		"ok":        res.OK,
-		"rounds":    res.Rounds,
-		"early":     res.Early,
-		"stalled":   res.Stalled,
-		"max_wait":  res.MaxWait,
-		"mean_wait": res.MeanWait,
-		"last":      nonNil(res.Last),
-		"runtime":   res.Runtime,
-		"threads":   threads,
-	}
+	out := resultOf(barrierResult{
+		OK: res.OK, Rounds: res.Rounds, Early: res.Early, Stalled: res.Stalled,
+		MaxWait: res.MaxWait, MeanWait: res.MeanWait, Last: res.Last, Runtime: res.Runtime,
+		Threads: cfg.Threads(),
+	})
 	if err != nil {
 		return out, err
 	}

@@ -1,7 +1,6 @@
 package actions_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -13,22 +12,11 @@ import (
 // the one before; one turnstile's early departures and jam are a result,
 // not a failure, and its early departures are marked in the events.
 func TestBarrierScenario(t *testing.T) {
-	o, log := runPC(t, context.Background(), `name: barrier
-steps:
-  - id: good
-    barrier: {workers: 3, rounds: 6, work_time: 0s, jitter: 500us, trace: true}
-  - id: bad
-    barrier: {workers: 3, rounds: 40, kind: one_turnstile, work_time: 0s, jitter: 300us, stall: 100ms, trace: true}
-    retry: {until: 'result.early > 0', attempts: 5}
-  - assert: steps.good.ok && steps.good.rounds == 6 && len(steps.good.last) == 3
-  - assert: '!steps.bad.ok && steps.bad.early > 0'
-`)
-	if o.Status != lang.StatusPassed {
-		t.Fatalf("scenario %s: %v", o.Status, o.Err)
-	}
+	r := runTestdata(t, "barrier.yaml")
+	mustPass(t, r)
 	arrived := map[float64]int{}
 	early := 0
-	for _, ev := range log.events(t, "barrier_arrive", "barrier_work", "barrier_leave") {
+	for _, ev := range r.events(t, "barrier_arrive", "barrier_work", "barrier_leave") {
 		round := ev["round"].(float64)
 		switch {
 		case ev["step_id"] != "good":

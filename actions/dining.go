@@ -27,17 +27,7 @@ func init() {
 			{Name: "detect", Kind: Duration, Default: 100 * time.Millisecond, Doc: "how long a circular wait must stand, with no fork taken and no meal begun, to be called a deadlock"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log fork_taken, fork_wait, fork_released and meal events (worker, fork, held_by, meal) for the timeline"},
 		},
-		Results: []Field{
-			{Name: "ok", Type: "bool", Doc: "every philosopher ate every meal"},
-			{Name: "deadlock", Type: "bool", Doc: "a circular wait stood for detect; the philosophers were cancelled"},
-			{Name: "cycle", Type: "list", Doc: "the circular wait, a line a philosopher: \"phil-0 holds fork 0 and waits for fork 1, held by phil-1\""},
-			{Name: "explanation", Type: "string", Doc: "why it deadlocked (or that it did not), and what prevents it"},
-			{Name: "meals", Type: "int", Doc: "meals eaten in all"},
-			{Name: "per_philosopher", Type: "list", Doc: "meals each philosopher ate, by index"},
-			{Name: "waits", Type: "int", Doc: "times a philosopher found a fork taken and waited for it"},
-			{Name: "runtime", Type: "duration", Doc: "from the moment all sat down to the end"},
-			{Name: "threads", Type: "list", Doc: "the philosophers' thread names: phil-0, phil-1, …"},
-		},
+		Results: fieldsOf[diningResult](),
 		Check: func(s Static) []error {
 			if s.Has("detect") && s.Duration("detect") == 0 {
 				return []error{Paramf("detect", "must be more than 0")}
@@ -49,13 +39,26 @@ func init() {
 	})
 }
 
-type diningAction struct {
+// diningResult is how a table ended.
+type diningResult struct {
+	OK             bool          `result:"ok" doc:"every philosopher ate every meal"`
+	Deadlock       bool          `result:"deadlock" doc:"a circular wait stood for detect; the philosophers were cancelled"`
+	Cycle          []string      `result:"cycle" doc:"the circular wait, a line a philosopher: \"phil-0 holds fork 0 and waits for fork 1, held by phil-1\""`
+	Explanation    string        `result:"explanation" doc:"why it deadlocked (or that it did not), and what prevents it"`
+	Meals          int           `result:"meals" doc:"meals eaten in all"`
+	PerPhilosopher []int         `result:"per_philosopher" doc:"meals each philosopher ate, by index"`
+	Waits          int           `result:"waits" doc:"times a philosopher found a fork taken and waited for it"`
+	Runtime        time.Duration `result:"runtime" doc:"from the moment all sat down to the end"`
+	Threads        []string      `result:"threads" doc:"the philosophers' thread names: phil-0, phil-1, …"`
+}
+
+type diningStep struct {
 	cfg   dining.Config
 	trace bool
 }
 
 func newDining(a Args) (Action, error) {
-	return &diningAction{
+	return &diningStep{
 		trace: a.Bool("trace"),
 		cfg: dining.Config{
 			Philosophers: a.Int("philosophers"),
@@ -70,9 +73,9 @@ func newDining(a Args) (Action, error) {
 	}, nil
 }
 
-func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
+func (d *diningStep) Run(ctx context.Context, env *Env) (Result, error) {
 	cfg := d.cfg
-	cfg.Seed = int64(env.Rand().Uint64() >> 1) // as prodcons: a seed repeats the delays
+	cfg.Seed = env.Seed()
 	if d.trace {
 		cfg.OnEvent = func(e dining.Event) { diningEvent(env, e) }
 	}
@@ -83,22 +86,11 @@ func (d *diningAction) Run(ctx context.Context, env *Env) (Result, error) {
 			"cycle", describe(c), "explanation", dining.ExplainDeadlock(c, cfg.Philosophers))
 	}
 	res, err := dining.Run(ctx, cfg)
-	cycle := describe(res.Cycle)
-	threads := make([]string, cfg.Philosophers)
-	for i := range threads {
-		threads[i] = dining.Name(i)
-	}
-	out := Result{
-		"ok":              res.OK,
-		"deadlock":        res.Deadlock,
-		"cycle":           cycle,
-		"explanation":     res.Explain(),
-		"meals":           res.Meals,
-		"per_philosopher": nonNil(res.PerPhilosopher),
-		"waits":           res.Waits,
-		"runtime":         res.Runtime,
-		"threads":         threads,
-	}
+	out := resultOf(diningResult{
+		OK: res.OK, Deadlock: res.Deadlock, Cycle: describe(res.Cycle), Explanation: res.Explain(),
+		Meals: res.Meals, PerPhilosopher: res.PerPhilosopher, Waits: res.Waits, Runtime: res.Runtime,
+		Threads: cfg.Threads(),
+	})
 	if err != nil {
 		return out, err
 	}

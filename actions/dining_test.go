@@ -1,7 +1,6 @@
 package actions_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -13,20 +12,9 @@ import (
 // cycle, explanation and a deadlock_detected event; the ordered table eats
 // every meal; every fork event names its philosopher.
 func TestDiningScenario(t *testing.T) {
-	o, log := runPC(t, context.Background(), `name: dining
-steps:
-  - id: naive
-    dining: {philosophers: 3, meals: 2, order: naive, pause: 20ms, detect: 50ms, trace: true}
-    retry: {until: 'result.deadlock', attempts: 5}
-  - id: ordered
-    dining: {philosophers: 3, meals: 2, order: ordered, pause: 2ms, trace: true}
-  - assert: steps.naive.deadlock && !steps.naive.ok && len(steps.naive.cycle) == 3
-  - assert: steps.ordered.ok && steps.ordered.meals == 6 && steps.ordered.per_philosopher == [2, 2, 2]
-`)
-	if o.Status != lang.StatusPassed {
-		t.Fatalf("scenario %s: %v", o.Status, o.Err)
-	}
-	naive := pcStep(t, o, "naive").Result
+	r := runTestdata(t, "dining.yaml")
+	mustPass(t, r)
+	naive := r.step(t, "naive").Result
 	cycle := naive["cycle"].([]string)
 	if cycle[0] != "phil-0 holds fork 0 and waits for fork 1, held by phil-1" {
 		t.Errorf("cycle %q", cycle)
@@ -34,11 +22,11 @@ steps:
 	if !strings.Contains(naive["explanation"].(string), "circular wait") {
 		t.Errorf("explanation %q", naive["explanation"])
 	}
-	if got := log.events(t, "deadlock_detected"); len(got) == 0 || got[len(got)-1]["order"] != "naive" {
+	if got := r.events(t, "deadlock_detected"); len(got) == 0 || got[len(got)-1]["order"] != "naive" {
 		t.Errorf("deadlock_detected events: %v", got)
 	}
 	meals := 0
-	for _, ev := range log.events(t, "meal") {
+	for _, ev := range r.events(t, "meal") {
 		if w, _ := ev["worker"].(string); !strings.HasPrefix(w, "phil-") {
 			t.Errorf("meal event without its philosopher: %v", ev)
 		}
@@ -49,7 +37,7 @@ steps:
 	if meals != 6 {
 		t.Errorf("%d meal events in the ordered run, want 6", meals)
 	}
-	if len(log.events(t, "fork_taken")) == 0 || len(log.events(t, "fork_released")) == 0 {
+	if len(r.events(t, "fork_taken")) == 0 || len(r.events(t, "fork_released")) == 0 {
 		t.Error("no fork events with trace: true")
 	}
 }
@@ -59,15 +47,13 @@ steps:
 // a cycle; the detector must not call it a deadlock (under order: ordered
 // that would fail the step).
 func TestDiningLongMealIsNoDeadlock(t *testing.T) {
-	o, _ := runPC(t, context.Background(), `name: dining
+	r := runScenario(t, `name: dining
 steps:
   - id: slow
     dining: {philosophers: 4, meals: 1, order: ordered, eat_time: 150ms, detect: 20ms}
   - assert: steps.slow.ok && !steps.slow.deadlock
 `)
-	if o.Status != lang.StatusPassed {
-		t.Fatalf("scenario %s: %v", o.Status, o.Err)
-	}
+	mustPass(t, r)
 }
 
 func TestDiningLoadErrors(t *testing.T) {

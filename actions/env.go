@@ -49,3 +49,10 @@ func (e *Env) EventLevel(level hclog.Level, event, msg string, kv ...any) {
 func (e *Env) Rand() *rand.Rand {
 	return rand.New(rand.NewPCG(e.Host.Seed(), uint64(e.Step)+1))
 }
+
+// Seed returns the seed of the step's own random choices, drawn from
+// [Env.Rand]: the labs seed their workers' jitter with it, so that the same
+// --seed repeats every delay, and two steps of a run differ.
+func (e *Env) Seed() int64 {
+	return int64(e.Rand().Uint64() >> 1)
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions/internal/channel"
+	"github.com/pmrun/pmrun/actions/internal/guard"
+	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
@@ -46,12 +48,17 @@ type ChannelConfig struct {
 // Host is the set of operating-system objects one scenario run owns:
 // processes, agents, threads, channels and the private directory they live
 // in. Everything it holds is released by [Host.Close], whatever happened.
+// (The machine's processes, which the run does not own, are
+// [SystemProcesses].)
 type Host struct {
 	cfg HostConfig
 	log hclog.Logger
+	// local is the runner's own place: its threads and channel ends.
+	local *place.Local
 
 	mu       sync.Mutex
 	dir      string
+	undoDir  func() // takes dir off the guard's list once removed
 	closers  []func(context.Context) error
 	closed   bool
 	procs    *proc.Table
@@ -68,7 +75,12 @@ func NewHost(cfg HostConfig) *Host {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 2 * time.Second
 	}
-	return &Host{cfg: cfg, log: cfg.Log}
+	h := &Host{cfg: cfg, log: cfg.Log}
+	log := h.log
+	h.local = place.NewLocal(RunnerName, h.channel, func(event, msg string, kv ...any) {
+		log.Info(msg, append([]any{"event", event, "process", RunnerName}, kv...)...)
+	})
+	return h
 }
 
 // Open creates what the scenario declares before its first step runs: its
@@ -97,11 +109,17 @@ func (h *Host) dirLocked() (string, error) {
 	if fi, err := os.Stat(base); base == "" || err != nil || !fi.IsDir() {
 		base = os.TempDir()
 	}
+	// The guard removes the folder if pmrun dies by SIGKILL; started
+	// first, so that the folder goes on its list the moment it exists.
+	g, gerr := guard.Get()
 	dir, err := os.MkdirTemp(base, "pmrun-"+h.cfg.RunID+"-")
 	if err != nil {
 		return "", fmt.Errorf("private run directory: %w", err)
 	}
-	h.dir = dir
+	h.dir, h.undoDir = dir, func() {}
+	if gerr == nil {
+		h.undoDir = g.RemoveOnDeath(dir)
+	}
 	return dir, nil
 }
 
@@ -132,11 +150,12 @@ func (h *Host) Close(ctx context.Context) error {
 	errs = append(errs, h.closeChannels())
 
 	h.mu.Lock()
-	dir := h.dir
+	dir, undo := h.dir, h.undoDir
 	h.dir = ""
 	h.mu.Unlock()
 	if dir != "" {
 		errs = append(errs, os.RemoveAll(filepath.Clean(dir)))
+		undo()
 	}
 	return errors.Join(errs...)
 }

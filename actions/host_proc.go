@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/proc"
-	"github.com/pmrun/pmrun/actions/internal/pslist"
 )
 
 // table returns the run's process table, created on first use.
@@ -50,7 +49,11 @@ func (h *Host) withEvents(spec proc.Spec, argv []string) proc.Spec {
 	}
 	spec.Env = env
 	name, log := spec.Name, h.log
-	spec.OnOutput = func(stream string, line []byte) {
+	spec.OnOutput = func(stream string, line []byte, truncated bool) {
+		if truncated {
+			log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line), "truncated", true)
+			return
+		}
 		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
 	}
 	spec.OnStart = func(p *proc.Process) {
@@ -94,43 +97,26 @@ func (h *Host) closeProcesses(ctx context.Context) error {
 	return t.Close(ctx, h.cfg.Grace)
 }
 
-// exitResult is a process's end as a step result (wait, terminate).
-func exitResult(name string, e proc.Exit) Result {
-	return Result{
-		"name":       name,
-		"exit_code":  e.ExitCode,
-		"signal":     e.Signal,
-		"success":    e.Success,
-		"stdout":     e.Stdout,
-		"stderr":     e.Stderr,
-		"runtime":    e.Runtime,
-		"cpu_user":   e.CPUUser,
-		"cpu_system": e.CPUSystem,
-		"max_rss":    e.MaxRSS,
-	}
+// exitResult is a process's end, the result of wait and terminate of a
+// process. Its fields are documented for both a process and a thread (see
+// threadEndResult), which wait and terminate share.
+type exitResult struct {
+	Name      string        `result:"name" doc:"the process's or the thread's name"`
+	ExitCode  int           `result:"exit_code" doc:"process: the exit status, or -1 when a signal killed it"`
+	Signal    string        `result:"signal" doc:"process: the signal that killed it (\"SIGKILL\"), or \"\""`
+	Success   bool          `result:"success" doc:"process: exit code 0"`
+	Stdout    string        `result:"stdout" doc:"process: the last 64 KiB of its standard output"`
+	Stderr    string        `result:"stderr" doc:"process: the last 64 KiB of its standard error"`
+	Runtime   time.Duration `result:"runtime" doc:"from its start to its exit or end"`
+	CPUUser   time.Duration `result:"cpu_user" doc:"process: user CPU time (rusage, children included)"`
+	CPUSystem time.Duration `result:"cpu_system" doc:"process: system CPU time (rusage, children included)"`
+	MaxRSS    int64         `result:"max_rss" doc:"process: peak resident set size in bytes"`
 }
 
-// exitFields are the result fields of a process's end, for `pmrun actions`.
-var exitFields = []Field{
-	{Name: "exit_code", Type: "int", Doc: "the exit status, or -1 when a signal killed it"},
-	{Name: "signal", Type: "string", Doc: `the signal that killed it ("SIGKILL"), or ""`},
-	{Name: "success", Type: "bool", Doc: "exit code 0"},
-	{Name: "stdout", Type: "string", Doc: "the last 64 KiB of its standard output"},
-	{Name: "stderr", Type: "string", Doc: "the last 64 KiB of its standard error"},
-	{Name: "runtime", Type: "duration", Doc: "from start to exit (a thread: from its start to its end)"},
-	{Name: "cpu_user", Type: "duration", Doc: "user CPU time (rusage, children included)"},
-	{Name: "cpu_system", Type: "duration", Doc: "system CPU time (rusage, children included)"},
-	{Name: "max_rss", Type: "int", Doc: "peak resident set size in bytes"},
-}
-
-// threadEndFields are the fields of a joined thread's result (wait and
-// terminate of a thread), besides runtime, which it shares with a process.
-var threadEndFields = []Field{
-	{Name: "name", Type: "string", Doc: "thread: its name"},
-	{Name: "tid", Type: "int", Doc: "thread: its kernel thread id"},
-	{Name: "state", Type: "string", Doc: "thread: finished, cancelled or failed"},
-	{Name: "latency", Type: "duration", Doc: "thread: from the cancellation request to its end (0 when it was not cancelled)"},
-	{Name: "thread_error", Type: "string", Doc: "thread: what its body failed with (state failed only)"},
+// exitOf is a process's end as a step result.
+func exitOf(name string, e proc.Exit) Result {
+	return resultOf(exitResult{Name: name, ExitCode: e.ExitCode, Signal: e.Signal, Success: e.Success,
+		Stdout: e.Stdout, Stderr: e.Stderr, Runtime: e.Runtime, CPUUser: e.CPUUser, CPUSystem: e.CPUSystem, MaxRSS: e.MaxRSS})
 }
 
 // signals are the signals terminate can send, by name.
@@ -142,47 +128,4 @@ var signals = map[string]syscall.Signal{
 
 func signalNames() []string {
 	return []string{"SIGTERM", "SIGINT", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT"}
-}
-
-// HostProcess is one process of the host, as `pmrun ps` and
-// list {processes: all} show it.
-type HostProcess = pslist.Proc
-
-// HostProcessNode is a host process with its children, for `pmrun ps --tree`.
-type HostProcessNode = pslist.Node
-
-// HostProcesses lists the host's processes, sorted by pid, with CPU% over
-// each one's lifetime; with interval > 0, CPU% is measured over that
-// interval instead, like top.
-func HostProcesses(ctx context.Context, interval time.Duration) ([]HostProcess, error) {
-	if interval > 0 {
-		return pslist.Sample(ctx, interval)
-	}
-	return pslist.List(ctx)
-}
-
-// HostProcessTree arranges processes under their parents; walk calls fn
-// for each, parents first, with its depth.
-func HostProcessTree(procs []HostProcess, fn func(p *HostProcessNode, depth int)) []*HostProcessNode {
-	roots := pslist.Tree(procs)
-	if fn != nil {
-		pslist.Walk(roots, fn)
-	}
-	return roots
-}
-
-// listHostProcesses describes every process on the host.
-func listHostProcesses(ctx context.Context) ([]map[string]any, error) {
-	procs, err := pslist.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(procs))
-	for i, p := range procs {
-		out[i] = map[string]any{
-			"pid": int(p.PID), "ppid": int(p.PPID), "name": p.Name, "status": p.Status,
-			"cpu_percent": p.CPUPercent, "rss": int(p.RSS), "threads": int(p.Threads), "cmdline": p.Cmdline,
-		}
-	}
-	return out, nil
 }

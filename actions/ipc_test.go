@@ -17,6 +17,9 @@ func TestIPC(t *testing.T) {
 		yaml     string
 		status   string
 		errorHas string
+		// unmet, if set, says that a run did not meet the case's
+		// precondition (a race it needs to lose), so it is run again.
+		unmet func(t *testing.T, r scenarioRun) bool
 	}{
 		{"binary payloads", `
 name: binary
@@ -28,13 +31,13 @@ steps:
   - id: r
     receive: {channel: bin, to: a, count: 2, timeout: 5s}
   - assert: 'steps.r.messages == ["\u0000\u0001\n\r\t\u00ff€😀 end", ""] && steps.r.verified'
-`, lang.StatusPassed, ""},
+`, lang.StatusPassed, "", nil},
 		{"oversized message", `
 name: oversized
 channels: {small: {max_message: 16}}
 steps:
   - send: {channel: small, message: "seventeen bytes!!"}
-`, lang.StatusFailed, "send on small from runner"},
+`, lang.StatusFailed, "send on small from runner", nil},
 		{"four senders of 64 KiB on one pipe", `
 name: four
 channels: {big: {}}
@@ -50,7 +53,7 @@ steps:
   - id: r
     receive: {channel: big, count: 200, verify: true, timeout: 1m}
   - assert: steps.r.verified && steps.r.count == 200 && steps.r.bytes == 200 * 65536
-`, lang.StatusPassed, ""},
+`, lang.StatusPassed, "", nil},
 		{"timeout gives what came", `
 name: partial
 steps:
@@ -58,7 +61,7 @@ steps:
   - id: r
     receive: {count: 5, timeout: 50ms}
   - assert: '!steps.r.ok && steps.r.count == 2 && steps.r.status == "ok"'
-`, lang.StatusPassed, ""},
+`, lang.StatusPassed, "", nil},
 		{"receive in a dead agent", `
 name: dead
 steps:
@@ -67,7 +70,7 @@ steps:
   - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
   - wait: {process: a, timeout: 5s}
   - receive: {to: a, timeout: 1s}
-`, lang.StatusFailed, "agent a died (signal SIGKILL)"},
+`, lang.StatusFailed, "agent a died (signal SIGKILL)", nil},
 		{"receive to a process that is not an agent, at run time", `
 name: notagent
 vars: {who: plain}
@@ -75,7 +78,7 @@ steps:
   - spawn: {name: plain, cmd: [sleep, "10"]}
   - spawn: {name: x, agent: true}
   - receive: {to: "${{ vars.who }}"}
-`, lang.StatusFailed, `process "plain" is not an agent`},
+`, lang.StatusFailed, `process "plain" is not an agent`, nil},
 		{"a full channel whose receiver died", `
 name: full
 channels: {jobs: {}}
@@ -84,32 +87,43 @@ steps:
   - terminate: {process: rx, signal: SIGKILL}
   - send: {channel: jobs, count: 100, size: 64KiB}
     timeout: 500ms
-`, lang.StatusFailed, "bytes wait unread in jobs)"},
+`, lang.StatusFailed, "bytes wait unread in jobs)", nil},
 		{"an agent's send to a full channel", `
 name: full-agent
 steps:
   - spawn: {name: tx, agent: true}
   - send: {from: tx, count: 100, size: 64KiB}
     timeout: 500ms
-`, lang.StatusFailed, "bytes wait unread in default)"},
+`, lang.StatusFailed, "bytes wait unread in default)", nil},
 		{"a sender killed mid-message", `
 name: cut
 steps:
   - id: a
     spawn: {name: a, agent: true}
-  - send: {from: a, size: 8MiB}
+  # 2 MiB: twice what the pipe holds (1 MiB), so a sender that has begun
+  # is blocked mid-message when it is killed.
+  - send: {from: a, size: 2MiB}
     background: true
     continue_on_error: true
   - sleep: 300ms
   - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
   - id: r
     receive: {verify: true, timeout: 10s}
-`, lang.StatusFailed, "truncated"},
+`, lang.StatusFailed, "truncated", func(t *testing.T, r scenarioRun) bool {
+			// On a loaded machine the agent may not have written a byte
+			// yet when it is killed: then nothing at all arrives (a cut-off
+			// message would fail the step), and the case proves nothing.
+			return r.Status == lang.StatusPassed && r.step(t, "r").Result["count"] == 0
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := runScenario(t, tt.yaml)
+			for attempt := 1; tt.unmet != nil && tt.unmet(t, o) && attempt < 5; attempt++ {
+				t.Logf("attempt %d did not meet the case's precondition: again", attempt)
+				o = runScenario(t, tt.yaml)
+			}
 			if o.Status != tt.status {
 				t.Fatalf("status %s, want %s: %v", o.Status, tt.status, o.Err)
 			}

@@ -13,30 +13,33 @@ func init() {
 			{Name: "processes", Kind: String, Enum: []string{"own", "all"}, Doc: "own: the processes this run started, with their state; all: every process on the host"},
 			{Name: "threads", Kind: String, Ref: AgentRef, Doc: "runner or an agent: the real thread list of that process, from /proc/PID/task"},
 		},
-		OneOf: [][]string{{"processes", "threads"}},
-		Results: []Field{
-			{Name: "items", Type: "list", Doc: "processes: {name, pid, pgid, ppid, status, exit_code, signal} (own) or {pid, ppid, name, status, cpu_percent, rss, threads, cmdline} (all); threads: {tid, name, comm, state, pmrun} (name: the pmrun thread's full name, else the kernel's; comm: the 15 bytes the kernel keeps)"},
-			{Name: "count", Type: "int", Doc: "how many items"},
-			{Name: "names", Type: "list", Doc: "the names of the items"},
-		},
+		OneOf:   [][]string{{"processes", "threads"}},
+		Results: fieldsOf[listResult](),
 		New: func(a Args) (Action, error) {
-			return &list{processes: a.String("processes"), threads: a.String("threads")}, nil
+			return &listStep{processes: a.String("processes"), threads: a.String("threads")}, nil
 		},
 	})
 }
 
-type list struct {
+// listResult is what list found.
+type listResult struct {
+	Items []any `result:"items" doc:"processes: {name, pid, pgid, ppid, status, exit_code, signal, started} (own) or {pid, ppid, name, status, cpu_percent, rss, threads, cmdline} (all); threads: {tid, name, comm, state, pmrun} (name: the pmrun thread's full name, else the kernel's; comm: the 15 bytes the kernel keeps)"`
+	Count int   `result:"count" doc:"how many items"`
+	Names []any `result:"names" doc:"the names of the items"`
+}
+
+type listStep struct {
 	processes, threads string
 }
 
-func (l *list) Run(ctx context.Context, env *Env) (Result, error) {
+func (l *listStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var items []map[string]any
 	var err error
 	switch {
 	case l.threads != "":
 		items, err = env.Host.listThreads(ctx, l.threads)
 	case l.processes == "all":
-		items, err = listHostProcesses(ctx)
+		items, err = listSystemProcesses(ctx)
 	default:
 		items = env.Host.listOwn()
 	}
@@ -49,7 +52,7 @@ func (l *list) Run(ctx context.Context, env *Env) (Result, error) {
 		names[i] = it["name"]
 		list[i] = it
 	}
-	return Result{"items": list, "count": len(items), "names": names}, nil
+	return resultOf(listResult{Items: list, Count: len(items), Names: names}), nil
 }
 
 // listOwn describes the processes this run started, in start order.

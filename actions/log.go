@@ -15,19 +15,23 @@ func init() {
 			{Name: "message", Kind: String, Required: true, Doc: "the text; may embed ${{ EXPR }}"},
 			{Name: "level", Kind: String, Default: "info", Enum: []string{"debug", "info", "warn", "error"}, Doc: "the log level"},
 		},
-		Results: []Field{{Name: "message", Type: "string", Doc: "the text as logged, templates filled in"}},
+		Results: fieldsOf[logResult](),
 		New: func(a Args) (Action, error) {
-			return &logMessage{text: a.String("message"), level: hclog.LevelFromString(a.String("level"))}, nil
+			return &logStep{text: a.String("message"), level: hclog.LevelFromString(a.String("level"))}, nil
 		},
 	})
 }
 
-type logMessage struct {
+type logResult struct {
+	Message string `result:"message" doc:"the text as logged, templates filled in"`
+}
+
+type logStep struct {
 	text  string
 	level hclog.Level
 }
 
-func (l *logMessage) Run(ctx context.Context, env *Env) (Result, error) {
+func (l *logStep) Run(ctx context.Context, env *Env) (Result, error) {
 	env.EventLevel(l.level, "log", l.text)
-	return Result{"message": l.text}, nil
+	return resultOf(logResult{Message: l.text}), nil
 }

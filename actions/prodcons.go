@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/agent"
+	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
 	"github.com/pmrun/pmrun/actions/internal/shm"
@@ -36,24 +36,9 @@ func init() {
 				Doc: "semaphores: a broken invariant fails the step; none: no guards, to show the race on purpose: lost and duplicated items are reported (ok: false) without failing the step"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log an item_produced and an item_consumed event (worker, item, occupancy) for every item"},
 		},
-		Results: []Field{
-			{Name: "ok", Type: "bool", Doc: "every item produced and consumed exactly once, occupancy always within [0, buffer]"},
-			{Name: "produced", Type: "int", Doc: "items put into the buffer"},
-			{Name: "consumed", Type: "int", Doc: "items taken out, duplicates included"},
-			{Name: "lost", Type: "int", Doc: "items never consumed (or never produced)"},
-			{Name: "duplicates", Type: "int", Doc: "consumptions beyond the first of an item"},
-			{Name: "max_occupancy", Type: "int", Doc: "the most items the buffer held at once"},
-			{Name: "overflow", Type: "int", Doc: "steps that left the occupancy outside [0, buffer]"},
-			{Name: "throughput", Type: "float", Doc: "items consumed per second of runtime"},
-			{Name: "runtime", Type: "duration", Doc: "from the moment every worker had started to the last one's end (duration is the whole step, start-up included)"},
-			{Name: "producer_waits", Type: "int", Doc: "times a producer found the buffer full and blocked on empty (sync: none: polls of a full buffer)"},
-			{Name: "consumer_waits", Type: "int", Doc: "times a consumer found the buffer empty and blocked on filled (sync: none: polls of an empty buffer)"},
-			{Name: "per_producer", Type: "list", Doc: "items each producer made, by producer index"},
-			{Name: "per_consumer", Type: "list", Doc: "items each consumer took, by consumer index"},
-			{Name: "workers", Type: "list", Doc: "processes: the agents' names, producers first (<step>.producer-0, …); threads: the thread names"},
-		},
-		Events: prodconsEvents,
-		New:    newProdcons,
+		Results: fieldsOf[prodconsResult](),
+		Events:  prodconsEvents,
+		New:     newProdcons,
 	})
 }
 
@@ -62,13 +47,31 @@ const (
 	modeProcesses = "processes"
 )
 
-type prodconsAction struct {
+// prodconsResult is what a prodcons run found.
+type prodconsResult struct {
+	OK            bool          `result:"ok" doc:"every item produced and consumed exactly once, occupancy always within [0, buffer]"`
+	Produced      int           `result:"produced" doc:"items put into the buffer"`
+	Consumed      int           `result:"consumed" doc:"items taken out, duplicates included"`
+	Lost          int           `result:"lost" doc:"items never consumed (or never produced)"`
+	Duplicates    int           `result:"duplicates" doc:"consumptions beyond the first of an item"`
+	MaxOccupancy  int           `result:"max_occupancy" doc:"the most items the buffer held at once"`
+	Overflow      int           `result:"overflow" doc:"steps that left the occupancy outside [0, buffer]"`
+	Throughput    float64       `result:"throughput" doc:"items consumed per second of runtime"`
+	Runtime       time.Duration `result:"runtime" doc:"from the moment every worker had started to the last one's end (duration is the whole step, start-up included)"`
+	ProducerWaits int           `result:"producer_waits" doc:"times a producer found the buffer full and blocked on empty (sync: none: polls of a full buffer)"`
+	ConsumerWaits int           `result:"consumer_waits" doc:"times a consumer found the buffer empty and blocked on filled (sync: none: polls of an empty buffer)"`
+	PerProducer   []int         `result:"per_producer" doc:"items each producer made, by producer index"`
+	PerConsumer   []int         `result:"per_consumer" doc:"items each consumer took, by consumer index"`
+	Workers       []string      `result:"workers" doc:"processes: the agents' names, producers first (<step>.producer-0, …); threads: the thread names"`
+}
+
+type prodconsStep struct {
 	cfg  prodcons.Config
 	mode string
 }
 
 func newProdcons(a Args) (Action, error) {
-	return &prodconsAction{
+	return &prodconsStep{
 		mode: a.String("mode"),
 		cfg: prodcons.Config{
 			Producers:   a.Int("producers"),
@@ -84,11 +87,9 @@ func newProdcons(a Args) (Action, error) {
 	}, nil
 }
 
-func (p *prodconsAction) Run(ctx context.Context, env *Env) (Result, error) {
+func (p *prodconsStep) Run(ctx context.Context, env *Env) (Result, error) {
 	cfg := p.cfg
-	// One seed per step, from the run's: the same --seed repeats every
-	// worker's delays, and two prodcons steps of a run differ.
-	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	cfg.Seed = env.Seed()
 	var res prodcons.Result
 	var names []string
 	var err error
@@ -100,8 +101,8 @@ func (p *prodconsAction) Run(ctx context.Context, env *Env) (Result, error) {
 	} else {
 		if cfg.Trace {
 			cfg.OnEvent = func(e prodcons.Event) {
-				env.Event(e.Kind, itemMessage(e.Kind), "worker", e.Worker.ThreadName(),
-					"item", itemName(e.Item), "occupancy", e.Occupancy)
+				env.Event(e.Kind, e.Message(), "worker", e.Worker.ThreadName(),
+					"item", e.Item.String(), "occupancy", e.Occupancy)
 			}
 		}
 		for _, w := range workersOf(cfg) {
@@ -111,7 +112,12 @@ func (p *prodconsAction) Run(ctx context.Context, env *Env) (Result, error) {
 		res, err = prodcons.Run(ctx, cfg)
 		restore()
 	}
-	out := prodconsResult(res, names)
+	out := resultOf(prodconsResult{
+		OK: res.OK, Produced: res.Produced, Consumed: res.Consumed, Lost: res.Lost, Duplicates: res.Duplicates,
+		MaxOccupancy: res.MaxOccupancy, Overflow: res.Overflow, Throughput: res.Throughput, Runtime: res.Duration,
+		ProducerWaits: res.ProducerWaits, ConsumerWaits: res.ConsumerWaits,
+		PerProducer: res.PerProducer, PerConsumer: res.PerConsumer, Workers: names,
+	})
 	if err != nil {
 		return out, err
 	}
@@ -120,32 +126,6 @@ func (p *prodconsAction) Run(ctx context.Context, env *Env) (Result, error) {
 			res.Produced, cfg.Items, res.Lost, res.Duplicates, cfg.Buffer, res.Overflow)
 	}
 	return out, nil
-}
-
-func prodconsResult(r prodcons.Result, workers []string) Result {
-	return Result{
-		"ok":             r.OK,
-		"produced":       r.Produced,
-		"consumed":       r.Consumed,
-		"lost":           r.Lost,
-		"duplicates":     r.Duplicates,
-		"max_occupancy":  r.MaxOccupancy,
-		"overflow":       r.Overflow,
-		"throughput":     r.Throughput,
-		"runtime":        r.Duration,
-		"producer_waits": r.ProducerWaits,
-		"consumer_waits": r.ConsumerWaits,
-		"per_producer":   nonNil(r.PerProducer),
-		"per_consumer":   nonNil(r.PerConsumer),
-		"workers":        workers,
-	}
-}
-
-func nonNil(s []int) []int {
-	if s == nil {
-		return []int{}
-	}
-	return s
 }
 
 // workersOf lists the workers of cfg, producers first, as the result's
@@ -160,17 +140,6 @@ func workersOf(cfg prodcons.Config) []prodcons.Worker {
 	}
 	return ws
 }
-
-func itemMessage(kind string) string {
-	if kind == prodcons.ItemProduced {
-		return "item produced"
-	}
-	return "item consumed"
-}
-
-// itemName is how events name an item: the producer and the producer's
-// sequence number, "p1#7".
-func itemName(it prodcons.Item) string { return fmt.Sprintf("p%d#%d", it.Producer, it.Seq) }
 
 // agentNames chooses the names of a processes-mode run's worker agents:
 // "<step id>.producer-0", or "step3.producer-0" for a step without an id.
@@ -205,17 +174,6 @@ func agentNames(env *Env, cfg prodcons.Config) ([]string, error) {
 	}
 }
 
-// workerArgs is what the runner sends an agent to run one worker; the rest
-// of the configuration is in the shared region.
-// Step and StepID let the agent's trace events carry the step's fields, as
-// those of threads mode do.
-type workerArgs struct {
-	Role   prodcons.Role `json:"role"`
-	Index  int           `json:"index"`
-	Step   int           `json:"step"`
-	StepID string        `json:"step_id,omitempty"`
-}
-
 // agentStopGrace is how long a worker agent that has finished its share
 // gets to exit when asked, and then on SIGTERM, before it is killed.
 const agentStopGrace = time.Second
@@ -223,8 +181,8 @@ const agentStopGrace = time.Second
 // stopWorkerAgent asks a worker agent to exit, so that it ends with status 0,
 // and terminates it if it does not; an agent that has already died just
 // gives its exit.
-func stopWorkerAgent(ctx context.Context, env *Env, name string, p *proc.Process) (proc.Exit, error) {
-	if err := env.Host.callAgent(ctx, name, agent.OpExit, nil, nil); err == nil {
+func stopWorkerAgent(ctx context.Context, a *place.Agent, p *proc.Process) (proc.Exit, error) {
+	if err := a.Exit(ctx); err == nil {
 		wctx, cancel := context.WithTimeout(ctx, agentStopGrace)
 		exit, err := p.Wait(wctx)
 		cancel()
@@ -249,12 +207,16 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 		if err != nil {
 			return nil, fmt.Errorf("agent %s: %w", name, err)
 		}
+		a, err := env.Host.agent(name)
+		if err != nil {
+			return nil, err
+		}
 		called := make(chan error, 1)
 		go func() {
 			// The call's context is not the step's: on a timeout or an
 			// abort the coordinator stops the worker through the region
 			// first, and only kills the agent (below) when it does not stop.
-			called <- env.Host.callAgent(context.WithoutCancel(ctx), name, agentOpWorker, workerArgs{Role: w.Role, Index: w.Index, Step: env.Step, StepID: env.StepID}, nil)
+			called <- a.RunWorker(context.WithoutCancel(ctx), place.WorkerArgs{Role: w.Role, Index: w.Index, Step: env.Step, StepID: env.StepID})
 		}()
 		return func(ctx context.Context) error {
 			var err error
@@ -267,18 +229,20 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 				return fmt.Errorf("agent %s (pid %d) killed: it did not stop when asked", name, p.PID())
 			}
 			// The worker is done (or failed): the agent has nothing left to do.
-			exit, terr := stopWorkerAgent(context.WithoutCancel(ctx), env, name, p)
-			var remote *agent.RemoteError
+			exit, terr := stopWorkerAgent(context.WithoutCancel(ctx), a, p)
 			switch {
 			case err == nil:
 				return terr
 			case terr == nil && exit.Signal != "":
 				// Killed behind our back: the call's error says the same.
 				return fmt.Errorf("agent %s (pid %d) killed by %s", name, p.PID(), exit.Signal)
-			case errors.As(err, &remote):
-				// The worker's own error, which already names the worker.
-				return fmt.Errorf("agent %s (pid %d): %s", name, p.PID(),
-					strings.TrimPrefix(remote.Message, "prodcons: "+w.String()+": "))
+			}
+			var remote *agent.RemoteError
+			if errors.As(err, &remote) {
+				// The worker's own error, which the agent sends without
+				// the worker's name (prodcons adds it); its sentinels
+				// still match.
+				return place.Errorf(err, "agent %s (pid %d): %s", name, p.PID(), remote.Message)
 			}
 			return fmt.Errorf("agent %s (pid %d): %w", name, p.PID(), err)
 		}, nil

@@ -3,90 +3,18 @@ package actions_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
-
-// pcLog collects a run's JSON events; workers log concurrently.
-type pcLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pcLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// events returns the logged events of the given kinds, decoded, in the
-// order they were logged.
-func (l *pcLog) events(t *testing.T, kinds ...string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		var ev map[string]any
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", line, err)
-		}
-		if kind, _ := ev["event"].(string); slices.Contains(kinds, kind) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// runPC loads src and runs it in this process, as pmrun run would.
-func runPC(t *testing.T, ctx context.Context, src string) (*lang.Outcome, *pcLog) {
-	t.Helper()
-	sc, err := lang.Parse("prodcons.yaml", []byte(src), lang.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	buf := &pcLog{}
-	log := hclog.New(&hclog.LoggerOptions{Output: buf, JSONFormat: true, Level: hclog.Info})
-	seed := uint64(42)
-	return runner.Run(ctx, sc, runner.Options{RunID: "t", Log: log, Seed: &seed, Grace: time.Second}), buf
-}
-
-// pcStep returns the result of the step with the given id.
-func pcStep(t *testing.T, o *lang.Outcome, id string) *lang.StepResult {
-	t.Helper()
-	for _, r := range o.Steps {
-		if r.Step.ID == id {
-			return r
-		}
-	}
-	t.Fatalf("no step %q in the outcome (%s: %v)", id, o.Status, o.Err)
-	return nil
-}
-
-// pcSkipWithoutAgents skips a processes-mode test while the agent protocol
-// has not landed, and fails it for any other error.
-func pcSkipWithoutAgents(t *testing.T, r *lang.StepResult) {
-	t.Helper()
-	if r.Err != nil && strings.Contains(r.Err.Error(), "agents are not available yet") {
-		t.Skipf("processes mode needs agents: %v", r.Err)
-	}
-}
 
 var pcModes = []string{"threads", "processes"}
 
@@ -119,9 +47,8 @@ func TestProdconsInvariants(t *testing.T) {
 				t.Parallel()
 				src := "name: invariants\nsteps:\n" + prodconsStep("pc", map[string]any{
 					"producers": s.producers, "consumers": s.consumers, "buffer": s.buf, "items": s.n, "mode": mode})
-				o, _ := runPC(t, t.Context(), src)
-				r := pcStep(t, o, "pc")
-				pcSkipWithoutAgents(t, r)
+				o := runScenario(t, src)
+				r := o.step(t, "pc")
 				if o.Status != "passed" || r.Status != "ok" {
 					t.Fatalf("scenario %s, step %s: %v", o.Status, r.Status, r.Err)
 				}
@@ -184,9 +111,8 @@ steps:
     retry: {until: 'result.status == "ok" && !result.ok', attempts: 20, interval: 1ms}
   - assert: steps.race.lost + steps.race.duplicates + steps.race.overflow > 0
 `
-			o, _ := runPC(t, t.Context(), src)
-			r := pcStep(t, o, "race")
-			pcSkipWithoutAgents(t, r)
+			o := runScenario(t, src)
+			r := o.step(t, "race")
 			if o.Status != "passed" {
 				t.Fatalf("scenario %s: %v; race result %v", o.Status, o.Err, r.Result)
 			}
@@ -207,19 +133,15 @@ func TestProdconsTrace(t *testing.T) {
 			t.Parallel()
 			src := "name: trace\nsteps:\n" + prodconsStep("pc", map[string]any{
 				"producers": 3, "consumers": 2, "buffer": buffer, "items": items, "mode": mode, "trace": true})
-			o, log := runPC(t, t.Context(), src)
-			r := pcStep(t, o, "pc")
-			pcSkipWithoutAgents(t, r)
-			if o.Status != "passed" {
-				t.Fatalf("scenario %s: %v", o.Status, o.Err)
-			}
+			o := runScenario(t, src)
+			mustPass(t, o)
 			for _, kind := range []string{"item_produced", "item_consumed"} {
 				role := "producer-"
 				if kind == "item_consumed" {
 					role = "consumer-"
 				}
 				seen := map[string]int{}
-				for _, ev := range log.events(t, kind) {
+				for _, ev := range o.events(t, kind) {
 					worker, _ := ev["worker"].(string)
 					item, _ := ev["item"].(string)
 					occ, ok := ev["occupancy"].(float64)
@@ -261,9 +183,8 @@ steps:
     timeout: 200ms
     prodcons: {producers: 2, consumers: 2, items: 100, produce_time: 1h, mode: ` + mode + `}
 `
-			o, _ := runPC(t, t.Context(), src)
-			r := pcStep(t, o, "pc")
-			pcSkipWithoutAgents(t, r)
+			o := runScenario(t, src)
+			r := o.step(t, "pc")
 			if r.Status != "failed" || r.Err == nil || !strings.Contains(r.Err.Error(), "200ms") {
 				t.Fatalf("step %s, error %v: want a failure naming the timeout", r.Status, r.Err)
 			}
@@ -304,31 +225,15 @@ func TestProdconsLoadErrors(t *testing.T) {
 	}
 }
 
-// TestProdconsSpec: what pmrun actions prints is what the step returns.
-func TestProdconsSpec(t *testing.T) {
+// TestProdconsDefaults: a step without parameters runs the documented
+// defaults. (That its result fields are the documented ones is
+// TestResultsAreDocumented's, for every action.)
+func TestProdconsDefaults(t *testing.T) {
 	t.Parallel()
-	spec, ok := actions.Lookup("prodcons")
-	if !ok {
-		t.Fatal("prodcons is not registered")
-	}
-	o, _ := runPC(t, t.Context(), "name: spec\nsteps:\n  - id: pc\n    prodcons: {}\n")
-	r := pcStep(t, o, "pc")
+	o := runScenario(t, "name: defaults\nsteps:\n  - id: pc\n    prodcons: {}\n")
+	r := o.step(t, "pc")
 	if r.Status != "ok" {
 		t.Fatalf("default prodcons: %v", r.Err)
-	}
-	for _, f := range spec.Results {
-		if _, ok := r.Result[f.Name]; !ok {
-			t.Errorf("result field %q is documented but missing", f.Name)
-		}
-	}
-	for name := range r.Result {
-		documented := name == "status" || name == "duration" || name == "error"
-		for _, f := range spec.Results {
-			documented = documented || f.Name == name
-		}
-		if !documented {
-			t.Errorf("result field %q is not documented", name)
-		}
 	}
 	if r.Result["produced"] != 10 || r.Result["per_producer"].([]int)[0] != 10 {
 		t.Errorf("defaults: %v, want 10 items by 1 producer", r.Result)
@@ -349,17 +254,16 @@ steps:
 `
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	done := make(chan *lang.Outcome, 1)
+	done := make(chan scenarioRun, 1)
 	go func() {
-		o, _ := runPC(t, ctx, src)
+		o := runScenarioCtx(t, ctx, src)
 		done <- o
 	}()
 	var victim int
 	for victim == 0 {
 		select {
 		case o := <-done:
-			r := pcStep(t, o, "pc")
-			pcSkipWithoutAgents(t, r)
+			r := o.step(t, "pc")
 			t.Fatalf("run ended before a worker could be killed: %s %v", r.Status, r.Err)
 		case <-time.After(5 * time.Millisecond):
 			victim = pcChildWithThread(t, "producer-0")
@@ -373,7 +277,7 @@ steps:
 	if ctx.Err() != nil {
 		t.Fatal("the run hung after a worker was killed")
 	}
-	r := pcStep(t, o, "pc")
+	r := o.step(t, "pc")
 	// Killed inside its critical section, the victim is also reported as
 	// the dead holder of the mutex.
 	want := fmt.Sprintf("prodcons: producer 0: agent pc.producer-0 (pid %d) killed by SIGKILL", victim)
@@ -423,9 +327,9 @@ func TestProdconsGOMAXPROCS(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	// highest runs src and returns the highest GOMAXPROCS seen meanwhile.
 	highest := func(src string) int {
-		done := make(chan *lang.Outcome, 1)
+		done := make(chan scenarioRun, 1)
 		go func() {
-			o, _ := runPC(t, t.Context(), src)
+			o := runScenario(t, src)
 			done <- o
 		}()
 		most := 0
@@ -479,9 +383,9 @@ func TestProdconsLeavesNothingBehind(t *testing.T) {
 		return len(ents)
 	}
 	src := "name: leak\nsteps:\n" + prodconsStep("pc", map[string]any{"producers": 4, "consumers": 4, "items": 4000})
-	runPC(t, t.Context(), src) // warm up the runtime's own threads
+	runScenario(t, src) // warm up the runtime's own threads
 	fds := count("/proc/self/fd")
-	o, _ := runPC(t, t.Context(), src)
+	o := runScenario(t, src)
 	if o.Status != "passed" {
 		t.Fatalf("scenario %s: %v", o.Status, o.Err)
 	}
@@ -512,9 +416,8 @@ func TestStressProdcons(t *testing.T) {
 		"{producers: 4, consumers: 4, buffer: 16, items: 10000000, mode: processes}",
 	} {
 		t.Run(shape, func(t *testing.T) {
-			o, _ := runPC(t, t.Context(), "name: stress\nsteps:\n  - id: pc\n    prodcons: "+shape+"\n")
-			r := pcStep(t, o, "pc")
-			pcSkipWithoutAgents(t, r)
+			o := runScenario(t, "name: stress\nsteps:\n  - id: pc\n    prodcons: "+shape+"\n")
+			r := o.step(t, "pc")
 			if o.Status != "passed" || r.Result["ok"] != true || r.Result["consumed"] != 10000000 {
 				t.Fatalf("scenario %s: %v; result %v", o.Status, o.Err, r.Result)
 			}

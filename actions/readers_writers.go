@@ -27,19 +27,7 @@ func init() {
 			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each think, read and write, drawn from the run's seed"},
 			{Name: "trace", Kind: Bool, Default: false, Doc: "log rw_wait, rw_enter and rw_leave events (worker, role, readers; broke_rule on an entry that broke the rule) for the timeline"},
 		},
-		Results: []Field{
-			{Name: "ok", Type: "bool", Doc: "every visit made and the rule always held"},
-			{Name: "reads", Type: "int", Doc: "reader visits made"},
-			{Name: "writes", Type: "int", Doc: "writer visits made"},
-			{Name: "violations", Type: "int", Doc: "entries that broke the rule: a writer with anyone else in, a reader with a writer"},
-			{Name: "max_readers", Type: "int", Doc: "the most readers in the room at once"},
-			{Name: "reader_max_wait", Type: "duration", Doc: "the longest a reader waited to come in"},
-			{Name: "reader_mean_wait", Type: "duration", Doc: "a reader's mean wait"},
-			{Name: "writer_max_wait", Type: "duration", Doc: "the longest a writer waited to come in"},
-			{Name: "writer_mean_wait", Type: "duration", Doc: "a writer's mean wait"},
-			{Name: "runtime", Type: "duration", Doc: "from the moment all were let in to the end"},
-			{Name: "threads", Type: "list", Doc: "the workers' thread names: reader-0, …, writer-0, …"},
-		},
+		Results: fieldsOf[readersWritersResult](),
 		Check: func(s Static) []error {
 			if s.Has("readers") && s.Has("writers") && s.Int("readers")+s.Int("writers") == 0 {
 				return []error{Paramf("readers", "no readers and no writers: nobody to run")}
@@ -51,13 +39,28 @@ func init() {
 	})
 }
 
-type readersWritersAction struct {
+// readersWritersResult is what a readers-writers run found.
+type readersWritersResult struct {
+	OK             bool          `result:"ok" doc:"every visit made and the rule always held"`
+	Reads          int           `result:"reads" doc:"reader visits made"`
+	Writes         int           `result:"writes" doc:"writer visits made"`
+	Violations     int           `result:"violations" doc:"entries that broke the rule: a writer with anyone else in, a reader with a writer"`
+	MaxReaders     int           `result:"max_readers" doc:"the most readers in the room at once"`
+	ReaderMaxWait  time.Duration `result:"reader_max_wait" doc:"the longest a reader waited to come in"`
+	ReaderMeanWait time.Duration `result:"reader_mean_wait" doc:"a reader's mean wait"`
+	WriterMaxWait  time.Duration `result:"writer_max_wait" doc:"the longest a writer waited to come in"`
+	WriterMeanWait time.Duration `result:"writer_mean_wait" doc:"a writer's mean wait"`
+	Runtime        time.Duration `result:"runtime" doc:"from the moment all were let in to the end"`
+	Threads        []string      `result:"threads" doc:"the workers' thread names: reader-0, …, writer-0, …"`
+}
+
+type readersWritersStep struct {
 	cfg   rw.Config
 	trace bool
 }
 
 func newReadersWriters(a Args) (Action, error) {
-	return &readersWritersAction{
+	return &readersWritersStep{
 		trace: a.Bool("trace"),
 		cfg: rw.Config{
 			Readers: a.Int("readers"), Writers: a.Int("writers"),
@@ -69,9 +72,9 @@ func newReadersWriters(a Args) (Action, error) {
 	}, nil
 }
 
-func (a *readersWritersAction) Run(ctx context.Context, env *Env) (Result, error) {
+func (a *readersWritersStep) Run(ctx context.Context, env *Env) (Result, error) {
 	cfg := a.cfg
-	cfg.Seed = int64(env.Rand().Uint64() >> 1)
+	cfg.Seed = env.Seed()
 	if a.trace {
 		cfg.OnEvent = func(e rw.Event) {
 			role := "reader"
@@ -93,26 +96,12 @@ func (a *readersWritersAction) Run(ctx context.Context, env *Env) (Result, error
 		}
 	}
 	res, err := rw.Run(ctx, cfg)
-	var threads []string
-	for i := range cfg.Readers {
-		threads = append(threads, rw.WorkerName(false, i))
-	}
-	for i := range cfg.Writers {
-		threads = append(threads, rw.WorkerName(true, i))
-	}
-	out := Result{
-		"ok":               res.OK,
-		"reads":            res.Reads,
-		"writes":           res.Writes,
-		"violations":       res.Violations,
-		"max_readers":      res.MaxReaders,
-		"reader_max_wait":  res.ReaderMaxWait,
-		"reader_mean_wait": res.ReaderMeanWait,
-		"writer_max_wait":  res.WriterMaxWait,
-		"writer_mean_wait": res.WriterMeanWait,
-		"runtime":          res.Runtime,
-		"threads":          threads,
-	}
+	out := resultOf(readersWritersResult{
+		OK: res.OK, Reads: res.Reads, Writes: res.Writes, Violations: res.Violations, MaxReaders: res.MaxReaders,
+		ReaderMaxWait: res.ReaderMaxWait, ReaderMeanWait: res.ReaderMeanWait,
+		WriterMaxWait: res.WriterMaxWait, WriterMeanWait: res.WriterMeanWait,
+		Runtime: res.Runtime, Threads: cfg.Threads(),
+	})
 	if err != nil {
 		return out, err
 	}

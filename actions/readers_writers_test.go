@@ -1,7 +1,6 @@
 package actions_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -12,25 +11,14 @@ import (
 // the trace events in the order the rule allows, policy none's violations
 // as a result rather than a failure, and load-time checks.
 func TestReadersWritersScenario(t *testing.T) {
-	o, log := runPC(t, context.Background(), `name: rw
-steps:
-  - id: fair
-    readers_writers: {readers: 3, writers: 2, reads: 4, writes: 3, policy: fair, trace: true}
-  - id: none
-    readers_writers: {readers: 3, writers: 2, reads: 10, writes: 10, policy: none}
-    retry: {until: 'result.violations > 0', attempts: 5}
-  - assert: steps.fair.ok && steps.fair.reads == 12 && steps.fair.writes == 6 && steps.fair.violations == 0
-  - assert: '!steps.none.ok && steps.none.violations > 0'
-`)
-	if o.Status != lang.StatusPassed {
-		t.Fatalf("scenario %s: %v", o.Status, o.Err)
-	}
-	if got := pcStep(t, o, "fair").Result["threads"].([]string); strings.Join(got, ",") != "reader-0,reader-1,reader-2,writer-0,writer-1" {
+	r := runTestdata(t, "readers_writers.yaml")
+	mustPass(t, r)
+	if got := r.step(t, "fair").Result["threads"].([]string); strings.Join(got, ",") != "reader-0,reader-1,reader-2,writer-0,writer-1" {
 		t.Errorf("threads %v", got)
 	}
 	in := map[string]string{} // worker -> role, while in the room
 	enters := 0
-	for _, ev := range log.events(t, "rw_enter", "rw_leave") {
+	for _, ev := range r.events(t, "rw_enter", "rw_leave") {
 		w, role := ev["worker"].(string), ev["role"].(string)
 		if ev["event"] == "rw_leave" {
 			delete(in, w)

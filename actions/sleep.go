@@ -13,23 +13,27 @@ func init() {
 		Params: []Param{
 			{Name: "for", Kind: Duration, Required: true, Doc: "how long to sleep, e.g. 100ms"},
 		},
-		Results: []Field{{Name: "slept", Type: "duration", Doc: "how long the step actually slept"}},
+		Results: fieldsOf[sleepResult](),
 		New: func(a Args) (Action, error) {
-			return sleep(a.Duration("for")), nil
+			return sleepStep(a.Duration("for")), nil
 		},
 	})
 }
 
-type sleep time.Duration
+type sleepResult struct {
+	Slept time.Duration `result:"slept" doc:"how long the step actually slept"`
+}
 
-func (d sleep) Run(ctx context.Context, env *Env) (Result, error) {
+type sleepStep time.Duration
+
+func (d sleepStep) Run(ctx context.Context, env *Env) (Result, error) {
 	start := time.Now()
 	t := time.NewTimer(time.Duration(d))
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return Result{"slept": time.Since(start)}, nil
+		return resultOf(sleepResult{Slept: time.Since(start)}), nil
 	case <-ctx.Done():
-		return Result{"slept": time.Since(start)}, context.Cause(ctx)
+		return resultOf(sleepResult{Slept: time.Since(start)}), context.Cause(ctx)
 	}
 }

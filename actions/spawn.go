@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
@@ -22,13 +23,8 @@ func init() {
 			{Name: "dir", Kind: String, Doc: "the working directory"},
 			{Name: "stdin", Kind: String, Doc: "text written to the process's standard input, which is then closed"},
 		},
-		OneOf: [][]string{{"cmd", "shell", "agent"}},
-		Results: []Field{
-			{Name: "name", Type: "string", Doc: "the process's name"},
-			{Name: "pid", Type: "int", Doc: "its process id"},
-			{Name: "pgid", Type: "int", Doc: "its process group id (it leads its own group)"},
-			{Name: "started", Type: "time", Doc: "when it started"},
-		},
+		OneOf:   [][]string{{"cmd", "shell", "agent"}},
+		Results: fieldsOf[spawnResult](),
 		Check: func(s Static) []error {
 			if s.Has("agent") && !s.Bool("agent") {
 				return []error{Paramf("agent", "agent: false starts nothing: use cmd or shell, or agent: true")}
@@ -56,13 +52,21 @@ func init() {
 	})
 }
 
-type spawn struct {
+// spawnResult is a started process.
+type spawnResult struct {
+	Name    string    `result:"name" doc:"the process's name"`
+	PID     int       `result:"pid" doc:"its process id"`
+	PGID    int       `result:"pgid" doc:"its process group id (it leads its own group)"`
+	Started time.Time `result:"started" doc:"when it started"`
+}
+
+type spawnStep struct {
 	spec  proc.Spec
 	agent bool
 }
 
 func newSpawn(a Args) (Action, error) {
-	s := &spawn{agent: a.Bool("agent"), spec: proc.Spec{
+	s := &spawnStep{agent: a.Bool("agent"), spec: proc.Spec{
 		Name:  a.String("name"),
 		Argv:  a.Strings("cmd"),
 		Shell: a.String("shell"),
@@ -89,7 +93,7 @@ func newSpawn(a Args) (Action, error) {
 	return s, nil
 }
 
-func (s *spawn) Run(ctx context.Context, env *Env) (Result, error) {
+func (s *spawnStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var p *proc.Process
 	var err error
 	if s.agent {
@@ -104,5 +108,5 @@ func (s *spawn) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Result{"name": p.Name(), "pid": p.PID(), "pgid": p.PGID(), "started": p.Started()}, nil
+	return resultOf(spawnResult{Name: p.Name(), PID: p.PID(), PGID: p.PGID(), Started: p.Started()}), nil
 }

@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -17,7 +16,7 @@ func init() {
 			{Name: "grace", Kind: Duration, Default: 2 * time.Second, Doc: "how long to wait before SIGKILL"},
 		},
 		OneOf:   [][]string{{"process", "thread"}},
-		Results: slices.Concat(threadEndFields, exitFields),
+		Results: mergeFields(fieldsOf[threadEndResult](), fieldsOf[exitResult]()),
 		Check: func(s Static) []error {
 			if s.Set("thread") && (s.Set("signal") || s.Set("grace")) {
 				return []error{Paramf("signal", "signal and grace apply to processes; a thread is cancelled")}
@@ -25,19 +24,19 @@ func init() {
 			return nil
 		},
 		New: func(a Args) (Action, error) {
-			return &terminate{process: a.String("process"), thread: a.String("thread"),
+			return &terminateStep{process: a.String("process"), thread: a.String("thread"),
 				signal: a.String("signal"), grace: a.Duration("grace")}, nil
 		},
 	})
 }
 
-type terminate struct {
+type terminateStep struct {
 	process, thread string
 	signal          string
 	grace           time.Duration
 }
 
-func (t *terminate) Run(ctx context.Context, env *Env) (Result, error) {
+func (t *terminateStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if t.thread != "" {
 		return env.Host.cancelThread(ctx, t.thread)
 	}
@@ -49,5 +48,5 @@ func (t *terminate) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return exitResult(p.Name(), exit), nil
+	return exitOf(p.Name(), exit), nil
 }

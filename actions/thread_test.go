@@ -1,9 +1,7 @@
 package actions_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,74 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
+	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
-
-// threadRun is a scenario run in this process with its JSON events.
-type threadRun struct {
-	*lang.Outcome
-	events []map[string]any
-}
-
-// runThreads loads and runs scenario text in this process, so the runner's
-// threads are threads of the test and /proc/self/task shows them.
-func runThreads(t *testing.T, src string) threadRun {
-	t.Helper()
-	sc, err := lang.Parse(t.Name()+".yaml", []byte(src), lang.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	var buf bytes.Buffer
-	o := runner.Run(t.Context(), sc, runner.Options{RunID: "test", Log: runner.NewEventLog(&buf, hclog.Info)})
-	r := threadRun{Outcome: o}
-	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
-		ev := map[string]any{}
-		if err := json.Unmarshal(line, &ev); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		r.events = append(r.events, ev)
-	}
-	return r
-}
-
-// step returns the result of the step with id.
-func (r threadRun) step(t *testing.T, id string) *lang.StepResult {
-	t.Helper()
-	for _, s := range r.Steps {
-		if s.Step.ID == id {
-			return s
-		}
-	}
-	t.Fatalf("no step %q in the outcome", id)
-	return nil
-}
-
-// eventsOf returns the events called name about thread.
-func (r threadRun) eventsOf(name, thread string) []map[string]any {
-	var out []map[string]any
-	for _, ev := range r.events {
-		if ev["event"] == name && ev["thread"] == thread {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-func mustPass(t *testing.T, r threadRun) {
-	t.Helper()
-	if r.Status != lang.StatusPassed {
-		t.Fatalf("status %s: %v", r.Status, r.Err)
-	}
-}
-
-// taskComm reads the kernel's name of thread tid of process pid.
-func taskComm(pid, tid int) (string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
-	return strings.TrimSuffix(string(b), "\n"), err
-}
 
 // gone waits, a bounded time, for tid to leave process pid's task list.
 func gone(t *testing.T, pid, tid int) {
@@ -93,46 +27,13 @@ func gone(t *testing.T, pid, tid int) {
 	t.Errorf("thread %d still in /proc/%d/task", tid, pid)
 }
 
-func intField(t *testing.T, r map[string]any, key string) int {
-	t.Helper()
-	switch v := r[key].(type) {
-	case int:
-		return v
-	case float64: // from JSON
-		return int(v)
-	}
-	t.Fatalf("field %s = %#v, want a number", key, r[key])
-	return 0
-}
-
 // TestThreadsInRunner starts each kind of thread in the runner and checks
 // the kernel's view of them: their TIDs under /proc/self/task, their names
 // in comm (a long one cut to 15 bytes), list {threads}, then terminate and
 // wait, the latency, the events, and that they are gone afterwards.
 func TestThreadsInRunner(t *testing.T) {
 	t.Parallel()
-	r := runThreads(t, `
-name: runner-threads
-steps:
-  - id: idle
-    thread: {name: pm-idle}
-  - id: spin
-    thread: {name: a-very-long-thread-name, run: spin}
-  - id: nap
-    thread: {name: pm-nap, run: sleep, for: 20ms}
-  - id: ls
-    list: {threads: runner}
-  - assert: alive("pm-idle") && alive("a-very-long-thread-name")
-  - id: stop_idle
-    terminate: {thread: pm-idle}
-  - id: stop_spin
-    terminate: {thread: a-very-long-thread-name}
-  - id: join_nap
-    wait: {thread: pm-nap}
-  - assert: '!alive("pm-idle") && !alive("a-very-long-thread-name") && !alive("pm-nap")'
-  - id: after
-    list: {threads: runner}
-`)
+	r := runTestdata(t, "threads_in_runner.yaml")
 	mustPass(t, r)
 	pid := os.Getpid()
 	comms := map[string]string{"idle": "pm-idle", "spin": "a-very-long-thr", "nap": "pm-nap"}
@@ -183,7 +84,7 @@ steps:
 	for id, tid := range tids {
 		gone(t, pid, tid)
 		name := r.step(t, id).Result["name"].(string)
-		start, end := r.eventsOf("thread_start", name), r.eventsOf("thread_end", name)
+		start, end := r.eventsOf(t, "thread_start", name), r.eventsOf(t, "thread_end", name)
 		if len(start) != 1 || len(end) != 1 {
 			t.Errorf("%s: %d thread_start and %d thread_end events, want one each", name, len(start), len(end))
 			continue
@@ -328,50 +229,7 @@ steps:
 // already.
 func TestThreadRunErrors(t *testing.T) {
 	t.Parallel()
-	r := runThreads(t, `
-name: run-errors
-vars: {t: t1, p: plain}
-steps:
-  - thread: {name: t1}
-  - id: dup
-    thread: {name: "${{ vars.t }}", run: spin}
-    continue_on_error: true
-  - spawn: {name: plain, cmd: [sleep, "30"]}
-  - id: not_agent
-    thread: {name: t2, in: "${{ vars.p }}"}
-    continue_on_error: true
-  - id: no_agent
-    thread: {name: t3, in: "${{ vars.p + 'x' }}"}
-    continue_on_error: true
-  - id: unknown
-    terminate: {thread: "${{ vars.t + 'x' }}"}
-    continue_on_error: true
-  - id: first
-    terminate: {thread: t1}
-  - id: second
-    terminate: {thread: t1}
-    continue_on_error: true
-  - id: waited
-    wait: {thread: t1}
-  - thread: {name: quick, run: sleep, for: 1ms}
-  - wait: {thread: quick}
-  - id: finished
-    terminate: {thread: quick}
-    continue_on_error: true
-  - thread: {name: runs-out, run: spin, for: 1ms}
-  - assert: '!alive("runs-out")'
-    retry: {attempts: 1000, interval: 1ms}
-  - id: ran_out
-    terminate: {thread: runs-out}
-    continue_on_error: true
-  - id: reused
-    thread: {name: "${{ vars.t }}"}
-  - id: timed_out
-    wait: {thread: t1, timeout: 20ms}
-    continue_on_error: true
-  - assert: alive("t1")
-  - terminate: {thread: t1}
-`)
+	r := runTestdata(t, "thread_run_errors.yaml")
 	mustPass(t, r)
 	errs := map[string]string{
 		"dup":       `thread "t1" already exists in runner (tid`,
@@ -403,42 +261,7 @@ steps:
 // events come from the agent through the runner's log.
 func TestThreadsInAgent(t *testing.T) {
 	t.Parallel()
-	r := runThreads(t, `
-name: agent-threads
-steps:
-  - id: w
-    spawn: {name: w, agent: true}
-  - id: a
-    thread: {name: agent-idle, in: w}
-  - id: b
-    thread: {name: agent-nap, in: w, run: sleep, for: 10ms}
-  - id: c
-    thread: {name: agent-spin, in: w, run: spin}
-  - id: ls
-    list: {threads: w}
-  - assert: '"agent-idle" in steps.ls.names && "agent-spin" in steps.ls.names'
-  - assert: alive("agent-idle") && alive("agent-spin")
-  - id: ps
-    spawn: {name: ps, cmd: [ps, -L, -o, "tid=,comm=", -p, "${{ steps.w.pid }}"]}
-  - id: psw
-    wait: {process: ps}
-  - assert: 'steps.psw.stdout contains "agent-idle" && steps.psw.stdout contains "agent-spin"'
-  - id: stop
-    terminate: {thread: agent-idle}
-  - id: nap
-    wait: {thread: agent-nap}
-  - assert: '!alive("agent-idle") && !alive("agent-nap")'
-  - id: again
-    terminate: {thread: agent-idle}
-    continue_on_error: true
-  - id: dup
-    thread: {name: "${{ 'agent-' + 'spin' }}", in: w}
-    continue_on_error: true
-  - id: timed_out
-    wait: {thread: agent-spin, timeout: 20ms}
-    continue_on_error: true
-  - assert: alive("agent-spin")
-`)
+	r := runTestdata(t, "threads_in_agent.yaml")
 	mustPass(t, r)
 	apid := intField(t, r.step(t, "w").Result, "pid")
 	for _, id := range []string{"a", "b", "c"} {
@@ -474,13 +297,13 @@ steps:
 		}
 	}
 	for _, name := range []string{"agent-idle", "agent-nap", "agent-spin"} {
-		ends := r.eventsOf("thread_end", name)
+		ends := r.eventsOf(t, "thread_end", name)
 		if len(ends) != 1 || ends[0]["process"] != "w" || intField(t, ends[0], "pid") != apid {
 			t.Errorf("%s: thread_end events %v, want one from process w", name, ends)
 		}
 	}
 	// agent-spin was left running: the run's cleanup cancelled it.
-	if ends := r.eventsOf("thread_end", "agent-spin"); len(ends) == 1 && ends[0]["state"] != "cancelled" {
+	if ends := r.eventsOf(t, "thread_end", "agent-spin"); len(ends) == 1 && ends[0]["state"] != "cancelled" {
 		t.Errorf("agent-spin ended %v at cleanup, want cancelled", ends[0]["state"])
 	}
 	if err := syscall.Kill(apid, 0); !errors.Is(err, syscall.ESRCH) {
@@ -492,30 +315,7 @@ steps:
 // the steps that use them fail, saying so, and the run still cleans up.
 func TestAgentDiesWithThreads(t *testing.T) {
 	t.Parallel()
-	r := runThreads(t, `
-name: agent-dies
-steps:
-  - id: w
-    spawn: {name: w, agent: true}
-  - id: a
-    thread: {name: doomed-1, in: w}
-  - thread: {name: doomed-2, in: w, run: spin}
-  - thread: {name: safe, run: spin}
-  - terminate: {process: w, signal: SIGKILL}
-  - id: term
-    terminate: {thread: doomed-1}
-    continue_on_error: true
-  - id: wait
-    wait: {thread: doomed-2}
-    continue_on_error: true
-  - id: list
-    list: {threads: w}
-    continue_on_error: true
-  - id: start
-    thread: {name: doomed-3, in: w}
-    continue_on_error: true
-  - assert: '!alive("doomed-1") && !alive("doomed-2") && alive("safe")'
-`)
+	r := runTestdata(t, "agent_dies_with_threads.yaml")
 	mustPass(t, r)
 	for id, want := range map[string]string{
 		"term":  `thread "doomed-1" is lost: agent w died (signal SIGKILL)`,
@@ -527,7 +327,7 @@ steps:
 			t.Errorf("%s: %s, %v; want failed with %q", id, s.Status, s.Err, want)
 		}
 	}
-	if ends := r.eventsOf("thread_end", "safe"); len(ends) != 1 || ends[0]["state"] != "cancelled" {
+	if ends := r.eventsOf(t, "thread_end", "safe"); len(ends) != 1 || ends[0]["state"] != "cancelled" {
 		t.Errorf("the runner's thread at cleanup: %v, want one cancelled thread_end", ends)
 	}
 }
@@ -536,7 +336,7 @@ steps:
 // cancelled and joined by the run's cleanup, and leave /proc/self/task.
 func TestThreadsCleanedUp(t *testing.T) {
 	t.Parallel()
-	r := runThreads(t, `
+	r := runScenario(t, `
 name: cleanup
 steps:
   - id: a
@@ -551,20 +351,10 @@ steps:
 	for _, id := range []string{"a", "b"} {
 		res := r.step(t, id).Result
 		gone(t, os.Getpid(), res["tid"].(int))
-		if ends := r.eventsOf("thread_end", res["name"].(string)); len(ends) != 1 || ends[0]["state"] != "cancelled" {
+		if ends := r.eventsOf(t, "thread_end", res["name"].(string)); len(ends) != 1 || ends[0]["state"] != "cancelled" {
 			t.Errorf("%s: thread_end events %v, want one, cancelled", id, ends)
 		}
 	}
-}
-
-// countTasks is how many threads this process has.
-func countTasks(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 // TestThousandThreads creates and terminates 1,000 threads in one run, and
@@ -582,9 +372,9 @@ func TestThousandThreads(t *testing.T) {
 		fmt.Fprintf(&src, "  - thread: {name: bulk-%d}\n  - terminate: {thread: bulk-%d}\n", i, i)
 	}
 	src.WriteString("  - id: after\n    list: {threads: runner}\n")
-	runThreads(t, "name: warm\nsteps:\n  - thread: {name: warm}\n  - terminate: {thread: warm}\n")
+	runScenario(t, "name: warm\nsteps:\n  - thread: {name: warm}\n  - terminate: {thread: warm}\n")
 	before := countTasks(t)
-	r := runThreads(t, src.String())
+	r := runScenario(t, src.String())
 	mustPass(t, r)
 	after := countTasks(t)
 	t.Logf("threads: %d before, %d after %d created and terminated", before, after, n)
@@ -597,7 +387,7 @@ func TestThousandThreads(t *testing.T) {
 		}
 	}
 	if ends := 0; true {
-		for _, ev := range r.events {
+		for _, ev := range r.events(t) {
 			if ev["event"] == "thread_end" && ev["state"] == "cancelled" {
 				ends++
 			}
@@ -651,10 +441,10 @@ func TestStressThreads(t *testing.T) {
 		}
 	}
 	before := countTasks(t)
-	r := runThreads(t, src.String())
+	r := runScenario(t, src.String())
 	mustPass(t, r)
 	ends := map[string]int{}
-	for _, ev := range r.events {
+	for _, ev := range r.events(t) {
 		if ev["event"] == "thread_end" {
 			ends[ev["thread"].(string)]++
 		}
@@ -669,5 +459,45 @@ func TestStressThreads(t *testing.T) {
 	}
 	if after := countTasks(t); after > before+8 {
 		t.Errorf("threads: %d before, %d after", before, after)
+	}
+}
+
+// TestThreadErrorsKeepTheirKind: a step's error about a thread matches the
+// same sentinel whether the thread lives in the runner or in an agent (its
+// error crossed the control socket), so callers can tell them apart with
+// errors.Is rather than by their text.
+func TestThreadErrorsKeepTheirKind(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, `
+name: kinds
+vars: {late: late}
+steps:
+  - spawn: {name: w, agent: true}
+  - thread: {name: here}
+  - thread: {name: there, in: w}
+  - terminate: {thread: here}
+  - terminate: {thread: there}
+  - id: here_again
+    terminate: {thread: here}
+    continue_on_error: true
+  - id: there_again
+    terminate: {thread: there}
+    continue_on_error: true
+  - id: nobody
+    wait: {thread: "${{ vars.late }}"}
+    continue_on_error: true
+`)
+	mustPass(t, r)
+	for id, want := range map[string]error{
+		"here_again":  place.ErrThreadEnded,
+		"there_again": place.ErrThreadEnded,
+		"nobody":      place.ErrNoSuchThread,
+	} {
+		if err := r.step(t, id).Err; !errors.Is(err, want) {
+			t.Errorf("%s: error %v does not match %q", id, err, want)
+		}
+	}
+	if err := r.step(t, "there_again").Err; errors.Is(err, place.ErrNoSuchThread) || !strings.Contains(err.Error(), "agent w: ") {
+		t.Errorf("there_again: %v, want it to name the agent and match only its own kind", err)
 	}
 }

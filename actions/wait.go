@@ -3,7 +3,6 @@ package actions
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -17,23 +16,26 @@ func init() {
 			{Name: "step", Kind: String, Ref: StepRef, Doc: "the id of a step run with background: true"},
 			{Name: "timeout", Kind: Duration, Doc: "give up after this long; the process or thread keeps running"},
 		},
-		OneOf: [][]string{{"process", "thread", "step"}},
-		Results: slices.Concat([]Field{
-			{Name: "result", Type: "map", Doc: "step: the background step's result (also in steps.ID)"},
-		}, threadEndFields, exitFields),
+		OneOf:   [][]string{{"process", "thread", "step"}},
+		Results: mergeFields(fieldsOf[joinedStep](), fieldsOf[threadEndResult](), fieldsOf[exitResult]()),
 		New: func(a Args) (Action, error) {
-			return &wait{process: a.String("process"), thread: a.String("thread"),
+			return &waitStep{process: a.String("process"), thread: a.String("thread"),
 				step: a.String("step"), timeout: a.Duration("timeout")}, nil
 		},
 	})
 }
 
-type wait struct {
+// joinedStep is a background step's result, as wait {step} gives it.
+type joinedStep struct {
+	Result map[string]any `result:"result" doc:"step: the background step's result (also in steps.ID)"`
+}
+
+type waitStep struct {
 	process, thread, step string
 	timeout               time.Duration
 }
 
-func (w *wait) Run(ctx context.Context, env *Env) (Result, error) {
+func (w *waitStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if w.timeout > 0 {
 		what := "step " + w.step
 		switch {
@@ -56,10 +58,10 @@ func (w *wait) Run(ctx context.Context, env *Env) (Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		return exitResult(p.Name(), exit), nil
+		return exitOf(p.Name(), exit), nil
 	case w.thread != "":
 		return env.Host.waitThread(ctx, w.thread)
 	}
 	res, err := env.Join(ctx, w.step)
-	return Result{"result": map[string]any(res)}, err
+	return resultOf(joinedStep{Result: res}), err
 }

@@ -113,6 +113,9 @@ func Run(ctx context.Context, sc *lang.Scenario, opt Options) *lang.Outcome {
 	// scenario's end does not cancel but a second Ctrl-C does.
 	endCtx, endCancel := context.WithTimeout(x.hard, cleanupLimit)
 	for _, st := range sc.Finally {
+		if endCtx.Err() != nil {
+			break // a second Ctrl-C, or cleanupLimit, abandons the rest
+		}
 		r := x.runStep(endCtx, st, true)
 		if r.Status == lang.StatusFailed && x.out.Err == nil {
 			x.fail(&lang.StepError{Pos: st.Pos, Label: st.Label(), Err: r.Err})
@@ -172,9 +175,9 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 			x.fail(fmt.Errorf("cleanup: %w", err))
 		}
 	}
-	if errors.Is(context.Cause(ctx), ErrInterrupted) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrInterrupted) {
 		x.out.Status = lang.StatusInterrupted
-		x.out.Err = ErrInterrupted
+		x.out.Err = cause // ErrInterrupted, or an error that wraps it and says more
 	}
 	x.out.Duration = time.Since(x.out.Started)
 	ok, failed, skipped := x.out.Counts()

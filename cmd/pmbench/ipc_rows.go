@@ -51,48 +51,47 @@ steps:
 	if err != nil {
 		return measurement{}, err
 	}
-	// Alternate the sides, keeping each one's best, so a burst of load on
-	// the machine hits both alike.
-	var ours, theirs time.Duration
-	for i := 0; i < b.repeat; i++ {
+	pmrunSide := func() (time.Duration, error) {
 		times, err := b.stepTimes(path)
 		if err != nil {
-			return measurement{}, err
+			return 0, err
 		}
 		t := max(times["flood"], times["rx"])
 		if t == 0 {
-			return measurement{}, fmt.Errorf("no step times in the log")
+			return 0, fmt.Errorf("no step times in the log")
 		}
-		if i == 0 || t < ours {
-			ours = t
-		}
+		return t, nil
+	}
+	cSide := func() (time.Duration, error) {
 		out, err := exec.Command(cbin, strconv.Itoa(count), strconv.Itoa(size)).Output()
 		if err != nil {
-			return measurement{}, fmt.Errorf("pipebench: %v", err)
+			return 0, fmt.Errorf("pipebench: %v", err)
 		}
 		f := strings.Fields(string(out))
 		if len(f) != 3 {
-			return measurement{}, fmt.Errorf("pipebench printed %q", out)
+			return 0, fmt.Errorf("pipebench printed %q", out)
 		}
 		secs, err := strconv.ParseFloat(f[2], 64)
 		if err != nil {
-			return measurement{}, fmt.Errorf("pipebench printed %q", out)
+			return 0, fmt.Errorf("pipebench printed %q", out)
 		}
-		if c := time.Duration(secs * float64(time.Second)); i == 0 || c < theirs {
-			theirs = c
-		}
+		return time.Duration(secs * float64(time.Second)), nil
 	}
-	unit := func(t time.Duration) string {
-		if size >= 4096 {
-			return fmt.Sprintf("%.0f MiB/s", float64(count*size)/t.Seconds()/(1<<20))
-		}
-		return fmt.Sprintf("%.2f M msg/s", float64(count)/t.Seconds()/1e6)
+	s, err := b.alternate(pmrunSide, cSide)
+	if err != nil {
+		return measurement{}, err
 	}
-	ratio := theirs.Seconds() / ours.Seconds()
+	// The unit of work: a million messages, or a MiB for the large ones.
+	unit, format := 1e6/float64(count), "%.2fM msg/s"
+	if size >= 4096 {
+		unit, format = float64(1<<20)/(float64(count)*float64(size)), "%.0f MiB/s"
+	}
+	ours, theirs := statOf(s[0]).scale(unit), statOf(s[1]).scale(unit)
+	ratio, text := speedRatio(ours, theirs)
 	return measurement{
-		value: unit(ours),
-		base:  unit(theirs),
-		ratio: fmt.Sprintf("%.2f×", ratio),
+		value: ours.rate(format),
+		base:  theirs.rate(format),
+		ratio: text,
 		ok:    ratio >= target,
 	}, nil
 }

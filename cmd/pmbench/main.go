@@ -1,7 +1,10 @@
 // Command pmbench prints pmrun's performance table (make bench): each row
-// is measured side by side with its baseline in the same run, and the
-// ratio against the target comes last. It builds pmrun and the C
-// baselines into a temporary directory first.
+// is measured side by side with its baseline in the same run, the two
+// alternated several times (-repeat), and shows the best and the median of
+// each; the ratio of the bests decides against the target, which comes
+// last. On a small, busy machine one run of a row can swing by a factor of
+// two, so neither a single run nor the minute it ran should decide. It
+// builds pmrun and the C baselines into a temporary directory first.
 package main
 
 import (
@@ -50,9 +53,12 @@ type bench struct {
 
 func main() {
 	only := flag.String("rows", "", "run only the rows whose name matches this `regexp` (case-insensitive)")
-	repeat := flag.Int("repeat", 3, "measure each side `N` times and keep the best")
+	repeat := flag.Int("repeat", 5, "alternate pmrun and its baseline `N` times a row; the table shows the best and the median of each")
 	flag.Parse()
 	var filter *regexp.Regexp
+	if *repeat < 1 {
+		fail(fmt.Errorf("-repeat %d: want 1 or more", *repeat))
+	}
 	if *only != "" {
 		filter = regexp.MustCompile("(?i)" + *only)
 	}
@@ -69,8 +75,9 @@ func main() {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].order < rows[j].order })
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\tpmrun\tbaseline\tratio\ttarget\tmet")
-	fmt.Fprintln(tw, "---\t-----\t--------\t-----\t------\t---")
+	fmt.Fprintf(os.Stderr, "pmbench: each row alternates pmrun and its baseline %d times\n", b.repeat)
+	fmt.Fprintln(tw, "row\tpmrun: best (median)\tbaseline: best (median)\tratio of bests\ttarget\tmet")
+	fmt.Fprintln(tw, "---\t--------------------\t-----------------------\t--------------\t------\t---")
 	failed := 0
 	for _, r := range rows {
 		if filter != nil && !filter.MatchString(r.name) {
@@ -107,21 +114,6 @@ func fail(err error) {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
-// best runs f repeat times and returns the shortest duration.
-func (b *bench) best(f func() (time.Duration, error)) (time.Duration, error) {
-	var min time.Duration
-	for i := 0; i < b.repeat; i++ {
-		d, err := f()
-		if err != nil {
-			return 0, err
-		}
-		if i == 0 || d < min {
-			min = d
-		}
-	}
-	return min, nil
-}
-
 // repeated writes two scenarios into the work directory: head followed by
 // step(i) for i in [0, n), and the same with one step, so that their
 // difference is the cost of n-1 steps beyond start-up.
@@ -141,20 +133,14 @@ func (b *bench) repeated(name, head string, n int, step func(i int) string) (man
 	return many, one, err
 }
 
-// difference is the best time of many minus the best time of one, as
-// timer measures each.
-func (b *bench) difference(many, one string, timer func(path string) (time.Duration, error)) (time.Duration, error) {
-	tMany, err := b.best(func() (time.Duration, error) { return timer(many) })
-	if err != nil {
-		return 0, err
-	}
-	tOne, err := b.best(func() (time.Duration, error) { return timer(one) })
-	return tMany - tOne, err
-}
-
 // loading times `pmrun check`, which loads a scenario and compiles its
-// expressions, as timer for [bench.difference].
+// expressions.
 func (b *bench) loading(path string) (time.Duration, error) { return timeCmd(b.pmrun, "check", path) }
+
+// on binds a timer to a scenario, as a side for [bench.alternate].
+func on(timer func(path string) (time.Duration, error), path string) func() (time.Duration, error) {
+	return func() (time.Duration, error) { return timer(path) }
+}
 
 // write writes a file into the work directory and returns its path.
 func (b *bench) write(name, content string) (string, error) {

@@ -48,11 +48,7 @@ func measureSpawn(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	run, err := b.difference(many, one, b.runScenario)
-	if err != nil {
-		return measurement{}, err
-	}
-	tC, err := b.best(func() (time.Duration, error) {
+	cLoop := func() (time.Duration, error) {
 		out, err := exec.Command(cbin, strconv.Itoa(n)).Output() // prints nanoseconds
 		if err != nil {
 			return 0, fmt.Errorf("spawn.c: %v", err)
@@ -62,17 +58,18 @@ func measureSpawn(b *bench) (measurement, error) {
 			return 0, fmt.Errorf("spawn.c printed %q", out)
 		}
 		return time.Duration(ns), nil
-	})
+	}
+	s, err := b.alternate(on(b.runScenario, many), on(b.runScenario, one), cLoop)
 	if err != nil {
 		return measurement{}, err
 	}
-	ours := float64(n-1) / run.Seconds()
-	theirs := float64(n) / tC.Seconds()
+	ours, theirs := diffStat(s[0], s[1]).per(n-1), statOf(s[2]).per(n)
+	ratio, text := speedRatio(ours, theirs)
 	return measurement{
-		value: fmt.Sprintf("%.0f spawns/s", ours),
-		base:  fmt.Sprintf("%.0f spawns/s", theirs),
-		ratio: fmt.Sprintf("%.2f×", ours/theirs),
-		ok:    ours/theirs >= 0.9,
+		value: ours.rate("%.0f spawns/s"),
+		base:  theirs.rate("%.0f spawns/s"),
+		ratio: text,
+		ok:    ratio >= 0.9,
 	}, nil
 }
 
@@ -172,35 +169,33 @@ func childCount(pid int) int {
 }
 
 // measurePS times `pmrun ps --json` against ps listing the same processes,
-// each the best of ten runs (both are short).
+// alternating them ten times a round (both are short).
 func measurePS(b *bench) (measurement, error) {
-	best := func(name string, args ...string) (time.Duration, error) {
-		var min time.Duration
-		for i := 0; i < 10*b.repeat; i++ {
+	side := func(name string, args ...string) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
 			cmd := exec.Command(name, args...)
 			start := time.Now()
 			if out, err := cmd.Output(); err != nil || len(out) == 0 {
 				return 0, fmt.Errorf("%s: %v", name, err)
 			}
-			if d := time.Since(start); i == 0 || d < min {
-				min = d
-			}
+			return time.Since(start), nil
 		}
-		return min, nil
 	}
-	ours, err := best(b.pmrun, "ps", "--json")
+	tenfold := *b
+	tenfold.repeat = 10 * b.repeat
+	s, err := tenfold.alternate(side(b.pmrun, "ps", "--json"), side("ps", "-e", "-o", "pid,ppid,comm,stat"))
 	if err != nil {
 		return measurement{}, err
 	}
-	theirs, err := best("ps", "-e", "-o", "pid,ppid,comm,stat")
-	if err != nil {
-		return measurement{}, err
+	ours, theirs := statOf(s[0]), statOf(s[1])
+	ratio, text := timeRatio(ours, theirs)
+	show := func(s stat) string {
+		return fmt.Sprintf("%s (median %s)", s.best.Round(10*time.Microsecond), s.median.Round(10*time.Microsecond))
 	}
-	ratio := ours.Seconds() / theirs.Seconds()
 	return measurement{
-		value: ours.Round(10 * time.Microsecond).String(),
-		base:  theirs.Round(10 * time.Microsecond).String(),
-		ratio: fmt.Sprintf("%.2f× its time", ratio),
+		value: show(ours),
+		base:  show(theirs),
+		ratio: text,
 		ok:    ratio <= 1.0,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The prodcons rows of the performance table: 1,000,000 items through a buffer of 16,
@@ -69,30 +70,34 @@ steps:
 		return measurement{}, err
 	}
 	cargs := []string{strconv.Itoa(prodconsItems), strconv.Itoa(prodconsBuffer), mode, strconv.Itoa(producers), strconv.Itoa(consumers)}
-	// Alternate the two sides and keep the best rate of each, so that a
-	// burst of load on the machine hits both alike.
-	var ours, theirs float64
-	for range b.repeat {
+	// Rates are turned into the time of a million items, so that the best
+	// is the shortest and the rate reads in M items/s.
+	perItem := func(rate float64) time.Duration { return time.Duration(1e6 * float64(time.Second) / rate) }
+	pmrunSide := func() (time.Duration, error) {
 		rate, err := pmrunRate(b, scenario)
-		if err != nil {
-			return measurement{}, err
-		}
-		ours = max(ours, rate)
+		return perItem(rate), err
+	}
+	cSide := func() (time.Duration, error) {
 		out, err := exec.Command(cbin, cargs...).Output()
 		if err != nil {
-			return measurement{}, fmt.Errorf("prodcons.c %s: %v", strings.Join(cargs, " "), err)
+			return 0, fmt.Errorf("prodcons.c %s: %v", strings.Join(cargs, " "), err)
 		}
-		rate, err = strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(string(out), "items/s")), 64)
-		if err != nil {
-			return measurement{}, fmt.Errorf("prodcons.c printed %q", out)
+		rate, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(string(out), "items/s")), 64)
+		if err != nil || rate <= 0 {
+			return 0, fmt.Errorf("prodcons.c printed %q", out)
 		}
-		theirs = max(theirs, rate)
+		return perItem(rate), nil
 	}
-	ratio := ours / theirs
+	s, err := b.alternate(pmrunSide, cSide)
+	if err != nil {
+		return measurement{}, err
+	}
+	ours, theirs := statOf(s[0]), statOf(s[1])
+	ratio, text := speedRatio(ours, theirs)
 	m := measurement{
-		value: fmt.Sprintf("%.2fM items/s", ours/1e6),
-		base:  fmt.Sprintf("%.2fM items/s", theirs/1e6),
-		ratio: fmt.Sprintf("%.2f×", ratio),
+		value: ours.rate("%.2fM items/s"),
+		base:  theirs.rate("%.2fM items/s"),
+		ratio: text,
 		ok:    target == 0 || ratio >= target,
 	}
 	if target == 0 {

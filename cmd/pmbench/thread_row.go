@@ -32,25 +32,23 @@ func measureThreads(b *bench) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	run, err := b.difference(many, one, b.runScenario)
+	s, err := b.alternate(on(b.runScenario, many), on(b.runScenario, one),
+		func() (time.Duration, error) { return cSeconds(cbin, strconv.Itoa(n)) })
 	if err != nil {
 		return measurement{}, err
 	}
-	load, err := b.difference(many, one, b.loading)
+	l, err := b.alternate(on(b.loading, many), on(b.loading, one))
 	if err != nil {
 		return measurement{}, err
 	}
-	tC, err := b.best(func() (time.Duration, error) { return cSeconds(cbin, strconv.Itoa(n)) })
-	if err != nil {
-		return measurement{}, err
-	}
-	ours := float64(n-1) / run.Seconds()
-	theirs := float64(n) / tC.Seconds()
+	ours, theirs := diffStat(s[0], s[1]).per(n-1), statOf(s[2]).per(n)
+	load := diffStat(l[0], l[1]).per(n - 1)
+	ratio, text := speedRatio(ours, theirs)
 	return measurement{
-		value: fmt.Sprintf("%.0f threads/s (%.1f µs a cycle, %.1f of it loading)", ours, us(run/(n-1)), us(load/(n-1))),
-		base:  fmt.Sprintf("%.0f threads/s (%.1f µs)", theirs, us(tC/n)),
-		ratio: fmt.Sprintf("%.2f×", ours/theirs),
-		ok:    ours/theirs >= 0.5,
+		value: fmt.Sprintf("%s (%.1f µs a cycle, %.1f of it loading)", ours.rate("%.0f threads/s"), us(ours.best), us(load.best)),
+		base:  fmt.Sprintf("%s (%.1f µs)", theirs.rate("%.0f threads/s"), us(theirs.best)),
+		ratio: text,
+		ok:    ratio >= 0.5,
 	}, nil
 }
 

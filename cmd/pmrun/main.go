@@ -185,7 +185,7 @@ Usage:
 'pmrun COMMAND --help' tells more about a command.
 
 Exit codes: 0 every scenario passed, 1 a step failed, 2 invalid scenario or
-usage (nothing was run), 130 interrupted.
+usage (nothing was run), 130 interrupted, 141 the console's reader went away.
 `)
 }
 

@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"sigkill":  cmdSigkill,
 			"fileperm": cmdFilePerm,
 			"nolive":   cmdNoLive,
+			"noglob":   cmdNoGlob,
 		},
 	})
 }
@@ -81,14 +82,15 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdSigint starts a command, sends it SIGINT and checks its exit code:
-// sigint DELAY CODE COMMAND [ARGS...] signals after DELAY;
+// sigint DELAY[,DELAY...] CODE COMMAND [ARGS...] signals after DELAY, and
+// once more after each further delay;
 // sigint -until FILE REGEXP CODE COMMAND [ARGS...] signals once FILE (in
 // $WORK; "stdout" is the command's own) matches REGEXP, so that a loaded
 // machine cannot make the signal come before the moment the script means.
 func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	var stdout lockedBuffer
 	var until func() bool
-	var delay time.Duration
+	var delays []time.Duration
 	if len(args) > 0 && args[0] == "-until" {
 		if neg || len(args) < 5 {
 			ts.Fatalf("usage: sigint -until FILE REGEXP CODE COMMAND [ARGS...]")
@@ -104,11 +106,13 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	} else {
 		if neg || len(args) < 3 {
-			ts.Fatalf("usage: sigint DELAY CODE COMMAND [ARGS...]")
+			ts.Fatalf("usage: sigint DELAY[,DELAY...] CODE COMMAND [ARGS...]")
 		}
-		var err error
-		delay, err = time.ParseDuration(args[0])
-		ts.Check(err)
+		for _, d := range strings.Split(args[0], ",") {
+			delay, err := time.ParseDuration(d)
+			ts.Check(err)
+			delays = append(delays, delay)
+		}
 		args = args[1:]
 	}
 	want, err := strconv.Atoi(args[0])
@@ -119,9 +123,7 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	ts.Check(cmd.Start())
-	if until == nil {
-		time.Sleep(delay)
-	} else {
+	if until != nil {
 		for deadline := time.Now().Add(30 * time.Second); !until(); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				_ = cmd.Process.Kill()
@@ -129,15 +131,19 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Fatalf("sigint: what %s wrote never matched in 30s\nstdout:\n%s\nstderr:\n%s", args[1], stdout.String(), stderr.String())
 			}
 		}
+		ts.Check(cmd.Process.Signal(syscall.SIGINT))
 	}
-	ts.Check(cmd.Process.Signal(syscall.SIGINT))
+	for _, delay := range delays {
+		time.Sleep(delay)
+		ts.Check(cmd.Process.Signal(syscall.SIGINT))
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
-		ts.Fatalf("sigint: %s did not exit 30s after SIGINT", args[2])
+		ts.Fatalf("sigint: %s did not exit 30s after SIGINT", args[1])
 	}
 	got := 0
 	var ee *exec.ExitError
@@ -172,24 +178,66 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// cmdSigkill starts a command and kills it with SIGKILL after a delay:
-// sigkill DELAY COMMAND [ARGS...]. Nothing can clean up after SIGKILL; the
-// script then checks what the kernel did (Pdeathsig) with nolive.
+// cmdSigkill starts a command and kills it with SIGKILL after a delay, or
+// once the file READY exists in $WORK: sigkill DELAY|READY COMMAND
+// [ARGS...]. Nothing in pmrun can clean up after SIGKILL; the script then
+// checks what the kernel (Pdeathsig) and pmrun's guard did, with nolive.
 func cmdSigkill(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: sigkill DELAY COMMAND [ARGS...]")
+		ts.Fatalf("usage: sigkill DELAY|READY COMMAND [ARGS...]")
 	}
 	delay, err := time.ParseDuration(args[0])
-	ts.Check(err)
+	ready := ""
+	if err != nil {
+		ready = ts.MkAbs(args[0])
+	}
 	cmd := exec.Command(scriptPath(ts, args[1]), args[2:]...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnv(ts)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	ts.Check(cmd.Start())
-	time.Sleep(delay)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if ready == "" {
+		time.Sleep(delay)
+	} else {
+		for deadline := time.Now().Add(30 * time.Second); !fileExists(ready); time.Sleep(10 * time.Millisecond) {
+			select {
+			case err := <-exited:
+				ts.Fatalf("sigkill: %s ended (%v) before %s existed:\n%s", args[1], err, args[0], out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				<-exited
+				ts.Fatalf("sigkill: no %s after 30s:\n%s", args[0], out.String())
+			}
+		}
+	}
 	ts.Check(cmd.Process.Signal(syscall.SIGKILL))
-	if err := cmd.Wait(); err == nil {
+	if err := <-exited; err == nil {
 		ts.Fatalf("sigkill: %s exited normally", args[1])
 	}
+}
+
+// cmdNoGlob fails if files match PATTERN a second after the command
+// before it: noglob PATTERN.
+func cmdNoGlob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: noglob PATTERN")
+	}
+	var found []string
+	for try := 0; try < 50; try++ {
+		var err error
+		found, err = filepath.Glob(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if len(found) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("still there: %s", strings.Join(found, " "))
 }
 
 // scriptPath finds a command in the script's PATH.
@@ -216,8 +264,8 @@ func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdNoLive fails if a process whose command line contains MARKER is
-// alive or a zombie: nolive MARKER. It gives the system a moment, since a
+// cmdNoLive fails if a process whose command line or environment contains
+// MARKER is alive: nolive MARKER. It gives the system a second, since a
 // process killed by pmrun's cleanup may still be on its way out.
 func cmdNoLive(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
@@ -234,7 +282,8 @@ func cmdNoLive(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("processes still there: %s", strings.Join(found, "; "))
 }
 
-// processesMatching lists the processes whose command line contains marker.
+// processesMatching lists the live processes whose command line or
+// environment contains marker. A zombie has neither.
 func processesMatching(marker string) []string {
 	entries, _ := os.ReadDir("/proc")
 	var found []string
@@ -244,7 +293,10 @@ func processesMatching(marker string) []string {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte(marker)) {
+		if err != nil {
+			continue
+		}
+		if environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); !bytes.Contains(cmdline, []byte(marker)) && !bytes.Contains(environ, []byte(marker)) {
 			continue
 		}
 		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))

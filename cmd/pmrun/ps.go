@@ -42,7 +42,7 @@ lifetime, like ps; with --watch it is measured over each interval, like top.
 		return usageErrorf("--watch %s: want at least 100ms", *watch)
 	}
 	if *watch == 0 {
-		procs, err := actions.HostProcesses(context.Background(), 0)
+		procs, err := actions.SystemProcesses(context.Background(), 0)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ lifetime, like ps; with --watch it is measured over each interval, like top.
 	defer stop()
 	live := consoleInterval(c.stdout) == 0
 	for {
-		procs, err := actions.HostProcesses(ctx, *watch)
+		procs, err := actions.SystemProcesses(ctx, *watch)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -72,22 +72,22 @@ lifetime, like ps; with --watch it is measured over each interval, like top.
 	}
 }
 
-func (c *cli) showProcs(w io.Writer, procs []actions.HostProcess, tree, asJSON bool) error {
+func (c *cli) showProcs(w io.Writer, procs []actions.SystemProcess, tree, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		if tree {
-			return enc.Encode(actions.HostProcessTree(procs, nil))
+			return enc.Encode(actions.SystemProcessTree(procs, nil))
 		}
 		return enc.Encode(procs)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "PID\tPPID\tSTATUS\tCPU%\tRSS\tTHREADS\t\tNAME\t")
-	row := func(p actions.HostProcess, indent int) {
+	row := func(p actions.SystemProcess, indent int) {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%s\t%d\t\t%s\t\n", p.PID, p.PPID, p.Status, p.CPUPercent, humanBytes(p.RSS), p.Threads,
 			strings.Repeat("  ", indent)+p.Name)
 	}
 	if tree {
-		actions.HostProcessTree(procs, func(n *actions.HostProcessNode, depth int) { row(n.Proc, depth) })
+		actions.SystemProcessTree(procs, func(n *actions.SystemProcessNode, depth int) { row(n.Proc, depth) })
 	} else {
 		for _, p := range procs {
 			row(p, 0)

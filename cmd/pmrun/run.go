@@ -42,7 +42,9 @@ appended as a JSON line to the log file (default pmrun.log).
 All files are loaded and checked first: if any has a mistake, every mistake
 is printed as FILE:LINE:COL: message and nothing runs (exit code 2).
 Ctrl-C stops the run: finally steps and cleanup still run, and the log ends
-with an event saying the run was interrupted (exit code 130).`
+with an event saying the run was interrupted (exit code 130). When the
+console's reader goes away (pmrun x.yaml | head -1) the run stops the same
+way, with exit code 141.`
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -151,7 +153,8 @@ func (c *cli) run(args []string) error {
 		b := runner.NewLineBatcher(f, 50*time.Millisecond)
 		outputs, closers = append(outputs, b), append(closers, b)
 	}
-	stdout := runner.NewLineBatcher(c.stdout, consoleInterval(c.stdout))
+	consoleOut := newConsoleWriter(c.stdout)
+	stdout := runner.NewLineBatcher(consoleOut, consoleInterval(c.stdout))
 	defer stdout.Flush()
 	var console *report.Console
 	if rf.format == "json" {
@@ -194,6 +197,8 @@ func (c *cli) run(args []string) error {
 	ctx, hard, stop := interruptible()
 	defer stop()
 	opt.Hard = hard
+	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
+	defer stopPipe()
 
 	log := opt.Log
 	if log == nil {
@@ -237,8 +242,12 @@ loop:
 	}
 	endArgs := []any{"event", "run_end", "status", status, "passed", passed, "failed", len(outcomes) - passed,
 		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
+	consoleClosed := errors.Is(context.Cause(ctx), errConsoleClosed)
 	if interrupted {
 		endArgs = append(endArgs, "interrupted", true)
+	}
+	if consoleClosed {
+		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
 	}
 	log.Info("run "+status, endArgs...)
 	if console != nil && len(outcomes) > 1 {
@@ -262,6 +271,8 @@ loop:
 		}
 	}
 	switch {
+	case consoleClosed:
+		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 	case failed:
@@ -282,7 +293,7 @@ func seedField(seed *uint64) any {
 // to abandon cleanup as well.
 func interruptible() (ctx, hard context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	hard, cancelHard := context.WithCancel(context.Background())
+	hard, cancelHard := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -295,7 +306,7 @@ func interruptible() (ctx, hard context.Context, stop func()) {
 				if count == 1 {
 					cancel(runner.ErrInterrupted)
 				} else {
-					cancelHard()
+					cancelHard(errInterruptedTwice)
 				}
 			case <-done:
 				return
@@ -306,9 +317,12 @@ func interruptible() (ctx, hard context.Context, stop func()) {
 		signal.Stop(sigs)
 		close(done)
 		cancel(nil)
-		cancelHard()
+		cancelHard(nil)
 	}
 }
+
+// errInterruptedTwice is why a second Ctrl-C stops a finally step.
+var errInterruptedTwice = errors.New("interrupted again: finally steps and cleanup abandoned")
 
 // consoleInterval batches console output when nobody watches it live.
 func consoleInterval(w io.Writer) time.Duration {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +22,12 @@ const helperEnv = "PMRUN_AGENT_HELPER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
-		if err := Run(context.Background()); err != nil {
+		conn, err := Open()
+		if err == nil {
+			err = Serve(context.Background(), conn, testHandlers, testErrors)
+			conn.Close()
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -30,21 +36,33 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// The test handlers, registered in the agent (and harmlessly in the runner).
-func init() {
-	Handle("test.echo", func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+// errTest is a sentinel that keeps its identity on the wire: both sides
+// use testErrors.
+var (
+	errTest    = errors.New("the test's own sentinel")
+	testErrors = Errors{"test": errTest}
+)
+
+// testHandlers are what the test agent serves.
+var testHandlers = map[string]Handler{
+	"test.echo": func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
 		return args, nil
-	})
-	Handle("test.fail", func(context.Context, json.RawMessage, []*os.File) (any, error) {
+	},
+	"test.fail": func(context.Context, json.RawMessage, []*os.File) (any, error) {
 		return nil, errors.New("it failed on purpose")
-	})
+	},
+	// test.typed fails with an error wrapping errTest and
+	// context.Canceled, after doing half of the work.
+	"test.typed": func(context.Context, json.RawMessage, []*os.File) (any, error) {
+		return map[string]int{"done": 1}, fmt.Errorf("stopped halfway: %w (%w)", errTest, context.Canceled)
+	},
 	// test.block waits until cancelled, then reports that through an event.
-	Handle("test.block", func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	"test.block": func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
 		<-ctx.Done()
 		Emit(ctx, "cancelled", json.RawMessage(args))
 		return nil, ctx.Err()
-	})
-	Handle("test.emit", func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	},
+	"test.emit": func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
 		var n int
 		if err := json.Unmarshal(args, &n); err != nil {
 			return nil, err
@@ -55,9 +73,9 @@ func init() {
 			}
 		}
 		return n, nil
-	})
+	},
 	// test.write writes its argument into the file it was given.
-	Handle("test.write", func(_ context.Context, args json.RawMessage, files []*os.File) (any, error) {
+	"test.write": func(_ context.Context, args json.RawMessage, files []*os.File) (any, error) {
 		defer closeFiles(files)
 		if len(files) != 1 {
 			return nil, fmt.Errorf("got %d files, want 1", len(files))
@@ -66,9 +84,9 @@ func init() {
 		json.Unmarshal(args, &s)
 		_, err := files[0].WriteString(s)
 		return nil, err
-	})
+	},
 	// test.pipe returns the read end of a pipe holding its argument.
-	Handle("test.pipe", func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	"test.pipe": func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
@@ -78,7 +96,7 @@ func init() {
 		w.WriteString(s)
 		w.Close()
 		return Reply{Value: "sent", Files: []*os.File{r}}, nil
-	})
+	},
 }
 
 // spawnAgent starts the test binary as an agent in a table that is closed,
@@ -150,6 +168,34 @@ func TestErrors(t *testing.T) {
 	}
 	if err := c.Call(t.Context(), OpPing, nil, nil); err != nil {
 		t.Errorf("agent unusable after bad calls: %v", err)
+	}
+}
+
+// TestTypedErrors: a handler's error keeps its sentinels across the
+// connection, and the result sent beside it still arrives.
+func TestTypedErrors(t *testing.T) {
+	t.Parallel()
+	c, _ := spawnAgent(t, ClientOptions{Errors: testErrors})
+	var got map[string]int
+	err := c.Call(t.Context(), "test.typed", nil, &got)
+	var rerr *RemoteError
+	if !errors.As(err, &rerr) || !strings.Contains(rerr.Message, "stopped halfway") {
+		t.Fatalf("call = %v, want the handler's error", err)
+	}
+	if !errors.Is(err, errTest) || !errors.Is(err, context.Canceled) {
+		t.Errorf("%v (codes %v) does not match errTest and context.Canceled", err, rerr.Codes)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrAgentGone) {
+		t.Errorf("%v matches what it is not", err)
+	}
+	if got["done"] != 1 {
+		t.Errorf("the result beside the error: %v, want done 1", got)
+	}
+	// A caller that does not know a code still gets the text and the code.
+	c2, _ := spawnAgent(t, ClientOptions{})
+	err = c2.Call(t.Context(), "test.typed", nil, nil)
+	if !errors.As(err, &rerr) || errors.Is(err, errTest) || !slices.Contains(rerr.Codes, "test") || !errors.Is(err, context.Canceled) {
+		t.Errorf("without the table: %v, codes %v", err, rerr.Codes)
 	}
 }
 
@@ -333,7 +379,7 @@ func TestServeContext(t *testing.T) {
 				<-ctx.Done()
 				return nil, nil
 			},
-		})
+		}, nil)
 	}()
 	if err := c.Call(t.Context(), OpPing, nil, nil); err != nil {
 		t.Fatal(err)

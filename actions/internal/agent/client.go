@@ -51,14 +51,6 @@ func (e *GoneError) Is(target error) bool { return target == ErrAgentGone }
 // Unwrap returns the socket error.
 func (e *GoneError) Unwrap() error { return e.Err }
 
-// RemoteError is an error a handler in the agent returned.
-type RemoteError struct {
-	Op      string
-	Message string
-}
-
-func (e *RemoteError) Error() string { return fmt.Sprintf("agent %s: %s", e.Op, e.Message) }
-
 // Event is something the agent reported without being asked.
 type Event struct {
 	Name   string
@@ -77,6 +69,9 @@ type ClientOptions struct {
 	// closed, so that errors can say "died (signal SIGKILL)". It is given
 	// a context bounding the wait.
 	Exit func(ctx context.Context) (proc.Exit, error)
+	// Errors are the sentinels that keep their identity on the wire; the
+	// agent must serve with the same (see [Errors]).
+	Errors Errors
 }
 
 // exitWait bounds how long a client waits for the agent's exit status
@@ -170,7 +165,8 @@ func (c *Client) gone(err error) {
 // Call sends op with args (encoded as JSON) and decodes the agent's result
 // into reply, which may be nil. It returns when the reply arrives, when ctx
 // ends (the agent is told to cancel the handler), or when the agent is gone
-// ([ErrAgentGone]). A handler's own error comes back as a [*RemoteError].
+// ([ErrAgentGone]). A handler's own error comes back as a [*RemoteError];
+// a result sent beside it is still decoded into reply.
 func (c *Client) Call(ctx context.Context, op string, args, reply any) error {
 	files, err := c.CallFiles(ctx, op, args, nil, reply)
 	closeFiles(files)
@@ -221,7 +217,10 @@ func (c *Client) CallFiles(ctx context.Context, op string, args any, files []*os
 			return nil, fmt.Errorf("agent %s: %w", op, r.err)
 		case r.m.Error != "":
 			closeFiles(r.files)
-			return nil, &RemoteError{Op: op, Message: r.m.Error}
+			if reply != nil && len(r.m.Result) > 0 {
+				_ = json.Unmarshal(r.m.Result, reply) // what was done before the error, if it decodes
+			}
+			return nil, &RemoteError{Op: op, Message: r.m.Error, Codes: r.m.Codes, kinds: c.opts.Errors.sentinels(r.m.Codes)}
 		}
 		if reply != nil && len(r.m.Result) > 0 {
 			if err := json.Unmarshal(r.m.Result, reply); err != nil {

@@ -1,15 +1,18 @@
 // Package agent is the control protocol between the runner and its agents:
 // pmrun re-executed (`/proc/self/exe agent`) to host threads, channel
 // endpoints and producer-consumer roles in a process of their own
-// (DESIGN §6: no fork in Go).
+// (Go has no fork; docs/ARCHITECTURE.md describes the protocol).
 //
 // The runner and an agent talk over a socketpair of type SOCK_SEQPACKET,
 // passed to the agent as file descriptor [ControlFD]: the socket keeps
 // message boundaries, so each JSON message is one packet, and file
 // descriptors travel beside it as SCM_RIGHTS. The runner sends requests
-// {id, op, args}; the agent answers each with {id, result} or {id, error},
-// in any order, and sends events {event, fields} whenever it likes.
-// The runner side is [Client]; the agent side is [Serve].
+// {id, op, args}; the agent answers each with {id, result} or {id, error,
+// codes} (an error may come with a result: what was done before it), in
+// any order, and sends events {event, fields} whenever it likes. The codes
+// name the sentinel errors the error matched ([Errors]), so that errors.Is
+// works across the connection. The runner side is [Client]; the agent
+// side is [Serve], given its handlers explicitly.
 package agent
 
 import (
@@ -41,7 +44,8 @@ type message struct {
 	Op     string          `json:"op,omitempty"`     // request
 	Args   json.RawMessage `json:"args,omitempty"`   // request
 	Result json.RawMessage `json:"result,omitempty"` // reply
-	Error  string          `json:"error,omitempty"`  // reply that failed
+	Error  string          `json:"error,omitempty"`  // reply that failed (Result may still say what was done)
+	Codes  []string        `json:"codes,omitempty"`  // the sentinels Error matched; see Errors
 	Event  string          `json:"event,omitempty"`  // event
 	Fields json.RawMessage `json:"fields,omitempty"` // event
 	Cancel uint64          `json:"cancel,omitempty"` // the runner gave up on this request id

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"sync"
 	"time"
@@ -24,27 +23,6 @@ type Handler func(ctx context.Context, args json.RawMessage, files []*os.File) (
 type Reply struct {
 	Value any
 	Files []*os.File
-}
-
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Handler{}
-)
-
-// Handle registers h for op in every agent, typically from an init
-// function of the package that implements op (thread.*, channel.*,
-// prodcons.*). Like http.Handle it panics on a programming error: an empty
-// op, a nil handler, or an op registered twice.
-func Handle(op string, h Handler) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if op == "" || h == nil {
-		panic("agent: Handle with an empty op or nil handler")
-	}
-	if _, dup := registry[op]; dup {
-		panic(fmt.Sprintf("agent: op %q registered twice", op))
-	}
-	registry[op] = h
 }
 
 // The built-in ops, always served.
@@ -85,6 +63,10 @@ func (p *Peer) Emit(event string, fields any) error {
 	return p.conn.send(m, nil)
 }
 
+// NewPeer returns the runner at the other end of conn, for an agent's code
+// that reports events outside any one handler (a thread that ends later).
+func NewPeer(conn *Conn) *Peer { return &Peer{conn: conn} }
+
 // Emit sends an event through the peer in ctx; see [Peer.Emit].
 func Emit(ctx context.Context, event string, fields any) error {
 	p := PeerFrom(ctx)
@@ -94,17 +76,14 @@ func Emit(ctx context.Context, event string, fields any) error {
 	return p.Emit(event, fields)
 }
 
-// Serve answers requests on conn with handlers, falling back to those
-// registered with [Handle], and the built-in ops. It returns nil when the
-// runner closes the connection or sends [OpExit], and ctx's cause when ctx
-// ends; either way only after every handler has returned. It does not
-// close conn.
-func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
-	registryMu.RLock()
-	ops := maps.Clone(registry)
-	registryMu.RUnlock()
-	maps.Copy(ops, handlers)
-
+// Serve answers requests on conn with handlers, which it is given
+// explicitly (there is no registry of ops: what an agent serves is what its
+// main passes here), and the built-in ops [OpPing] and [OpExit]. A
+// handler's error travels with the codes of the sentinels in errs it
+// matches (see [Errors]). Serve returns nil when the runner closes the
+// connection or sends [OpExit], and ctx's cause when ctx ends; either way
+// only after every handler has returned. It does not close conn.
+func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler, errs Errors) error {
 	ctx, cancel := context.WithCancel(context.WithValue(ctx, peerKey{}, &Peer{conn: conn}))
 	defer cancel()
 	// A blocked read returns at once when ctx ends.
@@ -145,13 +124,13 @@ func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
 			return nil
 		case m.Op == OpPing:
 			closeFiles(files)
-			answer(conn, m, PingReply{PID: os.Getpid()}, nil)
+			answer(conn, m, PingReply{PID: os.Getpid()}, nil, errs)
 			continue
 		}
-		h := ops[m.Op]
+		h := handlers[m.Op]
 		if h == nil {
 			closeFiles(files)
-			answer(conn, m, nil, fmt.Errorf("unknown op %q", m.Op))
+			answer(conn, m, nil, fmt.Errorf("unknown op %q", m.Op), errs)
 			continue
 		}
 		hctx, hcancel := context.WithCancel(ctx)
@@ -166,44 +145,46 @@ func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler) error {
 			delete(running, m.ID)
 			mu.Unlock()
 			hcancel()
-			answer(conn, m, res, err)
+			answer(conn, m, res, err, errs)
 		}()
 	}
 }
 
-// answer replies to request m. A reply that cannot be sent is dropped: the
-// runner is gone, and Serve's next read says so.
-func answer(conn *Conn, m *message, res any, err error) {
+// answer replies to request m. A handler may return a result beside its
+// error (what it did before it failed); both are sent, the descriptors only
+// with a success. A reply that cannot be sent is dropped: the runner is
+// gone, and Serve's next read says so.
+func answer(conn *Conn, m *message, res any, err error, errs Errors) {
 	r := &message{ID: m.ID}
 	var files []*os.File
 	if rep, ok := res.(Reply); ok {
 		res, files = rep.Value, rep.Files
 		defer closeFiles(files)
 	}
-	if err == nil && res != nil {
+	if res != nil {
 		b, merr := json.Marshal(res)
-		if merr != nil {
-			err = fmt.Errorf("encode result: %w", merr)
-		} else {
+		switch {
+		case merr == nil:
 			r.Result = b
+		case err == nil:
+			err = fmt.Errorf("encode result: %w", merr)
 		}
 	}
 	if err != nil {
-		r.Error, r.Result, files = err.Error(), nil, nil
+		r.Error, r.Codes, files = err.Error(), errs.codes(err), nil
 	}
-	if serr := conn.send(r, files); serr != nil && err == nil && len(r.Result) > 0 {
-		// Too big, most likely: tell the caller rather than leave it waiting.
-		conn.send(&message{ID: m.ID, Error: serr.Error()}, nil)
+	if serr := conn.send(r, files); serr != nil && len(r.Result) > 0 {
+		// Too big, most likely: tell the caller rather than leave it
+		// waiting, without the result.
+		if err == nil {
+			err = serr
+		}
+		conn.send(&message{ID: m.ID, Error: err.Error(), Codes: errs.codes(err)}, nil)
 	}
 }
 
-// Run is the agent's main: it serves the control socket at [ControlFD]
-// until the runner closes it or says exit.
-func Run(ctx context.Context) error {
-	conn, err := NewConn(os.NewFile(ControlFD, "pmrun-control"))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return Serve(ctx, conn, nil)
+// Open returns the control socket this process was started with, at
+// [ControlFD]: an agent's main opens it and then calls [Serve].
+func Open() (*Conn, error) {
+	return NewConn(os.NewFile(ControlFD, "pmrun-control"))
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/jitter"
+	"github.com/pmrun/pmrun/actions/internal/lab"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -123,7 +124,10 @@ func (c Config) StallLimit() time.Duration {
 }
 
 // WorkerName is how threads and events call worker i.
-func WorkerName(i int) string { return fmt.Sprintf("worker-%d", i) }
+func WorkerName(i int) string { return lab.Name("worker", i) }
+
+// Threads are the workers' thread names, in order.
+func (c Config) Threads() []string { return lab.Names("worker", c.Workers) }
 
 type run struct {
 	cfg Config
@@ -153,53 +157,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := &run{cfg: cfg, n: cfg.Workers, mutex: sem.New(1), turnstile: sem.New(0), turnstile2: sem.New(1),
 		arrivals: make([]atomic.Int32, cfg.Rounds+1), finished: make([]atomic.Int32, cfg.Workers),
 		last: make([]int, cfg.Workers)}
-	names := make([]string, cfg.Workers)
-	for i := range names {
-		names[i] = WorkerName(i)
-	}
-	threads, err := osthread.StartGated(names, r.work)
+	// Stuck when no worker has started a round, arrived at a barrier or
+	// left one for the stall time.
+	limit := cfg.StallLimit()
+	still := lab.NewStandstill[int64](limit)
+	end, err := lab.Run(ctx, "barrier", cfg.Threads(), r.work, lab.Watch{
+		Tick:  min(max(limit/5, time.Millisecond), 100*time.Millisecond),
+		Stuck: func(now time.Time) bool { return still.Still(r.progress.Load(), now) },
+	})
 	if err != nil {
-		return Result{}, fmt.Errorf("barrier: %w", err)
+		return Result{}, err
 	}
-	began := time.Now()
-	ctxErr, stalled := r.watch(ctx, threads)
-	failed := osthread.CancelAndJoin(threads)
 	res := r.result()
-	res.Runtime = time.Since(began)
-	res.Stalled = stalled
-	res.OK = res.OK && !stalled
-	switch {
-	case len(failed) > 0:
-		return res, fmt.Errorf("barrier: %w", errors.Join(failed...))
-	case ctxErr != nil:
-		return res, fmt.Errorf("barrier: stopped after %d rounds: %w", res.Rounds, ctxErr)
-	}
-	return res, nil
-}
-
-// watch waits for the workers to end, and stops when ctx ends or no
-// worker has started a round, arrived at a barrier or left one for the
-// stall time.
-func (r *run) watch(ctx context.Context, threads []*osthread.Thread) (ctxErr error, stalled bool) {
-	limit := r.cfg.StallLimit()
-	ticker := time.NewTicker(min(max(limit/5, time.Millisecond), 100*time.Millisecond))
-	defer ticker.Stop()
-	allDone := osthread.AllDone(threads)
-	seen, since := r.progress.Load(), time.Now()
-	for {
-		select {
-		case <-allDone:
-			return nil, false
-		case <-ctx.Done():
-			return context.Cause(ctx), false
-		case <-ticker.C:
-		}
-		if p := r.progress.Load(); p != seen {
-			seen, since = p, time.Now()
-		} else if time.Since(since) >= limit {
-			return nil, true
-		}
-	}
+	res.Runtime = end.Runtime
+	res.Stalled = end.Stuck
+	res.OK = res.OK && !end.Stuck
+	return res, end.Err(fmt.Sprintf("%d rounds", res.Rounds))
 }
 
 func (r *run) result() Result {

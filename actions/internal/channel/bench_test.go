@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The rows of DESIGN §7 for channels, each next to its C baseline
+// The rows of the performance table (make bench; docs/ARCHITECTURE.md)
+// for channels, each next to its C baseline
 // (testdata/pipebench.c): 1,000,000 messages of 64 B and 10,000 of 64 KiB
 // from one process to another. Each reports msgs/s and MB/s of payload,
 // timed from the sender's start signal to the last message received.

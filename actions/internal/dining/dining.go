@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/jitter"
+	"github.com/pmrun/pmrun/actions/internal/lab"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -119,7 +120,10 @@ type Result struct {
 }
 
 // Name is how threads, events and explanations call philosopher i.
-func Name(i int) string { return fmt.Sprintf("phil-%d", i) }
+func Name(i int) string { return lab.Name("phil", i) }
+
+// Threads are the philosophers' thread names, in order.
+func (c Config) Threads() []string { return lab.Names("phil", c.Philosophers) }
 
 // Describe says what link l is, in words.
 func (l Link) Describe() string {
@@ -211,85 +215,55 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Order == Waiter {
 		tb.seats = sem.New(uint32(n - 1))
 	}
-	names := make([]string, n)
 	for i := range n {
 		p := &philosopher{index: i}
 		p.want.Store(-1)
 		tb.phils = append(tb.phils, p)
-		names[i] = Name(i)
+	}
+	// A deadlock: a circular wait that stands, the same cycle with no fork
+	// taken and no meal begun, for Detect.
+	var res Result
+	standing := lab.NewStandstill[string](cfg.Detect)
+	stuck := func(now time.Time) bool {
+		cycle := tb.cycle()
+		if cycle == nil {
+			standing.Reset()
+			return false
+		}
+		if !standing.Still(fmt.Sprint(tb.progress.Load(), cycle), now) {
+			return false
+		}
+		res.Deadlock, res.Cycle = true, cycle
+		if cfg.OnDeadlock != nil {
+			cfg.OnDeadlock(cycle)
+		}
+		return true
 	}
 	// Everyone sits down at once, so that the naive table has its chance
 	// to deadlock however slowly threads start.
-	threads, err := osthread.StartGated(names, func(i int, t *osthread.Thread) error {
+	end, err := lab.Run(ctx, "dining", cfg.Threads(), func(i int, t *osthread.Thread) error {
 		p := tb.phils[i]
 		p.tid.Store(int32(t.TID())) // before it can hold a fork
 		return tb.dine(p, t)
+	}, lab.Watch{
+		Tick:  min(max(cfg.Detect/5, time.Millisecond), 50*time.Millisecond),
+		Stuck: stuck,
+		// None may take a fork a cancelled neighbour puts down: after a
+		// deadlock nobody eats.
+		Stopping: func() { tb.stopping.Store(true) },
 	})
 	if err != nil {
-		return Result{}, fmt.Errorf("dining: %w", err)
+		return Result{}, err
 	}
-	started := time.Now()
-	res, err := tb.watch(ctx, threads)
-	res.Runtime = time.Since(started)
-	return res, err
-}
-
-// watch waits for the philosophers' threads to end, looking for a
-// deadlock meanwhile, and cancels them all on a deadlock or when ctx
-// ends. It always joins every thread.
-func (tb *table) watch(ctx context.Context, threads []*osthread.Thread) (Result, error) {
-	var res Result
-	tick := min(max(tb.cfg.Detect/5, time.Millisecond), 50*time.Millisecond)
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	allDone := osthread.AllDone(threads)
-
-	var ctxErr error
-	var standing []Link // the cycle seen last, and since when with no progress
-	var since time.Time
-	var seenProgress int64
-	for stop := false; !stop; {
-		select {
-		case <-allDone:
-			stop = true
-			continue
-		case <-ctx.Done():
-			ctxErr = context.Cause(ctx)
-			stop = true
-			continue
-		case <-ticker.C:
-		}
-		progress := tb.progress.Load()
-		cycle := tb.cycle()
-		switch {
-		case cycle == nil:
-			standing = nil
-		case standing == nil || progress != seenProgress || !sameCycle(cycle, standing):
-			standing, since, seenProgress = cycle, time.Now(), progress
-		case time.Since(since) >= tb.cfg.Detect:
-			res.Deadlock, res.Cycle = true, cycle
-			stop = true
-			if tb.cfg.OnDeadlock != nil {
-				tb.cfg.OnDeadlock(cycle)
-			}
-		}
-	}
-	tb.stopping.Store(true)
-	failed := osthread.CancelAndJoin(threads)
 	for _, p := range tb.phils {
 		m := int(p.meals.Load())
 		res.PerPhilosopher = append(res.PerPhilosopher, m)
 		res.Meals += m
 		res.Waits += int(p.waits.Load())
 	}
-	res.OK = !res.Deadlock && res.Meals == tb.cfg.Philosophers*tb.cfg.Meals
-	switch {
-	case len(failed) > 0:
-		return res, fmt.Errorf("dining: %w", errors.Join(failed...))
-	case ctxErr != nil:
-		return res, fmt.Errorf("dining: stopped after %d meals: %w", res.Meals, ctxErr)
-	}
-	return res, nil
+	res.OK = !res.Deadlock && res.Meals == cfg.Philosophers*cfg.Meals
+	res.Runtime = end.Runtime
+	return res, end.Err(fmt.Sprintf("%d meals", res.Meals))
 }
 
 // cycle returns a circular wait in the wait-for graph as it stands, or
@@ -349,18 +323,6 @@ func rotate(links []Link) []Link {
 		}
 	}
 	return append(links[low:len(links):len(links)], links[:low]...)
-}
-
-func sameCycle(a, b []Link) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // dine is philosopher p's life on its thread t.

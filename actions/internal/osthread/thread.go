@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions/internal/nproc"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
 
@@ -113,6 +114,11 @@ func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, er
 		}
 	}
 	copy(comm[:nameMax], name)
+	// The runtime aborts the process when it cannot create a thread, so
+	// a process limit must be checked first.
+	if err := nproc.Check(1); err != nil {
+		return nil, fmt.Errorf("osthread: start %q: %w", name, err)
+	}
 
 	t := &Thread{
 		name:     name,

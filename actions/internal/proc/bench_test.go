@@ -14,8 +14,8 @@ import (
 )
 
 // BenchmarkSpawnWait starts and waits /bin/true, through the table ("go")
-// and in a C posix_spawn+waitpid loop ("c", DESIGN §7's baseline, with
-// ns/op of the loop alone). Compare the two ns/op; the target is a Go rate
+// and in a C posix_spawn+waitpid loop ("c", the baseline of make bench's
+// row, with ns/op of the loop alone). Compare the two ns/op; the target is a Go rate
 // of at least 0.9× the C one. cpu-µs/op counts this process and its
 // children (the C row: the C program and its children).
 func BenchmarkSpawnWait(b *testing.B) {
@@ -58,8 +58,8 @@ func BenchmarkSpawnWait(b *testing.B) {
 }
 
 // BenchmarkRSS1000Children reports this process's resident memory with a
-// thousand /bin/sleep children alive (DESIGN §7: at most 30 MiB), and how
-// much of it they added.
+// thousand /bin/sleep children alive (the make bench target: at most 30
+// MiB), and how much of it they added.
 func BenchmarkRSS1000Children(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		if i > 0 {

@@ -96,8 +96,8 @@ func (t *Table) remainingLocked(self int) (pending []*Process, targets []int, zo
 		}
 	}
 	for _, c := range childrenOf(self) {
-		if t.e.byPid[c.pid] != nil || t.e.claimedElsewhereLocked(t, c.pgid) {
-			continue // a table's child (ours are in targets), or another's orphan
+		if t.e.byPid[c.pid] != nil || t.e.claimedElsewhereLocked(t, c.pgid) || t.e.isGuard(c.pid) {
+			continue // a table's child (ours are in targets), another's orphan, or the guard
 		}
 		if c.zombie {
 			zombies++ // the reaper takes it as soon as we let go of e.mu
@@ -107,6 +107,9 @@ func (t *Table) remainingLocked(self int) (pending []*Process, targets []int, zo
 	}
 	return pending, targets, zombies
 }
+
+// isGuard reports whether pid is the guard, which must outlive us.
+func (e *engine) isGuard(pid int) bool { return e.guard != nil && e.guard.PID() == pid }
 
 // claimedElsewhereLocked reports whether another open table created the
 // group pgid, so an orphan in it is that table's to clean up.

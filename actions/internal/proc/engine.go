@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/actions/internal/guard"
 )
 
 // engine is the process-wide half of every [Table]: the one reaper, the one
@@ -31,6 +33,12 @@ type engine struct {
 	spawns  chan *spawnRequest
 	devNull uintptr // stdin of children that get none; kept open for good
 	pump    *pump
+
+	// guard outlives this process to kill what it started should it die
+	// by SIGKILL; nil if it could not be started (Pdeathsig still ends
+	// the direct children then).
+	guard *guard.Guard
+	mark  string // the guard's mark, for every child's environment
 }
 
 var (
@@ -59,6 +67,9 @@ func startEngine() (*engine, error) {
 		reaped:  make(chan struct{}),
 		spawns:  make(chan *spawnRequest),
 		devNull: uintptr(null),
+	}
+	if g, err := guard.Get(); err == nil {
+		e.guard, e.mark = g, g.Mark()
 	}
 	pp, err := newPump(e.reapAll)
 	if err != nil {

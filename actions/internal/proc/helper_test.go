@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -103,9 +104,12 @@ func helper(args []string) int {
 		for _, w := range []io.Writer{os.Stdout, os.Stderr} {
 			writeLines(w, n)
 		}
-	case "longline": // longline BYTES: one line without a newline
+	case "longline": // longline BYTES [AFTER]: a run of x's without a newline, then AFTER
 		n, _ := strconv.Atoi(args[0])
 		os.Stdout.WriteString(strings.Repeat("x", n))
+		if len(args) > 1 {
+			os.Stdout.WriteString(args[1])
+		}
 	case "cat":
 		io.Copy(os.Stdout, os.Stdin)
 	case "env":
@@ -148,8 +152,9 @@ func countFDs() int {
 // child may be visible for a moment after its Wait returned.
 func waitNoChildren(limit time.Duration) []child {
 	deadline := time.Now().Add(limit)
+	e, _ := getEngine()
 	for {
-		kids := childrenOf(os.Getpid())
+		kids := slices.DeleteFunc(childrenOf(os.Getpid()), func(c child) bool { return e.isGuard(c.pid) })
 		if len(kids) == 0 || time.Now().After(deadline) {
 			return kids
 		}

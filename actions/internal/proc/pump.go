@@ -12,15 +12,17 @@ import (
 const (
 	// tailSize is how much of each output stream is kept for [Exit].
 	tailSize = 64 << 10
-	// maxLine cuts a line that has no newline in sight, so a child writing
-	// one endless line still reaches OnOutput and memory stays bounded.
+	// maxLine caps a line handed to OnOutput (and so logged); the README
+	// promises it. A longer line is cut and marked truncated, so a child
+	// writing one endless line costs neither memory nor log beyond it.
 	maxLine = 64 << 10
 )
 
 // pump reads the stdout and stderr pipes of every child on one goroutine
 // with one epoll set and one read buffer. A goroutine and a buffer per pipe
 // would cost tens of KiB per child; with a thousand children alive that is
-// most of DESIGN §7's 30 MiB budget.
+// most of the 30 MiB budget of the runner's memory row (make bench;
+// docs/ARCHITECTURE.md).
 type pump struct {
 	epfd int
 	wake int // eventfd: forceClose requests are pending
@@ -42,6 +44,7 @@ type stream struct {
 	p    *Process
 	tail tail
 	line []byte // partial line; used only when the process has OnOutput
+	skip bool   // the line was cut at maxLine: drop until its newline
 }
 
 func newPump(onExit func()) (*pump, error) {
@@ -253,13 +256,16 @@ func (pp *pump) finish(s *stream) {
 	unix.EpollCtl(pp.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
 	unix.Close(s.fd)
 	if len(s.line) > 0 {
-		s.p.onOutput(s.name, s.line)
+		s.p.onOutput(s.name, s.line, false)
 	}
-	s.line = nil
+	s.line, s.skip = nil, false
 	s.p.streamClosed()
 }
 
-// consume keeps data for Exit and hands complete lines to OnOutput.
+// consume keeps data for Exit and hands complete lines to OnOutput. A
+// line longer than maxLine is handed over cut to its first maxLine bytes
+// and marked truncated; the rest of it, up to its newline, is dropped, so
+// one endless line costs the log maxLine bytes, not its length.
 func (s *stream) consume(data []byte) {
 	s.tail.write(data)
 	if s.p.onOutput == nil {
@@ -267,13 +273,21 @@ func (s *stream) consume(data []byte) {
 	}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
+		if s.skip {
+			if i < 0 {
+				return
+			}
+			s.skip = false
+			data = data[i+1:]
+			continue
+		}
 		end := i
 		if i < 0 {
 			end = len(data)
 		}
 		if room := maxLine - len(s.line); end > room {
-			// Too long for one line: deliver the first maxLine bytes.
-			s.emit(data[:room])
+			s.emit(data[:room], true)
+			s.skip = true
 			data = data[room:]
 			continue
 		}
@@ -281,19 +295,19 @@ func (s *stream) consume(data []byte) {
 			s.line = append(s.line, data...)
 			return
 		}
-		s.emit(data[:i])
+		s.emit(data[:i], false)
 		data = data[i+1:]
 	}
 }
 
 // emit delivers the pending partial line followed by more.
-func (s *stream) emit(more []byte) {
+func (s *stream) emit(more []byte, truncated bool) {
 	line := more
 	if len(s.line) > 0 {
 		s.line = append(s.line, more...)
 		line = s.line
 	}
-	s.p.onOutput(s.name, line)
+	s.p.onOutput(s.name, line, truncated)
 	s.line = s.line[:0]
 }
 

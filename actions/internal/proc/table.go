@@ -12,6 +12,10 @@
 //
 // Children are forked from one OS thread locked for good, because the
 // kernel sends Pdeathsig when the forking thread ends, not the process.
+// Pdeathsig reaches the children only; every child also carries the mark
+// of this process's guard (package guard) in its environment, so that
+// after a SIGKILL of pmrun the guard finds and kills its descendants too.
+// Under a process limit (package nproc) Start fails before it forks.
 package proc
 
 import (
@@ -28,6 +32,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pmrun/pmrun/actions/internal/nproc"
 )
 
 // Errors returned by [Table] methods, matched with errors.Is.
@@ -110,10 +116,12 @@ type Spec struct {
 	ExtraFiles []*os.File
 	// OnOutput, if set, receives every line of stdout and stderr (stream is
 	// "stdout" or "stderr"), without its newline; a line longer than 64 KiB
-	// is delivered in pieces. It is called from the one goroutine that reads
-	// every child's output, so it must return quickly and must not call back
-	// into the Table; line is only valid during the call.
-	OnOutput func(stream string, line []byte)
+	// comes cut to its first 64 KiB with truncated set, and the rest of it
+	// never comes (Exit's tails keep it all the same). It is called from the
+	// one goroutine that reads every child's output, so it must return
+	// quickly and must not call back into the Table; line is only valid
+	// during the call.
+	OnOutput func(stream string, line []byte, truncated bool)
 	// OnStart, if set, is called once the process runs, before anything of
 	// it (an output line, its exit) can be reported: from the spawning
 	// thread with the table's lock held, so it must return quickly and
@@ -195,7 +203,7 @@ type Process struct {
 	t        *Table
 	name     string
 	started  time.Time
-	onOutput func(stream string, line []byte)
+	onOutput func(stream string, line []byte, truncated bool)
 	onStart  func(p *Process)
 	onExit   func(p *Process, e Exit)
 	stdout   stream
@@ -271,6 +279,11 @@ func (t *Table) Start(spec Spec) (*Process, error) {
 	}
 	if i := slices.Index(spec.ExtraFiles, nil); i >= 0 {
 		return nil, fmt.Errorf("spawn %q: extra file %d is nil", spec.Name, i)
+	}
+	// Under a process limit, fail here rather than let a Go runtime, ours
+	// or the child's, abort for want of a thread.
+	if err := nproc.Check(tasksAtStart(argv)); err != nil {
+		return nil, &SpawnError{Name: spec.Name, Op: "fork", Path: path, Err: err}
 	}
 
 	p := &Process{
@@ -352,7 +365,7 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		argv: argv,
 		attr: syscall.ProcAttr{
 			Dir:   spec.Dir,
-			Env:   environ(spec.Env),
+			Env:   environ(spec.Env, t.e.mark),
 			Files: files,
 			Sys: &syscall.SysProcAttr{
 				Setpgid:   true,
@@ -377,7 +390,11 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		if input != nil {
 			input.Close()
 		}
-		return &SpawnError{Name: p.name, Op: "exec", Path: path, Err: err}
+		op := "exec"
+		if errors.Is(err, syscall.EAGAIN) {
+			op, err = "fork", nproc.Explain(err, 1)
+		}
+		return &SpawnError{Name: p.name, Op: op, Path: path, Err: err}
 	}
 
 	t.e.mu.Lock()
@@ -399,6 +416,16 @@ func (t *Table) spawn(p *Process, path string, argv []string, spec Spec) (err er
 		}
 	}
 	return nil
+}
+
+// tasksAtStart is how many threads a child has once started: a Go
+// program's runtime starts several at once, and this binary re-executed
+// (an agent) is one.
+func tasksAtStart(argv []string) int {
+	if argv[0] == "/proc/self/exe" {
+		return 6
+	}
+	return 1
 }
 
 // stdinPipe returns the fd the child reads as stdin. Input that fits in the
@@ -439,17 +466,21 @@ func feed(w *os.File, rest string) {
 	w.Close()
 }
 
-func environ(extra map[string]string) []string {
+// environ is the runner's environment with extra set, and mark (the
+// guard's NAME=token, if any) last, so that the child and everything it
+// starts can be found by the guard.
+func environ(extra map[string]string, mark string) []string {
 	env := os.Environ()
-	if len(extra) == 0 {
+	if len(extra) == 0 && mark == "" {
 		return env
 	}
+	markName, _, _ := strings.Cut(mark, "=")
 	// Drop the runner's variables that are overridden: libc's getenv
 	// returns the first match, so appending alone would not override.
 	env = slices.DeleteFunc(env, func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		_, over := extra[k]
-		return over
+		return over || (mark != "" && k == markName)
 	})
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
@@ -457,7 +488,12 @@ func environ(extra map[string]string) []string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		env = append(env, k+"="+extra[k])
+		if mark == "" || k != markName {
+			env = append(env, k+"="+extra[k])
+		}
+	}
+	if mark != "" {
+		env = append(env, mark)
 	}
 	return env
 }

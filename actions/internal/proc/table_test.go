@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ func TestExitStatusAndOutput(t *testing.T) {
 	var mu sync.Mutex
 	var lines []string
 	spec := helperSpec("three", "exit", "3")
-	spec.OnOutput = func(stream string, line []byte) {
+	spec.OnOutput = func(stream string, line []byte, _ bool) {
 		mu.Lock()
 		lines = append(lines, stream+":"+string(line))
 		mu.Unlock()
@@ -206,7 +207,7 @@ func TestLotsOfOutput(t *testing.T) {
 	got := map[string]int{}
 	var bad []string
 	spec := helperSpec("spew", "spew", strconv.Itoa(size))
-	spec.OnOutput = func(stream string, line []byte) {
+	spec.OnOutput = func(stream string, line []byte, _ bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		got[stream] += len(line) + 1
@@ -235,23 +236,52 @@ func TestLotsOfOutput(t *testing.T) {
 	}
 }
 
+// TestLongLine: a line longer than maxLine is handed over cut to maxLine
+// bytes and marked, the rest of it dropped; the line after it comes whole,
+// and so does one of exactly maxLine bytes. The tail keeps everything.
 func TestLongLine(t *testing.T) {
 	t.Parallel()
-	tb := newTable(t, Options{})
-	var mu sync.Mutex
-	var sizes []int
-	spec := helperSpec("long", "longline", strconv.Itoa(2*maxLine+10))
-	spec.OnOutput = func(_ string, line []byte) {
-		mu.Lock()
-		sizes = append(sizes, len(line))
-		mu.Unlock()
+	type line struct {
+		size      int
+		text      string
+		truncated bool
 	}
-	start(t, tb, spec)
-	wait(t, tb, "long")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(sizes) != 3 || sizes[0] != maxLine || sizes[1] != maxLine || sizes[2] != 10 {
-		t.Errorf("line pieces %v, want [%d %d 10]", sizes, maxLine, maxLine)
+	for _, tc := range []struct {
+		name, after string // what follows the run of x's
+		xs          int
+		want        []line
+	}{
+		{"endless", "", 3*maxLine + 10, []line{{size: maxLine, truncated: true}}},
+		{"then-next", "\nnext\n", 2*maxLine + 10, []line{{size: maxLine, truncated: true}, {size: 4, text: "next"}}},
+		{"exact", "\nnext", maxLine, []line{{size: maxLine}, {size: 4, text: "next"}}},
+		{"one-over", "\n", maxLine + 1, []line{{size: maxLine, truncated: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tb := newTable(t, Options{})
+			var mu sync.Mutex
+			var got []line
+			spec := helperSpec("long", "longline", strconv.Itoa(tc.xs), tc.after)
+			spec.OnOutput = func(_ string, b []byte, truncated bool) {
+				mu.Lock()
+				l := line{size: len(b), truncated: truncated}
+				if len(b) < 10 {
+					l.text = string(b)
+				}
+				got = append(got, l)
+				mu.Unlock()
+			}
+			start(t, tb, spec)
+			x := wait(t, tb, "long")
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("lines %+v, want %+v", got, tc.want)
+			}
+			if want := min(tc.xs+len(tc.after), tailSize); len(x.Stdout) != want {
+				t.Errorf("tail of %d bytes, want %d", len(x.Stdout), want)
+			}
+		})
 	}
 }
 
@@ -323,7 +353,7 @@ func TestTerminate(t *testing.T) {
 
 	ready := make(chan struct{}, 1)
 	spec := helperSpec("stubborn", "ignore-term")
-	spec.OnOutput = func(_ string, line []byte) {
+	spec.OnOutput = func(_ string, line []byte, _ bool) {
 		if string(line) == "ready" {
 			ready <- struct{}{}
 		}
@@ -430,7 +460,7 @@ func TestCloseKillsEverything(t *testing.T) {
 	}
 	ready := make(chan struct{}, 1)
 	spec := helperSpec("stubborn", "ignore-term")
-	spec.OnOutput = func(string, []byte) { ready <- struct{}{} }
+	spec.OnOutput = func(string, []byte, bool) { ready <- struct{}{} }
 	pids = append(pids, start(t, tb, spec).PID())
 	<-ready
 	// A shell whose background child shares its group.
@@ -517,7 +547,7 @@ func TestCloseContext(t *testing.T) {
 	tb := newTable(t, Options{})
 	ready := make(chan struct{}, 1)
 	spec := helperSpec("stubborn", "ignore-term")
-	spec.OnOutput = func(string, []byte) { ready <- struct{}{} }
+	spec.OnOutput = func(string, []byte, bool) { ready <- struct{}{} }
 	p := start(t, tb, spec)
 	<-ready
 	ctx, cancel := context.WithCancel(t.Context())
@@ -553,7 +583,7 @@ func TestConcurrentUse(t *testing.T) {
 				name := strconv.Itoa(g) + "." + strconv.Itoa(i)
 				var lines int
 				var mu sync.Mutex
-				p, err := tb.Start(Spec{Name: name, Argv: []string{"/bin/echo", name}, OnOutput: func(string, []byte) {
+				p, err := tb.Start(Spec{Name: name, Argv: []string{"/bin/echo", name}, OnOutput: func(string, []byte, bool) {
 					mu.Lock()
 					lines++
 					mu.Unlock()

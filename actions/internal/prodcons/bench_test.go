@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// The DESIGN §7 shape: 1 producer, 1 consumer, buffer 16, 1,000,000 items.
+// The shape of make bench's prodcons rows: 1 producer, 1 consumer, buffer
+// 16, 1,000,000 items.
 var benchShape = Config{Producers: 1, Consumers: 1, Buffer: 16, Items: 1000000}
 
 func benchRun(b *testing.B, m mode) {

@@ -62,7 +62,8 @@ type Config struct {
 // ErrConfig is matched by every configuration error.
 var ErrConfig = errors.New("prodcons: invalid configuration")
 
-// withDefaults fills in the defaults DESIGN §3 names and checks the result.
+// withDefaults fills in the prodcons action's defaults (README, Actions)
+// and checks the result.
 func (c Config) withDefaults() (Config, error) {
 	if c.Producers == 0 {
 		c.Producers = 1
@@ -136,6 +137,10 @@ type Item struct {
 	Seq      int
 }
 
+// String is how events name an item: the producer and the producer's
+// sequence number, "p1#7".
+func (it Item) String() string { return fmt.Sprintf("p%d#%d", it.Producer, it.Seq) }
+
 // Event kinds, as the structured log names them.
 const (
 	ItemProduced = "item_produced"
@@ -151,7 +156,16 @@ type Event struct {
 	Time      time.Time
 }
 
-// Result is what a run found; the field names follow DESIGN §3.
+// Message is the event's message in the log.
+func (e Event) Message() string {
+	if e.Kind == ItemProduced {
+		return "item produced"
+	}
+	return "item consumed"
+}
+
+// Result is what a run found; the prodcons action's result fields are
+// made of it.
 type Result struct {
 	OK            bool // every item consumed exactly once, occupancy within [0, buffer]
 	Produced      int

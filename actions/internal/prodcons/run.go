@@ -43,10 +43,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		// every place they wait is a cancellation point.
 		waits[i] = func(context.Context) error {
 			exit, err := th.Wait(context.Background())
-			if err != nil {
-				return err
+			if err == nil {
+				err = exit.Err
 			}
-			return exit.Err
+			if err != nil {
+				return fmt.Errorf("prodcons: %s: %w", started[i], err)
+			}
+			return nil
 		}
 	}
 	return l.supervise(ctx, started, waits, startErr)

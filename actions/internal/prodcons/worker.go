@@ -22,7 +22,8 @@ import (
 //
 // It returns nil when the worker's share is done, [sem.ErrCancelled] when it
 // was stopped, and an error matching [sem.ErrOwnerDead] when the worker
-// holding the mutex died.
+// holding the mutex died. The error does not name w: [Run] and
+// [RunProcesses], which know which worker it was, do.
 func RunWorker(r *shm.Region, w Worker, c sem.Canceler, onEvent func(Event)) (err error) {
 	l, err := attach(r)
 	if err != nil {
@@ -54,9 +55,6 @@ func RunWorker(r *shm.Region, w Worker, c sem.Canceler, onEvent func(Event)) (er
 			st.state.Store(stateOwnerDead)
 		default:
 			st.state.Store(stateFailed)
-		}
-		if err != nil {
-			err = fmt.Errorf("prodcons: %s: %w", w, err)
 		}
 		if w.Role == Producer {
 			l.ctl.producersDone.Add(1)

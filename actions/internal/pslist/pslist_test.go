@@ -164,7 +164,8 @@ func TestTree(t *testing.T) {
 }
 
 // BenchmarkList lists and encodes every process as `pmrun ps --json`
-// does; compare its ns/op with BenchmarkPS (DESIGN §7: at most 1.0×).
+// does; compare its ns/op with BenchmarkPS (the make bench target: at
+// most 1.0×).
 func BenchmarkList(b *testing.B) {
 	for b.Loop() {
 		procs, err := List(context.Background())

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/jitter"
+	"github.com/pmrun/pmrun/actions/internal/lab"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -112,9 +113,14 @@ func (c Config) check() error {
 // WorkerName is how threads and events call a worker.
 func WorkerName(writer bool, i int) string {
 	if writer {
-		return fmt.Sprintf("writer-%d", i)
+		return lab.Name("writer", i)
 	}
-	return fmt.Sprintf("reader-%d", i)
+	return lab.Name("reader", i)
+}
+
+// Threads are the workers' thread names: the readers', then the writers'.
+func (c Config) Threads() []string {
+	return append(lab.Names("reader", c.Readers), lab.Names("writer", c.Writers)...)
 }
 
 // room is the shared state: the locks of the policy and the checks.
@@ -164,35 +170,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			workers, names = append(workers, worker{true, i}), append(names, WorkerName(true, i))
 		}
 	}
-	threads, err := osthread.StartGated(names, func(k int, t *osthread.Thread) error {
+	end, err := lab.Run(ctx, "rw", names, func(k int, t *osthread.Thread) error {
 		return r.work(t, workers[k].writer, workers[k].i)
-	})
+	}, lab.Watch{})
 	if err != nil {
-		return Result{}, fmt.Errorf("rw: %w", err)
+		return Result{}, err
 	}
-	began := time.Now()
-	ctxErr, failed := join(ctx, threads)
 	res := r.result()
-	res.Runtime = time.Since(began)
+	res.Runtime = end.Runtime
 	res.OK = res.Violations == 0 && res.Reads == cfg.Readers*cfg.Reads && res.Writes == cfg.Writers*cfg.Writes
-	switch {
-	case len(failed) > 0:
-		return res, fmt.Errorf("rw: %w", errors.Join(failed...))
-	case ctxErr != nil:
-		return res, fmt.Errorf("rw: stopped after %d reads and %d writes: %w", res.Reads, res.Writes, ctxErr)
-	}
-	return res, nil
-}
-
-// join waits for every thread, cancelling them all when ctx ends; every
-// wait in a worker is a cancellation point, so they end.
-func join(ctx context.Context, threads []*osthread.Thread) (ctxErr error, failed []error) {
-	select {
-	case <-osthread.AllDone(threads):
-	case <-ctx.Done():
-		ctxErr = context.Cause(ctx)
-	}
-	return ctxErr, osthread.CancelAndJoin(threads)
+	return res, end.Err(fmt.Sprintf("%d reads and %d writes", res.Reads, res.Writes))
 }
 
 func (r *room) result() Result {

@@ -1,5 +1,5 @@
 /*
- * pipebench: the C baseline for pmrun's channel benchmarks (DESIGN §7).
+ * pipebench: the C baseline for pmrun's channel benchmarks (make bench).
  *
  * A forked writer sends COUNT messages of SIZE bytes into a pipe with one
  * write(2) per message; the parent reads with large reads until end of

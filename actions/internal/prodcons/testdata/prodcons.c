@@ -1,5 +1,5 @@
 /*
- * Baseline for DESIGN §7's prodcons rows: the textbook bounded buffer with
+ * Baseline for the prodcons rows of make bench: the textbook bounded buffer with
  * POSIX threads and three sem_t (mutex, empty, filled).
  *
  *   prodcons ITEMS BUFFER [threads|processes [PRODUCERS CONSUMERS]]

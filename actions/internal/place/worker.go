@@ -1,8 +1,7 @@
-package actions
+package place
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,31 +13,28 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/shm"
 )
 
-// agentOpWorker runs one prodcons worker inside an agent; see
-// [runAgentWorker].
-const agentOpWorker = "prodcons.worker"
-
-func init() {
-	handleAgent(agentOpWorker, func(ctx context.Context, args json.RawMessage, emit Emitter) (any, error) {
-		return nil, runAgentWorker(ctx, agentFiles(), args, emit)
-	})
+// WorkerArgs is what the runner sends an agent to run one prodcons
+// worker; the rest of the configuration is in the shared region. Step and
+// StepID let the agent's trace events carry the step's fields, as those of
+// threads mode do.
+type WorkerArgs struct {
+	Role   prodcons.Role `json:"role"`
+	Index  int           `json:"index"`
+	Step   int           `json:"step"`
+	StepID string        `json:"step_id,omitempty"`
 }
 
 // errNoRegion: the agent was started without the prodcons region.
 var errNoRegion = errors.New("prodcons.worker: the agent was started without the shared region")
 
-// runAgentWorker is the agent side of a processes-mode prodcons run: it maps
+// runWorker is the agent side of a processes-mode prodcons run: it maps
 // the region the runner passed at spawn (the first of files), and runs the
-// worker that args names on an OS thread named after it ("producer-0", so
-// ps -L shows who is who), forwarding trace events with emit. The rest of
-// the configuration is read from the region. It returns when the worker's
-// share is done, or with the worker's error; when ctx ends first, the worker
-// is cancelled at its next cancellation point.
-func runAgentWorker(ctx context.Context, files []*os.File, args json.RawMessage, emit Emitter) error {
-	var wa workerArgs
-	if err := json.Unmarshal(args, &wa); err != nil {
-		return fmt.Errorf("prodcons.worker: bad arguments %s: %w", args, err)
-	}
+// worker that wa names on an OS thread named after it ("producer-0", so
+// ps -L shows who is who), forwarding trace events with emit. It returns
+// when the worker's share is done, or with the worker's error (without the
+// worker's name: the runner's side names it); when ctx ends first, the
+// worker is cancelled at its next cancellation point.
+func runWorker(ctx context.Context, files []*os.File, wa WorkerArgs, emit Emitter) error {
 	w := prodcons.Worker{Role: wa.Role, Index: wa.Index}
 	if len(files) == 0 || files[0] == nil {
 		return errNoRegion
@@ -58,8 +54,8 @@ func runAgentWorker(ctx context.Context, files []*os.File, args json.RawMessage,
 			// at is when it happened, in the critical section: events of
 			// several agents reach the log in the order their sockets
 			// deliver them, so at is the timeline's order.
-			emit(e.Kind, itemMessage(e.Kind), slices.Concat(step, []any{"worker", e.Worker.ThreadName(),
-				"item", itemName(e.Item), "occupancy", e.Occupancy, "at", e.Time.Format(time.RFC3339Nano)})...)
+			emit(e.Kind, e.Message(), slices.Concat(step, []any{"worker", e.Worker.ThreadName(),
+				"item", e.Item.String(), "occupancy", e.Occupancy, "at", e.Time.Format(time.RFC3339Nano)})...)
 		}
 	}
 	th, err := osthread.Start(w.ThreadName(), func(t *osthread.Thread) error {

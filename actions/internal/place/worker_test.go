@@ -1,4 +1,4 @@
-package actions
+package place
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/shm"
 )
 
-// These tests drive the agent side of a processes-mode run, runAgentWorker,
+// These tests drive the agent side of a processes-mode run, runWorker,
 // in this process: each "agent" is a goroutine handed its own descriptor of
 // the region, as a real agent gets at spawn. The runner side through real
 // agents is tested in prodcons_test.go.
@@ -32,14 +32,10 @@ func dupFile(t *testing.T, f *os.File) *os.File {
 	return os.NewFile(uintptr(fd), "region")
 }
 
-// inProcessLauncher runs each worker with runAgentWorker on a goroutine;
+// inProcessLauncher runs each worker with runWorker on a goroutine;
 // callCtx, if set, gives a worker's call its context.
 func inProcessLauncher(t *testing.T, emit Emitter, callCtx func(prodcons.Worker) context.Context) prodcons.Launcher {
 	return func(ctx context.Context, w prodcons.Worker, region *shm.Region) (func(context.Context) error, error) {
-		args, err := json.Marshal(workerArgs{Role: w.Role, Index: w.Index})
-		if err != nil {
-			return nil, err
-		}
 		cctx := context.Background()
 		if callCtx != nil {
 			cctx = callCtx(w)
@@ -47,7 +43,7 @@ func inProcessLauncher(t *testing.T, emit Emitter, callCtx func(prodcons.Worker)
 		cctx, cancel := context.WithCancel(cctx)
 		done := make(chan error, 1)
 		files := []*os.File{dupFile(t, region.File())}
-		go func() { done <- runAgentWorker(cctx, files, args, emit) }()
+		go func() { done <- runWorker(cctx, files, WorkerArgs{Role: w.Role, Index: w.Index}, emit) }()
 		return func(ctx context.Context) error {
 			defer cancel()
 			select {
@@ -159,21 +155,21 @@ func TestAgentWorkerBadInput(t *testing.T) {
 			for _, f := range tt.files {
 				defer f.Close() // already closed when the region was mapped
 			}
-			err := runAgentWorker(t.Context(), tt.files, json.RawMessage(tt.args), nil)
+			_, err := (&agentProcess{local: NewLocal("a", nil, nil), files: tt.files}).handlers()[opWorker.name](t.Context(), json.RawMessage(tt.args), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("runAgentWorker = %v, want an error containing %q", err, tt.want)
+				t.Errorf("prodcons.worker = %v, want an error containing %q", err, tt.want)
 			}
 		})
 	}
 }
 
-// TestAgentWorkerIsRegistered: agents find the operation under the name
-// the runner calls.
-func TestAgentWorkerIsRegistered(t *testing.T) {
+// TestAgentWorkerIsServed: agents serve the operation under the name the
+// runner calls, in the one handler map Serve uses.
+func TestAgentWorkerIsServed(t *testing.T) {
 	t.Parallel()
-	h, ok := agentOps[agentOpWorker]
+	h, ok := (&agentProcess{local: NewLocal("a", nil, nil)}).handlers()[opWorker.name]
 	if !ok {
-		t.Fatalf("no agent operation %q", agentOpWorker)
+		t.Fatalf("no agent operation %q", opWorker.name)
 	}
 	// Outside an agent there are no files: the handler says what is missing.
 	if _, err := h(t.Context(), json.RawMessage(`{"role":"producer","index":0}`), nil); !errors.Is(err, errNoRegion) {

@@ -1,0 +1,161 @@
+package actions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+)
+
+// The one harness of this package's scenario tests: a scenario, inline or
+// a file under testdata/, is loaded and run in this process, as pmrun run
+// would run it, so that the runner's threads and children are the test's
+// own (/proc/self/task shows them), with seed 42 and its events kept.
+
+// scenarioRun is a finished run: its outcome and the events it logged.
+type scenarioRun struct {
+	*lang.Outcome
+	log *eventLog
+}
+
+// eventLog collects a run's JSON events; workers log concurrently.
+type eventLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *eventLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// runScenario loads src and runs it with t's context.
+func runScenario(t *testing.T, src string) scenarioRun {
+	t.Helper()
+	return runScenarioCtx(t, t.Context(), src)
+}
+
+// runScenarioCtx loads src and runs it with ctx.
+func runScenarioCtx(t *testing.T, ctx context.Context, src string) scenarioRun {
+	t.Helper()
+	name := strings.ReplaceAll(t.Name(), "/", "_") + ".yaml"
+	return runParsed(t, ctx, name, []byte(src))
+}
+
+// runTestdata loads testdata/name and runs it with t's context.
+func runTestdata(t *testing.T, name string) scenarioRun {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runParsed(t, t.Context(), name, src)
+}
+
+func runParsed(t *testing.T, ctx context.Context, name string, src []byte) scenarioRun {
+	t.Helper()
+	sc, err := lang.Parse(name, src, lang.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	log := &eventLog{}
+	seed := uint64(42)
+	o := runner.Run(ctx, sc, runner.Options{RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second})
+	return scenarioRun{Outcome: o, log: log}
+}
+
+// mustPass fails the test unless the scenario passed.
+func mustPass(t *testing.T, r scenarioRun) {
+	t.Helper()
+	if r.Status != lang.StatusPassed {
+		t.Fatalf("scenario %s: %v", r.Status, r.Err)
+	}
+}
+
+// step returns the result of the step with id.
+func (r scenarioRun) step(t *testing.T, id string) *lang.StepResult {
+	t.Helper()
+	for _, s := range r.Steps {
+		if s.Step.ID == id {
+			return s
+		}
+	}
+	t.Fatalf("no step %q in the outcome (%s: %v)", id, r.Status, r.Err)
+	return nil
+}
+
+// events returns the logged events of the given kinds (all without
+// kinds), decoded, in the order they were logged.
+func (r scenarioRun) events(t *testing.T, kinds ...string) []map[string]any {
+	t.Helper()
+	r.log.mu.Lock()
+	defer r.log.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(r.log.b.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", line, err)
+		}
+		if kind, _ := ev["event"].(string); len(kinds) == 0 || slices.Contains(kinds, kind) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// eventsOf returns the events called name about thread.
+func (r scenarioRun) eventsOf(t *testing.T, name, thread string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, ev := range r.events(t, name) {
+		if ev["thread"] == thread {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// intField returns a number of a result or an event.
+func intField(t *testing.T, r map[string]any, key string) int {
+	t.Helper()
+	switch v := r[key].(type) {
+	case int:
+		return v
+	case float64: // from JSON
+		return int(v)
+	}
+	t.Fatalf("field %s = %#v, want a number", key, r[key])
+	return 0
+}
+
+// countTasks is how many threads this process has.
+func countTasks(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// taskComm reads the kernel's name of thread tid of process pid.
+func taskComm(pid, tid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
+	return strings.TrimSuffix(string(b), "\n"), err
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// nprocUser is the user the process limit test runs pmrun as: root is
+// not held to RLIMIT_NPROC.
+const nprocUser = "pmrun-nproc"
+
+// TestProcessLimit runs pmrun as a user whose process limit (ulimit -u)
+// is low, and has it start threads, processes and an agent's threads
+// until the limit. The step that would pass it fails with a message
+// naming the limit; finally and cleanup run; nothing is left. Without the
+// check the Go runtime aborted pmrun (fatal error: newosproc, exit 2).
+//
+// Not parallel: it lowers this process's own limit for the moment it
+// starts pmrun (root is exempt, and parallel tests wait meanwhile), as
+// os/exec has no other way to give a child a limit.
+func TestProcessLimit(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("skipped: this test creates a user (useradd) to run pmrun as, which needs root; a non-root user cannot have a process limit that root's processes do not count against")
+	}
+	u := nprocTestUser(t)
+	dir := sharedDir(t, u)
+	bin := filepath.Join(dir, "pmrun")
+	copyFile(t, os.Args[0], bin)
+
+	const limit = 40
+	threads := func(in string) string {
+		var s strings.Builder
+		for i := range limit + 10 {
+			fmt.Fprintf(&s, "  - thread: {name: t%d%s}\n", i, in)
+		}
+		return s.String()
+	}
+	var spawns strings.Builder
+	for i := range limit + 10 {
+		fmt.Fprintf(&spawns, "  - spawn: {name: p%d, cmd: [sleep, \"7785.5\"]}\n", i)
+	}
+	head := "steps:\n  - spawn: {name: bg, shell: 'sleep 7785.5 & sleep 7785.5 & wait'}\n"
+	tail := "finally:\n  - log: finally ran\n"
+	for _, tc := range []struct{ name, steps string }{
+		{"threads", threads("")},
+		{"processes", spawns.String()},
+		{"agent-threads", "  - spawn: {name: w, agent: true}\n" + threads(", in: w")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scenario := filepath.Join(dir, tc.name+".yaml")
+			writeFile(t, scenario, "name: "+tc.name+"\n"+head+tc.steps+tail)
+			logFile := filepath.Join(dir, tc.name+".log")
+			cmd := exec.Command(bin, "--log", logFile, scenario)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + dir}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			startLimited(t, cmd, limit)
+			err := waitBounded(t, cmd, time.Minute)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("pmrun: %v, want exit code 1\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "RLIMIT_NPROC (ulimit -u) is 40") {
+				t.Errorf("no step names the limit:\n%s", out.String())
+			}
+			data, err := os.ReadFile(logFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), `"@message":"finally ran"`) {
+				t.Errorf("finally did not run:\n%s", out.String())
+			}
+			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+			var last struct{ Event string }
+			if json.Unmarshal([]byte(lines[len(lines)-1]), &last); last.Event != "run_end" {
+				t.Errorf("the log ends with %s, want run_end", lines[len(lines)-1])
+			}
+			for try := 0; ; try++ {
+				left := processesMatching("7785.5")
+				if len(left) == 0 {
+					break
+				}
+				if try == 50 {
+					t.Fatalf("left behind: %v", left)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+type testUser struct{ uid, gid uint32 }
+
+// nprocTestUser returns the test user, creating it if needed.
+func nprocTestUser(t *testing.T) testUser {
+	u, err := user.Lookup(nprocUser)
+	if err != nil {
+		out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", nprocUser).CombinedOutput()
+		if err != nil {
+			t.Fatalf("useradd %s: %v\n%s", nprocUser, err, out)
+		}
+		if u, err = user.Lookup(nprocUser); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return testUser{uint32(uid), uint32(gid)}
+}
+
+// sharedDir is a folder the test user may write in and run pmrun from.
+func sharedDir(t *testing.T, u testUser) string {
+	dir, err := os.MkdirTemp("", "pmrun-nproc-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chown(dir, int(u.uid), int(u.gid)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// startLimited starts cmd with RLIMIT_NPROC lowered to limit, by lowering
+// this process's soft limit for the moment of the fork.
+func startLimited(t *testing.T, cmd *exec.Cmd, limit uint64) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NPROC, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: limit, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Start()
+	if rerr := unix.Setrlimit(unix.RLIMIT_NPROC, &old); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("pmrun still ran after %v", limit)
+		return nil
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/pmrun/pmrun/runner"
+)
+
+// exitConsoleClosed is the exit code of a run stopped because its
+// console's reader went away: what a shell shows for a program that
+// SIGPIPE killed, but after finally and cleanup have run.
+const exitConsoleClosed = 128 + int(syscall.SIGPIPE)
+
+// errConsoleClosed is the cause of a run stopped because nobody reads its
+// console any more (pmrun scenario.yaml | head -1). It is an interruption:
+// finally steps and cleanup run, and the log's last event says why.
+var errConsoleClosed = fmt.Errorf("%w: the console's reader went away (stdout: broken pipe)", runner.ErrInterrupted)
+
+// consoleWriter is the console's stdout. Its first EPIPE closes gone, so
+// that the run can stop cleanly, where the default would have been death
+// by SIGPIPE with nothing cleaned up.
+type consoleWriter struct {
+	w    io.Writer
+	once sync.Once
+	gone chan struct{}
+}
+
+func newConsoleWriter(w io.Writer) *consoleWriter {
+	return &consoleWriter{w: w, gone: make(chan struct{})}
+}
+
+func (c *consoleWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		c.once.Do(func() { close(c.gone) })
+	}
+	return n, err
+}
+
+// stopWhenConsoleGone returns ctx cancelled with [errConsoleClosed] once
+// the console's reader has gone. Until stop, a write to a closed pipe
+// returns EPIPE instead of killing pmrun with SIGPIPE: the signal is
+// caught (not ignored, which children would inherit) and dropped.
+func stopWhenConsoleGone(ctx context.Context, console *consoleWriter) (context.Context, func()) {
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		for {
+			select {
+			case <-console.gone:
+				cancel(errConsoleClosed)
+				return
+			case <-sigpipe: // a closed pipe of any kind: its write says which
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigpipe)
+		cancel(nil)
+	}
+}
