@@ -59,6 +59,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2
+	exitOutput      = 3 // the log, a report, the trace or the JUnit file could not be written
 	exitInterrupted = 130
 )
 
@@ -185,7 +186,8 @@ Usage:
 'pmrun COMMAND --help' tells more about a command.
 
 Exit codes: 0 every scenario passed, 1 a step failed, 2 invalid scenario or
-usage (nothing was run), 130 interrupted, 141 the console's reader went away.
+usage (nothing was run), 3 an output (log, report, trace, JUnit) could not be
+written, 130 interrupted, 141 the console's reader went away.
 `)
 }
 

@@ -99,14 +99,6 @@ func (c *cli) run(args []string) error {
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
 	}
-	for _, out := range []struct{ flag, path string }{{"junit", rf.junit}, {"report", rf.report}, {"trace", rf.trace}} {
-		if out.path == "" {
-			continue
-		}
-		if err := report.CheckOutputPath(out.path); err != nil {
-			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
-		}
-	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
@@ -127,6 +119,9 @@ func (c *cli) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := report.CheckOutputs(rf.outputs(), files); err != nil {
+		return usageErrorf("%v", err)
+	}
 	if rf.shard != "" {
 		if files, err = shard(files, rf.shard); err != nil {
 			return err
@@ -142,14 +137,19 @@ func (c *cli) run(args []string) error {
 	// cores, and lengthens the step durations the log reports.
 	runtime.GC()
 
+	ctx, hard, stop := interruptible()
+	defer stop()
+	opt.Hard = hard
+
 	// Events: JSON lines to the log file, and to the console with --format json.
 	var outputs []io.Writer
 	var closers []*runner.LineBatcher
 	if !rf.noLog {
 		f, err := runner.OpenLog(rf.logPath)
 		if err != nil {
-			return usageErrorf("log: %v", err)
+			return usageErrorf("--log %v", err)
 		}
+		defer report.AbortWrites(hard, f)()
 		b := runner.NewLineBatcher(f, 50*time.Millisecond)
 		outputs, closers = append(outputs, b), append(closers, b)
 	}
@@ -186,17 +186,19 @@ func (c *cli) run(args []string) error {
 		}
 		opt.Log = events
 	}
-	defer func() {
+	// outputFailed: an output could not be written (exit code 3).
+	outputFailed := false
+	closeLog := func() {
 		for _, b := range closers {
 			if err := b.Close(); err != nil {
-				fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", rf.logPath, err)
+				fmt.Fprintf(c.stderr, "pmrun: --log %s: %s\n", rf.logPath, outputError(err))
+				outputFailed = true
 			}
 		}
-	}()
+		closers = nil
+	}
+	defer closeLog()
 
-	ctx, hard, stop := interruptible()
-	defer stop()
-	opt.Hard = hard
 	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
 	defer stopPipe()
 
@@ -255,30 +257,64 @@ loop:
 	}
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
-	if rf.junit != "" {
-		if err := report.WriteJUnit(rf.junit, outcomes); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
+	// A signal from here on abandons a write that blocks (a FIFO whose
+	// reader stopped): after an interruption, the second signal does.
+	writing := ctx
+	if ctx.Err() != nil {
+		writing = hard
+	}
+	wrote := func(flag string, err error) {
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: %s %v\n", flag, err)
+			outputFailed = true
 		}
+	}
+	if rf.junit != "" {
+		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes))
 	}
 	if rf.trace != "" {
-		if err := timeline.WriteTraceFile(rf.trace); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: trace: %v\n", err)
-		}
+		wrote("--trace", timeline.WriteTraceFile(writing, rf.trace))
 	}
 	if rf.report != "" {
-		if err := report.WriteHTMLFile(rf.report, outcomes, timeline); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: report: %v\n", err)
-		}
+		wrote("--report", report.WriteHTMLFile(writing, rf.report, outcomes, timeline))
 	}
+	closeLog()
 	switch {
 	case consoleClosed:
 		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case outputFailed:
+		return &exitError{code: exitOutput}
 	case failed:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// outputs are the files the run writes, for report.CheckOutputs.
+func (rf *runFlags) outputs() []report.Output {
+	var out []report.Output
+	if !rf.noLog {
+		out = append(out, report.Output{Flag: "--log", Path: rf.logPath})
+	}
+	for _, o := range []report.Output{{Flag: "--junit", Path: rf.junit}, {Flag: "--report", Path: rf.report}, {Flag: "--trace", Path: rf.trace}} {
+		if o.Path != "" {
+			o.Replace = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// outputError is the text of an error writing the log: its operation and
+// reason, the file being named beside it.
+func outputError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func seedField(seed *uint64) any {

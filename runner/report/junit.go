@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ type junitFailure struct {
 // WriteJUnit writes outcomes as a JUnit XML report: a test suite per
 // scenario run and a test case per step, with the seed as a property so a
 // failure can be repeated.
-func WriteJUnit(path string, outcomes []*lang.Outcome) error {
+func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) error {
 	var doc junitSuites
 	for _, o := range outcomes {
 		ok, failed, skipped := o.Counts()
@@ -83,7 +84,7 @@ func WriteJUnit(path string, outcomes []*lang.Outcome) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return writeFileAtomic(ctx, path, func(w io.Writer) error {
 		_, err := w.Write(append([]byte(xml.Header), append(out, '\n')...))
 		return err
 	})
