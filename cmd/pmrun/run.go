@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -98,6 +99,9 @@ func (c *cli) run(args []string) error {
 	}
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
+	}
+	if set(fs.FlagSet, "timeout") && rf.timeout <= 0 {
+		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
 	if rf.seed != "" {
@@ -229,6 +233,12 @@ loop:
 		}
 	}
 	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
+	// A parameter refused when its step ran is a mistake in the scenario
+	// or its --var values, as one found at load: exit code 2.
+	paramFailed := false
+	for _, o := range outcomes {
+		paramFailed = paramFailed || (o.Status == lang.StatusFailed && errors.As(o.Err, new(*lang.ParamError)))
+	}
 	status := "passed"
 	switch {
 	case interrupted:
@@ -284,12 +294,21 @@ loop:
 		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case paramFailed:
+		return &exitError{code: exitUsage}
 	case outputFailed:
 		return &exitError{code: exitOutput}
 	case failed:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// set reports whether the flag name was given on the command line.
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // outputs are the files the run writes, for report.CheckOutputs.

@@ -120,12 +120,17 @@ func (sc *Scenario) StepAt(i int) *Step {
 
 // NewAction builds the step's action, its parameters resolved in s: a
 // step whose parameters are all literals reuses the ones built at load.
+// An error is a [ParamError]: a parameter the action refuses.
 func (st *Step) NewAction(s *Scope) (actions.Action, error) {
 	args, err := st.args(s)
 	if err != nil {
-		return nil, err
+		return nil, &ParamError{Err: err}
 	}
-	return st.spec.New(args)
+	a, err := st.spec.New(args)
+	if err != nil {
+		return nil, &ParamError{Err: err}
+	}
+	return a, nil
 }
 
 // args resolves the step's parameters.
