@@ -154,6 +154,9 @@ func Paramf(param, format string, args ...any) error {
 type Static struct {
 	Args
 	Dynamic func(name string) bool
+	// Channel returns a channel the scenario declares (default included),
+	// for checks against its settings; nil when the loader has none yet.
+	Channel func(name string) (ChannelConfig, bool)
 }
 
 // Set reports whether the step sets the parameter, literally or by a

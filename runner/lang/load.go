@@ -192,6 +192,10 @@ var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "c
 
 var channelKeys = []string{"kind", "framing", "max_message"}
 
+// defaultMaxMessage is a channel's max_message unless it sets one, as the
+// channel package has it.
+const defaultMaxMessage = 16 << 20
+
 // loader turns a YAML document into a Scenario, collecting every error.
 type loader struct {
 	file  string
@@ -379,7 +383,7 @@ func (l *loader) channels(v *yaml.Node) {
 			l.errorf(k, "channel default always exists; give this one another name")
 			return
 		}
-		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "framed", MaxMessage: 16 << 20}
+		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}
 		if val.Kind == yaml.MappingNode {
 			l.mapping(val, "channel "+name, channelKeys, func(key string, k2, v2 *yaml.Node) {
 				switch key {

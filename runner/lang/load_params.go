@@ -112,6 +112,20 @@ func (s *Step) static() actions.Static {
 	return actions.Static{Args: actions.NewArgs(s.spec, values), Dynamic: func(name string) bool { return dynamic[name] }}
 }
 
+// channel returns a channel the scenario declares, default included, for
+// an action's Check (a send larger than the channel takes).
+func (l *loader) channel(name string) (actions.ChannelConfig, bool) {
+	if name == actions.DefaultChannel {
+		return actions.ChannelConfig{Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}, true
+	}
+	for _, c := range l.sc.Channels {
+		if c.Name == name {
+			return actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}, true
+		}
+	}
+	return actions.ChannelConfig{}, false
+}
+
 // value decodes a parameter's value node for the parameter's kind.
 func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 	v := &value{pos: l.pos(n), text: n.Value}

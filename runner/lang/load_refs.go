@@ -48,7 +48,9 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 	if s.spec.Check == nil {
 		return errs
 	}
-	for _, err := range s.spec.Check(s.static()) {
+	static := s.static()
+	static.Channel = l.channel
+	for _, err := range s.spec.Check(static) {
 		pos := s.ActionPos
 		var pe *actions.ParamError
 		if errors.As(err, &pe) {
