@@ -52,11 +52,11 @@ func (l LoadErrors) sorted() LoadErrors {
 	return l
 }
 
-// ParamError is a step's parameter that its action refused when the step
-// ran, its value known only then (a template's result, a var): a mistake
-// in the scenario or in its --var values, which running the step again
-// does not mend, so retry does not. Its exit code is 2, as for a mistake
-// found at load.
+// ParamError is a step's parameter whose value, known only when the step
+// ran (a template's result), is of the wrong type or out of its range: a
+// mistake in the scenario or in its --var values, which running the step
+// again does not mend, so retry does not. Its exit code is 2, as for a
+// mistake found at load.
 type ParamError struct{ Err error }
 
 func (e *ParamError) Error() string { return e.Err.Error() }

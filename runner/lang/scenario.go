@@ -120,17 +120,15 @@ func (sc *Scenario) StepAt(i int) *Step {
 
 // NewAction builds the step's action, its parameters resolved in s: a
 // step whose parameters are all literals reuses the ones built at load.
-// An error is a [ParamError]: a parameter the action refuses.
+// A value of the wrong type or out of its parameter's range is a
+// [ParamError]; what the action's New refuses (a folder that is not
+// there) is its own error.
 func (st *Step) NewAction(s *Scope) (actions.Action, error) {
 	args, err := st.args(s)
 	if err != nil {
 		return nil, &ParamError{Err: err}
 	}
-	a, err := st.spec.New(args)
-	if err != nil {
-		return nil, &ParamError{Err: err}
-	}
-	return a, nil
+	return st.spec.New(args)
 }
 
 // args resolves the step's parameters.
