@@ -7,13 +7,10 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -178,6 +175,7 @@ func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
 		decls: map[actions.RefKind]map[string]Pos{},
 		names: &exprNames{steps: map[string]bool{}, vars: map[string]bool{}, checkOnly: opt.checkOnly},
 	}
+	l.compiles.holdBack = opt.checkOnly
 	l.load()
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
@@ -212,11 +210,13 @@ type loader struct {
 	dynamic  map[actions.RefKind]bool           // some object of the kind has a run-time name
 	names    *exprNames
 	varScope *Scope // the vars alone, for the values known at load
-	// later is the work that needs every id and declaration: compiling
-	// expressions, checking references. Each job returns its errors and
-	// touches only its own step or value, so runLater runs them in
-	// parallel.
-	later []func() []*Error
+	// compiles compiles expressions, which needs every step id and var
+	// (found before the steps are decoded) and runs beside the decoding;
+	// later checks references, which needs every declaration and waits for
+	// the end (see load_jobs.go). Each job returns its errors and touches
+	// only its own step or value.
+	compiles compileQueue
+	later    []func() []*Error
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -287,6 +287,8 @@ func (l *loader) load() {
 		l.errorf(root, "scenario has no name: add name: at the top")
 	}
 	l.overrideVars()
+	l.varScope = &Scope{env: map[string]any{"vars": l.sc.Vars}}
+	l.collectIDs(stepsNode, finallyNode)
 	if stepsNode == nil {
 		l.errorf(root, "scenario has no steps: add a steps: list")
 	} else {
@@ -295,43 +297,9 @@ func (l *loader) load() {
 	if finallyNode != nil {
 		l.sc.Finally = l.steps(finallyNode, true, len(l.sc.Steps))
 	}
+	l.errs = append(l.errs, l.compiles.finish()...)
 	l.checkWaits()
-	l.varScope = &Scope{env: map[string]any{"vars": l.sc.Vars}}
 	l.runLater()
-}
-
-// laterInParallel is how many jobs make runLater worth its goroutines.
-const laterInParallel = 256
-
-// runLater runs the later jobs, on every CPU for a long file (compiling
-// expressions is most of loading), and collects their errors in the jobs'
-// order.
-func (l *loader) runLater() {
-	errs := make([][]*Error, len(l.later))
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	if len(l.later) < laterInParallel || workers < 2 {
-		workers = 1
-	}
-	// Workers take runs of neighbouring jobs, so that what one step's jobs
-	// allocate (its compiled expressions) lies together in memory, as it
-	// would had one goroutine loaded the file: running the steps in order
-	// then walks memory in order.
-	const run = 64
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for first := int(next.Add(run) - run); first < len(l.later); first = int(next.Add(run) - run) {
-				for i := first; i < min(first+run, len(l.later)); i++ {
-					errs[i] = l.later[i]()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, e := range errs {
-		l.errs = append(l.errs, e...)
-	}
 }
 
 func (l *loader) str(v *yaml.Node, what string) string {

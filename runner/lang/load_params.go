@@ -138,7 +138,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			return fail("expected an expression, got %s", kindName(n))
 		}
 		src, pos := n.Value, l.contentPos(n)
-		l.later = append(l.later, func() []*Error {
+		l.compiles.add(func() []*Error {
 			p, errs := compile(src, pos, true, l.names)
 			if !l.opt.checkOnly {
 				v.cond = p
@@ -241,7 +241,7 @@ func (l *loader) templated(v *value, n *yaml.Node, def *actions.Param) *value {
 	src, pos := n.Value, l.contentPos(n)
 	v.static = false
 	v.tmpl = pendingTemplate // replaced below; non-nil marks the value dynamic
-	l.later = append(l.later, func() []*Error {
+	l.compiles.add(func() []*Error {
 		t, errs := parseTemplate(src, pos, l.names)
 		if len(errs) > 0 {
 			return errs

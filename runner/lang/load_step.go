@@ -63,8 +63,7 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 			} else if first, dup := l.ids[s.ID]; dup && s.ID != "" {
 				l.errorf(v, "duplicate id %q (first at line %d)", s.ID, first.Line)
 			} else if s.ID != "" {
-				l.ids[s.ID] = l.pos(v)
-				l.names.steps[s.ID] = true
+				l.ids[s.ID] = l.pos(v) // collectIDs has named it to expressions
 			}
 		case "name":
 			s.Name = l.str(v, "name")
@@ -172,7 +171,7 @@ func (l *loader) condition(v *yaml.Node, what string, set func(*Program)) {
 		return
 	}
 	src, pos := v.Value, l.contentPos(v)
-	l.later = append(l.later, func() []*Error {
+	l.compiles.add(func() []*Error {
 		p, errs := compile(src, pos, true, l.names)
 		if p != nil && !l.opt.checkOnly {
 			set(p)

@@ -159,3 +159,55 @@ func TestParseVar(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadLongFile: a file long enough that expressions compile on other
+// goroutines while its steps are decoded (under -race, a check that they
+// share nothing they should not) loads as a short one does: every
+// expression compiled or its mistake reported at its line, in order.
+func TestLoadLongFile(t *testing.T) {
+	t.Parallel()
+	gen := func(bad bool) (string, []string) {
+		var src strings.Builder
+		src.WriteString("name: long\nvars: {n: 1}\nsteps:\n")
+		line := 4
+		var want []string
+		for i := range 1500 {
+			switch {
+			case bad && i%500 == 499:
+				fmt.Fprintf(&src, "  - assert: steps.s%d.status +\n", i-1)
+				want = append(want, fmt.Sprintf("%d:", line))
+			case bad && i%300 == 299:
+				fmt.Fprintf(&src, "  - log: \"${{ steps.later_%d.status }}\"\n", i)
+				want = append(want, fmt.Sprintf("%d:21: expression: unknown step id \"later_%d\"", line, i))
+			default:
+				fmt.Fprintf(&src, "  - id: s%d\n    log: \"${{ vars.n + %d }}\"\n    if: steps.s0.status == \"ok\" || last.status != \"failed\"\n    retry: {until: \"result.attempt >= 1\", attempts: 2}\n", i, i)
+				line += 3
+			}
+			line++
+		}
+		src.WriteString("finally:\n  - assert: steps.s1498.status == \"ok\"\n")
+		return src.String(), want
+	}
+	src, want := gen(true)
+	sc, err := lang.Parse("long.yaml", []byte(src), lang.LoadOptions{})
+	var le lang.LoadErrors
+	if !errors.As(err, &le) || sc != nil {
+		t.Fatalf("want load errors, got %v", err)
+	}
+	if len(le) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(le), len(want), err)
+	}
+	for i, w := range want {
+		if got := fmt.Sprintf("%d:%d: %s", le[i].Line, le[i].Col, le[i].Msg); !strings.HasPrefix(got, w) {
+			t.Errorf("error %d: got %s, want %s…", i, got, w)
+		}
+	}
+	src, _ = gen(false)
+	sc, err = lang.Parse("long.yaml", []byte(src), lang.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Steps) != 1500 || len(sc.Finally) != 1 || sc.Steps[1].If == nil || sc.Steps[1].Retry.Until == nil {
+		t.Errorf("%d steps, %d finally; step 1's if %v, retry %+v", len(sc.Steps), len(sc.Finally), sc.Steps[1].If, sc.Steps[1].Retry)
+	}
+}
