@@ -268,5 +268,9 @@ func ErrText(err error) string {
 	if errors.As(err, &pe) {
 		return pe.Op + ": " + pe.Err.Error()
 	}
+	var le *os.LinkError // a rename's: both paths, one a temporary file's
+	if errors.As(err, &le) {
+		return le.Op + ": " + le.Err.Error()
+	}
 	return err.Error()
 }

@@ -205,3 +205,17 @@ func mustLink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+// TestErrText: an error's text names no path, which may be a temporary
+// file's: the caller names the user's.
+func TestErrText(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		&fs.PathError{Op: "write", Path: "/d/.r.html.123", Err: syscall.ENOSPC},
+		&os.LinkError{Op: "rename", Old: "/d/.r.html.123", New: "/d/r.html", Err: syscall.EXDEV},
+	} {
+		if got := ErrText(err); strings.Contains(got, "/d/") {
+			t.Errorf("%v: %q names a path", err, got)
+		}
+	}
+}
