@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -212,12 +213,13 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 	var errs []*Error
 	var checkRefs func(ast.Node) bool
 	varsOnly := true
+	var lines *lineIndex // built for the first unknown name, if any
 	if names != nil {
 		checkRefs = func(node ast.Node) bool {
 			ast.Walk(&node, visitFunc(func(n *ast.Node) {
 				switch n := (*n).(type) {
 				case *ast.MemberNode:
-					if e := names.check(src, pos, n); e != nil {
+					if e := names.check(src, pos, n, &lines); e != nil {
 						errs = append(errs, e)
 					}
 				case *ast.IdentifierNode:
@@ -246,7 +248,7 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 
 // check returns an error if n is steps.ID or vars.NAME and ID or NAME does
 // not exist.
-func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
+func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode, lines **lineIndex) *Error {
 	id, ok := n.Node.(*ast.IdentifierNode)
 	prop, isStr := n.Property.(*ast.StringNode)
 	if !ok || !isStr {
@@ -265,7 +267,10 @@ func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
 	if known[prop.Value] {
 		return nil
 	}
-	line, col := locate(src, prop.Location().From)
+	if *lines == nil {
+		*lines = newLineIndex(src)
+	}
+	line, col := (*lines).locate(prop.Location().From)
 	return &Error{
 		Pos: offset(pos, line, col),
 		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, DidYouMean(prop.Value, keys(known))),
@@ -281,18 +286,26 @@ func offset(pos Pos, line, col int) Pos {
 	return Pos{File: pos.File, Line: pos.Line + line - 1, Col: col + 1}
 }
 
-// locate converts a rune offset in src, as expr's node locations count, to
-// a 1-based line and 0-based column.
-func locate(src string, from int) (line, col int) {
-	line = 1
-	for i, r := range []rune(src) {
-		if i == from {
-			break
-		}
-		col++
+// lineIndex finds the 1-based line and 0-based column of rune offsets in
+// an expression (expr's node locations count runes), each in a binary
+// search: an expression naming thousands
+// of unknown things is placed in time linear in its length.
+type lineIndex struct{ starts []int } // the rune offset each line starts at
+
+func newLineIndex(src string) *lineIndex {
+	x := &lineIndex{starts: []int{0}}
+	i := 0
+	for _, r := range src {
+		i++
 		if r == '\n' {
-			line, col = line+1, 0
+			x.starts = append(x.starts, i)
 		}
 	}
-	return line, col
+	return x
+}
+
+// locate returns the 1-based line and 0-based column of rune offset from.
+func (x *lineIndex) locate(from int) (line, col int) {
+	i := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > from }) - 1
+	return i + 1, from - x.starts[i]
 }

@@ -211,3 +211,25 @@ func TestLoadLongFile(t *testing.T) {
 		t.Errorf("%d steps, %d finally; step 1's if %v, retry %+v", len(sc.Steps), len(sc.Finally), sc.Steps[1].If, sc.Steps[1].Retry)
 	}
 }
+
+// TestLongTemplatePositions: in a template of thousands of expressions,
+// over several lines, each is placed at its own line and column (the
+// loader walks the template once to place them all).
+func TestLongTemplatePositions(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("name: x\nsteps:\n  - log: |\n")
+	for i := range 2000 {
+		fmt.Fprintf(&b, "      é ${{ %d }} ${{ vars.v%d }}\n", i, i)
+	}
+	_, err := lang.Parse("s.yaml", []byte(b.String()), lang.LoadOptions{})
+	var le lang.LoadErrors
+	if !errors.As(err, &le) || len(le) != 2000 {
+		t.Fatalf("want 2000 errors, got %d: %.300v", len(le), err)
+	}
+	for i, e := range le {
+		if want := fmt.Sprintf("%d:%d: expression: unknown var \"v%d\"", 4+i, 26+len(fmt.Sprint(i)), i); fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) != want {
+			t.Fatalf("error %d: %d:%d: %s, want %s", i, e.Line, e.Col, e.Msg, want)
+		}
+	}
+}
