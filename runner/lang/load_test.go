@@ -212,24 +212,41 @@ func TestLoadLongFile(t *testing.T) {
 	}
 }
 
-// TestLongTemplatePositions: in a template of thousands of expressions,
-// over several lines, each is placed at its own line and column (the
+// TestLongTemplatePositions: in a template of thousands of expressions
+// each is placed at its own column, or line in a block of several (the
 // loader walks the template once to place them all).
 func TestLongTemplatePositions(t *testing.T) {
 	t.Parallel()
-	var b strings.Builder
-	b.WriteString("name: x\nsteps:\n  - log: |\n")
+	var line, block strings.Builder
+	line.WriteString("name: x\nsteps:\n  - log: \"")
+	block.WriteString("name: x\nsteps:\n  - log: |\n")
+	var cols []int
+	col := 11 // the first character after   - log: "
 	for i := range 2000 {
-		fmt.Fprintf(&b, "      é ${{ %d }} ${{ vars.v%d }}\n", i, i)
+		part := fmt.Sprintf("é ${{ vars.v%d }} ", i)
+		line.WriteString(part)
+		cols = append(cols, col+len([]rune("é ${{ vars.")))
+		col += len([]rune(part))
+		fmt.Fprintf(&block, "      é ${{ %d }} ${{ vars.v%d }}\n", i, i)
 	}
-	_, err := lang.Parse("s.yaml", []byte(b.String()), lang.LoadOptions{})
-	var le lang.LoadErrors
-	if !errors.As(err, &le) || len(le) != 2000 {
-		t.Fatalf("want 2000 errors, got %d: %.300v", len(le), err)
-	}
-	for i, e := range le {
-		if want := fmt.Sprintf("%d:%d: expression: unknown var \"v%d\"", 4+i, 26+len(fmt.Sprint(i)), i); fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg) != want {
-			t.Fatalf("error %d: %d:%d: %s, want %s", i, e.Line, e.Col, e.Msg, want)
+	line.WriteString("\"\n")
+	for _, tc := range []struct {
+		name, src string
+		pos       func(i int) (int, int) // 0 col: any
+	}{
+		{"one line", line.String(), func(i int) (int, int) { return 3, cols[i] }},
+		{"a block", block.String(), func(i int) (int, int) { return 4 + i, 0 }},
+	} {
+		_, err := lang.Parse("s.yaml", []byte(tc.src), lang.LoadOptions{})
+		var le lang.LoadErrors
+		if !errors.As(err, &le) || len(le) != 2000 {
+			t.Fatalf("%s: want 2000 errors, got %d: %.300v", tc.name, len(le), err)
+		}
+		for i, e := range le {
+			line, col := tc.pos(i)
+			if e.Line != line || (col != 0 && e.Col != col) || e.Msg != fmt.Sprintf("expression: unknown var \"v%d\"", i) {
+				t.Fatalf("%s: error %d at %d:%d: %s, want %d:%d", tc.name, i, e.Line, e.Col, e.Msg, line, col)
+			}
 		}
 	}
 }
