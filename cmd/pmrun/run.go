@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -68,6 +69,7 @@ type runFlags struct {
 	failFast bool
 	verbose  bool
 	quiet    bool
+	replay   stringList
 }
 
 func (c *cli) run(args []string) error {
@@ -87,6 +89,7 @@ func (c *cli) run(args []string) error {
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
 	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
 	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
+	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
 	paths, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -103,7 +106,12 @@ func (c *cli) run(args []string) error {
 	if set(fs.FlagSet, "timeout") && rf.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
+	for _, sched := range rf.replay {
+		if err := actions.CheckSchedule(sched); err != nil {
+			return usageErrorf("--replay: %v", err)
+		}
+	}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {

@@ -50,6 +50,7 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 	}
 	static := s.static()
 	static.Channel = l.channel
+	static.Section = func(key string) any { return l.sc.Sections[key] }
 	for _, err := range s.spec.Check(static) {
 		pos := s.ActionPos
 		var pe *actions.ParamError
