@@ -337,6 +337,25 @@ func (l *loader) literal(v *yaml.Node) (any, bool) {
 	if v.Kind != yaml.ScalarNode {
 		return nil, false
 	}
+	// The common scalars directly: Node.Decode builds a decoder each call,
+	// a cost a long file pays for every parameter.
+	switch v.Tag {
+	case "!!str":
+		return v.Value, true
+	case "!!bool":
+		switch v.Value {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	case "!!int":
+		// Only a number written plainly: YAML reads 010 as octal, 1_000
+		// without its _, which Decode below does.
+		if n, err := strconv.Atoi(v.Value); err == nil && strconv.Itoa(n) == v.Value {
+			return n, true
+		}
+	}
 	var x any
 	if err := v.Decode(&x); err != nil {
 		return v.Value, true

@@ -132,6 +132,9 @@ func (l *loader) unknownStepKey(k *yaml.Node) {
 
 func (l *loader) boolean(v *yaml.Node, what string) bool {
 	var b bool
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && (v.Value == "true" || v.Value == "false") {
+		return v.Value == "true" // what Decode would say, without a decoder
+	}
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" || v.Decode(&b) != nil {
 		l.errorf(v, "%s must be true or false, not %s", what, quote(v))
 	}

@@ -250,3 +250,28 @@ func TestLongTemplatePositions(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralsAsYAMLReadsThem: a parameter's literal is YAML's value of
+// it, however the number or boolean is written.
+func TestLiteralsAsYAMLReadsThem(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]string{"7": "7", "010": "8", "0x1F": "31", "1_000": "1000", "+5": "5", "-0": "0", "0o17": "15"} {
+		src := "name: x\nsteps:\n  - id: p\n    probe: {size: " + text + "}\n"
+		sc, err := lang.Parse("s.yaml", []byte(src), lang.LoadOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", text, err)
+			continue
+		}
+		a, err := sc.Steps[0].NewAction(lang.NewScope(nil, nil, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Run(t.Context(), nil) // probe gives its parameters back
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(res["size"]); got != want {
+			t.Errorf("%s: got %s, want %s", text, got, want)
+		}
+	}
+}
