@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // linksUser is the account TestOutputLinksAsUser runs pmrun as.
@@ -154,9 +155,13 @@ func ensureLinksUser(t *testing.T) *user.User {
 	if err != nil {
 		t.Skipf("no useradd to create the user %s that pmrun runs as: %v", linksUser, err)
 	}
-	out, err := exec.Command(useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", linksUser).CombinedOutput()
-	if u, lerr := user.Lookup(linksUser); lerr == nil {
-		return u // created here, or by a test running beside this one
+	var out []byte
+	for try := 0; try < 5; try++ { // another test's useradd may hold /etc/passwd's lock
+		out, err = exec.Command(useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", linksUser).CombinedOutput()
+		if u, lerr := user.Lookup(linksUser); lerr == nil {
+			return u
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	t.Skipf("could not create the user %s that pmrun runs as: %v: %s", linksUser, err, out)
 	return nil
