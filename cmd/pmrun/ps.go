@@ -11,48 +11,50 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pmrun/pmrun/actions"
 )
 
 func init() {
-	register(&command{
-		name:    "ps",
-		usage:   "ps [--tree] [--json] [--watch DUR]",
-		summary: "show the host's processes",
-		run:     (*cli).ps,
+	register(func(c *cli) *cobra.Command {
+		var tree, asJSON bool
+		var watch time.Duration
+		cmd := &cobra.Command{
+			Use:   "ps [--tree] [--json] [--watch DUR]",
+			Short: "show the host's processes",
+			Long: `Shows every process on the host: pid, parent pid, name, state, CPU%, resident
+memory and threads, read from /proc. CPU% is CPU time over the process's
+lifetime, like ps; with --watch it is measured over each interval, like top.
+--watch refreshes in place until Ctrl-C, which ends it normally (exit 0).`,
+			Args: noArgs(""),
+			RunE: func(*cobra.Command, []string) error { return c.ps(tree, asJSON, watch) },
+		}
+		fs := cmd.Flags()
+		fs.BoolVar(&tree, "tree", false, "show parents above their children, indented")
+		fs.BoolVar(&asJSON, "json", false, "print JSON: an array of processes (with --tree, nested under children)")
+		durationVar(fs, &watch, "watch", 0, "refresh every `DUR` (e.g. 2s) until Ctrl-C")
+		completeFlags(cmd, map[string]cobra.CompletionFunc{"watch": fixedChoices("1s", "2s", "5s")})
+		return cmd
 	})
 }
 
-func (c *cli) ps(args []string) error {
-	fs := c.newFlags("ps", "ps [--tree] [--json] [--watch DUR]", `Shows every process on the host: pid, parent pid, name, state, CPU%, resident
-memory and threads, read from /proc. CPU% is CPU time over the process's
-lifetime, like ps; with --watch it is measured over each interval, like top.
---watch refreshes in place until Ctrl-C, which ends it normally (exit 0).`)
-	tree := fs.Bool("tree", false, "show parents above their children, indented")
-	asJSON := fs.Bool("json", false, "print JSON: an array of processes (with --tree, nested under children)")
-	watch := fs.Duration("watch", 0, "refresh every `DUR` (e.g. 2s) until Ctrl-C")
-	rest, err := fs.parse(args)
-	if err != nil {
-		return err
+func (c *cli) ps(tree, asJSON bool, watch time.Duration) error {
+	if watch < 0 || (watch > 0 && watch < 100*time.Millisecond) {
+		return usageErrorf("--watch %s: want at least 100ms", watch)
 	}
-	if len(rest) > 0 {
-		return usageErrorf("ps takes no arguments, got %q", rest[0])
-	}
-	if *watch < 0 || (*watch > 0 && *watch < 100*time.Millisecond) {
-		return usageErrorf("--watch %s: want at least 100ms", *watch)
-	}
-	if *watch == 0 {
+	if watch == 0 {
 		procs, err := actions.SystemProcesses(context.Background(), 0)
 		if err != nil {
 			return err
 		}
-		return c.showProcs(c.stdout, procs, *tree, *asJSON)
+		return c.showProcs(c.stdout, procs, tree, asJSON)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	live := consoleInterval(c.stdout) == 0
 	for {
-		procs, err := actions.SystemProcesses(ctx, *watch)
+		procs, err := actions.SystemProcesses(ctx, watch)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -62,8 +64,8 @@ lifetime, like ps; with --watch it is measured over each interval, like top.
 		if live {
 			fmt.Fprint(c.stdout, "\033[H\033[2J") // home, clear: redraw in place
 		}
-		fmt.Fprintf(c.stdout, "%s — %d processes, every %s (Ctrl-C to stop)\n", time.Now().Format("15:04:05"), len(procs), *watch)
-		if err := c.showProcs(c.stdout, procs, *tree, *asJSON); err != nil {
+		fmt.Fprintf(c.stdout, "%s — %d processes, every %s (Ctrl-C to stop)\n", time.Now().Format("15:04:05"), len(procs), watch)
+		if err := c.showProcs(c.stdout, procs, tree, asJSON); err != nil {
 			return err
 		}
 		if !live {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/runner"
@@ -27,11 +28,17 @@ import (
 )
 
 func init() {
-	register(&command{
-		name:    "run",
-		usage:   "[run] [flags] PATH...",
-		summary: "run scenario files or folders (*.yaml, sorted)",
-		run:     (*cli).run,
+	register(func(c *cli) *cobra.Command {
+		var rf runFlags
+		cmd := &cobra.Command{
+			Use:               "run [flags] PATH...",
+			Short:             "run scenario files or folders (*.yaml, sorted)",
+			Long:              runHelp,
+			ValidArgsFunction: completeScenarios,
+			RunE:              func(_ *cobra.Command, args []string) error { return c.run(&rf, args) },
+		}
+		rf.define(cmd)
+		return cmd
 	})
 }
 
@@ -45,12 +52,6 @@ Ctrl-C stops the run: finally steps and cleanup still run, and the log ends
 with an event saying the run was interrupted (exit code 130). When the
 console's reader goes away (pmrun x.yaml | head -1) the run stops the same
 way, with exit code 141.`
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type runFlags struct {
 	vars     stringList
@@ -69,27 +70,37 @@ type runFlags struct {
 	quiet    bool
 }
 
-func (c *cli) run(args []string) error {
-	var rf runFlags
-	fs := c.newFlags("run", "[run] [flags] PATH...", runHelp)
+// define defines the run flags on cmd: pmrun itself and pmrun run.
+func (rf *runFlags) define(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.Var(&rf.vars, "var", "set a scenario var: `NAME=VALUE` (VALUE read as YAML: 500 is a number); repeatable")
 	fs.StringVar(&rf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
 	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
-	fs.StringVar(&rf.format, "format", "text", "console output: text (for people) or json (the log events)")
+	fs.StringVar(&rf.format, "format", "text", "console output, `text|json`: a line per step for people, or the log's JSON events")
 	fs.StringVar(&rf.junit, "junit", "", "write a JUnit XML report to `FILE` (a test suite per scenario, a test case per step)")
 	fs.StringVar(&rf.report, "report", "", "write an HTML report to `FILE.html`: each scenario's outcome, a timeline of its steps, processes, threads, messages and items, and its steps with their errors")
 	fs.StringVar(&rf.trace, "trace", "", "write the timeline to `FILE.json` in Chrome's trace event format, for ui.perfetto.dev or chrome://tracing")
 	fs.StringVar(&rf.seed, "seed", "", "the random seed `N` for every scenario (default: the scenario's seed, else random; always logged)")
-	fs.DurationVar(&rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout (e.g. 30s)")
+	durationVar(fs, &rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout: a `DUR` such as 30s or 2m")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
 	fs.StringVar(&rf.shard, "shard", "", "run only shard `I/N` of the scenario files (1 ≤ I ≤ N), for splitting across CI workers")
-	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
-	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
-	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
-	paths, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails, naming those not run")
+	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
+	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
+	completeFlags(cmd, map[string]cobra.CompletionFunc{
+		"var":    completeVars,
+		"format": fixedChoices("text\tfor people", "json\tthe log events"),
+		"log":    cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
+		"junit":  fileWithExt("xml"),
+		"report": fileWithExt("html"),
+		"trace":  fileWithExt("json"),
+		"seed":   noCompletions,
+		"repeat": noCompletions,
+		"shard":  noCompletions,
+	})
+}
+
+func (c *cli) run(rf *runFlags, paths []string) error {
 	if len(paths) == 0 {
 		return usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
 	}
@@ -209,9 +220,10 @@ func (c *cli) run(args []string) error {
 	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
 	var outcomes []*lang.Outcome
+	var notRun []string // what --fail-fast skipped
 	failed := false
 loop:
-	for _, sc := range scenarios {
+	for k, sc := range scenarios {
 		for i := 0; i < rf.repeat; i++ {
 			if ctx.Err() != nil {
 				break loop
@@ -221,6 +233,7 @@ loop:
 			if o.Status != lang.StatusPassed {
 				failed = true
 				if rf.failFast {
+					notRun = skippedRuns(scenarios[k:], rf.repeat-i-1)
 					break loop
 				}
 			}
@@ -249,9 +262,21 @@ loop:
 	if consoleClosed {
 		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
 	}
+	if len(notRun) > 0 {
+		endArgs = append(endArgs, "not_run", notRun)
+	}
 	log.Info("run "+status, endArgs...)
 	if console != nil && len(outcomes) > 1 {
 		console.Summary(outcomes, time.Since(started))
+	}
+	if len(notRun) > 0 {
+		// Which scenarios were not run, and why: on the console, or on
+		// stderr when the console shows JSON events.
+		w := io.Writer(stdout)
+		if console == nil {
+			w = c.stderr
+		}
+		fmt.Fprintf(w, "--fail-fast: stopped after %s failed; not run: %s\n", outcomes[len(outcomes)-1].Scenario.Name, strings.Join(notRun, ", "))
 	}
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
@@ -279,6 +304,19 @@ loop:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// skippedRuns names the scenario runs that --fail-fast skipped: the
+// remaining repeats of the first scenario, then every run of the rest.
+func skippedRuns(scenarios []*lang.Scenario, moreRepeats int) []string {
+	var out []string
+	if moreRepeats > 0 {
+		out = append(out, fmt.Sprintf("%s (%s, %d more %s)", scenarios[0].Name, scenarios[0].File, moreRepeats, plural(moreRepeats, "run", "runs")))
+	}
+	for _, sc := range scenarios[1:] {
+		out = append(out, fmt.Sprintf("%s (%s)", sc.Name, sc.File))
+	}
+	return out
 }
 
 func seedField(seed *uint64) any {
