@@ -43,6 +43,35 @@ type Event struct {
 	// logged it; nil prints none. [FieldLine] prints the event's name and
 	// its fields.
 	Console Label
+	// Count, if set, counts the event in the live progress line that
+	// pmrun draws on a terminal for a step that runs a while: "1,204
+	// items consumed".
+	Count *Count
+}
+
+// Count says what an event counts in a step's progress line.
+type Count struct {
+	// Noun is what is counted, as the line says it: "items consumed".
+	Noun string
+	// Field, if set, names the event's whole-number field to add (a
+	// receive of 100 messages adds 100); otherwise each event adds one.
+	Field string
+}
+
+// Add returns how much the event o adds to the count.
+func (c *Count) Add(o Occurrence) int {
+	if c.Field == "" {
+		return 1
+	}
+	switch n := o.Fields.Get(c.Field).(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case uint64:
+		return int(n)
+	}
+	return 0
 }
 
 // RowKind is a kind of timeline row. Rows are shown kind by kind, in the

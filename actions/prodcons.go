@@ -331,11 +331,13 @@ var prodconsEvents = []*Event{
 		Name: prodcons.ItemProduced, Row: prodconsRow,
 		Mark:    &Mark{Label: Text("produced {item} (occupancy {occupancy})"), Color: outColor, Legend: "item produced"},
 		Console: FieldLine,
+		Count:   &Count{Noun: "items produced"},
 	},
 	{
 		Name: prodcons.ItemConsumed, Row: prodconsRow,
 		Mark:    &Mark{Label: Text("consumed {item} (occupancy {occupancy})"), Color: inColor, Legend: "item consumed"},
 		Console: FieldLine,
+		Count:   &Count{Noun: "items consumed"},
 	},
 }
 

@@ -68,6 +68,7 @@ type runFlags struct {
 	failFast bool
 	verbose  bool
 	quiet    bool
+	color    string
 }
 
 // define defines the run flags on cmd: pmrun itself and pmrun run.
@@ -87,6 +88,7 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails, naming those not run")
 	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
 	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
+	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
 	completeFlags(cmd, map[string]cobra.CompletionFunc{
 		"var":    completeVars,
 		"format": fixedChoices("text\tfor people", "json\tthe log events"),
@@ -97,6 +99,7 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 		"seed":   noCompletions,
 		"repeat": noCompletions,
 		"shard":  noCompletions,
+		"color":  fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
 	})
 }
 
@@ -106,6 +109,10 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	}
 	if rf.format != "text" && rf.format != "json" {
 		return usageErrorf("--format %q: want text or json", rf.format)
+	}
+	look, err := lookOf(rf.color, c.stdout, os.Getenv)
+	if err != nil {
+		return err
 	}
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
@@ -171,9 +178,14 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	if rf.format == "json" {
 		outputs = append(outputs, stdout)
 	} else {
-		console = report.NewConsole(stdout, rf.quiet)
+		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
+		if look.terminal {
+			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
+		}
+		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
 	}
+	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info
 	if rf.verbose {
 		level = hclog.Debug
@@ -183,7 +195,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	if rf.report != "" || rf.trace != "" {
 		timeline = report.NewTimeline(0, scenarios)
 	}
-	if len(outputs) > 0 || showEvents || timeline != nil {
+	if len(outputs) > 0 || showEvents || timeline != nil || live {
 		out := io.MultiWriter(outputs...)
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
@@ -194,6 +206,9 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		if timeline != nil {
 			events.Tee(timeline.Record)
+		}
+		if live {
+			events.Tee(console.Progress)
 		}
 		opt.Log = events
 	}
@@ -219,6 +234,10 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	started := time.Now()
 	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
+	stopProgress := func() {}
+	if console != nil {
+		stopProgress = console.StartProgress()
+	}
 	var outcomes []*lang.Outcome
 	var notRun []string // what --fail-fast skipped
 	failed := false
@@ -239,6 +258,7 @@ loop:
 			}
 		}
 	}
+	stopProgress()
 	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
 	status := "passed"
 	switch {
