@@ -140,6 +140,7 @@ type run struct {
 	early    atomic.Int32
 	progress atomic.Int64   // rounds started, arrivals and departures, for the stall check
 	finished []atomic.Int32 // per worker, rounds finished
+	returned atomic.Int32   // workers whose work has returned
 
 	mu        sync.Mutex
 	waits     int
@@ -158,12 +159,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		arrivals: make([]atomic.Int32, cfg.Rounds+1), finished: make([]atomic.Int32, cfg.Workers),
 		last: make([]int, cfg.Workers)}
 	// Stuck when no worker has started a round, arrived at a barrier or
-	// left one for the stall time.
+	// left one for the stall time, and every worker still at it is asleep
+	// on a closed semaphore: a slow machine that has not yet run a worker
+	// (or preempted one inside the barrier) is not a jam.
 	limit := cfg.StallLimit()
 	still := lab.NewStandstill[int64](limit)
 	end, err := lab.Run(ctx, "barrier", cfg.Threads(), r.work, lab.Watch{
-		Tick:  min(max(limit/5, time.Millisecond), 100*time.Millisecond),
-		Stuck: func(now time.Time) bool { return still.Still(r.progress.Load(), now) },
+		Tick: min(max(limit/5, time.Millisecond), 100*time.Millisecond),
+		Stuck: func(now time.Time) bool {
+			return still.Still(r.progress.Load(), now) && r.allAsleep()
+		},
 	})
 	if err != nil {
 		return Result{}, err
@@ -190,8 +195,22 @@ func (r *run) result() Result {
 	return res
 }
 
+// allAsleep reports whether every worker that has not finished is waiting
+// on a semaphore that nobody has opened: nothing can move without a V that
+// no running worker will make.
+func (r *run) allAsleep() bool {
+	asleep := 0
+	for _, s := range []*sem.Semaphore{r.mutex, r.turnstile, r.turnstile2} {
+		if s.Value() == 0 {
+			asleep += s.Waiters()
+		}
+	}
+	return asleep >= r.n-int(r.returned.Load())
+}
+
 // work is worker i's life on its thread t.
 func (r *run) work(i int, t *osthread.Thread) error {
+	defer r.returned.Add(1)
 	cfg := r.cfg
 	extra := jitter.New(cfg.Seed, uint64(i), cfg.Jitter)
 	for round := 1; round <= cfg.Rounds; round++ {

@@ -151,3 +151,22 @@ func TestLongWorkIsNoStall(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSlowWorkerIsNoStall: a worker held up outside the barrier (here in
+// its event callback, as a loaded machine would hold it off the CPU) for
+// longer than the stall limit, while the others sleep at the barrier, is
+// not a jam: the run goes on and finishes every round.
+func TestSlowWorkerIsNoStall(t *testing.T) {
+	cfg := barrier.Config{Kind: barrier.TwoPhase, Workers: 3, Rounds: 3, Stall: 20 * time.Millisecond}
+	var once sync.Once
+	cfg.OnEvent = func(e barrier.Event) {
+		if e.Kind == barrier.EventArrive && e.Worker == 0 {
+			once.Do(func() { time.Sleep(10 * cfg.Stall) })
+		}
+	}
+	res, err := barrier.Run(context.Background(), cfg)
+	if err != nil || !res.OK || res.Stalled || res.Rounds != cfg.Rounds {
+		t.Fatalf("a slow worker was taken for a jam: %+v, %v", res, err)
+	}
+	noWorkersLeft(t)
+}
