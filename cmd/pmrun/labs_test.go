@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// tryLine is a suggestion in a lab's "Things to try": pmrun's arguments,
+// then => and the outcome it promises, passes or fails.
+var tryLine = regexp.MustCompile(`^#\s*try:\s*(.*?)\s*=>\s*(passes|fails)\b`)
+
+// TestThingsToTry runs every suggestion of every lab with its file and
+// checks that it does what it says: exit 0 for "passes", 1 for "fails".
+// Every lab in scenarios/labs must suggest something.
+func TestThingsToTry(t *testing.T) {
+	t.Parallel()
+	bin := pmrunBinary(t)
+	labs, err := filepath.Glob("../../scenarios/labs/*.yaml")
+	if err != nil || len(labs) == 0 {
+		t.Fatalf("no labs: %v", err)
+	}
+	for _, lab := range labs {
+		data, err := os.ReadFile(lab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tries [][]string
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			if m := tryLine.FindStringSubmatch(sc.Text()); m != nil {
+				tries = append(tries, []string{m[1], m[2]})
+			}
+		}
+		name := strings.TrimSuffix(filepath.Base(lab), ".yaml")
+		if len(tries) == 0 {
+			t.Errorf("%s has no \"# try: ARGS => passes|fails: …\" lines under Things to try", lab)
+		}
+		for _, try := range tries {
+			t.Run(name+"/"+try[0], func(t *testing.T) {
+				args := append([]string{"run", "--no-log"}, strings.Fields(try[0])...)
+				out, err := exec.Command(bin, append(args, lab)...).CombinedOutput()
+				code := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]int{"passes": 0, "fails": 1}[try[1]]
+				if code != want {
+					t.Errorf("pmrun %s %s: exit %d, but the lab says it %s\n%s", try[0], lab, code, try[1], out)
+				}
+			})
+		}
+	}
+}
