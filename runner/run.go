@@ -48,7 +48,7 @@ type Reporter interface {
 }
 
 // ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
-var ErrInterrupted = errors.New("interrupted")
+var ErrInterrupted = lang.ErrInterrupted
 
 // TimeoutError is the cause of a context that a step's or scenario's timeout
 // cancelled.
@@ -58,6 +58,10 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
+
+// TimedOut reports that the error is a timeout: the JUnit report reads
+// it, without importing this package.
+func (e *TimeoutError) TimedOut() bool { return true }
 
 // cleanupLimit bounds finally steps and cleanup after a scenario ends.
 const cleanupLimit = time.Minute

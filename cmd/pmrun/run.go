@@ -152,6 +152,14 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	}
 	scenarios, err := loadAll(files, load)
 	if err != nil {
+		var loadErrs lang.LoadErrors
+		if rf.junit != "" && errors.As(err, &loadErrs) {
+			// CI reads the JUnit file: a file that does not load is a
+			// failing test there too, not a missing report.
+			if werr := report.WriteJUnitLoadErrors(rf.junit, loadErrs); werr != nil {
+				fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", werr)
+			}
+		}
 		return err
 	}
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
