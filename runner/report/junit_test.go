@@ -219,7 +219,7 @@ func TestJUnitLoadErrors(t *testing.T) {
 			t.Fatalf("suite %s: %+v", s.Name, s.Cases)
 		}
 		e := s.Cases[0].Error
-		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(s.Name) + `:[0-9]+:[0-9]+: `).MatchString(e.Text) || !strings.Contains(e.Message, "nothing was run") {
+		if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(s.Name)+`:[0-9]+:[0-9]+: `).MatchString(e.Text) || !strings.Contains(e.Message, "nothing was run") {
 			t.Errorf("suite %s: %q / %q", s.Name, e.Message, e.Text)
 		}
 	}
