@@ -332,13 +332,18 @@ var prodconsEvents = []*Event{
 		Mark:    &Mark{Label: Text("produced {item} (occupancy {occupancy})"), Color: outColor, Legend: "item produced"},
 		Console: Text("{worker} produced {item} (buffer {occupancy}/{buffer})"),
 		Count:   &Count{Noun: "items produced"},
+		Gauge:   occupancy,
 	},
 	{
 		Name: prodcons.ItemConsumed, Row: prodconsRow,
 		Mark:    &Mark{Label: Text("consumed {item} (occupancy {occupancy})"), Color: inColor, Legend: "item consumed"},
 		Console: Text("{worker} consumed {item} (buffer {occupancy}/{buffer})"),
 		Count:   &Count{Noun: "items consumed"},
+		Gauge:   occupancy,
 	},
 }
+
+// occupancy draws how full the buffer is, item by item.
+var occupancy = &Gauge{Label: "buffer occupancy", Field: "occupancy", Max: "buffer", Color: "#6a5acd", Legend: "items in the buffer"}
 
 var prodconsRow = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("prodcons {worker}")}
