@@ -1,0 +1,264 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/osthread"
+	"github.com/pmrun/pmrun/actions/internal/sem"
+)
+
+// driver is what a crew's threads run: a search, a replay. Both methods are
+// called by whoever holds the turn (the coordinator before the first
+// handoff, then one thread at a time), so a driver needs no locks: a
+// handoff through the turns' futex words orders every call after the one
+// before it.
+type driver interface {
+	// next returns the thread that takes the next step, or -1 when the
+	// drive is over.
+	next() int
+	// step has thread t, which holds the turn, take its step.
+	step(t int)
+}
+
+// turn is a thread's futex word: the thread sleeps on it until another
+// hands it the turn. Padded to a cache line of its own.
+type turn struct {
+	sem.Semaphore
+	_ [64 - sem.Size]byte
+}
+
+// crew is a program's threads on real OS threads, one each, named after
+// them; exactly one of them runs at a time. They are started once and run
+// every run of a search (see the package documentation for why).
+type crew struct {
+	names   []string
+	threads []*osthread.Thread
+	turns   []turn
+
+	drv    driver
+	abort  atomic.Bool   // the coordinator asks the running thread to stop
+	stop   atomic.Bool   // the time budget ran out: a driver ends at its next run
+	steps  atomic.Uint64 // progress, for the watchdog
+	holder atomic.Int32  // the thread that holds the turn
+	done   chan error    // the thread that ends a drive reports here
+
+	// stuck is the thread that did not come back within the watchdog
+	// time; the crew is then not used again.
+	stuck int
+}
+
+// errAborted is what a drive ends with when the coordinator stopped it.
+var errAborted = errors.New("control: search aborted")
+
+// newCrew starts a thread for each name, each waiting for its turn.
+func newCrew(names []string) (*crew, error) {
+	c := &crew{names: names, turns: make([]turn, len(names)), done: make(chan error, 1), stuck: -1}
+	reserveProcs(len(names))
+	for i, name := range names {
+		th, err := osthread.Start(name, func(th *osthread.Thread) error { return c.body(i, th) })
+		if err != nil {
+			c.close(DefaultWatchdog)
+			return nil, fmt.Errorf("control: start thread %s: %w", name, err)
+		}
+		c.threads = append(c.threads, th)
+	}
+	return c, nil
+}
+
+// body is thread me's life: wait for the turn, play until the turn goes to
+// another thread or the drive ends, and again, until cancelled.
+func (c *crew) body(me int, th *osthread.Thread) error {
+	for {
+		if err := c.turns[me].P(th, 0); err != nil {
+			return err
+		}
+		c.play(me)
+	}
+}
+
+// play takes thread me's steps while the driver keeps choosing it: no
+// system call between them. It hands the turn on, or ends the drive.
+func (c *crew) play(me int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.finish(fmt.Errorf("control: thread %s: %v", c.names[me], r))
+		}
+	}()
+	drv := c.drv
+	for {
+		if c.abort.Load() {
+			c.finish(errAborted)
+			return
+		}
+		drv.step(me)
+		c.steps.Add(1)
+		if c.abort.Load() { // a thread that comes back after the watchdog gave up on it
+			c.finish(errAborted)
+			return
+		}
+		u := drv.next()
+		switch {
+		case u < 0:
+			c.finish(nil)
+			return
+		case u != me:
+			c.holder.Store(int32(u))
+			c.turns[u].V()
+			return
+		}
+	}
+}
+
+// finish reports the end of a drive; it never blocks, so a thread that
+// comes back after the coordinator gave up on it still goes back to wait.
+func (c *crew) finish(err error) {
+	select {
+	case c.done <- err:
+	default:
+	}
+}
+
+// StuckError is a thread that did not come back to the scheduler within
+// the watchdog time: something outside pmrun's control held it.
+type StuckError struct {
+	Thread   string
+	Watchdog time.Duration
+}
+
+func (e *StuckError) Error() string {
+	return fmt.Sprintf("control: thread %s did not come back to the scheduler within %v (stuck outside the program's control); the search was stopped", e.Thread, e.Watchdog)
+}
+
+// drive runs drv on the crew until it ends, ctx ends, or a thread holds
+// the turn longer than watchdog without taking a step. budget, if above 0,
+// sets stop after that long so that the driver ends at its next run.
+func (c *crew) drive(ctx context.Context, drv driver, watchdog, budget time.Duration) error {
+	if c.stuck >= 0 {
+		return fmt.Errorf("control: thread %s is still stuck from an earlier search", c.names[c.stuck])
+	}
+	c.drv = drv
+	c.abort.Store(false)
+	c.stop.Store(false)
+	u := drv.next()
+	if u < 0 {
+		return nil
+	}
+	c.holder.Store(int32(u))
+	c.turns[u].V()
+
+	tick := time.NewTicker(watchdog / 8)
+	defer tick.Stop()
+	var over <-chan time.Time
+	if budget > 0 {
+		t := time.NewTimer(budget)
+		defer t.Stop()
+		over = t.C
+	}
+	last, since := c.steps.Load(), time.Now()
+	for {
+		select {
+		case err := <-c.done:
+			return err
+		case <-over:
+			c.stop.Store(true)
+		case <-ctx.Done():
+			c.abort.Store(true)
+			if err := c.await(watchdog); err != nil {
+				return err
+			}
+			return fmt.Errorf("control: search stopped: %w", context.Cause(ctx))
+		case now := <-tick.C:
+			if n := c.steps.Load(); n != last {
+				last, since = n, now
+				continue
+			}
+			if now.Sub(since) >= watchdog {
+				h := int(c.holder.Load())
+				c.stuck = h
+				c.abort.Store(true)
+				return &StuckError{Thread: c.names[h], Watchdog: watchdog}
+			}
+		}
+	}
+}
+
+// await waits for the running thread to see abort and end the drive.
+func (c *crew) await(watchdog time.Duration) error {
+	t := time.NewTimer(watchdog)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return nil
+	case <-t.C:
+		h := int(c.holder.Load())
+		c.stuck = h
+		return &StuckError{Thread: c.names[h], Watchdog: watchdog}
+	}
+}
+
+// close cancels and joins every thread. A stuck thread is cancelled but not
+// waited for: it ends when it comes back (it then sees the cancel at its
+// next wait for the turn). Nor is one that does not end within limit: it
+// is named in the error, never waited for without end.
+func (c *crew) close(limit time.Duration) error {
+	defer releaseProcs(len(c.names))
+	var errs []error
+	for _, th := range c.threads {
+		_ = th.Cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for i, th := range c.threads {
+		if i == c.stuck {
+			continue
+		}
+		exit, err := th.Wait(ctx)
+		if err == nil && exit.State == osthread.Failed {
+			err = exit.Err
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("control: thread %s: %w", th.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tid is the kernel id of thread t.
+func (c *crew) tid(t int) int { return c.threads[t].TID() }
+
+// procs is how many Ps (GOMAXPROCS) the crews alive have added. A thread
+// asleep in a futex wait keeps its P (the Go runtime's P of a goroutine in
+// a system call) until the runtime's monitor takes it back, which takes
+// 20 µs to 10 ms; with more threads than Ps, a thread handed the turn waits
+// for that before it can run. Measured on 2 CPUs: 55 µs a switch for
+// three threads on 2 Ps, 5.6 µs with a P each (and 3.9 µs for two
+// threads, as a C sem_t ping-pong's 3.3 µs). So a crew adds a P for each
+// of its threads while it lives. Only one of its threads runs at a time,
+// so the extra Ps do not make the crew use more CPU.
+var procs struct {
+	sync.Mutex
+	extra, base int
+}
+
+func reserveProcs(n int) {
+	procs.Lock()
+	defer procs.Unlock()
+	if procs.extra == 0 {
+		procs.base = runtime.GOMAXPROCS(0)
+	}
+	procs.extra += n
+	runtime.GOMAXPROCS(procs.base + procs.extra)
+}
+
+func releaseProcs(n int) {
+	procs.Lock()
+	defer procs.Unlock()
+	procs.extra -= n
+	runtime.GOMAXPROCS(procs.base + procs.extra)
+}

@@ -1,0 +1,165 @@
+// Package control runs a program of the programs: language under a
+// controlled scheduler: on real, kernel-named OS threads, one at a time,
+// choosing at every visible step which thread takes the next, so that a
+// failing interleaving is found, printed as a schedule, shrunk, and
+// replayed exactly. [Search] searches (random, PCT, exhaustive); [Replay]
+// runs one schedule; both return an [Outcome], whose [Outcome.Fields] is
+// the program action's result.
+//
+// # The executor
+//
+// Each thread of the program is an OS thread of its own (package
+// osthread), named after it (the kernel keeps 15 bytes: see
+// /proc/self/task/*/comm), and each has a futex word of its own (a
+// sem.Semaphore). Exactly one holds the turn. It takes its step on the
+// shared model state ([program.State.Step]; every check of the model
+// applies), then asks the strategy who goes next among the enabled
+// threads. If it is itself, it goes on with no system call at all;
+// otherwise it posts the next thread's word (a futex wake) and waits on
+// its own (a futex wait). Nobody ever waits on a real semaphore of the
+// program, so a deadlock is exact: no thread is enabled while some have
+// not finished ([program.State.End]), and the explanation is the model's.
+// `work` takes no time. [Options.Trace] and [Options.OnRun] are called on
+// the thread that took the step.
+//
+// The threads are started once for a search and take every run of it: a
+// run that ends starts the next on the same thread, with no trip through
+// the caller's goroutine. Measured (2 CPUs): starting and joining three
+// threads costs 0.58 ms, a whole run of the reusable barrier (about 100
+// steps, 40 switches) 0.33 ms, so threads a run would make a search about
+// three times slower.
+//
+// A thread asleep in a futex wait keeps its Go runtime P until the
+// runtime's monitor takes it back (20 µs to 10 ms later); with more
+// threads than Ps, a thread handed the turn waits that long for one (55 µs
+// a switch for three threads on 2 Ps). So while its threads live, a search
+// raises GOMAXPROCS by their number, and restores it after: 5.6 µs a
+// switch for three threads, 3.4 µs for two (a C program passing a turn
+// through two sem_t: 3.5 µs). Only one of the threads runs at a time.
+//
+// # Strategies
+//
+// Runs are numbered from 0, and run r draws all its randomness from a PCG
+// generator (math/rand/v2's, whose output is specified) seeded with (seed,
+// r); the uniform draws below are this package's own, not a library
+// helper's, so they stay the same.
+//
+// random: at every step where more than one thread is enabled, the next is
+// enabled[u], u uniform in [0, len(enabled)), the enabled threads in
+// declaration order. A step with one enabled thread draws nothing.
+//
+// pct: the randomized scheduler of Burckhardt, Kothari, Musuvathi and
+// Nagarakatte (ASPLOS 2010), as its Algorithm 1: thread t starts with
+// priority d + π(t) − 1, π a uniform permutation of 1…n (drawn first);
+// d−1 change points k_1…k_{d−1} are drawn independently and uniformly from
+// 1…k (in that order); the enabled thread of highest priority takes every
+// step, and after it takes the k_i-th step, its priority becomes d − i.
+// Only steps where more than one thread is enabled are counted (the
+// paper's 4.1). k is estimated once per search, by a probe run under the
+// random strategy with the stream (seed, 2^64−1), as its number of steps
+// with a choice; the probe's verdict is not reported, and every shard
+// makes the same probe. The outcome reports k and the paper's bound for
+// one run, pct_bound = 1/(n·k^(d−1)). One addition: a step that changes
+// nothing at all (the test of a spin that found its condition unchanged)
+// drops its thread below every other priority, as Coyote and Shuttle do
+// on a yield; without it a spinning thread at the top would spin to
+// max_steps and hide the real bug. A program without spins runs exactly
+// the paper's algorithm.
+//
+// exhaustive: every reachable state, depth first, threads in declaration
+// order, with visited states hashed ([program.State.Hash], 64 bits: two
+// states with the same hash are taken as one, as in SPIN's hash
+// compaction; with N states the chance of a collision is about N²/2^65)
+// and sleep sets. Each visited state keeps its sleep set, as Godefroid's
+// combination of sleep sets with state caching does ("Partial-Order
+// Methods for the Verification of Concurrent Systems", 1996, §5.3): on a
+// revisit with a sleep set Z′, the steps in the stored set Z but not in
+// Z′ are explored (with Z ∩ Z′ as the sleep set) and Z becomes Z ∩ Z′;
+// the search prunes a revisit only when Z′ ⊇ Z. Two steps are dependent
+// when their footprints conflict ([program.Footprint.Conflict]) or when
+// one writes a variable an invariant reads and the other writes any
+// variable (the invariant is checked after a step that writes, on values
+// the order decides). With that relation, independent steps commute
+// (same state, neither enables or disables the other) and each step's
+// own check (assert, misuse, mutual exclusion, invariant) has the same
+// outcome in either order, so a failing step leads to a sink and the
+// theorem applies to the program with its checks: every state reachable
+// without a failure is visited, and every failing step has an explored
+// step of the same thread, verdict and place. TestReductionIsSound checks
+// both against a brute-force walk on random programs. Spin loops end: a
+// state seen before is not explored again. When the search is complete,
+// states from which no run can end (no final state, no failing step
+// reachable: a livelock, or a spin nobody will release) are reported as
+// max_steps, with the steps that lead to one. A path longer than max_steps
+// fails with max_steps and makes the search incomplete, as do Runs (a run
+// is a path: it ends at a final state, a failure, or a state already
+// explored) and Budget; Complete is true only when nothing cut it. Where
+// the graph is acyclic and the search complete and unsharded, the
+// interleavings (maximal paths, a failing step ending one) are counted by
+// dynamic programming over the state graph, before reduction: the steps a
+// sleep set skipped are taken on the model to learn where they lead. The
+// seed plays no part.
+//
+// Every step of every strategy is taken by the real thread whose step it
+// is, exhaustive's included; measured on the reference barrier, that costs
+// three to four times a search on the model alone (11–15 ms against 3–4
+// ms), which buys the point of it all: the threads stay real. The model
+// alone takes the steps a sleep set skipped, for the count, and the runs
+// of shrinking; a shrunk schedule is then replayed on the real threads.
+//
+// replay ([Replay]): the steps a schedule names, in order; a step naming a
+// thread that cannot take it is a [NotFitError] ("the schedule does not
+// fit: step 7 names thread B, which is blocked on wait mutex"); a
+// schedule for another program or an edited one is refused
+// ([schedule.ErrMismatch]). Past the end of the schedule the run goes on
+// with the last thread while it can, else the lowest that can, and
+// [Outcome.Note] says so.
+//
+// # What a search returns
+//
+// Random and PCT make all their runs and count the failing ones; the
+// outcome shows the first that failed (the lowest run number), else the
+// last run. Exhaustive goes on past a failure too (not beyond the failing
+// step), counts the failing steps and final states it found, and shows
+// the first. The shown run is shrunk (when [Options.Shrink]) and replayed
+// on the real threads with every step recorded, which gives the
+// interleaving, the final values and the deadlock's explanation; a replay
+// that does not fail as the search saw is an error.
+//
+// Shrinking works on the model: it first drops the steps that changed
+// nothing (a spin's test), then greedily tries, in a fixed order, each
+// prefix (the run going on as a replay does), each block of one thread's
+// consecutive steps left out, and each block moved next to its thread's
+// following or preceding block, and takes the first candidate that fails
+// the same way (verdict and place) with fewer switches, or as many and
+// fewer steps; until none does or a budget of model steps is spent (a
+// step count, not a time, so that it ends alike everywhere). The outcome
+// keeps the original's steps and switches.
+//
+// # Determinism and shards
+//
+// A search depends only on its program, its options and its seed: the same
+// runs, the same failure and the same schedule, byte for byte, in another
+// process or on another machine (TestDeterminism compares two processes).
+// With [Options.Shard] {I, N}, random and PCT make only the runs r with
+// r mod N = I, each exactly as the whole search would, so the shards
+// between them make every run once and fail in the same runs, and the
+// shard holding the lowest failing run shows the same failure. Exhaustive
+// is split after its first steps: every shard expands the first levels of
+// the state graph breadth first (taking every step), until a level holds
+// at least N states, and searches from every N-th state of that level,
+// from I. Each shard's search is a complete search of what those states
+// reach, so between them the shards visit every state the whole search
+// does and find the same failures (TestExhaustiveShards), though states
+// the roots share are explored more than once.
+//
+// # Faults
+//
+// A thread that holds the turn longer than [Options.Watchdog] without
+// taking a step (held outside the scheduler's control, by a trace callback
+// or anything else) fails the search with a [StuckError] naming it; it is
+// left to end when it comes back. When ctx ends in the middle of a search,
+// the running thread stops at its next step and every thread is joined
+// before Search returns, with the cause in the error and the outcome of
+// what was done.
+package control

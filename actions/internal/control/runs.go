@@ -1,0 +1,249 @@
+package control
+
+import (
+	"fmt"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// chooser picks the thread that takes a run's next step among enabled,
+// the enabled threads in index order (never empty). Its error ends the
+// drive: a replayed schedule that does not fit.
+type chooser interface {
+	choose(s *program.State, enabled []int) (int, error)
+}
+
+// runEnd is what a run left: its number, schedule and failure (nil: pass).
+type runEnd struct {
+	run      int
+	steps    []int // shared with the driver: copy to keep
+	switches int
+	failure  *program.Failure
+	final    *program.State
+}
+
+// runDriver makes runs one after another, all within one drive: a run that
+// ends starts the next on the same thread, with no trip through the
+// coordinator. plan gives each run's number and chooser; end hears how
+// each ended.
+type runDriver struct {
+	p        *program.Program
+	c        *crew
+	maxSteps int
+	trace    func(StepInfo)
+	onRun    func(RunInfo)
+	shown    bool // the runs are the outcome's shown run
+	record   bool // keep an interleaving
+
+	plan func() (run int, ch chooser, ok bool)
+	end  func(e runEnd)
+
+	// The run under way; s is nil between runs.
+	run      int
+	ch       chooser
+	s        *program.State
+	steps    []int
+	switches int
+	enabled  []int
+	il       *program.Interleaving
+	arena    []int64 // where the interleaving's rows keep their values
+	sizeHint int     // the steps a run is expected to take, for the rows
+	err      error
+}
+
+// values copies the shared values after a step into the arena, which
+// grows a block at a time rather than a slice a step.
+func (d *runDriver) values() []int64 {
+	vals := d.s.Values()
+	n := len(vals)
+	if len(d.arena)+n > cap(d.arena) {
+		d.arena = make([]int64, 0, max(1024, 64*n))
+	}
+	d.arena = append(d.arena, vals...)
+	return d.arena[len(d.arena)-n : len(d.arena) : len(d.arena)]
+}
+
+func (d *runDriver) next() int {
+	for {
+		if d.s == nil {
+			if d.err != nil || d.c.stop.Load() {
+				return -1
+			}
+			run, ch, ok := d.plan()
+			if !ok {
+				return -1
+			}
+			d.begin(run, ch)
+			continue
+		}
+		d.enabled = d.s.AppendEnabled(d.enabled[:0])
+		if len(d.enabled) == 0 {
+			d.finish(d.s.End())
+			continue
+		}
+		if len(d.steps) >= d.maxSteps {
+			d.finish(maxStepsFailure(d.p, d.maxSteps))
+			continue
+		}
+		t, err := d.ch.choose(d.s, d.enabled)
+		if err != nil {
+			d.err, d.s = err, nil
+			return -1
+		}
+		return t
+	}
+}
+
+func (d *runDriver) begin(run int, ch chooser) {
+	s, f := d.p.NewState()
+	d.run, d.ch, d.s, d.steps, d.switches = run, ch, s, d.steps[:0], 0
+	if d.record {
+		d.il = newInterleaving(d.p, s)
+		d.il.Rows = make([]program.Row, 0, d.sizeHint)
+	}
+	if f != nil {
+		d.finish(f)
+	}
+}
+
+func (d *runDriver) step(t int) {
+	spin, _ := d.ch.(spinAware)
+	var before uint64
+	if spin != nil {
+		before = d.s.Hash()
+	}
+	info, err := d.s.Step(t)
+	if err != nil {
+		d.err, d.s = fmt.Errorf("control: run %d, step %d: %w", d.run, len(d.steps)+1, err), nil
+		return
+	}
+	if spin != nil && info.Failure == nil && d.s.Hash() == before {
+		spin.spun(t)
+	}
+	if n := len(d.steps); n > 0 && d.steps[n-1] != t {
+		d.switches++
+	}
+	d.steps = append(d.steps, t)
+	if d.il != nil {
+		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
+	}
+	if d.trace != nil {
+		d.trace(StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.c.names[t], TID: d.c.tid(t), StepInfo: info, Values: d.s.Values()})
+	}
+	if info.Failure != nil {
+		d.finish(info.Failure)
+	}
+}
+
+// finish ends the run under way.
+func (d *runDriver) finish(f *program.Failure) {
+	if d.il != nil {
+		d.il.Failure = f
+	}
+	e := runEnd{run: d.run, steps: d.steps, switches: d.switches, failure: f, final: d.s}
+	d.s = nil
+	if d.end != nil {
+		d.end(e)
+	}
+	if d.onRun != nil {
+		v := program.Pass
+		if f != nil {
+			v = f.Verdict
+		}
+		d.onRun(RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches})
+	}
+}
+
+func maxStepsFailure(p *program.Program, limit int) *program.Failure {
+	return &program.Failure{Verdict: program.MaxSteps, Pos: p.Def().Pos,
+		Msg: fmt.Sprintf("the run took %d steps without ending (a spin or a livelock?)", limit)}
+}
+
+// newInterleaving starts the table of a run from its first state.
+func newInterleaving(p *program.Program, s *program.State) *program.Interleaving {
+	il := &program.Interleaving{Threads: p.Threads(), Vars: p.Vars(), Initial: s.Values()}
+	final := s.Final()
+	for _, v := range il.Vars {
+		_, isBool := final[v].(bool)
+		il.Bools = append(il.Bools, isBool)
+	}
+	return il
+}
+
+// spinAware is a chooser that hears of a step that changed nothing: the
+// test of a spin that found its condition unchanged.
+type spinAware interface {
+	spun(t int)
+}
+
+// randomChooser picks uniformly among the enabled threads at every step
+// where there is a choice.
+type randomChooser struct{ r *rng }
+
+func (c randomChooser) choose(_ *program.State, enabled []int) (int, error) {
+	if len(enabled) == 1 {
+		return enabled[0], nil
+	}
+	return enabled[c.r.below(len(enabled))], nil
+}
+
+// replayChooser takes the threads of a schedule in order; past its end it
+// keeps the last thread while it is enabled, else takes the lowest enabled.
+type replayChooser struct {
+	p         *program.Program
+	steps     []int
+	i         int
+	last      int
+	continued int // steps taken past the schedule's end
+}
+
+func newReplayChooser(p *program.Program, steps []int) *replayChooser {
+	return &replayChooser{p: p, steps: steps, last: -1}
+}
+
+func (c *replayChooser) choose(s *program.State, enabled []int) (int, error) {
+	if c.i < len(c.steps) {
+		t := c.steps[c.i]
+		c.i++
+		if err := fits(c.p, s, c.i, t); err != nil {
+			return -1, err
+		}
+		c.last = t
+		return t, nil
+	}
+	c.continued++
+	if c.last >= 0 && s.IsEnabled(c.last) {
+		return c.last, nil
+	}
+	c.last = enabled[0]
+	return c.last, nil
+}
+
+// NotFitError is a schedule that names a thread that cannot take the step.
+type NotFitError struct {
+	Step   int // from 1
+	Thread string
+	Reason string
+}
+
+func (e *NotFitError) Error() string {
+	return fmt.Sprintf("the schedule does not fit: step %d names thread %s, %s", e.Step, e.Thread, e.Reason)
+}
+
+// fits says whether thread t can take step n (from 1) in state s.
+func fits(p *program.Program, s *program.State, n, t int) error {
+	names := p.Threads()
+	if t < 0 || t >= len(names) {
+		return &NotFitError{Step: n, Thread: fmt.Sprintf("#%d", t), Reason: fmt.Sprintf("but program %s has %d threads", p.Name(), len(names))}
+	}
+	if s.IsEnabled(t) {
+		return nil
+	}
+	e := &NotFitError{Step: n, Thread: names[t]}
+	if a, ok := s.Next(t); ok {
+		e.Reason = "which is blocked on " + a.Text
+	} else {
+		e.Reason = "which has finished"
+	}
+	return e
+}

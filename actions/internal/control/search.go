@@ -1,0 +1,311 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
+)
+
+// found is a run a search keeps: the first that failed, or the last.
+type found struct {
+	run     int
+	steps   []int
+	failure *program.Failure
+}
+
+func keep(e runEnd) *found {
+	return &found{run: e.run, steps: slices.Clone(e.steps), failure: e.failure}
+}
+
+// searchResult is what a strategy found, before the shown run is shrunk
+// and replayed.
+type searchResult struct {
+	first, last          *found
+	runs, failures       int
+	complete             bool
+	states, trans        int
+	interleavings        *big.Int
+	failingInterleavings *big.Int
+	cyclic               bool
+	pctBound             float64
+	pctSteps             int
+	note                 string
+	visited              map[uint64]int32 // exhaustive: the states, for tests
+	prefix               map[uint64]bool  // exhaustive: a shard's prefix states
+	kinds                map[string]bool  // exhaustive: the failures, for tests
+}
+
+// Search explores p's interleavings on real threads, one thread running at
+// a time, as opts says, and returns the first failure it found (shrunk if
+// opts.Shrink) or, when none, the last run; either is replayed on the real
+// threads with every step recorded. A failure of the program is in the
+// Outcome (OK false), not an error; the error is for the search itself: a
+// stuck thread ([StuckError]), ctx ending (the Outcome then says what was
+// done), or threads that could not be started. When Search returns, none
+// of its threads is left, except one that is stuck (named by the
+// StuckError), which ends when it comes back.
+func Search(ctx context.Context, p *program.Program, opts Options) (Outcome, error) {
+	start := time.Now()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return Outcome{Run: -1}, err
+	}
+	c, err := newCrew(p.Threads())
+	if err != nil {
+		return Outcome{Run: -1}, err
+	}
+	out, err := search(ctx, c, p, opts)
+	out.Threads = c.threadList()
+	if cerr := c.close(opts.Watchdog); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	out.Runtime = time.Since(start)
+	return out, err
+}
+
+func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Outcome, error) {
+	var res searchResult
+	var err error
+	switch opts.Scheduler {
+	case Exhaustive:
+		res, err = searchExhaustive(ctx, c, p, opts)
+	default:
+		res, err = searchRuns(ctx, c, p, opts)
+	}
+	out := Outcome{
+		OK: res.failures == 0, Verdict: program.Pass, Run: -1, Runs: res.runs, Complete: res.complete && err == nil,
+		Failures: res.failures, States: res.states, Transitions: res.trans,
+		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
+		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
+	}
+	if err != nil {
+		if f := res.first; f != nil { // what was found before the search was stopped, not replayed
+			out.Run, out.Failure, out.Verdict = f.run, f.failure, verdictOf(f.failure)
+			out.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: f.steps}
+			out.ScheduleText = out.Schedule.String()
+			out.Steps, out.Switches = len(f.steps), schedule.Switches(f.steps)
+			out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
+		}
+		return out, err
+	}
+	shown := res.first
+	if shown == nil {
+		shown = res.last
+	}
+	if shown == nil {
+		return out, nil
+	}
+	steps, want := shown.steps, shown.failure
+	out.OriginalSteps, out.OriginalSwitches = len(steps), schedule.Switches(steps)
+	if want != nil && opts.Shrink {
+		steps, want = shrink(p, steps, want, opts.MaxSteps)
+	}
+	run, _, err := show(ctx, c, p, steps, shown.run, opts)
+	if err != nil {
+		return out, err
+	}
+	if !sameFailure(run.failure, want) {
+		return out, fmt.Errorf("control: run %d replayed on the real threads ended %s, the search saw %s", shown.run, describe(run.failure), describe(want))
+	}
+	if want != nil && want.Verdict == program.MaxSteps && run.failure != nil {
+		run.failure.Msg = want.Msg // exhaustive says why no run can end
+	}
+	out.Run = shown.run
+	out.fill(p, run)
+	return out, nil
+}
+
+// shownRun is the shown run, replayed.
+type shownRun struct {
+	steps    []int
+	switches int
+	failure  *program.Failure
+	final    *program.State
+	il       *program.Interleaving
+}
+
+// show replays steps on the crew, recording every step; past the end of
+// steps it goes on as replayChooser does, and says how many steps that
+// took.
+func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int, opts Options) (shownRun, int, error) {
+	var out shownRun
+	ch := newReplayChooser(p, steps)
+	planned := false
+	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps)}
+	d.plan = func() (int, chooser, bool) {
+		if planned {
+			return 0, nil, false
+		}
+		planned = true
+		return run, ch, true
+	}
+	d.end = func(e runEnd) {
+		out = shownRun{steps: slices.Clone(e.steps), switches: e.switches, failure: e.failure, final: e.final, il: d.il}
+	}
+	if err := c.drive(ctx, d, opts.Watchdog, 0); err != nil {
+		return out, 0, err
+	}
+	if d.err != nil {
+		return out, 0, d.err
+	}
+	return out, ch.continued, nil
+}
+
+// fill sets the fields that describe the shown run.
+func (o *Outcome) fill(p *program.Program, r shownRun) {
+	o.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: r.steps}
+	o.ScheduleText = o.Schedule.String()
+	o.Steps, o.Switches = len(r.steps), r.switches
+	o.Interleaving = r.il
+	o.Failure = r.failure
+	o.Verdict = verdictOf(r.failure)
+	if r.final != nil {
+		o.Final = r.final.Final()
+	}
+	if f := r.failure; f != nil && f.Deadlock != nil {
+		o.Deadlock, o.Cycle, o.Explanation = true, f.Deadlock.Cycle, f.Deadlock.Text
+	}
+}
+
+func verdictOf(f *program.Failure) program.Verdict {
+	if f == nil {
+		return program.Pass
+	}
+	return f.Verdict
+}
+
+func describe(f *program.Failure) string {
+	if f == nil {
+		return "pass"
+	}
+	return fmt.Sprintf("%s by %q at %s", f.Verdict, f.Thread, f.Pos)
+}
+
+// sameFailure says whether two runs failed alike: the same verdict at the
+// same place (both nil: both passed).
+func sameFailure(a, b *program.Failure) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Verdict == b.Verdict && a.Pos == b.Pos && a.Thread == b.Thread
+}
+
+func (c *crew) threadList() []Thread {
+	out := make([]Thread, len(c.threads))
+	for i, th := range c.threads {
+		out[i] = Thread{Name: c.names[i], TID: th.TID()}
+	}
+	return out
+}
+
+// searchRuns is random and PCT: runs numbered from 0, each with its own
+// randomness from (seed, run), the shard's share of them in order.
+func searchRuns(ctx context.Context, c *crew, p *program.Program, opts Options) (searchResult, error) {
+	var res searchResult
+	n := len(p.Threads())
+	next, stride := 0, 1
+	if !opts.Shard.whole() {
+		next, stride = opts.Shard.Index, opts.Shard.Count
+	}
+	probing := opts.Scheduler == PCT
+	var probe *countingChooser
+	k := 0
+	last := &found{}
+	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun}
+	d.plan = func() (int, chooser, bool) {
+		if probing {
+			probing = false
+			probe = &countingChooser{randomChooser: randomChooser{newRNG(opts.Seed, probeRun)}}
+			return -1, probe, true
+		}
+		if next >= opts.Runs {
+			return 0, nil, false
+		}
+		r := next
+		next += stride
+		if opts.Scheduler == PCT {
+			return r, newPCTChooser(newRNG(opts.Seed, uint64(r)), n, opts.Depth, k), true
+		}
+		return r, randomChooser{newRNG(opts.Seed, uint64(r))}, true
+	}
+	d.end = func(e runEnd) {
+		if e.run < 0 {
+			k = probe.count
+			return
+		}
+		res.runs++
+		if e.failure != nil {
+			res.failures++
+			if res.first == nil {
+				res.first = keep(e)
+			}
+		}
+		last.run, last.steps, last.failure = e.run, append(last.steps[:0], e.steps...), e.failure
+		res.last = last
+	}
+	err := c.drive(ctx, d, opts.Watchdog, opts.Budget)
+	if err == nil {
+		err = d.err
+	}
+	res.complete = next >= opts.Runs
+	if opts.Scheduler == PCT {
+		res.pctSteps = k
+		res.pctBound = pctBound(n, k, opts.Depth)
+	}
+	if res.runs == 0 && err == nil {
+		res.note = fmt.Sprintf("shard %s has no runs of %d", opts.Shard, opts.Runs)
+	}
+	return res, err
+}
+
+// Replay runs exactly the interleaving sched names, on real threads, and
+// returns what it did. It refuses a schedule made for another program or
+// an edited one ([schedule.ErrMismatch]) and one that names a thread that
+// cannot take its step ([NotFitError]). If the schedule ends before the
+// program does, the run goes on deterministically (the last thread while
+// it can, else the lowest that can) and Note says so. Of opts, MaxSteps,
+// Watchdog, Trace, OnRun and NoInterleaving count.
+func Replay(ctx context.Context, p *program.Program, sched schedule.Schedule, opts Options) (Outcome, error) {
+	start := time.Now()
+	out := Outcome{Run: -1, Verdict: program.Pass}
+	if err := sched.Check(p.Name(), p.TextHash()); err != nil {
+		return out, err
+	}
+	opts.Scheduler = Random // any: withDefaults only fills in the rest
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return out, err
+	}
+	c, err := newCrew(p.Threads())
+	if err != nil {
+		return out, err
+	}
+	run, continued, err := show(ctx, c, p, sched.Steps, -1, opts)
+	out.Threads = c.threadList()
+	if cerr := c.close(opts.Watchdog); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	out.Runtime = time.Since(start)
+	if err != nil {
+		return out, err
+	}
+	out.fill(p, run)
+	out.OK, out.Runs, out.Complete = run.failure == nil, 1, true
+	if !out.OK {
+		out.Failures = 1
+	}
+	out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
+	switch {
+	case continued > 0:
+		out.Note = fmt.Sprintf("the schedule ended after %d steps; the run went on for %d more (the last thread while it could, else the lowest that could)", len(sched.Steps), continued)
+	case len(run.steps) < len(sched.Steps):
+		out.Note = fmt.Sprintf("the run ended after %d of the schedule's %d steps", len(run.steps), len(sched.Steps))
+	}
+	return out, nil
+}
