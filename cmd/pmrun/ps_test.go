@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pmrun/pmrun/actions"
 )
 
 func TestEscapeName(t *testing.T) {
@@ -230,5 +232,47 @@ func TestPsWatchFitsTerminal(t *testing.T) {
 			break
 		}
 		last = cpu
+	}
+}
+
+// TestProcRowsTree: --tree draws each process under its parent, the
+// last child with a corner, a parent's later siblings with a bar past
+// its children, in box-drawing or, without UTF-8, ASCII.
+func TestProcRowsTree(t *testing.T) {
+	t.Parallel()
+	procs := []actions.SystemProcess{
+		{PID: 1, Name: "init"}, {PID: 2, PPID: 1, Name: "a"}, {PID: 3, PPID: 2, Name: "a1"},
+		{PID: 4, PPID: 1, Name: "b"}, {PID: 5, PPID: 4, Name: "b1"}, {PID: 6, PPID: 4, Name: "b2"},
+		{PID: 7, PPID: 0, Name: "kthreadd"},
+	}
+	for _, tc := range []struct {
+		ascii bool
+		want  string
+	}{
+		{false, "init\n├─ a\n│  └─ a1\n└─ b\n   ├─ b1\n   └─ b2\nkthreadd"},
+		{true, "init\n|- a\n|  `- a1\n`- b\n   |- b1\n   `- b2\nkthreadd"},
+	} {
+		var got []string
+		for _, r := range procRows(procs, true, tc.ascii) {
+			got = append(got, r.prefix+r.p.Name)
+		}
+		if strings.Join(got, "\n") != tc.want {
+			t.Errorf("ascii %v:\n%s\nwant:\n%s", tc.ascii, strings.Join(got, "\n"), tc.want)
+		}
+	}
+	var b strings.Builder
+	if err := writeProcs(&b, procRows(procs, true, false), 0); err != nil {
+		t.Fatal(err)
+	}
+	// The names, tree and all, start under NAME: the numbers before them
+	// are right-aligned in their columns.
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	col := strings.Index(lines[0], "NAME")
+	var names []string
+	for _, l := range lines[1:] {
+		names = append(names, l[col:])
+	}
+	if got, want := strings.Join(names, "\n"), "init\n├─ a\n│  └─ a1\n└─ b\n   ├─ b1\n   └─ b2\nkthreadd"; got != want {
+		t.Errorf("under NAME:\n%s\nwant:\n%s\n%s", got, want, b.String())
 	}
 }
