@@ -389,7 +389,7 @@ pre { margin: 0; white-space: pre-wrap; font-size: 12px; }
 svg text { font: 11px system-ui, sans-serif; }
 svg text.bar { fill: #fff; pointer-events: none; } svg text.scale { fill: #888; font-size: 9px; }
 svg line.axis { stroke: #ddd; stroke-width: 1; } svg .lane { fill: #f6f6f6; }
-svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #e0a030; } svg rect.other { fill: #aaa; }
+svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #a0522d; } svg rect.other { fill: #aaa; }
 svg rect.allowed { fill: #e6b422; }
 svg rect.step { stroke: #fff; stroke-width: .5; }
 svg line { stroke-width: 2; stroke: #555; }

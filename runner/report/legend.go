@@ -17,7 +17,7 @@ const (
 	okColor      = "#4c9f70"
 	failedColor  = "#d9534f"
 	otherColor   = "#aaa"
-	killedColor  = "#e0a030"
+	killedColor  = "#a0522d"
 	allowedColor = "#e6b422"
 )
 
