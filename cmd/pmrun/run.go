@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -69,6 +70,7 @@ type runFlags struct {
 	verbose  bool
 	quiet    bool
 	color    string
+	replay   stringList
 }
 
 // define defines the run flags on cmd: pmrun itself and pmrun run.
@@ -89,6 +91,7 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
 	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
 	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
+	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
 	completeFlags(cmd, map[string]cobra.CompletionFunc{
 		"var":    completeVars,
 		"format": fixedChoices("text\tfor people", "json\tthe log events"),
@@ -100,6 +103,7 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 		"repeat": noCompletions,
 		"shard":  noCompletions,
 		"color":  fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
+		"replay": noCompletions,
 	})
 }
 
@@ -125,7 +129,12 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
 		}
 	}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
+	for _, sched := range rf.replay {
+		if err := actions.CheckSchedule(sched); err != nil {
+			return usageErrorf("--replay: %v", err)
+		}
+	}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {
