@@ -66,6 +66,7 @@ type runFlags struct {
 	timeout  time.Duration
 	repeat   int
 	shard    string
+	search   string
 	failFast bool
 	verbose  bool
 	quiet    bool
@@ -87,23 +88,25 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 	durationVar(fs, &rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout: a `DUR` such as 30s or 2m")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
 	fs.StringVar(&rf.shard, "shard", "", "run only shard `I/N` of the scenario files (1 ≤ I ≤ N), for splitting across CI workers")
+	fs.StringVar(&rf.search, "search-shard", "", "run only shard `I/N` of every program search's runs (1 ≤ I ≤ N): each run's randomness comes from the seed and its number, so N workers with the same --seed share one search")
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails, naming those not run")
 	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
 	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
 	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
 	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
 	completeFlags(cmd, map[string]cobra.CompletionFunc{
-		"var":    completeVars,
-		"format": fixedChoices("text\tfor people", "json\tthe log events"),
-		"log":    cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
-		"junit":  fileWithExt("xml"),
-		"report": fileWithExt("html"),
-		"trace":  fileWithExt("json"),
-		"seed":   noCompletions,
-		"repeat": noCompletions,
-		"shard":  noCompletions,
-		"color":  fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
-		"replay": noCompletions,
+		"var":          completeVars,
+		"format":       fixedChoices("text\tfor people", "json\tthe log events"),
+		"log":          cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
+		"junit":        fileWithExt("xml"),
+		"report":       fileWithExt("html"),
+		"trace":        fileWithExt("json"),
+		"seed":         noCompletions,
+		"repeat":       noCompletions,
+		"shard":        noCompletions,
+		"search-shard": noCompletions,
+		"color":        fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
+		"replay":       noCompletions,
 	})
 }
 
@@ -135,6 +138,13 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
+	if rf.search != "" {
+		i, n, err := parseShard(rf.search)
+		if err != nil {
+			return usageErrorf("--search-shard %q: %v", rf.search, err)
+		}
+		opt.SearchShard = actions.Shard{Index: i - 1, Count: n}
+	}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {
@@ -452,11 +462,9 @@ func scenarioFiles(paths []string) ([]string, error) {
 // shard keeps the files of shard I of N (1-based), by position in the
 // sorted list, so N workers given 1/N … N/N run every file once.
 func shard(files []string, spec string) ([]string, error) {
-	is, ns, ok := strings.Cut(spec, "/")
-	i, err1 := strconv.Atoi(is)
-	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return nil, usageErrorf("--shard %q: want I/N with 1 ≤ I ≤ N, e.g. 2/4", spec)
+	i, n, err := parseShard(spec)
+	if err != nil {
+		return nil, usageErrorf("--shard %q: %v", spec, err)
 	}
 	var out []string
 	for k, f := range files {
@@ -465,6 +473,17 @@ func shard(files []string, spec string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseShard reads I/N, 1 ≤ I ≤ N.
+func parseShard(spec string) (i, n int, err error) {
+	is, ns, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, errors.New("want I/N with 1 ≤ I ≤ N, e.g. 2/4")
+	}
+	return i, n, nil
 }
 
 // loadAll loads every file, collecting every file's errors.
