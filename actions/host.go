@@ -43,6 +43,15 @@ type HostConfig struct {
 	// Schedules are the schedules given on the command line (--replay):
 	// a step that runs the program a schedule names replays it.
 	Schedules []string
+	// SearchShard is the share of every program search's runs this run
+	// makes (--search-shard).
+	SearchShard Shard
+}
+
+// Shard is the share Index (0-based) of Count that one CI worker takes of
+// a search's runs; a Count of 0 or 1 is the whole search.
+type Shard struct {
+	Index, Count int
 }
 
 // ChannelConfig declares an IPC channel.
@@ -109,6 +118,9 @@ func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
 
 // Schedules are the schedules given on the command line (--replay).
 func (h *Host) Schedules() []string { return h.cfg.Schedules }
+
+// SearchShard is the share of every program search's runs this run makes.
+func (h *Host) SearchShard() Shard { return h.cfg.SearchShard }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

@@ -41,6 +41,9 @@ type Options struct {
 	// Schedules are given to the actions as they are (--replay): a step
 	// that runs the program a schedule names replays it.
 	Schedules []string
+	// SearchShard is the share of every program search's runs this run
+	// makes (--search-shard); the zero value is the whole search.
+	SearchShard actions.Shard
 }
 
 // Reporter shows a run to people as it happens; report.Console is one.
@@ -51,7 +54,7 @@ type Reporter interface {
 }
 
 // ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
-var ErrInterrupted = errors.New("interrupted")
+var ErrInterrupted = lang.ErrInterrupted
 
 // TimeoutError is the cause of a context that a step's or scenario's timeout
 // cancelled.
@@ -61,6 +64,10 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
+
+// TimedOut reports that the error is a timeout: the JUnit report reads
+// it, without importing this package.
+func (e *TimeoutError) TimedOut() bool { return true }
 
 // cleanupLimit bounds finally steps and cleanup after a scenario ends.
 const cleanupLimit = time.Minute
@@ -160,7 +167,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules,
+		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules, SearchShard: opt.SearchShard,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join
@@ -436,6 +443,9 @@ func (x *execution) attempts(ctx context.Context, st *lang.Step, env *actions.En
 	var err error
 	for attempt := 1; ; attempt++ {
 		res, err = x.once(ctx, st, env)
+		if errors.As(err, new(*lang.ParamError)) {
+			return res, err // a mistake in the scenario: trying again would only repeat it
+		}
 		if st.Retry.Until == nil {
 			if err == nil {
 				return res, nil

@@ -43,6 +43,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SCENARIOS", scenarios)
+			// The console's signs are ✓ and ✗ in a UTF-8 locale, which
+			// the scripts assume unless they set another.
+			env.Setenv("LANG", "C.UTF-8")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -52,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"fileperm": cmdFilePerm,
 			"nolive":   cmdNoLive,
 			"noglob":   cmdNoGlob,
+			"pty":      cmdPTY,
 		},
 	})
 }
@@ -307,8 +311,10 @@ func processesMatching(marker string) []string {
 
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "SCENARIOS"} {
-		env = append(env, k+"="+ts.Getenv(k))
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "SCENARIOS", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "NO_COLOR"} {
+		if v := ts.Getenv(k); v != "" || k == "PATH" {
+			env = append(env, k+"="+v)
+		}
 	}
 	return env
 }
@@ -319,7 +325,8 @@ func fileExists(p string) bool {
 }
 
 // TestScenarios loads and runs every file in scenarios/ with the real
-// binary, one subtest per file.
+// binary, one subtest per file: check and run agree on each, check
+// passing it, run running it, every step check counted ending once.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	bin := pmrunBinary(t)
@@ -339,10 +346,23 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatalf("check %s: %v\n%s", file, err, out)
 			}
-			cmd := exec.Command(bin, "run", "--log", filepath.Join(t.TempDir(), "pmrun.log"), file)
+			var name string
+			var steps int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "ok "+file+": "), "%s %d", &name, &steps); err != nil {
+				t.Fatalf("check %s printed %q", file, out)
+			}
+			log := filepath.Join(t.TempDir(), "pmrun.log")
+			cmd := exec.Command(bin, "run", "--log", log, file)
 			out, err = cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("run %s: %v\n%s", file, err, out)
+			}
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ended := strings.Count(string(data), `"event":"step_end"`); ended != steps {
+				t.Errorf("check counted %d steps in %s, run ended %d", steps, file, ended)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
@@ -28,11 +29,17 @@ import (
 )
 
 func init() {
-	register(&command{
-		name:    "run",
-		usage:   "[run] [flags] PATH...",
-		summary: "run scenario files or folders (*.yaml, sorted)",
-		run:     (*cli).run,
+	register(func(c *cli) *cobra.Command {
+		var rf runFlags
+		cmd := &cobra.Command{
+			Use:               "run [flags] PATH...",
+			Short:             "run scenario files or folders (*.yaml, sorted)",
+			Long:              runHelp,
+			ValidArgsFunction: completeScenarios,
+			RunE:              func(cmd *cobra.Command, args []string) error { return c.run(rf.given(cmd), args) },
+		}
+		rf.define(cmd)
+		return cmd
 	})
 }
 
@@ -47,12 +54,6 @@ with an event saying the run was interrupted (exit code 130). When the
 console's reader goes away (pmrun x.yaml | head -1) the run stops the same
 way, with exit code 141.`
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 type runFlags struct {
 	vars     stringList
 	logPath  string
@@ -65,50 +66,75 @@ type runFlags struct {
 	timeout  time.Duration
 	repeat   int
 	shard    string
+	search   string
 	failFast bool
 	verbose  bool
 	quiet    bool
+	color    string
 	replay   stringList
+
+	timeoutSet bool // --timeout was given, 0 included
 }
 
-func (c *cli) run(args []string) error {
-	var rf runFlags
-	fs := c.newFlags("run", "[run] [flags] PATH...", runHelp)
-	fs.Var(&rf.vars, "var", "set a scenario var: `NAME=VALUE` (VALUE read as YAML: 500 is a number); repeatable")
+// given notes which of the flags cmd's command line gave, where the value
+// alone cannot tell, and returns rf.
+func (rf *runFlags) given(cmd *cobra.Command) *runFlags {
+	rf.timeoutSet = cmd.Flags().Changed("timeout")
+	return rf
+}
+
+// define defines the run flags on cmd: pmrun itself and pmrun run.
+func (rf *runFlags) define(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.Var(&rf.vars, "var", "set a var the scenario declares: `NAME=VALUE`, VALUE read for the type of its value in the file (500 for a number); repeatable")
 	fs.StringVar(&rf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
 	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
-	fs.StringVar(&rf.format, "format", "text", "console output: text (for people) or json (the log events)")
+	fs.StringVar(&rf.format, "format", "text", "console output, `text|json`: a line per step for people, or the log's JSON events")
 	fs.StringVar(&rf.junit, "junit", "", "write a JUnit XML report to `FILE` (a test suite per scenario, a test case per step)")
 	fs.StringVar(&rf.report, "report", "", "write an HTML report to `FILE.html`: each scenario's outcome, a timeline of its steps, processes, threads, messages and items, and its steps with their errors")
 	fs.StringVar(&rf.trace, "trace", "", "write the timeline to `FILE.json` in Chrome's trace event format, for ui.perfetto.dev or chrome://tracing")
 	fs.StringVar(&rf.seed, "seed", "", "the random seed `N` for every scenario (default: the scenario's seed, else random; always logged)")
-	fs.DurationVar(&rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout (e.g. 30s)")
+	durationVar(fs, &rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout: a `DUR` such as 30s or 2m")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
 	fs.StringVar(&rf.shard, "shard", "", "run only shard `I/N` of the scenario files (1 ≤ I ≤ N), for splitting across CI workers")
-	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
-	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
-	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
+	fs.StringVar(&rf.search, "search-shard", "", "run only shard `I/N` of every program search's runs (1 ≤ I ≤ N): each run's randomness comes from the seed and its number, so N workers with the same --seed share one search")
+	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails, naming those not run")
+	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
+	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
+	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
 	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
-	paths, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+	completeFlags(cmd, map[string]cobra.CompletionFunc{
+		"var":          completeVars,
+		"format":       fixedChoices("text\tfor people", "json\tthe log events"),
+		"log":          cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
+		"junit":        fileWithExt("xml"),
+		"report":       fileWithExt("html"),
+		"trace":        fileWithExt("json"),
+		"seed":         noCompletions,
+		"repeat":       noCompletions,
+		"shard":        noCompletions,
+		"search-shard": noCompletions,
+		"color":        fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
+		"replay":       noCompletions,
+	})
+}
+
+func (c *cli) run(rf *runFlags, paths []string) error {
 	if len(paths) == 0 {
 		return usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
 	}
 	if rf.format != "text" && rf.format != "json" {
 		return usageErrorf("--format %q: want text or json", rf.format)
 	}
+	look, err := lookOf(rf.color, c.stdout, os.Getenv)
+	if err != nil {
+		return err
+	}
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
 	}
-	for _, out := range []struct{ flag, path string }{{"junit", rf.junit}, {"report", rf.report}, {"trace", rf.trace}} {
-		if out.path == "" {
-			continue
-		}
-		if err := report.CheckOutputPath(out.path); err != nil {
-			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
-		}
+	if rf.timeoutSet && rf.timeout <= 0 {
+		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	for _, sched := range rf.replay {
 		if err := actions.CheckSchedule(sched); err != nil {
@@ -116,6 +142,13 @@ func (c *cli) run(args []string) error {
 		}
 	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
+	if rf.search != "" {
+		i, n, err := parseShard(rf.search)
+		if err != nil {
+			return usageErrorf("--search-shard %q: %v", rf.search, err)
+		}
+		opt.SearchShard = actions.Shard{Index: i - 1, Count: n}
+	}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {
@@ -123,7 +156,7 @@ func (c *cli) run(args []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := lang.LoadOptions{Vars: map[string]any{}}
+	load := lang.LoadOptions{Vars: map[string]string{}}
 	for _, v := range rf.vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {
@@ -135,6 +168,9 @@ func (c *cli) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := report.CheckOutputs(rf.outputs(), files); err != nil {
+		return usageErrorf("%v", err)
+	}
 	if rf.shard != "" {
 		if files, err = shard(files, rf.shard); err != nil {
 			return err
@@ -142,6 +178,14 @@ func (c *cli) run(args []string) error {
 	}
 	scenarios, err := loadAll(files, load)
 	if err != nil {
+		var loadErrs lang.LoadErrors
+		if rf.junit != "" && errors.As(err, &loadErrs) {
+			// CI reads the JUnit file: a file that does not load is a
+			// failing test there too, not a missing report.
+			if werr := report.WriteJUnitLoadErrors(context.Background(), rf.junit, loadErrs); werr != nil {
+				fmt.Fprintf(c.stderr, "pmrun: --junit %v\n", werr)
+			}
+		}
 		return err
 	}
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
@@ -150,14 +194,19 @@ func (c *cli) run(args []string) error {
 	// cores, and lengthens the step durations the log reports.
 	runtime.GC()
 
+	ctx, hard, stop := interruptible()
+	defer stop()
+	opt.Hard = hard
+
 	// Events: JSON lines to the log file, and to the console with --format json.
 	var outputs []io.Writer
 	var closers []*runner.LineBatcher
 	if !rf.noLog {
 		f, err := runner.OpenLog(rf.logPath)
 		if err != nil {
-			return usageErrorf("log: %v", err)
+			return usageErrorf("--log %v", err)
 		}
+		defer report.AbortWrites(hard, f)()
 		b := runner.NewLineBatcher(f, 50*time.Millisecond)
 		outputs, closers = append(outputs, b), append(closers, b)
 	}
@@ -168,9 +217,14 @@ func (c *cli) run(args []string) error {
 	if rf.format == "json" {
 		outputs = append(outputs, stdout)
 	} else {
-		console = report.NewConsole(stdout, rf.quiet)
+		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
+		if look.terminal {
+			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
+		}
+		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
 	}
+	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info
 	if rf.verbose {
 		level = hclog.Debug
@@ -180,7 +234,7 @@ func (c *cli) run(args []string) error {
 	if rf.report != "" || rf.trace != "" {
 		timeline = report.NewTimeline(0, scenarios)
 	}
-	if len(outputs) > 0 || showEvents || timeline != nil {
+	if len(outputs) > 0 || showEvents || timeline != nil || live {
 		out := io.MultiWriter(outputs...)
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
@@ -192,19 +246,24 @@ func (c *cli) run(args []string) error {
 		if timeline != nil {
 			events.Tee(timeline.Record)
 		}
+		if live {
+			events.Tee(console.Progress)
+		}
 		opt.Log = events
 	}
-	defer func() {
+	// outputFailed: an output could not be written (exit code 3).
+	outputFailed := false
+	closeLog := func() {
 		for _, b := range closers {
 			if err := b.Close(); err != nil {
-				fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", rf.logPath, err)
+				fmt.Fprintf(c.stderr, "pmrun: --log %s: %s\n", rf.logPath, outputError(err))
+				outputFailed = true
 			}
 		}
-	}()
+		closers = nil
+	}
+	defer closeLog()
 
-	ctx, hard, stop := interruptible()
-	defer stop()
-	opt.Hard = hard
 	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
 	defer stopPipe()
 
@@ -216,10 +275,15 @@ func (c *cli) run(args []string) error {
 	started := time.Now()
 	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
+	stopProgress := func() {}
+	if console != nil {
+		stopProgress = console.StartProgress()
+	}
 	var outcomes []*lang.Outcome
+	var notRun []string // what --fail-fast skipped
 	failed := false
 loop:
-	for _, sc := range scenarios {
+	for k, sc := range scenarios {
 		for i := 0; i < rf.repeat; i++ {
 			if ctx.Err() != nil {
 				break loop
@@ -229,12 +293,20 @@ loop:
 			if o.Status != lang.StatusPassed {
 				failed = true
 				if rf.failFast {
+					notRun = skippedRuns(scenarios[k:], rf.repeat-i-1)
 					break loop
 				}
 			}
 		}
 	}
+	stopProgress()
 	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
+	// A parameter refused when its step ran is a mistake in the scenario
+	// or its --var values, as one found at load: exit code 2.
+	paramFailed := false
+	for _, o := range outcomes {
+		paramFailed = paramFailed || (o.Status == lang.StatusFailed && errors.As(o.Err, new(*lang.ParamError)))
+	}
 	status := "passed"
 	switch {
 	case interrupted:
@@ -257,36 +329,97 @@ loop:
 	if consoleClosed {
 		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
 	}
+	if len(notRun) > 0 {
+		endArgs = append(endArgs, "not_run", notRun)
+	}
 	log.Info("run "+status, endArgs...)
 	if console != nil && len(outcomes) > 1 {
 		console.Summary(outcomes, time.Since(started))
 	}
+	if len(notRun) > 0 {
+		// Which scenarios were not run, and why: on the console, or on
+		// stderr when the console shows JSON events.
+		w := io.Writer(stdout)
+		if console == nil {
+			w = c.stderr
+		}
+		fmt.Fprintf(w, "--fail-fast: stopped after %s failed; not run: %s\n", outcomes[len(outcomes)-1].Scenario.Name, strings.Join(notRun, ", "))
+	}
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
-	if rf.junit != "" {
-		if err := report.WriteJUnit(rf.junit, outcomes); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
+	// A signal from here on abandons a write that blocks (a FIFO whose
+	// reader stopped): after an interruption, the second signal does.
+	writing := ctx
+	if ctx.Err() != nil {
+		writing = hard
+	}
+	wrote := func(flag string, err error) {
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: %s %v\n", flag, err)
+			outputFailed = true
 		}
+	}
+	if rf.junit != "" {
+		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes))
 	}
 	if rf.trace != "" {
-		if err := timeline.WriteTraceFile(rf.trace); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: trace: %v\n", err)
-		}
+		wrote("--trace", timeline.WriteTraceFile(writing, rf.trace))
 	}
 	if rf.report != "" {
-		if err := report.WriteHTMLFile(rf.report, outcomes, timeline); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: report: %v\n", err)
-		}
+		wrote("--report", report.WriteHTMLFile(writing, rf.report, outcomes, timeline))
 	}
+	closeLog()
 	switch {
 	case consoleClosed:
 		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case paramFailed:
+		return &exitError{code: exitUsage}
+	case outputFailed:
+		return &exitError{code: exitOutput}
 	case failed:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// outputs are the files the run writes, for report.CheckOutputs.
+func (rf *runFlags) outputs() []report.Output {
+	var out []report.Output
+	if !rf.noLog {
+		out = append(out, report.Output{Flag: "--log", Path: rf.logPath})
+	}
+	for _, o := range []report.Output{{Flag: "--junit", Path: rf.junit}, {Flag: "--report", Path: rf.report}, {Flag: "--trace", Path: rf.trace}} {
+		if o.Path != "" {
+			o.Replace = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// skippedRuns names the scenario runs that --fail-fast skipped: the
+// remaining repeats of the first scenario, then every run of the rest.
+func skippedRuns(scenarios []*lang.Scenario, moreRepeats int) []string {
+	var out []string
+	if moreRepeats > 0 {
+		out = append(out, fmt.Sprintf("%s (%s, %d more %s)", scenarios[0].Name, scenarios[0].File, moreRepeats, plural(moreRepeats, "run", "runs")))
+	}
+	for _, sc := range scenarios[1:] {
+		out = append(out, fmt.Sprintf("%s (%s)", sc.Name, sc.File))
+	}
+	return out
+}
+
+// outputError is the text of an error writing the log: its operation and
+// reason, the file being named beside it.
+func outputError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func seedField(seed *uint64) any {
@@ -385,11 +518,9 @@ func scenarioFiles(paths []string) ([]string, error) {
 // shard keeps the files of shard I of N (1-based), by position in the
 // sorted list, so N workers given 1/N … N/N run every file once.
 func shard(files []string, spec string) ([]string, error) {
-	is, ns, ok := strings.Cut(spec, "/")
-	i, err1 := strconv.Atoi(is)
-	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return nil, usageErrorf("--shard %q: want I/N with 1 ≤ I ≤ N, e.g. 2/4", spec)
+	i, n, err := parseShard(spec)
+	if err != nil {
+		return nil, usageErrorf("--shard %q: %v", spec, err)
 	}
 	var out []string
 	for k, f := range files {
@@ -400,24 +531,73 @@ func shard(files []string, spec string) ([]string, error) {
 	return out, nil
 }
 
-// loadAll loads every file, collecting every file's errors.
+// parseShard reads I/N, 1 ≤ I ≤ N.
+func parseShard(spec string) (i, n int, err error) {
+	is, ns, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, errors.New("want I/N with 1 ≤ I ≤ N, e.g. 2/4")
+	}
+	return i, n, nil
+}
+
+// loadAll loads every file, collecting every file's errors; a --var that
+// no file declares is a usage error.
 func loadAll(files []string, opt lang.LoadOptions) ([]*lang.Scenario, error) {
 	var out []*lang.Scenario
+	var declared []string
+	err := eachFile(files, opt, lang.LoadFile, func(sc *lang.Scenario) {
+		out = append(out, sc)
+		for name := range sc.Vars {
+			declared = append(declared, name)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, undeclaredVars(opt.Vars, declared)
+}
+
+// eachFile loads every file with load, under the size cap of
+// lang.MaxSize, handing each to use and collecting every file's errors.
+func eachFile[T any](files []string, opt lang.LoadOptions, load func(string, lang.LoadOptions) (T, error), use func(T)) error {
+	max, err := lang.MaxSize()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	opt.MaxSize = max
 	var errs lang.LoadErrors
 	for _, f := range files {
-		sc, err := lang.LoadFile(f, opt)
+		v, err := load(f, opt)
 		if err != nil {
 			var le lang.LoadErrors
 			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue
 			}
-			return nil, err
+			return err
 		}
-		out = append(out, sc)
+		use(v)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return errs
 	}
-	return out, nil
+	return nil
+}
+
+// undeclaredVars returns a usage error for the first --var, by name, that
+// no scenario declares.
+func undeclaredVars(vars map[string]string, declared []string) error {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := lang.UndeclaredVar(name, declared); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
 }
