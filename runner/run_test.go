@@ -32,6 +32,13 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
+// has reports whether the log so far holds text.
+func (s *syncBuffer) has(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Contains(s.b.String(), text)
+}
+
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -56,7 +63,12 @@ func (s *syncBuffer) events(t *testing.T) []map[string]any {
 
 func run(t *testing.T, ctx context.Context, src string) (*lang.Outcome, *syncBuffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	return runInto(t, ctx, src, &syncBuffer{})
+}
+
+// runInto runs src with its events logged into buf.
+func runInto(t *testing.T, ctx context.Context, src string, buf *syncBuffer) (*lang.Outcome, *syncBuffer) {
+	t.Helper()
 	log := hclog.New(&hclog.LoggerOptions{Output: buf, JSONFormat: true, Level: hclog.Debug})
 	o := runner.Run(ctx, mustParse(t, src), runner.Options{RunID: "r1", Log: log})
 	return o, buf
@@ -236,15 +248,22 @@ steps:
 func TestRunInterrupted(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancelCause(t.Context())
-	time.AfterFunc(30*time.Millisecond, func() { cancel(runner.ErrInterrupted) })
-	o, log := run(t, ctx, `
+	// Interrupt once the sleep has started, however slow the machine.
+	buf := &syncBuffer{}
+	go func() {
+		for !buf.has(`"action":"sleep"`) && ctx.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		cancel(runner.ErrInterrupted)
+	}()
+	o, log := runInto(t, ctx, `
 name: s
 steps:
   - sleep: 1m
   - log: never
 finally:
   - log: cleanup
-`)
+`, buf)
 	if o.Status != lang.StatusInterrupted || !errors.Is(o.Err, runner.ErrInterrupted) {
 		t.Fatalf("status %s err %v, want interrupted", o.Status, o.Err)
 	}
