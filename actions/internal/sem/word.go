@@ -40,11 +40,12 @@ func (w *Word) Sleep(c Canceler, seen uint32, timeout time.Duration) error {
 	if cancelled(c) {
 		return ErrCancelled
 	}
-	if w.seq.Load() != seen {
-		return nil
-	}
-	if err := futexSleep(addr, seen, timeout); err != nil && err != errTimedOut {
-		return fmt.Errorf("sem: futex wait: %w", err)
+	// A cancellation that came after the check above changed the word to
+	// wake this sleeper: whether or not it slept, it looks again.
+	if w.seq.Load() == seen {
+		if err := futexSleep(addr, seen, timeout); err != nil && err != errTimedOut {
+			return fmt.Errorf("sem: futex wait: %w", err)
+		}
 	}
 	if cancelled(c) {
 		return ErrCancelled
