@@ -88,27 +88,29 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 // cmdSigint starts a command, sends it SIGINT and checks its exit code:
 // sigint DELAY[,DELAY...] CODE COMMAND [ARGS...] signals after DELAY, and
 // once more after each further delay;
-// sigint -until FILE REGEXP CODE COMMAND [ARGS...] signals once FILE (in
-// $WORK; "stdout" is the command's own) matches REGEXP, so that a loaded
-// machine cannot make the signal come before the moment the script means.
+// sigint -until FILE REGEXP [-until FILE REGEXP...] CODE COMMAND [ARGS...]
+// signals once FILE (in $WORK; "stdout" is the command's own) matches
+// REGEXP, then once for each further -until, so that a loaded machine
+// cannot make a signal come before the moment the script means.
 func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	var stdout lockedBuffer
-	var until func() bool
+	var untils []func() bool
 	var delays []time.Duration
-	if len(args) > 0 && args[0] == "-until" {
+	for len(args) > 0 && args[0] == "-until" {
 		if neg || len(args) < 5 {
-			ts.Fatalf("usage: sigint -until FILE REGEXP CODE COMMAND [ARGS...]")
+			ts.Fatalf("usage: sigint -until FILE REGEXP [-until FILE REGEXP...] CODE COMMAND [ARGS...]")
 		}
 		file, re := args[1], regexp.MustCompile(args[2])
 		args = args[3:]
-		until = func() bool {
+		untils = append(untils, func() bool {
 			if file == "stdout" {
 				return re.MatchString(stdout.String())
 			}
 			data, _ := os.ReadFile(filepath.Join(ts.Getenv("WORK"), file))
 			return re.Match(data)
-		}
-	} else {
+		})
+	}
+	if untils == nil {
 		if neg || len(args) < 3 {
 			ts.Fatalf("usage: sigint DELAY[,DELAY...] CODE COMMAND [ARGS...]")
 		}
@@ -127,7 +129,7 @@ func cmdSigint(ts *testscript.TestScript, neg bool, args []string) {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	ts.Check(cmd.Start())
-	if until != nil {
+	for _, until := range untils {
 		for deadline := time.Now().Add(30 * time.Second); !until(); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				_ = cmd.Process.Kill()
