@@ -64,9 +64,10 @@ const (
 	ThreadRef          // a thread started by thread
 	ChannelRef         // a channel declared under channels (or "default")
 	StepRef            // a step id
+	ProgramRef         // a program declared under programs (a [Section])
 )
 
-var refNames = [...]string{"", "process", "agent", "thread", "channel", "step"}
+var refNames = [...]string{"", "process", "agent", "thread", "channel", "step", "program"}
 
 func (r RefKind) String() string { return refNames[r] }
 
@@ -113,6 +114,11 @@ type Spec struct {
 	// threads), and how the timeline, the report and the console show
 	// them; see [Event].
 	Events []*Event
+	// Note, if set, gives lines the console prints below the step's line
+	// whatever -v and -q say: what a person must not miss in a result
+	// that is not a failure of the step (the command line that replays a
+	// program's failure). nil or no lines: nothing.
+	Note func(r Result) []string
 	// Check validates the parameters that are known when the scenario is
 	// loaded (literals), beyond what Params says; nil when there is nothing
 	// more to check. Errors name the parameter with [ParamError].
@@ -154,6 +160,9 @@ func Paramf(param, format string, args ...any) error {
 type Static struct {
 	Args
 	Dynamic func(name string) bool
+	// Section returns the loaded value of a top-level section of the file
+	// (see [Section]), nil when the file has none or it did not load.
+	Section func(key string) any
 }
 
 // Set reports whether the step sets the parameter, literally or by a

@@ -9,7 +9,8 @@ import (
 
 // The events that do not belong to one action: the host logs a process's
 // and a thread's life for every action that starts one, and send, receive,
-// log and assert log what a scenario's own steps did. Each lab declares
+// log and assert log what a scenario's own steps did; a deadlock is
+// logged by dining and program alike. Each lab declares
 // its own events in its file (Spec.Events).
 func init() { declareEvents("pmrun", coreEvents) }
 
@@ -88,6 +89,12 @@ var coreEvents = []*Event{
 		Name: "assert_failed",
 		Row:  stepsRow,
 		Mark: &Mark{Label: Text("assertion failed: {expression}"), Failed: Always},
+	},
+	{
+		// A deadlock found by a lab (dining) or in a program.
+		Name: "deadlock_detected",
+		Row:  stepsRow,
+		Mark: &Mark{Label: Text("{explanation}"), Failed: Always},
 	},
 }
 

@@ -129,7 +129,8 @@ func diningEvent(env *Env, e dining.Event) {
 
 // diningEvents draw each philosopher on a row of its own: a span while it
 // waits for a fork and one while it eats, a mark for each fork taken or
-// put down; a deadlock is a failure mark on the steps' row.
+// put down; a deadlock is a failure mark on the steps' row
+// (deadlock_detected, which the program action logs too: core_events.go).
 var diningEvents = []*Event{
 	{Name: dining.ForkWait, Row: philosopherRow, Starts: []Start{{Style: forkWait, Label: forkWaitLabel}}},
 	{
@@ -147,7 +148,6 @@ var diningEvents = []*Event{
 		Mark: &Mark{Label: Text("put down fork {fork}"), Color: inColor, Legend: "fork put down"},
 		Ends: []End{{Style: eating, Status: Text("done")}, {Style: forkWait, Status: Text("gave up")}},
 	},
-	{Name: "deadlock_detected", Row: stepsRow, Mark: &Mark{Label: Text("{explanation}"), Failed: Always}},
 }
 
 var (

@@ -35,6 +35,14 @@ type HostConfig struct {
 	Verbose bool
 	// Channels are created by [Host.Open], before the first step.
 	Channels []ChannelConfig
+	// File is the scenario file, for a command line that runs it again.
+	File string
+	// Sections are the loaded values of the file's top-level sections
+	// (see [Section]), by key.
+	Sections map[string]any
+	// Schedules are the schedules given on the command line (--replay):
+	// a step that runs the program a schedule names replays it.
+	Schedules []string
 }
 
 // ChannelConfig declares an IPC channel.
@@ -91,6 +99,16 @@ func (h *Host) Open(ctx context.Context) error {
 
 // Seed is the run's seed.
 func (h *Host) Seed() uint64 { return h.cfg.Seed }
+
+// File is the scenario file the run comes from.
+func (h *Host) File() string { return h.cfg.File }
+
+// Section returns the loaded value of the file's section key (see
+// [Section]), nil when the file has none.
+func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
+
+// Schedules are the schedules given on the command line (--replay).
+func (h *Host) Schedules() []string { return h.cfg.Schedules }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

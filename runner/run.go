@@ -38,6 +38,9 @@ type Options struct {
 	// Hard is cancelled to abandon cleanup too (a second Ctrl-C); nil means
 	// cleanup always runs to its own time limit.
 	Hard context.Context
+	// Schedules are given to the actions as they are (--replay): a step
+	// that runs the program a schedule names replays it.
+	Schedules []string
 }
 
 // Reporter shows a run to people as it happens; report.Console is one.
@@ -157,6 +160,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
+		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -67,6 +68,7 @@ type runFlags struct {
 	failFast bool
 	verbose  bool
 	quiet    bool
+	replay   stringList
 }
 
 func (c *cli) run(args []string) error {
@@ -86,6 +88,7 @@ func (c *cli) run(args []string) error {
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
 	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
 	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
+	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
 	paths, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -107,7 +110,12 @@ func (c *cli) run(args []string) error {
 			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
 		}
 	}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout}
+	for _, sched := range rf.replay {
+		if err := actions.CheckSchedule(sched); err != nil {
+			return usageErrorf("--replay: %v", err)
+		}
+	}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {

@@ -58,7 +58,7 @@ const (
 // scenarioSchema describes a whole scenario file.
 func scenarioSchema() schemaObject {
 	step := schemaObject{"$ref": "#/$defs/step"}
-	return schemaObject{
+	sc := schemaObject{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"$id":                  "https://github.com/pmrun/pmrun/scenario.schema.json",
 		"title":                "pmrun scenario",
@@ -90,6 +90,28 @@ func scenarioSchema() schemaObject {
 			"step":    stepSchema(),
 			"channel": channelSchema(),
 		},
+	}
+	addSections(sc)
+	return sc
+}
+
+// addSections describes the top-level sections that actions own
+// (programs:), each with the definitions it refers to.
+func addSections(sc schemaObject) {
+	props, defs := sc["properties"].(schemaObject), sc["$defs"].(schemaObject)
+	for _, sec := range actions.Sections() {
+		if sec.Schema == nil {
+			props[sec.Key] = schemaObject{"description": sec.Doc}
+			continue
+		}
+		v, more := sec.Schema()
+		if _, ok := v["description"]; !ok {
+			v["description"] = sec.Doc
+		}
+		props[sec.Key] = v
+		for name, d := range more {
+			defs[name] = d
+		}
 	}
 }
 

@@ -125,7 +125,15 @@ func (l *loader) load(data []byte) {
 		return
 	}
 	var stepsNode, finallyNode *yaml.Node
-	l.mapping(root, "scenario", scenarioKeys, func(key string, k, v *yaml.Node) {
+	known := scenarioKeys
+	for _, sec := range actions.Sections() {
+		known = append(known[:len(known):len(known)], sec.Key)
+	}
+	l.mapping(root, "scenario", known, func(key string, k, v *yaml.Node) {
+		if sec, ok := actions.LookupSection(key); ok {
+			l.section(sec, v)
+			return
+		}
 		switch key {
 		case "name":
 			l.sc.Name = l.str(v, "name")
@@ -306,6 +314,27 @@ func (l *loader) channels(v *yaml.Node) {
 		l.declare(actions.ChannelRef, name, ch.Pos)
 		l.sc.Channels = append(l.sc.Channels, ch)
 	})
+}
+
+// section loads a top-level section that an action owns (see
+// [actions.Section]): its errors join the file's, its names are declared
+// for references, and its value goes to the steps.
+func (l *loader) section(sec *actions.Section, v *yaml.Node) {
+	value, names, errs := sec.Load(v)
+	for _, e := range errs {
+		l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
+	}
+	if sec.Declares != actions.NoRef {
+		for _, n := range names {
+			l.declare(sec.Declares, n.Name, Pos{File: l.file, Line: n.Line, Col: n.Col})
+		}
+	}
+	if value != nil {
+		if l.sc.Sections == nil {
+			l.sc.Sections = map[string]any{}
+		}
+		l.sc.Sections[sec.Key] = value
+	}
 }
 
 func (l *loader) enum(v *yaml.Node, what string, allowed ...string) string {

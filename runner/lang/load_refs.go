@@ -46,7 +46,9 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 	if s.spec.Check == nil {
 		return errs
 	}
-	for _, err := range s.spec.Check(s.static()) {
+	static := s.static()
+	static.Section = func(key string) any { return l.sc.Sections[key] }
+	for _, err := range s.spec.Check(static) {
 		pos := s.ActionPos
 		var pe *actions.ParamError
 		if errors.As(err, &pe) {

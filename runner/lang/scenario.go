@@ -26,8 +26,11 @@ type Scenario struct {
 	Timeout     time.Duration
 	Seed        *uint64
 	Channels    []*Channel
-	Steps       []*Step
-	Finally     []*Step
+	// Sections are the loaded values of the top-level sections that
+	// actions own (programs:), by key; see [actions.Section].
+	Sections map[string]any
+	Steps    []*Step
+	Finally  []*Step
 }
 
 // Channel is an IPC channel the scenario declares.
@@ -87,6 +90,9 @@ func (s *Step) Label() string {
 	}
 	return s.Action
 }
+
+// Spec is the description of the step's action.
+func (s *Step) Spec() *actions.Spec { return s.spec }
 
 // LogFields are the fields every event of the step carries, as key/value
 // pairs: its index (step), its action and its id (step_id), if it has one.

@@ -36,9 +36,16 @@ func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	c.printf("▶ %s (%s, seed %d)\n", sc.Name, sc.File, seed)
 }
 
-// StepEnd implements runner.Reporter.
+// StepEnd implements runner.Reporter. Below a step's line it prints the
+// error of a failed step and, whatever -q says, the lines its action's
+// Note gives for the result (a program's failure and the command that
+// replays it).
 func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
-	if c.quiet && r.Status != lang.StatusFailed {
+	var notes []string
+	if spec := st.Spec(); spec != nil && spec.Note != nil && r.Status == lang.StatusOK {
+		notes = spec.Note(r.Result)
+	}
+	if c.quiet && r.Status != lang.StatusFailed && len(notes) == 0 {
 		return
 	}
 	mark, note := "✓", formatDuration(r.Duration)
@@ -68,6 +75,11 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 	c.printf("  %s %-48s %s\n", mark, truncate(label, labelWidth), note)
 	for _, line := range more {
 		c.printf("      %s\n", line)
+	}
+	for _, note := range notes {
+		for _, line := range strings.Split(note, "\n") {
+			c.printf("      %s\n", line)
+		}
 	}
 	if r.Err != nil {
 		for _, line := range strings.Split(r.Err.Error(), "\n") {
@@ -111,7 +123,8 @@ func (c *Console) ScenarioEnd(o *lang.Outcome) {
 }
 
 // Event shows an event from the log below the step that logged it, if
-// its declaration gives it a console line (see [actions.Event]): what
+// its declaration gives it a console line (see [actions.Event]; a line
+// holding line breaks is printed as several): what
 // processes, threads, channels and labs did while the steps ran. Pass it
 // to runner.EventLog.Tee with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
@@ -120,7 +133,9 @@ func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) 
 	if !ok || ev.Console == nil {
 		return
 	}
-	c.printf("      │ %s\n", ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}))
+	for _, line := range strings.Split(ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
+		c.printf("      │ %s\n", line)
+	}
 }
 
 // Summary prints the line that ends a run of several scenarios.

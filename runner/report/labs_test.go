@@ -190,3 +190,63 @@ func TestTimelineWorkerRows(t *testing.T) {
 		t.Errorf("worker-1's spans:\n%s\nwant:\n%s", strings.Join(spans, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestTimelineProgram: a program's runs are spans on its row, red when the
+// run failed; each thread's steps are marks on its row, blue while it
+// runs, grey while it waits, green while inside a critical region; a
+// found failure is a red mark on the steps' row.
+func TestTimelineProgram(t *testing.T) {
+	tl := report.NewTimeline(0, nil)
+	ev := feed(tl)
+	p := []any{"program", "lost", "run", 0}
+	step := func(at int, event, worker, op string, more ...any) {
+		ev(at, append(append([]any{"event", event}, p...), append([]any{"worker", worker, "op", op, "line", 7}, more...)...)...)
+	}
+	ev(0, "event", "scenario_start")
+	ev(1, append([]any{"event", "program_start", "scheduler", "os"}, p...)...)
+	step(2, "program_step", "A", "lock m", "resumed", true)
+	step(3, "program_enter", "A", "enter critical", "region", "critical", "resumed", false)
+	step(4, "program_step", "A", "count = count + 1 (write)", "resumed", false, "changed", "count: 0 → 1")
+	ev(4, append([]any{"event", "program_wait", "worker", "B", "waiting", "mutex m"}, p...)...)
+	step(5, "program_leave", "A", "leave critical", "region", "critical", "resumed", false)
+	step(6, "program_step", "A", "unlock m", "resumed", false)
+	ev(6, append([]any{"event", "program_done", "worker", "A", "state", "finished"}, p...)...)
+	step(7, "program_step", "B", "lock m", "resumed", true)
+	step(8, "program_step", "B", "unlock m", "resumed", false, "failed", true)
+	ev(9, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
+	ev(9, append([]any{"event", "schedule_found", "verdict", "misuse", "schedule", "pmrun1:lost:0123456789abcdef:a5b2"}, p...)...)
+	ev(10, "event", "scenario_end", "status", "passed")
+
+	doc := decodeTrace(t, tl)
+	doc.checkLanes(t)
+	names := doc.trackNames()
+	var got []string
+	for _, e := range doc.TraceEvents {
+		switch e.Ph {
+		case "X":
+			got = append(got, fmt.Sprintf("%s: span %q %v+%v %v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts, *e.Dur, e.Args["status"]))
+		case "i":
+			got = append(got, fmt.Sprintf("%s: mark %q %v", names[[2]int{e.Pid, e.Tid}], e.Name, e.Ts))
+		}
+	}
+	want := []string{
+		`steps: mark "misuse in run 0: pmrun1:lost:0123456789abcdef:a5b2" 9000`,
+		`program lost: span "run 0 (os)" 1000+8000 misuse after 6 steps`,
+		`program lost: mark "run 0: p.yaml:7:9: unlock m by B" 9000`,
+		`program lost: thread A: span "runs" 2000+1000 stopped`,
+		`program lost: thread A: span "inside critical" 3000+2000 left`,
+		`program lost: thread A: span "runs" 5000+1000 finished`,
+		`program lost: thread A: mark "lock m (line 7)" 2000`,
+		`program lost: thread A: mark "enter critical (line 7)" 3000`,
+		`program lost: thread A: mark "count = count + 1 (write) (line 7): count: 0 → 1" 4000`,
+		`program lost: thread A: mark "leave critical (line 7)" 5000`,
+		`program lost: thread A: mark "unlock m (line 7)" 6000`,
+		`program lost: thread B: span "waits for mutex m" 4000+3000 woken`,
+		`program lost: thread B: span "runs" 7000+3000 still running`,
+		`program lost: thread B: mark "lock m (line 7)" 7000`,
+		`program lost: thread B: mark "unlock m (line 7)" 8000`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

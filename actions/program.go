@@ -1,0 +1,352 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/internal/freerun"
+	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
+)
+
+// The programs: section and the program action that runs its programs:
+// synchronization code a student writes in the scenario (the language is
+// package program's), run on real OS threads, free (scheduler: os, package
+// freerun) or one at a time under a controlled scheduler.
+
+// ProgramsKey is the top-level key of the scenario's programs.
+const ProgramsKey = "programs"
+
+func init() {
+	RegisterSection(&Section{
+		Key:      ProgramsKey,
+		Doc:      "Programs: synchronization code the program action runs on real OS threads.",
+		Declares: ProgramRef,
+		Load:     loadPrograms,
+		Schema:   program.Schema,
+	})
+	Register(&Spec{
+		Name: "program",
+		Summary: "Runs a program of the programs: section on real, kernel-named OS threads and checks it (invariants, expect, mutual exclusion, misuse, deadlock). " +
+			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
+		Params: []Param{
+			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
+			{Name: "scheduler", Kind: String, Default: schedRandom, Enum: []string{schedOS, schedRandom, schedPCT, schedExhaustive},
+				Doc: "os: free threads, the kernel decides; random, pct, exhaustive: one thread at a time, the scheduler decides, so a failure found replays exactly"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (exhaustive: the paths after which it stops incomplete; no limit unless set)"},
+			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
+			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
+			{Name: "max_steps", Kind: Int, Default: program.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps ends with verdict max_steps (a spin, a livelock)"},
+			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},
+			{Name: "work", Kind: Duration, Doc: "os: real time each thread spends after each of its visible steps, so that the others take steps in between (widens race windows)"},
+			{Name: "jitter", Kind: Duration, Doc: "os: a random pause below this before each visible step, drawn from the run's seed"},
+			{Name: "detect", Kind: Duration, Doc: "os: fail the step when no thread has taken a step for this long (threads in long work); 0: wait as long as the step's timeout allows"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log a program_step event for every visible operation (thread, operation, line, what it changed), and the threads' waits, for the timeline"},
+		},
+		Results: fieldsOf[programResult](),
+		Check:   checkProgram,
+		Events:  programEvents,
+		Note:    programNote,
+		New:     newProgram,
+	})
+}
+
+// The schedulers.
+const (
+	schedOS         = "os"
+	schedRandom     = "random"
+	schedPCT        = "pct"
+	schedExhaustive = "exhaustive"
+)
+
+const (
+	maxRuns  = 10_000_000
+	maxSteps = 1 << 24
+)
+
+// programResult is what the runs found. It shows one run: the first that
+// failed, or else the last.
+type programResult struct {
+	OK           bool           `result:"ok" doc:"no run failed"`
+	Verdict      string         `result:"verdict" doc:"the shown run's: pass, assert, expect, invariant, mutual_exclusion, misuse, deadlock or max_steps"`
+	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
+	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
+	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
+	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 when none was made"`
+	Runs         int            `result:"runs" doc:"how many runs were made"`
+	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored)"`
+	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
+	Switches     int            `result:"switches" doc:"the shown run's context switches: steps taken by another thread than the step before"`
+	Interleaving string         `result:"interleaving" doc:"the shown run step by step: the shared values after each step and a column per thread (OSTEP's style), the failure at the bottom"`
+	Final        map[string]any `result:"final" doc:"the shared variables after the shown run, by name"`
+	Deadlock     bool           `result:"deadlock" doc:"the shown run deadlocked: no thread could take a step, some had not finished"`
+	Cycle        []string       `result:"cycle" doc:"a deadlock's circular wait: thread, what it waits for, the thread that could release it, …, back to the first"`
+	Explanation  string         `result:"explanation" doc:"a deadlock's explanation: every blocked thread, what it waits on, who could release it"`
+	Failures     int            `result:"failures" doc:"how many runs failed"`
+	Threads      []string       `result:"threads" doc:"the program's threads, each a real OS thread of that name"`
+	Runtime      time.Duration  `result:"runtime" doc:"how long the runs took"`
+}
+
+type programStep struct {
+	name, scheduler, replay string
+	runs, depth, maxSteps   int
+	runsSet, shrink, trace  bool
+	work, jitter, detect    time.Duration
+}
+
+func newProgram(a Args) (Action, error) {
+	return &programStep{
+		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
+		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"),
+		shrink: a.Bool("shrink"), trace: a.Bool("trace"),
+		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
+	}, nil
+}
+
+// checkProgram checks at load what the literal parameters allow: the
+// options only a free run uses, and that a literal schedule parses and
+// was made for this program as it is now.
+func checkProgram(s Static) []error {
+	var errs []error
+	if s.Has("scheduler") && s.String("scheduler") != schedOS {
+		for _, name := range []string{"work", "jitter", "detect"} {
+			if s.Set(name) {
+				errs = append(errs, Paramf(name, "applies to scheduler: os only (a controlled run takes no real time between steps)"))
+			}
+		}
+	}
+	if !s.Has("replay") {
+		return errs
+	}
+	sc, err := schedule.Parse(s.String("replay"))
+	if err != nil {
+		return append(errs, Paramf("replay", "%v", err))
+	}
+	if !s.Has("run") || s.Section == nil {
+		return errs
+	}
+	set, _ := s.Section(ProgramsKey).(*program.Set)
+	if set == nil {
+		return errs
+	}
+	if p, err := set.Program(s.String("run")); err == nil {
+		if err := sc.Check(p.Name(), p.TextHash()); err != nil {
+			errs = append(errs, Paramf("replay", "%v", err))
+		}
+	}
+	return errs
+}
+
+// loadPrograms reads the programs: section. Its names are the mapping's
+// keys, declared even when a program has errors, so that a step's run: is
+// not reported as well.
+func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
+	var names []SectionName
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode {
+				names = append(names, SectionName{Name: k.Value, Line: k.Line, Col: k.Column})
+			}
+		}
+	}
+	set, err := program.Load(n)
+	if err == nil {
+		return set, names, nil
+	}
+	var errs []SectionError
+	var list program.Errors
+	if errors.As(err, &list) {
+		for _, e := range list {
+			errs = append(errs, SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg})
+		}
+	} else {
+		errs = append(errs, SectionError{Line: n.Line, Col: n.Column, Msg: err.Error()})
+	}
+	return nil, names, errs
+}
+
+// CheckSchedule says whether text is a schedule pmrun can replay (the
+// --replay flag's value).
+func CheckSchedule(text string) error {
+	_, err := schedule.Parse(text)
+	return err
+}
+
+func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
+	set, _ := env.Host.Section(ProgramsKey).(*program.Set)
+	if set == nil {
+		return nil, fmt.Errorf("program: the scenario has no programs: section")
+	}
+	p, err := set.Program(s.name)
+	if err != nil {
+		return nil, fmt.Errorf("program: %w", err)
+	}
+	replay, err := s.replayFor(p, env.Host.Schedules())
+	if err != nil {
+		return nil, err
+	}
+	tr := newProgramTracer(env, p, s.scheduler, s.trace)
+	var out programOutcome
+	switch {
+	case replay != nil:
+		tr.scheduler = "replay"
+		out, err = s.replayRun(ctx, p, *replay, tr)
+	case s.scheduler == schedOS:
+		out, err = s.free(ctx, env, p, tr)
+	default:
+		out, err = s.controlled(ctx, env, p, tr)
+	}
+	res := out.result(env.Host.File(), p)
+	tr.found(out, res)
+	return resultOf(res), err
+}
+
+// replayFor is the schedule the step replays: its replay parameter, else
+// the first schedule of the command line made for its program.
+func (s *programStep) replayFor(p *program.Program, given []string) (*schedule.Schedule, error) {
+	if s.replay != "" {
+		sc, err := schedule.Parse(s.replay)
+		if err != nil {
+			return nil, fmt.Errorf("program: replay: %w", err)
+		}
+		return &sc, nil
+	}
+	for _, text := range given {
+		if sc, err := schedule.Parse(text); err == nil && sc.Program == p.Name() {
+			return &sc, nil
+		}
+	}
+	return nil, nil
+}
+
+// free runs the program on free threads (scheduler: os).
+func (s *programStep) free(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
+	opts := freerun.Options{
+		Runs: s.runs, MaxSteps: s.maxSteps, Work: s.work, Jitter: s.jitter, Detect: s.detect,
+		Seed: uint64(env.Seed()), OnRun: tr.freeRun,
+	}
+	if s.trace {
+		opts.Trace = tr.freeEvent
+	}
+	o, err := freerun.Run(ctx, p, opts)
+	out := programOutcome{
+		ok: o.OK, verdict: o.Verdict, failure: o.Failure, schedule: o.Schedule, run: o.Run, runs: o.Runs,
+		complete: o.Runs == s.runs && err == nil, steps: o.Steps, switches: o.Switches, interleaving: o.Interleaving,
+		final: o.Final, deadlock: o.Deadlock, failures: o.Failures, runtime: o.Runtime,
+	}
+	if err != nil {
+		err = fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+	return out, err
+}
+
+// controlled searches the program's interleavings under a controlled
+// scheduler.
+func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
+	return programOutcome{run: -1}, fmt.Errorf("program %s: scheduler: %s is not available yet; use scheduler: os", p.Name(), s.scheduler)
+}
+
+// replayRun runs exactly the interleaving sc names.
+func (s *programStep) replayRun(ctx context.Context, p *program.Program, sc schedule.Schedule, tr *programTracer) (programOutcome, error) {
+	if err := sc.Check(p.Name(), p.TextHash()); err != nil {
+		return programOutcome{run: -1}, fmt.Errorf("program: replay: %w", err)
+	}
+	return programOutcome{run: -1}, fmt.Errorf("program %s: replay is not available yet", p.Name())
+}
+
+// programOutcome is what a free run, a search or a replay found, in one
+// shape.
+type programOutcome struct {
+	ok           bool
+	verdict      program.Verdict
+	failure      *program.Failure
+	schedule     schedule.Schedule
+	run, runs    int
+	complete     bool
+	steps        int
+	switches     int
+	interleaving *program.Interleaving
+	final        map[string]any
+	deadlock     *program.DeadlockInfo
+	failures     int
+	runtime      time.Duration
+}
+
+func (o programOutcome) result(file string, p *program.Program) programResult {
+	r := programResult{
+		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
+		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
+		Threads: p.Threads(), Runtime: o.runtime,
+	}
+	if r.Verdict == "" {
+		r.Verdict = string(program.Pass)
+	}
+	if r.Final == nil {
+		r.Final = map[string]any{}
+	}
+	if o.run >= 0 {
+		r.Schedule = o.schedule.String()
+	}
+	if o.interleaving != nil {
+		r.Interleaving = o.interleaving.Format()
+	}
+	if f := o.failure; f != nil {
+		r.Failure = failureText(file, f)
+		r.Replay = replayCommand(file, r.Schedule)
+	}
+	if d := o.deadlock; d != nil {
+		r.Deadlock, r.Cycle, r.Explanation = true, d.Cycle, d.Text
+	}
+	return r
+}
+
+// failureText says what broke and where, FILE:LINE:COL: message; the
+// message names the thread and the verdict is a field of its own.
+func failureText(file string, f *program.Failure) string {
+	at := f.Pos.String()
+	if file != "" {
+		at = file + ":" + at
+	}
+	return at + ": " + f.Msg
+}
+
+// replayCommand is the command line that replays schedule.
+func replayCommand(file, sched string) string {
+	if file == "" || sched == "" {
+		return ""
+	}
+	return "pmrun run " + shellQuote(file) + " --replay " + sched
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// programNote is what the console prints under a program step that found
+// a failure: which, and how to replay it.
+func programNote(r Result) []string {
+	if ok, _ := r["ok"].(bool); ok {
+		return nil
+	}
+	f, _ := r["failure"].(string)
+	if f == "" {
+		return nil
+	}
+	lines := []string{fmt.Sprintf("found %v in run %v (%v of %v runs failed): %s", r["verdict"], r["run"], r["failures"], r["runs"], f)}
+	if ex, _ := r["explanation"].(string); ex != "" && !strings.Contains(f, ex) {
+		lines = append(lines, ex)
+	}
+	if cmd, _ := r["replay"].(string); cmd != "" {
+		lines = append(lines, "replay: "+cmd)
+	}
+	return lines
+}

@@ -1,0 +1,271 @@
+package actions
+
+// The program action's events and how the timeline draws them: a row per
+// program with a span per run (red when it failed), a row per program
+// thread with its steps as marks, grey while it waits, green while it is
+// inside a critical region, blue while it runs; a found failure on the
+// steps' row with the schedule that replays it. program.go runs the
+// programs; this file turns what their threads did into events.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions/internal/freerun"
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+var (
+	programRow       = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("program {program}")}
+	programThreadRow = Row{Kind: WorkerRow, Key: []string{"program", "worker"}, Label: Text("program {program}: thread {worker}")}
+
+	programRunSpan = &Style{Name: "run", Color: "#9fb3d1", Legend: "a run of a program"}
+	programRunning = &Style{Name: "running", Color: "#8a63b8", Legend: "a program thread running"}
+	programWaiting = &Style{Name: "wait", Color: "#c9c9c9", Legend: "waiting"}
+	programInside  = &Style{Name: "critical", Color: "#4c9f70", Legend: "inside a critical region"}
+)
+
+var programEvents = []*Event{
+	{
+		Name: "program_start", Row: programRow,
+		Starts: []Start{{Style: programRunSpan, Label: Text("run {run} ({scheduler})")}},
+	},
+	{
+		Name: "program_end", Row: programRow,
+		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {failure}"), Failed: Always},
+		Ends:    []End{{Style: programRunSpan, Status: Text("{verdict} after {steps} steps"), Failed: runFailed, KeepFields: true}},
+		Console: programEndLine,
+	},
+	{
+		Name: "program_step", Row: programThreadRow,
+		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
+		Ends:    []End{{Style: programWaiting, Status: Text("woken")}},
+		Starts:  []Start{{If: IsTrue("resumed"), Style: programRunning, Label: Text("runs")}},
+		Console: stepLine,
+	},
+	{
+		Name: "program_enter", Row: programThreadRow,
+		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
+		Ends:    []End{{Style: programWaiting, Status: Text("woken")}},
+		Starts:  []Start{{Style: programInside, Label: Text("inside {region}")}},
+		Console: stepLine,
+	},
+	{
+		Name: "program_leave", Row: programThreadRow,
+		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
+		Ends:    []End{{Style: programInside, Status: Text("left")}},
+		Starts:  []Start{{Style: programRunning, Label: Text("runs")}},
+		Console: stepLine,
+	},
+	{
+		Name: "program_wait", Row: programThreadRow,
+		Starts:  []Start{{Style: programWaiting, Label: Text("waits for {waiting}")}},
+		Console: Text("{program} run {run}: {worker} waits for {waiting}"),
+	},
+	{
+		Name: "program_done", Row: programThreadRow,
+		Ends: []End{{Status: Text("{state}")}},
+	},
+	{
+		Name: "schedule_found", Row: stepsRow,
+		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
+		Console: foundLines,
+	},
+}
+
+func runFailed(o Occurrence) bool { return o.Fields.Str("verdict") != string(program.Pass) }
+
+func stepLabel(o Occurrence) string {
+	label := fmt.Sprintf("%s (line %s)", o.Fields.Str("op"), o.Fields.Str("line"))
+	if c := o.Fields.Str("changed"); c != "" {
+		label += ": " + c
+	}
+	return label
+}
+
+func stepLine(o Occurrence) string {
+	return fmt.Sprintf("%s run %s: %s: %s", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("worker"), stepLabel(o))
+}
+
+func programEndLine(o Occurrence) string {
+	line := fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
+	if f := o.Fields.Str("failure"); f != "" {
+		line += ": " + f
+	}
+	return line
+}
+
+// foundLines is the failing interleaving, in OSTEP's style, and the
+// schedule that replays it.
+func foundLines(o Occurrence) string {
+	return fmt.Sprintf("%s found in run %s of program %s; schedule %s\n%s",
+		o.Fields.Str("verdict"), o.Fields.Str("run"), o.Fields.Str("program"), o.Fields.Str("schedule"),
+		strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
+}
+
+// programTracer logs a program step's events. Its methods are called one
+// at a time: by the runs' threads under their ticket or turn, and by the
+// step between runs.
+type programTracer struct {
+	env       *Env
+	p         *program.Program
+	scheduler string
+	trace     bool
+
+	// What each thread of the current run did last, for the timeline: it
+	// has taken a step, it is waiting.
+	started, waiting []bool
+}
+
+func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool) *programTracer {
+	n := len(p.Threads())
+	return &programTracer{env: env, p: p, scheduler: scheduler, trace: trace, started: make([]bool, n), waiting: make([]bool, n)}
+}
+
+// begin logs the start of run r.
+func (t *programTracer) begin(r int) {
+	clear(t.started)
+	clear(t.waiting)
+	t.env.Event("program_start", "program run started", "program", t.p.Name(), "run", r, "scheduler", t.scheduler)
+}
+
+// end logs the end of run r, and with trace on how each unfinished
+// thread was left.
+func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfinished func(i int) string) {
+	verdict, failure, level := string(program.Pass), "", hclog.Info
+	if f != nil {
+		verdict, failure, level = string(f.Verdict), failureText(t.env.Host.File(), f), hclog.Warn
+	}
+	if t.trace && unfinished != nil {
+		for i, name := range t.p.Threads() {
+			if state := unfinished(i); state != "" {
+				t.env.Event("program_done", "program thread stopped", "program", t.p.Name(), "run", r, "worker", name, "state", state)
+			}
+		}
+	}
+	t.env.EventLevel(level, "program_end", "program run ended", "program", t.p.Name(), "run", r, "verdict", verdict,
+		"failure", failure, "steps", steps, "switches", switches)
+}
+
+// step logs one visible step of thread i in run r.
+func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done bool) {
+	event := "program_step"
+	switch {
+	case info.Op == program.OpCritical && info.Phase == program.PhaseEnter:
+		event = "program_enter"
+	case info.Op == program.OpCritical && info.Phase == program.PhaseLeave:
+		event = "program_leave"
+	}
+	resumed := !t.started[i] || t.waiting[i]
+	t.started[i], t.waiting[i] = true, false
+	name := t.p.Threads()[i]
+	kv := []any{"program", t.p.Name(), "run", r, "worker", name, "tid", tid, "index", index, "op", info.Text,
+		"line", info.Pos.Line, "resumed", resumed}
+	if info.Op == program.OpCritical {
+		kv = append(kv, "region", objectOf(info))
+	}
+	if info.Var >= 0 && info.Old != info.New {
+		kv = append(kv, "changed", t.changed(info))
+	}
+	if info.Log != "" {
+		kv = append(kv, "message", info.Log)
+	}
+	if info.Failure != nil {
+		kv = append(kv, "failed", true, "failure", failureText(t.env.Host.File(), info.Failure))
+	}
+	t.env.Event(event, "program step", kv...)
+	if info.Blocked {
+		t.wait(r, i, tid, waitingFor(info))
+	}
+	if done {
+		t.env.Event("program_done", "program thread finished", "program", t.p.Name(), "run", r, "worker", name, "state", "finished")
+	}
+}
+
+// objectOf is the object a step names: its text's second word ("wait
+// s", "enter room", "cond_wait c (release m)").
+func objectOf(info program.StepInfo) string {
+	if f := strings.Fields(info.Text); len(f) > 1 {
+		return f[1]
+	}
+	return ""
+}
+
+// waitingFor names what a step that blocked its thread waits for: a FIFO
+// semaphore's signal, or a condition's.
+func waitingFor(info program.StepInfo) string {
+	if info.Op == program.OpCondWait {
+		return "condition " + objectOf(info)
+	}
+	return "semaphore " + objectOf(info)
+}
+
+// changed says what a step wrote: "count: 0 → 1".
+func (t *programTracer) changed(info program.StepInfo) string {
+	v := t.p.Def().Vars[info.Var]
+	if v.Bool {
+		return fmt.Sprintf("%s: %v → %v", v.Name, info.Old != 0, info.New != 0)
+	}
+	return fmt.Sprintf("%s: %d → %d", v.Name, info.Old, info.New)
+}
+
+// wait logs thread i going to sleep on what it waits for.
+func (t *programTracer) wait(r, i, tid int, waiting string) {
+	if t.waiting[i] {
+		return
+	}
+	t.waiting[i] = true
+	t.env.Event("program_wait", "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
+}
+
+// freeRun is freerun's OnRun.
+func (t *programTracer) freeRun(ri freerun.RunInfo) {
+	if !ri.End {
+		t.begin(ri.Run)
+		return
+	}
+	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, t.unfinished)
+}
+
+// unfinished says how a thread of a free run that ended was left: "" if
+// it finished (its program_done is logged), else waiting or stopped.
+func (t *programTracer) unfinished(i int) string {
+	switch {
+	case !t.started[i]:
+		return ""
+	case t.waiting[i]:
+		return "blocked"
+	}
+	return ""
+}
+
+// freeEvent is freerun's Trace.
+func (t *programTracer) freeEvent(e freerun.Event) {
+	if e.Wait {
+		t.wait(e.Run, e.Thread, e.TID, e.Waiting)
+		return
+	}
+	t.step(e.Run, e.Thread, e.Index, e.TID, e.Info, e.Done)
+}
+
+// found logs what the step found: the failure of the shown run, with the
+// schedule that replays it and its interleaving, and a deadlock's or an
+// assertion's own event.
+func (t *programTracer) found(o programOutcome, r programResult) {
+	f := o.failure
+	if f == nil {
+		return
+	}
+	t.env.EventLevel(hclog.Warn, "schedule_found", "program failure found", "program", t.p.Name(), "run", o.run,
+		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving)
+	switch f.Verdict {
+	case program.Deadlock:
+		t.env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "program", t.p.Name(), "run", o.run,
+			"cycle", r.Cycle, "explanation", r.Explanation)
+	case program.Assert:
+		t.env.EventLevel(hclog.Warn, "assert_failed", "assertion failed", "program", t.p.Name(), "run", o.run,
+			"expression", f.Msg, "line", f.Pos.Line)
+	}
+}

@@ -1,0 +1,148 @@
+package actions_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pmrun/pmrun/runner/lang"
+)
+
+// TestProgramFreeRuns runs testdata/program.yaml: correct programs pass on
+// free threads, broken ones give their verdict as a result (not a failed
+// step), and the events say what every run and every traced step did.
+func TestProgramFreeRuns(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program.yaml")
+	mustPass(t, r)
+
+	lost := r.step(t, "lost").Result
+	if lost["ok"] != false || lost["verdict"] != "expect" || intField(t, lost, "failures") == 0 {
+		t.Fatalf("lost update: %v", lost)
+	}
+	sched := lost["schedule"].(string)
+	if !strings.HasPrefix(sched, "pmrun1:lost:") {
+		t.Errorf("schedule %q", sched)
+	}
+	if want := "pmrun run program.yaml --replay " + sched; lost["replay"] != want {
+		t.Errorf("replay %q, want %q", lost["replay"], want)
+	}
+	if f := lost["failure"].(string); !strings.HasPrefix(f, "program.yaml:8:13: expect count == 2 failed: count = 1") {
+		t.Errorf("failure %q", f)
+	}
+	if il := lost["interleaving"].(string); !strings.Contains(il, "count = count + 1 (read)") || !strings.HasSuffix(il, "expect: expect count == 2 failed: count = 1\n") {
+		t.Errorf("interleaving:\n%s", il)
+	}
+
+	found := r.events(t, "schedule_found")
+	if len(found) != 3 { // lost, opposite, misuse
+		t.Fatalf("%d schedule_found events, want one a failing step: %v", len(found), found)
+	}
+	if found[0]["schedule"] != sched || found[0]["verdict"] != "expect" {
+		t.Errorf("schedule_found %v, want the result's schedule %s", found[0], sched)
+	}
+
+	// A program_start and a program_end a run, the end with its verdict.
+	for _, id := range []string{"lost", "fixed"} {
+		var starts, ends int
+		for _, ev := range r.events(t, "program_start", "program_end") {
+			if ev["step_id"] != id {
+				continue
+			}
+			if ev["event"] == "program_start" {
+				starts++
+			} else if ends++; id == "fixed" && ev["verdict"] != "pass" {
+				t.Errorf("fixed: run ended %v", ev)
+			}
+		}
+		if runs := intField(t, r.step(t, id).Result, "runs"); starts != runs || ends != runs {
+			t.Errorf("%s: %d program_start, %d program_end for %d runs", id, starts, ends, runs)
+		}
+	}
+
+	// With trace, a program_step per step of the shown run, in its order.
+	var order []string
+	for _, ev := range r.events(t, "program_step", "program_enter", "program_leave") {
+		if ev["step_id"] == "fixed" && intField(t, ev, "run") == 0 {
+			order = append(order, ev["worker"].(string))
+			if ev["tid"] == nil || ev["line"] == nil || ev["op"] == nil {
+				t.Errorf("program_step without its thread, line or op: %v", ev)
+			}
+		}
+	}
+	if fixed := r.step(t, "fixed").Result; len(order) != intField(t, fixed, "steps") {
+		t.Errorf("%d traced steps in run 0 of fixed, the result says %d", len(order), intField(t, fixed, "steps"))
+	}
+
+	dl := r.step(t, "opposite").Result
+	if dl["verdict"] != "deadlock" || dl["deadlock"] != true {
+		t.Fatalf("opposite: %v", dl)
+	}
+	ex := dl["explanation"].(string)
+	for _, want := range []string{"A waits for mutex m2", "held by B", "B waits for mutex m1", "held by A", "cycle: A → m2 → B → m1 → A"} {
+		if !strings.Contains(ex, want) {
+			t.Errorf("explanation does not say %q:\n%s", want, ex)
+		}
+	}
+	if !slices.Equal(dl["cycle"].([]string), []string{"A", "m2", "B", "m1", "A"}) {
+		t.Errorf("cycle %v", dl["cycle"])
+	}
+	if got := r.events(t, "deadlock_detected"); len(got) != 1 || got[0]["program"] != "opposite" {
+		t.Errorf("deadlock_detected events: %v", got)
+	}
+	if m := r.step(t, "misuse").Result; m["verdict"] != "misuse" || !strings.Contains(m["failure"].(string), "unlock m by A") {
+		t.Errorf("misuse: %v", m)
+	}
+}
+
+// TestProgramStepTimeoutLeavesNoThread: a step timeout while one program
+// thread works for an hour and the other sleeps on a futex word fails the
+// step, and neither thread is left in the process.
+func TestProgramStepTimeoutLeavesNoThread(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, `name: timeout
+programs:
+  long:
+    semaphores: {s: 0}
+    threads:
+      slow_worker: [work: 1h, signal: s]
+      waiter: [wait: s]
+steps:
+  - program: {run: long, scheduler: os, trace: true}
+    timeout: 300ms
+`)
+	if r.Status != lang.StatusFailed || !strings.Contains(r.Err.Error(), "timed out after 300ms") {
+		t.Fatalf("status %s, err %v; want the step's timeout", r.Status, r.Err)
+	}
+	tids := map[string]int{}
+	for _, ev := range r.events(t, "program_step", "program_wait") {
+		tids[ev["worker"].(string)] = intField(t, ev, "tid")
+	}
+	if len(tids) != 2 {
+		t.Fatalf("threads seen in the events: %v", tids)
+	}
+	for name, tid := range tids {
+		if comm, err := taskComm(os.Getpid(), tid); err == nil && comm == name {
+			t.Errorf("thread %s (tid %d) is still in /proc/self/task", name, tid)
+		}
+	}
+}
+
+func TestProgramLoadErrors(t *testing.T) {
+	t.Parallel()
+	head := "name: p\nprograms:\n  p:\n    threads:\n      A: [yield]\nsteps:\n  - "
+	for src, want := range map[string]string{
+		"program: {run: q}":                            `run: no program named "q", did you mean "p"?`,
+		"program: {scheduler: os}":                     `missing required parameter "run"`,
+		"program: {run: p, scheduler: fair}":           `scheduler: "fair" is not one of os, random, pct, exhaustive`,
+		"program: {run: p, runs: 0}":                   "runs: 0 is below the minimum 1",
+		"program: {run: p, scheduler: pct, work: 1ms}": "work: applies to scheduler: os only",
+		"program: {run: p, replay: x}":                 `replay: schedule "x": not a pmrun schedule`,
+	} {
+		_, err := lang.Parse("p.yaml", []byte(head+src+"\n"), lang.LoadOptions{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to say %q", src, err, want)
+		}
+	}
+}

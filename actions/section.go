@@ -1,0 +1,74 @@
+package actions
+
+import (
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Section is a top-level key of a scenario file that belongs to actions
+// rather than to the runner, beside steps: and channels: — programs:, the
+// code the program action runs, is one. The loader reads the key's value
+// with Load (every error at its line and column, with the file's other
+// errors), declares the names it lists as objects of kind Declares (so a
+// parameter whose Ref is that kind is checked against them, with a
+// suggestion for a near miss), and gives the loaded value to the steps:
+// Host.Section at run time, Static.Section to a Spec's Check at load.
+// `pmrun schema` describes the section with Schema. Neither the loader nor
+// the runner names a section: adding one touches only the action that
+// owns it.
+type Section struct {
+	// Key is the top-level key: programs.
+	Key string
+	// Doc says what the section holds, for the schema.
+	Doc string
+	// Declares is the kind of object each name the section lists is.
+	Declares RefKind
+	// Load reads the key's value. It returns the value the steps get, the
+	// names it declares with their positions (declared even when the
+	// section has errors, so that references to them are not reported as
+	// well), and every error; the value is nil when there are errors.
+	Load func(n *yaml.Node) (value any, names []SectionName, errs []SectionError)
+	// Schema is the JSON Schema of the key's value and the definitions it
+	// refers to as #/$defs/NAME.
+	Schema func() (schema, defs map[string]any)
+}
+
+// SectionName is a name a section declares, at its position in the file.
+type SectionName struct {
+	Name      string
+	Line, Col int
+}
+
+// SectionError is a mistake in a section, at its position in the file.
+type SectionError struct {
+	Line, Col int
+	Msg       string
+}
+
+var sections = map[string]*Section{}
+
+// RegisterSection adds a top-level section. It panics on a key registered
+// twice, a programming error caught by any test.
+func RegisterSection(s *Section) {
+	if _, dup := sections[s.Key]; dup || s.Load == nil {
+		panic("actions: section " + s.Key + " registered twice or without Load")
+	}
+	sections[s.Key] = s
+}
+
+// LookupSection returns the section with that top-level key.
+func LookupSection(key string) (*Section, bool) {
+	s, ok := sections[key]
+	return s, ok
+}
+
+// Sections returns every registered section, sorted by key.
+func Sections() []*Section {
+	out := make([]*Section, 0, len(sections))
+	for _, s := range sections {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
