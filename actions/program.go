@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/freerun"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
@@ -77,7 +79,7 @@ type programResult struct {
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
-	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 when none was made"`
+	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 for a replay, or when no run was made"`
 	Runs         int            `result:"runs" doc:"how many runs were made"`
 	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored)"`
 	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
@@ -90,6 +92,12 @@ type programResult struct {
 	Failures     int            `result:"failures" doc:"how many runs failed"`
 	Threads      []string       `result:"threads" doc:"the program's threads, each a real OS thread of that name"`
 	Runtime      time.Duration  `result:"runtime" doc:"how long the runs took"`
+	// What the controlled schedulers add.
+	OriginalSwitches int     `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
+	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
+	States           int     `result:"states" doc:"exhaustive: the distinct states explored"`
+	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted"`
+	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule)"`
 }
 
 type programStep struct {
@@ -237,7 +245,11 @@ func (s *programStep) free(ctx context.Context, env *Env, p *program.Program, tr
 	out := programOutcome{
 		ok: o.OK, verdict: o.Verdict, failure: o.Failure, schedule: o.Schedule, run: o.Run, runs: o.Runs,
 		complete: o.Runs == s.runs && err == nil, steps: o.Steps, switches: o.Switches, interleaving: o.Interleaving,
-		final: o.Final, deadlock: o.Deadlock, failures: o.Failures, runtime: o.Runtime,
+		final: o.Final, failures: o.Failures, runtime: o.Runtime, shown: o.Run >= 0,
+		originalSwitches: o.Switches,
+	}
+	if d := o.Deadlock; d != nil {
+		out.deadlock, out.cycle, out.explanation = true, d.Cycle, d.Text
 	}
 	if err != nil {
 		err = fmt.Errorf("program %s: %w", p.Name(), err)
@@ -246,17 +258,57 @@ func (s *programStep) free(ctx context.Context, env *Env, p *program.Program, tr
 }
 
 // controlled searches the program's interleavings under a controlled
-// scheduler.
+// scheduler (package control): one thread at a time, on real threads.
 func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
-	return programOutcome{run: -1}, fmt.Errorf("program %s: scheduler: %s is not available yet; use scheduler: os", p.Name(), s.scheduler)
+	opts := control.Options{
+		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
+		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Shrink: s.shrink, OnRun: tr.controlRun,
+	}
+	if s.scheduler == schedExhaustive && !s.runsSet {
+		opts.Runs = 0 // every interleaving, unless runs says when to stop
+	}
+	if s.trace {
+		opts.Trace = tr.controlStep
+	}
+	o, err := control.Search(ctx, p, opts)
+	if err != nil {
+		err = fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+	return fromControl(o), err
 }
 
-// replayRun runs exactly the interleaving sc names.
+// replayRun runs exactly the interleaving sc names, on real threads.
 func (s *programStep) replayRun(ctx context.Context, p *program.Program, sc schedule.Schedule, tr *programTracer) (programOutcome, error) {
-	if err := sc.Check(p.Name(), p.TextHash()); err != nil {
-		return programOutcome{run: -1}, fmt.Errorf("program: replay: %w", err)
+	opts := control.Options{MaxSteps: s.maxSteps, OnRun: tr.controlRun}
+	if s.trace {
+		opts.Trace = tr.controlStep
 	}
-	return programOutcome{run: -1}, fmt.Errorf("program %s: replay is not available yet", p.Name())
+	o, err := control.Replay(ctx, p, sc, opts)
+	if err != nil {
+		err = fmt.Errorf("program %s: replay: %w", p.Name(), err)
+	}
+	return fromControl(o), err
+}
+
+// fromControl is a controlled search's or replay's outcome.
+func fromControl(o control.Outcome) programOutcome {
+	out := programOutcome{
+		ok: o.OK, verdict: o.Verdict, failure: o.Failure, schedule: o.Schedule, run: o.Run, runs: o.Runs,
+		complete: o.Complete, steps: o.Steps, switches: o.Switches, interleaving: o.Interleaving,
+		final: o.Final, failures: o.Failures, runtime: o.Runtime,
+		deadlock: o.Deadlock, cycle: o.Cycle, explanation: o.Explanation,
+		originalSwitches: o.OriginalSwitches, pctBound: o.PCTBound, states: o.States, note: o.Note,
+	}
+	if n := o.Interleavings; n != nil {
+		out.interleavings = math.MaxInt64
+		if n.IsInt64() {
+			out.interleavings = n.Int64()
+		}
+	}
+	if o.Schedule.Program != "" {
+		out.shown = true
+	}
+	return out
 }
 
 // programOutcome is what a free run, a search or a replay found, in one
@@ -266,15 +318,24 @@ type programOutcome struct {
 	verdict      program.Verdict
 	failure      *program.Failure
 	schedule     schedule.Schedule
+	shown        bool // a run is shown: schedule is its
 	run, runs    int
 	complete     bool
 	steps        int
 	switches     int
 	interleaving *program.Interleaving
 	final        map[string]any
-	deadlock     *program.DeadlockInfo
+	deadlock     bool
+	cycle        []string
+	explanation  string
 	failures     int
 	runtime      time.Duration
+
+	originalSwitches int
+	pctBound         float64
+	states           int
+	interleavings    int64
+	note             string
 }
 
 func (o programOutcome) result(file string, p *program.Program) programResult {
@@ -282,6 +343,9 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
 		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
 		Threads: p.Threads(), Runtime: o.runtime,
+		Deadlock: o.deadlock, Cycle: o.cycle, Explanation: o.explanation,
+		OriginalSwitches: o.originalSwitches, PCTBound: o.pctBound, States: o.states,
+		Interleavings: o.interleavings, Note: o.note,
 	}
 	if r.Verdict == "" {
 		r.Verdict = string(program.Pass)
@@ -289,7 +353,7 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 	if r.Final == nil {
 		r.Final = map[string]any{}
 	}
-	if o.run >= 0 {
+	if o.shown {
 		r.Schedule = o.schedule.String()
 	}
 	if o.interleaving != nil {
@@ -298,9 +362,6 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 	if f := o.failure; f != nil {
 		r.Failure = failureText(file, f)
 		r.Replay = replayCommand(file, r.Schedule)
-	}
-	if d := o.deadlock; d != nil {
-		r.Deadlock, r.Cycle, r.Explanation = true, d.Cycle, d.Text
 	}
 	return r
 }
@@ -341,7 +402,11 @@ func programNote(r Result) []string {
 	if f == "" {
 		return nil
 	}
-	lines := []string{fmt.Sprintf("found %v in run %v (%v of %v runs failed): %s", r["verdict"], r["run"], r["failures"], r["runs"], f)}
+	where := fmt.Sprintf("in run %v (%v of %v runs failed)", r["run"], r["failures"], r["runs"])
+	if run, _ := r["run"].(int); run < 0 {
+		where = "in the replay"
+	}
+	lines := []string{fmt.Sprintf("found %v %s: %s", r["verdict"], where, f)}
 	if ex, _ := r["explanation"].(string); ex != "" && !strings.Contains(f, ex) {
 		lines = append(lines, ex)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/freerun"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -100,8 +101,12 @@ func programEndLine(o Occurrence) string {
 // foundLines is the failing interleaving, in OSTEP's style, and the
 // schedule that replays it.
 func foundLines(o Occurrence) string {
-	return fmt.Sprintf("%s found in run %s of program %s; schedule %s\n%s",
-		o.Fields.Str("verdict"), o.Fields.Str("run"), o.Fields.Str("program"), o.Fields.Str("schedule"),
+	where := "in run " + o.Fields.Str("run")
+	if where == "in run -1" {
+		where = "in the replay"
+	}
+	return fmt.Sprintf("%s found %s of program %s; schedule %s\n%s",
+		o.Fields.Str("verdict"), where, o.Fields.Str("program"), o.Fields.Str("schedule"),
 		strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 
@@ -117,6 +122,11 @@ type programTracer struct {
 	// What each thread of the current run did last, for the timeline: it
 	// has taken a step, it is waiting.
 	started, waiting []bool
+
+	// The controlled run under way: its number, whether it is the shown
+	// one, and whether its program_start is logged.
+	run          int
+	shown, begun bool
 }
 
 func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool) *programTracer {
@@ -128,7 +138,45 @@ func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool
 func (t *programTracer) begin(r int) {
 	clear(t.started)
 	clear(t.waiting)
-	t.env.Event("program_start", "program run started", "program", t.p.Name(), "run", r, "scheduler", t.scheduler)
+	kv := []any{"program", t.p.Name(), "run", r, "scheduler", t.scheduler}
+	if t.shown {
+		kv = append(kv, "shown", true)
+	}
+	t.env.Event("program_start", "program run started", kv...)
+}
+
+// controlBegin logs the start of a controlled run once: at its first
+// step, or at its end when no step was traced. The shown run, replayed at
+// the end of a search, is logged again as a run of its own.
+func (t *programTracer) controlBegin(run int, shown bool) {
+	if t.begun && t.run == run && t.shown == shown {
+		return
+	}
+	t.run, t.shown, t.begun = run, shown, true
+	t.begin(run)
+}
+
+// controlStep is control's Trace.
+func (t *programTracer) controlStep(si control.StepInfo) {
+	if si.Run < 0 && !si.Shown { // PCT's probe run, which estimates its steps
+		return
+	}
+	t.controlBegin(si.Run, si.Shown)
+	i, err := t.p.Thread(si.Name)
+	if err != nil {
+		return
+	}
+	t.step(si.Run, i, si.Step, si.TID, si.StepInfo, false)
+}
+
+// controlRun is control's OnRun, at the end of every run.
+func (t *programTracer) controlRun(ri control.RunInfo) {
+	if ri.Run < 0 && !ri.Shown {
+		return
+	}
+	t.controlBegin(ri.Run, ri.Shown)
+	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, nil)
+	t.begun = false
 }
 
 // end logs the end of run r, and with trace on how each unfinished

@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -145,4 +146,94 @@ func TestProgramLoadErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to say %q", src, err, want)
 		}
 	}
+}
+
+// TestFreeRunReplaysUnderControl: the schedule a failing free run recorded
+// (its steps in the order the ticket gave them) replays under the
+// controlled scheduler, on real threads, to the same verdict, failure,
+// steps and final values.
+func TestFreeRunReplaysUnderControl(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program_replay.yaml")
+	mustPass(t, r)
+	for _, name := range []string{"lost", "unguarded", "opposite", "flag"} {
+		free, again := r.step(t, name+"_free").Result, r.step(t, name+"_replay").Result
+		if free["ok"] != false {
+			t.Errorf("%s: no free run failed: %v", name, free)
+			continue
+		}
+		for _, field := range []string{"verdict", "failure", "schedule", "steps", "switches", "final", "explanation"} {
+			if fmt.Sprint(free[field]) != fmt.Sprint(again[field]) {
+				t.Errorf("%s: %s is %v on free threads, %v replayed under control", name, field, free[field], again[field])
+			}
+		}
+		if again["note"] != "" {
+			t.Errorf("%s: the replay went past its schedule: %v", name, again["note"])
+		}
+	}
+}
+
+// TestProgramControlledTrace: under a controlled scheduler, with trace, the
+// run the result shows (the failure, shrunk and replayed on the real
+// threads) is logged step by step, marked as shown, and its steps are the
+// result's.
+func TestProgramControlledTrace(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, `name: traced
+programs:
+  lost:
+    vars: {count: 0}
+    threads:
+      A: &inc [set: count = count + 1]
+      B: *inc
+    expect: count == 2
+steps:
+  - id: pct
+    program: {run: lost, scheduler: pct, runs: 20, trace: true}
+`)
+	mustPass(t, r)
+	res := r.step(t, "pct").Result
+	if res["verdict"] != "expect" {
+		t.Fatalf("pct: %v", res)
+	}
+	var shown []map[string]any
+	inShown := false
+	for _, ev := range r.events(t, "program_start", "program_step", "program_end") {
+		switch ev["event"] {
+		case "program_start":
+			inShown = ev["shown"] == true
+		case "program_step":
+			if inShown {
+				shown = append(shown, ev)
+			}
+		}
+	}
+	if len(shown) != intField(t, res, "steps") {
+		t.Fatalf("%d steps traced in the shown run, the result has %d", len(shown), intField(t, res, "steps"))
+	}
+	var letters string
+	for _, ev := range shown {
+		letters += strings.ToLower(ev["worker"].(string))
+	}
+	if sched := res["schedule"].(string); !strings.HasSuffix(sched, compress(letters)) {
+		t.Errorf("shown steps %s, schedule %s", letters, sched)
+	}
+}
+
+// compress writes thread letters as a schedule does: a run of one letter
+// as the letter and its count.
+func compress(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] == s[i] {
+			j++
+		}
+		b.WriteByte(s[i])
+		if j-i > 1 {
+			fmt.Fprint(&b, j-i)
+		}
+		i = j
+	}
+	return b.String()
 }

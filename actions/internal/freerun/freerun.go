@@ -220,7 +220,8 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 
 // fill describes the shown run, replaying its schedule on the model for
 // the interleaving: the model is deterministic, so the replay must end as
-// the run did.
+// the run did, with the same verdict, in the same state (its hash: every
+// variable, semaphore, mutex, queue and thread position).
 func (out *Outcome) fill(p *program.Program, r *runResult, maxSteps int) error {
 	out.Run, out.Threads, out.Switches = r.run, r.threads, r.switches
 	out.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: r.steps}
@@ -228,8 +229,8 @@ func (out *Outcome) fill(p *program.Program, r *runResult, maxSteps int) error {
 	if err != nil {
 		return fmt.Errorf("program %s: run %d's schedule does not replay on the model: %w", p.Name(), r.run, err)
 	}
-	if res.Verdict != verdictOf(r.failure) || res.Steps != len(r.steps) {
-		return fmt.Errorf("program %s: run %d ended %s after %d steps, but its schedule replays to %s after %d",
+	if res.Verdict != verdictOf(r.failure) || res.Steps != len(r.steps) || res.Final.Hash() != r.hash {
+		return fmt.Errorf("program %s: run %d ended %s after %d steps, but its schedule replays to %s after %d, in another state",
 			p.Name(), r.run, verdictOf(r.failure), len(r.steps), res.Verdict, res.Steps)
 	}
 	out.Verdict, out.Failure = res.Verdict, res.Failure

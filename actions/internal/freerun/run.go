@@ -78,6 +78,9 @@ type runResult struct {
 	switches int
 	failure  *program.Failure
 	threads  []Thread
+	// hash is the hash of the run's last state, which a replay of steps
+	// on the model must reach.
+	hash uint64
 }
 
 // run is one run of a program on the crew. Everything but the futex
@@ -172,7 +175,7 @@ func (c *crew) runOnce(ctx context.Context, r int, opts Options) (*runResult, er
 }
 
 func (c *crew) result(x *run) *runResult {
-	res := &runResult{run: x.r, steps: x.steps, switches: x.switches, failure: x.failure, threads: c.list()}
+	res := &runResult{run: x.r, steps: x.steps, switches: x.switches, failure: x.failure, threads: c.list(), hash: x.s.Hash()}
 	if x.opts.OnRun != nil {
 		x.opts.OnRun(RunInfo{Run: x.r, End: true, Verdict: verdictOf(x.failure), Failure: x.failure,
 			Steps: len(x.steps), Switches: x.switches, Threads: res.threads})

@@ -110,13 +110,14 @@ func busyWriters(p rw.Policy) rw.Config {
 // TestWhoStarves: with busy readers, readers first keeps the writers out
 // for most of the run; with busy writers, writers first does the same to
 // the readers; with both busy, the fair turnstile lets everyone in within
-// a few visits. The margins are wide, and a run is tried three times
-// before the test gives up on it.
+// a few visits. The margins are wide, and a run is tried ten times before
+// the test gives up on it: on a loaded machine a worker preempted outside
+// the room lets the other side in early, which no policy can prevent.
 func TestWhoStarves(t *testing.T) {
 	check := func(cfg rw.Config, what string, ok func(rw.Result) bool) {
 		t.Helper()
 		var res rw.Result
-		for try := 0; try < 3; try++ {
+		for try := 0; try < 10; try++ {
 			var err error
 			if res, err = rw.Run(context.Background(), cfg); err != nil {
 				t.Fatal(err)
