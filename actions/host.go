@@ -43,6 +43,9 @@ type HostConfig struct {
 	// Schedules are the schedules given on the command line (--replay):
 	// a step that runs the program a schedule names replays it.
 	Schedules []string
+	// Terminal is the person at the keyboard, for program steps with
+	// scheduler: manual; nil when the run has none.
+	Terminal *Terminal
 }
 
 // ChannelConfig declares an IPC channel.
@@ -109,6 +112,9 @@ func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
 
 // Schedules are the schedules given on the command line (--replay).
 func (h *Host) Schedules() []string { return h.cfg.Schedules }
+
+// Terminal is the person at the keyboard (scheduler: manual), nil if none.
+func (h *Host) Terminal() *Terminal { return h.cfg.Terminal }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

@@ -165,12 +165,17 @@ func (c *cli) run(args []string) error {
 	stdout := runner.NewLineBatcher(consoleOut, consoleInterval(c.stdout))
 	defer stdout.Flush()
 	var console *report.Console
+	// A manual scheduler's game is shown in the console's order (what the
+	// console has batched first), or on stderr beside JSON events.
+	var gameOut io.Writer = &flushFirst{batch: stdout, w: consoleOut}
 	if rf.format == "json" {
 		outputs = append(outputs, stdout)
+		gameOut = c.stderr
 	} else {
 		console = report.NewConsole(stdout, rf.quiet)
 		opt.Reporter = console
 	}
+	opt.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
 	level := hclog.Info
 	if rf.verbose {
 		level = hclog.Debug

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Input is where the player's keys come from, a line at a time.
@@ -19,33 +20,38 @@ type Input interface {
 // readerInput reads lines from a reader on a goroutine of its own, so that
 // a wait for the player gives up when the step's context ends.
 type readerInput struct {
+	r     io.Reader
+	start sync.Once
 	lines chan string
 	err   error // why lines was closed; read after it is
 }
 
-// NewInput reads the lines of r. It starts reading at once and keeps
-// reading until the end of r; make one Input per reader, since two would
-// take each other's lines.
+// NewInput reads the lines of r. It starts reading at its first Line (a
+// program that never plays never reads its input: a read of a terminal
+// by a process in the background would stop it), then keeps reading
+// until the end of r; make one Input per reader, since two would take
+// each other's lines.
 func NewInput(r io.Reader) Input {
-	in := &readerInput{lines: make(chan string)}
-	go func() {
-		br := bufio.NewReader(r)
-		for {
-			line, err := br.ReadString('\n')
-			if line != "" {
-				in.lines <- strings.TrimRight(line, "\r\n")
-			}
-			if err != nil {
-				in.err = err
-				close(in.lines)
-				return
-			}
+	return &readerInput{r: r, lines: make(chan string)}
+}
+
+func (in *readerInput) read() {
+	br := bufio.NewReader(in.r)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			in.lines <- strings.TrimRight(line, "\r\n")
 		}
-	}()
-	return in
+		if err != nil {
+			in.err = err
+			close(in.lines)
+			return
+		}
+	}
 }
 
 func (in *readerInput) Line(ctx context.Context) (string, error) {
+	in.start.Do(func() { go in.read() })
 	select {
 	case line, ok := <-in.lines:
 		if !ok {

@@ -29,6 +29,8 @@ type Options struct {
 	// Echo writes each line read after its prompt, so that the output of a
 	// game played from a pipe reads as a session.
 	Echo bool
+	// Note, if not empty, is said after the rules (a time limit, say).
+	Note string
 	// Control is passed to the game (MaxSteps, Trace and OnRun count).
 	Control control.Options
 }
@@ -59,6 +61,9 @@ func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts
 	}
 	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo}
 	pl.intro()
+	if opts.Note != "" {
+		pl.say("%s", opts.Note)
+	}
 	err = pl.loop(ctx, in)
 	if err != nil {
 		g.Close()
