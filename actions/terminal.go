@@ -49,13 +49,35 @@ func (t *Terminal) play(ctx context.Context, p *program.Program, file string, op
 	return manual.Play(ctx, p, t.in, t.out, manual.Options{File: file, Echo: t.echo, Note: note, Control: opts})
 }
 
+// ProgramInfo is a program of a scenario's programs: section, for a list
+// to choose from.
+type ProgramInfo struct {
+	Name, Description string
+	Line              int // where it is declared
+}
+
+// Programs lists the programs of a scenario's programs: section (its
+// value in lang.Scenario.Sections), in the file's order.
+func Programs(section any) []ProgramInfo {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return nil
+	}
+	var out []ProgramInfo
+	for _, name := range set.Names() {
+		if p, err := set.Program(name); err == nil {
+			out = append(out, ProgramInfo{Name: name, Description: p.Def().Description, Line: p.Def().Pos.Line})
+		}
+	}
+	return out
+}
+
 // PlayProgram plays a game of the program called name of a scenario's
-// programs: section (the value its loader made), as the program action
-// does under scheduler: manual, and returns the game's schedule; the
-// caller runs no step for it. For pmrun menu, which cannot declare
-// sections in its session.
-func (t *Terminal) PlayProgram(ctx context.Context, programs any, name, file string) (string, error) {
-	set, _ := programs.(*program.Set)
+// programs: section (its value in lang.Scenario.Sections), as a program
+// step does under scheduler: manual, and returns the game's schedule; no
+// step runs for it. For pmrun menu, whose session has no sections.
+func (t *Terminal) PlayProgram(ctx context.Context, section any, name, file string) (string, error) {
+	set, _ := section.(*program.Set)
 	if set == nil {
 		return "", fmt.Errorf("no programs: section")
 	}
