@@ -111,8 +111,9 @@ var barrierEvents = []*Event{
 	},
 	{
 		Name: barrier.EventLeave, Row: barrierRow,
-		Mark: &Mark{If: IsTrue("early"), Failed: Always, Label: Text("left barrier {round} before everyone had arrived")},
-		Ends: []End{{Style: barrierWait, Status: leftBarrier}},
+		Mark:  &Mark{If: IsTrue("early"), Failed: Always, Label: Text("left barrier {round} before everyone had arrived")},
+		Ends:  []End{{Style: barrierWait, Status: leftBarrier}},
+		Count: &Count{Noun: "barriers passed"},
 	},
 }
 

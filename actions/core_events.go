@@ -73,12 +73,14 @@ var coreEvents = []*Event{
 		Row:     channelRow,
 		Mark:    &Mark{Label: messageLabel("sent", "sender"), Color: outColor, Legend: "message sent"},
 		Console: FieldLine,
+		Count:   &Count{Noun: "messages sent", Field: "count"},
 	},
 	{
 		Name:    "message_received",
 		Row:     channelRow,
 		Mark:    &Mark{Label: messageLabel("received", "receiver"), Color: inColor, Legend: "message received"},
 		Console: FieldLine,
+		Count:   &Count{Noun: "messages received", Field: "count"},
 	},
 	{
 		Name: "log",

@@ -142,6 +142,7 @@ var diningEvents = []*Event{
 		Name: dining.MealStarted, Row: philosopherRow,
 		Ends:   []End{{Style: forkWait, Status: Text("got it")}},
 		Starts: []Start{{Style: eating, Label: Text("eats (meal {meal})")}},
+		Count:  &Count{Noun: "meals"},
 	},
 	{
 		Name: dining.ForkReleased, Row: philosopherRow,

@@ -43,6 +43,54 @@ type Event struct {
 	// logged it; nil prints none. [FieldLine] prints the event's name and
 	// its fields.
 	Console Label
+	// Count, if set, counts the event in the live progress line that
+	// pmrun draws on a terminal for a step that runs a while: "1,204
+	// items consumed".
+	Count *Count
+	// Gauge, if set, draws a value the event carries as a line over time,
+	// on a row of its own for each step: a buffer's occupancy. Events
+	// that share a Gauge draw one line.
+	Gauge *Gauge
+}
+
+// Gauge is a whole-number value drawn as a line over the run's time.
+type Gauge struct {
+	// Label names the line's row: "buffer occupancy".
+	Label string
+	// Field is the event's field that holds the value.
+	Field string
+	// Max, if set, is the field that holds the top of the scale (a
+	// buffer's size); otherwise the highest value drawn is.
+	Max string
+	// Color is the line's CSS colour; Legend what the legend says of it.
+	Color, Legend string
+}
+
+// Count says what an event counts in a step's progress line.
+type Count struct {
+	// Noun is what is counted, as the line says it: "items consumed".
+	Noun string
+	// Field, if set, names the event's whole-number field to add (a
+	// receive of 100 messages adds 100); otherwise each event adds one.
+	Field string
+}
+
+// Add returns how much the event o adds to the count.
+func (c *Count) Add(o Occurrence) int {
+	if c.Field == "" {
+		return 1
+	}
+	switch n := o.Fields.Get(c.Field).(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case uint64:
+		return int(n)
+	case float64: // an agent's event, decoded from JSON
+		return int(n)
+	}
+	return 0
 }
 
 // RowKind is a kind of timeline row. Rows are shown kind by kind, in the
@@ -295,6 +343,9 @@ func declareEvents(owner string, evs []*Event) {
 		}
 		if old, dup := events[e.Name]; dup && old != e {
 			panic("actions: " + owner + " declares event " + e.Name + ", declared already")
+		}
+		if g := e.Gauge; g != nil && (!isFieldName(g.Field) || !isColor(g.Color) || (g.Max != "" && !isFieldName(g.Max))) {
+			panic(fmt.Sprintf("actions: %s: event %s: gauge field %q, max %q, colour %q", owner, e.Name, g.Field, g.Max, g.Color))
 		}
 		if m := e.Mark; m != nil && !isColor(m.Color) {
 			panic(fmt.Sprintf("actions: %s: event %s: mark colour %q is not #rgb, #rrggbb or a name", owner, e.Name, m.Color))

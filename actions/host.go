@@ -46,6 +46,15 @@ type HostConfig struct {
 	// Terminal is the person at the keyboard, for program steps with
 	// scheduler: manual; nil when the run has none.
 	Terminal *Terminal
+	// SearchShard is the share of every program search's runs this run
+	// makes (--search-shard).
+	SearchShard Shard
+}
+
+// Shard is the share Index (0-based) of Count that one CI worker takes of
+// a search's runs; a Count of 0 or 1 is the whole search.
+type Shard struct {
+	Index, Count int
 }
 
 // ChannelConfig declares an IPC channel.
@@ -115,6 +124,9 @@ func (h *Host) Schedules() []string { return h.cfg.Schedules }
 
 // Terminal is the person at the keyboard (scheduler: manual), nil if none.
 func (h *Host) Terminal() *Terminal { return h.cfg.Terminal }
+
+// SearchShard is the share of every program search's runs this run makes.
+func (h *Host) SearchShard() Shard { return h.cfg.SearchShard }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

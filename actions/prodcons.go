@@ -34,7 +34,7 @@ func init() {
 			{Name: "jitter", Kind: Duration, Doc: "a random extra delay up to this much on each produce and consume, drawn from the run's seed, so a seed repeats the delays"},
 			{Name: "sync", Kind: String, Default: prodcons.SyncSemaphores, Enum: []string{prodcons.SyncSemaphores, prodcons.SyncNone},
 				Doc: "semaphores: a broken invariant fails the step; none: no guards, to show the race on purpose: lost and duplicated items are reported (ok: false) without failing the step"},
-			{Name: "trace", Kind: Bool, Default: false, Doc: "log an item_produced and an item_consumed event (worker, item, occupancy) for every item"},
+			{Name: "trace", Kind: Bool, Default: false, Doc: "log an item_produced and an item_consumed event (worker, item, occupancy, buffer) for every item"},
 		},
 		Results: fieldsOf[prodconsResult](),
 		Events:  prodconsEvents,
@@ -102,7 +102,7 @@ func (p *prodconsStep) Run(ctx context.Context, env *Env) (Result, error) {
 		if cfg.Trace {
 			cfg.OnEvent = func(e prodcons.Event) {
 				env.Event(e.Kind, e.Message(), "worker", e.Worker.ThreadName(),
-					"item", e.Item.String(), "occupancy", e.Occupancy)
+					"item", e.Item.String(), "occupancy", e.Occupancy, "buffer", e.Buffer)
 			}
 		}
 		for _, w := range workersOf(cfg) {
@@ -330,13 +330,20 @@ var prodconsEvents = []*Event{
 	{
 		Name: prodcons.ItemProduced, Row: prodconsRow,
 		Mark:    &Mark{Label: Text("produced {item} (occupancy {occupancy})"), Color: outColor, Legend: "item produced"},
-		Console: FieldLine,
+		Console: Text("{worker} produced {item} (buffer {occupancy}/{buffer})"),
+		Count:   &Count{Noun: "items produced"},
+		Gauge:   occupancy,
 	},
 	{
 		Name: prodcons.ItemConsumed, Row: prodconsRow,
 		Mark:    &Mark{Label: Text("consumed {item} (occupancy {occupancy})"), Color: inColor, Legend: "item consumed"},
-		Console: FieldLine,
+		Console: Text("{worker} consumed {item} (buffer {occupancy}/{buffer})"),
+		Count:   &Count{Noun: "items consumed"},
+		Gauge:   occupancy,
 	},
 }
+
+// occupancy draws how full the buffer is, item by item.
+var occupancy = &Gauge{Label: "buffer occupancy", Field: "occupancy", Max: "buffer", Color: "#6a5acd", Legend: "items in the buffer"}
 
 var prodconsRow = Row{Kind: WorkerRow, Key: []string{"worker"}, Label: Text("prodcons {worker}")}

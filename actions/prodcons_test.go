@@ -124,7 +124,7 @@ steps:
 }
 
 // TestProdconsTrace: trace logs each item once as produced and once as
-// consumed, with the worker and the occupancy.
+// consumed, with the worker, the occupancy and the buffer's size.
 func TestProdconsTrace(t *testing.T) {
 	t.Parallel()
 	const items, buffer = 300, 3
@@ -145,7 +145,7 @@ func TestProdconsTrace(t *testing.T) {
 					worker, _ := ev["worker"].(string)
 					item, _ := ev["item"].(string)
 					occ, ok := ev["occupancy"].(float64)
-					if !strings.HasPrefix(worker, role) || !strings.HasPrefix(item, "p") || !ok || occ < 0 || occ > buffer ||
+					if !strings.HasPrefix(worker, role) || !strings.HasPrefix(item, "p") || !ok || occ < 0 || occ > buffer || ev["buffer"] != float64(buffer) ||
 						ev["step_id"] != "pc" || ev["step"] != 0.0 || ev["action"] != "prodcons" {
 						t.Fatalf("bad %s event %v", kind, ev)
 					}

@@ -267,6 +267,9 @@ func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Progr
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
 		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
+	if sh := env.Host.SearchShard(); sh.Count > 1 {
+		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
+	}
 	if s.scheduler == schedExhaustive && !s.runsSet {
 		opts.Runs = 0 // every interleaving, unless runs says when to stop
 	}

@@ -38,6 +38,7 @@ var programEvents = []*Event{
 		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {failure}"), Failed: Always},
 		Ends:    []End{{Style: programRunSpan, Status: Text("{verdict} after {steps} steps"), Failed: runFailed, KeepFields: true}},
 		Console: programEndLine,
+		Count:   &Count{Noun: "runs"}, // of a search, on the live progress line
 	},
 	{
 		Name: "program_step", Row: programThreadRow,

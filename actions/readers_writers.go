@@ -124,6 +124,7 @@ var readersWritersEvents = []*Event{
 			{If: Equals("role", "writer"), Style: writing, Label: writerLabel},
 			{Style: reading, Label: readerLabel},
 		},
+		Count: &Count{Noun: "visits"},
 	},
 	{Name: rw.EventLeave, Row: roomRow, Ends: []End{{Style: reading, Status: Text("out")}, {Style: writing, Status: Text("out")}}},
 }

@@ -21,7 +21,13 @@ type Terminal struct {
 	in   manual.Input
 	out  io.Writer
 	echo bool
+	hold func() (release func())
 }
+
+// HoldDuringGames has hold called before each game and what it returns
+// after: the console's live line (report.Console.Hold) must not be drawn
+// over a game.
+func (t *Terminal) HoldDuringGames(hold func() (release func())) { t.hold = hold }
 
 // NewTerminal reads keys from in, a line at a time (it starts reading at
 // the first game), and shows the games on out; echo writes each line
@@ -42,6 +48,9 @@ func NewTerminalLines(line func(ctx context.Context) (string, error), out io.Wri
 func (t *Terminal) play(ctx context.Context, p *program.Program, file string, opts control.Options) (control.Outcome, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.hold != nil {
+		defer t.hold()()
+	}
 	note := ""
 	if d, ok := ctx.Deadline(); ok {
 		note = fmt.Sprintf("The run's time limit stops the game in %v (pmrun run --timeout 1h gives more).", time.Until(d).Round(time.Second))

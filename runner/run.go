@@ -44,6 +44,9 @@ type Options struct {
 	// Terminal is the person at the keyboard, for program steps with
 	// scheduler: manual; nil: such a step fails, saying it needs one.
 	Terminal *actions.Terminal
+	// SearchShard is the share of every program search's runs this run
+	// makes (--search-shard); the zero value is the whole search.
+	SearchShard actions.Shard
 }
 
 // Reporter shows a run to people as it happens; report.Console is one.
@@ -54,7 +57,7 @@ type Reporter interface {
 }
 
 // ErrInterrupted is the cause of a run's cancellation by SIGINT or SIGTERM.
-var ErrInterrupted = errors.New("interrupted")
+var ErrInterrupted = lang.ErrInterrupted
 
 // TimeoutError is the cause of a context that a step's or scenario's timeout
 // cancelled.
@@ -64,6 +67,10 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string { return e.What + " timed out after " + e.Timeout }
+
+// TimedOut reports that the error is a timeout: the JUnit report reads
+// it, without importing this package.
+func (e *TimeoutError) TimedOut() bool { return true }
 
 // cleanupLimit bounds finally steps and cleanup after a scenario ends.
 const cleanupLimit = time.Minute
@@ -163,7 +170,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules, Terminal: opt.Terminal,
+		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules, SearchShard: opt.SearchShard, Terminal: opt.Terminal,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join

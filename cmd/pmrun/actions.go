@@ -5,26 +5,35 @@ import (
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pmrun/pmrun/actions"
 )
 
 func init() {
-	register(&command{
-		name:    "actions",
-		usage:   "actions [NAME]",
-		summary: "list the actions, or one action's parameters and result fields",
-		run:     (*cli).actions,
+	register(func(c *cli) *cobra.Command {
+		return &cobra.Command{
+			Use:   "actions [NAME]",
+			Short: "list the actions, or one action's parameters and result fields",
+			Long: `Without NAME, lists every action a step can run. With NAME, shows that
+action's parameters (kind, default, whether required) and the fields of its
+result, which expressions read as steps.ID.FIELD.`,
+			ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				var names []cobra.Completion
+				for _, s := range actions.All() {
+					names = append(names, cobra.CompletionWithDesc(s.Name, s.Summary))
+				}
+				return names, cobra.ShellCompDirectiveNoFileComp
+			},
+			RunE: func(_ *cobra.Command, args []string) error { return c.actions(args) },
+		}
 	})
 }
 
-func (c *cli) actions(args []string) error {
-	fs := c.newFlags("actions", "actions [NAME]", `Without NAME, lists every action a step can run. With NAME, shows that
-action's parameters (kind, default, whether required) and the fields of its
-result, which expressions read as steps.ID.FIELD.`)
-	rest, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+func (c *cli) actions(rest []string) error {
 	switch len(rest) {
 	case 0:
 		width := 0

@@ -3,30 +3,32 @@ package main
 import (
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func init() {
-	register(&command{
-		name:    "check",
-		usage:   "check [--var NAME=VALUE] PATH...",
-		summary: "load and validate scenarios without running them",
-		run:     (*cli).check,
-	})
-}
-
-func (c *cli) check(args []string) error {
-	var vars stringList
-	fs := c.newFlags("check", "check [--var NAME=VALUE] PATH...", `Loads every scenario file (or every *.yaml under a folder) and checks it as
+	register(func(c *cli) *cobra.Command {
+		var vars stringList
+		cmd := &cobra.Command{
+			Use:   "check [--var NAME=VALUE] PATH...",
+			Short: "load and validate scenarios without running them",
+			Long: `Loads every scenario file (or every *.yaml under a folder) and checks it as
 'pmrun run' would before running: YAML syntax, keys, actions, parameters and
 their types, ids, names of processes, threads and channels, and every
 expression. Every mistake is printed as FILE:LINE:COL: message; the exit code
-is 0 when all files are valid and 2 otherwise.`)
-	fs.Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
-	paths, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+is 0 when all files are valid and 2 otherwise.`,
+			ValidArgsFunction: completeScenarios,
+			RunE:              func(_ *cobra.Command, args []string) error { return c.check(vars, args) },
+		}
+		cmd.Flags().Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
+		completeFlags(cmd, map[string]cobra.CompletionFunc{"var": completeVars})
+		return cmd
+	})
+}
+
+func (c *cli) check(vars stringList, paths []string) error {
 	if len(paths) == 0 {
 		return usageErrorf("check: no scenario given")
 	}

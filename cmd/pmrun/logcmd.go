@@ -9,28 +9,35 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
 
 func init() {
-	register(&command{
-		name:    "log",
-		usage:   "log clear [FILE]",
-		summary: "empty the log file (default pmrun.log)",
-		run:     (*cli).log,
-	})
-}
-
-func (c *cli) log(args []string) error {
-	fs := c.newFlags("log", "log clear [FILE]", `'pmrun log clear' empties the JSON-lines log file (default pmrun.log) and
+	register(func(c *cli) *cobra.Command {
+		return &cobra.Command{
+			Use:   "log clear [FILE]",
+			Short: "empty the log file (default pmrun.log)",
+			Long: `'pmrun log clear' empties the JSON-lines log file (default pmrun.log) and
 keeps its permissions, as the original process manager's "Clear log file".
 It clears only a pmrun log: a missing file, a symbolic link, a FIFO or
 other non-regular file, and a file whose first line is not a pmrun event
-are refused (exit 1), so a mistyped path never empties another file.`)
-	rest, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+are refused (exit 1), so a mistyped path never empties another file.`,
+			ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) == 0 {
+					return []cobra.Completion{cobra.CompletionWithDesc("clear", "empty the log file")}, cobra.ShellCompDirectiveNoFileComp
+				}
+				if len(args) == 1 {
+					return []cobra.Completion{"log"}, cobra.ShellCompDirectiveFilterFileExt
+				}
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			},
+			RunE: func(_ *cobra.Command, args []string) error { return c.log(args) },
+		}
+	})
+}
+
+func (c *cli) log(rest []string) error {
 	if len(rest) == 0 || rest[0] != "clear" || len(rest) > 2 {
 		return usageErrorf("log: want 'pmrun log clear [FILE]'")
 	}

@@ -5,13 +5,10 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/pprof"
-	"sort"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -62,25 +59,6 @@ const (
 	exitInterrupted = 130
 )
 
-// command is one pmrun subcommand.
-type command struct {
-	name    string
-	usage   string // the synopsis after "pmrun"
-	summary string
-	run     func(c *cli, args []string) error
-	hidden  bool
-}
-
-var commands = map[string]*command{}
-
-func register(c *command) { commands[c.name] = c }
-
-// cli is what a subcommand works with: its streams.
-type cli struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-}
-
 // exitError carries an exit code; main only maps errors to codes.
 type exitError struct {
 	code int
@@ -103,32 +81,13 @@ func usageErrorf(format string, args ...any) error {
 // pmrun runs the command line and returns the exit code.
 func pmrun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
-	name := "run"
-	if len(args) > 0 {
-		switch a := args[0]; {
-		case a == "-h" || a == "--help" || a == "-help" || a == "help":
-			if len(args) > 1 {
-				if cmd, ok := commands[args[1]]; ok {
-					return code(cmd.run(c, []string{"--help"}), stderr)
-				}
-			}
-			c.help(stdout)
-			return exitOK
-		case commands[a] != nil:
-			name, args = a, args[1:]
-		case !strings.HasPrefix(a, "-") && !strings.HasSuffix(a, ".yaml") && !strings.HasSuffix(a, ".yml") && !exists(a):
-			fmt.Fprintf(stderr, "pmrun: unknown command or file %q%s\nRun 'pmrun --help' for usage.\n", a, suggestCommand(a))
-			return exitUsage
-		}
-	}
-	return code(commands[name].run(c, args), stderr)
+	root := c.commands()
+	root.SetArgs(doubleDashes(root, args))
+	return code(root.Execute(), stderr)
 }
 
 func code(err error, stderr io.Writer) int {
 	if err == nil {
-		return exitOK
-	}
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	var loadErrs lang.LoadErrors
@@ -149,103 +108,6 @@ func code(err error, stderr io.Writer) int {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-func suggestCommand(s string) string {
-	var names []string
-	for name, cmd := range commands {
-		if !cmd.hidden {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	return lang.DidYouMean(s, names)
-}
-
-func (c *cli) help(w io.Writer) {
-	fmt.Fprint(w, `pmrun runs process-synchronization scenarios: YAML files whose steps spawn
-processes, create threads, pass messages and assert conditions, against real
-operating-system objects, logging every event as JSON lines.
-
-Usage:
-`)
-	names := make([]string, 0, len(commands))
-	for name, cmd := range commands {
-		if !cmd.hidden {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		cmd := commands[name]
-		fmt.Fprintf(w, "  pmrun %-34s %s\n", cmd.usage, cmd.summary)
-	}
-	fmt.Fprint(w, `
-'run' is the default: 'pmrun scenarios/demo.yaml' runs the demo.
-'pmrun COMMAND --help' tells more about a command.
-
-Exit codes: 0 every scenario passed, 1 a step failed, 2 invalid scenario or
-usage (nothing was run), 130 interrupted, 141 the console's reader went away.
-`)
-}
-
-// flags is a subcommand's flag set and what its --help prints.
-type flags struct {
-	*flag.FlagSet
-	c                     *cli
-	synopsis, description string
-}
-
-// newFlags returns the flag set of a subcommand.
-func (c *cli) newFlags(cmd, synopsis, description string) *flags {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Run 'pmrun %s --help' for usage.\n", cmd)
-	}
-	return &flags{FlagSet: fs, c: c, synopsis: synopsis, description: description}
-}
-
-func (f *flags) help() {
-	w := f.c.stdout
-	fmt.Fprintf(w, "Usage: pmrun %s\n\n%s\n", f.synopsis, strings.TrimSpace(f.description))
-	n := 0
-	f.VisitAll(func(*flag.Flag) { n++ })
-	if n > 0 {
-		fmt.Fprintln(w, "\nFlags:")
-		f.SetOutput(w)
-		f.PrintDefaults()
-		f.SetOutput(f.c.stderr)
-	}
-}
-
-// parse parses flags placed anywhere among the arguments and returns the
-// positional arguments; --help prints the command's usage on stdout.
-func (f *flags) parse(args []string) ([]string, error) {
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if a == "-h" || a == "-help" || a == "--help" {
-			f.help()
-			return nil, flag.ErrHelp
-		}
-	}
-	var rest []string
-	for {
-		if err := f.Parse(args); err != nil {
-			return nil, &exitError{code: exitUsage}
-		}
-		args = f.Args()
-		if len(args) == 0 {
-			return rest, nil
-		}
-		if args[0] == "--" {
-			return append(rest, args[1:]...), nil
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
 }
 
 func plural(n int, one, many string) string {

@@ -43,6 +43,9 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SCENARIOS", scenarios)
+			// The console's signs are ✓ and ✗ in a UTF-8 locale, which
+			// the scripts assume unless they set another.
+			env.Setenv("LANG", "C.UTF-8")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -52,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"fileperm": cmdFilePerm,
 			"nolive":   cmdNoLive,
 			"noglob":   cmdNoGlob,
+			"pty":      cmdPTY,
 		},
 	})
 }
@@ -307,8 +311,10 @@ func processesMatching(marker string) []string {
 
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "SCENARIOS"} {
-		env = append(env, k+"="+ts.Getenv(k))
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "SCENARIOS", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "NO_COLOR"} {
+		if v := ts.Getenv(k); v != "" || k == "PATH" {
+			env = append(env, k+"="+v)
+		}
 	}
 	return env
 }

@@ -11,18 +11,37 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func init() {
-	register(&command{
-		name:    "menu",
-		usage:   "menu [--record FILE] [flags]",
-		summary: "the interactive numbered menu of the original process manager",
-		run:     (*cli).menu,
+	register(func(c *cli) *cobra.Command {
+		var mf menuFlags
+		cmd := &cobra.Command{
+			Use:   "menu [--record FILE] [flags]",
+			Short: "the interactive numbered menu of the original process manager",
+			Long:  menuHelp,
+			Args:  noArgs(": the choices are read from standard input"),
+			RunE:  func(*cobra.Command, []string) error { return c.menu(&mf) },
+		}
+		fs := cmd.Flags()
+		fs.StringVar(&mf.record, "record", "", "write the session as a scenario to `FILE`, replayable with 'pmrun run FILE'")
+		fs.StringVar(&mf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
+		fs.BoolVar(&mf.noLog, "no-log", false, "write no log file")
+		fs.StringVar(&mf.seed, "seed", "", "the random seed `N` of the session (default random; logged and recorded)")
+		fs.BoolVarP(&mf.verbose, "verbose", "v", false, "debug events and message payloads in the log")
+		completeFlags(cmd, map[string]cobra.CompletionFunc{"record": completeScenarios, "seed": noCompletions})
+		return cmd
 	})
+}
+
+// menuFlags are the menu's flags.
+type menuFlags struct {
+	record, logPath, seed string
+	noLog, verbose        bool
 }
 
 const menuHelp = `Shows the original process manager's numbered menu and runs each choice as
@@ -79,20 +98,9 @@ var menuOptions = []string{
 // errQuit ends the menu normally: option 9 or the end of input.
 var errQuit = errors.New("quit")
 
-func (c *cli) menu(args []string) error {
-	fs := c.newFlags("menu", "menu [--record FILE] [flags]", menuHelp)
-	record := fs.String("record", "", "write the session as a scenario to `FILE`, replayable with 'pmrun run FILE'")
-	logPath := fs.String("log", "pmrun.log", "append JSON events to `FILE`")
-	noLog := fs.Bool("no-log", false, "write no log file")
-	seedArg := fs.String("seed", "", "the random seed `N` of the session (default random; logged and recorded)")
-	verbose := fs.Bool("v", false, "verbose: debug events and message payloads in the log")
-	rest, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usageErrorf("menu takes no arguments, got %q: the choices are read from standard input", rest[0])
-	}
+func (c *cli) menu(mf *menuFlags) error {
+	record, logPath, noLog, seedArg, verbose := &mf.record, &mf.logPath, &mf.noLog, &mf.seed, &mf.verbose
+	var err error
 	opt := runner.Options{RunID: newRunID(), Verbose: *verbose}
 	seed := rand.Uint64() >> 1
 	if *seedArg != "" {

@@ -14,8 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/pmrun/pmrun/runner"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner"
 )
 
 func (m *menu) createProcess(ctx context.Context) error {
@@ -276,20 +278,20 @@ func (m *menu) prodcons(ctx context.Context) error {
 }
 
 // traceEvent shows the producer-consumer's item events as they happen, as
-// the original printed "Produced Item-0".
-func (m *menu) traceEvent(_ time.Time, _ hclog.Level, _ string, args []any) {
+// the original printed "Produced Item-0": each in the console line its
+// declaration gives it (see actions.Event), "producer-0 produced p0#3
+// (buffer 2/5)".
+func (m *menu) traceEvent(_ time.Time, level hclog.Level, msg string, args []any) {
 	if !m.tracing.Load() {
 		return
 	}
-	f := map[string]any{}
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok {
-			f[k] = args[i+1]
-		}
+	f := actions.Fields(args)
+	if f.Str("action") != "prodcons" {
+		return // the host's own events: the threads and processes of the step
 	}
-	verb := map[any]string{"item_produced": "produced", "item_consumed": "consumed"}[f["event"]]
-	if verb == "" {
+	ev, ok := actions.LookupEvent(f.Str("event"))
+	if !ok || ev.Console == nil {
 		return
 	}
-	m.say("  %v %s %v (buffer %v/%d)", f["worker"], verb, f["item"], f["occupancy"], pcBuffer)
+	m.say("  %s", ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}))
 }

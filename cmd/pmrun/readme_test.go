@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,5 +44,30 @@ func TestReadmeDocumentsEveryAction(t *testing.T) {
 				t.Errorf("README's row for %s does not name its result field %s", spec.Name, f.Name)
 			}
 		}
+	}
+}
+
+// TestReadmeExitCodes keeps the README's table of exit codes true to the
+// codes pmrun returns.
+func TestReadmeExitCodes(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "Exit codes, the same for every command:")
+	if !ok {
+		t.Fatal("README has no table of exit codes")
+	}
+	table, _, _ = strings.Cut(strings.TrimLeft(table, "\n"), "\n\n") // the table alone
+	var got []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([0-9]+)` \\|").FindAllStringSubmatch(table, -1) {
+		got = append(got, m[1])
+	}
+	want := []string{}
+	for _, c := range []int{exitOK, exitFailed, exitUsage, exitInterrupted, exitConsoleClosed} {
+		want = append(want, strconv.Itoa(c))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("README's exit codes %v, pmrun's %v", got, want)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
@@ -28,11 +29,17 @@ import (
 )
 
 func init() {
-	register(&command{
-		name:    "run",
-		usage:   "[run] [flags] PATH...",
-		summary: "run scenario files or folders (*.yaml, sorted)",
-		run:     (*cli).run,
+	register(func(c *cli) *cobra.Command {
+		var rf runFlags
+		cmd := &cobra.Command{
+			Use:               "run [flags] PATH...",
+			Short:             "run scenario files or folders (*.yaml, sorted)",
+			Long:              runHelp,
+			ValidArgsFunction: completeScenarios,
+			RunE:              func(_ *cobra.Command, args []string) error { return c.run(&rf, args) },
+		}
+		rf.define(cmd)
+		return cmd
 	})
 }
 
@@ -47,12 +54,6 @@ with an event saying the run was interrupted (exit code 130). When the
 console's reader goes away (pmrun x.yaml | head -1) the run stops the same
 way, with exit code 141.`
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 type runFlags struct {
 	vars     stringList
 	logPath  string
@@ -65,39 +66,60 @@ type runFlags struct {
 	timeout  time.Duration
 	repeat   int
 	shard    string
+	search   string
 	failFast bool
 	verbose  bool
 	quiet    bool
+	color    string
 	replay   stringList
 }
 
-func (c *cli) run(args []string) error {
-	var rf runFlags
-	fs := c.newFlags("run", "[run] [flags] PATH...", runHelp)
+// define defines the run flags on cmd: pmrun itself and pmrun run.
+func (rf *runFlags) define(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.Var(&rf.vars, "var", "set a scenario var: `NAME=VALUE` (VALUE read as YAML: 500 is a number); repeatable")
 	fs.StringVar(&rf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
 	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
-	fs.StringVar(&rf.format, "format", "text", "console output: text (for people) or json (the log events)")
+	fs.StringVar(&rf.format, "format", "text", "console output, `text|json`: a line per step for people, or the log's JSON events")
 	fs.StringVar(&rf.junit, "junit", "", "write a JUnit XML report to `FILE` (a test suite per scenario, a test case per step)")
 	fs.StringVar(&rf.report, "report", "", "write an HTML report to `FILE.html`: each scenario's outcome, a timeline of its steps, processes, threads, messages and items, and its steps with their errors")
 	fs.StringVar(&rf.trace, "trace", "", "write the timeline to `FILE.json` in Chrome's trace event format, for ui.perfetto.dev or chrome://tracing")
 	fs.StringVar(&rf.seed, "seed", "", "the random seed `N` for every scenario (default: the scenario's seed, else random; always logged)")
-	fs.DurationVar(&rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout (e.g. 30s)")
+	durationVar(fs, &rf.timeout, "timeout", 0, "time limit per scenario, overriding its timeout: a `DUR` such as 30s or 2m")
 	fs.IntVar(&rf.repeat, "repeat", 1, "run each scenario `N` times")
 	fs.StringVar(&rf.shard, "shard", "", "run only shard `I/N` of the scenario files (1 ≤ I ≤ N), for splitting across CI workers")
-	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails")
-	fs.BoolVar(&rf.verbose, "v", false, "verbose: debug events in the log, message payloads, process output on the console")
-	fs.BoolVar(&rf.quiet, "q", false, "quiet: only failures and results on the console")
+	fs.StringVar(&rf.search, "search-shard", "", "run only shard `I/N` of every program search's runs (1 ≤ I ≤ N): each run's randomness comes from the seed and its number, so N workers with the same --seed share one search")
+	fs.BoolVar(&rf.failFast, "fail-fast", false, "stop after the first scenario that fails, naming those not run")
+	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
+	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
+	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
 	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
-	paths, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
+	completeFlags(cmd, map[string]cobra.CompletionFunc{
+		"var":          completeVars,
+		"format":       fixedChoices("text\tfor people", "json\tthe log events"),
+		"log":          cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
+		"junit":        fileWithExt("xml"),
+		"report":       fileWithExt("html"),
+		"trace":        fileWithExt("json"),
+		"seed":         noCompletions,
+		"repeat":       noCompletions,
+		"shard":        noCompletions,
+		"search-shard": noCompletions,
+		"color":        fixedChoices("auto\ton a terminal, unless NO_COLOR is set", "always", "never"),
+		"replay":       noCompletions,
+	})
+}
+
+func (c *cli) run(rf *runFlags, paths []string) error {
 	if len(paths) == 0 {
 		return usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
 	}
 	if rf.format != "text" && rf.format != "json" {
 		return usageErrorf("--format %q: want text or json", rf.format)
+	}
+	look, err := lookOf(rf.color, c.stdout, os.Getenv)
+	if err != nil {
+		return err
 	}
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
@@ -116,6 +138,13 @@ func (c *cli) run(args []string) error {
 		}
 	}
 	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
+	if rf.search != "" {
+		i, n, err := parseShard(rf.search)
+		if err != nil {
+			return usageErrorf("--search-shard %q: %v", rf.search, err)
+		}
+		opt.SearchShard = actions.Shard{Index: i - 1, Count: n}
+	}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
 		if err != nil {
@@ -142,6 +171,14 @@ func (c *cli) run(args []string) error {
 	}
 	scenarios, err := loadAll(files, load)
 	if err != nil {
+		var loadErrs lang.LoadErrors
+		if rf.junit != "" && errors.As(err, &loadErrs) {
+			// CI reads the JUnit file: a file that does not load is a
+			// failing test there too, not a missing report.
+			if werr := report.WriteJUnitLoadErrors(rf.junit, loadErrs); werr != nil {
+				fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", werr)
+			}
+		}
 		return err
 	}
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
@@ -172,10 +209,18 @@ func (c *cli) run(args []string) error {
 		outputs = append(outputs, stdout)
 		gameOut = c.stderr
 	} else {
-		console = report.NewConsole(stdout, rf.quiet)
+		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
+		if look.terminal {
+			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
+		}
+		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
 	}
 	opt.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
+	if console != nil {
+		opt.Terminal.HoldDuringGames(console.Hold)
+	}
+	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info
 	if rf.verbose {
 		level = hclog.Debug
@@ -185,7 +230,7 @@ func (c *cli) run(args []string) error {
 	if rf.report != "" || rf.trace != "" {
 		timeline = report.NewTimeline(0, scenarios)
 	}
-	if len(outputs) > 0 || showEvents || timeline != nil {
+	if len(outputs) > 0 || showEvents || timeline != nil || live {
 		out := io.MultiWriter(outputs...)
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
@@ -196,6 +241,9 @@ func (c *cli) run(args []string) error {
 		}
 		if timeline != nil {
 			events.Tee(timeline.Record)
+		}
+		if live {
+			events.Tee(console.Progress)
 		}
 		opt.Log = events
 	}
@@ -221,10 +269,15 @@ func (c *cli) run(args []string) error {
 	started := time.Now()
 	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
+	stopProgress := func() {}
+	if console != nil {
+		stopProgress = console.StartProgress()
+	}
 	var outcomes []*lang.Outcome
+	var notRun []string // what --fail-fast skipped
 	failed := false
 loop:
-	for _, sc := range scenarios {
+	for k, sc := range scenarios {
 		for i := 0; i < rf.repeat; i++ {
 			if ctx.Err() != nil {
 				break loop
@@ -234,11 +287,13 @@ loop:
 			if o.Status != lang.StatusPassed {
 				failed = true
 				if rf.failFast {
+					notRun = skippedRuns(scenarios[k:], rf.repeat-i-1)
 					break loop
 				}
 			}
 		}
 	}
+	stopProgress()
 	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
 	status := "passed"
 	switch {
@@ -262,9 +317,21 @@ loop:
 	if consoleClosed {
 		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
 	}
+	if len(notRun) > 0 {
+		endArgs = append(endArgs, "not_run", notRun)
+	}
 	log.Info("run "+status, endArgs...)
 	if console != nil && len(outcomes) > 1 {
 		console.Summary(outcomes, time.Since(started))
+	}
+	if len(notRun) > 0 {
+		// Which scenarios were not run, and why: on the console, or on
+		// stderr when the console shows JSON events.
+		w := io.Writer(stdout)
+		if console == nil {
+			w = c.stderr
+		}
+		fmt.Fprintf(w, "--fail-fast: stopped after %s failed; not run: %s\n", outcomes[len(outcomes)-1].Scenario.Name, strings.Join(notRun, ", "))
 	}
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
@@ -292,6 +359,19 @@ loop:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// skippedRuns names the scenario runs that --fail-fast skipped: the
+// remaining repeats of the first scenario, then every run of the rest.
+func skippedRuns(scenarios []*lang.Scenario, moreRepeats int) []string {
+	var out []string
+	if moreRepeats > 0 {
+		out = append(out, fmt.Sprintf("%s (%s, %d more %s)", scenarios[0].Name, scenarios[0].File, moreRepeats, plural(moreRepeats, "run", "runs")))
+	}
+	for _, sc := range scenarios[1:] {
+		out = append(out, fmt.Sprintf("%s (%s)", sc.Name, sc.File))
+	}
+	return out
 }
 
 func seedField(seed *uint64) any {
@@ -390,11 +470,9 @@ func scenarioFiles(paths []string) ([]string, error) {
 // shard keeps the files of shard I of N (1-based), by position in the
 // sorted list, so N workers given 1/N … N/N run every file once.
 func shard(files []string, spec string) ([]string, error) {
-	is, ns, ok := strings.Cut(spec, "/")
-	i, err1 := strconv.Atoi(is)
-	n, err2 := strconv.Atoi(ns)
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
-		return nil, usageErrorf("--shard %q: want I/N with 1 ≤ I ≤ N, e.g. 2/4", spec)
+	i, n, err := parseShard(spec)
+	if err != nil {
+		return nil, usageErrorf("--shard %q: %v", spec, err)
 	}
 	var out []string
 	for k, f := range files {
@@ -403,6 +481,17 @@ func shard(files []string, spec string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseShard reads I/N, 1 ≤ I ≤ N.
+func parseShard(spec string) (i, n int, err error) {
+	is, ns, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, errors.New("want I/N with 1 ≤ I ≤ N, e.g. 2/4")
+	}
+	return i, n, nil
 }
 
 // loadAll loads every file, collecting every file's errors.

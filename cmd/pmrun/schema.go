@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pmrun/pmrun/actions"
 )
 
 func init() {
-	register(&command{
-		name:    "schema",
-		usage:   "schema",
-		summary: "print the JSON Schema of scenario files, for editors",
-		run:     (*cli).schema,
-	})
-}
-
-func (c *cli) schema(args []string) error {
-	fs := c.newFlags("schema", "schema", `Prints a JSON Schema (draft 2020-12) of pmrun scenario files, generated from
+	register(func(c *cli) *cobra.Command {
+		return &cobra.Command{
+			Use:   "schema",
+			Short: "print the JSON Schema of scenario files, for editors",
+			Long: `Prints a JSON Schema (draft 2020-12) of pmrun scenario files, generated from
 the same action registry that 'pmrun check' validates against: every action,
 its parameters with their types, allowed values, ranges, defaults and
 descriptions. Point an editor at it for completion and inline errors, e.g.
@@ -27,14 +24,14 @@ with the YAML language server's modeline on the first line of a scenario:
   # yaml-language-server: $schema=pmrun.schema.json
 
 after 'pmrun schema > pmrun.schema.json'. The schema checks the shape of a
-file; 'pmrun check' checks everything else (references, expressions).`)
-	rest, err := fs.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usageErrorf("schema takes no arguments, got %q", rest[0])
-	}
+file; 'pmrun check' checks everything else (references, expressions).`,
+			Args: noArgs(""),
+			RunE: func(*cobra.Command, []string) error { return c.schema() },
+		}
+	})
+}
+
+func (c *cli) schema() error {
 	out, err := json.MarshalIndent(scenarioSchema(), "", "  ")
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -11,19 +13,24 @@ import (
 var version = ""
 
 func init() {
-	register(&command{
-		name:    "version",
-		usage:   "version",
-		summary: "print pmrun's version",
-		run: func(c *cli, args []string) error {
-			fs := c.newFlags("version", "version", "Prints pmrun's version and the Go version it was built with.")
-			if _, err := fs.parse(args); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "pmrun %s (%s, %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
-		},
+	register(func(c *cli) *cobra.Command {
+		return &cobra.Command{
+			Use:   "version",
+			Short: "print pmrun's version (also --version)",
+			Long:  "Prints pmrun's version and the Go version it was built with.",
+			Args:  noArgs(""),
+			RunE: func(*cobra.Command, []string) error {
+				fmt.Fprintf(c.stdout, "pmrun %s\n", versionLine())
+				return nil
+			},
+		}
 	})
+}
+
+// versionLine is what 'pmrun version' and 'pmrun --version' print after
+// "pmrun ".
+func versionLine() string {
+	return fmt.Sprintf("%s (%s, %s/%s)", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func buildVersion() string {

@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"errors"
 	"time"
 
 	"github.com/pmrun/pmrun/actions"
@@ -14,6 +15,11 @@ const (
 	StatusPassed      = "passed"
 	StatusInterrupted = "interrupted"
 )
+
+// ErrInterrupted is the cause of a run's cancellation by SIGINT or
+// SIGTERM (runner.ErrInterrupted is this error): a step that it stopped
+// failed with it.
+var ErrInterrupted = errors.New("interrupted")
 
 // StepResult is how one step ended.
 type StepResult struct {

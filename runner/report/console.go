@@ -15,25 +15,92 @@ import (
 )
 
 // Console reports a run to people: a line per step with ✓ or ✗ and its
-// duration, the error under a failed step, and a line per scenario.
+// duration, the error under a failed step, and a line per scenario. On a
+// terminal it colours the marks and draws a live line for a step that
+// runs a while (see [ConsoleOptions]).
 type Console struct {
 	mu    sync.Mutex
 	w     io.Writer
 	quiet bool // only failures and the scenario lines
+	marks marks
+	live  *progress // nil: no progress line
 }
 
-// NewConsole returns a Console writing to w; quiet keeps only failures and
-// scenario results.
+// ConsoleOptions say how a [Console] writes.
+type ConsoleOptions struct {
+	// Quiet keeps only failures and the scenarios' results.
+	Quiet bool
+	// Color colours the marks with ANSI escapes: ✓ green, ✗ red (yellow
+	// when the failure is allowed). Only for a terminal, or when asked.
+	Color bool
+	// ASCII writes plain marks — "ok", "FAIL", "skip", ">" — instead of
+	// ✓, ✗, - and ▶: for a terminal or a log whose locale is not UTF-8.
+	ASCII bool
+	// Terminal, if set, is the terminal the console writes on: a step that
+	// runs longer than a moment gets a live line on it — elapsed time and
+	// the counts its events declare ([actions.Count]) — redrawn in place
+	// and erased when the step ends. The console writes that line to
+	// Terminal directly, so its own writer must pass every line on at
+	// once. Feed it events with [Console.Progress] and start it with
+	// [Console.StartProgress]. Ignored when Quiet.
+	Terminal io.Writer
+	// Width returns the terminal's width in columns; nil: 80.
+	Width func() int
+}
+
+// marks are the signs a console puts before its lines.
+type marks struct {
+	start, ok, failed, allowed, skipped, event, more string
+	width                                            int // of ok, failed and skipped, padded
+}
+
+// ANSI colours for the marks.
+const (
+	ansiGreen  = "\x1b[32m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiReset  = "\x1b[0m"
+)
+
+func newMarks(o ConsoleOptions) marks {
+	m := marks{start: "▶", ok: "✓", failed: "✗", allowed: "✗", skipped: "-", event: "│", more: "…", width: 1}
+	if o.ASCII {
+		m = marks{start: ">", ok: "ok  ", failed: "FAIL", allowed: "FAIL", skipped: "skip", event: "|", more: "...", width: 4}
+	}
+	if o.Color {
+		m.ok = ansiGreen + m.ok + ansiReset
+		m.failed = ansiRed + m.failed + ansiReset
+		m.allowed = ansiYellow + m.allowed + ansiReset
+	}
+	return m
+}
+
+// NewConsole returns a Console writing to w with ✓ and ✗ and no colour;
+// quiet keeps only failures and scenario results.
 func NewConsole(w io.Writer, quiet bool) *Console {
-	return &Console{w: w, quiet: quiet}
+	return NewConsoleWith(w, ConsoleOptions{Quiet: quiet})
+}
+
+// NewConsoleWith returns a Console writing to w as o says.
+func NewConsoleWith(w io.Writer, o ConsoleOptions) *Console {
+	c := &Console{w: w, quiet: o.Quiet, marks: newMarks(o)}
+	if o.Terminal != nil && !o.Quiet {
+		c.live = newProgress(o, c.marks)
+	}
+	return c
 }
 
 // ScenarioStart implements runner.Reporter.
 func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
+	if c.live != nil {
+		c.mu.Lock()
+		c.live.scenario = sc
+		c.mu.Unlock()
+	}
 	if c.quiet {
 		return
 	}
-	c.printf("▶ %s (%s, seed %d)\n", sc.Name, sc.File, seed)
+	c.printf("%s %s (%s, seed %d)\n", c.marks.start, sc.Name, sc.File, seed)
 }
 
 // StepEnd implements runner.Reporter. Below a step's line it prints the
@@ -48,15 +115,16 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 	if c.quiet && r.Status != lang.StatusFailed && len(notes) == 0 {
 		return
 	}
-	mark, note := "✓", formatDuration(r.Duration)
+	mark, note := c.marks.ok, formatDuration(r.Duration)
 	switch r.Status {
 	case lang.StatusFailed:
-		mark = "✗"
+		mark = c.marks.failed
 		if st.ContinueOnError {
+			mark = c.marks.allowed
 			note += ", allowed to fail (continue_on_error)"
 		}
 	case lang.StatusSkipped:
-		mark, note = "-", "skipped"
+		mark, note = c.marks.skipped, "skipped"
 	}
 	label := st.Label()
 	var more []string // a long log message, in full below the step's line
@@ -72,7 +140,7 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 	if st.Background {
 		label += " (background)"
 	}
-	c.printf("  %s %-48s %s\n", mark, truncate(label, labelWidth), note)
+	c.printf("  %s %-48s %s\n", mark, c.truncate(label, labelWidth), note)
 	for _, line := range more {
 		c.printf("      %s\n", line)
 	}
@@ -92,9 +160,12 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 // ScenarioEnd implements runner.Reporter.
 func (c *Console) ScenarioEnd(o *lang.Outcome) {
 	ok, failed, skipped := o.Counts()
-	mark := "✓"
+	mark := c.marks.ok
 	if o.Status != lang.StatusPassed {
-		mark = "✗"
+		mark = c.marks.failed
+	}
+	if c.marks.width > 1 {
+		mark = strings.TrimSpace(mark) // "ok a passed", not "ok   a passed"
 	}
 	counts := fmt.Sprintf("%d ok", ok)
 	allowed := 0
@@ -134,7 +205,7 @@ func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) 
 		return
 	}
 	for _, line := range strings.Split(ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
-		c.printf("      │ %s\n", line)
+		c.printf("      %s %s\n", c.marks.event, line)
 	}
 }
 
@@ -163,8 +234,17 @@ func (c *Console) Summary(outcomes []*lang.Outcome, elapsed time.Duration) {
 
 func (c *Console) printf(format string, args ...any) {
 	c.mu.Lock()
+	if c.live != nil {
+		c.live.erase() // the next tick draws it again, below
+	}
 	fmt.Fprintf(c.w, format, args...)
 	c.mu.Unlock()
+}
+
+// truncate makes s one printable line of at most n runes, with the
+// console's sign for "more".
+func (c *Console) truncate(s string, n int) string {
+	return truncateWith(s, n, c.marks.more)
 }
 
 func formatDuration(d time.Duration) string {
@@ -218,11 +298,12 @@ func printable(s string) string {
 	}, s)
 }
 
-// truncate makes s one printable line of at most n runes.
-func truncate(s string, n int) string {
+// truncateWith makes s one printable line of at most n runes, ending in
+// more when it was cut.
+func truncateWith(s string, n int, more string) string {
 	s = printable(s)
 	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+		return string(r[:max(0, n-utf8.RuneCountInString(more))]) + more
 	}
 	return s
 }

@@ -5,8 +5,12 @@ import (
 	htmltemplate "html/template"
 	"io"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -34,8 +38,10 @@ type reportPage struct {
 }
 
 type reportRun struct {
+	ID                                 string // the anchor the index links to
+	Number                             int
 	Name, File, Status, Seed, Duration string
-	OK, Failed, Skipped                int
+	OK, Failed, Skipped, Allowed       int
 	Err                                string // a failure outside any step
 	Unlisted                           int    // steps left out of the table
 	Chart                              *reportChart
@@ -45,6 +51,7 @@ type reportRun struct {
 type reportStep struct {
 	Index                                  int
 	Label, Action, Status, Duration, Error string
+	Class                                  string // the row's: its status, and allowed
 	Pos                                    string
 	Message                                string // what a log step logged
 }
@@ -64,15 +71,26 @@ type legendEntry struct {
 }
 
 type reportRow struct {
-	Y, TextY int
-	Label    string
-	Bars     []reportBar
-	Marks    []reportMark
+	Y, TextY, Height int
+	Label            string
+	Bars             []reportBar
+	Marks            []reportMark
+	Gauge            *reportGauge
 }
 
 type reportBar struct {
 	X, W  float64
 	Class string
+	Title string
+	Text  string // a label inside the bar, where it fits
+}
+
+// reportGauge is a gauge's line (see [actions.Gauge]) on its row.
+type reportGauge struct {
+	Path  string // SVG path data
+	Color htmltemplate.CSS
+	Top   int
+	ZeroY int // where the scale's 0 is written
 	Title string
 }
 
@@ -99,6 +117,7 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 		runs = tl.runs
 		page.Dropped = tl.dropped
 	}
+	names := suiteNames(outcomes) // "demo (run 2 of 3)" for a repeated scenario
 	for i, o := range outcomes {
 		if o.Status == lang.StatusPassed {
 			page.Passed++
@@ -107,8 +126,8 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 		}
 		ok, failed, skipped := o.Counts()
 		rr := reportRun{
-			Name: o.Scenario.Name, File: o.Scenario.File, Status: o.Status,
-			Seed: fmt.Sprint(o.Seed), Duration: roundDuration(o.Duration).String(),
+			ID: fmt.Sprintf("run-%d", i+1), Number: i + 1, Name: names[i], File: o.Scenario.File, Status: o.Status,
+			Seed: fmt.Sprint(o.Seed), Duration: readable(o.Duration),
 			OK: ok, Failed: failed, Skipped: skipped,
 		}
 		if o.Err != nil {
@@ -128,8 +147,12 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 				listed++
 			}
 			st := reportStep{
-				Index: s.Step.Index, Label: s.Step.Label(), Action: s.Step.Action, Status: s.Status,
-				Duration: roundDuration(s.Duration).String(), Pos: s.Step.Pos.String(),
+				Index: s.Step.Index, Label: s.Step.Label(), Action: s.Step.Action, Status: s.Status, Class: s.Status,
+				Duration: readable(s.Duration), Pos: s.Step.Pos.String(),
+			}
+			if s.Status == lang.StatusFailed && s.Step.ContinueOnError {
+				st.Status, st.Class = "failed (allowed)", "failed allowed"
+				rr.Allowed++
 			}
 			if s.Err != nil {
 				st.Error = s.Err.Error()
@@ -144,11 +167,12 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 		}
 		page.Runs = append(page.Runs, rr)
 	}
-	page.Title = fmt.Sprintf("pmrun report: %d scenario runs, %d passed, %d not", len(outcomes), page.Passed, page.Failed)
+	page.Title = fmt.Sprintf("pmrun report: %d scenario %s, %d passed, %d not", len(outcomes), plural(len(outcomes), "run", "runs"), page.Passed, page.Failed)
 	return reportTemplate.Execute(w, page)
 }
 
-// chartOf lays out one run's tracks.
+// chartOf lays out one run's tracks, the gauges' lines before the labs'
+// workers.
 func chartOf(r *runLine) *reportChart {
 	end := r.endTime()
 	total := end.Sub(r.start)
@@ -165,9 +189,21 @@ func chartOf(r *runLine) *reportChart {
 	}
 	drawn := 0
 	var legend legendMaker
-	for i, tr := range r.sortedTracks() {
-		y := chartAxisHeight + i*chartRowHeight
-		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Label: tr.label}
+	y := chartAxisHeight
+	gaugesDrawn := false
+	drawGauges := func() {
+		gaugesDrawn = true
+		for _, g := range r.gauges {
+			c.Rows = append(c.Rows, gaugeRow(g, y, x, &legend))
+			y += gaugeHeight
+		}
+	}
+	for _, tr := range r.sortedTracks() {
+		if tr.kind == actions.WorkerRow && !gaugesDrawn {
+			drawGauges()
+		}
+		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Height: chartRowHeight, Label: tr.label}
+		y += chartRowHeight
 		for _, s := range tr.spans {
 			if drawn >= chartLimit {
 				c.Hidden++
@@ -176,7 +212,11 @@ func chartOf(r *runLine) *reportChart {
 			drawn++
 			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
-			row.Bars = append(row.Bars, reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)})
+			bar := reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)}
+			if tr.kind == actions.StepsRow {
+				bar.Text = fitText(s.name, bar.W)
+			}
+			row.Bars = append(row.Bars, bar)
 		}
 		for i := range tr.marks {
 			m := &tr.marks[i]
@@ -186,17 +226,81 @@ func chartOf(r *runLine) *reportChart {
 			}
 			drawn++
 			row.Marks = append(row.Marks, reportMark{X: x(m.at), Class: legend.mark(m),
-				Title: fmt.Sprintf("%s at %s", tr.markLabel(m), roundDuration(m.at.Sub(r.start)))})
+				Title: fmt.Sprintf("%s at %s", tr.markLabel(m), readable(m.at.Sub(r.start)))})
 		}
 		c.Rows = append(c.Rows, row)
 	}
+	if !gaugesDrawn {
+		drawGauges()
+	}
 	c.Legend = legend.entries()
-	c.Height = chartAxisHeight + len(c.Rows)*chartRowHeight + 4
+	c.Height = y + 4
 	return c
 }
 
+// gaugeHeight is the height of a gauge's row.
+const gaugeHeight = 44
+
+// gaugeRow draws a gauge as a line that steps from value to value, at
+// most a few points to a pixel's column, so that a million items still
+// make a small path.
+func gaugeRow(g *gaugeLine, y int, x func(time.Time) float64, legend *legendMaker) reportRow {
+	row := reportRow{Y: y, TextY: y + 14, Height: gaugeHeight, Label: g.label}
+	pts := append([]gaugePoint(nil), g.points...)
+	slices.SortStableFunc(pts, func(a, b gaugePoint) int { return a.at.Compare(b.at) })
+	top := max(g.top, 1)
+	const pad = 4
+	yOf := func(v int) float64 {
+		return px(float64(y+gaugeHeight-pad) - float64(v)/float64(top)*float64(gaugeHeight-2*pad))
+	}
+	var d strings.Builder
+	lastX, lastV := -1.0, 0
+	for i, p := range pts {
+		px := x(p.at)
+		switch {
+		case i == 0:
+			fmt.Fprintf(&d, "M%g %g", px, yOf(p.v))
+		case px-lastX >= 0.5 || p.v == 0 || p.v == top:
+			// A new column, or an extreme worth its own vertical.
+			if px != lastX {
+				fmt.Fprintf(&d, "H%g", px)
+			}
+			if p.v != lastV {
+				fmt.Fprintf(&d, "V%g", yOf(p.v))
+			}
+		default:
+			if p.v != lastV {
+				fmt.Fprintf(&d, "V%g", yOf(p.v))
+			}
+		}
+		lastX, lastV = px, p.v
+	}
+	color := g.decl.Color
+	if color == "" {
+		color = "#555"
+	}
+	legend.add(color, g.decl.Legend)
+	row.Gauge = &reportGauge{Path: d.String(), Color: htmltemplate.CSS(color), Top: top, ZeroY: y + gaugeHeight - 2,
+		Title: fmt.Sprintf("%s: %d values from 0 to %d, the scale's top", g.label, len(pts), top)}
+	return row
+}
+
+// fitText returns as much of a bar's name as fits inside it, or "".
+func fitText(name string, width float64) string {
+	const charWidth = 6.2 // of the chart's 11px font, about
+	n := int((width - 6) / charWidth)
+	if n < 4 {
+		return ""
+	}
+	return truncateWith(name, n, "…")
+}
+
 func spanTitle(r *runLine, s *span, stop time.Time) string {
-	title := fmt.Sprintf("%s: %s, %s at %s", s.name, s.status, roundDuration(stop.Sub(s.start)), roundDuration(s.start.Sub(r.start)))
+	status := s.status
+	if s.allowed {
+		status += ", allowed (continue_on_error)"
+	}
+	title := fmt.Sprintf("%s: %s, %s at %s", s.name, status, readable(stop.Sub(s.start)), readable(s.start.Sub(r.start)))
 	if e := s.args.Str("error"); e != "" {
 		title += "\n" + e
 	}
@@ -235,15 +339,34 @@ func tickLabel(d time.Duration) string {
 	return d.String()
 }
 
-// roundDuration keeps three significant digits or so, for people.
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Microsecond)
+// readable writes a duration for people: three significant digits in
+// the largest unit it reaches — 2.35s, 12.3ms, 456µs, 2.5s — and minutes
+// and seconds past a minute.
+func readable(d time.Duration) string {
+	if d < 0 {
+		return "-" + readable(-d)
 	}
-	return d
+	if d >= time.Minute {
+		return d.Round(time.Second).String()
+	}
+	if d >= 1000 {
+		digits := int(math.Floor(math.Log10(float64(d)))) + 1
+		d = d.Round(time.Duration(math.Pow10(digits - 3)))
+	}
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{time.Second, "s"}, {time.Millisecond, "ms"}, {time.Microsecond, "µs"}} {
+		if d >= u.size {
+			v := float64(d) / float64(u.size)
+			text := strconv.FormatFloat(v, 'f', max(0, 2-int(math.Floor(math.Log10(v)))), 64)
+			if strings.Contains(text, ".") {
+				text = strings.TrimRight(strings.TrimRight(text, "0"), ".")
+			}
+			return text + u.name
+		}
+	}
+	return fmt.Sprintf("%dns", d.Nanoseconds())
 }
 
 var reportTemplate = htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
@@ -254,20 +377,24 @@ var reportTemplate = htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTY
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; }
-h2 { font-size: 1.1em; margin-top: 2em; }
-.passed { color: #17803d; } .failed, .interrupted { color: #c0262d; }
+h2 { font-size: 1.1em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: 1em; }
+.passed { color: #17803d; } .failed, .interrupted { color: #c0262d; } .allowed { color: #9a6b00; }
 table { border-collapse: collapse; margin-top: .8em; }
 td, th { border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.failed td { background: #fdecec; } tr.skipped td { color: #888; }
+tr.failed td { background: #fdecec; } tr.failed.allowed td { background: #fdf5dc; } tr.skipped td { color: #888; }
+table.index td { border-bottom: 1px solid #eee; }
 pre { margin: 0; white-space: pre-wrap; font-size: 12px; }
 .chart { overflow-x: auto; }
 svg text { font: 11px system-ui, sans-serif; }
+svg text.bar { fill: #fff; pointer-events: none; } svg text.scale { fill: #888; font-size: 9px; }
 svg line.axis { stroke: #ddd; stroke-width: 1; } svg .lane { fill: #f6f6f6; }
-svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #e0a030; } svg rect.other { fill: #aaa; }
+svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #a0522d; } svg rect.other { fill: #aaa; }
+svg rect.allowed { fill: #e6b422; }
 svg rect.step { stroke: #fff; stroke-width: .5; }
 svg line { stroke-width: 2; stroke: #555; }
-{{.Styles}}svg line.failed { stroke: #c0262d; stroke-width: 3; }
+svg path.gauge { fill: none; stroke-width: 1.5; }
+{{.Styles}}svg line.failed { stroke: #c0262d; stroke-width: 3; } svg line.allowed { stroke: #e6b422; stroke-width: 3; }
 .legend span { display: inline-block; margin-right: 1em; }
 .legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
 .note { color: #666; }
@@ -276,9 +403,13 @@ svg line { stroke-width: 2; stroke: #555; }
 <body>
 <h1>{{.Title}}</h1>
 <p class="note">Written {{.Generated}} by pmrun. Hover over a bar or a mark for its details.{{if .Dropped}} {{.Dropped}} events were left out of the timeline (too many to keep).{{end}}</p>
-{{range .Runs}}
-<h2>{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
-<p>{{.File}} · seed {{.Seed}} · {{.Duration}} · {{.OK}} ok, {{.Failed}} failed, {{.Skipped}} skipped</p>
+{{if gt (len .Runs) 1}}<table class="index">
+<tr><th>#</th><th>scenario</th><th>status</th><th>time</th><th>steps</th><th>file</th><th>seed</th></tr>
+{{range $i, $r := .Runs}}<tr><td class="num">{{$r.Number}}</td><td><a href="#{{$r.ID}}">{{$r.Name}}</a></td><td class="{{$r.Status}}">{{$r.Status}}</td><td class="num">{{$r.Duration}}</td><td>{{$r.OK}} ok{{if $r.Failed}}, {{$r.Failed}} failed{{if $r.Allowed}} ({{$r.Allowed}} allowed){{end}}{{end}}{{if $r.Skipped}}, {{$r.Skipped}} skipped{{end}}</td><td>{{$r.File}}</td><td>{{$r.Seed}}</td></tr>
+{{end}}</table>
+{{end}}{{range .Runs}}
+<h2 id="{{.ID}}">{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
+<p>{{.File}} · seed {{.Seed}} · {{.Duration}} · {{.OK}} ok, {{.Failed}} failed{{if .Allowed}} (<span class="allowed">{{.Allowed}} allowed</span>){{end}}, {{.Skipped}} skipped</p>
 {{if .Err}}<pre class="failed">{{.Err}}</pre>{{end}}
 {{with .Chart}}{{$c := .}}{{with .Legend}}<p class="legend">
 {{range .}}<span><i style="background:{{.Color}}"></i>{{.Text}}</span>
@@ -286,17 +417,19 @@ svg line { stroke-width: 2; stroke: #555; }
 {{end}}<div class="chart">
 <svg xmlns="http://www.w3.org/2000/svg" width="{{$c.Width}}" height="{{$c.Height}}" role="img" aria-label="timeline">
 {{range .Axis}}<line class="axis" x1="{{.X}}" x2="{{.X}}" y1="14" y2="{{$c.Height}}"/><text x="{{.X}}" y="11" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range $row := .Rows}}<rect class="lane" x="0" y="{{$row.Y}}" width="{{$c.Width}}" height="19"/><text x="4" y="{{$row.TextY}}">{{$row.Label}}</text>
-{{range .Bars}}<rect class="{{.Class}}" x="{{.X}}" y="{{$row.Y}}" width="{{.W}}" height="19"><title>{{.Title}}</title></rect>
-{{end}}{{end}}{{range $row := .Rows}}{{range .Marks}}<line class="{{.Class}}" x1="{{.X}}" x2="{{.X}}" y1="{{$row.Y}}" y2="{{$row.TextY}}"><title>{{.Title}}</title></line>
+{{end}}{{range $row := .Rows}}<rect class="lane" x="0" y="{{$row.Y}}" width="{{$c.Width}}" height="{{$row.Height}}" opacity="0.9"/><text x="4" y="{{$row.TextY}}">{{$row.Label}}</text>
+{{with $row.Gauge}}<text class="scale" x="274" y="{{$row.TextY}}" text-anchor="end">{{.Top}}</text><text class="scale" x="274" y="{{.ZeroY}}" text-anchor="end">0</text><path class="gauge" d="{{.Path}}" stroke="{{.Color}}"><title>{{.Title}}</title></path>
+{{end}}{{range .Bars}}<rect class="{{.Class}}" x="{{.X}}" y="{{$row.Y}}" width="{{.W}}" height="19"><title>{{.Title}}</title></rect>
+{{if .Text}}<text class="bar" x="{{.X}}" dx="3" y="{{$row.TextY}}">{{.Text}}</text>
+{{end}}{{end}}{{end}}{{range $row := .Rows}}{{range .Marks}}<line class="{{.Class}}" x1="{{.X}}" x2="{{.X}}" y1="{{$row.Y}}" y2="{{$row.TextY}}"><title>{{.Title}}</title></line>
 {{end}}{{end}}</svg>
 {{if .Hidden}}<p class="note">{{.Hidden}} more bars and marks are not drawn; --trace keeps them.</p>{{end}}
 </div>{{end}}
 <table>
 <tr><th>#</th><th>step</th><th>action</th><th>status</th><th>time</th><th>where</th></tr>
-{{range .Steps}}<tr class="{{.Status}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
+{{range .Steps}}<tr class="{{.Class}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
 {{if .Message}}<tr><td></td><td colspan="5"><pre>{{.Message}}</pre></td></tr>
-{{end}}{{if .Error}}<tr class="{{.Status}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
+{{end}}{{if .Error}}<tr class="{{.Class}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
 {{end}}{{end}}</table>
 {{if .Unlisted}}<p class="note">{{.Unlisted}} more steps are not listed (none of them failed).</p>{{end}}
 {{end}}

@@ -81,9 +81,12 @@ steps:
 	}
 	html := page.String()
 	for _, want := range []string{
-		"<h2>report &lt;me&gt; <span class=\"passed\">passed</span></h2>", // names escaped
-		"exit code &lt;3&gt;", // the failed assertion's message, escaped
-		`<tr class="failed">`,
+		"<h2 id=\"run-1\">report &lt;me&gt; <span class=\"passed\">passed</span></h2>", // names escaped
+		"exit code &lt;3&gt;",         // the failed assertion's message, escaped
+		`<tr class="failed allowed">`, // continue_on_error
+		"<td>failed (allowed)</td>",
+		`<text class="bar" x="`, // the steps' bars are labelled
+		">#0 spawn kid</text>",
 		fmt.Sprintf("process kid (pid %d)", pid),
 	} {
 		if !strings.Contains(html, want) {
@@ -109,9 +112,9 @@ steps:
 	for _, l := range chart.Lines {
 		count[l.Class]++
 	}
-	// Every step a bar (one failed), the process's life a bar, its output
-	// and the messages marks.
-	if count["step ok"] != len(sc.Steps)-1 || count["step failed"] != 1 || count["process failed"] != 1 ||
+	// Every step a bar (one failed, which is allowed), the process's life
+	// a bar, its output and the messages marks.
+	if count["step ok"] != len(sc.Steps)-1 || count["step allowed"] != 1 || count["step failed"] != 0 || count["process failed"] != 1 ||
 		count["thread ok"] != 1 || count["process_output"] != 1 || count["message_sent"] != 1 || count["message_received"] != 1 {
 		t.Errorf("chart elements %v", count)
 	}

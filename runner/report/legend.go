@@ -14,21 +14,24 @@ import (
 // a process killed by a signal. The declared styles' colours come from
 // their declarations (see [actions.Style]).
 const (
-	okColor     = "#4c9f70"
-	failedColor = "#d9534f"
-	otherColor  = "#aaa"
-	killedColor = "#e0a030"
+	okColor      = "#4c9f70"
+	failedColor  = "#d9534f"
+	otherColor   = "#aaa"
+	killedColor  = "#a0522d"
+	allowedColor = "#e6b422"
 )
 
 // statusLegend are the legend entries of the statuses, in the order a
 // legend lists them, before the declared styles.
 var statusLegend = [...]legendEntry{
-	{okColor, "step ok"}, {failedColor, "failed"}, {otherColor, "skipped or still running"}, {killedColor, "killed by a signal"},
+	{okColor, "step ok"}, {failedColor, "failed"}, {allowedColor, "failed, allowed (continue_on_error)"},
+	{otherColor, "skipped or still running"}, {killedColor, "killed by a signal"},
 }
 
 const (
 	stepOK = iota
 	failedEntry
+	allowedEntry
 	otherEntry
 	killedEntry
 )
@@ -47,6 +50,9 @@ type legendMaker struct {
 func (l *legendMaker) span(tr *track, s *span) string {
 	kind := tr.kind.String()
 	switch {
+	case s.failed && s.allowed:
+		l.status[allowedEntry] = true
+		return kind + " allowed"
 	case s.failed && strings.HasPrefix(s.status, "SIG"):
 		l.status[killedEntry] = true
 		return kind + " killed"
@@ -68,6 +74,10 @@ func (l *legendMaker) span(tr *track, s *span) string {
 
 // mark returns the class of a mark's line: its event's name, and failed.
 func (l *legendMaker) mark(m *mark) string {
+	if m.failed && m.allowed {
+		l.status[allowedEntry] = true
+		return m.event.Name + " allowed"
+	}
 	if m.failed {
 		l.status[failedEntry] = true
 		return m.event.Name + " failed"

@@ -63,6 +63,22 @@ type runLine struct {
 	byKey  map[string]*track
 	open   map[string]*span // started and not yet ended
 	steps  []*track         // lanes of steps: overlapping steps (background) go to the next
+	gauges []*gaugeLine     // values drawn as lines, in the order they appeared
+}
+
+// gaugeLine is one step's values of a gauge (see [actions.Gauge]): a
+// buffer's occupancy, item by item.
+type gaugeLine struct {
+	decl   *actions.Gauge
+	step   int
+	label  string
+	top    int // the scale's top: the declared maximum, or the highest value
+	points []gaugePoint
+}
+
+type gaugePoint struct {
+	at time.Time
+	v  int
 }
 
 // A track is one row of the timeline: a lane of steps, a process, a
@@ -83,6 +99,7 @@ type span struct {
 	ended      bool
 	status     string         // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
 	failed     bool           // drawn as a failure
+	allowed    bool           // a failed step that continue_on_error allows
 	style      *actions.Style // how it is drawn; nil for a step
 	// step is the index of the step a worker's span belongs to; the
 	// span ends with the step at the latest. nil for other spans.
@@ -94,12 +111,13 @@ type span struct {
 // own fields and makes its label only when it is written out: a run can
 // trace a hundred thousand items.
 type mark struct {
-	at     time.Time
-	event  *actions.Event
-	msg    string
-	level  hclog.Level
-	failed bool
-	args   fields // what is not the same for every mark of the track
+	at      time.Time
+	event   *actions.Event
+	msg     string
+	level   hclog.Level
+	failed  bool
+	allowed bool   // a failure in a step that continue_on_error allows
+	args    fields // what is not the same for every mark of the track
 }
 
 // fields are an event's key/value pairs, as the log passes them on.
@@ -142,6 +160,10 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 			delete(r.open, key)
 			status := f.Str("status")
 			t.close(s, at, status, status == lang.StatusFailed, f)
+			if i, ok := f.Get("step").(int); ok && s.failed && r.sc != nil {
+				st := r.sc.StepAt(i)
+				s.allowed = st != nil && st.ContinueOnError
+			}
 		}
 		// A worker waiting when its step ended (a jammed barrier, a
 		// deadlocked table) was stopped with it.
@@ -161,6 +183,9 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 // draw records an event as its declaration says: its mark, then the end
 // of the span open on its row, then the start of the next.
 func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.Occurrence) {
+	if ev.Gauge != nil {
+		t.gauge(r, ev.Gauge, at, o.Fields)
+	}
 	key := rowKey(ev.Row, o.Fields)
 	if ev.Mark == nil && len(ev.Starts) == 0 {
 		// Only an end: it draws nothing new, so it adds no row.
@@ -185,6 +210,49 @@ func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.O
 			break
 		}
 	}
+}
+
+// gauge adds an event's value to its step's line of gauge g.
+func (t *Timeline) gauge(r *runLine, g *actions.Gauge, at time.Time, f fields) {
+	v, ok := intField(f, g.Field)
+	if !ok {
+		return
+	}
+	step, _ := intField(f, "step") // an agent's is a JSON number
+	var gl *gaugeLine
+	for _, l := range r.gauges {
+		if l.decl == g && l.step == step {
+			gl = l
+			break
+		}
+	}
+	if gl == nil {
+		gl = &gaugeLine{decl: g, step: step, label: fmt.Sprintf("%s (step #%d)", g.Label, step)}
+		r.gauges = append(r.gauges, gl)
+	}
+	if top, ok := intField(f, g.Max); ok && g.Max != "" {
+		gl.top = max(gl.top, top)
+	}
+	gl.top = max(gl.top, v)
+	if t.room() {
+		gl.points = append(gl.points, gaugePoint{at: at, v: v})
+	}
+}
+
+// intField returns a whole-number field, as a runner's own events carry
+// it (int) or an agent's (decoded from JSON).
+func intField(f fields, key string) (int, bool) {
+	switch v := f.Get(key).(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case uint64:
+		return int(v), true
+	case float64:
+		return int(v), v == float64(int(v))
+	}
+	return 0, false
 }
 
 // end ends the span open on the event's row with the first of its Ends
@@ -352,7 +420,26 @@ func (t *Timeline) mark(tr *track, ev *actions.Event, at time.Time, failed bool,
 	if !t.room() {
 		return
 	}
-	tr.marks = append(tr.marks, mark{at: at, event: ev, msg: o.Message, level: o.Level, failed: failed, args: trim(o.Fields, tr.key)})
+	m := mark{at: at, event: ev, msg: o.Message, level: o.Level, failed: failed, args: trim(o.Fields, tr.key)}
+	if failed {
+		m.allowed = t.allowedStep(o.Fields)
+	}
+	tr.marks = append(tr.marks, m)
+}
+
+// allowedStep reports whether the step an event belongs to may fail
+// (continue_on_error), so that a failure it shows is drawn as allowed.
+func (t *Timeline) allowedStep(f fields) bool {
+	if len(t.runs) == 0 {
+		return false
+	}
+	r := t.runs[len(t.runs)-1]
+	i, ok := intField(f, "step")
+	if !ok || r.sc == nil {
+		return false
+	}
+	st := r.sc.StepAt(i)
+	return st != nil && st.ContinueOnError
 }
 
 // trim returns a copy of a mark's fields without those its run, step and

@@ -60,6 +60,9 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 		if err := emit(traceEvent{Name: "process_sort_index", Ph: "M", Pid: pid, Args: map[string]any{"sort_index": i}}); err != nil {
 			return err
 		}
+		if err := writeGauges(r, pid, us, emit); err != nil {
+			return err
+		}
 		end := r.endTime()
 		for j, tr := range r.sortedTracks() {
 			tid := j + 1
@@ -79,6 +82,9 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 				if !s.ended {
 					args["status"] = stillRunning
 				}
+				if s.allowed {
+					args["allowed"] = "continue_on_error"
+				}
 				if err := emit(traceEvent{Name: s.name, Cat: tr.kind.String(), Ph: "X", Ts: us(s.start), Dur: &dur, Pid: pid, Tid: tid, Args: args}); err != nil {
 					return err
 				}
@@ -93,6 +99,19 @@ func (t *Timeline) WriteTrace(w io.Writer) error {
 	}
 	bw.WriteString("]}\n")
 	return bw.Flush()
+}
+
+// writeGauges writes a run's gauges as counter ("C") events, which
+// Perfetto draws as a graph under the run.
+func writeGauges(r *runLine, pid int, us func(time.Time) float64, emit func(traceEvent) error) error {
+	for _, g := range r.gauges {
+		for _, p := range g.points {
+			if err := emit(traceEvent{Name: g.label, Ph: "C", Ts: us(p.at), Pid: pid, Args: map[string]any{g.decl.Field: p.v}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // endTime returns when the run ended: its scenario_end, or if that never
@@ -127,6 +146,13 @@ func (r *runLine) lastTime() time.Time {
 		for _, m := range tr.marks {
 			if m.at.After(last) {
 				last = m.at
+			}
+		}
+	}
+	for _, g := range r.gauges {
+		for _, p := range g.points {
+			if p.at.After(last) {
+				last = p.at
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func runWorker(ctx context.Context, files []*os.File, wa WorkerArgs, emit Emitte
 			// several agents reach the log in the order their sockets
 			// deliver them, so at is the timeline's order.
 			emit(e.Kind, e.Message(), slices.Concat(step, []any{"worker", e.Worker.ThreadName(),
-				"item", e.Item.String(), "occupancy", e.Occupancy, "at", e.Time.Format(time.RFC3339Nano)})...)
+				"item", e.Item.String(), "occupancy", e.Occupancy, "buffer", e.Buffer, "at", e.Time.Format(time.RFC3339Nano)})...)
 		}
 	}
 	th, err := osthread.Start(w.ThreadName(), func(t *osthread.Thread) error {

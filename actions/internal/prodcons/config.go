@@ -153,6 +153,7 @@ type Event struct {
 	Worker    Worker
 	Item      Item
 	Occupancy int // items in the buffer right after this step
+	Buffer    int // the buffer's slots, which occupancy should stay within
 	Time      time.Time
 }
 

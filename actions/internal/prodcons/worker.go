@@ -333,7 +333,7 @@ func (wk *worker) produced(g, k int, occ int32) {
 	wk.noteOccupancy(occ)
 	wk.st.items.Store(uint64(k))
 	if wk.onEvent != nil {
-		wk.onEvent(Event{Kind: ItemProduced, Worker: wk.w, Item: wk.itemOf(g), Occupancy: int(occ), Time: time.Now()})
+		wk.onEvent(Event{Kind: ItemProduced, Worker: wk.w, Item: wk.itemOf(g), Occupancy: int(occ), Buffer: wk.buffer(), Time: time.Now()})
 	}
 }
 
@@ -347,7 +347,7 @@ func (wk *worker) consumed(item uint32, occ int32) {
 	wk.counts[item-1].Add(1)
 	wk.st.items.Add(1)
 	if wk.onEvent != nil {
-		wk.onEvent(Event{Kind: ItemConsumed, Worker: wk.w, Item: wk.itemOf(int(item - 1)), Occupancy: int(occ), Time: time.Now()})
+		wk.onEvent(Event{Kind: ItemConsumed, Worker: wk.w, Item: wk.itemOf(int(item - 1)), Occupancy: int(occ), Buffer: wk.buffer(), Time: time.Now()})
 	}
 }
 
