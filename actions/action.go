@@ -160,6 +160,9 @@ func Paramf(param, format string, args ...any) error {
 type Static struct {
 	Args
 	Dynamic func(name string) bool
+	// Channel returns a channel the scenario declares (default included),
+	// for checks against its settings; nil when the loader has none yet.
+	Channel func(name string) (ChannelConfig, bool)
 	// Section returns the loaded value of a top-level section of the file
 	// (see [Section]), nil when the file has none or it did not load.
 	Section func(key string) any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -250,29 +251,34 @@ func (h *Host) listThreads(ctx context.Context, in string) ([]map[string]any, er
 
 // closeLimit bounds how long closing a place's threads may take: an
 // agent's are killed with the agent anyway, and the runner's are all at a
-// cancellation point within microseconds.
-const closeLimit = 5 * time.Second
+// cancellation point within microseconds. Each thread adds closeEach: the
+// Go runtime ends a locked thread in time that grows with the number of
+// threads (10,000 threads take some 4 s to end on 2 CPUs).
+const (
+	closeLimit = 5 * time.Second
+	closeEach  = time.Millisecond
+)
 
 // closeThreads cancels and joins every thread of the run, in each place
 // that holds one still (an agent that died took its threads with it).
 func (h *Host) closeThreads(ctx context.Context) error {
 	tt := &h.threads
 	tt.mu.Lock()
-	var places []string
+	open := map[string]int{}
 	for _, p := range tt.where {
-		if !p.joined && p.gone == nil && !slices.Contains(places, p.in) {
-			places = append(places, p.in)
+		if !p.joined && p.gone == nil {
+			open[p.in]++
 		}
 	}
 	tt.mu.Unlock()
-	slices.Sort(places)
+	places := slices.Sorted(maps.Keys(open))
 	var errs []error
 	for _, in := range places {
 		p, err := h.place(in)
 		if err != nil {
 			continue // an agent the run no longer holds: its threads went with it
 		}
-		pctx, cancel := context.WithTimeout(ctx, closeLimit)
+		pctx, cancel := context.WithTimeout(ctx, closeLimit+time.Duration(open[in])*closeEach)
 		err = p.CloseThreads(pctx)
 		cancel()
 		if err != nil && !errors.Is(err, place.ErrGone) {

@@ -36,8 +36,8 @@ steps:
 name: oversized
 channels: {small: {max_message: 16}}
 steps:
-  - send: {channel: small, message: "seventeen bytes!!"}
-`, lang.StatusFailed, "send on small from runner", nil},
+  - send: {channel: small, message: "${{ 'seventeen bytes!!' }}"}
+`, lang.StatusFailed, "send on small from runner", nil}, // a literal one is refused at load
 		{"four senders of 64 KiB on one pipe", `
 name: four
 channels: {big: {}}

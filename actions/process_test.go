@@ -169,3 +169,22 @@ func TestProcessEventsInOrder(t *testing.T) {
 		t.Errorf("%d process_start events, want 40", n)
 	}
 }
+
+// TestSpawnRefusedWhenItRuns: a spawn whose parameters come from
+// templates is checked when it runs as check checks literal ones (in
+// runner/lang's load tests): each mistake names its parameter, shell
+// included, instead of blaming cmd.
+func TestSpawnRefusedWhenItRuns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ step, want string }{
+		{`{name: "${{ '' }}", cmd: [sleep, "1"]}`, "name: a process needs a name"},
+		{`{name: p, shell: "${{ '' }}"}`, "shell: shell is empty"},
+		{`{name: p, cmd: ["${{ '' }}"]}`, "cmd: the program, cmd's first item, is empty"},
+		{`{name: p, cmd: [env], env: {A: "${{ 'a\u0000b' }}"}}`, `env: variable "A" holds a NUL byte`},
+	} {
+		r := runScenario(t, "name: s\nsteps:\n  - spawn: "+tc.step+"\n")
+		if r.Status != lang.StatusFailed || r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
+			t.Errorf("%s: %s %v, want an error with %q", tc.step, r.Status, r.Err, tc.want)
+		}
+	}
+}

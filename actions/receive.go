@@ -33,7 +33,7 @@ func init() {
 type receiveResult struct {
 	OK       bool   `result:"ok" doc:"all count messages arrived"`
 	Message  string `result:"message" doc:"the first message"`
-	Messages []any  `result:"messages" doc:"every message received (not kept with verify)"`
+	Messages []any  `result:"messages" doc:"the messages received, in order: the first ones, up to 1,000 messages and 1 MiB (the first always, whole); none with verify"`
 	Count    int    `result:"count" doc:"how many arrived"`
 	Bytes    int64  `result:"bytes" doc:"their payload bytes"`
 	Verified bool   `result:"verified" doc:"every message passed its checks: checksum and sequence, and with verify the payload's number and pattern"`
@@ -53,10 +53,11 @@ func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
 	messages := make([]any, len(reply.Messages))
 	first := ""
 	for i, m := range reply.Messages {
-		messages[i] = string(m)
-	}
-	if len(reply.Messages) > 0 {
-		first = string(reply.Messages[0])
+		s := string(m)
+		if i == 0 {
+			first = s // the same string, not a second copy
+		}
+		messages[i] = s
 	}
 	if reply.Count > 0 {
 		kv := []any{"channel", r.args.Channel, "bytes", reply.Bytes, "count", reply.Count, "receiver", r.to}

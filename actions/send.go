@@ -27,7 +27,7 @@ func init() {
 			case !s.Set("message") && !s.Set("size"):
 				return []error{Paramf("message", "nothing to send: give message, or count and size for generated payloads")}
 			}
-			return nil
+			return checkMessageSize(s)
 		},
 		New: func(a Args) (Action, error) {
 			return &sendStep{from: a.String("from"), args: place.SendArgs{
@@ -36,6 +36,27 @@ func init() {
 			}}, nil
 		},
 	})
+}
+
+// checkMessageSize refuses, at load, a message or generated payload larger
+// than its channel's max_message, which the send would refuse when it ran.
+func checkMessageSize(s Static) []error {
+	if s.Channel == nil || s.Dynamic("channel") {
+		return nil
+	}
+	ch, ok := s.Channel(s.String("channel"))
+	if !ok {
+		return nil
+	}
+	for _, p := range []struct {
+		name string
+		size int
+	}{{"size", s.Int("size")}, {"message", len(s.String("message"))}} {
+		if s.Has(p.name) && p.size > ch.MaxMessage {
+			return []error{Paramf(p.name, "%d bytes is more than channel %s takes in one message (max_message: %d)", p.size, ch.Name, ch.MaxMessage)}
+		}
+	}
+	return nil
 }
 
 // sendResult is what a send sent.

@@ -3,8 +3,13 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/proc"
@@ -35,7 +40,7 @@ func init() {
 			if s.Set("agent") && (s.Set("stdin") || s.Set("dir")) {
 				return []error{Paramf("agent", "an agent takes no stdin or dir")}
 			}
-			return nil
+			return spawnProblems(s.Args)
 		},
 		Declare: func(s Static) []Decl {
 			if !s.Has("name") {
@@ -77,6 +82,9 @@ func newSpawn(a Args) (Action, error) {
 	if s.spec.Name == "" {
 		return nil, Paramf("name", "a process needs a name")
 	}
+	if errs := spawnProblems(a); len(errs) > 0 {
+		return nil, errs[0]
+	}
 	if !s.agent && len(s.spec.Argv) == 0 && s.spec.Shell == "" {
 		return nil, Paramf("cmd", "nothing to run: give cmd, shell or agent: true")
 	}
@@ -91,6 +99,49 @@ func newSpawn(a Args) (Action, error) {
 		}
 	}
 	return s, nil
+}
+
+// spawnProblems are the mistakes in the parameters a spawn has (Check
+// finds them at load in its literal ones, New in all when the step runs):
+// an empty name, shell or program, and what no process can be given — a
+// NUL byte in an argument, the environment or the folder, an environment
+// variable without a name or with = in it.
+func spawnProblems(a Args) []error {
+	var errs []error
+	nul := func(param, what, v string) {
+		if strings.IndexByte(v, 0) >= 0 {
+			errs = append(errs, Paramf(param, "%s holds a NUL byte, which no process's arguments, environment or folder can carry", what))
+		}
+	}
+	if a.Has("name") && a.String("name") == "" {
+		errs = append(errs, Paramf("name", "name is empty: a process needs a name"))
+	}
+	if a.Has("shell") {
+		if a.String("shell") == "" {
+			errs = append(errs, Paramf("shell", "shell is empty: give a command line for /bin/sh -c"))
+		}
+		nul("shell", "the command line", a.String("shell"))
+	}
+	if argv := a.Strings("cmd"); len(argv) > 0 {
+		if argv[0] == "" {
+			errs = append(errs, Paramf("cmd", "the program, cmd's first item, is empty"))
+		}
+		for i, arg := range argv {
+			nul("cmd", fmt.Sprintf("item %d", i+1), arg)
+		}
+	}
+	env := a.StringMap("env")
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		v := env[k]
+		if k == "" || strings.ContainsRune(k, '=') {
+			errs = append(errs, Paramf("env", "%q cannot name an environment variable: a name is not empty and has no =", k))
+		}
+		nul("env", "variable "+strconv.Quote(k), k+v)
+	}
+	if a.Has("dir") {
+		nul("dir", "the folder", a.String("dir"))
+	}
+	return errs
 }
 
 func (s *spawnStep) Run(ctx context.Context, env *Env) (Result, error) {

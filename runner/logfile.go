@@ -3,10 +3,13 @@ package runner
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/pmrun/pmrun/runner/internal/outfile"
 )
 
 // LineBatcher collects whole lines and writes them in batches: one write
@@ -149,7 +152,14 @@ func (b *LineBatcher) Close() error {
 }
 
 // OpenLog opens the JSON-lines log file for appending, creating it with
-// mode 0600: the log can hold process output and messages.
+// mode 0600 (the log can hold process output and messages), by the rules
+// of package outfile: no link another user planted in a shared folder is
+// followed, and a FIFO nothing reads is an error at once, not a wait.
+// Errors name path.
 func OpenLog(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := outfile.OpenAppend(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return f, nil
 }

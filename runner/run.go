@@ -446,6 +446,9 @@ func (x *execution) attempts(ctx context.Context, st *lang.Step, env *actions.En
 	var err error
 	for attempt := 1; ; attempt++ {
 		res, err = x.once(ctx, st, env)
+		if errors.As(err, new(*lang.ParamError)) {
+			return res, err // a mistake in the scenario: trying again would only repeat it
+		}
 		if st.Retry.Until == nil {
 			if err == nil {
 				return res, nil

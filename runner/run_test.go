@@ -320,12 +320,38 @@ func TestSeedRepeats(t *testing.T) {
 
 func TestVarOverride(t *testing.T) {
 	t.Parallel()
-	src := "name: s\nvars: {items: 1}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
-	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]any{"items": 500, "extra": "x"}})
+	src := "name: s\nvars: {items: 1, extra: y}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]string{"items": "500", "extra": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o := runner.Run(t.Context(), sc, runner.Options{}); o.Status != lang.StatusPassed {
 		t.Fatalf("status %s: %v", o.Status, o.Err)
+	}
+}
+
+// TestParamErrorNotRetried: a parameter the action refuses when the step
+// runs (its value from a step's result) is a mistake in the scenario: the
+// step fails at once with a lang.ParamError, without the retries that
+// would only repeat it.
+func TestParamErrorNotRetried(t *testing.T) {
+	t.Parallel()
+	sc := mustParse(t, `name: s
+steps:
+  - id: a
+    probe: {n: 2}
+  - probe: {n: "${{ steps.a.n * 100 }}"}
+    retry: {attempts: 10, interval: 1ms}
+`)
+	o := runner.Run(t.Context(), sc, runner.Options{})
+	if o.Status != lang.StatusFailed {
+		t.Fatalf("status %s", o.Status)
+	}
+	var pe *lang.ParamError
+	if !errors.As(o.Err, &pe) || pe.ExitCode() != 2 {
+		t.Fatalf("error %v (%T), want a lang.ParamError", o.Err, o.Err)
+	}
+	if msg := o.Err.Error(); !strings.Contains(msg, "n: 200 is above the maximum 10") || strings.Contains(msg, "attempts") {
+		t.Errorf("error %q: want the parameter's error, tried once", msg)
 	}
 }

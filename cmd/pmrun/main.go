@@ -56,6 +56,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2
+	exitOutput      = 3 // the log, a report, the trace or the JUnit file could not be written
 	exitInterrupted = 130
 )
 

@@ -325,7 +325,8 @@ func fileExists(p string) bool {
 }
 
 // TestScenarios loads and runs every file in scenarios/ with the real
-// binary, one subtest per file.
+// binary, one subtest per file: check and run agree on each, check
+// passing it, run running it, every step check counted ending once.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
 	bin := pmrunBinary(t)
@@ -345,10 +346,23 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatalf("check %s: %v\n%s", file, err, out)
 			}
-			cmd := exec.Command(bin, "run", "--log", filepath.Join(t.TempDir(), "pmrun.log"), file)
+			var name string
+			var steps int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(string(out), "ok "+file+": "), "%s %d", &name, &steps); err != nil {
+				t.Fatalf("check %s printed %q", file, out)
+			}
+			log := filepath.Join(t.TempDir(), "pmrun.log")
+			cmd := exec.Command(bin, "run", "--log", log, file)
 			out, err = cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("run %s: %v\n%s", file, err, out)
+			}
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ended := strings.Count(string(data), `"event":"step_end"`); ended != steps {
+				t.Errorf("check counted %d steps in %s, run ended %d", steps, file, ended)
 			}
 		})
 	}

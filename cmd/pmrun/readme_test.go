@@ -64,7 +64,7 @@ func TestReadmeExitCodes(t *testing.T) {
 		got = append(got, m[1])
 	}
 	want := []string{}
-	for _, c := range []int{exitOK, exitFailed, exitUsage, exitInterrupted, exitConsoleClosed} {
+	for _, c := range []int{exitOK, exitFailed, exitUsage, exitOutput, exitInterrupted, exitConsoleClosed} {
 		want = append(want, strconv.Itoa(c))
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {

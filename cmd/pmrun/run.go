@@ -36,7 +36,7 @@ func init() {
 			Short:             "run scenario files or folders (*.yaml, sorted)",
 			Long:              runHelp,
 			ValidArgsFunction: completeScenarios,
-			RunE:              func(_ *cobra.Command, args []string) error { return c.run(&rf, args) },
+			RunE:              func(cmd *cobra.Command, args []string) error { return c.run(rf.given(cmd), args) },
 		}
 		rf.define(cmd)
 		return cmd
@@ -72,12 +72,21 @@ type runFlags struct {
 	quiet    bool
 	color    string
 	replay   stringList
+
+	timeoutSet bool // --timeout was given, 0 included
+}
+
+// given notes which of the flags cmd's command line gave, where the value
+// alone cannot tell, and returns rf.
+func (rf *runFlags) given(cmd *cobra.Command) *runFlags {
+	rf.timeoutSet = cmd.Flags().Changed("timeout")
+	return rf
 }
 
 // define defines the run flags on cmd: pmrun itself and pmrun run.
 func (rf *runFlags) define(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.Var(&rf.vars, "var", "set a scenario var: `NAME=VALUE` (VALUE read as YAML: 500 is a number); repeatable")
+	fs.Var(&rf.vars, "var", "set a var the scenario declares: `NAME=VALUE`, VALUE read for the type of its value in the file (500 for a number); repeatable")
 	fs.StringVar(&rf.logPath, "log", "pmrun.log", "append JSON events to `FILE`")
 	fs.BoolVar(&rf.noLog, "no-log", false, "write no log file")
 	fs.StringVar(&rf.format, "format", "text", "console output, `text|json`: a line per step for people, or the log's JSON events")
@@ -124,13 +133,8 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	if rf.repeat < 1 {
 		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
 	}
-	for _, out := range []struct{ flag, path string }{{"junit", rf.junit}, {"report", rf.report}, {"trace", rf.trace}} {
-		if out.path == "" {
-			continue
-		}
-		if err := report.CheckOutputPath(out.path); err != nil {
-			return usageErrorf("--%s %s: %v", out.flag, out.path, err)
-		}
+	if rf.timeoutSet && rf.timeout <= 0 {
+		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	for _, sched := range rf.replay {
 		if err := actions.CheckSchedule(sched); err != nil {
@@ -152,7 +156,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := lang.LoadOptions{Vars: map[string]any{}}
+	load := lang.LoadOptions{Vars: map[string]string{}}
 	for _, v := range rf.vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {
@@ -163,6 +167,9 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	files, err := scenarioFiles(paths)
 	if err != nil {
 		return err
+	}
+	if err := report.CheckOutputs(rf.outputs(), files); err != nil {
+		return usageErrorf("%v", err)
 	}
 	if rf.shard != "" {
 		if files, err = shard(files, rf.shard); err != nil {
@@ -175,8 +182,8 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		if rf.junit != "" && errors.As(err, &loadErrs) {
 			// CI reads the JUnit file: a file that does not load is a
 			// failing test there too, not a missing report.
-			if werr := report.WriteJUnitLoadErrors(rf.junit, loadErrs); werr != nil {
-				fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", werr)
+			if werr := report.WriteJUnitLoadErrors(context.Background(), rf.junit, loadErrs); werr != nil {
+				fmt.Fprintf(c.stderr, "pmrun: --junit %v\n", werr)
 			}
 		}
 		return err
@@ -187,14 +194,19 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	// cores, and lengthens the step durations the log reports.
 	runtime.GC()
 
+	ctx, hard, stop := interruptible()
+	defer stop()
+	opt.Hard = hard
+
 	// Events: JSON lines to the log file, and to the console with --format json.
 	var outputs []io.Writer
 	var closers []*runner.LineBatcher
 	if !rf.noLog {
 		f, err := runner.OpenLog(rf.logPath)
 		if err != nil {
-			return usageErrorf("log: %v", err)
+			return usageErrorf("--log %v", err)
 		}
+		defer report.AbortWrites(hard, f)()
 		b := runner.NewLineBatcher(f, 50*time.Millisecond)
 		outputs, closers = append(outputs, b), append(closers, b)
 	}
@@ -247,17 +259,19 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		opt.Log = events
 	}
-	defer func() {
+	// outputFailed: an output could not be written (exit code 3).
+	outputFailed := false
+	closeLog := func() {
 		for _, b := range closers {
 			if err := b.Close(); err != nil {
-				fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", rf.logPath, err)
+				fmt.Fprintf(c.stderr, "pmrun: --log %s: %s\n", rf.logPath, outputError(err))
+				outputFailed = true
 			}
 		}
-	}()
+		closers = nil
+	}
+	defer closeLog()
 
-	ctx, hard, stop := interruptible()
-	defer stop()
-	opt.Hard = hard
 	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
 	defer stopPipe()
 
@@ -295,6 +309,12 @@ loop:
 	}
 	stopProgress()
 	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
+	// A parameter refused when its step ran is a mistake in the scenario
+	// or its --var values, as one found at load: exit code 2.
+	paramFailed := false
+	for _, o := range outcomes {
+		paramFailed = paramFailed || (o.Status == lang.StatusFailed && errors.As(o.Err, new(*lang.ParamError)))
+	}
 	status := "passed"
 	switch {
 	case interrupted:
@@ -335,30 +355,56 @@ loop:
 	}
 	// The console first, so that a report sent to /dev/stdout comes after it.
 	stdout.Flush()
-	if rf.junit != "" {
-		if err := report.WriteJUnit(rf.junit, outcomes); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: junit: %v\n", err)
+	// A signal from here on abandons a write that blocks (a FIFO whose
+	// reader stopped): after an interruption, the second signal does.
+	writing := ctx
+	if ctx.Err() != nil {
+		writing = hard
+	}
+	wrote := func(flag string, err error) {
+		if err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: %s %v\n", flag, err)
+			outputFailed = true
 		}
+	}
+	if rf.junit != "" {
+		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes))
 	}
 	if rf.trace != "" {
-		if err := timeline.WriteTraceFile(rf.trace); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: trace: %v\n", err)
-		}
+		wrote("--trace", timeline.WriteTraceFile(writing, rf.trace))
 	}
 	if rf.report != "" {
-		if err := report.WriteHTMLFile(rf.report, outcomes, timeline); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: report: %v\n", err)
-		}
+		wrote("--report", report.WriteHTMLFile(writing, rf.report, outcomes, timeline))
 	}
+	closeLog()
 	switch {
 	case consoleClosed:
 		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
 	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case paramFailed:
+		return &exitError{code: exitUsage}
+	case outputFailed:
+		return &exitError{code: exitOutput}
 	case failed:
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// outputs are the files the run writes, for report.CheckOutputs.
+func (rf *runFlags) outputs() []report.Output {
+	var out []report.Output
+	if !rf.noLog {
+		out = append(out, report.Output{Flag: "--log", Path: rf.logPath})
+	}
+	for _, o := range []report.Output{{Flag: "--junit", Path: rf.junit}, {Flag: "--report", Path: rf.report}, {Flag: "--trace", Path: rf.trace}} {
+		if o.Path != "" {
+			o.Replace = true
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // skippedRuns names the scenario runs that --fail-fast skipped: the
@@ -372,6 +418,16 @@ func skippedRuns(scenarios []*lang.Scenario, moreRepeats int) []string {
 		out = append(out, fmt.Sprintf("%s (%s)", sc.Name, sc.File))
 	}
 	return out
+}
+
+// outputError is the text of an error writing the log: its operation and
+// reason, the file being named beside it.
+func outputError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func seedField(seed *uint64) any {
@@ -494,24 +550,62 @@ func parseShard(spec string) (i, n int, err error) {
 	return i, n, nil
 }
 
-// loadAll loads every file, collecting every file's errors.
+// loadAll loads every file, collecting every file's errors; a --var that
+// no file declares is a usage error.
 func loadAll(files []string, opt lang.LoadOptions) ([]*lang.Scenario, error) {
 	var out []*lang.Scenario
+	var declared []string
+	err := eachFile(files, opt, lang.LoadFile, func(sc *lang.Scenario) {
+		out = append(out, sc)
+		for name := range sc.Vars {
+			declared = append(declared, name)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, undeclaredVars(opt.Vars, declared)
+}
+
+// eachFile loads every file with load, under the size cap of
+// lang.MaxSize, handing each to use and collecting every file's errors.
+func eachFile[T any](files []string, opt lang.LoadOptions, load func(string, lang.LoadOptions) (T, error), use func(T)) error {
+	max, err := lang.MaxSize()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	opt.MaxSize = max
 	var errs lang.LoadErrors
 	for _, f := range files {
-		sc, err := lang.LoadFile(f, opt)
+		v, err := load(f, opt)
 		if err != nil {
 			var le lang.LoadErrors
 			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue
 			}
-			return nil, err
+			return err
 		}
-		out = append(out, sc)
+		use(v)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return errs
 	}
-	return out, nil
+	return nil
+}
+
+// undeclaredVars returns a usage error for the first --var, by name, that
+// no scenario declares.
+func undeclaredVars(vars map[string]string, declared []string) error {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := lang.UndeclaredVar(name, declared); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	return nil
 }

@@ -52,6 +52,21 @@ func (l LoadErrors) sorted() LoadErrors {
 	return l
 }
 
+// ParamError is a step's parameter whose value, known only when the step
+// ran (a template's result), is of the wrong type or out of its range: a
+// mistake in the scenario or in its --var values, which running the step
+// again does not mend, so retry does not. Its exit code is 2, as for a
+// mistake found at load.
+type ParamError struct{ Err error }
+
+func (e *ParamError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the parameter's error.
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// ExitCode is 2: the scenario, or its --var values, is wrong.
+func (e *ParamError) ExitCode() int { return 2 }
+
 // StepError is a step's failure, placed at the step in its file.
 type StepError struct {
 	Pos    Pos

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -61,7 +62,7 @@ var compilers = sync.Pool{New: func() any {
 
 // compileExpr compiles src with a compiler of the pool; see
 // [compiler.compile].
-func compileExpr(src string, asBool bool, checked func(ast.Node)) (*vm.Program, error) {
+func compileExpr(src string, asBool bool, checked func(ast.Node) bool) (*vm.Program, error) {
 	c := compilers.Get().(*compiler)
 	defer compilers.Put(c)
 	return c.compile(src, asBool, checked)
@@ -129,8 +130,9 @@ func (f visitFunc) Visit(n *ast.Node) { f(n) }
 
 // compile does what expr.Compile does, with the shared configuration;
 // checked, if not nil, sees the checked tree before the optimizer folds
-// constants away.
-func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm.Program, error) {
+// constants away, and says whether to go on to the bytecode: without it,
+// compile finds every error but returns no program.
+func (c *compiler) compile(src string, asBool bool, checked func(ast.Node) bool) (*vm.Program, error) {
 	config := c.values
 	if asBool {
 		config = c.cond
@@ -139,11 +141,15 @@ func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm
 	if err != nil {
 		return nil, err
 	}
+	bytecode := true
 	if checked != nil {
-		checked(tree.Node)
+		bytecode = checked(tree.Node)
 	}
-	fastFetch(&tree.Node)
+	if bytecode {
+		fastFetch(&tree.Node)
+	}
 	if config.Optimize {
+		// Folding constants can fail (1 / 0): an error at load.
 		if err := optimizer.Optimize(&tree.Node, config); err != nil {
 			var fe *file.Error
 			if errors.As(err, &fe) {
@@ -152,7 +158,26 @@ func (c *compiler) compile(src string, asBool bool, checked func(ast.Node)) (*vm
 			return nil, err
 		}
 	}
-	return exprcompiler.Compile(tree, config)
+	if !bytecode {
+		return nil, nil
+	}
+	prog, err := exprcompiler.Compile(tree, config)
+	if err == nil {
+		dropTree(tree.Node)
+	}
+	return prog, err
+}
+
+// dropTree lets the garbage collector have a compiled expression's syntax
+// tree. A vm.Program keeps the root node it was compiled from (for
+// Program.Node, which pmrun never calls: an assertion's explanation parses
+// the source again), and with it every node and type below: about 1 KiB
+// an expression, two thirds of what a loaded scenario holds. Zeroing the
+// root node cuts the tree off it; running the program does not read it.
+func dropTree(root ast.Node) {
+	if v := reflect.ValueOf(root); v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().SetZero()
+	}
 }
 
 // Program is an expression compiled once, at load.
@@ -160,6 +185,9 @@ type Program struct {
 	src  string
 	pos  Pos // where the expression starts in the file
 	prog *vm.Program
+	// varsOnly: the expression names nothing but vars, which a run never
+	// changes, so its value is known at load.
+	varsOnly bool
 }
 
 // Source is the expression as written.
@@ -169,6 +197,10 @@ func (p *Program) Source() string { return p.src }
 type exprNames struct {
 	steps map[string]bool // step ids
 	vars  map[string]bool
+	// checkOnly: the scenario is only checked (see CheckFile), so an
+	// expression is compiled as far as its errors and no further, unless
+	// its value is known at load, which the loader checks too.
+	checkOnly bool
 }
 
 // compile compiles src, found at pos, as a condition (asBool) or a value.
@@ -179,14 +211,22 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 		return nil, []*Error{{Pos: pos, Msg: "expression is empty"}}
 	}
 	var errs []*Error
-	var checkRefs func(ast.Node)
+	var checkRefs func(ast.Node) bool
+	varsOnly := true
+	var lines *lineIndex // built for the first unknown name, if any
 	if names != nil {
-		checkRefs = func(node ast.Node) {
-			ast.Walk(&node, refChecker(func(n *ast.MemberNode) {
-				if e := names.check(src, pos, n); e != nil {
-					errs = append(errs, e)
+		checkRefs = func(node ast.Node) bool {
+			ast.Walk(&node, visitFunc(func(n *ast.Node) {
+				switch n := (*n).(type) {
+				case *ast.MemberNode:
+					if e := names.check(src, pos, n, &lines); e != nil {
+						errs = append(errs, e)
+					}
+				case *ast.IdentifierNode:
+					varsOnly = varsOnly && n.Value == "vars"
 				}
 			}))
+			return !names.checkOnly || varsOnly
 		}
 	}
 	p, err := compileExpr(src, asBool, checkRefs)
@@ -200,12 +240,15 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return &Program{src: src, pos: pos, prog: p}, nil
+	if p == nil {
+		return nil, nil // checked only
+	}
+	return &Program{src: src, pos: pos, prog: p, varsOnly: varsOnly}, nil
 }
 
 // check returns an error if n is steps.ID or vars.NAME and ID or NAME does
 // not exist.
-func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
+func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode, lines **lineIndex) *Error {
 	id, ok := n.Node.(*ast.IdentifierNode)
 	prop, isStr := n.Property.(*ast.StringNode)
 	if !ok || !isStr {
@@ -224,18 +267,13 @@ func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode) *Error {
 	if known[prop.Value] {
 		return nil
 	}
-	line, col := locate(src, prop.Location().From)
+	if *lines == nil {
+		*lines = newLineIndex(src)
+	}
+	line, col := (*lines).locate(prop.Location().From)
 	return &Error{
 		Pos: offset(pos, line, col),
 		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, DidYouMean(prop.Value, keys(known))),
-	}
-}
-
-type refChecker func(*ast.MemberNode)
-
-func (f refChecker) Visit(n *ast.Node) {
-	if m, ok := (*n).(*ast.MemberNode); ok {
-		f(m)
 	}
 }
 
@@ -248,18 +286,26 @@ func offset(pos Pos, line, col int) Pos {
 	return Pos{File: pos.File, Line: pos.Line + line - 1, Col: col + 1}
 }
 
-// locate converts a rune offset in src, as expr's node locations count, to
-// a 1-based line and 0-based column.
-func locate(src string, from int) (line, col int) {
-	line = 1
-	for i, r := range []rune(src) {
-		if i == from {
-			break
-		}
-		col++
+// lineIndex finds the 1-based line and 0-based column of rune offsets in
+// an expression (expr's node locations count runes), each in a binary
+// search: an expression naming thousands
+// of unknown things is placed in time linear in its length.
+type lineIndex struct{ starts []int } // the rune offset each line starts at
+
+func newLineIndex(src string) *lineIndex {
+	x := &lineIndex{starts: []int{0}}
+	i := 0
+	for _, r := range src {
+		i++
 		if r == '\n' {
-			line, col = line+1, 0
+			x.starts = append(x.starts, i)
 		}
 	}
-	return line, col
+	return x
+}
+
+// locate returns the 1-based line and 0-based column of rune offset from.
+func (x *lineIndex) locate(from int) (line, col int) {
+	i := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > from }) - 1
+	return i + 1, from - x.starts[i]
 }

@@ -1,15 +1,16 @@
 package lang
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
-	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -19,36 +20,139 @@ import (
 
 // LoadOptions change how a scenario is loaded.
 type LoadOptions struct {
-	// Vars override the scenario's vars (--var NAME=VALUE).
-	Vars map[string]any
+	// Vars override the scenario's vars (--var NAME=VALUE): each VALUE is
+	// the text after =, read for the type of the var's value in the file
+	// (see [ParseVar]). A name the file does not declare is left out of
+	// it; [UndeclaredVar] tells a command line about names no file knows.
+	Vars map[string]string
+	// MaxSize caps the size of a scenario file, in bytes; 0 means
+	// [DefaultMaxSize].
+	MaxSize int
+	// checkOnly keeps no compiled expression once it has been checked:
+	// see [CheckFile].
+	checkOnly bool
 }
 
-// ParseVar parses a --var NAME=VALUE argument; VALUE is read as a YAML
-// scalar, so 500 is an int and true a bool.
-func ParseVar(arg string) (string, any, error) {
-	name, raw, ok := strings.Cut(arg, "=")
+// DefaultMaxSize is the largest scenario file pmrun reads: a file is
+// read whole and its every step kept in memory, so a cap keeps a mistaken
+// path (/dev/zero, a log) from exhausting memory. [MaxSizeEnv] changes it.
+const DefaultMaxSize = 16 << 20
+
+// MaxSizeEnv is the environment variable that overrides [DefaultMaxSize]:
+// a size such as 64MiB or a number of bytes.
+const MaxSizeEnv = "PMRUN_MAX_SCENARIO_SIZE"
+
+// MaxSize returns the cap on a scenario file's size: [MaxSizeEnv] if it is
+// set, else [DefaultMaxSize].
+func MaxSize() (int, error) {
+	text := os.Getenv(MaxSizeEnv)
+	if text == "" {
+		return DefaultMaxSize, nil
+	}
+	n, err := toSize(text)
+	if err != nil || n.(int) < 1 {
+		return 0, fmt.Errorf("%s=%s: want a size such as 64MiB", MaxSizeEnv, text)
+	}
+	return n.(int), nil
+}
+
+// ParseVar parses a --var NAME=VALUE argument into its name and its
+// value's text; the loader reads the text for the type of the var in the
+// file (500 for a number, true for a boolean, any text for a string).
+func ParseVar(arg string) (name, value string, err error) {
+	name, value, ok := strings.Cut(arg, "=")
 	if !ok || !idPattern.MatchString(name) {
-		return "", nil, fmt.Errorf("--var %q: want NAME=VALUE with NAME like items or max_wait", arg)
+		return "", "", fmt.Errorf("--var %q: want NAME=VALUE with NAME like items or max_wait", arg)
 	}
-	var v any
-	if err := yaml.Unmarshal([]byte(raw), &v); err != nil {
-		v = raw
+	return name, value, nil
+}
+
+// UndeclaredVar returns an error for a --var name that no scenario
+// declares (declared lists the names they do), with the nearest declared
+// name as a suggestion; nil if one declares it.
+func UndeclaredVar(name string, declared []string) error {
+	if slices.Contains(declared, name) {
+		return nil
 	}
-	switch v.(type) {
-	case map[string]any, []any:
-		v = raw
+	if len(declared) == 0 {
+		return fmt.Errorf("--var %s: the scenario declares no vars: add %s to its vars to set it", name, name)
 	}
-	return name, v, nil
+	return fmt.Errorf("--var %s: no scenario declares a var %q%s", name, name, DidYouMean(name, slices.Sorted(slices.Values(declared))))
 }
 
 // LoadFile reads and loads a scenario file. A *LoadErrors error lists every
 // problem found.
 func LoadFile(path string, opt LoadOptions) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := readScenario(path, opt.MaxSize)
 	if err != nil {
 		return nil, LoadErrors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: errMessage(err)}}
 	}
 	return Parse(path, data, opt)
+}
+
+// Checked is what [CheckFile] tells of a valid scenario file.
+type Checked struct {
+	File  string
+	Name  string
+	Steps int      // steps and finally steps
+	Vars  []string // the names of the vars it declares
+}
+
+// CheckFile reads and checks a scenario file as [LoadFile] does, every
+// expression compiled, but keeps nothing it would need to run it: checking
+// a long file then takes little more memory than its steps.
+func CheckFile(path string, opt LoadOptions) (*Checked, error) {
+	opt.checkOnly = true
+	sc, err := LoadFile(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Checked{File: sc.File, Name: sc.Name, Steps: len(sc.Steps) + len(sc.Finally), Vars: keys(sc.Vars)}, nil
+}
+
+// readScenario reads a file of at most max bytes (0: [DefaultMaxSize]),
+// never more than max+1 of it: /dev/zero or a growing log stops at the cap.
+func readScenario(path string, max int) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxSize
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > int64(max) {
+			return nil, tooLarge(max)
+		}
+		size = int(fi.Size())
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead)) // ReadFrom wants MinRead free
+	if _, err := buf.ReadFrom(io.LimitReader(f, int64(max)+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > max {
+		return nil, tooLarge(max)
+	}
+	return buf.Bytes(), nil
+}
+
+func tooLarge(max int) error {
+	return fmt.Errorf("the file is larger than %s, the most pmrun reads as a scenario (set %s, e.g. to 64MiB, to read more)", sizeText(max), MaxSizeEnv)
+}
+
+// sizeText writes n bytes in the largest binary unit that divides it.
+func sizeText(n int) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n%u.mult == 0 {
+			return strconv.Itoa(n/u.mult) + " " + u.suffix
+		}
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 func errMessage(err error) string {
@@ -63,14 +167,16 @@ func errMessage(err error) string {
 func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
 	l := &loader{
 		file:  file,
-		lines: strings.Split(string(data), "\n"),
+		data:  data,
 		opt:   opt,
 		sc:    &Scenario{File: file, Timeout: DefaultTimeout},
 		ids:   map[string]Pos{},
+		byID:  map[string]*Step{},
 		decls: map[actions.RefKind]map[string]Pos{},
-		names: &exprNames{steps: map[string]bool{}, vars: map[string]bool{}},
+		names: &exprNames{steps: map[string]bool{}, vars: map[string]bool{}, checkOnly: opt.checkOnly},
 	}
-	l.load(data)
+	l.compiles.holdBack = opt.checkOnly
+	l.load()
 	if len(l.errs) > 0 {
 		return nil, l.errs.sorted()
 	}
@@ -84,23 +190,33 @@ var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "c
 
 var channelKeys = []string{"kind", "framing", "max_message"}
 
+// defaultMaxMessage is a channel's max_message unless it sets one, as the
+// channel package has it.
+const defaultMaxMessage = 16 << 20
+
 // loader turns a YAML document into a Scenario, collecting every error.
 type loader struct {
 	file  string
-	lines []string
+	data  []byte
+	lines []int // where each line of data starts; see lineText
 	opt   LoadOptions
 	sc    *Scenario
 	errs  LoadErrors
 
-	ids     map[string]Pos                     // step ids
-	decls   map[actions.RefKind]map[string]Pos // declared objects
-	dynamic map[actions.RefKind]bool           // some object of the kind has a run-time name
-	names   *exprNames
-	// later is the work that needs every id and declaration: compiling
-	// expressions, checking references. Each job returns its errors and
-	// touches only its own step or value, so runLater runs them in
-	// parallel.
-	later []func() []*Error
+	ids      map[string]Pos                     // step ids
+	byID     map[string]*Step                   // the step of each id
+	varDecls map[string]*yaml.Node              // each var's value in the file
+	decls    map[actions.RefKind]map[string]Pos // declared objects
+	dynamic  map[actions.RefKind]bool           // some object of the kind has a run-time name
+	names    *exprNames
+	varScope *Scope // the vars alone, for the values known at load
+	// compiles compiles expressions, which needs every step id and var
+	// (found before the steps are decoded) and runs beside the decoding;
+	// later checks references, which needs every declaration and waits for
+	// the end (see load_jobs.go). Each job returns its errors and touches
+	// only its own step or value.
+	compiles compileQueue
+	later    []func() []*Error
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -109,15 +225,26 @@ func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Pos: l.pos(n), Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *loader) load(data []byte) {
+func (l *loader) load() {
+	dec := yaml.NewDecoder(bytes.NewReader(l.data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		l.syntaxError(err)
 		return
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: 1, Col: 1}, Msg: "scenario is empty: it needs at least name and steps"})
 		return
+	}
+	// yaml.v3 reads the first document of a stream and would ignore the
+	// rest: a second one is most likely a scenario pasted after another.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		l.syntaxError(err)
+	default:
+		l.errorf(&next, "a second YAML document starts here, but a scenario file holds one: remove this --- or put each scenario in a file of its own")
 	}
 	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
@@ -167,13 +294,9 @@ func (l *loader) load(data []byte) {
 	if l.sc.Name == "" {
 		l.errorf(root, "scenario has no name: add name: at the top")
 	}
-	for k, v := range l.opt.Vars {
-		if l.sc.Vars == nil {
-			l.sc.Vars = map[string]any{}
-		}
-		l.sc.Vars[k] = v
-		l.names.vars[k] = true
-	}
+	l.overrideVars()
+	l.varScope = &Scope{env: map[string]any{"vars": l.sc.Vars}}
+	l.collectIDs(stepsNode, finallyNode)
 	if stepsNode == nil {
 		l.errorf(root, "scenario has no steps: add a steps: list")
 	} else {
@@ -182,41 +305,9 @@ func (l *loader) load(data []byte) {
 	if finallyNode != nil {
 		l.sc.Finally = l.steps(finallyNode, true, len(l.sc.Steps))
 	}
+	l.errs = append(l.errs, l.compiles.finish()...)
+	l.checkWaits()
 	l.runLater()
-}
-
-// laterInParallel is how many jobs make runLater worth its goroutines.
-const laterInParallel = 256
-
-// runLater runs the later jobs, on every CPU for a long file (compiling
-// expressions is most of loading), and collects their errors in the jobs'
-// order.
-func (l *loader) runLater() {
-	errs := make([][]*Error, len(l.later))
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	if len(l.later) < laterInParallel || workers < 2 {
-		workers = 1
-	}
-	// Workers take runs of neighbouring jobs, so that what one step's jobs
-	// allocate (its compiled expressions) lies together in memory, as it
-	// would had one goroutine loaded the file: running the steps in order
-	// then walks memory in order.
-	const run = 64
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for first := int(next.Add(run) - run); first < len(l.later); first = int(next.Add(run) - run) {
-				for i := first; i < min(first+run, len(l.later)); i++ {
-					errs[i] = l.later[i]()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, e := range errs {
-		l.errs = append(l.errs, e...)
-	}
 }
 
 func (l *loader) str(v *yaml.Node, what string) string {
@@ -246,32 +337,30 @@ func (l *loader) literal(v *yaml.Node) (any, bool) {
 	if v.Kind != yaml.ScalarNode {
 		return nil, false
 	}
+	// The common scalars directly: Node.Decode builds a decoder each call,
+	// a cost a long file pays for every parameter.
+	switch v.Tag {
+	case "!!str":
+		return v.Value, true
+	case "!!bool":
+		switch v.Value {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	case "!!int":
+		// Only a number written plainly: YAML reads 010 as octal, 1_000
+		// without its _, which Decode below does.
+		if n, err := strconv.Atoi(v.Value); err == nil && strconv.Itoa(n) == v.Value {
+			return n, true
+		}
+	}
 	var x any
 	if err := v.Decode(&x); err != nil {
 		return v.Value, true
 	}
 	return x, true
-}
-
-func (l *loader) vars(v *yaml.Node) {
-	if v.Kind != yaml.MappingNode {
-		l.errorf(v, "vars must be a mapping of names to values")
-		return
-	}
-	l.sc.Vars = map[string]any{}
-	l.mapping(v, "vars", nil, func(key string, k, val *yaml.Node) {
-		if !idPattern.MatchString(key) {
-			l.errorf(k, "var name %q must match [a-z_][a-z0-9_]*", key)
-			return
-		}
-		var x any
-		if err := val.Decode(&x); err != nil {
-			l.errorf(val, "var %s: %v", key, err)
-			return
-		}
-		l.sc.Vars[key] = x
-		l.names.vars[key] = true
-	})
 }
 
 func (l *loader) channels(v *yaml.Node) {
@@ -289,7 +378,7 @@ func (l *loader) channels(v *yaml.Node) {
 			l.errorf(k, "channel default always exists; give this one another name")
 			return
 		}
-		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "framed", MaxMessage: 16 << 20}
+		ch := &Channel{Pos: l.pos(k), Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}
 		if val.Kind == yaml.MappingNode {
 			l.mapping(val, "channel "+name, channelKeys, func(key string, k2, v2 *yaml.Node) {
 				switch key {

@@ -25,19 +25,19 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 			names = append(names, p.Name)
 		}
 		l.mapping(v, spec.Name, names, func(name string, k, val *yaml.Node) {
-			def, _ := spec.Param(name)
+			index := spec.ParamIndex(name)
 			set[name] = k
-			if pv := l.value(def, val); pv != nil {
-				s.params = append(s.params, &param{def: def, index: spec.ParamIndex(def.Name), pos: l.pos(val), v: pv})
+			if pv := l.value(spec.Params[index], val); pv != nil {
+				s.params = append(s.params, &param{def: &spec.Params[index], index: index, pos: l.pos(val), v: pv})
 			}
 		})
 	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		// Only the required-parameter check below has something to say.
 	case v.Kind == yaml.ScalarNode && spec.Shorthand != "":
-		def, _ := spec.Param(spec.Shorthand)
-		set[def.Name] = v
-		if pv := l.value(def, v); pv != nil {
-			s.params = append(s.params, &param{def: def, index: spec.ParamIndex(def.Name), pos: l.pos(v), v: pv})
+		index := spec.ParamIndex(spec.Shorthand)
+		set[spec.Shorthand] = v
+		if pv := l.value(spec.Params[index], v); pv != nil {
+			s.params = append(s.params, &param{def: &spec.Params[index], index: index, pos: l.pos(v), v: pv})
 		}
 	case spec.Shorthand != "":
 		l.errorf(v, "%s takes a mapping of parameters or a %s for %s, not %s", spec.Name, spec.Params[0].Kind, spec.Shorthand, kindName(v))
@@ -67,8 +67,10 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 		}
 	}
 	l.later = append(l.later, func() []*Error {
-		s.literal = s.literalArgs()
-		s.logFields = s.makeLogFields()
+		if !l.opt.checkOnly {
+			s.literal = s.literalArgs()
+			s.logFields = s.makeLogFields()
+		}
 		return l.checkStep(s)
 	})
 	if spec.Declare != nil {
@@ -110,6 +112,20 @@ func (s *Step) static() actions.Static {
 	return actions.Static{Args: actions.NewArgs(s.spec, values), Dynamic: func(name string) bool { return dynamic[name] }}
 }
 
+// channel returns a channel the scenario declares, default included, for
+// an action's Check (a send larger than the channel takes).
+func (l *loader) channel(name string) (actions.ChannelConfig, bool) {
+	if name == actions.DefaultChannel {
+		return actions.ChannelConfig{Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}, true
+	}
+	for _, c := range l.sc.Channels {
+		if c.Name == name {
+			return actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}, true
+		}
+	}
+	return actions.ChannelConfig{}, false
+}
+
 // value decodes a parameter's value node for the parameter's kind.
 func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 	v := &value{pos: l.pos(n), text: n.Value}
@@ -122,9 +138,11 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			return fail("expected an expression, got %s", kindName(n))
 		}
 		src, pos := n.Value, l.contentPos(n)
-		l.later = append(l.later, func() []*Error {
+		l.compiles.add(func() []*Error {
 			p, errs := compile(src, pos, true, l.names)
-			v.cond = p
+			if !l.opt.checkOnly {
+				v.cond = p
+			}
 			return errs
 		})
 		return v
@@ -135,7 +153,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			return fail("expected a %s, got nothing", def.Kind)
 		}
 		if n.Tag == "!!str" && hasTemplate(n.Value) {
-			return l.templated(v, n)
+			return l.templated(v, n, &def)
 		}
 		lit, _ := l.literal(n)
 		if def.Kind == actions.Strings {
@@ -155,7 +173,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			}
 			items[i] = &value{pos: l.pos(e), text: e.Value, lit: e.Value, static: true}
 			if e.Tag == "!!str" && hasTemplate(e.Value) {
-				if l.templated(items[i], e) == nil {
+				if l.templated(items[i], e, nil) == nil {
 					return nil
 				}
 				dynamic = true
@@ -169,7 +187,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			v.lit, v.static = lits, true
 			return v
 		}
-		v.list = items
+		v.parts = &valueParts{list: items}
 		return v
 	case yaml.MappingNode:
 		if def.Kind != actions.StringMap {
@@ -177,21 +195,24 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 		}
 		dynamic := false
 		lits := map[string]string{}
+		parts := &valueParts{}
 		l.mapping(n, def.Name, nil, func(key string, k, e *yaml.Node) {
 			if e.Kind != yaml.ScalarNode {
 				l.errorf(e, "%s.%s: expected a string, got %s", def.Name, key, kindName(e))
 				return
 			}
 			item := &value{pos: l.pos(e), text: e.Value, lit: e.Value, static: true}
-			if e.Tag == "!!str" && hasTemplate(e.Value) && l.templated(item, e) != nil {
+			if e.Tag == "!!str" && hasTemplate(e.Value) && l.templated(item, e, nil) != nil {
 				dynamic = true
 			}
 			lits[key] = e.Value
-			v.mapKeys = append(v.mapKeys, key)
-			v.mapVals = append(v.mapVals, item)
+			parts.keys = append(parts.keys, key)
+			parts.vals = append(parts.vals, item)
 		})
-		if !dynamic {
-			v.lit, v.static, v.mapKeys, v.mapVals = lits, true, nil, nil
+		if dynamic {
+			v.parts = parts
+		} else {
+			v.lit, v.static = lits, true
 		}
 		return v
 	}
@@ -208,15 +229,36 @@ func (l *loader) static(v *value, def actions.Param, lit any, n *yaml.Node) *val
 	return v
 }
 
-// templated parses a scalar holding ${{ }} once every id is known.
-func (l *loader) templated(v *value, n *yaml.Node) *value {
+// pendingTemplate stands for a template until it is parsed.
+var pendingTemplate = &template{}
+
+// templated parses a scalar holding ${{ }} once every id is known. When
+// the scalar is a parameter's whole value (def is its parameter) and its
+// expressions name nothing but vars, its value is known at load: a value
+// a run would refuse (a --var below the parameter's minimum, a var that
+// is no duration) is then an error here, where check finds it.
+func (l *loader) templated(v *value, n *yaml.Node, def *actions.Param) *value {
 	src, pos := n.Value, l.contentPos(n)
 	v.static = false
-	v.tmpl = &template{} // replaced below; non-nil marks the value dynamic
-	l.later = append(l.later, func() []*Error {
+	v.tmpl = pendingTemplate // replaced below; non-nil marks the value dynamic
+	l.compiles.add(func() []*Error {
 		t, errs := parseTemplate(src, pos, l.names)
-		v.tmpl = t
-		return errs
+		if len(errs) > 0 {
+			return errs
+		}
+		if def != nil && t.varsOnly() {
+			raw, err := t.eval(l.varScope)
+			if err == nil {
+				_, err = convert(*def, raw)
+			}
+			if err != nil {
+				return []*Error{{Pos: v.pos, Msg: fmt.Sprintf("%s: %v (the value of %s, from vars)", def.Name, err, src)}}
+			}
+		}
+		if !l.opt.checkOnly {
+			v.tmpl = t
+		}
+		return nil
 	})
 	return v
 }

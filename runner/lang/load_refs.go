@@ -7,6 +7,8 @@ package lang
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pmrun/pmrun/actions"
 )
@@ -47,6 +49,7 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 		return errs
 	}
 	static := s.static()
+	static.Channel = l.channel
 	static.Section = func(key string) any { return l.sc.Sections[key] }
 	for _, err := range s.spec.Check(static) {
 		pos := s.ActionPos
@@ -84,10 +87,8 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 		if !ok {
 			return fmt.Sprintf("no step with id %q%s", name, DidYouMean(name, keys(l.ids)))
 		}
-		for _, s := range l.sc.Steps {
-			if s.ID == name && !s.Background {
-				return fmt.Sprintf("step %q (line %d) does not run in the background: add background: true to it", name, pos.Line)
-			}
+		if s := l.byID[name]; s != nil && !s.Background {
+			return fmt.Sprintf("step %q (line %d) does not run in the background: add background: true to it", name, pos.Line)
 		}
 		return ""
 	}
@@ -98,4 +99,74 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 		return ""
 	}
 	return fmt.Sprintf("no %s named %q%s", kind, name, DidYouMean(name, keys(l.decls[kind])))
+}
+
+// checkWaits finds the waits on background steps that can never end or
+// never begin: a background step that waits for itself, background steps
+// that wait for each other in a cycle (each would wait until the
+// scenario's time is up), and a step of the main sequence that waits for
+// a background step after it (which has not started when it runs).
+func (l *loader) checkWaits() {
+	// waitsFor is the step each step waits for, by index, from the literal
+	// values of its step references.
+	waitsFor := map[*Step][]*Step{}
+	refPos := map[[2]*Step]Pos{}
+	for _, s := range append(slices.Clip(l.sc.Steps), l.sc.Finally...) {
+		for _, p := range s.params {
+			if p.def.Ref != actions.StepRef || !p.v.static {
+				continue
+			}
+			name, _ := p.v.lit.(string)
+			target := l.byID[name]
+			if target == nil || !target.Background {
+				continue // checkRef says why
+			}
+			switch {
+			case target == s:
+				l.errs = append(l.errs, &Error{Pos: p.pos, Msg: fmt.Sprintf("%s: %s: step %q waits for itself: it would never end", s.Action, p.def.Name, name)})
+			case !s.Background && !s.Finally && target.Index > s.Index:
+				l.errs = append(l.errs, &Error{Pos: p.pos, Msg: fmt.Sprintf("%s: %s: step %q (line %d) comes after this one: it has not started when this runs", s.Action, p.def.Name, name, target.Pos.Line)})
+			case s.Background:
+				waitsFor[s] = append(waitsFor[s], target)
+				refPos[[2]*Step{s, target}] = p.pos
+			}
+		}
+	}
+	// Background steps that wait for each other: a cycle in waitsFor,
+	// reported once, at the wait of its first step in the file.
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[*Step]int{}
+	var path []*Step
+	var visit func(s *Step)
+	visit = func(s *Step) {
+		state[s] = onPath
+		path = append(path, s)
+		for _, t := range waitsFor[s] {
+			switch state[t] {
+			case unseen:
+				visit(t)
+			case onPath:
+				cycle := path[slices.Index(path, t):]
+				first := slices.MinFunc(slices.Clone(cycle), func(a, b *Step) int { return a.Index - b.Index })
+				at := slices.Index(cycle, first)
+				var names []string
+				for i := range cycle {
+					names = append(names, fmt.Sprintf("%q", cycle[(at+i)%len(cycle)].ID))
+				}
+				next := cycle[(at+1)%len(cycle)]
+				l.errs = append(l.errs, &Error{Pos: refPos[[2]*Step{first, next}], Msg: fmt.Sprintf("%s: background steps wait for each other in a cycle (%s, then %q again): none of them would ever end", first.Action, strings.Join(names, " waits for "), first.ID)})
+			}
+		}
+		path = path[:len(path)-1]
+		state[s] = done
+	}
+	for _, s := range l.sc.Steps {
+		if state[s] == unseen && len(waitsFor[s]) > 0 {
+			visit(s)
+		}
+	}
 }

@@ -25,11 +25,19 @@ func (l *loader) steps(n *yaml.Node, finally bool, first int) []*Step {
 		l.errorf(n, "%s must be a list of steps, each starting with -", section)
 		return nil
 	}
+	if len(n.Content) == 0 && !finally {
+		l.errorf(n, "steps is empty: a scenario needs at least one step")
+		return nil
+	}
 	out := make([]*Step, 0, len(n.Content))
 	for i, sn := range n.Content {
 		if s := l.step(deref(sn), first+i, finally); s != nil {
 			out = append(out, s)
 		}
+		// What the step needs of its node is in the Step now: let the
+		// garbage collector have the node while the file loads on (a
+		// long file's nodes are several times the size of its text).
+		n.Content[i] = nil
 	}
 	return out
 }
@@ -55,8 +63,7 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 			} else if first, dup := l.ids[s.ID]; dup && s.ID != "" {
 				l.errorf(v, "duplicate id %q (first at line %d)", s.ID, first.Line)
 			} else if s.ID != "" {
-				l.ids[s.ID] = l.pos(v)
-				l.names.steps[s.ID] = true
+				l.ids[s.ID] = l.pos(v) // collectIDs has named it to expressions
 			}
 		case "name":
 			s.Name = l.str(v, "name")
@@ -100,6 +107,9 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 		}
 		return nil
 	}
+	if s.ID != "" && l.byID[s.ID] == nil {
+		l.byID[s.ID] = s
+	}
 	s.Action = actionKey.Value
 	s.ActionPos = l.pos(actionKey)
 	s.spec, _ = actions.Lookup(s.Action)
@@ -122,6 +132,9 @@ func (l *loader) unknownStepKey(k *yaml.Node) {
 
 func (l *loader) boolean(v *yaml.Node, what string) bool {
 	var b bool
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" && (v.Value == "true" || v.Value == "false") {
+		return v.Value == "true" // what Decode would say, without a decoder
+	}
 	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" || v.Decode(&b) != nil {
 		l.errorf(v, "%s must be true or false, not %s", what, quote(v))
 	}
@@ -161,9 +174,9 @@ func (l *loader) condition(v *yaml.Node, what string, set func(*Program)) {
 		return
 	}
 	src, pos := v.Value, l.contentPos(v)
-	l.later = append(l.later, func() []*Error {
+	l.compiles.add(func() []*Error {
 		p, errs := compile(src, pos, true, l.names)
-		if p != nil {
+		if p != nil && !l.opt.checkOnly {
 			set(p)
 		}
 		return errs
@@ -178,8 +191,11 @@ func (l *loader) contentPos(v *yaml.Node) Pos {
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		p.Col++
 	case yaml.LiteralStyle, yaml.FoldedStyle:
-		for line := v.Line; line < len(l.lines); line++ {
-			text := l.lines[line]
+		for line := v.Line; ; line++ {
+			text, ok := l.lineText(line)
+			if !ok {
+				break
+			}
 			if strings.TrimSpace(text) != "" {
 				p.Line = line + 1
 				p.Col = len(text) - len(strings.TrimLeft(text, " ")) + 1

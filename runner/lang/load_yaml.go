@@ -5,10 +5,13 @@ package lang
 // described in messages.
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -46,7 +49,8 @@ func (l *loader) syntaxError(err error) {
 	}
 	msg := err.Error()
 	pos := Pos{File: l.file, Line: 1, Col: 1}
-	if m := yamlLineColumn.FindStringSubmatch(msg); m != nil {
+	m := yamlLineColumn.FindStringSubmatch(msg)
+	if m != nil {
 		pos.Line, _ = strconv.Atoi(m[1])
 		if m[2] != "" {
 			pos.Col, _ = strconv.Atoi(m[2])
@@ -64,30 +68,169 @@ func (l *loader) syntaxError(err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	switch {
+	case l.data == nil:
+	case strings.HasPrefix(msg, "found character that cannot start any token"):
+		// yaml.v3 gives the line only; the character is most often a tab,
+		// which YAML does not allow in indentation.
+		if col, tab := l.badTokenCol(pos.Line); col > 0 {
+			pos.Col = col
+			if tab {
+				msg += ": a tab (YAML indents with spaces only)"
+			}
+		}
+	case strings.HasPrefix(msg, "found a tab character that violates indentation"):
+		// yaml.v3 names the line of the construct the tab is in.
+		if line, col := l.indentTab(pos.Line); line > 0 {
+			pos.Line, pos.Col = line, col
+			msg += " (YAML indents with spaces only)"
+		}
+	case m == nil:
+		// The reader's errors (bad UTF-8, control characters) carry no
+		// line at all: find the byte.
+		if p, what := badText(l.data); p >= 0 {
+			pos.Line, pos.Col = lineCol(l.data, p)
+			msg = what
+		}
+	}
 	l.errs = append(l.errs, &Error{Pos: pos, Msg: "yaml: " + msg})
+}
+
+// badTokenCol returns the column of what cannot start a token on line: a
+// tab among its leading spaces and dashes (tab is true), or anywhere on
+// it, else a reserved indicator (@ or `); 0 if there is none.
+func (l *loader) badTokenCol(line int) (col int, tab bool) {
+	text, ok := l.lineText(line - 1)
+	if !ok {
+		return 0, false
+	}
+	lead := len(text) - len(strings.TrimLeft(text, " -\t"))
+	if i := strings.IndexByte(text[:lead], '\t'); i >= 0 {
+		return utf8.RuneCountInString(text[:i]) + 1, true
+	}
+	if i := strings.IndexByte(text, '\t'); i >= 0 {
+		return utf8.RuneCountInString(text[:i]) + 1, true
+	}
+	if i := strings.IndexAny(text, "@`"); i >= 0 {
+		return utf8.RuneCountInString(text[:i]) + 1, false
+	}
+	return 0, false
+}
+
+// indentTab finds the first line from line on with a tab in its
+// indentation, and the tab's column; 0, 0 if there is none.
+func (l *loader) indentTab(line int) (int, int) {
+	for i := line - 1; ; i++ {
+		text, ok := l.lineText(i)
+		if !ok {
+			return 0, 0
+		}
+		lead := len(text) - len(strings.TrimLeft(text, " -\t"))
+		if j := strings.IndexByte(text[:lead], '\t'); j >= 0 {
+			return i + 1, utf8.RuneCountInString(text[:j]) + 1
+		}
+	}
+}
+
+// lineText returns line i (0-based) of the file, without its newline.
+func (l *loader) lineText(i int) (string, bool) {
+	if l.lines == nil {
+		l.lines = append(l.lines, 0)
+		for off := 0; ; {
+			j := bytes.IndexByte(l.data[off:], '\n')
+			if j < 0 {
+				break
+			}
+			off += j + 1
+			l.lines = append(l.lines, off)
+		}
+	}
+	if i < 0 || i >= len(l.lines) {
+		return "", false
+	}
+	end := len(l.data)
+	if i+1 < len(l.lines) {
+		end = l.lines[i+1] - 1
+	}
+	return strings.TrimSuffix(string(l.data[l.lines[i]:end]), "\r"), true
+}
+
+// badText returns the offset of the first byte of data that YAML does not
+// allow, and what is wrong with it; -1 if every character is allowed.
+// A file that starts with a UTF-16 byte order mark is left to yaml.v3.
+func badText(data []byte) (int, string) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return -1, ""
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return i, fmt.Sprintf("byte 0x%02x is not UTF-8 text: a scenario file must be UTF-8", data[i])
+		case !yamlPrintable(r):
+			return i, fmt.Sprintf("control character %U is not allowed in YAML", r)
+		}
+		i += size
+	}
+	return -1, ""
+}
+
+// yamlPrintable is YAML 1.2's set of characters a stream may hold.
+func yamlPrintable(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0x7E) || r == 0x85 ||
+		(r >= 0xA0 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// lineCol returns the 1-based line and column (in characters) of byte
+// offset off of data.
+func lineCol(data []byte, off int) (int, int) {
+	line := 1 + bytes.Count(data[:off], []byte{'\n'})
+	start := bytes.LastIndexByte(data[:off], '\n') + 1
+	return line, utf8.RuneCount(data[start:off]) + 1
 }
 
 // mapping walks the pairs of a mapping node, reporting unknown and
 // duplicate keys; each known key goes to f.
 func (l *loader) mapping(n *yaml.Node, what string, known []string, f func(key string, k, v *yaml.Node)) {
-	seen := map[string]Pos{}
+	// Most mappings have a few keys: looking back through them costs less
+	// than a map for each of the hundreds of thousands of a long file.
+	var seen map[string]*yaml.Node
+	if len(n.Content) > 32 {
+		seen = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			l.errorf(k, "%s keys must be plain names", what)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first := firstKey(n.Content[:i], k.Value, seen); first != nil {
 			l.errorf(k, "duplicate key %q in %s (first at line %d)", k.Value, what, first.Line)
 			continue
 		}
-		seen[k.Value] = l.pos(k)
+		if seen != nil {
+			seen[k.Value] = k
+		}
 		if known != nil && !contains(known, k.Value) {
 			l.errorf(k, "unknown key %q in %s%s", k.Value, what, DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)
 	}
+}
+
+// firstKey returns the key node before, among the pairs of pairs, named
+// key: looked up in seen if there is one, else looked for.
+func firstKey(pairs []*yaml.Node, key string, seen map[string]*yaml.Node) *yaml.Node {
+	if seen != nil {
+		return seen[key]
+	}
+	for j := 0; j+1 < len(pairs); j += 2 {
+		if k := pairs[j]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return nil
 }
 
 func deref(n *yaml.Node) *yaml.Node {

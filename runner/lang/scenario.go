@@ -126,10 +126,13 @@ func (sc *Scenario) StepAt(i int) *Step {
 
 // NewAction builds the step's action, its parameters resolved in s: a
 // step whose parameters are all literals reuses the ones built at load.
+// A value of the wrong type or out of its parameter's range is a
+// [ParamError]; what the action's New refuses (a folder that is not
+// there) is its own error.
 func (st *Step) NewAction(s *Scope) (actions.Action, error) {
 	args, err := st.args(s)
 	if err != nil {
-		return nil, err
+		return nil, &ParamError{Err: err}
 	}
 	return st.spec.New(args)
 }
@@ -141,7 +144,7 @@ func (st *Step) args(s *Scope) (actions.Args, error) {
 	}
 	values := make([]any, len(st.spec.Params))
 	for _, p := range st.params {
-		v, err := p.v.resolve(s, p.def)
+		v, err := p.v.resolve(s, *p.def)
 		if err != nil {
 			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
 		}
@@ -152,9 +155,9 @@ func (st *Step) args(s *Scope) (actions.Args, error) {
 
 // param is one parameter as written in the file.
 type param struct {
-	def   actions.Param
-	index int // of def in the spec's Params
-	pos   Pos // of the value
+	def   *actions.Param // in its spec's Params
+	index int            // of def in the spec's Params
+	pos   Pos            // of the value
 	v     *value
 }
 
@@ -164,13 +167,20 @@ type value struct {
 	pos  Pos
 	text string // the source, for labels and messages
 
-	lit     any       // the converted literal, when static
-	static  bool      // lit is the final value
-	tmpl    *template // a scalar with ${{ }}
-	cond    *Program  // an Expr parameter
-	list    []*value  // a list holding templates
-	mapKeys []string  // a mapping holding templates
-	mapVals []*value
+	lit    any         // the converted literal, when static
+	tmpl   *template   // a scalar with ${{ }}
+	cond   *Program    // an Expr parameter
+	parts  *valueParts // a list or mapping holding templates
+	static bool        // lit is the final value
+}
+
+// valueParts are the items of a list or mapping parameter that holds
+// templates (rare enough to live outside value, which a long file has
+// hundreds of thousands of).
+type valueParts struct {
+	list []*value // a list's items
+	keys []string // or a mapping's keys
+	vals []*value // and values
 }
 
 // resolve returns the value as the parameter's kind.
@@ -196,9 +206,9 @@ func (v *value) raw(s *Scope) (any, error) {
 		return condition{p: v.cond, s: s}, nil
 	case v.tmpl != nil:
 		return v.tmpl.eval(s)
-	case v.list != nil:
-		out := make([]any, len(v.list))
-		for i, e := range v.list {
+	case v.parts != nil && v.parts.list != nil:
+		out := make([]any, len(v.parts.list))
+		for i, e := range v.parts.list {
 			r, err := e.raw(s)
 			if err != nil {
 				return nil, err
@@ -206,14 +216,14 @@ func (v *value) raw(s *Scope) (any, error) {
 			out[i] = r
 		}
 		return out, nil
-	case v.mapVals != nil:
-		out := make(map[string]any, len(v.mapVals))
-		for i, e := range v.mapVals {
+	case v.parts != nil:
+		out := make(map[string]any, len(v.parts.vals))
+		for i, e := range v.parts.vals {
 			r, err := e.raw(s)
 			if err != nil {
 				return nil, err
 			}
-			out[v.mapKeys[i]] = r
+			out[v.parts.keys[i]] = r
 		}
 		return out, nil
 	}

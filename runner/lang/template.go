@@ -27,6 +27,11 @@ func parseTemplate(s string, pos Pos, names *exprNames) (*template, []*Error) {
 	t := &template{}
 	var errs []*Error
 	rest, consumed := s, 0
+	c := cursor{s: s, line: 1}
+	at := func(i int) Pos {
+		line, col := c.at(i)
+		return offset(pos, line, col)
+	}
 	for {
 		i := strings.Index(rest, openDelim)
 		if i < 0 {
@@ -36,17 +41,17 @@ func parseTemplate(s string, pos Pos, names *exprNames) (*template, []*Error) {
 		start := consumed + i
 		j := strings.Index(rest[i+len(openDelim):], closeDelim)
 		if j < 0 {
-			errs = append(errs, &Error{Pos: at(s, pos, start), Msg: "unterminated ${{: missing }}"})
+			errs = append(errs, &Error{Pos: at(start), Msg: "unterminated ${{: missing }}"})
 			return nil, errs
 		}
 		body := rest[i+len(openDelim) : i+len(openDelim)+j]
 		bodyStart := start + len(openDelim)
 		if strings.Contains(body, openDelim) {
-			errs = append(errs, &Error{Pos: at(s, pos, start), Msg: "${{ inside ${{ }}: expressions do not nest"})
+			errs = append(errs, &Error{Pos: at(start), Msg: "${{ inside ${{ }}: expressions do not nest"})
 			return nil, errs
 		}
 		t.lits = append(t.lits, rest[:i])
-		p, perrs := compile(body, at(s, pos, bodyStart), false, names)
+		p, perrs := compile(body, at(bodyStart), false, names)
 		errs = append(errs, perrs...)
 		t.progs = append(t.progs, p)
 		advance := i + len(openDelim) + j + len(closeDelim)
@@ -58,10 +63,37 @@ func parseTemplate(s string, pos Pos, names *exprNames) (*template, []*Error) {
 	return t, nil
 }
 
-// at is the file position of byte offset i of s, which starts at pos.
-func at(s string, pos Pos, i int) Pos {
-	line, col := locate(s, len([]rune(s[:i])))
-	return offset(pos, line, col)
+// cursor walks a string forward, keeping the line (1-based) and column
+// (0-based, in runes) of a byte offset as locate counts them, so that
+// placing every expression of a long template takes one pass over it, not
+// one from its start for each.
+type cursor struct {
+	s              string
+	off, line, col int
+}
+
+// at returns the line and column of byte offset i, which is not before
+// the last one asked for.
+func (c *cursor) at(i int) (line, col int) {
+	for _, r := range c.s[c.off:i] {
+		c.col++
+		if r == '\n' {
+			c.line, c.col = c.line+1, 0
+		}
+	}
+	c.off = i
+	return c.line, c.col
+}
+
+// varsOnly reports whether the template's value is known at load: its
+// expressions name nothing but vars.
+func (t *template) varsOnly() bool {
+	for _, p := range t.progs {
+		if p == nil || !p.varsOnly {
+			return false
+		}
+	}
+	return true
 }
 
 // whole reports whether the template is exactly one expression.

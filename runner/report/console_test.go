@@ -3,8 +3,12 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
@@ -41,6 +45,40 @@ steps:
 	for _, l := range lines {
 		if len([]rune(l)) > 80 {
 			t.Errorf("line longer than 80 columns: %q", l)
+		}
+	}
+}
+
+// TestConsoleEscapes: what a terminal would act on — a child's escape
+// sequences shown with -v, control characters in names, messages and
+// errors, bytes that are not UTF-8 — reaches the console escaped.
+func TestConsoleEscapes(t *testing.T) {
+	sc := mustParse(t, `name: "esc\e[2Jape"
+steps:
+  - spawn: {name: kid, shell: 'printf "\033]0;pwned\007\033[2Jcleared\033[31m red \302\233 \377\n"'}
+  - wait: {process: kid}
+  - log: "bell\a and bidi \u202e reversed"
+  - assert: {that: "false", message: "why\e[1A\rforged ✓ line"}
+`)
+	var out bytes.Buffer
+	console := report.NewConsole(&out, false)
+	events := runner.NewEventLog(io.Discard, hclog.Info)
+	events.Tee(console.Event)
+	runner.Run(context.Background(), sc, runner.Options{Reporter: console, Log: events})
+	text := out.String()
+	for _, r := range text {
+		if r == 0x1b || r == 0x07 || r == 0x9b || r == 0x202e || r == '\r' || r == utf8.RuneError {
+			t.Fatalf("the console got %U raw:\n%q", r, text)
+		}
+	}
+	for _, want := range []string{
+		`kid[stdout]: \x1b]0;pwned\x07\x1b[2Jcleared\x1b[31m red \u009b \xff`,
+		`esc\x1b[2Jape`,
+		`bell\x07 and bidi \u202e reversed`,
+		`why\x1b[1A\x0dforged ✓ line`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("console lacks %s:\n%s", want, text)
 		}
 	}
 }

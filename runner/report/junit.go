@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ const (
 // per step — those that never ran as skipped — with the seed as a
 // property, so that a failure can be repeated, and the output of each
 // process a step waited for in its <system-out> and <system-err>.
-func WriteJUnit(path string, outcomes []*lang.Outcome) error {
+func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) error {
 	host, _ := os.Hostname()
 	doc := junitSuites{Name: "pmrun"}
 	names := suiteNames(outcomes)
@@ -140,7 +141,7 @@ func WriteJUnit(path string, outcomes []*lang.Outcome) error {
 		total += o.Duration.Seconds()
 	}
 	doc.Time = seconds(total)
-	return writeJUnitDoc(path, doc)
+	return writeJUnitDoc(ctx, path, doc)
 }
 
 // stepCase is a step's test case: passed, failed (an assertion), an
@@ -242,7 +243,7 @@ func suiteNames(outcomes []*lang.Outcome) []string {
 // WriteJUnitLoadErrors writes a JUnit XML report for a run that did not
 // start because files have mistakes: a suite per such file, with one test
 // case, "load", in error, listing every mistake as FILE:LINE:COL: message.
-func WriteJUnitLoadErrors(path string, errs lang.LoadErrors) error {
+func WriteJUnitLoadErrors(ctx context.Context, path string, errs lang.LoadErrors) error {
 	host, _ := os.Hostname()
 	doc := junitSuites{Name: "pmrun"}
 	var files []string
@@ -264,7 +265,7 @@ func WriteJUnitLoadErrors(path string, errs lang.LoadErrors) error {
 		s.count()
 		doc.add(s)
 	}
-	return writeJUnitDoc(path, doc)
+	return writeJUnitDoc(ctx, path, doc)
 }
 
 // count sets a suite's totals from its cases, and each case's class.
@@ -294,12 +295,12 @@ func (d *junitSuites) add(s junitSuite) {
 	d.Skipped += s.Skipped
 }
 
-func writeJUnitDoc(path string, doc junitSuites) error {
+func writeJUnitDoc(ctx context.Context, path string, doc junitSuites) error {
 	out, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return writeFileAtomic(ctx, path, func(w io.Writer) error {
 		_, err := w.Write(append([]byte(xml.Header), append(out, '\n')...))
 		return err
 	})

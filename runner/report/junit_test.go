@@ -112,7 +112,7 @@ finally:
 		outcomes = append(outcomes, runner.Run(t.Context(), sc, runner.Options{}))
 	}
 	path := filepath.Join(t.TempDir(), "junit.xml")
-	if err := report.WriteJUnit(path, outcomes); err != nil {
+	if err := report.WriteJUnit(t.Context(), path, outcomes); err != nil {
 		t.Fatal(err)
 	}
 	doc := readJUnit(t, path)
@@ -207,7 +207,7 @@ func TestJUnitLoadErrors(t *testing.T) {
 		errs = append(errs, le...)
 	}
 	path := filepath.Join(dir, "junit.xml")
-	if err := report.WriteJUnitLoadErrors(path, errs); err != nil {
+	if err := report.WriteJUnitLoadErrors(t.Context(), path, errs); err != nil {
 		t.Fatal(err)
 	}
 	doc := readJUnit(t, path)

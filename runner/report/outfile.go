@@ -2,75 +2,125 @@ package report
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/runner/internal/outfile"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
-// CheckOutputPath reports, before a run, why a report could not be
-// written to path: its folder missing, or path a folder.
-func CheckOutputPath(path string) error {
+// Output names a file a run writes: the log, or a report.
+type Output struct {
+	Flag string // how messages name it: --log, --report, --trace, --junit
+	Path string // as given
+	// Replace: the output is written whole at the end, into a new file
+	// renamed over its path (a report); otherwise appended to (the log).
+	Replace bool
+}
+
+// CheckOutputs checks, before a run, that each output can be written:
+// its folder exists and takes new files, it is no folder, it is reached
+// through no link another user planted in a shared folder (see package
+// outfile), it is none of the scenario files being run (inputs), and no
+// two outputs are one file. Each error names the flag and the path.
+func CheckOutputs(outputs []Output, inputs []string) error {
+	for i, o := range outputs {
+		if err := CheckOutputPath(o.Path, o.Replace); err != nil {
+			return fmt.Errorf("%s %s: %v", o.Flag, o.Path, err)
+		}
+		if _, ok := inheritedFD(o.Path); ok {
+			continue
+		}
+		for _, in := range inputs {
+			if outfile.SameFile(o.Path, in) {
+				return fmt.Errorf("%s %s: that is the scenario file %s, which this run reads: name another file", o.Flag, o.Path, in)
+			}
+		}
+		for _, other := range outputs[:i] {
+			if _, ok := inheritedFD(other.Path); !ok && outfile.SameFile(o.Path, other.Path) {
+				return fmt.Errorf("%s %s: %s writes that file too: name another", o.Flag, o.Path, other.Flag)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckOutputPath reports, before a run, why an output could not be
+// written to path (see [CheckOutputs]); replace is [Output.Replace].
+func CheckOutputPath(path string, replace bool) error {
 	if fd, ok := inheritedFD(path); ok {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 			return fmt.Errorf("descriptor %d is not open", fd)
 		}
 		return nil
 	}
-	path, direct := target(path)
-	if direct {
-		return nil
-	}
-	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err != nil {
-		return err
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", dir)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s is a folder", path)
+	_, err := outfile.Find(path, replace)
+	return err
+}
+
+// AbortWrites makes a pending or later write to f give up once ctx is done:
+// a FIFO whose reader stopped reading would otherwise hold pmrun forever
+// (a regular file's writes do not block, and are left alone). The
+// returned function stops watching.
+func AbortWrites(ctx context.Context, f *os.File) (stop func()) {
+	stopAfter := context.AfterFunc(ctx, func() { _ = f.SetWriteDeadline(time.Now()) })
+	return func() { stopAfter() }
+}
+
+// writeFileAtomic writes an output through write: a regular file (or a
+// new one) is written into a temporary file beside it and renamed over it
+// once complete, so that an interrupted or failed write never leaves half
+// a report under its name; a file it replaces keeps its mode, a new one
+// gets 0600 less the umask. A symbolic link is followed as package
+// outfile allows, the link kept. One of pmrun's own descriptors
+// (/dev/stdout, /dev/fd/N) is written through that descriptor, at its
+// offset (>> appends); a FIFO or a device is written into, without
+// blocking on a FIFO nobody reads; ctx ending abandons a write to either.
+// Errors name path, never the temporary file.
+func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) error {
+	if err := writeOutput(ctx, path, write); err != nil {
+		return fmt.Errorf("%s: %s", path, outfile.ErrText(err))
 	}
 	return nil
 }
 
-// writeFileAtomic writes a report through write into a temporary file
-// beside path and renames it over path once it is complete, so that an
-// interrupted or failed write never leaves half a report under its name.
-// A file it replaces keeps its mode; a new one gets 0644 less the umask.
-// A path that is a symbolic link is written through, the link kept. One of
-// pmrun's own descriptors (/dev/stdout, /dev/fd/N) is written through that
-// descriptor, at its offset (>> appends); another file that is not a
-// regular one (a FIFO, a device) is opened and written directly.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+func writeOutput(ctx context.Context, path string, write func(io.Writer) error) (err error) {
 	if fd, ok := inheritedFD(path); ok {
 		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return err
 		}
-		return writeTo(os.NewFile(uintptr(dup), path), write)
+		f := os.NewFile(uintptr(dup), path)
+		defer AbortWrites(ctx, f)()
+		return writeTo(f, write)
 	}
-	path, direct := target(path)
-	if direct {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	t, err := outfile.Find(path, true)
+	if err != nil {
+		return err
+	}
+	if !t.Regular() {
+		f, err := outfile.OpenInto(t)
 		if err != nil {
 			return err
 		}
+		defer AbortWrites(ctx, f)()
 		return writeTo(f, write)
 	}
-	perm, keep := os.FileMode(0o644), false
-	if fi, err := os.Stat(path); err == nil {
-		perm, keep = fi.Mode().Perm(), true
+	perm, keep := os.FileMode(outfile.Perm), false
+	if t.Info != nil {
+		perm, keep = t.Info.Mode().Perm(), true
 	}
-	f, err := createBeside(path, perm)
+	f, err := outfile.CreateBeside(t.Path, perm, rand.Uint32)
 	if err != nil {
 		return err
 	}
@@ -95,20 +145,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
-}
-
-// createBeside creates a new, hidden file next to path, with perm less
-// the umask.
-func createBeside(path string, perm os.FileMode) (*os.File, error) {
-	for range 100 {
-		name := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d", filepath.Base(path), rand.Uint32()))
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, fmt.Errorf("%s: no free name for a temporary file beside it", path)
+	return os.Rename(f.Name(), t.Path)
 }
 
 // inheritedFD recognizes the names of a descriptor pmrun has open:
@@ -131,39 +168,6 @@ func inheritedFD(path string) (int, bool) {
 	return 0, false
 }
 
-// target returns the file a report for path goes to, and whether it must
-// be written directly: a FIFO or a device is; a regular file, or a path
-// through links to one that does not exist yet, is replaced.
-func target(path string) (string, bool) {
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil && !fi.Mode().IsRegular() && !fi.IsDir():
-		return path, true
-	case err == nil:
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			return real, false
-		}
-		return path, false
-	}
-	return followLinks(path), false
-}
-
-// followLinks returns where path's symbolic links lead, the last one to
-// a file that does not exist yet.
-func followLinks(path string) string {
-	for range 40 { // as the kernel's MAXSYMLINKS
-		target, err := os.Readlink(path)
-		if err != nil {
-			return path // not a link (or not there): the path itself
-		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
-		}
-		path = target
-	}
-	return path
-}
-
 // writeTo writes through write to f, and closes f.
 func writeTo(f *os.File, write func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(f, 64<<10)
@@ -174,16 +178,19 @@ func writeTo(f *os.File, write func(io.Writer) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errors.New("write abandoned: interrupted while the reader was not reading")
+	}
 	return err
 }
 
 // WriteTraceFile writes the timeline to path in Chrome's trace event
-// format; see [Timeline.WriteTrace].
-func (t *Timeline) WriteTraceFile(path string) error {
-	return writeFileAtomic(path, t.WriteTrace)
+// format; see [Timeline.WriteTrace] and writeFileAtomic.
+func (t *Timeline) WriteTraceFile(ctx context.Context, path string) error {
+	return writeFileAtomic(ctx, path, t.WriteTrace)
 }
 
 // WriteHTMLFile writes the HTML report to path; see [WriteHTML].
-func WriteHTMLFile(path string, outcomes []*lang.Outcome, tl *Timeline) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return WriteHTML(w, outcomes, tl) })
+func WriteHTMLFile(ctx context.Context, path string, outcomes []*lang.Outcome, tl *Timeline) error {
+	return writeFileAtomic(ctx, path, func(w io.Writer) error { return WriteHTML(w, outcomes, tl) })
 }

@@ -45,26 +45,26 @@ var (
 
 // testHandlers are what the test agent serves.
 var testHandlers = map[string]Handler{
-	"test.echo": func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
-		return args, nil
+	"test.echo": func(_ context.Context, req Request) (any, error) {
+		return req.Args, nil
 	},
-	"test.fail": func(context.Context, json.RawMessage, []*os.File) (any, error) {
+	"test.fail": func(context.Context, Request) (any, error) {
 		return nil, errors.New("it failed on purpose")
 	},
 	// test.typed fails with an error wrapping errTest and
 	// context.Canceled, after doing half of the work.
-	"test.typed": func(context.Context, json.RawMessage, []*os.File) (any, error) {
+	"test.typed": func(context.Context, Request) (any, error) {
 		return map[string]int{"done": 1}, fmt.Errorf("stopped halfway: %w (%w)", errTest, context.Canceled)
 	},
 	// test.block waits until cancelled, then reports that through an event.
-	"test.block": func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	"test.block": func(ctx context.Context, req Request) (any, error) {
 		<-ctx.Done()
-		Emit(ctx, "cancelled", json.RawMessage(args))
+		Emit(ctx, "cancelled", req.Args)
 		return nil, ctx.Err()
 	},
-	"test.emit": func(ctx context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	"test.emit": func(ctx context.Context, req Request) (any, error) {
 		var n int
-		if err := json.Unmarshal(args, &n); err != nil {
+		if err := json.Unmarshal(req.Args, &n); err != nil {
 			return nil, err
 		}
 		for i := range n {
@@ -75,24 +75,38 @@ var testHandlers = map[string]Handler{
 		return n, nil
 	},
 	// test.write writes its argument into the file it was given.
-	"test.write": func(_ context.Context, args json.RawMessage, files []*os.File) (any, error) {
+	"test.write": func(_ context.Context, req Request) (any, error) {
+		files := req.Files
 		defer closeFiles(files)
 		if len(files) != 1 {
 			return nil, fmt.Errorf("got %d files, want 1", len(files))
 		}
 		var s string
-		json.Unmarshal(args, &s)
+		json.Unmarshal(req.Args, &s)
 		_, err := files[0].WriteString(s)
 		return nil, err
 	},
+	// test.bulk returns its arguments, bulk bytes included.
+	"test.bulk": func(_ context.Context, req Request) (any, error) {
+		var v bulkValue
+		err := req.Decode(&v)
+		return v, err
+	},
+	// test.partial says it waits, waits until cancelled, then answers
+	// with what it did before, beside the error.
+	"test.partial": func(ctx context.Context, req Request) (any, error) {
+		Emit(ctx, "waiting", nil)
+		<-ctx.Done()
+		return bulkValue{Name: "partial", Data: [][]byte{[]byte("taken")}}, ctx.Err()
+	},
 	// test.pipe returns the read end of a pipe holding its argument.
-	"test.pipe": func(_ context.Context, args json.RawMessage, _ []*os.File) (any, error) {
+	"test.pipe": func(_ context.Context, req Request) (any, error) {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
 		var s string
-		json.Unmarshal(args, &s)
+		json.Unmarshal(req.Args, &s)
 		w.WriteString(s)
 		w.Close()
 		return Reply{Value: "sent", Files: []*os.File{r}}, nil
@@ -101,7 +115,7 @@ var testHandlers = map[string]Handler{
 
 // spawnAgent starts the test binary as an agent in a table that is closed,
 // and checked, when the test ends.
-func spawnAgent(t *testing.T, opts ClientOptions) (*Client, *proc.Process) {
+func spawnAgent(t testing.TB, opts ClientOptions) (*Client, *proc.Process) {
 	t.Helper()
 	tb, err := proc.NewTable(proc.Options{})
 	if err != nil {
@@ -163,8 +177,15 @@ func TestErrors(t *testing.T) {
 	if err := c.Call(t.Context(), "test.echo", make(chan int), nil); err == nil {
 		t.Error("unencodable args accepted")
 	}
-	if err := c.Call(t.Context(), "test.echo", strings.Repeat("x", MaxMessage), nil); err == nil {
-		t.Error("oversized message accepted")
+	// A message past MaxMessage, made of one buffer many times over, so
+	// that the test need not fill a gigabyte.
+	huge := make([]byte, 64<<20)
+	parts := make([][]byte, MaxMessage/len(huge)+1)
+	for i := range parts {
+		parts[i] = huge
+	}
+	if err := c.Call(t.Context(), "test.bulk", bulkValue{Data: parts}, nil); !errors.Is(err, errTooLarge) {
+		t.Errorf("oversized message: %v, want errTooLarge", err)
 	}
 	if err := c.Call(t.Context(), OpPing, nil, nil); err != nil {
 		t.Errorf("agent unusable after bad calls: %v", err)
@@ -373,7 +394,7 @@ func TestServeContext(t *testing.T) {
 	served := make(chan error, 1)
 	go func() {
 		served <- Serve(ctx, agent, map[string]Handler{
-			"wait": func(ctx context.Context, _ json.RawMessage, _ []*os.File) (any, error) {
+			"wait": func(ctx context.Context, _ Request) (any, error) {
 				defer close(handlerDone)
 				close(started)
 				<-ctx.Done()

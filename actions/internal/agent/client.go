@@ -162,11 +162,14 @@ func (c *Client) gone(err error) {
 	}
 }
 
-// Call sends op with args (encoded as JSON) and decodes the agent's result
-// into reply, which may be nil. It returns when the reply arrives, when ctx
-// ends (the agent is told to cancel the handler), or when the agent is gone
-// ([ErrAgentGone]). A handler's own error comes back as a [*RemoteError];
-// a result sent beside it is still decoded into reply.
+// Call sends op with args (encoded as JSON, bulk bytes beside it if args
+// is a [Bulk]) and decodes the agent's result into reply, which may be
+// nil. It returns when the reply arrives, when the agent is gone
+// ([ErrAgentGone]), or when ctx ends: then the agent is told to cancel
+// the handler, and the call waits a moment for the handler's answer, to
+// decode into reply what it did before it stopped. A handler's own error
+// comes back as a [*RemoteError]; a result sent beside it is still decoded
+// into reply.
 func (c *Client) Call(ctx context.Context, op string, args, reply any) error {
 	files, err := c.CallFiles(ctx, op, args, nil, reply)
 	closeFiles(files)
@@ -183,7 +186,7 @@ func (c *Client) CallFiles(ctx context.Context, op string, args any, files []*os
 		if err != nil {
 			return nil, fmt.Errorf("agent %s: encode args: %w", op, err)
 		}
-		m.Args = b
+		m.Args, m.parts = b, bulkParts(args)
 	}
 	ch := make(chan response, 1)
 	c.mu.Lock()
@@ -199,6 +202,9 @@ func (c *Client) CallFiles(ctx context.Context, op string, args any, files []*os
 
 	if err := c.conn.send(m, files); err != nil {
 		c.forget(m.ID)
+		if errors.Is(err, errTooLarge) {
+			return nil, fmt.Errorf("agent %s: %w", op, err)
+		}
 		// A write to a dead agent fails (EPIPE) before the reading side has
 		// seen the end: give it a moment, so the error says how it ended.
 		select {
@@ -217,23 +223,49 @@ func (c *Client) CallFiles(ctx context.Context, op string, args any, files []*os
 			return nil, fmt.Errorf("agent %s: %w", op, r.err)
 		case r.m.Error != "":
 			closeFiles(r.files)
-			if reply != nil && len(r.m.Result) > 0 {
-				_ = json.Unmarshal(r.m.Result, reply) // what was done before the error, if it decodes
-			}
+			_ = decodeResult(r.m, reply) // what was done before the error, if it decodes
 			return nil, &RemoteError{Op: op, Message: r.m.Error, Codes: r.m.Codes, kinds: c.opts.Errors.sentinels(r.m.Codes)}
 		}
-		if reply != nil && len(r.m.Result) > 0 {
-			if err := json.Unmarshal(r.m.Result, reply); err != nil {
-				closeFiles(r.files)
-				return nil, fmt.Errorf("agent %s: decode result: %w", op, err)
-			}
+		if err := decodeResult(r.m, reply); err != nil {
+			closeFiles(r.files)
+			return nil, fmt.Errorf("agent %s: decode result: %w", op, err)
 		}
 		return r.files, nil
 	case <-ctx.Done():
-		c.forget(m.ID)
-		c.conn.send(&message{Cancel: m.ID}, nil) // best effort: the handler may stop early
+		// The handler is told to stop, and answers with what it did
+		// before it stopped: for a receive, the messages it took from
+		// the channel. Wait a moment for that answer, so that nothing it
+		// took is lost; the call still fails with ctx's cause.
+		c.conn.send(&message{Cancel: m.ID}, nil)
+		t := time.NewTimer(cancelGrace)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			if r.err == nil {
+				closeFiles(r.files)
+				_ = decodeResult(r.m, reply)
+			}
+		case <-t.C:
+			c.forget(m.ID)
+		}
 		return nil, fmt.Errorf("agent %s: %w", op, context.Cause(ctx))
 	}
+}
+
+// cancelGrace bounds how long a cancelled call waits for the handler's
+// last answer: normally microseconds, since handlers stop at the cancel.
+const cancelGrace = 2 * time.Second
+
+// decodeResult decodes m's result into reply, a pointer or nil, bulk
+// parts included.
+func decodeResult(m *message, reply any) error {
+	if reply == nil || len(m.Result) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(m.Result, reply); err != nil {
+		return err
+	}
+	return setParts(reply, m.parts)
 }
 
 func (c *Client) forget(id uint64) {

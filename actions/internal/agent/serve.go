@@ -11,12 +11,33 @@ import (
 	"time"
 )
 
-// Handler serves one op in the agent. args is the request's JSON (nil if
-// none); files are the descriptors sent with it, now owned by the handler.
-// The result is encoded as JSON; return a [Reply] to attach files. ctx is
-// cancelled when the runner gives up on the call or the connection ends,
-// and carries the [Peer] for events. Handlers run concurrently.
-type Handler func(ctx context.Context, args json.RawMessage, files []*os.File) (any, error)
+// Handler serves one op in the agent, for the request req. The result is
+// encoded as JSON (its bulk bytes beside it, if it is a [Bulk]); return a
+// [Reply] to attach files. ctx is cancelled when the runner gives up on
+// the call or the connection ends, and carries the [Peer] for events.
+// Handlers run concurrently.
+type Handler func(ctx context.Context, req Request) (any, error)
+
+// Request is one call, as its handler gets it.
+type Request struct {
+	// Args is the arguments' JSON; nil if none.
+	Args json.RawMessage
+	// Files are the descriptors sent with the call, now the handler's.
+	Files []*os.File
+	// Parts are the arguments' bulk bytes (see [Bulk]).
+	Parts [][]byte
+}
+
+// Decode decodes the arguments into v, a pointer, giving it its bulk
+// bytes if it is a [BulkSetter]. No arguments leave v as it is.
+func (r Request) Decode(v any) error {
+	if len(r.Args) > 0 {
+		if err := json.Unmarshal(r.Args, v); err != nil {
+			return err
+		}
+	}
+	return setParts(v, r.Parts)
+}
 
 // Reply is a handler result with descriptors attached. Serve sends the
 // files and then closes them.
@@ -140,7 +161,7 @@ func Serve(ctx context.Context, conn *Conn, handlers map[string]Handler, errs Er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := h(hctx, m.Args, files)
+			res, err := h(hctx, Request{Args: m.Args, Files: files, Parts: m.parts})
 			mu.Lock()
 			delete(running, m.ID)
 			mu.Unlock()
@@ -165,7 +186,7 @@ func answer(conn *Conn, m *message, res any, err error, errs Errors) {
 		b, merr := json.Marshal(res)
 		switch {
 		case merr == nil:
-			r.Result = b
+			r.Result, r.parts = b, bulkParts(res)
 		case err == nil:
 			err = fmt.Errorf("encode result: %w", merr)
 		}
@@ -173,9 +194,10 @@ func answer(conn *Conn, m *message, res any, err error, errs Errors) {
 	if err != nil {
 		r.Error, r.Codes, files = err.Error(), errs.codes(err), nil
 	}
-	if serr := conn.send(r, files); serr != nil && len(r.Result) > 0 {
-		// Too big, most likely: tell the caller rather than leave it
-		// waiting, without the result.
+	if serr := conn.send(r, files); serr != nil {
+		// Too large, or out of memory: tell the caller rather than leave
+		// it waiting, without the result. (If the runner is gone, this
+		// fails too, and it does not matter.)
 		if err == nil {
 			err = serr
 		}

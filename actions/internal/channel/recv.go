@@ -59,7 +59,7 @@ func (r *recvState) init(c *Channel) {
 	r.nextStep = func(b []byte, eof bool) (bool, int, error) {
 		m, n, err := r.dec.Next(b, eof)
 		r.msg = m
-		return m.Data != nil, n, err
+		return m.Done(), n, err
 	}
 }
 
@@ -108,6 +108,61 @@ func (c *Channel) ReceiveN(ctx context.Context, n int, timeout time.Duration) ([
 		return nil
 	})
 	return msgs, err
+}
+
+// Keep bounds the messages a receive keeps (see [Channel.ReceiveKeep]):
+// at most Messages of them and Bytes of payload, but always the first.
+type Keep struct {
+	Messages int
+	Bytes    int64
+}
+
+// ReceiveKeep is [Channel.ReceiveN] for a receiver that does not keep
+// every message: it keeps the first messages that arrive, as many as fit
+// in keep (the first one always, whole), and counts the rest in st
+// without keeping them. Messages not kept are checked like any other but
+// neither copied nor put together: memory stays bounded by keep, whatever
+// n is. st counts every message received, kept or not.
+func (c *Channel) ReceiveKeep(ctx context.Context, n int, timeout time.Duration, keep Keep) (kept [][]byte, st Stats, err error) {
+	var keptBytes int64
+	full := false
+	fits := func(size int) bool {
+		switch {
+		case full:
+		case len(kept) == 0:
+			return true
+		case len(kept) >= keep.Messages || keptBytes+int64(size) > keep.Bytes:
+			// Messages kept are the first ones: once one does not fit,
+			// none after it is kept either.
+			full = true
+		default:
+			return true
+		}
+		return false
+	}
+	err = c.receiving(ctx, timeout, func(ctx context.Context, e *end, nonblock bool) error {
+		r := &c.recv
+		if r.framed != nil {
+			r.framed.SetKeep(fits)
+			defer r.framed.SetKeep(nil)
+		}
+		for st.Messages < n {
+			if err := r.run(ctx, e, nonblock, r.nextStep); err != nil {
+				if errors.Is(err, ErrEmpty) && st.Messages > 0 {
+					return nil
+				}
+				return err
+			}
+			st.Messages++
+			st.Bytes += int64(r.msg.Size)
+			if r.msg.Data != nil && fits(r.msg.Size) {
+				kept = append(kept, own(r.msg))
+				keptBytes += int64(r.msg.Size)
+			}
+		}
+		return nil
+	})
+	return kept, st, err
 }
 
 // ReceiveStress receives count messages sent by [Channel.SendStress], from

@@ -10,14 +10,23 @@ import (
 type Message struct {
 	Sender Sender
 	Seq    uint32
-	// Data is the message; nil when no message completed. Unless Owned,
-	// it points into the buffer given to Next and is valid until that
-	// buffer changes.
+	// Data is the message; nil when no message completed, or when the
+	// one that did was not kept (Dropped). Unless Owned, it points into
+	// the buffer given to Next and is valid until that buffer changes.
 	Data []byte
 	// Owned says Data was put together from several chunks in memory of
 	// its own, which now belongs to the caller.
 	Owned bool
+	// Dropped says a message completed that the Decoder's keep function
+	// (see [Decoder.SetKeep]) declined: it was checked like any other but
+	// not put together, and Data is nil.
+	Dropped bool
+	// Size is the completed message's length, also when it was dropped.
+	Size int
 }
+
+// Done reports whether m is a completed message, kept or dropped.
+func (m Message) Done() bool { return m.Data != nil || m.Dropped }
 
 // TruncatedError reports a message that its sender began and did not
 // finish; it matches [ErrTruncated].
@@ -45,8 +54,11 @@ type senderState struct {
 	total uint32
 	got   uint32
 	// partial holds what Next has put together of the open message; nil
-	// when NextPiece is taking it piece by piece.
+	// when NextPiece is taking it piece by piece, or when Next drops it.
 	partial []byte
+	// dropping says Next is counting the open message's chunks without
+	// putting them together: keep declined it.
+	dropping bool
 	// skipping drops the remaining chunks of message skipSeq, already
 	// reported as an error, so that one bad message is one error.
 	skipping bool
@@ -67,6 +79,9 @@ type Decoder struct {
 	// last caches the most recent sender: most streams have one.
 	lastID Sender
 	last   *senderState
+	// keep, if set, decides at a message's first chunk whether Next puts
+	// it together; see SetKeep.
+	keep func(size int) bool
 }
 
 // NewDecoder returns a Decoder that accepts messages of at most maxMessage
@@ -74,6 +89,15 @@ type Decoder struct {
 func NewDecoder(maxMessage, maxChunk int) *Decoder {
 	return &Decoder{maxMessage: maxMessage, maxChunk: maxChunk, senders: make(map[Sender]*senderState)}
 }
+
+// SetKeep makes [Decoder.Next] ask keep, at the first chunk of a message
+// of several chunks, whether to put together a message of size bytes. One
+// it declines is still checked chunk by chunk, but not copied anywhere,
+// and completes as a [Message] with Dropped set: a receiver that keeps
+// only some messages spares the memory and the copy of the others. A
+// message of one chunk costs no copy either way, so keep is not asked about
+// it. nil, the default, keeps every message.
+func (d *Decoder) SetKeep(keep func(size int) bool) { d.keep = keep }
 
 // Next decodes the chunk at the start of b. It returns how many bytes of b
 // it used, and a message when that chunk completed one. n == 0 with a nil
@@ -94,10 +118,20 @@ func (d *Decoder) Next(b []byte, _ bool) (m Message, n int, err error) {
 	st, h := c.st, c.h
 	switch {
 	case h.Offset == 0 && !st.open:
-		return Message{Sender: h.Sender, Seq: h.Seq, Data: c.payload}, n, nil
+		return Message{Sender: h.Sender, Seq: h.Seq, Data: c.payload, Size: len(c.payload)}, n, nil
+	case h.Offset == 0 && d.keep != nil && !d.keep(int(h.Total)):
+		st.dropping = true
+		return Message{}, n, nil
 	case h.Offset == 0:
+		st.dropping = false
 		st.partial = append(make([]byte, 0, h.Total), c.payload...)
 		return Message{}, n, nil
+	case st.dropping:
+		if st.open {
+			return Message{}, n, nil
+		}
+		st.dropping = false
+		return Message{Sender: h.Sender, Seq: h.Seq, Dropped: true, Size: int(h.Total)}, n, nil
 	case st.partial == nil:
 		// Begun by NextPiece: there is nothing to add to.
 		st.open, st.skipping, st.skipSeq = false, true, h.Seq
@@ -107,7 +141,7 @@ func (d *Decoder) Next(b []byte, _ bool) (m Message, n int, err error) {
 	if st.open {
 		return Message{}, n, nil
 	}
-	m = Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial, Owned: true}
+	m = Message{Sender: h.Sender, Seq: h.Seq, Data: st.partial, Owned: true, Size: len(st.partial)}
 	st.partial = nil
 	return m, n, nil
 }
@@ -137,7 +171,7 @@ func (d *Decoder) NextPiece(b []byte) (p Piece, n int, err error) {
 	if err != nil || !c.ok {
 		return Piece{}, n, err
 	}
-	c.st.partial = nil
+	c.st.partial, c.st.dropping = nil, false
 	return Piece{Sender: c.h.Sender, Seq: c.h.Seq, Offset: int(c.h.Offset), Total: int(c.h.Total), Data: c.payload}, n, nil
 }
 
@@ -185,7 +219,7 @@ func (d *Decoder) chunk(b []byte) (c accepted, n int, err error) {
 		if h.Seq != st.seq || h.Total != st.total || h.Offset != st.got {
 			err := fmt.Errorf("frame: %w: sender %v: chunk of message %d at offset %d (of %d), expected message %d at offset %d (of %d)",
 				ErrCorrupt, h.Sender, h.Seq, h.Offset, h.Total, st.seq, st.got, st.total)
-			st.open, st.partial = false, nil
+			st.open, st.partial, st.dropping = false, nil, false
 			st.skipping, st.skipSeq = true, h.Seq
 			return accepted{}, size, err
 		}
@@ -197,7 +231,7 @@ func (d *Decoder) chunk(b []byte) (c accepted, n int, err error) {
 	st.skipping = false
 	if st.open {
 		err := &TruncatedError{Sender: h.Sender, Seq: st.seq, Got: int(st.got), Total: int(st.total)}
-		st.open, st.partial = false, nil
+		st.open, st.partial, st.dropping = false, nil, false
 		return accepted{}, 0, err
 	}
 	if st.synced && st.next != h.Seq {
@@ -265,7 +299,7 @@ func (d *Decoder) Abandon(gone func(Sender) bool) error {
 			continue
 		}
 		errs = append(errs, &TruncatedError{Sender: id, Seq: st.seq, Got: int(st.got), Total: int(st.total)})
-		st.open, st.partial = false, nil
+		st.open, st.partial, st.dropping = false, nil, false
 	}
 	return errors.Join(errs...)
 }
@@ -302,9 +336,9 @@ func (d *LineDecoder) Next(b []byte, eof bool) (m Message, n int, err error) {
 		}
 		return Message{}, i + 1, fmt.Errorf("frame: %w: line of %d bytes, at most %d allowed", ErrTooLarge, i, d.max)
 	case i >= 0:
-		return Message{Data: b[:i:i]}, i + 1, nil
+		return Message{Data: b[:i:i], Size: i}, i + 1, nil
 	case eof && len(b) > 0:
-		return Message{Data: b[:len(b):len(b)]}, len(b), nil
+		return Message{Data: b[:len(b):len(b)], Size: len(b)}, len(b), nil
 	}
 	return Message{}, 0, nil
 }

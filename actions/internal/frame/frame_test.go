@@ -667,3 +667,80 @@ func TestPiecesThenNext(t *testing.T) {
 		t.Fatalf("messages %d, errors %v", len(msgs), errs)
 	}
 }
+
+// TestKeep: a Decoder whose keep function declines a message still checks
+// and completes it, as a Dropped message of the right size, and puts
+// together the others, while chunks of two senders alternate.
+func TestKeep(t *testing.T) {
+	t.Parallel()
+	var sa, sb stream
+	ea := NewEncoder(NewSender(1, 0), PipeLimits, sa.write)
+	eb := NewEncoder(NewSender(2, 0), PipeLimits, sb.write)
+	var want [2][][]byte
+	for i := range 20 {
+		for s, e := range []*Encoder{ea, eb} {
+			msg := payload(i*3001%20000, uint64(100*s+i))
+			want[s] = append(want[s], msg)
+			if err := e.Encode(nil, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, e := range []*Encoder{ea, eb} {
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, pb := sa.pieces(t), sb.pieces(t)
+	var wire []byte
+	for len(pa)+len(pb) > 0 {
+		if len(pa) > 0 {
+			wire, pa = append(wire, pa[0]...), pa[1:]
+		}
+		if len(pb) > 0 {
+			wire, pb = append(wire, pb[0]...), pb[1:]
+		}
+	}
+	d := NewDecoder(1<<20, PipeBuf)
+	var asked []int
+	d.SetKeep(func(size int) bool {
+		asked = append(asked, size)
+		return size < 10000
+	})
+	var got [2][]Message
+	for len(wire) > 0 {
+		m, n, err := d.Next(wire, false)
+		if err != nil || n == 0 {
+			t.Fatalf("Next: n=%d err=%v", n, err)
+		}
+		wire = wire[n:]
+		if m.Done() {
+			m.Data = bytes.Clone(m.Data)
+			got[m.Sender.PID()-1] = append(got[m.Sender.PID()-1], m)
+		}
+	}
+	for s := range want {
+		if len(got[s]) != len(want[s]) {
+			t.Fatalf("sender %d: %d messages, want %d", s, len(got[s]), len(want[s]))
+		}
+		for i, w := range want[s] {
+			m := got[s][i]
+			switch {
+			case m.Size != len(w):
+				t.Errorf("sender %d message %d: size %d, want %d", s, i, m.Size, len(w))
+			case len(w) >= 10000 && (!m.Dropped || m.Data != nil):
+				t.Errorf("sender %d message %d of %d bytes kept (dropped %v)", s, i, len(w), m.Dropped)
+			case len(w) < 10000 && (m.Dropped || !bytes.Equal(m.Data, w)):
+				t.Errorf("sender %d message %d of %d bytes: dropped %v, or its data differs", s, i, len(w), m.Dropped)
+			}
+		}
+	}
+	for _, size := range asked {
+		if size <= PipeBuf-HeaderSize {
+			t.Errorf("keep asked about a message of one chunk (%d bytes)", size)
+		}
+	}
+	if len(asked) == 0 || d.Pending() != 0 {
+		t.Errorf("keep asked %d times, %d messages pending", len(asked), d.Pending())
+	}
+}

@@ -129,6 +129,9 @@ func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, er
 	for _, o := range opts {
 		o(t)
 	}
+	if err := reserve(name); err != nil {
+		return nil, err
+	}
 	ready := make(chan error, 1)
 	go func() {
 		// Never unlocked: when this goroutine returns, the runtime ends the
@@ -136,6 +139,7 @@ func Start(name string, body func(t *Thread) error, opts ...Option) (*Thread, er
 		runtime.LockOSThread()
 		t.tid = unix.Gettid()
 		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&comm[0])), 0, 0, 0); err != nil {
+			running.Add(-1)
 			ready <- fmt.Errorf("osthread: start %q: prctl(PR_SET_NAME): %w", name, err)
 			return
 		}
@@ -179,6 +183,7 @@ func (t *Thread) finish(err error) {
 	if t.onExit != nil {
 		t.onExit(t, exit)
 	}
+	running.Add(-1) // before the join: a thread joined leaves room for the next
 	close(t.done)
 }
 

@@ -86,7 +86,8 @@ func (l *Local) Send(ctx context.Context, a SendArgs) (SendReply, error) {
 
 // Receive receives on this process's end of the channel. Finding nothing
 // waiting, or fewer messages than asked before the timeout, is not an
-// error: the reply says how many came. A failure after some messages came
+// error: the reply says how many came. The reply keeps the first messages
+// only ([Keep]); it counts them all. A failure after some messages came
 // returns them, unverified, with the error.
 func (l *Local) Receive(ctx context.Context, a ReceiveArgs) (ReceiveReply, error) {
 	ch, err := l.channel(a.Channel)
@@ -101,11 +102,8 @@ func (l *Local) Receive(ctx context.Context, a ReceiveArgs) (ReceiveReply, error
 		}
 		return r, err
 	}
-	msgs, err := ch.ReceiveN(ctx, a.Count, a.Timeout)
-	r := ReceiveReply{Messages: msgs, Count: len(msgs), Verified: err == nil}
-	for _, m := range msgs {
-		r.Bytes += int64(len(m))
-	}
+	msgs, st, err := ch.ReceiveKeep(ctx, a.Count, a.Timeout, Keep)
+	r := ReceiveReply{Messages: msgs, Count: st.Messages, Bytes: st.Bytes, Verified: err == nil}
 	if errors.Is(err, channel.ErrEmpty) || errors.Is(err, channel.ErrTimeout) {
 		r.Verified = true
 		return r, nil

@@ -2,9 +2,7 @@ package place
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/pmrun/pmrun/actions/internal/agent"
 	"github.com/pmrun/pmrun/actions/internal/channel"
@@ -78,15 +76,13 @@ func (o op[A, R]) call(ctx context.Context, c *agent.Client, args A) (R, error) 
 // serve is the agent's handler of the operation, doing it with f. The
 // operations take no descriptors: an agent gets its files at spawn.
 func (o op[A, R]) serve(f func(context.Context, A) (R, error)) agent.Handler {
-	return func(ctx context.Context, raw json.RawMessage, files []*os.File) (any, error) {
-		for _, f := range files {
+	return func(ctx context.Context, req agent.Request) (any, error) {
+		for _, f := range req.Files {
 			f.Close()
 		}
 		var args A
-		if len(raw) > 0 {
-			if err := json.Unmarshal(raw, &args); err != nil {
-				return nil, fmt.Errorf("%s: bad arguments %s: %w", o.name, raw, err)
-			}
+		if err := req.Decode(&args); err != nil {
+			return nil, fmt.Errorf("%s: bad arguments %.200s: %w", o.name, req.Args, err)
 		}
 		return f(ctx, args)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/agent"
+	"github.com/pmrun/pmrun/actions/internal/channel"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 )
 
@@ -174,13 +175,35 @@ type ThreadItem struct {
 }
 
 // SendArgs is a send: a message count times, or count generated payloads
-// of size bytes (stress mode).
+// of size bytes (stress mode). To an agent, the message travels beside
+// the JSON (see [agent.Bulk]).
 type SendArgs struct {
 	Channel string `json:"channel"`
-	Message []byte `json:"message,omitempty"`
+	Message []byte `json:"-"`
 	Stress  bool   `json:"stress,omitempty"`
 	Count   int    `json:"count"`
 	Size    int    `json:"size,omitempty"`
+}
+
+// BulkParts returns the message, to send beside the JSON.
+func (a SendArgs) BulkParts() [][]byte {
+	if a.Message == nil {
+		return nil
+	}
+	return [][]byte{a.Message}
+}
+
+// SetBulkParts takes the message back.
+func (a *SendArgs) SetBulkParts(parts [][]byte) error {
+	switch len(parts) {
+	case 0:
+		a.Message = nil
+	case 1:
+		a.Message = parts[0]
+	default:
+		return fmt.Errorf("a send takes one message, not %d", len(parts))
+	}
+	return nil
 }
 
 // SendReply is what a send sent, also when it failed partway.
@@ -198,10 +221,28 @@ type ReceiveArgs struct {
 	Verify  bool          `json:"verify,omitempty"`
 }
 
-// ReceiveReply is what arrived.
+// ReceiveReply is what arrived: Count and Bytes count every message, and
+// Messages holds the first ones (see [Keep]). From an agent, the messages
+// travel beside the JSON (see [agent.Bulk]).
 type ReceiveReply struct {
-	Messages [][]byte `json:"messages,omitempty"`
+	Messages [][]byte `json:"-"`
 	Count    int      `json:"count"`
 	Bytes    int64    `json:"bytes"`
 	Verified bool     `json:"verified"`
 }
+
+// BulkParts returns the messages, to send beside the JSON.
+func (r ReceiveReply) BulkParts() [][]byte { return r.Messages }
+
+// SetBulkParts takes the messages back.
+func (r *ReceiveReply) SetBulkParts(parts [][]byte) error {
+	r.Messages = parts
+	return nil
+}
+
+// Keep bounds the messages a receive keeps in its reply, and so in its
+// step's result: the first messages received, as many as fit in 1,000
+// messages and 1 MiB, and always the first one, whole. Count and Bytes
+// still count every message. Without a bound, memory would grow with
+// every message received (the README says so too).
+var Keep = channel.Keep{Messages: 1000, Bytes: 1 << 20}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions/internal/agent"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 	"github.com/pmrun/pmrun/actions/internal/shm"
@@ -155,7 +156,7 @@ func TestAgentWorkerBadInput(t *testing.T) {
 			for _, f := range tt.files {
 				defer f.Close() // already closed when the region was mapped
 			}
-			_, err := (&agentProcess{local: NewLocal("a", nil, nil), files: tt.files}).handlers()[opWorker.name](t.Context(), json.RawMessage(tt.args), nil)
+			_, err := (&agentProcess{local: NewLocal("a", nil, nil), files: tt.files}).handlers()[opWorker.name](t.Context(), agent.Request{Args: json.RawMessage(tt.args)})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("prodcons.worker = %v, want an error containing %q", err, tt.want)
 			}
@@ -172,7 +173,7 @@ func TestAgentWorkerIsServed(t *testing.T) {
 		t.Fatalf("no agent operation %q", opWorker.name)
 	}
 	// Outside an agent there are no files: the handler says what is missing.
-	if _, err := h(t.Context(), json.RawMessage(`{"role":"producer","index":0}`), nil); !errors.Is(err, errNoRegion) {
+	if _, err := h(t.Context(), agent.Request{Args: json.RawMessage(`{"role":"producer","index":0}`)}); !errors.Is(err, errNoRegion) {
 		t.Errorf("handler without files = %v, want errNoRegion", err)
 	}
 }
