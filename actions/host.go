@@ -43,6 +43,9 @@ type HostConfig struct {
 	// Schedules are the schedules given on the command line (--replay):
 	// a step that runs the program a schedule names replays it.
 	Schedules []string
+	// Terminal is the person at the keyboard, for program steps with
+	// scheduler: manual; nil when the run has none.
+	Terminal *Terminal
 	// SearchShard is the share of every program search's runs this run
 	// makes (--search-shard).
 	SearchShard Shard
@@ -118,6 +121,9 @@ func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
 
 // Schedules are the schedules given on the command line (--replay).
 func (h *Host) Schedules() []string { return h.cfg.Schedules }
+
+// Terminal is the person at the keyboard (scheduler: manual), nil if none.
+func (h *Host) Terminal() *Terminal { return h.cfg.Terminal }
 
 // SearchShard is the share of every program search's runs this run makes.
 func (h *Host) SearchShard() Shard { return h.cfg.SearchShard }

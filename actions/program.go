@@ -38,8 +38,8 @@ func init() {
 			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
 		Params: []Param{
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
-			{Name: "scheduler", Kind: String, Default: schedRandom, Enum: []string{schedOS, schedRandom, schedPCT, schedExhaustive},
-				Doc: "os: free threads, the kernel decides; random, pct, exhaustive: one thread at a time, the scheduler decides, so a failure found replays exactly"},
+			{Name: "scheduler", Kind: String, Default: schedRandom, Enum: []string{schedOS, schedRandom, schedPCT, schedExhaustive, schedManual},
+				Doc: "os: free threads, the kernel decides; random, pct, exhaustive: one thread at a time, the scheduler decides, so a failure found replays exactly; manual: you are the scheduler, at the terminal, and win by breaking the program"},
 			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (exhaustive: the paths after which it stops incomplete; no limit unless set)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
@@ -64,6 +64,7 @@ const (
 	schedRandom     = "random"
 	schedPCT        = "pct"
 	schedExhaustive = "exhaustive"
+	schedManual     = "manual"
 )
 
 const (
@@ -206,6 +207,8 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 		out, err = s.replayRun(ctx, p, *replay, tr)
 	case s.scheduler == schedOS:
 		out, err = s.free(ctx, env, p, tr)
+	case s.scheduler == schedManual:
+		out, err = s.manual(ctx, env, p, tr)
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}

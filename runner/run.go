@@ -41,6 +41,9 @@ type Options struct {
 	// Schedules are given to the actions as they are (--replay): a step
 	// that runs the program a schedule names replays it.
 	Schedules []string
+	// Terminal is the person at the keyboard, for program steps with
+	// scheduler: manual; nil: such a step fails, saying it needs one.
+	Terminal *actions.Terminal
 	// SearchShard is the share of every program search's runs this run
 	// makes (--search-shard); the zero value is the whole search.
 	SearchShard actions.Shard
@@ -167,7 +170,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules, SearchShard: opt.SearchShard,
+		File: sc.File, Sections: sc.Sections, Schedules: opt.Schedules, SearchShard: opt.SearchShard, Terminal: opt.Terminal,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join

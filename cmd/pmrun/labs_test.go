@@ -18,13 +18,16 @@ var tryLine = regexp.MustCompile(`^#\s*try:\s*(.*?)\s*=>\s*(passes|fails)\b`)
 
 // TestThingsToTry runs every suggestion of every lab with its file and
 // checks that it does what it says: exit 0 for "passes", 1 for "fails".
-// Every lab in scenarios/labs must suggest something.
+// Every lab in scenarios/labs and its folders (labs/book) must suggest
+// something.
 func TestThingsToTry(t *testing.T) {
 	t.Parallel()
 	bin := pmrunBinary(t)
 	labs, err := filepath.Glob("../../scenarios/labs/*.yaml")
-	if err != nil || len(labs) == 0 {
-		t.Fatalf("no labs: %v", err)
+	more, err2 := filepath.Glob("../../scenarios/labs/*/*.yaml")
+	labs = append(labs, more...)
+	if err != nil || err2 != nil || len(labs) == 0 {
+		t.Fatalf("no labs: %v %v", err, err2)
 	}
 	for _, lab := range labs {
 		data, err := os.ReadFile(lab)
@@ -38,7 +41,7 @@ func TestThingsToTry(t *testing.T) {
 				tries = append(tries, []string{m[1], m[2]})
 			}
 		}
-		name := strings.TrimSuffix(filepath.Base(lab), ".yaml")
+		name := strings.TrimSuffix(strings.TrimPrefix(lab, "../../scenarios/labs/"), ".yaml")
 		if len(tries) == 0 {
 			t.Errorf("%s has no \"# try: ARGS => passes|fails: …\" lines under Things to try", lab)
 		}

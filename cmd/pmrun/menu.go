@@ -58,6 +58,8 @@ every event goes to the log file (default pmrun.log), as in a run.
   7 Clear log file          empties the log file
   8 Producer-Consumer       prodcons: 2 producers, 2 consumers, buffer 5, 20 items
   9 Exit                    stops and reaps what the menu started
+ 10 Be the scheduler        program, scheduler: manual: you choose each thread's
+                            step of a built-in program or a lab's, until it breaks
 
 The menu needs no terminal: piped key presses give the same results, and
 the answers are echoed so that the output reads as a session. End of input
@@ -90,6 +92,7 @@ var menuOptions = []string{
 	"Clear log file",
 	"Process Synchronization (Producer-Consumer)",
 	"Exit",
+	"Be the scheduler (a synchronization program, step by step)",
 }
 
 // errQuit ends the menu normally: option 9 or the end of input.

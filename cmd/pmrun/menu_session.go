@@ -82,10 +82,12 @@ func (m *menu) loop(ctx context.Context) error {
 		case "9":
 			m.say("Exited successfully")
 			return errQuit
+		case "10":
+			err = m.beScheduler(ctx)
 		case "":
-			m.say("No option chosen. Type a number from 1 to 9.")
+			m.say("No option chosen. Type a number from 1 to 10.")
 		default:
-			m.say("Invalid option %q. Try again: type a number from 1 to 9.", strings.TrimSpace(choice))
+			m.say("Invalid option %q. Try again: type a number from 1 to 10.", strings.TrimSpace(choice))
 		}
 		if err != nil {
 			return err

@@ -69,3 +69,19 @@ func stopWhenConsoleGone(ctx context.Context, console *consoleWriter) (context.C
 		cancel(nil)
 	}
 }
+
+// flushFirst writes to w what is written to it, after the lines batch
+// holds, so that text written straight to the console (a manual
+// scheduler's game, its prompts without a line end) keeps its place among
+// the console's lines.
+type flushFirst struct {
+	batch *runner.LineBatcher
+	w     io.Writer
+}
+
+func (f *flushFirst) Write(p []byte) (int, error) {
+	if err := f.batch.Flush(); err != nil {
+		return 0, err
+	}
+	return f.w.Write(p)
+}

@@ -214,8 +214,12 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	stdout := runner.NewLineBatcher(consoleOut, consoleInterval(c.stdout))
 	defer stdout.Flush()
 	var console *report.Console
+	// A manual scheduler's game is shown in the console's order (what the
+	// console has batched first), or on stderr beside JSON events.
+	var gameOut io.Writer = &flushFirst{batch: stdout, w: consoleOut}
 	if rf.format == "json" {
 		outputs = append(outputs, stdout)
+		gameOut = c.stderr
 	} else {
 		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
 		if look.terminal {
@@ -223,6 +227,10 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
+	}
+	opt.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
+	if console != nil {
+		opt.Terminal.HoldDuringGames(console.Hold)
 	}
 	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info

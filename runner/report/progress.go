@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -31,6 +32,7 @@ type progress struct {
 	running  []*liveStep    // in the order they started
 	drawn    bool           // a line is on the screen
 	frame    int
+	held     int // Hold calls not yet released: nothing is drawn
 }
 
 // liveStep is a running step and what its events counted.
@@ -155,6 +157,9 @@ func (p *progress) erase() {
 // longer than a moment at now: a quick step beside a long background one
 // leaves the line to the long one.
 func (p *progress) draw(now time.Time) {
+	if p.held > 0 {
+		return
+	}
 	var s *liveStep
 	for i := len(p.running) - 1; i >= 0 && s == nil; i-- {
 		if now.Sub(p.running[i].started) >= progressAfter {
@@ -210,6 +215,27 @@ func (c *Console) StartProgress() (stop func()) {
 		c.mu.Lock()
 		c.live.erase()
 		c.mu.Unlock()
+	}
+}
+
+// Hold erases the live line and draws it no more until release is
+// called, so that text drawn on the terminal meanwhile (a manual
+// scheduler's game, its prompts) is not written over.
+func (c *Console) Hold() (release func()) {
+	if c.live == nil {
+		return func() {}
+	}
+	c.mu.Lock()
+	c.live.held++
+	c.live.erase()
+	c.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.live.held--
+			c.mu.Unlock()
+		})
 	}
 }
 

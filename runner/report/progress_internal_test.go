@@ -110,3 +110,27 @@ func TestNoProgressWhenQuiet(t *testing.T) {
 		t.Errorf("terminal: %q", lc.term.String())
 	}
 }
+
+// TestProgressHold: while held (a manual scheduler's game on the
+// terminal), the live line is erased and not drawn; released, it is
+// drawn again.
+func TestProgressHold(t *testing.T) {
+	lc := newLiveConsole(t, ConsoleOptions{Width: func() int { return 120 }})
+	lc.event(0, "event", "step_start", "step", 0, "action", "prodcons", "step_id", "pc")
+	lc.tick(lc.t0.Add(time.Second))
+	release := lc.Hold()
+	if got := lc.term.String(); !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Fatalf("Hold did not erase the line: %q", got)
+	}
+	n := lc.term.Len()
+	lc.tick(lc.t0.Add(2 * time.Second))
+	if lc.term.Len() != n {
+		t.Fatalf("drawn while held: %q", lc.term.String()[n:])
+	}
+	release()
+	release() // a second call changes nothing
+	lc.tick(lc.t0.Add(3 * time.Second))
+	if got := lc.term.String()[n:]; !strings.Contains(got, "pc (prodcons)  3.0s") {
+		t.Errorf("not drawn again once released: %q", got)
+	}
+}

@@ -3,8 +3,8 @@
 // choosing at every visible step which thread takes the next, so that a
 // failing interleaving is found, printed as a schedule, shrunk, and
 // replayed exactly. [Search] searches (random, PCT, exhaustive); [Replay]
-// runs one schedule; both return an [Outcome], whose [Outcome.Fields] is
-// the program action's result.
+// runs one schedule; [NewGame] lets a person choose every step; all three
+// give an [Outcome], whose [Outcome.Fields] is the program action's result.
 //
 // # The executor
 //
@@ -114,6 +114,14 @@
 // ([schedule.ErrMismatch]). Past the end of the schedule the run goes on
 // with the last thread while it can, else the lowest that can, and
 // [Outcome.Note] says so.
+//
+// game ([NewGame]): a person is the scheduler. The caller asks for each
+// step ([Game.Step]); the thread whose step it is takes it on its own OS
+// thread (a drive of one step, so nothing runs between steps and no
+// watchdog waits on the person), and [Game.Undo] goes back a step by
+// restoring the model's state before it (the threads hold no state of
+// their own). [Game.Finish] replays the steps kept, recording them, and
+// returns an outcome as Replay does; its schedule replays the game.
 //
 // # What a search returns
 //

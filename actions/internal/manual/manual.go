@@ -1,0 +1,178 @@
+// Package manual is the manual scheduler: a person is the scheduler of a
+// program's run, as in The Deadlock Empire and Downey's simulator. Before
+// each step it shows the shared variables, the semaphores, who holds each
+// mutex and who is inside each critical region, and every thread's next
+// operation with its line in the scenario file, or what it waits for; the
+// player types the key of the thread that goes next (a, b, c…, the
+// letters of schedules), can undo, and wins by breaking the program. At
+// the end it prints the run as a table and the schedule that replays the
+// game. Every step is taken by the thread's own OS thread (control.Game).
+//
+// The input is lines (a terminal with Enter, or a pipe of scripted
+// choices, one or several keys a line), so it works the same on both.
+package manual
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// Options say how a game is played.
+type Options struct {
+	// File is the scenario file, for positions and the replay command.
+	File string
+	// Echo writes each line read after its prompt, so that the output of a
+	// game played from a pipe reads as a session.
+	Echo bool
+	// Note, if not empty, is said after the rules (a time limit, say).
+	Note string
+	// Control is passed to the game (MaxSteps, Trace and OnRun count).
+	Control control.Options
+}
+
+type player struct {
+	p    *program.Program
+	g    *control.Game
+	out  io.Writer
+	file string
+	echo bool
+}
+
+func (pl *player) say(format string, args ...any) {
+	fmt.Fprintf(pl.out, format+"\n", args...)
+}
+
+// Play runs p with the player choosing every step from in, showing the
+// game on out, until the program breaks, the player stops (q, or the end
+// of the input), or ctx ends. A run that ends without breaking the
+// program waits for an undo or a stop. It returns the outcome of the run
+// as it stands at the end ([control.Game.Finish]); its schedule replays
+// the game. The error is for the game itself: ctx ending, threads that
+// could not run.
+func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts Options) (control.Outcome, error) {
+	g, err := control.NewGame(p, opts.Control)
+	if err != nil {
+		return control.Outcome{Run: -1, Verdict: program.Pass}, err
+	}
+	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo}
+	pl.intro()
+	if opts.Note != "" {
+		pl.say("%s", opts.Note)
+	}
+	err = pl.loop(ctx, in)
+	if err != nil {
+		g.Close()
+		return control.Outcome{Run: -1, Verdict: program.Pass}, err
+	}
+	res, err := g.Finish(ctx)
+	if err != nil {
+		return res, err
+	}
+	pl.outro(res)
+	return res, nil
+}
+
+// loop reads and plays lines until the game ends.
+func (pl *player) loop(ctx context.Context, in Input) error {
+	n := len(pl.p.Threads())
+	for {
+		over, f := pl.g.Over()
+		if over && f != nil {
+			return nil // the player won
+		}
+		if over {
+			pl.say("")
+			pl.say("Every thread finished and every check held. - or u undoes a step to try another order; . or q stops.")
+		} else {
+			pl.state()
+		}
+		fmt.Fprintf(pl.out, "%s> ", pl.prompt(n, over))
+		line, err := in.Line(ctx)
+		switch {
+		case errors.Is(err, io.EOF):
+			pl.say("")
+			pl.say("End of input: the game stops here.")
+			return nil
+		case err != nil:
+			pl.say("")
+			return err
+		}
+		if pl.echo {
+			pl.say("%s", line)
+		}
+		keys, err := parseKeys(line, n)
+		if err != nil {
+			pl.say("  %v", err)
+			continue
+		}
+		quit, err := pl.apply(ctx, keys)
+		if err != nil || quit {
+			return err
+		}
+	}
+}
+
+// cannot says why thread t cannot take a step now, "" if it can.
+func (pl *player) cannot(t int) string {
+	s := pl.g.State()
+	name := pl.p.Threads()[t]
+	if s.IsEnabled(t) {
+		return ""
+	}
+	st := s.Status(t)
+	if st.Finished {
+		return name + " has finished"
+	}
+	a, _ := s.Next(t)
+	return fmt.Sprintf("%s cannot go: it waits for %s (%d: %s)", name, st.Waiting, a.Pos.Line, a.Text)
+}
+
+// prompt names the keys that make sense now.
+func (pl *player) prompt(n int, over bool) string {
+	if over {
+		return "u or q "
+	}
+	return letterRange(n) + " "
+}
+
+// apply plays the keys of one line in order; a step that cannot be taken
+// stops the rest of the line. It reports a stop.
+func (pl *player) apply(ctx context.Context, keys []key) (quit bool, err error) {
+	for _, k := range keys {
+		switch k.cmd {
+		case cmdQuit:
+			return true, nil
+		case cmdHelp:
+			pl.help()
+		case cmdUndo:
+			for range k.count {
+				if !pl.g.Undo() {
+					pl.say("  nothing to undo")
+					break
+				}
+			}
+			pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+		case cmdStep:
+			for range k.count {
+				if over, _ := pl.g.Over(); over {
+					return false, nil
+				}
+				if why := pl.cannot(k.thread); why != "" {
+					pl.say("  %s: %s", k.text, why)
+					return false, nil
+				}
+				info, err := pl.g.Step(ctx, k.thread)
+				if err != nil {
+					return false, err
+				}
+				pl.stepped(k.thread, info)
+			}
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,78 @@
+package actions_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/lang"
+)
+
+const manualLock = `
+name: manual
+programs:
+  flag_lock:
+    vars: {flag: false, count: 0}
+    threads:
+      A: &body
+        - while: flag
+        - atomic_set: flag = true
+        - critical:
+            - set: count = count + 1
+        - atomic_set: flag = false
+      B: *body
+    expect: count == 2
+steps:
+  - id: play
+    program: {run: flag_lock, scheduler: manual, trace: true}
+`
+
+// TestProgramManual: a program step with scheduler: manual plays a game
+// on the run's terminal; its result is the game's run (the win, its
+// schedule), and with trace on the final run's steps are the events.
+func TestProgramManual(t *testing.T) {
+	t.Parallel()
+	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen bytes.Buffer
+	keys := "a b\na b u b\nab\na\nb\n" // the second line: a, b, then B's step undone and taken again
+	log := &eventLog{}
+	seed := uint64(42)
+	o := runner.Run(t.Context(), sc, runner.Options{
+		RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second,
+		Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+	})
+	r := scenarioRun{Outcome: o, log: log}
+	mustPass(t, r)
+	res := r.step(t, "play").Result
+	if res["ok"] != false || res["verdict"] != "mutual_exclusion" || res["complete"] != true || !strings.HasSuffix(res["schedule"].(string), ":ababab") {
+		t.Errorf("result %v: want the win by mutual exclusion, schedule …:ababab", res)
+	}
+	if !strings.Contains(screen.String(), "You broke it! mutual_exclusion at manual.yaml:") {
+		t.Errorf("the screen did not show the win:\n%s", screen.String())
+	}
+	var steps []string
+	for _, ev := range r.events(t, "program_step", "program_enter") {
+		steps = append(steps, ev["worker"].(string))
+	}
+	if strings.Join(steps, "") != "ABABAB" {
+		t.Errorf("traced steps by %v, want the game's final run, ABABAB (undone steps are not the run)", steps)
+	}
+}
+
+// TestProgramManualNeedsTerminal: without a person at a terminal (a run
+// with no Terminal), a manual step fails and says so.
+func TestProgramManualNeedsTerminal(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, manualLock)
+	if r.Status != lang.StatusFailed || r.Err == nil || !strings.Contains(r.Err.Error(), "scheduler: manual needs a person at a terminal") {
+		t.Errorf("status %s, error %v: want the step failed, saying it needs a terminal", r.Status, r.Err)
+	}
+}

@@ -1,0 +1,99 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/manual"
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// Terminal is the person in front of pmrun, for the program action's
+// manual scheduler: it reads their keys and shows them the game. A run
+// without one (a test, a run with no person) fails a manual step, saying
+// why. One game plays at a time.
+type Terminal struct {
+	mu   sync.Mutex
+	in   manual.Input
+	out  io.Writer
+	echo bool
+	hold func() (release func())
+}
+
+// HoldDuringGames has hold called before each game and what it returns
+// after: the console's live line (report.Console.Hold) must not be drawn
+// over a game.
+func (t *Terminal) HoldDuringGames(hold func() (release func())) { t.hold = hold }
+
+// NewTerminal reads keys from in, a line at a time (it starts reading at
+// the first game), and shows the games on out; echo writes each line
+// read after its prompt, for input that is not a terminal, so that the
+// output reads as a session.
+func NewTerminal(in io.Reader, out io.Writer, echo bool) *Terminal {
+	return &Terminal{in: manual.NewInput(in), out: out, echo: echo}
+}
+
+// NewTerminalLines is a Terminal whose lines come from line, for a caller
+// that reads its input itself (pmrun menu): line returns the next line,
+// io.EOF at the end, or ctx's cause when ctx ends first.
+func NewTerminalLines(line func(ctx context.Context) (string, error), out io.Writer, echo bool) *Terminal {
+	return &Terminal{in: manual.LinesInput(line), out: out, echo: echo}
+}
+
+// play plays one game of p.
+func (t *Terminal) play(ctx context.Context, p *program.Program, file string, opts control.Options) (control.Outcome, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.hold != nil {
+		defer t.hold()()
+	}
+	note := ""
+	if d, ok := ctx.Deadline(); ok {
+		note = fmt.Sprintf("The run's time limit stops the game in %v (pmrun run --timeout 1h gives more).", time.Until(d).Round(time.Second))
+	}
+	return manual.Play(ctx, p, t.in, t.out, manual.Options{File: file, Echo: t.echo, Note: note, Control: opts})
+}
+
+// ProgramInfo is a program of a scenario's programs: section, for a list
+// to choose from.
+type ProgramInfo struct {
+	Name, Description string
+	Line              int // where it is declared
+}
+
+// Programs lists the programs of a scenario's programs: section (its
+// value in lang.Scenario.Sections), in the file's order.
+func Programs(section any) []ProgramInfo {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return nil
+	}
+	var out []ProgramInfo
+	for _, name := range set.Names() {
+		if p, err := set.Program(name); err == nil {
+			out = append(out, ProgramInfo{Name: name, Description: p.Def().Description, Line: p.Def().Pos.Line})
+		}
+	}
+	return out
+}
+
+// PlayProgram plays a game of the program called name of a scenario's
+// programs: section (its value in lang.Scenario.Sections), as a program
+// step does under scheduler: manual, and returns the game's schedule; no
+// step runs for it. For pmrun menu, whose session has no sections.
+func (t *Terminal) PlayProgram(ctx context.Context, section any, name, file string) (string, error) {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return "", fmt.Errorf("no programs: section")
+	}
+	p, err := set.Program(name)
+	if err != nil {
+		return "", err
+	}
+	o, err := t.play(ctx, p, file, control.Options{})
+	return o.ScheduleText, err
+}
