@@ -103,6 +103,14 @@ func NewHost(cfg HostConfig) *Host {
 	return h
 }
 
+// StartGuard starts now the guard that cleans up after a pmrun killed by
+// SIGKILL, which every run needs, instead of when the first run opens.
+// The guard is a new process: started before the runs, its exec and
+// runtime start-up overlap pmrun's own instead of the first steps.
+func StartGuard() {
+	guard.Get()
+}
+
 // Open creates what the scenario declares before its first step runs: its
 // channels, the implicit default one included.
 func (h *Host) Open(ctx context.Context) error {

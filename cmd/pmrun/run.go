@@ -188,6 +188,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		return err
 	}
+	actions.StartGuard()
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
 	// expression trees). Collect it now, as part of start-up: otherwise the
 	// collection it triggers runs beside the first steps, on one of their
