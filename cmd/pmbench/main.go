@@ -69,7 +69,10 @@ func main() {
 	defer os.RemoveAll(dir)
 	b := &bench{dir: dir, repeat: *repeat, pmrun: filepath.Join(dir, "pmrun")}
 	fmt.Fprintln(os.Stderr, "pmbench: building pmrun…")
-	if out, err := exec.Command("go", "build", "-o", b.pmrun, "./cmd/pmrun").CombinedOutput(); err != nil {
+	// Built as make install builds it: without cgo, a static binary.
+	build := exec.Command("go", "build", "-o", b.pmrun, "./cmd/pmrun")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		fail(fmt.Errorf("go build: %v\n%s", err, out))
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].order < rows[j].order })

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pmrun/pmrun/actions"
@@ -168,7 +169,7 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 		page.Runs = append(page.Runs, rr)
 	}
 	page.Title = fmt.Sprintf("pmrun report: %d scenario %s, %d passed, %d not", len(outcomes), plural(len(outcomes), "run", "runs"), page.Passed, page.Failed)
-	return reportTemplate.Execute(w, page)
+	return reportTemplate().Execute(w, page)
 }
 
 // chartOf lays out one run's tracks, the gauges' lines before the labs'
@@ -369,7 +370,10 @@ func readable(d time.Duration) string {
 	return fmt.Sprintf("%dns", d.Nanoseconds())
 }
 
-var reportTemplate = htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
+// reportTemplate is parsed on first use, not at start-up: every pmrun
+// command would pay for it, and few write a report.
+var reportTemplate = sync.OnceValue(func() *htmltemplate.Template {
+	return htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -436,3 +440,4 @@ svg path.gauge { fill: none; stroke-width: 1.5; }
 </body>
 </html>
 `))
+})
