@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -29,11 +30,18 @@ type Terminal struct {
 // over a game.
 func (t *Terminal) HoldDuringGames(hold func() (release func())) { t.hold = hold }
 
-// NewTerminal reads keys from in, a line at a time (it starts reading at
-// the first game), and shows the games on out; echo writes each line
-// read after its prompt, for input that is not a terminal, so that the
-// output reads as a session.
+// NewTerminal reads keys from in and shows the games on out. When in is a
+// terminal, each key plays as it is pressed, with no Enter, and is
+// written after its prompt. Otherwise in is read a line at a time (from
+// the first game on), and echo writes each line read after its prompt,
+// for input that is not a terminal, so that the output reads as a
+// session.
 func NewTerminal(in io.Reader, out io.Writer, echo bool) *Terminal {
+	if f, ok := in.(*os.File); ok {
+		if keys, ok := manual.NewKeyInput(f); ok {
+			return &Terminal{in: keys, out: out, echo: true}
+		}
+	}
 	return &Terminal{in: manual.NewInput(in), out: out, echo: echo}
 }
 

@@ -8,8 +8,10 @@
 // the end it prints the run as a table and the schedule that replays the
 // game. Every step is taken by the thread's own OS thread (control.Game).
 //
-// The input is lines (a terminal with Enter, or a pipe of scripted
-// choices, one or several keys a line), so it works the same on both.
+// On a terminal each key plays as it is pressed ([NewKeyInput]); other
+// input is lines (a pipe of scripted choices, or a program such as
+// pmrun's menu that reads its input itself), one or several keys a line,
+// a count after a key repeating it.
 package manual
 
 import (
@@ -41,6 +43,7 @@ type player struct {
 	out  io.Writer
 	file string
 	echo bool
+	keys bool // a key at a time, as pressed (keyInput)
 }
 
 func (pl *player) say(format string, args ...any) {
@@ -59,7 +62,8 @@ func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts
 	if err != nil {
 		return control.Outcome{Run: -1, Verdict: program.Pass}, err
 	}
-	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo}
+	defer endGame(in)
+	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo, keys: singleKeys(in)}
 	pl.intro()
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)

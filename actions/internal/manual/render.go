@@ -20,8 +20,13 @@ func (pl *player) intro() {
 		keys = append(keys, threadLetter(t)+" = "+name)
 	}
 	pl.say("You are the scheduler of program %s (%s): %d threads, %s.", pl.p.Name(), pl.at(pl.p.Def().Pos), len(names), strings.Join(keys, ", "))
-	pl.say("Each key lets that thread take its next step; a line may hold several, and a count repeats")
-	pl.say("one (a3b = a a a b). - or u undoes a step, . or q stops, ? shows this again.")
+	if pl.keys {
+		pl.say("Press a thread's key to let it take its next step, no Enter needed; hold it down to repeat.")
+		pl.say("- or u undoes a step, . or q stops, ? shows this again.")
+	} else {
+		pl.say("Each key lets that thread take its next step; a line may hold several, and a count repeats")
+		pl.say("one (a3b = a a a b). - or u undoes a step, . or q stops, ? shows this again.")
+	}
 	pl.say("You win by breaking the program: two threads inside a critical region, a deadlock,")
 	pl.say("or a failed assert, invariant or expect.")
 }
