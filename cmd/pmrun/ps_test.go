@@ -171,25 +171,10 @@ func TestPsWatchFitsTerminal(t *testing.T) {
 	defer master.Close()
 	cmd := exec.Command(pmrunBinary(t), "ps", "--watch", "100ms")
 	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "TERM=xterm")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
+	out, copied, err := startOnPTY(cmd, master, slave)
+	if err != nil {
 		t.Fatal(err)
 	}
-	slave.Close()
-	var out lockedBuffer
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
 	const clear = "\x1b[H\x1b[2J"
 	for deadline := time.Now().Add(30 * time.Second); strings.Count(out.String(), clear) < 3; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -57,24 +57,8 @@ func cmdPTY(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.Command(scriptPath(ts, args[0]), args[1:]...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnv(ts)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	ts.Check(cmd.Start())
-	slave.Close() // the child holds it: EOF (EIO) comes when it exits
-
-	var out lockedBuffer
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	out, copied, err := startOnPTY(cmd, master, slave)
+	ts.Check(err)
 	if until != nil {
 		deadline := time.Now().Add(30 * time.Second)
 		for !until.MatchString(out.String()) {
@@ -109,6 +93,34 @@ func cmdPTY(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "pty.exitcode"), []byte(strconv.Itoa(code)+"\n"), 0o644))
 	fmt.Fprint(ts.Stdout(), out.String())
+}
+
+// startOnPTY starts cmd in a session of its own whose controlling
+// terminal is the pseudo-terminal's slave side, which it then closes (the
+// child holds it: EOF, as EIO, comes when the child exits). What the child
+// writes collects in out; copied is closed once all of it has.
+func startOnPTY(cmd *exec.Cmd, master, slave *os.File) (out *lockedBuffer, copied <-chan struct{}, err error) {
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Start()
+	slave.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	out = new(lockedBuffer)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out, done, nil
 }
 
 // openPTY opens a pseudo-terminal of cols×rows whose slave side writes
