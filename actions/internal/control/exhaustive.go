@@ -9,9 +9,9 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
-// maxExhaustiveThreads is how many threads exhaustive handles: a thread
+// MaxExhaustiveThreads is how many threads exhaustive handles: a thread
 // set is a machine word.
-const maxExhaustiveThreads = 64
+const MaxExhaustiveThreads = 64
 
 // node is a visited state of the exhaustive search.
 type node struct {
@@ -95,8 +95,8 @@ const prefixLevels = 64
 
 func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Options) (searchResult, error) {
 	n := len(p.Threads())
-	if n > maxExhaustiveThreads {
-		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
+	if n > MaxExhaustiveThreads {
+		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", MaxExhaustiveThreads, p.Name(), n)
 	}
 	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, maxStates: opts.MaxStates, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
 		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
