@@ -203,7 +203,7 @@ func TestReadFIFO(t *testing.T) {
 	}
 
 	empty := fifo("empty.yaml")
-	err := within(empty, func() error { _, err := lang.LoadFile(empty, lang.LoadOptions{}); return err })
+	err := within(empty, func() error { _, err := lang.LoadFile(empty, lang.LoadOptions{Registry: probe.Registry()}); return err })
 	if err == nil || !strings.Contains(err.Error(), "empty.yaml:1:1: it is a FIFO and nothing was written into it: start its writer first") {
 		t.Errorf("a FIFO nothing writes into: %v", err)
 	}
@@ -225,7 +225,7 @@ func TestReadFIFO(t *testing.T) {
 	if err := <-w; err != nil {
 		t.Fatal(err)
 	}
-	sc, err := lang.LoadFile(filled, lang.LoadOptions{})
+	sc, err := lang.LoadFile(filled, lang.LoadOptions{Registry: probe.Registry()})
 	r.Close()
 	if err != nil || sc.Name != "f" {
 		t.Errorf("a FIFO a writer filled: %v", err)
