@@ -25,14 +25,14 @@ import (
 const ProgramsKey = "programs"
 
 func init() {
-	RegisterSection(&Section{
+	registerSection(&Section{
 		Key:      ProgramsKey,
 		Doc:      "Programs: synchronization code the program action runs on real OS threads.",
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
 	})
-	Register(&Spec{
+	register(&Spec{
 		Name: "program",
 		Summary: "Runs a program of the programs: section on real, kernel-named OS threads and checks it (invariants, expect, mutual exclusion, misuse, deadlock). " +
 			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
@@ -208,7 +208,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	replay, err := s.replayFor(p, env.Host.Schedules())
+	replay, err := s.replayFor(p, hostOf(env).Schedules())
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Progr
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
 		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
-	if sh := env.Host.SearchShard(); sh.Count > 1 {
+	if sh := hostOf(env).SearchShard(); sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	if s.scheduler == schedExhaustive && !s.runsSet {
