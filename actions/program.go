@@ -129,6 +129,12 @@ func checkProgram(s Static) []error {
 			}
 		}
 	}
+	if s.Has("scheduler") && s.String("scheduler") == schedExhaustive && !s.Has("replay") {
+		if p := staticProgram(s); p != nil && len(p.Threads()) > control.MaxExhaustiveThreads {
+			errs = append(errs, Paramf("scheduler", "exhaustive handles up to %d threads; program %s has %d: use random or pct",
+				control.MaxExhaustiveThreads, p.Name(), len(p.Threads())))
+		}
+	}
 	if !s.Has("replay") {
 		return errs
 	}
@@ -136,19 +142,26 @@ func checkProgram(s Static) []error {
 	if err != nil {
 		return append(errs, Paramf("replay", "%v", err))
 	}
-	if !s.Has("run") || s.Section == nil {
-		return errs
-	}
-	set, _ := s.Section(ProgramsKey).(*program.Set)
-	if set == nil {
-		return errs
-	}
-	if p, err := set.Program(s.String("run")); err == nil {
+	if p := staticProgram(s); p != nil {
 		if err := sc.Check(p.Name(), p.TextHash()); err != nil {
 			errs = append(errs, Paramf("replay", "%v", err))
 		}
 	}
 	return errs
+}
+
+// staticProgram is the program a step runs, when the loader knows it;
+// nil otherwise.
+func staticProgram(s Static) *program.Program {
+	if !s.Has("run") || s.Section == nil {
+		return nil
+	}
+	set, _ := s.Section(ProgramsKey).(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, _ := set.Program(s.String("run"))
+	return p
 }
 
 // loadPrograms reads the programs: section. Its names are the mapping's
