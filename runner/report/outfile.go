@@ -184,6 +184,13 @@ func writeTo(f *os.File, write func(io.Writer) error) error {
 	return err
 }
 
+// WriteFile writes an output through write, as every report is written:
+// into a new file renamed over path once complete (see writeFileAtomic),
+// and checked as [CheckOutputPath] does. Errors name path.
+func WriteFile(ctx context.Context, path string, write func(io.Writer) error) error {
+	return writeFileAtomic(ctx, path, write)
+}
+
 // WriteTraceFile writes the timeline to path in Chrome's trace event
 // format; see [Timeline.WriteTrace] and writeFileAtomic.
 func (t *Timeline) WriteTraceFile(ctx context.Context, path string) error {
