@@ -243,7 +243,7 @@ func checkVarsDeclared(lab string, opt course.Options) error {
 	if len(opt.Vars) == 0 {
 		return nil
 	}
-	sc, err := lang.LoadFile(lab, lang.LoadOptions{})
+	sc, err := lang.LoadFile(lab, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		return err
 	}

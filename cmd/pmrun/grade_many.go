@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/course"
 	"github.com/pmrun/pmrun/runner/lang"
@@ -154,7 +155,7 @@ func labTimeout(lab string, gf *gradeFlags) time.Duration {
 	if gf.timeout > 0 {
 		return gf.timeout
 	}
-	sc, err := lang.LoadFile(lab, lang.LoadOptions{})
+	sc, err := lang.LoadFile(lab, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		return time.Minute
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
@@ -177,7 +178,7 @@ func Prepare(lab, file string, opt Options) (*Result, error) {
 }
 
 func prepare(lab, file string, opt Options) (*Result, lang.LoadOptions, error) {
-	load := lang.LoadOptions{Vars: opt.Vars, Student: opt.Student}
+	load := lang.LoadOptions{Registry: actions.Registry(), Vars: opt.Vars, Student: opt.Student}
 	max, err := lang.MaxSize()
 	if err != nil {
 		return nil, load, &LabError{err}

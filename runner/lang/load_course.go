@@ -18,7 +18,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Course is what a lab says about teaching with it, under course:.
@@ -121,7 +121,7 @@ func (l *loader) programNames(v *yaml.Node, what string) []string {
 		name, at := n.Value, l.pos(n)
 		out = append(out, name)
 		l.later = append(l.later, func() []*Error {
-			if msg := l.checkRef(actions.ProgramRef, name); msg != "" {
+			if msg := l.checkRef(contract.ProgramRef, name); msg != "" {
 				return []*Error{{Pos: at, Msg: what + ": " + msg}}
 			}
 			return nil
@@ -193,7 +193,7 @@ func (l *loader) submission() {
 	}
 	found := false
 	s.mapping(root, "a student's file", nil, func(key string, k, v *yaml.Node) {
-		sec, ok := actions.LookupSection(key)
+		sec, ok := l.reg.LookupSection(key)
 		if !ok || sec.Overlay == nil {
 			s.errorf(k, "%s: is the lab's: a student's file holds only programs: (%s); the steps and their checks are the teacher's", key, want)
 			return

@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -48,7 +49,7 @@ func TestCourse(t *testing.T) {
 			if lab == nil || errsAt < 0 {
 				t.Fatal("want lab.yaml and errors")
 			}
-			opt := lang.LoadOptions{}
+			opt := lang.LoadOptions{Registry: probe.Registry()}
 			if student != nil {
 				opt.Submission = &lang.Submission{File: "student.yaml", Data: student}
 			}
@@ -98,6 +99,7 @@ func TestVariants(t *testing.T) {
 	t.Parallel()
 	load := func(opt lang.LoadOptions) *lang.Scenario {
 		t.Helper()
+		opt.Registry = probe.Registry()
 		sc, err := lang.Parse("lab.yaml", []byte(variantLab), opt)
 		if err != nil {
 			t.Fatal(err)
