@@ -161,7 +161,8 @@ func Grade(ctx context.Context, lab, file string, opt Options) (*Result, error) 
 		st.ContinueOnError = true
 	}
 	out := runner.Run(ctx, sc, runner.Options{
-		RunID: opt.RunID, Seed: &res.Seed, Timeout: opt.Timeout, Schedules: opt.Schedules, Log: opt.Log,
+		RunID: opt.RunID, Seed: &res.Seed, Timeout: opt.Timeout, Log: opt.Log,
+		SectionOptions: map[string]any{actions.ProgramsKey: &actions.ProgramOptions{Schedules: opt.Schedules}},
 	})
 	res.score(out, opt)
 	return res, nil
