@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -73,8 +72,18 @@ func (m *menu) beScheduler(ctx context.Context) error {
 
 // labProgram loads a scenario file and asks which of its programs to play.
 func (m *menu) labProgram(ctx context.Context, path string) (section any, name string, err error) {
-	data, err := os.ReadFile(path)
+	// As 'pmrun run' and 'check' read one: up to the same cap, and
+	// without blocking on a FIFO.
+	max, err := lang.MaxSize()
 	if err != nil {
+		m.say("Cannot read %s: %v", path, err)
+		return nil, "", nil
+	}
+	data, err := lang.ReadScenario(ctx, path, max)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", context.Cause(ctx)
+		}
 		m.say("Cannot read %s: %v", path, err)
 		return nil, "", nil
 	}

@@ -474,7 +474,7 @@ var errInterruptedTwice = errors.New("interrupted again: finally steps and clean
 
 // consoleInterval batches console output when nobody watches it live.
 func consoleInterval(w io.Writer) time.Duration {
-	if f, ok := w.(*os.File); ok {
+	if f, ok := fileOf(w); ok {
 		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
 			return 0
 		}

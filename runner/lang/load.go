@@ -2,6 +2,7 @@ package lang
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
 )
@@ -80,10 +82,10 @@ func UndeclaredVar(name string, declared []string) error {
 	return fmt.Errorf("--var %s: no scenario declares a var %q%s", name, name, DidYouMean(name, slices.Sorted(slices.Values(declared))))
 }
 
-// LoadFile reads and loads a scenario file. A *LoadErrors error lists every
-// problem found.
+// LoadFile reads and loads a scenario file (see [ReadScenario]). A
+// *LoadErrors error lists every problem found.
 func LoadFile(path string, opt LoadOptions) (*Scenario, error) {
-	data, err := readScenario(path, opt.MaxSize)
+	data, err := ReadScenario(context.Background(), path, opt.MaxSize)
 	if err != nil {
 		return nil, LoadErrors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: errMessage(err)}}
 	}
@@ -110,30 +112,50 @@ func CheckFile(path string, opt LoadOptions) (*Checked, error) {
 	return &Checked{File: sc.File, Name: sc.Name, Steps: len(sc.Steps) + len(sc.Finally), Vars: keys(sc.Vars)}, nil
 }
 
-// readScenario reads a file of at most max bytes (0: [DefaultMaxSize]),
-// never more than max+1 of it: /dev/zero or a growing log stops at the cap.
-func readScenario(path string, max int) ([]byte, error) {
+// ReadScenario reads a scenario file of at most max bytes (0:
+// [DefaultMaxSize]), never more than max+1 of it: /dev/zero or a growing
+// log stops at the cap. It opens the file without blocking, so that a
+// FIFO that nothing writes into is an error at once rather than a wait in
+// open(2) that no signal ends; a FIFO or device whose writer keeps it
+// open without writing is read until ctx ends, and the error is then
+// ctx's cause.
+func ReadScenario(ctx context.Context, path string, max int) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxSize
 	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	size := 0
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	if fi.Mode().IsRegular() {
 		if fi.Size() > int64(max) {
 			return nil, tooLarge(max)
 		}
 		size = int(fi.Size())
+	} else {
+		// A pollable file (a FIFO, a pipe) waits in Go's poller, which a
+		// deadline interrupts; a read of another blocks no longer than
+		// the device does.
+		defer context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })()
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead)) // ReadFrom wants MinRead free
 	if _, err := buf.ReadFrom(io.LimitReader(f, int64(max)+1)); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, err
 	}
 	if buf.Len() > max {
 		return nil, tooLarge(max)
+	}
+	if buf.Len() == 0 && fi.Mode()&os.ModeNamedPipe != 0 {
+		return nil, errors.New("it is a FIFO and nothing was written into it: start its writer first")
 	}
 	return buf.Bytes(), nil
 }

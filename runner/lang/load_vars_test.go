@@ -1,6 +1,7 @@
 package lang_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/runner/lang"
 )
@@ -163,5 +167,80 @@ func TestMaxSizeEnv(t *testing.T) {
 	t.Setenv(lang.MaxSizeEnv, "lots")
 	if _, err := lang.MaxSize(); err == nil || !strings.Contains(err.Error(), lang.MaxSizeEnv+"=lots") {
 		t.Errorf("lots: %v", err)
+	}
+}
+
+// TestReadFIFO: a FIFO is opened without blocking. One that nothing
+// writes into is an error at once, not a wait in open(2) that no signal
+// ends; one that a writer fills loads; one whose writer keeps it open and
+// writes nothing is given up when the context ends.
+func TestReadFIFO(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := unix.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// within runs read, and fails the test if it has not returned when
+	// the test is otherwise over; the FIFO's writer end then frees it.
+	within := func(path string, read func() error) error {
+		done := make(chan error, 1)
+		go func() { done <- read() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Minute):
+			if w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
+			t.Fatalf("%s: still blocked after a minute", path)
+			return nil
+		}
+	}
+
+	empty := fifo("empty.yaml")
+	err := within(empty, func() error { _, err := lang.LoadFile(empty, lang.LoadOptions{}); return err })
+	if err == nil || !strings.Contains(err.Error(), "empty.yaml:1:1: it is a FIFO and nothing was written into it: start its writer first") {
+		t.Errorf("a FIFO nothing writes into: %v", err)
+	}
+
+	filled := fifo("filled.yaml")
+	w := make(chan error, 1)
+	r, err := os.OpenFile(filled, os.O_RDONLY|unix.O_NONBLOCK, 0) // so that the writer's open does not block
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, err := os.OpenFile(filled, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, err := wf.WriteString("name: f\nsteps: [{log: hi}]\n")
+		w <- errors.Join(err, wf.Close())
+	}()
+	if err := <-w; err != nil {
+		t.Fatal(err)
+	}
+	sc, err := lang.LoadFile(filled, lang.LoadOptions{})
+	r.Close()
+	if err != nil || sc.Name != "f" {
+		t.Errorf("a FIFO a writer filled: %v", err)
+	}
+
+	silent := fifo("silent.yaml")
+	hold, err := os.OpenFile(silent, os.O_RDWR, 0) // a writer that writes nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stop := errors.New("stopped")
+	go func() { time.Sleep(50 * time.Millisecond); cancel(stop) }()
+	err = within(silent, func() error { _, err := lang.ReadScenario(ctx, silent, 0); return err })
+	if !errors.Is(err, stop) {
+		t.Errorf("a FIFO whose writer writes nothing, the context ended: %v", err)
 	}
 }

@@ -300,7 +300,7 @@ func writeJUnitDoc(ctx context.Context, path string, doc junitSuites) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(ctx, path, func(w io.Writer) error {
+	return WriteFile(ctx, path, func(w io.Writer) error {
 		_, err := w.Write(append([]byte(xml.Header), append(out, '\n')...))
 		return err
 	})

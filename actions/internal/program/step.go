@@ -197,7 +197,12 @@ func (s *State) Step(t int) (StepInfo, error) {
 	case iWork:
 		info.Work = in.work
 	case iLog:
-		info.Log = s.logText(t, in, sc)
+		text, err := s.logText(t, in, sc)
+		if err != nil {
+			fail(Assert, "log %v", err)
+			break
+		}
+		info.Log = text
 	}
 	if advance {
 		*s.tw(t, tPC)++
@@ -280,7 +285,11 @@ func (s *State) checkInvariants(sc *scratch, t int) *Failure {
 			f.Thread = s.p.threads[t].name
 		}
 		if err != nil {
-			f.Msg = fmt.Sprintf("invariant %s: %v", e.src, err)
+			// The error begins with the expression.
+			f.Msg = fmt.Sprintf("invariant %v", err)
+			if isArith(err) {
+				f.Verdict = Assert
+			}
 		} else {
 			f.Msg = fmt.Sprintf("invariant %s does not hold: %s", e.src, e.values(s, -1))
 		}
@@ -311,6 +320,8 @@ func (s *State) End() *Failure {
 	defer s.p.putScratch(sc)
 	v, err := e.eval(s, -1, sc)
 	switch {
+	case err != nil && isArith(err):
+		return &Failure{Verdict: Assert, Pos: e.pos, Msg: fmt.Sprintf("expect %v", err)}
 	case err != nil:
 		return &Failure{Verdict: Expect, Pos: e.pos, Msg: fmt.Sprintf("expect %v", err)}
 	case v == 0:
@@ -342,7 +353,9 @@ func isAre(n int) string {
 	return "are"
 }
 
-func (s *State) logText(t int, in *instr, sc *scratch) string {
+// logText is the text a log operation writes; an expression in it whose
+// arithmetic fails is an error, as anywhere else.
+func (s *State) logText(t int, in *instr, sc *scratch) (string, error) {
 	var b strings.Builder
 	for _, part := range in.log {
 		if part.e == nil {
@@ -351,10 +364,13 @@ func (s *State) logText(t int, in *instr, sc *scratch) string {
 		}
 		v, err := part.e.eval(s, t, sc)
 		if err != nil {
+			if isArith(err) {
+				return "", err
+			}
 			fmt.Fprintf(&b, "<%v>", err)
 			continue
 		}
 		b.WriteString(formatValue(v, part.e.isBool))
 	}
-	return b.String()
+	return b.String(), nil
 }
