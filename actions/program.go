@@ -25,14 +25,14 @@ import (
 const ProgramsKey = "programs"
 
 func init() {
-	RegisterSection(&Section{
+	registerSection(&Section{
 		Key:      ProgramsKey,
 		Doc:      "Programs: synchronization code the program action runs on real OS threads.",
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
 	})
-	Register(&Spec{
+	register(&Spec{
 		Name: "program",
 		Summary: "Runs a program of the programs: section on real, kernel-named OS threads and checks it (invariants, expect, mutual exclusion, misuse, deadlock). " +
 			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
@@ -130,6 +130,12 @@ func checkProgram(s Static) []error {
 			}
 		}
 	}
+	if s.Has("scheduler") && s.String("scheduler") == schedExhaustive && !s.Has("replay") {
+		if p := staticProgram(s); p != nil && len(p.Threads()) > control.MaxExhaustiveThreads {
+			errs = append(errs, Paramf("scheduler", "exhaustive handles up to %d threads; program %s has %d: use random or pct",
+				control.MaxExhaustiveThreads, p.Name(), len(p.Threads())))
+		}
+	}
 	if !s.Has("replay") {
 		return errs
 	}
@@ -137,19 +143,26 @@ func checkProgram(s Static) []error {
 	if err != nil {
 		return append(errs, Paramf("replay", "%v", err))
 	}
-	if !s.Has("run") || s.Section == nil {
-		return errs
-	}
-	set, _ := s.Section(ProgramsKey).(*program.Set)
-	if set == nil {
-		return errs
-	}
-	if p, err := set.Program(s.String("run")); err == nil {
+	if p := staticProgram(s); p != nil {
 		if err := sc.Check(p.Name(), p.TextHash()); err != nil {
 			errs = append(errs, Paramf("replay", "%v", err))
 		}
 	}
 	return errs
+}
+
+// staticProgram is the program a step runs, when the loader knows it;
+// nil otherwise.
+func staticProgram(s Static) *program.Program {
+	if !s.Has("run") || s.Section == nil {
+		return nil
+	}
+	set, _ := s.Section(ProgramsKey).(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, _ := set.Program(s.String("run"))
+	return p
 }
 
 // loadPrograms reads the programs: section. Its names are the mapping's
@@ -196,7 +209,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	replay, err := s.replayFor(p, env.Host.Schedules())
+	replay, err := s.replayFor(p, hostOf(env).Schedules())
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +285,7 @@ func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Progr
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
 		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
-	if sh := env.Host.SearchShard(); sh.Count > 1 {
+	if sh := hostOf(env).SearchShard(); sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	if s.scheduler == schedExhaustive && !s.runsSet {

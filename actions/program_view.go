@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
-	"github.com/pmrun/pmrun/actions/view"
 )
 
 // The run a program step shows, laid out to be drawn (package view): the

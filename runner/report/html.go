@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/actions/view"
+	"github.com/pmrun/pmrun/actions/contract"
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -60,7 +60,7 @@ type reportStep struct {
 	Pos                                    string
 	Message                                string // what a log step logged
 	// Found is what a step that went well found wrong (see
-	// [actions.Spec.Found]).
+	// [contract.Spec.Found]).
 	Found string
 	Views []reportView // the runs of threads it shows
 }
@@ -99,7 +99,7 @@ type reportBar struct {
 	Text  string // a label inside the bar, where it fits
 }
 
-// reportGauge is a gauge's line (see [actions.Gauge]) on its row.
+// reportGauge is a gauge's line (see [contract.Gauge]) on its row.
 type reportGauge struct {
 	Path  string // SVG path data
 	Color htmltemplate.CSS
@@ -123,10 +123,10 @@ type reportTick struct {
 // scenario run its outcome, a chart of its timeline (from tl, which may be
 // nil) and a table of its steps with their errors.
 func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
-	page := reportPage{Generated: time.Now().Format(time.RFC3339), Styles: declaredStyles(),
-		ViewStyle: htmltemplate.CSS(view.Style), Script: pageScripts()}
+	page := reportPage{Generated: time.Now().Format(time.RFC3339), ViewStyle: htmltemplate.CSS(view.Style), Script: pageScripts()}
 	var runs []*runLine
 	if tl != nil {
+		page.Styles = declaredStyles(tl.reg)
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		runs = tl.runs
@@ -225,7 +225,7 @@ func chartOf(r *runLine) *reportChart {
 		}
 	}
 	for _, tr := range r.sortedTracks() {
-		if tr.kind == actions.WorkerRow && !gaugesDrawn {
+		if tr.kind == contract.WorkerRow && !gaugesDrawn {
 			drawGauges()
 		}
 		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Height: chartRowHeight, Label: tr.label}
@@ -239,7 +239,7 @@ func chartOf(r *runLine) *reportChart {
 			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
 			bar := reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)}
-			if tr.kind == actions.StepsRow {
+			if tr.kind == contract.StepsRow {
 				bar.Text = fitText(s.name, bar.W)
 			}
 			row.Bars = append(row.Bars, bar)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 
-	"github.com/pmrun/pmrun/actions/view"
+	"github.com/pmrun/pmrun/actions/contract/view"
 )
 
 // The runs of threads a step shows (a program's failing interleaving, a

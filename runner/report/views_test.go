@@ -14,7 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions/view"
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -60,11 +61,11 @@ func TestReportDrawsProgramRuns(t *testing.T) {
 	if err := os.WriteFile(path, []byte(flagLab), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := lang.Parse(path, []byte(flagLab), lang.LoadOptions{})
+	sc, err := lang.Parse(path, []byte(flagLab), lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := report.NewTimeline(0, []*lang.Scenario{sc})
+	tl := report.NewTimeline(actions.Registry(), 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	o := runner.Run(context.Background(), sc, runner.Options{RunID: "r1", Log: log})

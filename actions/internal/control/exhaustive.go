@@ -11,9 +11,9 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
-// maxExhaustiveThreads is how many threads exhaustive handles: a thread
+// MaxExhaustiveThreads is how many threads exhaustive handles: a thread
 // set is a machine word.
-const maxExhaustiveThreads = 64
+const MaxExhaustiveThreads = 64
 
 // node is a visited state of the exhaustive search.
 type node struct {
@@ -100,8 +100,8 @@ const prefixLevels = 64
 
 func searchExhaustive(ctx context.Context, th engine.Threads, p *program.Program, opts Options) (searchResult, error) {
 	n := len(th.Names())
-	if n > maxExhaustiveThreads {
-		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
+	if n > MaxExhaustiveThreads {
+		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", MaxExhaustiveThreads, p.Name(), n)
 	}
 	stop, release := budget(opts.Budget)
 	defer release()

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
-	"github.com/pmrun/pmrun/actions/view"
 )
 
 // MaxSteps bounds the steps a picture keeps: a run longer than this (one

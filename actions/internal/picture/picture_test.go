@@ -8,9 +8,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
-	"github.com/pmrun/pmrun/actions/view"
 )
 
 const file = "testdata/programs.yaml"
