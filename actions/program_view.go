@@ -57,6 +57,9 @@ func (s *programStep) picture(file string, p *program.Program, kind string, o pr
 			v.Rule, v.Line = picture.Rule(f), f.Pos.Line
 		}
 	}
+	if o.failure == nil {
+		v.Verdict = r.Verdict // pass, or incomplete: a search that proves nothing
+	}
 	v.Kind, v.Schedule, v.Replay, v.Note = kind, r.Schedule, r.Replay, r.Note
 	if kind == kindSearch || kind == kindFree && r.Runs > 1 {
 		v.Search = s.searchOf(r)

@@ -27,7 +27,8 @@ type Run struct {
 	// free (scheduler: os, as the kernel interleaved it).
 	Kind string `json:"kind"`
 	// Verdict is pass or what broke: assert, expect, invariant,
-	// mutual_exclusion, misuse, deadlock, max_steps.
+	// mutual_exclusion, misuse, deadlock, max_steps; or incomplete, a
+	// search that stopped before it finished and found nothing.
 	Verdict string `json:"verdict"`
 	// Failure says what broke, where and by whom (FILE:LINE:COL:
 	// message); Rule is the broken rule in a few words and Line its line

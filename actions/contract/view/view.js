@@ -34,7 +34,8 @@
   var verdictWords = {
     pass: "passed", assert: "an assert failed", expect: "expect failed",
     invariant: "an invariant broke", mutual_exclusion: "mutual exclusion broke",
-    misuse: "misuse", deadlock: "deadlock", max_steps: "no end (max_steps)"
+    misuse: "misuse", deadlock: "deadlock", max_steps: "no end (max_steps)",
+    incomplete: "incomplete: the search stopped before it finished, and proves nothing"
   };
 
   // shown is how a shared object's value reads: a mutex's holder, or free.
@@ -389,7 +390,8 @@
     run.shared = run.shared || [];
     run.threads = run.threads || [];
     var quiz = !!opts.quiz;
-    var root = el("section", "pv" + (run.verdict === "pass" ? " pv-pass" : " pv-broke") + (quiz ? " pv-quiz-on" : ""));
+    var look = run.verdict === "pass" ? " pv-pass" : run.verdict === "incomplete" ? " pv-incomplete" : " pv-broke";
+    var root = el("section", "pv" + look + (quiz ? " pv-quiz-on" : ""));
     var state = { at: run.skipped + run.steps.length };
     if (!opts.compact) {
       var head = el("div", "pv-head");
@@ -409,7 +411,7 @@
     // A search that found nothing shows its numbers; its last run, which
     // proves nothing, is there for whoever opens it.
     var body = root;
-    if (run.kind === "search" && run.verdict === "pass" && run.steps.length) {
+    if (run.kind === "search" && (run.verdict === "pass" || run.verdict === "incomplete") && run.steps.length) {
       body = el("details", "pv-last");
       body.appendChild(el("summary", "", "its last run, " + num(run.steps.length) + " steps"));
       root.appendChild(body);
