@@ -16,8 +16,9 @@ import (
 // an event and holds each name to a declaration, so that a path no test
 // runs cannot log a name nothing declares (the tests' event logs check
 // the paths they run: runner.EventLog.CheckDeclared). A name must be a
-// constant, not a literal, and the constant's value declared (an
-// action's or the host's event, or the runner's own). A name only known
+// constant or the Name of a variable declared as an event
+// (programShown.Name), not a literal, and declared (an action's or the
+// host's event, or the runner's own). A name only known
 // at run time (a lab's e.Kind) is left to the logs' check.
 //
 // The places: env.Event(NAME, …), env.EventLevel(LEVEL, NAME, …), the
@@ -110,6 +111,9 @@ type module struct {
 	fset   *token.FileSet
 	files  []*sourceFile
 	consts map[string]map[string]string // package folder → constant → its text
+	// eventVars are the variables declared as an event: package folder →
+	// variable → the expression of its Name.
+	eventVars map[string]map[string]ast.Expr
 }
 
 type sourceFile struct {
@@ -121,7 +125,7 @@ const modulePath = "github.com/pmrun/pmrun"
 
 func readModule(t *testing.T, root string) *module {
 	t.Helper()
-	m := &module{fset: token.NewFileSet(), consts: map[string]map[string]string{}}
+	m := &module{fset: token.NewFileSet(), consts: map[string]map[string]string{}, eventVars: map[string]map[string]ast.Expr{}}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -154,11 +158,15 @@ func readModule(t *testing.T, root string) *module {
 	return m
 }
 
-// addConsts keeps the package-level string constants of f.
+// addConsts keeps the package-level string constants of f, and the
+// variables declared as an event, &Event{Name: NAME, …}, as VAR.Name.
 func (m *module) addConsts(dir string, f *ast.File) {
 	dir = filepath.ToSlash(dir)
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
+		if ok && g.Tok == token.VAR {
+			m.addEventVars(dir, g)
+		}
 		if !ok || g.Tok != token.CONST {
 			continue
 		}
@@ -181,9 +189,44 @@ func (m *module) addConsts(dir string, f *ast.File) {
 	}
 }
 
+// addEventVars keeps the name of each variable g declares as an event,
+// the name in its Name field: a literal, or a constant resolved later.
+func (m *module) addEventVars(dir string, g *ast.GenDecl) {
+	for _, s := range g.Specs {
+		vs := s.(*ast.ValueSpec)
+		for i, name := range vs.Names {
+			if i >= len(vs.Values) {
+				continue
+			}
+			u, ok := vs.Values[i].(*ast.UnaryExpr)
+			if !ok {
+				continue
+			}
+			lit, ok := u.X.(*ast.CompositeLit)
+			if !ok {
+				continue
+			}
+			if t, ok := lit.Type.(*ast.Ident); !ok || t.Name != "Event" {
+				continue
+			}
+			for _, e := range lit.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok {
+					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Name" {
+						if m.eventVars[dir] == nil {
+							m.eventVars[dir] = map[string]ast.Expr{}
+						}
+						m.eventVars[dir][name.Name] = kv.Value
+					}
+				}
+			}
+		}
+	}
+}
+
 // constant returns the value of the constant e names in f: NAME of f's
 // package, or PKG.NAME of a package of the module f imports. ok is false
-// for anything else (a variable, a field).
+// for anything else (a variable, a field). VAR.Name, where VAR is declared
+// as an event, is the name in its declaration.
 func (m *module) constant(f *sourceFile, e ast.Expr) (value string, ok bool) {
 	switch e := e.(type) {
 	case *ast.Ident:
@@ -192,6 +235,13 @@ func (m *module) constant(f *sourceFile, e ast.Expr) (value string, ok bool) {
 		pkg, isIdent := e.X.(*ast.Ident)
 		if !isIdent {
 			return "", false
+		}
+		if name, declared := m.eventVars[f.dir][pkg.Name]; declared && e.Sel.Name == "Name" {
+			if lit, isLit := name.(*ast.BasicLit); isLit {
+				value, err := strconv.Unquote(lit.Value)
+				return value, err == nil
+			}
+			return m.constant(f, name)
 		}
 		for _, imp := range f.ast.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)

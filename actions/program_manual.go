@@ -20,7 +20,7 @@ func (s *programStep) manual(ctx context.Context, env *Env, p *program.Program, 
 	if s.trace {
 		opts.Trace = tr.controlStep
 	}
-	o, err := term.play(ctx, p, env.Host.File(), opts)
+	o, err := term.play(ctx, p, programFile(env.Host.File(), p), opts)
 	if err != nil {
 		err = fmt.Errorf("program %s: manual: %w", p.Name(), err)
 	}
