@@ -37,7 +37,7 @@ type worker struct {
 	// Final states met at the depth limit that could step on.
 	deep     bool
 	deepKey  uint64
-	overflow bool // the level has more new states than can be numbered
+	overflow bool         // the level has more new states than can be numbered
 	bytes    atomic.Int64 // what its buffers take
 }
 

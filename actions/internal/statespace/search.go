@@ -60,11 +60,11 @@ type search struct {
 	// The level's first failing final state and its key, -1 if none.
 	firstFailEnd    int64
 	firstFailEndKey uint64
-	tooDeep         bool // a state at the depth limit could step on
-	passEnd  int64 // the first final state that passes, -1 if none
-	peak     atomic.Int64
-	tableB   atomic.Int64
-	lastProg time.Time
+	tooDeep         bool  // a state at the depth limit could step on
+	passEnd         int64 // the first final state that passes, -1 if none
+	peak            atomic.Int64
+	tableB          atomic.Int64
+	lastProg        time.Time
 }
 
 // candidate is the failure to show: a failing step (state, thread), a
