@@ -17,10 +17,6 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
-// RunnerName is how steps name the runner's own process, in thread {in},
-// send {from}, receive {to} and list {threads}, beside the agents' names.
-const RunnerName = "runner"
-
 // HostConfig configures a [Host].
 type HostConfig struct {
 	RunID    string
@@ -55,14 +51,6 @@ type HostConfig struct {
 // a search's runs; a Count of 0 or 1 is the whole search.
 type Shard struct {
 	Index, Count int
-}
-
-// ChannelConfig declares an IPC channel.
-type ChannelConfig struct {
-	Name       string
-	Kind       string // pipe, fifo or socket
-	Framing    string // frames or lines
-	MaxMessage int
 }
 
 // Host is the set of operating-system objects one scenario run owns:

@@ -37,7 +37,7 @@ steps:
 // schedule), and with trace on the final run's steps are the events.
 func TestProgramManual(t *testing.T) {
 	t.Parallel()
-	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{})
+	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}

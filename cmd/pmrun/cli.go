@@ -34,8 +34,8 @@ processes, create threads, pass messages and assert conditions, against real
 operating-system objects, logging every event as JSON lines.`
 
 const exitCodesHelp = `Exit codes: 0 every scenario passed, 1 a step failed, 2 invalid scenario or
-usage (nothing was run), 3 an output (log, report, trace, JUnit) could not be
-written, 130 interrupted, 141 the console's reader went away.`
+usage (nothing was run), 3 an output (log, report, trace, JUnit, stdout) could
+not be written, 130 interrupted, 141 the console's reader went away.`
 
 // commands returns pmrun's command tree. The root runs scenarios, as
 // 'pmrun run' does, so that 'pmrun FILE.yaml' is a run; every other

@@ -16,8 +16,56 @@ import (
 
 // completeScenarios completes scenario files: *.yaml, *.yml and folders,
 // which the shell lists (cobra's file-extension directive).
-func completeScenarios(_ *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+//
+// Where the names of cmd's subcommands may come too (pmrun's first
+// argument), cobra has already put the ones that match in the answer,
+// and one directive covers the whole answer: the file-extension
+// directive would have the shell read "check" and "menu" as extensions
+// (complete no command, and offer a folder menu/ for "me"). There pmrun
+// lists the matching files and folders itself, beside the commands.
+func completeScenarios(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	commands := 0
+	if cmd != nil && len(args) == 0 {
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+				commands++
+			}
+		}
+	}
+	if commands == 0 {
+		return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+	}
+	return scenariosHere(toComplete), cobra.ShellCompDirectiveNoFileComp
+}
+
+// scenariosHere lists the *.yaml and *.yml files and the folders (with a
+// slash) of the working directory whose names begin with prefix, hidden
+// ones only when prefix begins with a dot.
+func scenariosHere(prefix string) []cobra.Completion {
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		return nil
+	}
+	var out []cobra.Completion
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, prefix) || (strings.HasPrefix(name, ".") && !strings.HasPrefix(prefix, ".")) {
+			continue
+		}
+		switch {
+		case e.IsDir() || (e.Type()&os.ModeSymlink != 0 && isDir(name)):
+			out = append(out, name+"/")
+		case strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"):
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// isDir reports whether path is a folder (following a link).
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // fileWithExt completes the files with one extension, and folders.

@@ -56,7 +56,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2
-	exitOutput      = 3 // the log, a report, the trace or the JUnit file could not be written
+	exitOutput      = 3 // the log, a report, the trace, the JUnit file, a recording or stdout could not be written
 	exitInterrupted = 130
 )
 
@@ -81,10 +81,15 @@ func usageErrorf(format string, args ...any) error {
 
 // pmrun runs the command line and returns the exit code.
 func pmrun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	out := &checkedOutput{w: stdout}
+	c := &cli{stdin: stdin, stdout: out, stderr: stderr}
 	root := c.commands()
 	root.SetArgs(doubleDashes(root, args))
-	return code(root.Execute(), stderr)
+	err := root.Execute()
+	if werr := out.Err(); werr != nil {
+		err = outputLost(err, werr, stderr)
+	}
+	return code(err, stderr)
 }
 
 func code(err error, stderr io.Writer) int {

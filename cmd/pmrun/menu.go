@@ -15,6 +15,7 @@ import (
 
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/runner/report"
 )
 
 func init() {
@@ -68,7 +69,10 @@ and exits with code 130.
 
 --record FILE writes the session as a scenario that 'pmrun check' accepts
 and 'pmrun run FILE' replays: each choice as its step; a step that failed
-with continue_on_error: true; each message received checked by an assert.`
+with continue_on_error: true; each message received checked by an assert.
+It is written as the log and reports are (mode 0600, no link another user
+planted in a shared folder followed), and replaces no file but an earlier
+recording. A session of no step writes nothing.`
 
 // sendTimeout bounds a send on a full channel, so the menu never hangs.
 const sendTimeout = "1s"
@@ -112,6 +116,17 @@ func (c *cli) menu(mf *menuFlags) error {
 
 	m := &menu{out: c.stdout, record: *record, threads: map[string]bool{}, procs: map[string]bool{}, clean: true}
 	m.echo = !isTerminal(c.stdin)
+	if m.record != "" {
+		// Find out now, before anything starts or the log is created, that
+		// the recording can be written.
+		outputs := []report.Output{{Flag: "--record", Path: m.record, Replace: true}}
+		if !*noLog {
+			outputs = append(outputs, report.Output{Flag: "--log", Path: *logPath})
+		}
+		if m.recordRegular, err = checkRecord(m.record, outputs); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
 	var logOut io.Writer = io.Discard
 	if !*noLog {
 		f, err := runner.OpenLog(*logPath)
@@ -121,17 +136,6 @@ func (c *cli) menu(mf *menuFlags) error {
 		m.logFile = *logPath
 		m.logBatch = runner.NewLineBatcher(f, 50*time.Millisecond)
 		logOut = m.logBatch
-	}
-	if m.record != "" {
-		// Find out now, before anything starts, that the file can be written.
-		f, err := os.OpenFile(m.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			if m.logBatch != nil {
-				m.logBatch.Close()
-			}
-			return usageErrorf("--record: %v", err)
-		}
-		f.Close()
 	}
 	level := hclog.Info
 	if *verbose {
@@ -172,8 +176,6 @@ func (c *cli) menu(mf *menuFlags) error {
 		closeLog()
 		return err
 	}
-	m.saveRecord()
-
 	m.in = newLineReader(c.stdin)
 	m.banner()
 	err = m.loop(ctx)
@@ -197,16 +199,23 @@ func (c *cli) menu(mf *menuFlags) error {
 		endArgs = append(endArgs, "interrupted", true)
 	}
 	log.Info("run "+o.Status, endArgs...)
-	if m.record != "" {
-		if err := m.writeRecord(); err != nil {
-			fmt.Fprintf(c.stderr, "pmrun: --record: %v\n", err)
-		} else {
-			m.say("Recorded %d %s in %s: replay with 'pmrun run %s'.", m.sess.Len(), plural(m.sess.Len(), "step", "steps"), m.record, m.record)
-		}
+	// A signal from here on abandons a write that blocks (a FIFO whose
+	// reader stopped): after an interruption, the second signal does.
+	writing := ctx
+	if ctx.Err() != nil {
+		writing = hard
+	}
+	outputFailed := false
+	if err := m.finishRecord(writing); err != nil {
+		fmt.Fprintf(c.stderr, "pmrun: %v\n", err)
+		outputFailed = true
 	}
 	closeLog()
-	if interrupted {
+	switch {
+	case interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case outputFailed:
+		return &exitError{code: exitOutput}
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -23,7 +22,7 @@ import (
 var menuPrograms []byte
 
 func (m *menu) beScheduler(ctx context.Context) error {
-	builtin, err := lang.Parse("menu_programs.yaml", menuPrograms, lang.LoadOptions{})
+	builtin, err := lang.Parse("menu_programs.yaml", menuPrograms, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		return fmt.Errorf("the built-in programs: %v", err)
 	}
@@ -73,12 +72,22 @@ func (m *menu) beScheduler(ctx context.Context) error {
 
 // labProgram loads a scenario file and asks which of its programs to play.
 func (m *menu) labProgram(ctx context.Context, path string) (section any, name string, err error) {
-	data, err := os.ReadFile(path)
+	// As 'pmrun run' and 'check' read one: up to the same cap, and
+	// without blocking on a FIFO.
+	max, err := lang.MaxSize()
 	if err != nil {
 		m.say("Cannot read %s: %v", path, err)
 		return nil, "", nil
 	}
-	sc, err := lang.Parse(path, data, lang.LoadOptions{})
+	data, err := lang.ReadScenario(ctx, path, max)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", context.Cause(ctx)
+		}
+		m.say("Cannot read %s: %v", path, err)
+		return nil, "", nil
+	}
+	sc, err := lang.Parse(path, data, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		m.say("%s has mistakes (pmrun check %s shows them):\n%v", path, path, err)
 		return nil, "", nil

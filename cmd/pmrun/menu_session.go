@@ -21,14 +21,15 @@ import (
 
 // menu is one interactive session.
 type menu struct {
-	out      io.Writer
-	outMu    sync.Mutex // prodcons trace lines come from worker threads
-	echo     bool       // show the answers read, when stdin is not a terminal
-	in       *lineReader
-	sess     *runner.Session
-	logFile  string // "" with --no-log
-	logBatch *runner.LineBatcher
-	record   string
+	out           io.Writer
+	outMu         sync.Mutex // prodcons trace lines come from worker threads
+	echo          bool       // show the answers read, when stdin is not a terminal
+	in            *lineReader
+	sess          *runner.Session
+	logFile       string // "" with --no-log
+	logBatch      *runner.LineBatcher
+	record        string
+	recordRegular bool // the recording is rewritten after each step
 
 	procs    map[string]bool // process names used
 	threads  map[string]bool // thread names used: true while running
@@ -146,7 +147,7 @@ func (m *menu) step(ctx context.Context, what string, step *yaml.Node) (*lang.St
 	case ctx.Err() != nil:
 		return r, false
 	}
-	m.saveRecord()
+	m.saveRecord(ctx)
 	if r.Status != lang.StatusOK {
 		m.say("Could not %s: %v", what, r.Err)
 		return r, false

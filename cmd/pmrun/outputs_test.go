@@ -108,8 +108,16 @@ func TestOutputLinksAsUser(t *testing.T) {
 		{"a planted link as a folder", []string{"--no-log", "--junit", filepath.Join(plantedDir, "secret")}, "owned by another user"},
 		{"a planted link as the log", []string{"--log", plantedLog}, "owned by another user"},
 		{"a folder the user may not write in", []string{"--no-log", "--trace", filepath.Join(readOnly, "t.json")}, "cannot create files in its folder " + readOnly + ": access: permission denied"},
+		// The menu's recording, by the same rules (its input is empty).
+		{"a planted link as the menu's recording", []string{"menu", "--no-log", "--record", planted}, "--record " + planted + ": " + planted + " is a symbolic link owned by another user (uid 65534)"},
+		{"a planted link as the recording's folder", []string{"menu", "--no-log", "--record", filepath.Join(plantedDir, "rec.yaml")}, "owned by another user"},
+		{"a folder the user may not write in, for the recording", []string{"menu", "--no-log", "--record", filepath.Join(readOnly, "rec.yaml")}, "cannot create files in its folder " + readOnly},
 	} {
-		code, stderr := run(append(tt.args, scenario)...)
+		args := tt.args
+		if args[0] != "menu" {
+			args = append(args, scenario)
+		}
+		code, stderr := run(args...)
 		if code != 2 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%s: exit %d, want 2 and %q:\n%s", tt.name, code, tt.want, stderr)
 		}

@@ -44,6 +44,70 @@ func (c *consoleWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// checkedOutput is pmrun's standard output. It keeps the first write
+// error other than EPIPE (a full disk, an I/O error), which the command's
+// exit code then reports ([exitOutput]): otherwise what was written would
+// be lost without a word. EPIPE is the reader going away: a run stops for
+// it ([consoleWriter]), other commands die of SIGPIPE as Unix programs do.
+type checkedOutput struct {
+	w   io.Writer
+	mu  sync.Mutex
+	err error
+}
+
+func (o *checkedOutput) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil && !errors.Is(err, syscall.EPIPE) {
+		o.mu.Lock()
+		if o.err == nil {
+			o.err = err
+		}
+		o.mu.Unlock()
+	}
+	return n, err
+}
+
+// Err is the first write error other than EPIPE.
+func (o *checkedOutput) Err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
+}
+
+// outputLost returns the error a command ends with when its standard
+// output failed with werr (see [checkedOutput]): an output failure, exit
+// 3, unless err is an interruption or a usage error, whose code stands.
+// err's message, if any, is said first.
+func outputLost(err, werr error, stderr io.Writer) error {
+	lost := fmt.Errorf("stdout: %v: what pmrun wrote there is incomplete", werr)
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) && coded.ExitCode() != exitFailed {
+		fmt.Fprintln(stderr, "pmrun: "+lost.Error())
+		return err
+	}
+	if err != nil && err.Error() != "" {
+		fmt.Fprintln(stderr, "pmrun: "+err.Error())
+	}
+	return &exitError{code: exitOutput, err: lost}
+}
+
+// fileOf returns the file that w writes to, through pmrun's own writers,
+// for the questions only a file answers (is it a terminal, how wide).
+func fileOf(w io.Writer) (*os.File, bool) {
+	for {
+		switch v := w.(type) {
+		case *os.File:
+			return v, true
+		case *consoleWriter:
+			w = v.w
+		case *checkedOutput:
+			w = v.w
+		default:
+			return nil, false
+		}
+	}
+}
+
 // stopWhenConsoleGone returns ctx cancelled with [errConsoleClosed] once
 // the console's reader has gone. Until stop, a write to a closed pipe
 // returns EPIPE instead of killing pmrun with SIGPIPE: the signal is

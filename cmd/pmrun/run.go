@@ -154,7 +154,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := lang.LoadOptions{Vars: map[string]string{}}
+	load := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
 	for _, v := range rf.vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {
@@ -220,7 +220,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		outputs = append(outputs, stdout)
 		gameOut = c.stderr
 	} else {
-		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
+		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii, Registry: actions.Registry()}
 		if look.terminal {
 			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
 		}
@@ -239,7 +239,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	showEvents := rf.verbose && console != nil
 	var timeline *report.Timeline
 	if rf.report != "" || rf.trace != "" {
-		timeline = report.NewTimeline(0, scenarios)
+		timeline = report.NewTimeline(actions.Registry(), 0, scenarios)
 	}
 	if len(outputs) > 0 || showEvents || timeline != nil || live {
 		out := io.MultiWriter(outputs...)
@@ -474,7 +474,7 @@ var errInterruptedTwice = errors.New("interrupted again: finally steps and clean
 
 // consoleInterval batches console output when nobody watches it live.
 func consoleInterval(w io.Writer) time.Duration {
-	if f, ok := w.(*os.File); ok {
+	if f, ok := fileOf(w); ok {
 		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
 			return 0
 		}

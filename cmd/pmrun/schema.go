@@ -96,7 +96,7 @@ func scenarioSchema() schemaObject {
 // (programs:), each with the definitions it refers to.
 func addSections(sc schemaObject) {
 	props, defs := sc["properties"].(schemaObject), sc["$defs"].(schemaObject)
-	for _, sec := range actions.Sections() {
+	for _, sec := range actions.Registry().Sections() {
 		if sec.Schema == nil {
 			props[sec.Key] = schemaObject{"description": sec.Doc}
 			continue
@@ -145,7 +145,7 @@ func stepSchema() schemaObject {
 		},
 	}
 	var one []schemaObject
-	for _, s := range actions.All() {
+	for _, s := range actions.Registry().All() {
 		props[s.Name] = actionSchema(s)
 		one = append(one, schemaObject{"required": []string{s.Name}})
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -50,10 +49,7 @@ func utf8Locale(getenv func(string) string) bool {
 
 // onTerminal reports whether w is a terminal.
 func onTerminal(w io.Writer) bool {
-	if cw, ok := w.(*consoleWriter); ok {
-		w = cw.w
-	}
-	f, ok := w.(*os.File)
+	f, ok := fileOf(w)
 	if !ok {
 		return false
 	}
@@ -66,7 +62,7 @@ func onTerminal(w io.Writer) bool {
 // time.
 func terminalWidth(w io.Writer) func() int {
 	return func() int {
-		if f, ok := w.(*os.File); ok {
+		if f, ok := fileOf(w); ok {
 			if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
 				return int(ws.Col)
 			}
@@ -77,7 +73,7 @@ func terminalWidth(w io.Writer) func() int {
 
 // terminalHeight returns w's height in rows, 24 when it cannot tell.
 func terminalHeight(w io.Writer) int {
-	if f, ok := w.(*os.File); ok {
+	if f, ok := fileOf(w); ok {
 		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 {
 			return int(ws.Row)
 		}

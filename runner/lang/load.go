@@ -2,6 +2,7 @@ package lang
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +15,17 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // LoadOptions change how a scenario is loaded.
 type LoadOptions struct {
+	// Registry holds the actions and sections the scenario is checked
+	// against (the CLI's is actions.Registry(); a test may make one with
+	// only the actions it needs). It must be set.
+	Registry *contract.Registry
 	// Vars override the scenario's vars (--var NAME=VALUE): each VALUE is
 	// the text after =, read for the type of the var's value in the file
 	// (see [ParseVar]). A name the file does not declare is left out of
@@ -80,10 +86,10 @@ func UndeclaredVar(name string, declared []string) error {
 	return fmt.Errorf("--var %s: no scenario declares a var %q%s", name, name, DidYouMean(name, slices.Sorted(slices.Values(declared))))
 }
 
-// LoadFile reads and loads a scenario file. A *LoadErrors error lists every
-// problem found.
+// LoadFile reads and loads a scenario file (see [ReadScenario]). A
+// *LoadErrors error lists every problem found.
 func LoadFile(path string, opt LoadOptions) (*Scenario, error) {
-	data, err := readScenario(path, opt.MaxSize)
+	data, err := ReadScenario(context.Background(), path, opt.MaxSize)
 	if err != nil {
 		return nil, LoadErrors{{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: errMessage(err)}}
 	}
@@ -110,30 +116,50 @@ func CheckFile(path string, opt LoadOptions) (*Checked, error) {
 	return &Checked{File: sc.File, Name: sc.Name, Steps: len(sc.Steps) + len(sc.Finally), Vars: keys(sc.Vars)}, nil
 }
 
-// readScenario reads a file of at most max bytes (0: [DefaultMaxSize]),
-// never more than max+1 of it: /dev/zero or a growing log stops at the cap.
-func readScenario(path string, max int) ([]byte, error) {
+// ReadScenario reads a scenario file of at most max bytes (0:
+// [DefaultMaxSize]), never more than max+1 of it: /dev/zero or a growing
+// log stops at the cap. It opens the file without blocking, so that a
+// FIFO that nothing writes into is an error at once rather than a wait in
+// open(2) that no signal ends; a FIFO or device whose writer keeps it
+// open without writing is read until ctx ends, and the error is then
+// ctx's cause.
+func ReadScenario(ctx context.Context, path string, max int) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxSize
 	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	size := 0
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	if fi.Mode().IsRegular() {
 		if fi.Size() > int64(max) {
 			return nil, tooLarge(max)
 		}
 		size = int(fi.Size())
+	} else {
+		// A pollable file (a FIFO, a pipe) waits in Go's poller, which a
+		// deadline interrupts; a read of another blocks no longer than
+		// the device does.
+		defer context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })()
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead)) // ReadFrom wants MinRead free
 	if _, err := buf.ReadFrom(io.LimitReader(f, int64(max)+1)); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, err
 	}
 	if buf.Len() > max {
 		return nil, tooLarge(max)
+	}
+	if buf.Len() == 0 && fi.Mode()&os.ModeNamedPipe != 0 {
+		return nil, errors.New("it is a FIFO and nothing was written into it: start its writer first")
 	}
 	return buf.Bytes(), nil
 }
@@ -165,14 +191,18 @@ func errMessage(err error) string {
 
 // Parse loads a scenario from data; file names it in errors.
 func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
+	if opt.Registry == nil {
+		panic("lang: LoadOptions.Registry is nil: load against a registry of actions, such as actions.Registry()")
+	}
 	l := &loader{
+		reg:   opt.Registry,
 		file:  file,
 		data:  data,
 		opt:   opt,
 		sc:    &Scenario{File: file, Timeout: DefaultTimeout},
 		ids:   map[string]Pos{},
 		byID:  map[string]*Step{},
-		decls: map[actions.RefKind]map[string]Pos{},
+		decls: map[contract.RefKind]map[string]Pos{},
 		names: &exprNames{steps: map[string]bool{}, vars: map[string]bool{}, checkOnly: opt.checkOnly},
 	}
 	l.compiles.holdBack = opt.checkOnly
@@ -196,6 +226,7 @@ const defaultMaxMessage = 16 << 20
 
 // loader turns a YAML document into a Scenario, collecting every error.
 type loader struct {
+	reg   *contract.Registry
 	file  string
 	data  []byte
 	lines []int // where each line of data starts; see lineText
@@ -203,11 +234,11 @@ type loader struct {
 	sc    *Scenario
 	errs  LoadErrors
 
-	ids      map[string]Pos                     // step ids
-	byID     map[string]*Step                   // the step of each id
-	varDecls map[string]*yaml.Node              // each var's value in the file
-	decls    map[actions.RefKind]map[string]Pos // declared objects
-	dynamic  map[actions.RefKind]bool           // some object of the kind has a run-time name
+	ids      map[string]Pos                      // step ids
+	byID     map[string]*Step                    // the step of each id
+	varDecls map[string]*yaml.Node               // each var's value in the file
+	decls    map[contract.RefKind]map[string]Pos // declared objects
+	dynamic  map[contract.RefKind]bool           // some object of the kind has a run-time name
 	names    *exprNames
 	varScope *Scope // the vars alone, for the values known at load
 	// compiles compiles expressions, which needs every step id and var
@@ -253,11 +284,11 @@ func (l *loader) load() {
 	}
 	var stepsNode, finallyNode *yaml.Node
 	known := scenarioKeys
-	for _, sec := range actions.Sections() {
+	for _, sec := range l.reg.Sections() {
 		known = append(known[:len(known):len(known)], sec.Key)
 	}
 	l.mapping(root, "scenario", known, func(key string, k, v *yaml.Node) {
-		if sec, ok := actions.LookupSection(key); ok {
+		if sec, ok := l.reg.LookupSection(key); ok {
 			l.section(sec, v)
 			return
 		}
@@ -368,7 +399,7 @@ func (l *loader) channels(v *yaml.Node) {
 		l.errorf(v, "channels must be a mapping of channel names to settings")
 		return
 	}
-	l.declare(actions.ChannelRef, "default", Pos{})
+	l.declare(contract.ChannelRef, "default", Pos{})
 	l.mapping(v, "channels", nil, func(name string, k, val *yaml.Node) {
 		if !idPattern.MatchString(name) {
 			l.errorf(k, "channel name %q must match [a-z_][a-z0-9_]*", name)
@@ -400,20 +431,20 @@ func (l *loader) channels(v *yaml.Node) {
 		} else if !(val.Kind == yaml.ScalarNode && val.Tag == "!!null") {
 			l.errorf(val, "channel %s takes a mapping of settings (kind, framing, max_message), such as {}", name)
 		}
-		l.declare(actions.ChannelRef, name, ch.Pos)
+		l.declare(contract.ChannelRef, name, ch.Pos)
 		l.sc.Channels = append(l.sc.Channels, ch)
 	})
 }
 
 // section loads a top-level section that an action owns (see
-// [actions.Section]): its errors join the file's, its names are declared
+// [contract.Section]): its errors join the file's, its names are declared
 // for references, and its value goes to the steps.
-func (l *loader) section(sec *actions.Section, v *yaml.Node) {
+func (l *loader) section(sec *contract.Section, v *yaml.Node) {
 	value, names, errs := sec.Load(v)
 	for _, e := range errs {
 		l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
 	}
-	if sec.Declares != actions.NoRef {
+	if sec.Declares != contract.NoRef {
 		for _, n := range names {
 			l.declare(sec.Declares, n.Name, Pos{File: l.file, Line: n.Line, Col: n.Col})
 		}

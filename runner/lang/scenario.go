@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // DefaultTimeout bounds a scenario that sets no timeout.
@@ -27,7 +27,7 @@ type Scenario struct {
 	Seed        *uint64
 	Channels    []*Channel
 	// Sections are the loaded values of the top-level sections that
-	// actions own (programs:), by key; see [actions.Section].
+	// actions own (programs:), by key; see [contract.Section].
 	Sections map[string]any
 	Steps    []*Step
 	Finally  []*Step
@@ -52,10 +52,10 @@ type Step struct {
 
 	Action    string
 	ActionPos Pos
-	spec      *actions.Spec
+	spec      *contract.Spec
 	params    []*param
-	literal   *actions.Args // the parameters, when none needs resolving at run time
-	logFields []any         // see LogFields; made at load
+	literal   *contract.Args // the parameters, when none needs resolving at run time
+	logFields []any          // see LogFields; made at load
 
 	If              *Program
 	Timeout         time.Duration
@@ -92,7 +92,7 @@ func (s *Step) Label() string {
 }
 
 // Spec is the description of the step's action.
-func (s *Step) Spec() *actions.Spec { return s.spec }
+func (s *Step) Spec() *contract.Spec { return s.spec }
 
 // LogFields are the fields every event of the step carries, as key/value
 // pairs: its index (step), its action and its id (step_id), if it has one.
@@ -129,7 +129,7 @@ func (sc *Scenario) StepAt(i int) *Step {
 // A value of the wrong type or out of its parameter's range is a
 // [ParamError]; what the action's New refuses (a folder that is not
 // there) is its own error.
-func (st *Step) NewAction(s *Scope) (actions.Action, error) {
+func (st *Step) NewAction(s *Scope) (contract.Action, error) {
 	args, err := st.args(s)
 	if err != nil {
 		return nil, &ParamError{Err: err}
@@ -138,7 +138,7 @@ func (st *Step) NewAction(s *Scope) (actions.Action, error) {
 }
 
 // args resolves the step's parameters.
-func (st *Step) args(s *Scope) (actions.Args, error) {
+func (st *Step) args(s *Scope) (contract.Args, error) {
 	if st.literal != nil {
 		return *st.literal, nil
 	}
@@ -146,18 +146,18 @@ func (st *Step) args(s *Scope) (actions.Args, error) {
 	for _, p := range st.params {
 		v, err := p.v.resolve(s, *p.def)
 		if err != nil {
-			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
+			return contract.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
 		}
 		values[p.index] = v
 	}
-	return actions.NewArgs(st.spec, values), nil
+	return contract.NewArgs(st.spec, values), nil
 }
 
 // param is one parameter as written in the file.
 type param struct {
-	def   *actions.Param // in its spec's Params
-	index int            // of def in the spec's Params
-	pos   Pos            // of the value
+	def   *contract.Param // in its spec's Params
+	index int             // of def in the spec's Params
+	pos   Pos             // of the value
 	v     *value
 }
 
@@ -184,7 +184,7 @@ type valueParts struct {
 }
 
 // resolve returns the value as the parameter's kind.
-func (v *value) resolve(s *Scope, def actions.Param) (any, error) {
+func (v *value) resolve(s *Scope, def contract.Param) (any, error) {
 	if v.static {
 		return v.lit, nil
 	}

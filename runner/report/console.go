@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -25,6 +25,7 @@ type Console struct {
 	quiet bool // only failures and the scenario lines
 	marks marks
 	live  *progress // nil: no progress line
+	reg   *contract.Registry
 }
 
 // ConsoleOptions say how a [Console] writes.
@@ -39,7 +40,7 @@ type ConsoleOptions struct {
 	ASCII bool
 	// Terminal, if set, is the terminal the console writes on: a step that
 	// runs longer than a moment gets a live line on it — elapsed time and
-	// the counts its events declare ([actions.Count]) — redrawn in place
+	// the counts its events declare ([contract.Count]) — redrawn in place
 	// and erased when the step ends. The console writes that line to
 	// Terminal directly, so its own writer must pass every line on at
 	// once. Feed it events with [Console.Progress] and start it with
@@ -47,6 +48,9 @@ type ConsoleOptions struct {
 	Terminal io.Writer
 	// Width returns the terminal's width in columns; nil: 80.
 	Width func() int
+	// Registry declares the events: the lines [Console.Event] prints and
+	// the counts of the live line. nil: no event has either.
+	Registry *contract.Registry
 }
 
 // marks are the signs a console puts before its lines.
@@ -84,7 +88,7 @@ func NewConsole(w io.Writer, quiet bool) *Console {
 
 // NewConsoleWith returns a Console writing to w as o says.
 func NewConsoleWith(w io.Writer, o ConsoleOptions) *Console {
-	c := &Console{w: w, quiet: o.Quiet, marks: newMarks(o)}
+	c := &Console{w: w, quiet: o.Quiet, marks: newMarks(o), reg: o.Registry}
 	if o.Terminal != nil && !o.Quiet {
 		c.live = newProgress(o, c.marks)
 	}
@@ -197,17 +201,20 @@ func (c *Console) ScenarioEnd(o *lang.Outcome) {
 }
 
 // Event shows an event from the log below the step that logged it, if
-// its declaration gives it a console line (see [actions.Event]; a line
+// its declaration gives it a console line (see [contract.Event]; a line
 // holding line breaks is printed as several): what
 // processes, threads, channels and labs did while the steps ran. Pass it
 // to runner.EventLog.Tee with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
-	f := actions.Fields(args)
-	ev, ok := actions.LookupEvent(f.Str("event"))
+	if c.reg == nil {
+		return
+	}
+	f := contract.Fields(args)
+	ev, ok := c.reg.LookupEvent(f.Str("event"))
 	if !ok || ev.Console == nil {
 		return
 	}
-	for _, line := range strings.Split(ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
+	for _, line := range strings.Split(ev.Console(contract.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
 		c.printf("      %s %s\n", c.marks.event, escape(line))
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -86,7 +86,7 @@ type reportBar struct {
 	Text  string // a label inside the bar, where it fits
 }
 
-// reportGauge is a gauge's line (see [actions.Gauge]) on its row.
+// reportGauge is a gauge's line (see [contract.Gauge]) on its row.
 type reportGauge struct {
 	Path  string // SVG path data
 	Color htmltemplate.CSS
@@ -110,9 +110,10 @@ type reportTick struct {
 // scenario run its outcome, a chart of its timeline (from tl, which may be
 // nil) and a table of its steps with their errors.
 func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
-	page := reportPage{Generated: time.Now().Format(time.RFC3339), Styles: declaredStyles()}
+	page := reportPage{Generated: time.Now().Format(time.RFC3339)}
 	var runs []*runLine
 	if tl != nil {
+		page.Styles = declaredStyles(tl.reg)
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		runs = tl.runs
@@ -200,7 +201,7 @@ func chartOf(r *runLine) *reportChart {
 		}
 	}
 	for _, tr := range r.sortedTracks() {
-		if tr.kind == actions.WorkerRow && !gaugesDrawn {
+		if tr.kind == contract.WorkerRow && !gaugesDrawn {
 			drawGauges()
 		}
 		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Height: chartRowHeight, Label: tr.label}
@@ -214,7 +215,7 @@ func chartOf(r *runLine) *reportChart {
 			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
 			bar := reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)}
-			if tr.kind == actions.StepsRow {
+			if tr.kind == contract.StepsRow {
 				bar.Text = fitText(s.name, bar.W)
 			}
 			row.Bars = append(row.Bars, bar)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -38,7 +39,7 @@ steps:
     assert: {that: 'steps.kid.exit_code == 4', message: "exit code <3>"}
     continue_on_error: true
 `)
-	tl := report.NewTimeline(0, []*lang.Scenario{sc})
+	tl := report.NewTimeline(actions.Registry(), 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	o := runner.Run(context.Background(), sc, runner.Options{RunID: "r1", Log: log})
@@ -235,7 +236,7 @@ func TestReportLimits(t *testing.T) {
 		}
 		o.Steps = append(o.Steps, r)
 	}
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	now := time.Now()
 	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "long"})
 	for i := range 12_000 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/report"
 )
 
@@ -15,7 +16,7 @@ import (
 // are spans on its track, the forks marks, and a deadlock a failure mark
 // on the steps' row.
 func TestTimelinePhilosopher(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "fork_taken", "worker", "phil-0", "fork", 0)
@@ -60,7 +61,7 @@ func TestTimelinePhilosopher(t *testing.T) {
 // TestTimelineRoomVisits: a readers-writers worker's wait and its stay in
 // the room are spans on its row, a writer's marked as alone.
 func TestTimelineRoomVisits(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "rw_wait", "worker", "reader-0", "role", "reader")
@@ -109,7 +110,7 @@ func TestTimelineRoomVisits(t *testing.T) {
 // barrier another; an early departure is a failure mark; a wait that the
 // step's end cut short ends with the step.
 func TestTimelineBarrier(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(0, "event", "step_start", "step", 0, "action", "barrier")
@@ -149,7 +150,7 @@ func TestTimelineBarrier(t *testing.T) {
 // numbers in order, and a span started again under the same key (a
 // retried step's worker) ends the first one instead of leaving it open.
 func TestTimelineWorkerRows(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	for _, w := range []string{"worker-10", "worker-2", "worker-1"} {
@@ -196,7 +197,7 @@ func TestTimelineWorkerRows(t *testing.T) {
 // runs, grey while it waits, green while inside a critical region; a
 // found failure is a red mark on the steps' row.
 func TestTimelineProgram(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	p := []any{"program", "lost", "run", 0}
 	step := func(at int, event, worker, op string, more ...any) {

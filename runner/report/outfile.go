@@ -68,6 +68,36 @@ func CheckOutputPath(path string, replace bool) error {
 	return err
 }
 
+// Existing says what an output at path would be written over, by the
+// rules of [CheckOutputPath]: found is false when nothing is there yet
+// (or path names one of pmrun's descriptors); a regular file's first
+// bytes, up to n, are in head, and regular is false for a FIFO or device
+// (whose head is not read). It lets a command refuse to replace a file
+// that is not its own (pmrun menu --record).
+func Existing(path string, n int) (head []byte, found, regular bool, err error) {
+	if _, ok := inheritedFD(path); ok {
+		return nil, false, false, nil
+	}
+	t, err := outfile.Find(path, true)
+	if err != nil || t.Info == nil {
+		return nil, false, t.Regular(), err
+	}
+	if !t.Regular() {
+		return nil, true, false, nil
+	}
+	f, err := os.OpenFile(t.Path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, true, true, errors.New(outfile.ErrText(err))
+	}
+	defer f.Close()
+	head = make([]byte, n)
+	m, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, true, true, errors.New(outfile.ErrText(err))
+	}
+	return head[:m], true, true, nil
+}
+
 // AbortWrites makes a pending or later write to f give up once ctx is done:
 // a FIFO whose reader stopped reading would otherwise hold pmrun forever
 // (a regular file's writes do not block, and are left alone). The
@@ -77,7 +107,7 @@ func AbortWrites(ctx context.Context, f *os.File) (stop func()) {
 	return func() { stopAfter() }
 }
 
-// writeFileAtomic writes an output through write: a regular file (or a
+// WriteFile writes an output whole through write: a regular file (or a
 // new one) is written into a temporary file beside it and renamed over it
 // once complete, so that an interrupted or failed write never leaves half
 // a report under its name; a file it replaces keeps its mode, a new one
@@ -87,7 +117,7 @@ func AbortWrites(ctx context.Context, f *os.File) (stop func()) {
 // offset (>> appends); a FIFO or a device is written into, without
 // blocking on a FIFO nobody reads; ctx ending abandons a write to either.
 // Errors name path, never the temporary file.
-func writeFileAtomic(ctx context.Context, path string, write func(io.Writer) error) error {
+func WriteFile(ctx context.Context, path string, write func(io.Writer) error) error {
 	if err := writeOutput(ctx, path, write); err != nil {
 		return fmt.Errorf("%s: %s", path, outfile.ErrText(err))
 	}
@@ -185,12 +215,12 @@ func writeTo(f *os.File, write func(io.Writer) error) error {
 }
 
 // WriteTraceFile writes the timeline to path in Chrome's trace event
-// format; see [Timeline.WriteTrace] and writeFileAtomic.
+// format; see [Timeline.WriteTrace] and WriteFile.
 func (t *Timeline) WriteTraceFile(ctx context.Context, path string) error {
-	return writeFileAtomic(ctx, path, t.WriteTrace)
+	return WriteFile(ctx, path, t.WriteTrace)
 }
 
 // WriteHTMLFile writes the HTML report to path; see [WriteHTML].
 func WriteHTMLFile(ctx context.Context, path string, outcomes []*lang.Outcome, tl *Timeline) error {
-	return writeFileAtomic(ctx, path, func(w io.Writer) error { return WriteHTML(w, outcomes, tl) })
+	return WriteFile(ctx, path, func(w io.Writer) error { return WriteHTML(w, outcomes, tl) })
 }

@@ -68,7 +68,7 @@ func BenchmarkCrew(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := c.close(DefaultWatchdog); err != nil {
+		if err := c.close(); err != nil {
 			b.Fatal(err)
 		}
 	}

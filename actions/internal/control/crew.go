@@ -9,22 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
-
-// driver is what a crew's threads run: a search, a replay. Both methods are
-// called by whoever holds the turn (the coordinator before the first
-// handoff, then one thread at a time), so a driver needs no locks: a
-// handoff through the turns' futex words orders every call after the one
-// before it.
-type driver interface {
-	// next returns the thread that takes the next step, or -1 when the
-	// drive is over.
-	next() int
-	// step has thread t, which holds the turn, take its step.
-	step(t int)
-}
 
 // turn is a thread's futex word: the thread sleeps on it until another
 // hands it the turn. Padded to a cache line of its own.
@@ -35,18 +23,22 @@ type turn struct {
 
 // crew is a program's threads on real OS threads, one each, named after
 // them; exactly one of them runs at a time. They are started once and run
-// every run of a search (see the package documentation for why).
+// every run of a search (see the package documentation for why). The
+// driver's methods are called by whoever holds the turn (the coordinator
+// before the first handoff, then one thread at a time), so a driver needs
+// no locks: a handoff through the turns' futex words orders every call
+// after the one before it.
 type crew struct {
 	names   []string
 	threads []*osthread.Thread
 	turns   []turn
 
-	drv    driver
-	abort  atomic.Bool   // the coordinator asks the running thread to stop
-	stop   atomic.Bool   // the time budget ran out: a driver ends at its next run
-	steps  atomic.Uint64 // progress, for the watchdog
-	holder atomic.Int32  // the thread that holds the turn
-	done   chan error    // the thread that ends a drive reports here
+	drv      engine.Driver
+	watchdog time.Duration // the last drive's, for close
+	abort    atomic.Bool   // the coordinator asks the running thread to stop
+	steps    atomic.Uint64 // progress, for the watchdog
+	holder   atomic.Int32  // the thread that holds the turn
+	done     chan error    // the thread that ends a drive reports here
 
 	// stuck is the thread that did not come back within the watchdog
 	// time; the crew is then not used again.
@@ -58,12 +50,12 @@ var errAborted = errors.New("control: search aborted")
 
 // newCrew starts a thread for each name, each waiting for its turn.
 func newCrew(names []string) (*crew, error) {
-	c := &crew{names: names, turns: make([]turn, len(names)), done: make(chan error, 1), stuck: -1}
+	c := &crew{names: names, turns: make([]turn, len(names)), done: make(chan error, 1), stuck: -1, watchdog: DefaultWatchdog}
 	reserveProcs(len(names))
 	for i, name := range names {
 		th, err := osthread.Start(name, func(th *osthread.Thread) error { return c.body(i, th) })
 		if err != nil {
-			c.close(DefaultWatchdog)
+			c.close()
 			return nil, fmt.Errorf("control: start thread %s: %w", name, err)
 		}
 		c.threads = append(c.threads, th)
@@ -96,13 +88,13 @@ func (c *crew) play(me int) {
 			c.finish(errAborted)
 			return
 		}
-		drv.step(me)
+		drv.Step(me)
 		c.steps.Add(1)
 		if c.abort.Load() { // a thread that comes back after the watchdog gave up on it
 			c.finish(errAborted)
 			return
 		}
-		u := drv.next()
+		u := drv.Next()
 		switch {
 		case u < 0:
 			c.finish(nil)
@@ -136,16 +128,17 @@ func (e *StuckError) Error() string {
 }
 
 // drive runs drv on the crew until it ends, ctx ends, or a thread holds
-// the turn longer than watchdog without taking a step. budget, if above 0,
-// sets stop after that long so that the driver ends at its next run.
-func (c *crew) drive(ctx context.Context, drv driver, watchdog, budget time.Duration) error {
+// the turn longer than watchdog without taking a step.
+func (c *crew) drive(ctx context.Context, drv engine.Driver, watchdog time.Duration) error {
 	if c.stuck >= 0 {
 		return fmt.Errorf("control: thread %s is still stuck from an earlier search", c.names[c.stuck])
 	}
-	c.drv = drv
+	if watchdog <= 0 {
+		watchdog = DefaultWatchdog
+	}
+	c.drv, c.watchdog = drv, watchdog
 	c.abort.Store(false)
-	c.stop.Store(false)
-	u := drv.next()
+	u := drv.Next()
 	if u < 0 {
 		return nil
 	}
@@ -154,19 +147,11 @@ func (c *crew) drive(ctx context.Context, drv driver, watchdog, budget time.Dura
 
 	tick := time.NewTicker(watchdog / 8)
 	defer tick.Stop()
-	var over <-chan time.Time
-	if budget > 0 {
-		t := time.NewTimer(budget)
-		defer t.Stop()
-		over = t.C
-	}
 	last, since := c.steps.Load(), time.Now()
 	for {
 		select {
 		case err := <-c.done:
 			return err
-		case <-over:
-			c.stop.Store(true)
 		case <-ctx.Done():
 			c.abort.Store(true)
 			if err := c.await(watchdog); err != nil {
@@ -204,9 +189,11 @@ func (c *crew) await(watchdog time.Duration) error {
 
 // close cancels and joins every thread. A stuck thread is cancelled but not
 // waited for: it ends when it comes back (it then sees the cancel at its
-// next wait for the turn). Nor is one that does not end within limit: it
-// is named in the error, never waited for without end.
-func (c *crew) close(limit time.Duration) error {
+// next wait for the turn). Nor is one that does not end within the last
+// drive's watchdog time: it is named in the error, never waited for
+// without end.
+func (c *crew) close() error {
+	limit := c.watchdog
 	defer releaseProcs(len(c.names))
 	var errs []error
 	for _, th := range c.threads {
@@ -229,8 +216,13 @@ func (c *crew) close(limit time.Duration) error {
 	return errors.Join(errs...)
 }
 
-// tid is the kernel id of thread t.
-func (c *crew) tid(t int) int { return c.threads[t].TID() }
+func (c *crew) threadList() []engine.Thread {
+	out := make([]engine.Thread, len(c.threads))
+	for i, th := range c.threads {
+		out[i] = engine.Thread{Name: c.names[i], TID: th.TID()}
+	}
+	return out
+}
 
 // procs is how many Ps (GOMAXPROCS) the crews alive have added. A thread
 // asleep in a futex wait keeps its P (the Go runtime's P of a goroutine in

@@ -6,6 +6,14 @@
 // runs one schedule; [NewGame] lets a person choose every step; all three
 // give an [Outcome], whose [Outcome.Fields] is the program action's result.
 //
+// The strategies, the shrinker and the replay drive their threads through
+// package engine's interfaces (engine.Threads, engine.Run, engine.Driver),
+// so that another kind of controlled thread plugs in without touching
+// them. This package gives two kinds for a program of the programs:
+// section: program threads ([Start]), the executor below, and model
+// threads ([Model]), which take the same steps with no OS thread, on the
+// caller's goroutine (the shrinker runs its candidates there).
+//
 // # The executor
 //
 // Each thread of the program is an OS thread of its own (package

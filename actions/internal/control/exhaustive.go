@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
-// maxExhaustiveThreads is how many threads exhaustive handles: a thread
+// MaxExhaustiveThreads is how many threads exhaustive handles: a thread
 // set is a machine word.
-const maxExhaustiveThreads = 64
+const MaxExhaustiveThreads = 64
 
 // node is a visited state of the exhaustive search.
 type node struct {
@@ -39,7 +41,10 @@ type frame struct {
 // shard alike) and takes every Count-th state of the level as a root.
 type exhDriver struct {
 	p         *program.Program
-	c         *crew
+	th        engine.Threads
+	names     []string
+	os        []engine.Thread // for a trace
+	stop      *atomic.Bool    // the time budget ran out
 	n         int
 	maxSteps  int
 	runsCap   int
@@ -82,6 +87,7 @@ type exhDriver struct {
 	anyLeaf               *found // the first path, when no path ends
 	cut                   bool
 	full                  bool // MaxStates reached
+	deep                  bool // a path went past MaxSteps
 	err                   error
 }
 
@@ -93,14 +99,26 @@ type prefixState struct {
 
 const prefixLevels = 64
 
-func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Options) (searchResult, error) {
-	n := len(p.Threads())
-	if n > maxExhaustiveThreads {
-		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
+func searchExhaustive(ctx context.Context, th engine.Threads, p *program.Program, opts Options) (searchResult, error) {
+	n := len(th.Names())
+	if n > MaxExhaustiveThreads {
+		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", MaxExhaustiveThreads, p.Name(), n)
 	}
-	d := &exhDriver{p: p, c: c, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, maxStates: opts.MaxStates, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
+	stop, release := budget(opts.Budget)
+	defer release()
+	d := &exhDriver{p: p, th: th, names: th.Names(), stop: stop, n: n, maxSteps: opts.MaxSteps, runsCap: opts.Runs, maxStates: opts.MaxStates, shard: opts.Shard, trace: opts.Trace, onRun: opts.OnRun,
 		count: opts.Shard.whole(), visited: map[uint64]int32{}, inv: p.InvariantVars(), kinds: map[string]bool{}}
-	s, f := p.NewState()
+	if d.trace != nil {
+		d.os = th.OS()
+	}
+	run, f, err := th.Start()
+	if err != nil {
+		return searchResult{}, fmt.Errorf("control: exhaustive: %w", err)
+	}
+	s, ok := run.(*program.State)
+	if !ok {
+		return searchResult{}, fmt.Errorf("control: exhaustive search with state hashing needs threads whose runs are model states; these are %T", run)
+	}
 	if f != nil {
 		d.failAt(f, []int{})
 		return d.result(true), nil
@@ -111,18 +129,38 @@ func searchExhaustive(ctx context.Context, c *crew, p *program.Program, opts Opt
 	} else {
 		d.startLevel()
 	}
-	err := c.drive(ctx, d, opts.Watchdog, opts.Budget)
+	err = th.Drive(ctx, d, opts.Watchdog)
 	if err == nil {
 		err = d.err
 	}
 	complete := err == nil && !d.cut && len(d.stack) == 0 && len(d.roots) == 0 && d.prefixDone
-	return d.result(complete), err
+	res := d.result(complete)
+	if !complete {
+		res.stopped = d.stopped()
+	}
+	return res, err
+}
+
+// stopped says why a search that did not complete stopped, and what would
+// let it finish.
+func (d *exhDriver) stopped() string {
+	switch {
+	case d.full:
+		return fmt.Sprintf("the search stopped at max_states, %d states, before it explored every state: raise max_states, or make the program smaller (fewer threads, rounds or values)", d.maxStates)
+	case d.runsCap > 0 && d.runs >= d.runsCap:
+		return fmt.Sprintf("the search stopped after %d paths (runs: %d), %d states, before it explored every state: raise runs, or leave it unset (no limit)", d.runs, d.runsCap, d.states())
+	case d.stop.Load():
+		return fmt.Sprintf("the search ran out of time after %d paths, %d states, before it explored every state", d.runs, d.states())
+	case d.deep:
+		return fmt.Sprintf("the search did not go past a path longer than max_steps (%d): raise max_steps", d.maxSteps)
+	}
+	return fmt.Sprintf("the search was stopped after %d paths, %d states, before it explored every state", d.runs, d.states())
 }
 
 func (d *exhDriver) result(complete bool) searchResult {
 	if complete {
 		if path := d.stuckPath(); path != nil {
-			f := maxStepsFailure(d.p, d.maxSteps)
+			f := maxStepsFailure(d.p.Def().Pos, d.maxSteps)
 			f.Msg = fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): the run took %d steps without ending", len(path), d.maxSteps)
 			d.failAt(f, path)
 		}
@@ -132,9 +170,6 @@ func (d *exhDriver) result(complete bool) searchResult {
 	}
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
 		states: d.states(), trans: d.trans, visited: d.visited, prefix: d.prefixSeen, kinds: d.kinds}
-	if d.full {
-		res.note = fmt.Sprintf("the search stopped at %d states (max_states)", d.maxStates)
-	}
 	if complete && d.count {
 		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
 		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
@@ -142,12 +177,12 @@ func (d *exhDriver) result(complete bool) searchResult {
 	return res
 }
 
-func (d *exhDriver) next() int {
+func (d *exhDriver) Next() int {
 	for {
 		if d.err != nil {
 			return -1
 		}
-		if d.full || d.c.stop.Load() || d.runsCap > 0 && d.runs >= d.runsCap {
+		if d.full || d.stop.Load() || d.runsCap > 0 && d.runs >= d.runsCap {
 			d.cut = true
 			return -1
 		}
@@ -191,17 +226,17 @@ func (d *exhDriver) next() int {
 	}
 }
 
-func (d *exhDriver) step(t int) {
+func (d *exhDriver) Step(t int) {
 	s := d.pending.s
 	d.pending.s = nil
 	info, err := s.Step(t)
 	if err != nil {
-		d.err = fmt.Errorf("control: exhaustive step of %s: %w", d.c.names[t], err)
+		d.err = fmt.Errorf("control: exhaustive step of %s: %w", d.names[t], err)
 		return
 	}
 	d.trans++
 	if d.trace != nil {
-		d.trace(StepInfo{Run: d.runs, Step: d.depth(), Name: d.c.names[t], TID: d.c.tid(t), StepInfo: info, Values: s.Values()})
+		d.trace(StepInfo{Run: d.runs, Step: d.depth(), Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: s.Values()})
 	}
 	if !d.prefixDone {
 		d.prefixStep(s, t, info.Failure)
@@ -248,8 +283,8 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 	}
 	en := d.enabledMask(s)
 	if en != 0 && d.depth()+1 >= d.maxSteps {
-		d.cut = true
-		d.fail(maxStepsFailure(d.p, d.maxSteps), via)
+		d.cut, d.deep = true, true
+		d.fail(maxStepsFailure(d.p.Def().Pos, d.maxSteps), via)
 		return
 	}
 	if len(d.visited) >= d.maxStates {
@@ -291,7 +326,7 @@ func (d *exhDriver) pop() {
 		s := top.s.Clone()
 		info, err := s.Step(t)
 		if err != nil {
-			d.err = fmt.Errorf("control: counting the step of %s: %w", d.c.names[t], err)
+			d.err = fmt.Errorf("control: counting the step of %s: %w", d.names[t], err)
 			return
 		}
 		d.recordAt(top.node, t, s.Hash(), info.Failure != nil)

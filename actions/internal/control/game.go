@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -25,7 +26,7 @@ import (
 // A Game is used by one goroutine at a time.
 type Game struct {
 	p     *program.Program
-	c     *crew
+	th    engine.Threads
 	opts  Options
 	start time.Time
 
@@ -52,11 +53,11 @@ func NewGame(p *program.Program, opts Options) (*Game, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newCrew(p.Threads())
+	th, err := Start(p)
 	if err != nil {
 		return nil, err
 	}
-	g := &Game{p: p, c: c, opts: opts, start: time.Now()}
+	g := &Game{p: p, th: th, opts: opts, start: time.Now()}
 	var f *program.Failure
 	g.s, f = p.NewState()
 	g.settle(f)
@@ -92,12 +93,12 @@ func (g *Game) Step(ctx context.Context, t int) (program.StepInfo, error) {
 	if g.over {
 		return program.StepInfo{}, ErrGameOver
 	}
-	if err := fits(g.p, g.s, len(g.steps)+1, t); err != nil {
+	if err := fits(g.th.Names(), g.p.Name(), g.s, len(g.steps)+1, t); err != nil {
 		return program.StepInfo{}, err
 	}
 	before := g.s.Clone()
 	d := &oneStep{s: g.s, t: t}
-	if err := g.c.drive(ctx, d, g.opts.Watchdog, 0); err != nil {
+	if err := g.th.Drive(ctx, d, g.opts.Watchdog); err != nil {
 		g.s = before
 		return program.StepInfo{}, err
 	}
@@ -120,7 +121,7 @@ func (g *Game) settle(f *program.Failure) {
 	case len(g.s.Enabled()) == 0:
 		g.failure, g.over = g.s.End(), true
 	case len(g.steps) >= g.opts.MaxSteps:
-		g.failure, g.over = maxStepsFailure(g.p, g.opts.MaxSteps), true
+		g.failure, g.over = maxStepsFailure(g.p.Def().Pos, g.opts.MaxSteps), true
 	}
 }
 
@@ -145,14 +146,14 @@ type oneStep struct {
 	err  error
 }
 
-func (d *oneStep) next() int {
+func (d *oneStep) Next() int {
 	if d.done {
 		return -1
 	}
 	return d.t
 }
 
-func (d *oneStep) step(t int) {
+func (d *oneStep) Step(t int) {
 	d.info, d.err = d.s.Step(t)
 	d.done = true
 }
@@ -167,16 +168,16 @@ func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	if g.closed {
 		return out, errors.New("control: the game is closed")
 	}
-	d := &gameReplay{g: g, steps: g.steps}
+	d := &gameReplay{g: g, steps: g.steps, os: g.th.OS()}
 	d.s, _ = g.p.NewState()
 	if !g.opts.NoInterleaving {
-		d.il = newInterleaving(g.p, d.s)
+		d.il = d.s.Table()
 	}
-	err := g.c.drive(ctx, d, g.opts.Watchdog, 0)
+	err := g.th.Drive(ctx, d, g.opts.Watchdog)
 	if err == nil {
 		err = d.err
 	}
-	out.Threads = g.c.threadList()
+	out.Threads = d.os
 	if cerr := g.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -194,7 +195,7 @@ func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	if d.il != nil {
 		d.il.Failure = f
 	}
-	out.fill(g.p, shownRun{steps: slices.Clone(g.steps), switches: schedule.Switches(g.steps), failure: f, final: d.s, il: d.il})
+	out.fill(g.th, shownRun{steps: slices.Clone(g.steps), switches: schedule.Switches(g.steps), failure: f, final: d.s, il: d.il})
 	out.Run = 0
 	out.OK, out.Complete = f == nil, g.over
 	if f != nil {
@@ -213,13 +214,14 @@ func (g *Game) Close() error {
 		return nil
 	}
 	g.closed = true
-	return g.c.close(g.opts.Watchdog)
+	return g.th.Close()
 }
 
 // gameReplay drives the steps of a game again, each by its thread, and
 // stops at their end.
 type gameReplay struct {
 	g       *Game
+	os      []engine.Thread
 	steps   []int
 	i       int
 	s       *program.State
@@ -228,7 +230,7 @@ type gameReplay struct {
 	err     error
 }
 
-func (d *gameReplay) next() int {
+func (d *gameReplay) Next() int {
 	if d.err != nil || d.failure != nil || d.i >= len(d.steps) {
 		if d.err == nil && d.failure == nil && d.g.over && len(d.s.Enabled()) == 0 {
 			d.failure = d.s.End()
@@ -238,7 +240,7 @@ func (d *gameReplay) next() int {
 	return d.steps[d.i]
 }
 
-func (d *gameReplay) step(t int) {
+func (d *gameReplay) Step(t int) {
 	info, err := d.s.Step(t)
 	if err != nil {
 		d.err = fmt.Errorf("control: the game's step %d: %w", d.i+1, err)
@@ -249,7 +251,7 @@ func (d *gameReplay) step(t int) {
 		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.s.Values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if tr := d.g.opts.Trace; tr != nil {
-		tr(StepInfo{Run: 0, Shown: true, Step: d.i - 1, Name: d.g.c.names[t], TID: d.g.c.tid(t), StepInfo: info, Values: d.s.Values()})
+		tr(StepInfo{Run: 0, Shown: true, Step: d.i - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
 	}
 	if info.Failure != nil {
 		d.failure = info.Failure

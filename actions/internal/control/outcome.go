@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -66,17 +67,11 @@ type Outcome struct {
 	PCTBound float64
 	PCTSteps int
 	// Threads are the program's threads and the OS threads that ran them.
-	Threads []Thread
+	Threads []engine.Thread
 	// Note says what a person should know about how the shown run was
 	// made: a replay that went on past its schedule, a shard with no runs.
 	Note    string
 	Runtime time.Duration
-}
-
-// Thread is one of a program's threads and the OS thread that ran it.
-type Thread struct {
-	Name string
-	TID  int
 }
 
 // Fields is the outcome as the program action's result: the names of the

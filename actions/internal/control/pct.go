@@ -3,7 +3,7 @@ package control
 import (
 	"math"
 
-	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 )
 
 // pctChooser is one run of PCT, the randomized scheduler of Burckhardt,
@@ -55,7 +55,7 @@ func newPCTChooser(r *rng, n, d, k int) *pctChooser {
 	return c
 }
 
-func (c *pctChooser) choose(_ *program.State, enabled []int) (int, error) {
+func (c *pctChooser) choose(_ engine.Run, enabled []int) (int, error) {
 	t := enabled[0]
 	for _, u := range enabled[1:] {
 		if c.prio[u] > c.prio[t] {
@@ -80,7 +80,7 @@ type countingChooser struct {
 	count int
 }
 
-func (c *countingChooser) choose(s *program.State, enabled []int) (int, error) {
+func (c *countingChooser) choose(s engine.Run, enabled []int) (int, error) {
 	if len(enabled) > 1 {
 		c.count++
 	}

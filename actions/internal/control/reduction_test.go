@@ -20,16 +20,16 @@ func exhaustive(t testing.TB, p *program.Program, opts Options) searchResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newCrew(p.Threads())
+	th, err := Start(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := c.close(DefaultWatchdog); err != nil {
+		if err := th.Close(); err != nil {
 			t.Error(err)
 		}
 	}()
-	res, err := searchExhaustive(t.Context(), c, p, opts)
+	res, err := searchExhaustive(t.Context(), th, p, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,10 @@ package control
 
 import (
 	"fmt"
+	"sync/atomic"
+	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -10,7 +13,7 @@ import (
 // the enabled threads in index order (never empty). Its error ends the
 // drive: a replayed schedule that does not fit.
 type chooser interface {
-	choose(s *program.State, enabled []int) (int, error)
+	choose(r engine.Run, enabled []int) (int, error)
 }
 
 // runEnd is what a run left: its number, schedule and failure (nil: pass).
@@ -19,7 +22,7 @@ type runEnd struct {
 	steps    []int // shared with the driver: copy to keep
 	switches int
 	failure  *program.Failure
-	final    *program.State
+	final    engine.Run
 }
 
 // runDriver makes runs one after another, all within one drive: a run that
@@ -27,13 +30,13 @@ type runEnd struct {
 // coordinator. plan gives each run's number and chooser; end hears how
 // each ended.
 type runDriver struct {
-	p        *program.Program
-	c        *crew
+	th       engine.Threads
 	maxSteps int
 	trace    func(StepInfo)
 	onRun    func(RunInfo)
-	shown    bool // the runs are the outcome's shown run
-	record   bool // keep an interleaving
+	shown    bool         // the runs are the outcome's shown run
+	record   bool         // keep an interleaving
+	stop     *atomic.Bool // the time budget ran out: end at the next run
 
 	plan func() (run int, ch chooser, ok bool)
 	end  func(e runEnd)
@@ -41,7 +44,10 @@ type runDriver struct {
 	// The run under way; s is nil between runs.
 	run      int
 	ch       chooser
-	s        *program.State
+	s        engine.Run
+	spin     spinAware       // ch, when it hears of spins
+	hash     engine.Hasher   // s, when it can hash its state (for spin)
+	os       []engine.Thread // the threads' OS threads, for a trace
 	steps    []int
 	switches int
 	enabled  []int
@@ -63,10 +69,10 @@ func (d *runDriver) values() []int64 {
 	return d.arena[len(d.arena)-n : len(d.arena) : len(d.arena)]
 }
 
-func (d *runDriver) next() int {
+func (d *runDriver) Next() int {
 	for {
 		if d.s == nil {
-			if d.err != nil || d.c.stop.Load() {
+			if d.err != nil || d.stop != nil && d.stop.Load() {
 				return -1
 			}
 			run, ch, ok := d.plan()
@@ -82,7 +88,7 @@ func (d *runDriver) next() int {
 			continue
 		}
 		if len(d.steps) >= d.maxSteps {
-			d.finish(maxStepsFailure(d.p, d.maxSteps))
+			d.finish(maxStepsFailure(d.th.Identity().Pos, d.maxSteps))
 			continue
 		}
 		t, err := d.ch.choose(d.s, d.enabled)
@@ -95,10 +101,22 @@ func (d *runDriver) next() int {
 }
 
 func (d *runDriver) begin(run int, ch chooser) {
-	s, f := d.p.NewState()
+	s, f, err := d.th.Start()
+	if err != nil {
+		d.err = fmt.Errorf("control: run %d: %w", run, err)
+		return
+	}
 	d.run, d.ch, d.s, d.steps, d.switches = run, ch, s, d.steps[:0], 0
+	d.spin, _ = ch.(spinAware)
+	d.hash = nil
+	if d.spin != nil {
+		d.hash, _ = s.(engine.Hasher)
+	}
+	if d.trace != nil {
+		d.os = d.th.OS()
+	}
 	if d.record {
-		d.il = newInterleaving(d.p, s)
+		d.il = s.Table()
 		d.il.Rows = make([]program.Row, 0, d.sizeHint)
 	}
 	if f != nil {
@@ -106,19 +124,18 @@ func (d *runDriver) begin(run int, ch chooser) {
 	}
 }
 
-func (d *runDriver) step(t int) {
-	spin, _ := d.ch.(spinAware)
+func (d *runDriver) Step(t int) {
 	var before uint64
-	if spin != nil {
-		before = d.s.Hash()
+	if d.hash != nil {
+		before = d.hash.Hash()
 	}
 	info, err := d.s.Step(t)
 	if err != nil {
 		d.err, d.s = fmt.Errorf("control: run %d, step %d: %w", d.run, len(d.steps)+1, err), nil
 		return
 	}
-	if spin != nil && info.Failure == nil && d.s.Hash() == before {
-		spin.spun(t)
+	if d.hash != nil && info.Failure == nil && d.hash.Hash() == before {
+		d.spin.spun(t)
 	}
 	if n := len(d.steps); n > 0 && d.steps[n-1] != t {
 		d.switches++
@@ -128,7 +145,7 @@ func (d *runDriver) step(t int) {
 		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if d.trace != nil {
-		d.trace(StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.c.names[t], TID: d.c.tid(t), StepInfo: info, Values: d.s.Values()})
+		d.trace(StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
 	}
 	if info.Failure != nil {
 		d.finish(info.Failure)
@@ -154,20 +171,20 @@ func (d *runDriver) finish(f *program.Failure) {
 	}
 }
 
-func maxStepsFailure(p *program.Program, limit int) *program.Failure {
-	return &program.Failure{Verdict: program.MaxSteps, Pos: p.Def().Pos,
+func maxStepsFailure(at program.Pos, limit int) *program.Failure {
+	return &program.Failure{Verdict: program.MaxSteps, Pos: at,
 		Msg: fmt.Sprintf("the run took %d steps without ending (a spin or a livelock?)", limit)}
 }
 
-// newInterleaving starts the table of a run from its first state.
-func newInterleaving(p *program.Program, s *program.State) *program.Interleaving {
-	il := &program.Interleaving{Threads: p.Threads(), Vars: p.Vars(), Initial: s.Values()}
-	final := s.Final()
-	for _, v := range il.Vars {
-		_, isBool := final[v].(bool)
-		il.Bools = append(il.Bools, isBool)
+// budget is a flag that goes up after d (never when d is 0), and a
+// function that stops its timer.
+func budget(d time.Duration) (*atomic.Bool, func()) {
+	flag := new(atomic.Bool)
+	if d <= 0 {
+		return flag, func() {}
 	}
-	return il
+	t := time.AfterFunc(d, func() { flag.Store(true) })
+	return flag, func() { t.Stop() }
 }
 
 // spinAware is a chooser that hears of a step that changed nothing: the
@@ -180,7 +197,7 @@ type spinAware interface {
 // where there is a choice.
 type randomChooser struct{ r *rng }
 
-func (c randomChooser) choose(_ *program.State, enabled []int) (int, error) {
+func (c randomChooser) choose(_ engine.Run, enabled []int) (int, error) {
 	if len(enabled) == 1 {
 		return enabled[0], nil
 	}
@@ -190,22 +207,23 @@ func (c randomChooser) choose(_ *program.State, enabled []int) (int, error) {
 // replayChooser takes the threads of a schedule in order; past its end it
 // keeps the last thread while it is enabled, else takes the lowest enabled.
 type replayChooser struct {
-	p         *program.Program
+	names     []string
+	system    string // the system's name, for NotFitError
 	steps     []int
 	i         int
 	last      int
 	continued int // steps taken past the schedule's end
 }
 
-func newReplayChooser(p *program.Program, steps []int) *replayChooser {
-	return &replayChooser{p: p, steps: steps, last: -1}
+func newReplayChooser(th engine.Threads, steps []int) *replayChooser {
+	return &replayChooser{names: th.Names(), system: th.Identity().Name, steps: steps, last: -1}
 }
 
-func (c *replayChooser) choose(s *program.State, enabled []int) (int, error) {
+func (c *replayChooser) choose(s engine.Run, enabled []int) (int, error) {
 	if c.i < len(c.steps) {
 		t := c.steps[c.i]
 		c.i++
-		if err := fits(c.p, s, c.i, t); err != nil {
+		if err := fits(c.names, c.system, s, c.i, t); err != nil {
 			return -1, err
 		}
 		c.last = t
@@ -230,11 +248,11 @@ func (e *NotFitError) Error() string {
 	return fmt.Sprintf("the schedule does not fit: step %d names thread %s, %s", e.Step, e.Thread, e.Reason)
 }
 
-// fits says whether thread t can take step n (from 1) in state s.
-func fits(p *program.Program, s *program.State, n, t int) error {
-	names := p.Threads()
+// fits says whether thread t can take step n (from 1) in run s of
+// program system, whose threads are names.
+func fits(names []string, system string, s engine.Run, n, t int) error {
 	if t < 0 || t >= len(names) {
-		return &NotFitError{Step: n, Thread: fmt.Sprintf("#%d", t), Reason: fmt.Sprintf("but program %s has %d threads", p.Name(), len(names))}
+		return &NotFitError{Step: n, Thread: fmt.Sprintf("#%d", t), Reason: fmt.Sprintf("but program %s has %d threads", system, len(names))}
 	}
 	if s.IsEnabled(t) {
 		return nil

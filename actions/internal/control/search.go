@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -36,9 +37,12 @@ type searchResult struct {
 	pctBound             float64
 	pctSteps             int
 	note                 string
-	visited              map[uint64]int32 // exhaustive: the states, for tests
-	prefix               map[uint64]bool  // exhaustive: a shard's prefix states
-	kinds                map[string]bool  // exhaustive: the failures, for tests
+	// stopped says why the search stopped before it did all it was asked,
+	// and what to do about it; "" when it did.
+	stopped string
+	visited map[uint64]int32 // exhaustive: the states, for tests
+	prefix  map[uint64]bool  // exhaustive: a shard's prefix states
+	kinds   map[string]bool  // exhaustive: the failures, for tests
 }
 
 // Search explores p's interleavings on real threads, one thread running at
@@ -56,27 +60,28 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Outcome, err
 	if err != nil {
 		return Outcome{Run: -1}, err
 	}
-	c, err := newCrew(p.Threads())
+	th, err := Start(p)
 	if err != nil {
 		return Outcome{Run: -1}, err
 	}
-	out, err := search(ctx, c, p, opts)
-	out.Threads = c.threadList()
-	if cerr := c.close(opts.Watchdog); cerr != nil {
+	out, err := search(ctx, th, p, opts)
+	out.judge()
+	out.Threads = th.OS()
+	if cerr := th.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	out.Runtime = time.Since(start)
 	return out, err
 }
 
-func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Outcome, error) {
+func search(ctx context.Context, th engine.Threads, p *program.Program, opts Options) (Outcome, error) {
 	var res searchResult
 	var err error
 	switch opts.Scheduler {
 	case Exhaustive:
-		res, err = searchExhaustive(ctx, c, p, opts)
+		res, err = searchExhaustive(ctx, th, p, opts)
 	default:
-		res, err = searchRuns(ctx, c, p, opts)
+		res, err = searchRuns(ctx, th, opts)
 	}
 	out := Outcome{
 		OK: res.failures == 0, Verdict: program.Pass, Run: -1, Runs: res.runs, Complete: res.complete && err == nil,
@@ -84,10 +89,13 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
 		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
 	}
+	if res.stopped != "" {
+		out.Note = res.stopped
+	}
 	if err != nil {
 		if f := res.first; f != nil { // what was found before the search was stopped, not replayed
 			out.Run, out.Failure, out.Verdict = f.run, f.failure, verdictOf(f.failure)
-			out.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: f.steps}
+			out.Schedule = scheduleOf(th, f.steps)
 			out.ScheduleText = out.Schedule.String()
 			out.Steps, out.Switches = len(f.steps), schedule.Switches(f.steps)
 			out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
@@ -104,9 +112,9 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 	steps, want := shown.steps, shown.failure
 	out.OriginalSteps, out.OriginalSwitches = len(steps), schedule.Switches(steps)
 	if want != nil && opts.Shrink {
-		steps, want = shrink(p, steps, want, opts.MaxSteps)
+		steps, want = shrink(ctx, th, steps, want, opts.MaxSteps)
 	}
-	run, _, err := show(ctx, c, p, steps, shown.run, opts)
+	run, _, err := show(ctx, th, steps, shown.run, opts)
 	if err != nil {
 		return out, err
 	}
@@ -117,8 +125,22 @@ func search(ctx context.Context, c *crew, p *program.Program, opts Options) (Out
 		run.failure.Msg = want.Msg // exhaustive says why no run can end
 	}
 	out.Run = shown.run
-	out.fill(p, run)
+	out.fill(th, run)
 	return out, nil
+}
+
+// scheduleOf is steps as a schedule of th.
+func scheduleOf(th engine.Threads, steps []int) schedule.Schedule {
+	id := th.Identity()
+	return schedule.Schedule{Program: id.Name, Hash: id.Hash, Steps: steps}
+}
+
+// judge makes a search that stopped before it did all it was asked, and
+// found no failure, incomplete: not a pass, whatever its last run did.
+func (o *Outcome) judge() {
+	if !o.Complete && o.Failures == 0 {
+		o.OK, o.Verdict = false, program.Incomplete
+	}
 }
 
 // shownRun is the shown run, replayed.
@@ -126,18 +148,17 @@ type shownRun struct {
 	steps    []int
 	switches int
 	failure  *program.Failure
-	final    *program.State
+	final    engine.Run
 	il       *program.Interleaving
 }
 
-// show replays steps on the crew, recording every step; past the end of
-// steps it goes on as replayChooser does, and says how many steps that
-// took.
-func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int, opts Options) (shownRun, int, error) {
+// show replays steps on th, recording every step; past the end of steps
+// it goes on as replayChooser does, and says how many steps that took.
+func show(ctx context.Context, th engine.Threads, steps []int, run int, opts Options) (shownRun, int, error) {
 	var out shownRun
-	ch := newReplayChooser(p, steps)
+	ch := newReplayChooser(th, steps)
 	planned := false
-	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps)}
+	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps)}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false
@@ -148,7 +169,7 @@ func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int
 	d.end = func(e runEnd) {
 		out = shownRun{steps: slices.Clone(e.steps), switches: e.switches, failure: e.failure, final: e.final, il: d.il}
 	}
-	if err := c.drive(ctx, d, opts.Watchdog, 0); err != nil {
+	if err := th.Drive(ctx, d, opts.Watchdog); err != nil {
 		return out, 0, err
 	}
 	if d.err != nil {
@@ -158,8 +179,8 @@ func show(ctx context.Context, c *crew, p *program.Program, steps []int, run int
 }
 
 // fill sets the fields that describe the shown run.
-func (o *Outcome) fill(p *program.Program, r shownRun) {
-	o.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: r.steps}
+func (o *Outcome) fill(th engine.Threads, r shownRun) {
+	o.Schedule = scheduleOf(th, r.steps)
 	o.ScheduleText = o.Schedule.String()
 	o.Steps, o.Switches = len(r.steps), r.switches
 	o.Interleaving = r.il
@@ -196,19 +217,11 @@ func sameFailure(a, b *program.Failure) bool {
 	return a.Verdict == b.Verdict && a.Pos == b.Pos && a.Thread == b.Thread
 }
 
-func (c *crew) threadList() []Thread {
-	out := make([]Thread, len(c.threads))
-	for i, th := range c.threads {
-		out[i] = Thread{Name: c.names[i], TID: th.TID()}
-	}
-	return out
-}
-
 // searchRuns is random and PCT: runs numbered from 0, each with its own
 // randomness from (seed, run), the shard's share of them in order.
-func searchRuns(ctx context.Context, c *crew, p *program.Program, opts Options) (searchResult, error) {
+func searchRuns(ctx context.Context, th engine.Threads, opts Options) (searchResult, error) {
 	var res searchResult
-	n := len(p.Threads())
+	n := len(th.Names())
 	next, stride := 0, 1
 	if !opts.Shard.whole() {
 		next, stride = opts.Shard.Index, opts.Shard.Count
@@ -217,7 +230,9 @@ func searchRuns(ctx context.Context, c *crew, p *program.Program, opts Options) 
 	var probe *countingChooser
 	k := 0
 	last := &found{}
-	d := &runDriver{p: p, c: c, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun}
+	stop, release := budget(opts.Budget)
+	defer release()
+	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, stop: stop}
 	d.plan = func() (int, chooser, bool) {
 		if probing {
 			probing = false
@@ -249,11 +264,18 @@ func searchRuns(ctx context.Context, c *crew, p *program.Program, opts Options) 
 		last.run, last.steps, last.failure = e.run, append(last.steps[:0], e.steps...), e.failure
 		res.last = last
 	}
-	err := c.drive(ctx, d, opts.Watchdog, opts.Budget)
+	err := th.Drive(ctx, d, opts.Watchdog)
 	if err == nil {
 		err = d.err
 	}
 	res.complete = next >= opts.Runs
+	if !res.complete {
+		why := "was stopped"
+		if stop.Load() {
+			why = "ran out of time"
+		}
+		res.stopped = fmt.Sprintf("the search %s after %d of its %d runs", why, res.runs, opts.Runs)
+	}
 	if opts.Scheduler == PCT {
 		res.pctSteps = k
 		res.pctBound = pctBound(n, k, opts.Depth)
@@ -282,20 +304,20 @@ func Replay(ctx context.Context, p *program.Program, sched schedule.Schedule, op
 	if err != nil {
 		return out, err
 	}
-	c, err := newCrew(p.Threads())
+	th, err := Start(p)
 	if err != nil {
 		return out, err
 	}
-	run, continued, err := show(ctx, c, p, sched.Steps, -1, opts)
-	out.Threads = c.threadList()
-	if cerr := c.close(opts.Watchdog); cerr != nil {
+	run, continued, err := show(ctx, th, sched.Steps, -1, opts)
+	out.Threads = th.OS()
+	if cerr := th.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	out.Runtime = time.Since(start)
 	if err != nil {
 		return out, err
 	}
-	out.fill(p, run)
+	out.fill(th, run)
 	out.OK, out.Runs, out.Complete = run.failure == nil, 1, true
 	if !out.OK {
 		out.Failures = 1

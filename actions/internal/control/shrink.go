@@ -1,8 +1,10 @@
 package control
 
 import (
+	"context"
 	"slices"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -13,30 +15,34 @@ const shrinkBudget = 4_000_000
 
 // shrink looks for a schedule with fewer context switches (then fewer
 // steps) that fails the same way as steps, the failing run's schedule: the
-// same verdict at the same place. It works on the model alone, greedily:
-// from the current best it tries, in a fixed order, the schedule's
-// prefixes (the run then goes on as a replay does past its schedule's
-// end: the last thread while it can, else the lowest), then moving a
-// block of one thread's consecutive steps next to that thread's following
-// or preceding block; it takes the first candidate that is better and
-// starts over, until none is or the budget is spent. The caller replays
-// the result on the real threads, which must fail as the returned failure
-// says. Failures of max_steps are not shrunk.
-func shrink(p *program.Program, steps []int, f *program.Failure, maxSteps int) ([]int, *program.Failure) {
+// same verdict at the same place. It re-runs its candidates on th's model
+// (th itself when th has none), greedily: from the current best it tries,
+// in a fixed order, the schedule's prefixes (the run then goes on as a
+// replay does past its schedule's end: the last thread while it can,
+// else the lowest), then moving a block of one thread's consecutive steps
+// next to that thread's following or preceding block; it takes the first
+// candidate that is better and starts over, until none is or the budget
+// is spent. The caller replays the result on the real threads, which
+// must fail as the returned failure says. Failures of max_steps are not
+// shrunk.
+func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Failure, maxSteps int) ([]int, *program.Failure) {
 	if f == nil || f.Verdict == program.MaxSteps {
 		return steps, f
 	}
+	if m, ok := th.(engine.Modeled); ok {
+		th = m.Model()
+	}
 	budget := shrinkBudget
 	cur, curF := steps, f
-	if quiet := withoutIdleSteps(p, steps); len(quiet) < len(steps) {
-		if got, ok := evaluate(p, quiet, maxSteps, &budget); ok && sameKind(got.failure, f) {
+	if quiet := withoutIdleSteps(ctx, th, steps); len(quiet) < len(steps) {
+		if got, ok := evaluate(ctx, th, quiet, maxSteps, &budget); ok && sameKind(got.failure, f) {
 			cur, curF = got.steps, got.failure
 		}
 	}
 	for budget > 0 {
 		better := false
 		for cand := range candidates(cur) {
-			got, ok := evaluate(p, cand, maxSteps, &budget)
+			got, ok := evaluate(ctx, th, cand, maxSteps, &budget)
 			if ok && sameKind(got.failure, f) && improves(got.steps, cur) {
 				cur, curF, better = got.steps, got.failure, true
 				break
@@ -60,27 +66,60 @@ func sameKind(g, f *program.Failure) bool {
 
 // withoutIdleSteps drops the steps that changed nothing at all (the test
 // of a spin that found its condition as it was): the states that follow
-// are the same without them.
-func withoutIdleSteps(p *program.Program, steps []int) []int {
-	s, f := p.NewState()
-	if f != nil {
+// are the same without them. Runs that cannot hash their state keep
+// every step.
+func withoutIdleSteps(ctx context.Context, th engine.Threads, steps []int) []int {
+	d := &idleDriver{th: th, steps: steps, out: make([]int, 0, len(steps))}
+	if err := th.Drive(ctx, d, 0); err != nil || d.bad {
 		return steps
 	}
-	out := make([]int, 0, len(steps))
-	for _, t := range steps {
-		before := s.Hash()
-		info, err := s.Step(t)
-		if err != nil {
-			return steps
+	return d.out
+}
+
+// idleDriver replays steps, keeping those that changed the state.
+type idleDriver struct {
+	th    engine.Threads
+	steps []int
+	i     int
+	s     engine.Run
+	h     engine.Hasher
+	done  bool
+	bad   bool
+	out   []int
+}
+
+func (d *idleDriver) Next() int {
+	if d.s == nil && !d.done {
+		s, f, err := d.th.Start()
+		d.done = true
+		h, ok := s.(engine.Hasher)
+		if err != nil || f != nil || !ok {
+			d.bad = true
+			return -1
 		}
-		if info.Failure != nil || s.Hash() != before {
-			out = append(out, t)
-		}
-		if info.Failure != nil {
-			break
-		}
+		d.s, d.h = s, h
 	}
-	return out
+	if d.bad || d.s == nil || d.i >= len(d.steps) || !d.s.IsEnabled(d.steps[d.i]) {
+		d.bad = d.bad || d.s != nil && d.i < len(d.steps)
+		return -1
+	}
+	return d.steps[d.i]
+}
+
+func (d *idleDriver) Step(t int) {
+	before := d.h.Hash()
+	info, err := d.s.Step(t)
+	if err != nil {
+		d.bad = true
+		return
+	}
+	d.i++
+	if info.Failure != nil || d.h.Hash() != before {
+		d.out = append(d.out, t)
+	}
+	if info.Failure != nil {
+		d.s = nil // stop here: what follows a failure is not run
+	}
 }
 
 // improves says whether a has fewer switches than b, or as many and fewer
@@ -95,24 +134,29 @@ type evaluated struct {
 	failure *program.Failure
 }
 
-// evaluate runs prefix on the model and goes on past it as a replay does;
-// ok is false when prefix names a thread that cannot take its step.
-func evaluate(p *program.Program, prefix []int, maxSteps int, budget *int) (evaluated, bool) {
-	ch := newReplayChooser(p, prefix)
-	bad := false
-	res, err := p.Run(func(s *program.State, enabled []int) int {
-		t, err := ch.choose(s, enabled)
-		if err != nil {
-			bad = true
-			return prefix[ch.i-1] // Run refuses it, which ends the run
+// evaluate runs prefix on th and goes on past it as a replay does; ok is
+// false when prefix names a thread that cannot take its step.
+func evaluate(ctx context.Context, th engine.Threads, prefix []int, maxSteps int, budget *int) (evaluated, bool) {
+	var got evaluated
+	planned := false
+	d := &runDriver{th: th, maxSteps: maxSteps}
+	d.plan = func() (int, chooser, bool) {
+		if planned {
+			return 0, nil, false
 		}
-		return t
-	}, program.RunOptions{MaxSteps: maxSteps})
-	*budget -= res.Steps + 1
-	if err != nil || bad {
+		planned = true
+		return 0, newReplayChooser(th, prefix), true
+	}
+	d.end = func(e runEnd) {
+		got = evaluated{steps: slices.Clone(e.steps), failure: e.failure}
+	}
+	err := th.Drive(ctx, d, 0)
+	if err != nil || d.err != nil {
+		*budget--
 		return evaluated{}, false
 	}
-	return evaluated{steps: res.Schedule, failure: res.Failure}, true
+	*budget -= len(got.steps) + 1
+	return got, true
 }
 
 // block is a run of consecutive steps of one thread.

@@ -97,6 +97,11 @@
 // explained. A run driver adds the step limit (max_steps). The verdicts:
 // pass, assert, expect, invariant, mutual_exclusion, misuse, deadlock,
 // max_steps. A run-time error of an expression (a % 0) is verdict assert.
+// Integers are 64-bit and their arithmetic is checked (arith.go): an
+// overflow (x + x past 2^63−1, -x of −2^63), a division by zero (a / 0,
+// a % 0) or a fraction out of range (int(2 ** 64)) is verdict assert,
+// with the expression and its values, wherever it is evaluated — a
+// step, an invariant, expect or a log; on two literals, a load error.
 //
 // # Deadlock explanation
 //

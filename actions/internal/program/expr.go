@@ -52,6 +52,7 @@ type cexpr struct {
 	konst  bool
 	kval   int64
 	single bool // the expression is exactly refs[0]
+	bin    *binary
 }
 
 // scope is what an expression may name: the program's variables, the
@@ -126,7 +127,13 @@ func at(pos Pos, line, col int) Pos {
 
 // compileExpr compiles x in sc; what names the expression in messages.
 func compileExpr(errs *errorList, x Expr, sc *scope, w want, what string) (*cexpr, bool) {
-	prog, err := expr.Compile(x.Src, expr.Env(sc.typeEnv()))
+	checked := &arith{}
+	opts := append([]expr.Option{expr.Env(sc.typeEnv()), expr.Patch(checked)}, arithFuncs...)
+	prog, err := expr.Compile(x.Src, opts...)
+	if err == nil && checked.err != nil {
+		errs.add(x.Pos, "%s: %s: %v", what, x.Src, checked.err)
+		return nil, false
+	}
 	if err != nil {
 		var fe *file.Error
 		if !errors.As(err, &fe) {
@@ -201,6 +208,8 @@ func compileExpr(errs *errorList, x Expr, sc *scope, w want, what string) (*cexp
 		e.konst, e.kval = true, b2i(n.Value)
 	case *ast.IdentifierNode:
 		e.single = len(e.refs) == 1
+	default:
+		e.bin = binaryOf(node, e.refs)
 	}
 	return e, true
 }
@@ -251,11 +260,22 @@ func (e *cexpr) eval(s *State, t int, sc *scratch) (int64, error) {
 	if e.single {
 		return s.load(e.refs[0], t), nil
 	}
+	if e.bin != nil {
+		v, err := e.bin.eval(s, t, e.refs)
+		if err != nil {
+			return 0, e.arithFailed(err, s, t)
+		}
+		return v, nil
+	}
 	for _, r := range e.refs {
 		sc.env[r.name] = boxed(s.load(r, t), r.isBool)
 	}
 	out, err := sc.vm.Run(e.prog, sc.env)
 	if err != nil {
+		var ae *arithError
+		if errors.As(err, &ae) {
+			return 0, e.arithFailed(ae, s, t)
+		}
 		var fe *file.Error
 		if errors.As(err, &fe) {
 			return 0, fmt.Errorf("%s: %s", e.src, fe.Message)
@@ -275,6 +295,16 @@ func (e *cexpr) eval(s *State, t int, sc *scratch) (int64, error) {
 		return int64(v), nil
 	}
 	return 0, fmt.Errorf("%s gave %v (%T); variables hold integers and booleans", e.src, out, out)
+}
+
+// arithFailed is the evaluation error of an arithmetic check: the
+// expression, the check's message and the values e read.
+func (e *cexpr) arithFailed(err error, s *State, t int) error {
+	msg := e.src + ": " + err.Error()
+	if vals := e.values(s, t); vals != "" {
+		msg += ": " + vals
+	}
+	return &evalError{Msg: msg}
 }
 
 // values describes the names e reads with their values in s, for a

@@ -11,8 +11,10 @@ import (
 // FuzzLoad loads any text as a programs: section and runs what loads for
 // a few hundred steps: neither may panic or hang.
 func FuzzLoad(f *testing.F) {
-	if data, err := os.ReadFile("testdata/model.yaml"); err == nil {
-		f.Add(data)
+	for _, file := range []string{"testdata/model.yaml", "testdata/arith.yaml"} {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
 	}
 	files, _ := filepath.Glob("testdata/load/*.txtar")
 	for _, file := range files {

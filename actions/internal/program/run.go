@@ -121,6 +121,10 @@ type Row struct {
 	Failed bool // this step broke a check
 }
 
+// Table is an empty interleaving of a run from s: the program's threads
+// and variables, and their values in s.
+func (s *State) Table() *Interleaving { return s.p.newInterleaving(s) }
+
 func (p *Program) newInterleaving(s *State) *Interleaving {
 	il := &Interleaving{Threads: p.Threads(), Vars: p.Vars(), Initial: s.Values()}
 	for _, v := range p.vars {

@@ -19,6 +19,10 @@ const (
 	Misuse          Verdict = "misuse"           // a synchronization object used against its rules
 	Deadlock        Verdict = "deadlock"         // no thread can step, some have not finished
 	MaxSteps        Verdict = "max_steps"        // the run took more steps than allowed
+	// Incomplete is a search's verdict, never a run's: it stopped before
+	// it did all it was asked (a cap, a time limit) and found no failure.
+	// A search that did not finish proves nothing, so it is not a pass.
+	Incomplete Verdict = "incomplete"
 )
 
 // Failure is a broken check: what, where and by whom.
@@ -210,9 +214,18 @@ func (s *State) step(t int, in *instr, info *StepInfo, quiet bool) {
 	case iWork:
 		info.Work = in.work
 	case iLog:
-		if !quiet {
-			info.Log = s.logText(t, in, sc)
+		if quiet {
+			if err := s.logChecks(t, in, sc); err != nil {
+				fail(Assert, "log %v", err)
+			}
+			break
 		}
+		text, err := s.logText(t, in, sc)
+		if err != nil {
+			fail(Assert, "log %v", err)
+			break
+		}
+		info.Log = text
 	}
 	if advance {
 		*s.tw(t, tPC)++
@@ -294,7 +307,11 @@ func (s *State) checkInvariants(sc *scratch, t int) *Failure {
 			f.Thread = s.p.threads[t].name
 		}
 		if err != nil {
-			f.Msg = fmt.Sprintf("invariant %s: %v", e.src, err)
+			// The error begins with the expression.
+			f.Msg = fmt.Sprintf("invariant %v", err)
+			if isArith(err) {
+				f.Verdict = Assert
+			}
 		} else {
 			f.Msg = fmt.Sprintf("invariant %s does not hold: %s", e.src, e.values(s, -1))
 		}
@@ -325,6 +342,8 @@ func (s *State) End() *Failure {
 	defer s.p.putScratch(sc)
 	v, err := e.eval(s, -1, sc)
 	switch {
+	case err != nil && isArith(err):
+		return &Failure{Verdict: Assert, Pos: e.pos, Msg: fmt.Sprintf("expect %v", err)}
 	case err != nil:
 		return &Failure{Verdict: Expect, Pos: e.pos, Msg: fmt.Sprintf("expect %v", err)}
 	case v == 0:
@@ -356,7 +375,23 @@ func isAre(n int) string {
 	return "are"
 }
 
-func (s *State) logText(t int, in *instr, sc *scratch) string {
+// logText is the text a log operation writes; an expression in it whose
+// arithmetic fails is an error, as anywhere else.
+// logChecks evaluates a log step's expressions for their arithmetic
+// checks alone, as logText does, without making its text.
+func (s *State) logChecks(t int, in *instr, sc *scratch) error {
+	for _, part := range in.log {
+		if part.e == nil {
+			continue
+		}
+		if _, err := part.e.eval(s, t, sc); err != nil && isArith(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *State) logText(t int, in *instr, sc *scratch) (string, error) {
 	var b strings.Builder
 	for _, part := range in.log {
 		if part.e == nil {
@@ -365,10 +400,13 @@ func (s *State) logText(t int, in *instr, sc *scratch) string {
 		}
 		v, err := part.e.eval(s, t, sc)
 		if err != nil {
+			if isArith(err) {
+				return "", err
+			}
 			fmt.Fprintf(&b, "<%v>", err)
 			continue
 		}
 		b.WriteString(formatValue(v, part.e.isBool))
 	}
-	return b.String()
+	return b.String(), nil
 }
