@@ -158,6 +158,9 @@ func (w *worker) visit(v *program.State, key, sum uint64) uint32 {
 	r.key.Store(key)
 	r.end = notEnd
 	if !anyEnabled(v, s.n) {
+		if s.o.OnEnd != nil {
+			s.o.OnEnd(w.succ)
+		}
 		r.end = passEnd
 		if f := v.End(); f != nil {
 			r.end = failEnd

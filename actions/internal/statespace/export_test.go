@@ -1,5 +1,11 @@
 package statespace
 
+import (
+	"testing"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
 // visited is the fingerprints of the table, for the tests.
 func (s *search) visited() map[uint64]bool {
 	out := map[uint64]bool{}
@@ -9,4 +15,15 @@ func (s *search) visited() map[uint64]bool {
 		}
 	}
 	return out
+}
+
+// newTestSearch is a search with opts and their defaults, for a test that
+// looks inside it.
+func newTestSearch(t testing.TB, p *program.Program, opts Options) *search {
+	t.Helper()
+	o, err := opts.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newSearch(t.Context(), p, o)
 }

@@ -65,8 +65,16 @@ type Options struct {
 	// Canon, if not nil, puts a state's words in a canonical form, in
 	// place, after each step and before the state is hashed: a symmetry
 	// reduction maps the states a permutation of interchangeable threads
-	// makes to one. The search keeps and expands canonical states.
+	// makes to one. The search keeps and expands canonical states, and
+	// shows no steps (Found.Steps and Final are nil): its paths are of
+	// canonical states, not runs of the program.
 	Canon func(w []int64)
+	// OnEnd, if not nil, is called with the words of each final state
+	// (no thread can step) the search finds, once a state, by the worker
+	// that found it: it must be safe to call from several goroutines at
+	// once, and the words are valid during the call only. (Of a level
+	// that a bound cut short, the final states found are reported too.)
+	OnEnd func(w []int64)
 	// Progress, if not nil, is called now and then (at the end of each
 	// level, at most a few times a second) with what is done so far.
 	Progress func(Progress)
@@ -175,9 +183,14 @@ type Coverage struct {
 	// HashFactor is the bits per state stored: SPIN's rule of thumb is
 	// that above 100 the coverage is close to complete.
 	HashFactor float64
-	// Expected is the expected fraction of the reachable states visited
-	// (an estimate: the chance that a new state was taken for one seen
-	// is (1-e^(-k·n/m))^k after n states, averaged over the search).
+	// Omission is the chance that, at the end, a state never seen would
+	// have been taken for one seen: (1-e^(-k·n/m))^k, n states stored.
+	Omission float64
+	// Expected is the fraction of the states met that were stored rather
+	// than taken for ones seen, on average over the search: one minus
+	// the mean of that chance as the array filled. It is an estimate of
+	// the coverage as if each state had one path to it: a state taken
+	// for one seen also hides the states only it leads to.
 	Expected float64
 }
 

@@ -32,7 +32,8 @@ type bitset []uint64
 
 func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 
-func (b bitset) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
+// has says whether i is in the set; past its end, it is not.
+func (b bitset) has(i int) bool { return i>>6 < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
 
 func (b bitset) add(i int) { b[i>>6] |= 1 << (i & 63) }
 

@@ -57,15 +57,23 @@ func (s *search) result() Result {
 	if s.first != nil {
 		res.Failure = s.found(s.first)
 	}
-	if s.passEnd >= 0 {
+	if s.passEnd >= 0 && s.o.Canon == nil {
 		res.Final = s.pathTo(uint32(s.passEnd))
 	}
 	res.Bytes = s.peak.Load()
 	return res
 }
 
-// found makes the candidate failure a run.
+// found makes the candidate failure a run (with no steps when the search
+// kept canonical states: see Options.Canon).
 func (s *search) found(c *candidate) *Found {
+	if s.o.Canon != nil {
+		f := c.failure
+		if f == nil {
+			f = s.maxStepsFailure()
+		}
+		return &Found{Failure: f}
+	}
 	if c.parent >= 0 {
 		steps := append(s.pathTo(uint32(c.parent)), c.thread)
 		return &Found{Steps: steps, Failure: c.failure}
@@ -87,9 +95,6 @@ func (s *search) maxStepsFailure() *program.Failure {
 func (s *search) replay(steps []int) *program.State {
 	st, _ := s.p.NewState()
 	for _, t := range steps {
-		if s.o.Canon != nil {
-			panic("statespace: a path of a search with Canon cannot be replayed")
-		}
 		st.Advance(t)
 	}
 	return st
@@ -153,6 +158,10 @@ func (s *search) threads(st *program.State, edges []uint32) []int {
 // end: the first shortest path to it, then the shortest cycle back to it
 // (breadth-first within its component, edges in thread order).
 func (s *search) lasso(y uint32, scc []uint32) *Found {
+	if s.o.Canon != nil {
+		return &Found{Failure: &program.Failure{Verdict: program.MaxSteps, Pos: s.p.Def().Pos,
+			Msg: "a state from which no run can end any more can be reached (a livelock, or a spin nobody releases)"}}
+	}
 	prefix := s.pathTo(y)
 	type via struct{ from, edge uint32 }
 	back := map[uint32]via{}

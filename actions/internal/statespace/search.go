@@ -121,6 +121,9 @@ func (s *search) run() Result {
 	s.curRefs = append(s.curRefs, vw.put(w))
 	s.levels = []uint32{0, 1}
 	if !anyEnabled(st, s.n) {
+		if s.o.OnEnd != nil {
+			s.o.OnEnd(w)
+		}
 		s.endFail.grow(1)
 		if f := st.End(); f != nil {
 			s.endFail.add(0)

@@ -95,41 +95,56 @@ func countAll(t testing.TB, p *program.Program) *big.Int {
 	return walk(s)
 }
 
+// randomOps are the operations of random programs, each as a program's
+// operation and in Promela (the same steps: a set whose expression reads
+// a shared variable is a read into tmp, then the write, which clears
+// tmp as the model does).
+var randomOps = []struct{ yaml, promela string }{
+	{"atomic_set: x = x + 1", "x = x + 1"},
+	{"set: y = x + 1", "tmp = x + 1; atomic { y = tmp; tmp = 0 }"},
+	{"set: x = y", "tmp = y; atomic { x = tmp; tmp = 0 }"},
+	{"atomic_set: y = y - 1", "y = y - 1"},
+	{"wait: s", "atomic { s > 0 -> s-- }"},
+	{"signal: s", "s++"},
+	{"assert: x < 3", "assert(x < 3)"},
+	{"yield", "skip"},
+	{"log: x is ${{ x }}", "skip"},
+	{"if: x == 1\n        then: [atomic_set: y = y + 2]", "if :: x == 1 -> y = y + 2 :: else -> skip fi"},
+	{"critical: [yield]", "atomic { assert(inside == 0); inside++ }; skip; inside--"},
+	{"lock: m\n      - atomic_set: x = x * 2\n      - unlock: m", "atomic { m == 0 -> m = 1 }; x = x * 2; m = 0"},
+	{"local: t = x % 3\n      - atomic_set: y = t", "t = x % 3; y = t"},
+}
+
 // randomProgram writes a program of two to four threads, each a few
 // operations of every kind a search has to get right: reads and writes
 // of shared variables, semaphores, a mutex, a critical region, asserts,
-// branches on shared values, an invariant, an expect.
-func randomProgram(r *rand.Rand, name string) string {
-	ops := []string{
-		"atomic_set: x = x + 1",
-		"set: y = x + 1",
-		"set: x = y",
-		"atomic_set: y = y - 1",
-		"wait: s",
-		"signal: s",
-		"assert: x < 3",
-		"yield",
-		"log: x is ${{ x }}",
-		"if: x == 1\n        then: [atomic_set: y = y + 2]",
-		"critical: [yield]",
-		"lock: m\n      - atomic_set: x = x * 2\n      - unlock: m",
-		"local: t = x % 3\n      - atomic_set: y = t",
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:\n  vars: {x: 0, y: 0}\n  semaphores: {s: %d}\n  mutexes: [m]\n  threads:\n", name, r.IntN(2))
-	for th := range 2 + r.IntN(3) {
+// branches on shared values, an invariant, an expect; and the same in
+// Promela, for SPIN.
+func randomProgram(r *rand.Rand, name string) (yaml, promela string) {
+	var b, pm strings.Builder
+	sem := r.IntN(2)
+	fmt.Fprintf(&b, "%s:\n  vars: {x: 0, y: 0}\n  semaphores: {s: %d}\n  mutexes: [m]\n  threads:\n", name, sem)
+	fmt.Fprintf(&pm, "/* %s */\nint x = 0;\nint y = 0;\nbyte s = %d;\nbit m = 0;\nbyte inside = 0;\nbyte ended = 0;\n", name, sem)
+	threads := 2 + r.IntN(3)
+	for th := range threads {
 		fmt.Fprintf(&b, "    T%d:\n", th)
+		fmt.Fprintf(&pm, "active proctype T%d() {\n  int tmp = 0;\n  int t = 0;\n", th)
 		for range 1 + r.IntN(4) {
-			fmt.Fprintf(&b, "      - %s\n", ops[r.IntN(len(ops))])
+			op := randomOps[r.IntN(len(randomOps))]
+			fmt.Fprintf(&b, "      - %s\n", op.yaml)
+			fmt.Fprintf(&pm, "  %s;\n", op.promela)
 		}
+		pm.WriteString("  ended++\n}\n")
 	}
 	if r.IntN(2) == 0 {
 		b.WriteString("  invariants: [x + y < 4]\n")
+		pm.WriteString("active proctype Invariant() { end: atomic { !(x + y < 4) -> assert(false) } }\n")
 	}
 	if r.IntN(2) == 0 {
 		b.WriteString("  expect: x != 2\n")
+		fmt.Fprintf(&pm, "active proctype Expect() { ended == %d; assert(x != 2) }\n", threads)
 	}
-	return b.String()
+	return b.String(), pm.String()
 }
 
 // TestSearchIsSound compares the search against a brute-force walk of
@@ -143,12 +158,12 @@ func TestSearchIsSound(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(16, 2010))
 	programs := 200
-	if testing.Short() {
+	if testing.Short() || raceOn {
 		programs = 40
 	}
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
-		src := randomProgram(r, name)
+		src, _ := randomProgram(r, name)
 		set, err := load([]byte(src))
 		if err != nil {
 			t.Fatalf("%s:\n%s", err, src)
@@ -159,7 +174,7 @@ func TestSearchIsSound(t *testing.T) {
 		}
 		states, kinds, shortest := bruteForce(t, p)
 		for _, workers := range []int{1, 3} {
-			s := newSearch(t.Context(), p, Options{Workers: workers, Count: true, MaxSteps: 1000, MaxStates: 1 << 20, MaxBytes: 1 << 30})
+			s := newTestSearch(t, p, Options{Workers: workers, Count: true, MaxSteps: 1000, MaxStates: 1 << 20, MaxBytes: 1 << 30})
 			res := s.run()
 			if !res.Complete {
 				t.Fatalf("%s: not complete (%s)\n%s", name, res.Stop, src)

@@ -10,7 +10,7 @@ byte arrived = 0;
 byte mutex = 1;
 byte turnstile = 0;
 byte turnstile2 = 1;
-byte done = 0;
+byte ended = 0;
 active [N] proctype W() {
   byte round = 0;
   byte tmp;
@@ -36,9 +36,9 @@ active [N] proctype W() {
      signal(mutex)
   :: else -> break
   od;
-  done++
+  ended++
 }
 active proctype Check() {
-  done == N;
+  ended == N;
   assert(count == 0 && arrived == N * R)
 }

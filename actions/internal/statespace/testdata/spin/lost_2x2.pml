@@ -6,7 +6,7 @@
 #define N 2
 #define K 2
 byte count = 0;
-byte done = 0;
+byte ended = 0;
 active [N] proctype T() {
   byte i = 0;
   byte tmp;
@@ -14,10 +14,10 @@ active [N] proctype T() {
   :: i < K -> tmp = count; atomic { count = tmp + 1; tmp = 0 }; i++
   :: else -> break
   od;
-  done++
+  ended++
 }
 active proctype Check() {
-  done == N;
+  ended == N;
 #ifdef FINALS
   printf("FINAL count=%d\n", count)
 #else

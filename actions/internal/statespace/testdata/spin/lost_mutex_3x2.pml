@@ -6,7 +6,7 @@
 #define N 3
 #define K 2
 byte count = 0;
-byte done = 0;
+byte ended = 0;
 bit m = 0;
 active [N] proctype T() {
   byte i = 0;
@@ -15,10 +15,10 @@ active [N] proctype T() {
   :: i < K -> lock(m); tmp = count; atomic { count = tmp + 1; tmp = 0 }; unlock(m); i++
   :: else -> break
   od;
-  done++
+  ended++
 }
 active proctype Check() {
-  done == N;
+  ended == N;
 #ifdef FINALS
   printf("FINAL count=%d\n", count)
 #else

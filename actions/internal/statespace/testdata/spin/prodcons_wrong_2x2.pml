@@ -8,7 +8,7 @@ byte made = 0;
 byte mutex = 1;
 byte items = 0;
 byte spaces = 2;
-byte done = 0;
+byte ended = 0;
 active [2] proctype P() {
   byte i = 0;
   byte tmp;
@@ -16,7 +16,7 @@ active [2] proctype P() {
   :: i < 2 -> wait(spaces); wait(mutex); tmp = stock; atomic { stock = tmp + 1; tmp = 0 }; assert(stock <= 2); made++; signal(mutex); signal(items); i++
   :: else -> break
   od;
-  done++
+  ended++
 }
 active [2] proctype C() {
   byte i = 0;
@@ -25,10 +25,10 @@ active [2] proctype C() {
   :: i < 2 -> wait(mutex); wait(items); tmp = stock; atomic { stock = tmp - 1; tmp = 0 }; assert(stock >= 0 && stock <= 2); signal(mutex); signal(spaces); i++
   :: else -> break
   od;
-  done++
+  ended++
 }
 active proctype Check() {
-  done == 4;
+  ended == 4;
 #ifdef FINALS
   printf("FINAL stock=%d\n", stock)
 #else

@@ -1,4 +1,4 @@
-/* Downey's rendezvous done wrong: each waits before it signals */
+/* Downey's rendezvous ended wrong: each waits before it signals */
 #define wait(s)   atomic { s > 0 -> s-- }
 #define signal(s) s++
 #define lock(m)   atomic { m == 0 -> m = 1 }
