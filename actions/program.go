@@ -31,6 +31,7 @@ func init() {
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
+		Overlay:  overlayPrograms,
 	})
 	register(&Spec{
 		Name: "program",
@@ -58,6 +59,7 @@ func init() {
 		Check:   checkProgram,
 		Events:  programEvents,
 		Note:    programNote,
+		Found:   programFound,
 		New:     newProgram,
 	})
 }
@@ -198,6 +200,24 @@ func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
 	return nil, names, errs
 }
 
+// overlayPrograms puts the programs of a student's file in place of the
+// lab's programs of the same names (see [program.Set.Overlay]).
+func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, []SectionError) {
+	set, _ := base.(*program.Set)
+	if set == nil {
+		return nil, []SectionError{{Line: n.Line, Col: n.Column, Msg: "the lab's programs did not load"}}
+	}
+	out, errs := set.Overlay(file, n, want)
+	if errs == nil {
+		return out, nil
+	}
+	list := make([]SectionError, len(errs))
+	for i, e := range errs {
+		list[i] = SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil, list
+}
+
 // CheckSchedule says whether text is a schedule pmrun can replay (the
 // --replay flag's value).
 func CheckSchedule(text string) error {
@@ -214,25 +234,29 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	replay, err := s.replayFor(p, hostOf(env).Schedules())
+	replay, err := s.replayFor(p, programOptions(env).Schedules)
 	if err != nil {
 		return nil, err
 	}
 	tr := newProgramTracer(env, p, s.scheduler, s.trace)
 	var out programOutcome
+	kind := kindSearch
 	switch {
 	case replay != nil:
-		tr.scheduler = "replay"
+		tr.scheduler, kind = "replay", kindReplay
 		out, err = s.replayRun(ctx, p, *replay, tr)
 	case s.scheduler == schedOS:
+		kind = kindFree
 		out, err = s.free(ctx, env, p, tr)
 	case s.scheduler == schedManual:
+		kind = kindGame
 		out, err = s.manual(ctx, env, p, tr)
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}
 	res := out.result(env.Host.File(), p)
 	tr.found(out, res)
+	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
 	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
 		err = &IncompleteError{Program: p.Name(), Why: out.note}
 	}
@@ -301,7 +325,7 @@ func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Progr
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
 		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
-	if sh := hostOf(env).SearchShard(); sh.Count > 1 {
+	if sh := programOptions(env).SearchShard; sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	if s.scheduler == schedExhaustive && !s.runsSet {
@@ -400,10 +424,22 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 		r.Interleaving = o.interleaving.Format()
 	}
 	if f := o.failure; f != nil {
-		r.Failure = failureText(file, f)
+		r.Failure = failureText(programFile(file, p), f)
 		r.Replay = replayCommand(file, r.Schedule)
+		if p.File() != "" {
+			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
+		}
 	}
 	return r
+}
+
+// programFile is the file p was read from: the scenario's, or a student's
+// (see [Section.Overlay]).
+func programFile(scenario string, p *program.Program) string {
+	if f := p.File(); f != "" {
+		return f
+	}
+	return scenario
 }
 
 // failureText says what broke and where, FILE:LINE:COL: message; the
@@ -422,6 +458,15 @@ func replayCommand(file, sched string) string {
 		return ""
 	}
 	return "pmrun run " + shellQuote(file) + " --replay " + sched
+}
+
+// gradeReplayCommand is the command line that replays schedule on a
+// student's program in the lab.
+func gradeReplayCommand(lab, student, sched string) string {
+	if sched == "" {
+		return ""
+	}
+	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
