@@ -20,7 +20,9 @@ func (s *programStep) manual(ctx context.Context, env *Env, p *program.Program, 
 	if s.trace {
 		opts.Trace = tr.controlStep
 	}
-	o, err := term.play(ctx, p, env.Host.File(), opts)
+	rerun := hostOf(env).Rerun()
+	replay := func(sched string) string { return replayCommand(rerun, sched) }
+	o, err := term.play(ctx, p, env.Host.File(), replay, opts)
 	if err != nil {
 		err = fmt.Errorf("program %s: manual: %w", p.Name(), err)
 	}
