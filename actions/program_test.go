@@ -238,3 +238,41 @@ func compress(s string) string {
 	}
 	return b.String()
 }
+
+// TestProgramIncompleteIsNoPass: an exhaustive search cut by max_states or
+// by runs that found no failure is verdict incomplete, ok false, and fails
+// its step, saying why, how many states, and what would let it finish;
+// allow_incomplete lets it pass as incomplete. A cut search that finds its
+// failure is a find, and a complete one a proof.
+func TestProgramIncompleteIsNoPass(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program_incomplete.yaml")
+	for id, want := range map[string][]string{
+		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
+		"paths":  {"program fixed: not a pass: the search stopped after 3 paths (runs: 3),", "states, before it explored every state: raise runs, or leave it unset"},
+	} {
+		s := r.step(t, id)
+		if s.Status != lang.StatusFailed || s.Err == nil {
+			t.Errorf("%s: status %s, want failed", id, s.Status)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(s.Err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", id, s.Err, w)
+			}
+		}
+		if res := s.Result; res["ok"] != false || res["verdict"] != "incomplete" || res["complete"] != false {
+			t.Errorf("%s: ok %v verdict %v complete %v; want false, incomplete, false", id, res["ok"], res["verdict"], res["complete"])
+		}
+	}
+	for _, id := range []string{"allowed", "find", "proof"} {
+		if s := r.step(t, id); s.Status != lang.StatusOK {
+			t.Errorf("%s: %s: %v", id, s.Status, s.Err)
+		}
+	}
+	for _, s := range r.Steps {
+		if s.Step.Action == "assert" && s.Status != lang.StatusOK {
+			t.Errorf("line %d: %v", s.Step.Pos.Line, s.Err)
+		}
+	}
+}
