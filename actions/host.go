@@ -41,21 +41,11 @@ type HostConfig struct {
 	// Sections are the loaded values of the file's top-level sections
 	// (see [Section]), by key.
 	Sections map[string]any
-	// Schedules are the schedules given on the command line (--replay):
-	// a step that runs the program a schedule names replays it.
-	Schedules []string
-	// Terminal is the person at the keyboard, for program steps with
-	// scheduler: manual; nil when the run has none.
-	Terminal *Terminal
-	// SearchShard is the share of every program search's runs this run
-	// makes (--search-shard).
-	SearchShard Shard
-}
-
-// Shard is the share Index (0-based) of Count that one CI worker takes of
-// a search's runs; a Count of 0 or 1 is the whole search.
-type Shard struct {
-	Index, Count int
+	// SectionOptions are what the command line gives the steps of a
+	// section, by the section's key ([ProgramOptions] under
+	// [ProgramsKey]), carried as they are: the section's code reads its
+	// own.
+	SectionOptions map[string]any
 }
 
 // Host is the set of operating-system objects one scenario run owns:
@@ -129,14 +119,9 @@ func (h *Host) Rerun() []string {
 // [Section]), nil when the file has none.
 func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
 
-// Schedules are the schedules given on the command line (--replay).
-func (h *Host) Schedules() []string { return h.cfg.Schedules }
-
-// Terminal is the person at the keyboard (scheduler: manual), nil if none.
-func (h *Host) Terminal() *Terminal { return h.cfg.Terminal }
-
-// SearchShard is the share of every program search's runs this run makes.
-func (h *Host) SearchShard() Shard { return h.cfg.SearchShard }
+// SectionOptions returns what the command line gave the steps of the
+// section key, nil if nothing.
+func (h *Host) SectionOptions(key string) any { return h.cfg.SectionOptions[key] }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

@@ -215,7 +215,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	replay, err := s.replayFor(p, hostOf(env).Schedules())
+	replay, err := s.replayFor(p, programOptions(env).Schedules)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Progr
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
 		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
-	if sh := hostOf(env).SearchShard(); sh.Count > 1 {
+	if sh := programOptions(env).SearchShard; sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	if s.scheduler == schedExhaustive && !s.runsSet {

@@ -12,7 +12,7 @@ import (
 // (scheduler: manual, package manual): the step's result is that run, its
 // schedule what replays the game.
 func (s *programStep) manual(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
-	term := hostOf(env).Terminal()
+	term := programOptions(env).Terminal
 	if term == nil {
 		return programOutcome{run: -1}, fmt.Errorf("program %s: scheduler: manual needs a person at a terminal: run the scenario with pmrun run", p.Name())
 	}

@@ -39,15 +39,10 @@ type Options struct {
 	// Hard is cancelled to abandon cleanup too (a second Ctrl-C); nil means
 	// cleanup always runs to its own time limit.
 	Hard context.Context
-	// Schedules are given to the actions as they are (--replay): a step
-	// that runs the program a schedule names replays it.
-	Schedules []string
-	// Terminal is the person at the keyboard, for program steps with
-	// scheduler: manual; nil: such a step fails, saying it needs one.
-	Terminal *actions.Terminal
-	// SearchShard is the share of every program search's runs this run
-	// makes (--search-shard); the zero value is the whole search.
-	SearchShard actions.Shard
+	// SectionOptions are what the command line gives the steps of a
+	// section of the file, by the section's key (actions.ProgramOptions
+	// under programs): the runner hands them to the steps as they are.
+	SectionOptions map[string]any
 }
 
 // Reporter shows a run to people as it happens; report.Console is one.
@@ -171,8 +166,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-		File: sc.File, Rerun: rerunArgs(sc, seed, opt.Seed != nil), Sections: sc.Sections,
-		Schedules: opt.Schedules, SearchShard: opt.SearchShard, Terminal: opt.Terminal,
+		File: sc.File, Rerun: rerunArgs(sc, seed, opt.Seed != nil), Sections: sc.Sections, SectionOptions: opt.SectionOptions,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join

@@ -20,6 +20,10 @@ type Host interface {
 	// Section returns the loaded value of the file's section key (see
 	// [Section]), nil when the file has none.
 	Section(key string) any
+	// SectionOptions returns what the command line gave the steps of the
+	// section key (pmrun run's --replay for programs:), nil if nothing:
+	// the section's own type, which the runner carries without naming it.
+	SectionOptions(key string) any
 }
 
 // Env is what an action sees of the run while it runs one step.

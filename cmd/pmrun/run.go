@@ -139,13 +139,15 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 			return usageErrorf("--replay: %v", err)
 		}
 	}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
+	programs := &actions.ProgramOptions{Schedules: rf.replay}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout,
+		SectionOptions: map[string]any{actions.ProgramsKey: programs}}
 	if rf.search != "" {
 		i, n, err := parseShard(rf.search)
 		if err != nil {
 			return usageErrorf("--search-shard %q: %v", rf.search, err)
 		}
-		opt.SearchShard = actions.Shard{Index: i - 1, Count: n}
+		programs.SearchShard = actions.Shard{Index: i - 1, Count: n}
 	}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
@@ -232,9 +234,9 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
 	}
-	opt.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
+	programs.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
 	if console != nil {
-		opt.Terminal.HoldDuringGames(console.Hold)
+		programs.Terminal.HoldDuringGames(console.Hold)
 	}
 	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info

@@ -2,7 +2,9 @@ package native
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/pmrun/pmrun/actions/internal/program"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,41 +14,18 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
-// Verdict is how a run ended.
-type Verdict string
-
-// The verdicts.
+// The verdicts of a real program's run beyond the program action's
+// (pass, assert, misuse, deadlock, max_steps).
 const (
-	Pass     Verdict = "pass"
-	Deadlock Verdict = "deadlock"  // no thread could go on, some had not ended
-	Assert   Verdict = "assert"    // an assert failed (and the program aborted)
-	Signal   Verdict = "signal"    // a signal killed the program
-	Exit     Verdict = "exit"      // it exited with another status than expected
-	Output   Verdict = "output"    // its standard output did not match
-	Timeout  Verdict = "timeout"   // the run took longer than its timeout
-	Misuse   Verdict = "misuse"    // an object used against its rules (unlocking another's mutex)
-	MaxSteps Verdict = "max_steps" // the run took more steps than allowed
+	Signal  program.Verdict = "signal"  // a signal killed the program
+	Exit    program.Verdict = "exit"    // it exited with another status than expected
+	Output  program.Verdict = "output"  // its standard output did not match
+	Timeout program.Verdict = "timeout" // the run took longer than its timeout
 )
 
-// Failure is why a run failed.
-type Failure struct {
-	Verdict Verdict
-	// Thread is the thread at fault, if one is ("" for a deadlock).
-	Thread string
-	// File and Line are where in the program's source, when known.
-	File string
-	Line int
-	Msg  string
-	// Deadlock explains a deadlock.
-	Deadlock *DeadlockInfo
-}
-
-func (f *Failure) Error() string {
-	if f.File != "" {
-		return fmt.Sprintf("%s:%d: %s", f.File, f.Line, f.Msg)
-	}
-	return f.Msg
-}
+// Failure is why a run failed: the program action's failure, its Pos a
+// source line (File set) when pmrun knows one.
+type Failure = program.Failure
 
 // Expect is what a run must do to pass.
 type Expect struct {
@@ -114,16 +93,14 @@ func tail(s string, n int) string {
 
 // misuse fails the run at t's step.
 func (r *Run) misuse(t *thread, format string, args ...any) *Failure {
-	f := &Failure{Verdict: Misuse, Thread: t.name, Msg: fmt.Sprintf(format, args...)}
-	f.File, f.Line = r.lineOf(t, t.req.site)
-	return f
+	return &Failure{Verdict: program.Misuse, Thread: t.name, Pos: r.lineOf(t, t.req.site), Msg: fmt.Sprintf(format, args...)}
 }
 
 // lineOf is the source line of t's call at site.
-func (r *Run) lineOf(t *thread, site uint64) (string, int) {
+func (r *Run) lineOf(t *thread, site uint64) program.Pos {
 	rows := []Row{r.row(t, "", site)}
 	resolve(rows)
-	return rows[0].File, rows[0].Line
+	return rows[0].Pos
 }
 
 // assertFailure is the failed assert the library noted: its message is
@@ -131,16 +108,16 @@ func (r *Run) lineOf(t *thread, site uint64) (string, int) {
 // assert itself, which the line table gives again when it has one.
 func (r *Run) assertFailure() *Failure {
 	a := r.assert
-	f := &Failure{Verdict: Assert, Thread: a.thread.name, Msg: a.text}
+	f := &Failure{Verdict: program.Assert, Thread: a.thread.name, Msg: a.text}
 	if where, msg, ok := strings.Cut(a.text, ": "); ok {
 		if file, line, ok := strings.Cut(where, ":"); ok {
 			if n, err := strconv.Atoi(line); err == nil {
-				f.File, f.Line, f.Msg = file, n, msg
+				f.Pos, f.Msg = program.Pos{File: file, Line: n}, msg
 			}
 		}
 	}
-	if file, line := r.lineOf(a.thread, a.site); file != "" {
-		f.File, f.Line = file, line
+	if pos := r.lineOf(a.thread, a.site); pos.File != "" {
+		f.Pos = pos
 	}
 	return f
 }
@@ -153,35 +130,9 @@ func (r *Run) timeoutFailure() *Failure {
 	return &Failure{Verdict: Timeout, Msg: msg}
 }
 
-// DeadlockInfo explains a deadlock: every blocked thread, what it waits
-// on and who could release it, and a cycle of waits when there is one.
-type DeadlockInfo struct {
-	Blocked []BlockedThread
-	// Cycle alternates threads and what each waits for, the first thread
-	// again at the end (t1, b, t2, a, t1); nil when there is none.
-	Cycle []string
-	// Text is the whole explanation, a line a blocked thread and one for
-	// the cycle.
-	Text string
-}
-
-// BlockedThread is one thread of a deadlock.
-type BlockedThread struct {
-	Thread, Op string
-	File       string
-	Line       int
-	Object     string
-	// Holder holds the lock the thread waits for.
-	Holder string
-	// Releasers could release it: the threads, not ended, that posted
-	// the semaphore or signalled the condition earlier in the run (pmrun
-	// does not see the code they will run).
-	Releasers []string
-}
-
 // deadlock explains why no thread can go on.
 func (r *Run) deadlock() *Failure {
-	d := &DeadlockInfo{}
+	d := &program.DeadlockInfo{}
 	waitsFor := map[int][]int{}
 	objOf := map[int]string{}
 	var lines []string
@@ -194,11 +145,10 @@ func (r *Run) deadlock() *Failure {
 		if t.state != tParked {
 			continue
 		}
-		b := BlockedThread{Thread: t.name, Op: r.opText(t)}
-		b.File, b.Line = r.lineOf(t, t.req.site)
+		b := program.BlockedThread{Thread: t.name, Op: r.opText(t), Pos: r.lineOf(t, t.req.site)}
 		at := b.Op
-		if b.File != "" {
-			at = fmt.Sprintf("%s:%d (%s)", b.File, b.Line, b.Op)
+		if b.Pos.File != "" {
+			at = fmt.Sprintf("%s (%s)", b.Pos, b.Op)
 		}
 		line, waits := r.blockedOn(t, &b, at)
 		for _, u := range waits {
@@ -216,11 +166,11 @@ func (r *Run) deadlock() *Failure {
 		lines = append(lines, "cycle: "+strings.Join(d.Cycle, " → "))
 	}
 	d.Text = fmt.Sprintf("deadlock: %d of %d threads blocked\n%s", len(d.Blocked), live, strings.Join(lines, "\n"))
-	return &Failure{Verdict: Deadlock, Msg: "no thread can go on", Deadlock: d}
+	return &Failure{Verdict: program.Deadlock, Msg: d.Text, Deadlock: d}
 }
 
 // blockedOn says what t waits for and which threads could end the wait.
-func (r *Run) blockedOn(t *thread, b *BlockedThread, at string) (string, []*thread) {
+func (r *Run) blockedOn(t *thread, b *program.BlockedThread, at string) (string, []*thread) {
 	q := &t.req
 	alive := func(ts []*thread) []*thread {
 		var out []*thread
@@ -250,7 +200,7 @@ func (r *Run) blockedOn(t *thread, b *BlockedThread, at string) (string, []*thre
 			b.Holder = h.name
 			return fmt.Sprintf("%s waits for %s at %s, which it holds itself", t.name, o.name, at), nil
 		case h.state == tDone:
-			b.Holder = h.name
+			b.Holder, b.HolderFinished = h.name, true
 			return fmt.Sprintf("%s waits for %s at %s, held by %s, which ended without unlocking it", t.name, o.name, at, h.name), nil
 		default:
 			b.Holder = h.name

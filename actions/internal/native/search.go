@@ -13,6 +13,7 @@ import (
 
 	pl "github.com/pmrun/pmrun/actions/internal/preload"
 	"github.com/pmrun/pmrun/actions/internal/proc"
+	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -38,7 +39,7 @@ type Options struct {
 // run, or else the last.
 type Outcome struct {
 	OK       bool
-	Verdict  Verdict
+	Verdict  program.Verdict
 	Failure  *Failure
 	Schedule schedule.Schedule
 	// Run is the shown run's number, -1 for a replay.
@@ -130,7 +131,7 @@ func (p *Program) execute(ctx context.Context, run int, ch chooser, maxSteps int
 			break
 		}
 		if len(out.steps) >= maxSteps {
-			r.Stop(&Failure{Verdict: MaxSteps, Msg: fmt.Sprintf("the run took %d steps without ending (a spin or a livelock?)", maxSteps)})
+			r.Stop(&Failure{Verdict: program.MaxSteps, Msg: fmt.Sprintf("the run took %d steps without ending (a spin or a livelock?)", maxSteps)})
 			break
 		}
 		t, err := ch.choose(r, en)
@@ -165,7 +166,7 @@ func (p *Program) Search(ctx context.Context, opts Options) (Outcome, error) {
 	if opts.MaxSteps <= 0 {
 		opts.MaxSteps = DefaultMaxSteps
 	}
-	out := Outcome{Run: -1, Verdict: Pass}
+	out := Outcome{Run: -1, Verdict: program.Pass}
 	k, n := 0, 0
 	if opts.Scheduler == PCT {
 		probe := &countingChooser{r: newRNG(opts.Seed, math.MaxUint64)}
@@ -217,7 +218,7 @@ func (p *Program) Search(ctx context.Context, opts Options) (Outcome, error) {
 // the lowest that can.
 func (p *Program) Replay(ctx context.Context, sched schedule.Schedule, maxSteps int, ex Expect) (Outcome, error) {
 	start := time.Now()
-	out := Outcome{Run: -1, Verdict: Pass}
+	out := Outcome{Run: -1, Verdict: program.Pass}
 	if sched.Program != p.Name {
 		return out, &schedule.MismatchError{Schedule: sched, Program: p.Name, Hash: p.Hash}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -20,27 +21,27 @@ func TestSearchFinds(t *testing.T) {
 		flags      []string
 		args       []string
 		opts       Options
-		verdict    Verdict
+		verdict    program.Verdict
 		says       string // in the failure, or in the deadlock's explanation
 	}{
-		{"lost update", "lost", nil, nil, Options{Runs: 40}, Assert, "assertion `count == 4' failed"},
-		{"abba", "abba", nil, nil, Options{Runs: 40}, Deadlock, "cycle: left1 → b → right1 → a → left1"},
-		{"cond if", "condif", nil, nil, Options{Runs: 60}, Assert, "items > 0"},
-		{"swapped waits", "buffer", []string{"-DSWAPPED"}, nil, Options{Runs: 60}, Deadlock, "waits on semaphore empty (value 0)"},
-		{"buffer", "buffer", nil, nil, Options{Runs: 30, Expect: Expect{Stdout: regexp.MustCompile(`sum 15`)}}, Pass, ""},
-		{"barrier", "barrier", nil, nil, Options{Runs: 30}, Pass, ""},
-		{"no barrier", "barrier", []string{"-DNOBARRIER"}, nil, Options{Runs: 40}, Assert, "done[i] >= round"},
-		{"processes", "procs", nil, nil, Options{Runs: 20}, Pass, ""},
-		{"processes, no lock", "procs", []string{"-DNOLOCK"}, nil, Options{Runs: 40}, Assert, "s->count == 4"},
-		{"named semaphore", "procs", []string{"-DNAMED"}, nil, Options{Runs: 20}, Pass, ""},
-		{"misuse", "misc", nil, []string{"misuse"}, Options{Runs: 1}, Misuse, "main unlocks m, which holder1 holds"},
-		{"rwlock", "misc", nil, []string{"rwlock"}, Options{Runs: 30}, Pass, ""},
-		{"trylock", "misc", nil, []string{"trylock"}, Options{Runs: 1}, Pass, ""},
-		{"timed", "misc", nil, []string{"timed"}, Options{Runs: 1}, Pass, ""},
+		{"lost update", "lost", nil, nil, Options{Runs: 40}, program.Assert, "assertion `count == 4' failed"},
+		{"abba", "abba", nil, nil, Options{Runs: 40}, program.Deadlock, "cycle: left1 → b → right1 → a → left1"},
+		{"cond if", "condif", nil, nil, Options{Runs: 60}, program.Assert, "items > 0"},
+		{"swapped waits", "buffer", []string{"-DSWAPPED"}, nil, Options{Runs: 60}, program.Deadlock, "waits on semaphore empty (value 0)"},
+		{"buffer", "buffer", nil, nil, Options{Runs: 30, Expect: Expect{Stdout: regexp.MustCompile(`sum 15`)}}, program.Pass, ""},
+		{"barrier", "barrier", nil, nil, Options{Runs: 30}, program.Pass, ""},
+		{"no barrier", "barrier", []string{"-DNOBARRIER"}, nil, Options{Runs: 40}, program.Assert, "done[i] >= round"},
+		{"processes", "procs", nil, nil, Options{Runs: 20}, program.Pass, ""},
+		{"processes, no lock", "procs", []string{"-DNOLOCK"}, nil, Options{Runs: 40}, program.Assert, "s->count == 4"},
+		{"named semaphore", "procs", []string{"-DNAMED"}, nil, Options{Runs: 20}, program.Pass, ""},
+		{"misuse", "misc", nil, []string{"misuse"}, Options{Runs: 1}, program.Misuse, "main unlocks m, which holder1 holds"},
+		{"rwlock", "misc", nil, []string{"rwlock"}, Options{Runs: 30}, program.Pass, ""},
+		{"trylock", "misc", nil, []string{"trylock"}, Options{Runs: 1}, program.Pass, ""},
+		{"timed", "misc", nil, []string{"timed"}, Options{Runs: 1}, program.Pass, ""},
 		{"exit status", "misc", nil, []string{"exit"}, Options{Runs: 1}, Exit, "status 3, not 0"},
-		{"expected exit", "misc", nil, []string{"exit"}, Options{Runs: 1, Expect: Expect{Exit: 3}}, Pass, ""},
+		{"expected exit", "misc", nil, []string{"exit"}, Options{Runs: 1, Expect: Expect{Exit: 3}}, program.Pass, ""},
 		{"output", "misc", nil, []string{"trylock"}, Options{Runs: 1, Expect: Expect{Stdout: regexp.MustCompile(`^nothing`)}}, Output, `no match of "^nothing"`},
-		{"spin under pct", "spin", nil, nil, Options{Runs: 20, Scheduler: PCT, MaxSteps: 1000}, Pass, ""},
+		{"spin under pct", "spin", nil, nil, Options{Runs: 20, Scheduler: PCT, MaxSteps: 1000}, program.Pass, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -72,7 +73,7 @@ func TestSearchFinds(t *testing.T) {
 func table(o Outcome) string {
 	var b strings.Builder
 	for _, r := range o.Rows {
-		fmt.Fprintf(&b, "%s %s:%d %s\n", o.Threads[r.Thread], r.File, r.Line, r.Op)
+		fmt.Fprintf(&b, "%s %s %s\n", o.Threads[r.Thread], r.Pos, r.Op)
 	}
 	return b.String()
 }
@@ -193,7 +194,7 @@ func TestBlockedOutside(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if out.Verdict != Pass {
+				if out.Verdict != program.Pass {
 					t.Fatalf("seed %d: %v", seed, out.Failure)
 				}
 				for _, n := range out.Notes {

@@ -2,6 +2,8 @@ package native
 
 import (
 	"fmt"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
 	"time"
 
 	pl "github.com/pmrun/pmrun/actions/internal/preload"
@@ -13,11 +15,10 @@ import (
 type Row struct {
 	Thread int
 	Op     string
-	File   string
-	Line   int
+	Pos    program.Pos // File and Line
 	Failed bool
 
-	bin *binary // where File and Line are read from, once the row is shown
+	bin *binary // where Pos is read from, once the row is shown
 	pc  uint64
 }
 
@@ -38,7 +39,7 @@ func (r *Run) row(t *thread, text string, site uint64) Row {
 func resolve(rows []Row) {
 	for i := range rows {
 		if r := &rows[i]; r.bin != nil {
-			r.File, r.Line, _ = r.bin.line(r.pc)
+			r.Pos.File, r.Pos.Line, _ = r.bin.line(r.pc)
 			r.bin = nil
 		}
 	}
