@@ -58,6 +58,7 @@ func init() {
 		Check:   checkProgram,
 		Events:  programEvents,
 		Note:    programNote,
+		Found:   programFound,
 		New:     newProgram,
 	})
 }
@@ -221,19 +222,23 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	tr := newProgramTracer(env, p, s.scheduler, s.trace)
 	var out programOutcome
+	kind := kindSearch
 	switch {
 	case replay != nil:
-		tr.scheduler = "replay"
+		tr.scheduler, kind = "replay", kindReplay
 		out, err = s.replayRun(ctx, p, *replay, tr)
 	case s.scheduler == schedOS:
+		kind = kindFree
 		out, err = s.free(ctx, env, p, tr)
 	case s.scheduler == schedManual:
+		kind = kindGame
 		out, err = s.manual(ctx, env, p, tr)
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}
 	res := out.result(env.Host.File(), hostOf(env).Rerun(), p)
 	tr.found(out, res)
+	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
 	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
 		err = &IncompleteError{Program: p.Name(), Why: out.note}
 	}

@@ -117,6 +117,12 @@ type Spec struct {
 	// that is not a failure of the step (the command line that replays a
 	// program's failure). nil or no lines: nothing.
 	Note func(r Result) []string
+	// Found, if set, says in a few words what a step that went well
+	// found wrong ("mutual_exclusion"): a program step's failing run is
+	// its result, not a failure of the step, but must not read as a
+	// plain pass. The console marks such a step with ! instead of ✓ and
+	// the report shows what it found; "" when it found nothing.
+	Found func(r Result) string
 	// Check validates the parameters that are known when the scenario is
 	// loaded (literals), beyond what Params says; nil when there is nothing
 	// more to check. Errors name the parameter with [ParamError].

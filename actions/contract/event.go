@@ -50,6 +50,11 @@ type Event struct {
 	// on a row of its own for each step: a buffer's occupancy. Events
 	// that share a Gauge draw one line.
 	Gauge *Gauge
+	// View, if set, names the event's field that holds a *view.Run
+	// (package actions/contract/view): a run of threads laid out to be drawn
+	// (their code, the steps in order, the values after each, the broken
+	// rule), which the HTML report draws below the event's step.
+	View string
 }
 
 // Gauge is a whole-number value drawn as a line over the run's time.

@@ -55,8 +55,8 @@ type ConsoleOptions struct {
 
 // marks are the signs a console puts before its lines.
 type marks struct {
-	start, ok, failed, allowed, skipped, event, more string
-	width                                            int // of ok, failed and skipped, padded
+	start, ok, failed, allowed, skipped, found, event, more string
+	width                                                   int // of ok, failed, skipped and found, padded
 }
 
 // ANSI colours for the marks.
@@ -68,14 +68,15 @@ const (
 )
 
 func newMarks(o ConsoleOptions) marks {
-	m := marks{start: "▶", ok: "✓", failed: "✗", allowed: "✗", skipped: "-", event: "│", more: "…", width: 1}
+	m := marks{start: "▶", ok: "✓", failed: "✗", allowed: "✗", skipped: "-", found: "!", event: "│", more: "…", width: 1}
 	if o.ASCII {
-		m = marks{start: ">", ok: "ok  ", failed: "FAIL", allowed: "FAIL", skipped: "skip", event: "|", more: "...", width: 4}
+		m = marks{start: ">", ok: "ok  ", failed: "FAIL", allowed: "FAIL", skipped: "skip", found: "BUG ", event: "|", more: "...", width: 4}
 	}
 	if o.Color {
 		m.ok = ansiGreen + m.ok + ansiReset
 		m.failed = ansiRed + m.failed + ansiReset
 		m.allowed = ansiYellow + m.allowed + ansiReset
+		m.found = ansiRed + m.found + ansiReset
 	}
 	return m
 }
@@ -114,8 +115,14 @@ func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 // replays it).
 func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
 	var notes []string
-	if spec := st.Spec(); spec != nil && spec.Note != nil && r.Status == lang.StatusOK {
-		notes = spec.Note(r.Result)
+	found := ""
+	if spec := st.Spec(); spec != nil && r.Status == lang.StatusOK {
+		if spec.Note != nil {
+			notes = spec.Note(r.Result)
+		}
+		if spec.Found != nil {
+			found = spec.Found(r.Result)
+		}
 	}
 	if c.quiet && r.Status != lang.StatusFailed && len(notes) == 0 {
 		return
@@ -130,6 +137,12 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 		}
 	case lang.StatusSkipped:
 		mark, note = c.marks.skipped, "skipped"
+	default:
+		if found != "" {
+			// It went well, and what it went well at was finding a failure:
+			// a proof that found one must not read as a pass.
+			mark, note = c.marks.found, note+", found "+found
+		}
 	}
 	label := st.Label()
 	var more []string // a long log message, in full below the step's line
@@ -214,7 +227,11 @@ func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) 
 	if !ok || ev.Console == nil {
 		return
 	}
-	for _, line := range strings.Split(ev.Console(contract.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
+	text := ev.Console(contract.Occurrence{Level: level, Message: msg, Fields: f})
+	if text == "" {
+		return // the declaration has nothing to say of this one
+	}
+	for _, line := range strings.Split(text, "\n") {
 		c.printf("      %s %s\n", c.marks.event, escape(line))
 	}
 }

@@ -195,7 +195,8 @@ func TestTimelineWorkerRows(t *testing.T) {
 // TestTimelineProgram: a program's runs are spans on its row, red when the
 // run failed; each thread's steps are marks on its row, blue while it
 // runs, grey while it waits, green while inside a critical region; a
-// found failure is a red mark on the steps' row.
+// found failure is a red mark on the steps' row. The runs of a search
+// are not drawn, but for the one it shows.
 func TestTimelineProgram(t *testing.T) {
 	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
@@ -204,6 +205,9 @@ func TestTimelineProgram(t *testing.T) {
 		ev(at, append(append([]any{"event", event}, p...), append([]any{"worker", worker, "op", op, "line", 7}, more...)...)...)
 	}
 	ev(0, "event", "scenario_start")
+	searched := []any{"program", "lost", "run", 3, "scheduler", "random"}
+	ev(1, append([]any{"event", "program_start"}, searched...)...)
+	ev(1, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, searched...)...)
 	ev(1, append([]any{"event", "program_start", "scheduler", "os"}, p...)...)
 	step(2, "program_step", "A", "lock m", "resumed", true)
 	step(3, "program_enter", "A", "enter critical", "region", "critical", "resumed", false)
@@ -214,7 +218,7 @@ func TestTimelineProgram(t *testing.T) {
 	ev(6, append([]any{"event", "program_done", "worker", "A", "state", "finished"}, p...)...)
 	step(7, "program_step", "B", "lock m", "resumed", true)
 	step(8, "program_step", "B", "unlock m", "resumed", false, "failed", true)
-	ev(9, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
+	ev(9, append([]any{"event", "program_end", "scheduler", "os", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
 	ev(9, append([]any{"event", "schedule_found", "verdict", "misuse", "schedule", "pmrun1:lost:0123456789abcdef:a5b2"}, p...)...)
 	ev(10, "event", "scenario_end", "status", "passed")
 

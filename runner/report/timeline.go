@@ -69,6 +69,9 @@ type runLine struct {
 	open   map[string]*span // started and not yet ended
 	steps  []*track         // lanes of steps: overlapping steps (background) go to the next
 	gauges []*gaugeLine     // values drawn as lines, in the order they appeared
+	views  []stepView       // runs of threads to draw below their steps
+	// viewsLeft counts the views not kept (see viewLimit).
+	viewsLeft int
 }
 
 // gaugeLine is one step's values of a gauge (see [contract.Gauge]): a
@@ -180,6 +183,9 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 		}
 	default:
 		if ev, ok := t.reg.LookupEvent(event); ok {
+			if ev.View != "" {
+				r.keepView(f, ev.View)
+			}
 			t.draw(r, ev, at, contract.Occurrence{Level: level, Message: msg, Fields: f})
 		}
 	}
