@@ -31,6 +31,7 @@ func init() {
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
+		Overlay:  overlayPrograms,
 	})
 	register(&Spec{
 		Name: "program",
@@ -197,6 +198,24 @@ func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
 		errs = append(errs, SectionError{Line: n.Line, Col: n.Column, Msg: err.Error()})
 	}
 	return nil, names, errs
+}
+
+// overlayPrograms puts the programs of a student's file in place of the
+// lab's programs of the same names (see [program.Set.Overlay]).
+func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, []SectionError) {
+	set, _ := base.(*program.Set)
+	if set == nil {
+		return nil, []SectionError{{Line: n.Line, Col: n.Column, Msg: "the lab's programs did not load"}}
+	}
+	out, errs := set.Overlay(file, n, want)
+	if errs == nil {
+		return out, nil
+	}
+	list := make([]SectionError, len(errs))
+	for i, e := range errs {
+		list[i] = SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil, list
 }
 
 // ScheduleProgram returns the program that text, a schedule (the
@@ -406,10 +425,22 @@ func (o programOutcome) result(file string, rerun []string, p *program.Program) 
 		r.Interleaving = o.interleaving.Format()
 	}
 	if f := o.failure; f != nil {
-		r.Failure = failureText(file, f)
+		r.Failure = failureText(programFile(file, p), f)
 		r.Replay = replayCommand(rerun, r.Schedule)
+		if p.File() != "" {
+			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
+		}
 	}
 	return r
+}
+
+// programFile is the file p was read from: the scenario's, or a student's
+// (see [Section.Overlay]).
+func programFile(scenario string, p *program.Program) string {
+	if f := p.File(); f != "" {
+		return f
+	}
+	return scenario
 }
 
 // failureText says what broke and where, FILE:LINE:COL: message; the
@@ -436,6 +467,15 @@ func replayCommand(rerun []string, sched string) string {
 		b.WriteString(shellQuote(a))
 	}
 	return b.String()
+}
+
+// gradeReplayCommand is the command line that replays schedule on a
+// student's program in the lab.
+func gradeReplayCommand(lab, student, sched string) string {
+	if sched == "" {
+		return ""
+	}
+	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

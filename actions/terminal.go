@@ -89,6 +89,21 @@ func Programs(section any) []ProgramInfo {
 	return out
 }
 
+// ProgramThreads are the threads of the program called name of a
+// scenario's programs: section, in order (counted threads W0, W1, …);
+// nil when there is no such program.
+func ProgramThreads(section any, name string) []string {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, err := set.Program(name)
+	if err != nil {
+		return nil
+	}
+	return p.Threads()
+}
+
 // PlayProgram plays a game of the program called name of a scenario's
 // programs: section (its value in lang.Scenario.Sections), as a program
 // step does under scheduler: manual, and returns the game's schedule; no

@@ -34,8 +34,14 @@ type Scenario struct {
 	// Sections are the loaded values of the top-level sections that
 	// actions own (programs:), by key; see [contract.Section].
 	Sections map[string]any
-	Steps    []*Step
-	Finally  []*Step
+	// Course is what the lab says about teaching with it (course:); nil
+	// when it says nothing.
+	Course *Course
+	// Submission is the student's file whose programs were loaded into
+	// the lab (see [LoadOptions.Submission]); "" when none was.
+	Submission string
+	Steps      []*Step
+	Finally    []*Step
 }
 
 // Channel is an IPC channel the scenario declares.
@@ -62,8 +68,11 @@ type Step struct {
 	literal   *contract.Args // the parameters, when none needs resolving at run time
 	logFields []any          // see LogFields; made at load
 
-	If              *Program
-	Timeout         time.Duration
+	If      *Program
+	Timeout time.Duration
+	// Points is the step's worth as a check of a lab (points:); nil
+	// when it does not say.
+	Points          *float64
 	Retry           *Retry
 	ContinueOnError bool
 	Background      bool
@@ -116,6 +125,17 @@ func (sc *Scenario) Refs(kind contract.RefKind) (names []string, unknown bool) {
 		}
 	}
 	return names, unknown
+}
+
+// ParamText is the text of the step's parameter name as the file has it
+// (a template unfilled, an expression's source); "" when it has none.
+func (s *Step) ParamText(name string) string {
+	for _, p := range s.params {
+		if p.def.Name == name {
+			return p.v.text
+		}
+	}
+	return ""
 }
 
 // Spec is the description of the step's action.
