@@ -158,7 +158,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 		}
 		out, err = p.Search(ctx, opts)
 	}
-	res := controlledResultOf(out, p, env.Host.File())
+	res := controlledResultOf(out, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {
 		log.Info("failure found", "event", "controlled_found", "verdict", res.Verdict, "run", res.Run,
 			"schedule", res.Schedule, "interleaving", res.Interleaving)
@@ -187,7 +187,7 @@ func (s *controlledStep) replayFor(p *native.Program, given []string) (*schedule
 	return nil, nil
 }
 
-func controlledResultOf(o native.Outcome, p *native.Program, file string) controlledResult {
+func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) controlledResult {
 	r := controlledResult{
 		OK: o.OK, Verdict: string(o.Verdict), Run: o.Run, Runs: o.Runs, Complete: o.Complete,
 		Steps: o.Steps, Switches: o.Switches, Failures: o.Failures, Threads: o.Threads,
@@ -216,7 +216,7 @@ func controlledResultOf(o native.Outcome, p *native.Program, file string) contro
 	}
 	if f := o.Failure; f != nil {
 		r.Failure = f.Error()
-		r.Replay = replayCommand(file, r.Schedule)
+		r.Replay = replayCommand(rerun, r.Schedule)
 		if d := f.Deadlock; d != nil {
 			r.Deadlock, r.Explanation = true, d.Text
 			r.Failure = strings.TrimPrefix(strings.SplitN(d.Text, "\n", 2)[0], "deadlock: ")
