@@ -19,6 +19,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // row is one line of the table.
