@@ -3,9 +3,11 @@
 // actions share.
 //
 // An action is one file: a [Spec] registered in init, whose New builds an
-// [Action] from resolved parameters. The runner, `pmrun check` and
-// `pmrun actions` all read the same registry, so adding an action never
-// touches the runner.
+// [Action] from resolved parameters. What an action and pmrun agree on
+// (Spec, Param, Event, Env …) is package contract, which the loader and
+// the presentation import alone; this package fills the full
+// [Registry], which `pmrun check`, `pmrun run` and `pmrun actions` all
+// read, so adding an action never touches the runner.
 //
 // The Action is a type named after the action (spawnStep, prodconsStep).
 // Its result is a struct with result tags (result.go), so that Spec.Results
@@ -17,307 +19,122 @@
 package actions
 
 import (
-	"context"
-	"fmt"
-	"sort"
-	"time"
+	"sync"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
-// Action is one step's work, built by [Spec.New] from the step's resolved
-// parameters.
-type Action interface {
-	Run(ctx context.Context, env *Env) (Result, error)
-}
-
-// Result is what a step produced. Expressions see it as steps.<id> and last;
-// the runner adds status, duration and error to every result.
-type Result map[string]any
-
-// Kind is the type of a parameter, checked when the scenario is loaded.
-type Kind int
-
-// The parameter kinds.
-const (
-	String    Kind = iota // any scalar, taken as text
-	Int                   // a whole number
-	Bool                  // true or false
-	Duration              // a Go duration such as 250ms or 2m; 0 is allowed
-	Size                  // bytes: an integer or a number with B, KiB, MiB or GiB
-	Strings               // a list of scalars, each taken as text
-	StringMap             // a mapping of names to scalars
-	Expr                  // an expr-language condition, compiled at load
+// specs and sections are this package's actions and sections, appended
+// by init in each action's file (so that nested steps make no
+// initialization cycle); the host's own events are coreEvents.
+var (
+	specs    []*Spec
+	sections []*Section
 )
 
-var kindNames = [...]string{"string", "int", "bool", "duration", "size", "list of strings", "map of strings", "expression"}
+// register adds an action of this package.
+func register(s *Spec) { specs = append(specs, s) }
 
-func (k Kind) String() string { return kindNames[k] }
+// registerSection adds a top-level section of this package.
+func registerSection(s *Section) { sections = append(sections, s) }
 
-// RefKind names a kind of object a scenario declares and refers to by name,
-// so that a reference to something never declared is a load error.
-type RefKind int
-
-// The object kinds.
-const (
-	NoRef      RefKind = iota
-	ProcessRef         // a process started by spawn
-	AgentRef           // "runner" or a process spawned with agent: true
-	ThreadRef          // a thread started by thread
-	ChannelRef         // a channel declared under channels (or "default")
-	StepRef            // a step id
-	ProgramRef         // a program declared under programs (a [Section])
-)
-
-var refNames = [...]string{"", "process", "agent", "thread", "channel", "step", "program"}
-
-func (r RefKind) String() string { return refNames[r] }
-
-// Param describes one parameter of an action.
-type Param struct {
-	Name     string
-	Kind     Kind
-	Doc      string
-	Default  any      // shown by `pmrun actions`; Args returns it when the parameter is absent
-	Required bool     // the step must set it
-	Enum     []string // allowed values of a String parameter
-	Min, Max *int     // inclusive bounds of an Int or Size parameter
-	Ref      RefKind  // the value names an object of this kind
-}
-
-// Decl is an object a step declares, such as the process a spawn starts.
-// An empty Name means the name is only known at run time.
-type Decl struct {
-	Kind RefKind
-	Name string
-}
-
-// Field describes one field of an action's result.
-type Field struct {
-	Name string
-	Type string
-	Doc  string
-}
-
-// Spec describes an action: what `pmrun actions` prints, what the loader
-// checks and how the runner builds it.
-type Spec struct {
-	Name    string
-	Summary string
-	// Shorthand is the parameter a scalar value sets (assert: EXPR).
-	Shorthand string
-	Params    []Param
-	// OneOf lists groups of parameters of which exactly one must be set.
-	OneOf [][]string
-	// Results are the fields of the action's result, beyond the common
-	// status, duration and error.
-	Results []Field
-	// Events are the events the action logs beyond the host's (processes,
-	// threads), and how the timeline, the report and the console show
-	// them; see [Event].
-	Events []*Event
-	// Note, if set, gives lines the console prints below the step's line
-	// whatever -v and -q say: what a person must not miss in a result
-	// that is not a failure of the step (the command line that replays a
-	// program's failure). nil or no lines: nothing.
-	Note func(r Result) []string
-	// Check validates the parameters that are known when the scenario is
-	// loaded (literals), beyond what Params says; nil when there is nothing
-	// more to check. Errors name the parameter with [ParamError].
-	Check func(s Static) []error
-	// Declare lists the objects a step declares, from its literal
-	// parameters, so that references to them can be checked at load.
-	Declare func(s Static) []Decl
-	// New builds the action from its resolved parameters. It returns an
-	// error for values that could only be checked once resolved.
-	New func(a Args) (Action, error)
-}
-
-// Param returns the named parameter's description.
-func (s *Spec) Param(name string) (Param, bool) {
-	if i := s.ParamIndex(name); i >= 0 {
-		return s.Params[i], true
+// NewRegistry returns a new registry of every action, section and event
+// of pmrun, to which a test may add its own.
+func NewRegistry() *contract.Registry {
+	r := contract.NewRegistry()
+	r.Declare("pmrun", coreEvents...)
+	for _, s := range specs {
+		r.Register(s)
 	}
-	return Param{}, false
-}
-
-// ParamError is an error about one parameter; the loader places it at that
-// parameter's position in the file.
-type ParamError struct {
-	Param string
-	Err   error
-}
-
-func (e *ParamError) Error() string { return e.Param + ": " + e.Err.Error() }
-func (e *ParamError) Unwrap() error { return e.Err }
-
-// Paramf returns a [ParamError] for param with a formatted message.
-func Paramf(param, format string, args ...any) error {
-	return &ParamError{Param: param, Err: fmt.Errorf(format, args...)}
-}
-
-// Static is what the loader knows of a step's parameters before running it:
-// the literal values. A parameter set by a template is Dynamic, and absent
-// from Args until run time.
-type Static struct {
-	Args
-	Dynamic func(name string) bool
-	// Channel returns a channel the scenario declares (default included),
-	// for checks against its settings; nil when the loader has none yet.
-	Channel func(name string) (ChannelConfig, bool)
-	// Section returns the loaded value of a top-level section of the file
-	// (see [Section]), nil when the file has none or it did not load.
-	Section func(key string) any
-}
-
-// Set reports whether the step sets the parameter, literally or by a
-// template.
-func (s Static) Set(name string) bool { return s.Has(name) || s.Dynamic(name) }
-
-var registry = map[string]*Spec{}
-
-// Register adds an action, and the events it declares, to the registry.
-// It panics on a duplicate name, which is a programming error caught by
-// any test.
-func Register(s *Spec) {
-	if _, dup := registry[s.Name]; dup {
-		panic("actions: duplicate action " + s.Name)
+	for _, s := range sections {
+		r.RegisterSection(s)
 	}
-	declareEvents(s.Name, s.Events)
-	registry[s.Name] = s
+	return r
 }
 
-// Lookup returns the named action's spec.
-func Lookup(name string) (*Spec, bool) {
-	s, ok := registry[name]
-	return s, ok
-}
+// Registry returns the registry of every action, section and event of
+// pmrun, made once: what the CLI loads scenarios against and shows their
+// events with. Callers only read it.
+func Registry() *contract.Registry { return full() }
 
-// All returns every registered action, sorted by name.
-func All() []*Spec {
-	out := make([]*Spec, 0, len(registry))
-	for _, s := range registry {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+var full = sync.OnceValue(NewRegistry)
 
-// Names returns the registered action names, sorted.
-func Names() []string {
-	out := make([]string, 0, len(registry))
-	for name := range registry {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Condition is a compiled expression the runner evaluates in the step's
-// scope; actions such as assert receive it for an [Expr] parameter.
-type Condition interface {
-	// Source is the expression as written.
-	Source() string
-	// Eval evaluates the expression.
-	Eval() (any, error)
-	// Explain lists the value of each sub-expression, for a report of why
-	// a condition did not hold.
-	Explain() []string
-}
-
-// Args are an action's parameters, resolved: templates evaluated, defaults
-// filled in, every value of its parameter's kind.
-type Args struct {
-	spec   *Spec
-	values []any // values[i] is spec.Params[i]'s, nil when the step does not set it
-}
-
-// NewArgs returns Args for the spec: values[i] is the value of
-// spec.Params[i], nil for a parameter the step does not set. The runner
-// and tests use it.
-func NewArgs(spec *Spec, values []any) Args {
-	return Args{spec: spec, values: values}
-}
-
-// ParamIndex returns the position of the named parameter in s.Params, or
-// -1.
-func (s *Spec) ParamIndex(name string) int {
-	for i, p := range s.Params {
-		if p.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// Has reports whether the step set the parameter.
-func (a Args) Has(name string) bool {
-	v, _ := a.lookup(name)
-	return v != nil
-}
-
-// lookup returns the parameter's value, nil when the step does not set it,
-// and its default.
-func (a Args) lookup(name string) (v, def any) {
-	if a.spec == nil {
-		return nil, nil
-	}
-	i := a.spec.ParamIndex(name)
-	if i < 0 {
-		return nil, nil
-	}
-	if i < len(a.values) {
-		v = a.values[i]
-	}
-	return v, a.spec.Params[i].Default
-}
-
-func (a Args) get(name string) any {
-	v, def := a.lookup(name)
-	if v == nil {
-		return def
-	}
-	return v
-}
-
-// String returns a String parameter.
-func (a Args) String(name string) string {
-	s, _ := a.get(name).(string)
-	return s
-}
-
-// Int returns an Int or Size parameter.
-func (a Args) Int(name string) int {
-	n, _ := a.get(name).(int)
-	return n
-}
-
-// Bool returns a Bool parameter.
-func (a Args) Bool(name string) bool {
-	b, _ := a.get(name).(bool)
-	return b
-}
-
-// Duration returns a Duration parameter.
-func (a Args) Duration(name string) time.Duration {
-	d, _ := a.get(name).(time.Duration)
-	return d
-}
-
-// Strings returns a Strings parameter.
-func (a Args) Strings(name string) []string {
-	s, _ := a.get(name).([]string)
-	return s
-}
-
-// StringMap returns a StringMap parameter.
-func (a Args) StringMap(name string) map[string]string {
-	m, _ := a.get(name).(map[string]string)
-	return m
-}
-
-// Condition returns an Expr parameter.
-func (a Args) Condition(name string) Condition {
-	c, _ := a.get(name).(Condition)
-	return c
-}
+// hostOf is the run's Host, behind the contract's opaque handle.
+func hostOf(env *Env) *Host { return env.Host.(*Host) }
 
 func intp(n int) *int { return &n }
+
+// The contract's vocabulary under the names this package's files use;
+// other packages name it contract.X.
+type (
+	Action         = contract.Action
+	Result         = contract.Result
+	Kind           = contract.Kind
+	RefKind        = contract.RefKind
+	Param          = contract.Param
+	Decl           = contract.Decl
+	Field          = contract.Field
+	Spec           = contract.Spec
+	ParamError     = contract.ParamError
+	Static         = contract.Static
+	Condition      = contract.Condition
+	Args           = contract.Args
+	Env            = contract.Env
+	Section        = contract.Section
+	SectionName    = contract.SectionName
+	SectionError   = contract.SectionError
+	ChannelConfig  = contract.ChannelConfig
+	AssertionError = contract.AssertionError
+	Event          = contract.Event
+	Gauge          = contract.Gauge
+	Count          = contract.Count
+	RowKind        = contract.RowKind
+	Row            = contract.Row
+	Style          = contract.Style
+	Mark           = contract.Mark
+	End            = contract.End
+	Start          = contract.Start
+	Occurrence     = contract.Occurrence
+	Label          = contract.Label
+	Cond           = contract.Cond
+	Fields         = contract.Fields
+)
+
+// The parameter kinds, object kinds and row kinds.
+const (
+	String    = contract.String
+	Int       = contract.Int
+	Bool      = contract.Bool
+	Duration  = contract.Duration
+	Size      = contract.Size
+	Strings   = contract.Strings
+	StringMap = contract.StringMap
+	Expr      = contract.Expr
+
+	NoRef      = contract.NoRef
+	ProcessRef = contract.ProcessRef
+	AgentRef   = contract.AgentRef
+	ThreadRef  = contract.ThreadRef
+	ChannelRef = contract.ChannelRef
+	StepRef    = contract.StepRef
+	ProgramRef = contract.ProgramRef
+
+	StepsRow   = contract.StepsRow
+	ProcessRow = contract.ProcessRow
+	ThreadRow  = contract.ThreadRow
+	ChannelRow = contract.ChannelRow
+	WorkerRow  = contract.WorkerRow
+
+	RunnerName     = contract.RunnerName
+	DefaultChannel = contract.DefaultChannel
+)
+
+// The contract's functions this package's files use.
+var (
+	Paramf    = contract.Paramf
+	Text      = contract.Text
+	Always    = contract.Always
+	IsTrue    = contract.IsTrue
+	Equals    = contract.Equals
+	FieldLine = contract.FieldLine
+)

@@ -3,13 +3,12 @@ package actions
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:      "assert",
 		Summary:   "Fail the step unless a condition holds; a failure reports the value of each sub-expression.",
 		Shorthand: "that",
@@ -26,32 +25,6 @@ func init() {
 type assertStep struct {
 	that    Condition
 	message string
-}
-
-// AssertionError reports a condition that did not hold, with the values of
-// its sub-expressions.
-type AssertionError struct {
-	Source  string
-	Message string
-	Values  []string
-}
-
-func (e *AssertionError) Error() string {
-	var b strings.Builder
-	b.WriteString("assertion failed: ")
-	if e.Message != "" {
-		b.WriteString(e.Message)
-		b.WriteString(" (")
-		b.WriteString(e.Source)
-		b.WriteString(")")
-	} else {
-		b.WriteString(e.Source)
-	}
-	for _, v := range e.Values {
-		b.WriteString("\n  ")
-		b.WriteString(v)
-	}
-	return b.String()
 }
 
 func (a *assertStep) Run(ctx context.Context, env *Env) (Result, error) {

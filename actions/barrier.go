@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name: "barrier",
 		Summary: "Workers in rounds that meet at a barrier of futex semaphores, one OS thread a worker; checks that no one leaves a barrier before all have arrived. " +
 			"kind one_turnstile is the classic mistake: a worker laps the others, then the barrier jams (ok: false, not a failure).",

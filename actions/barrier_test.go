@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -34,7 +35,7 @@ func TestBarrierScenario(t *testing.T) {
 	if early == 0 {
 		t.Error("no barrier_leave event of the one-turnstile run says early")
 	}
-	_, err := lang.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), lang.LoadOptions{})
+	_, err := lang.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), lang.LoadOptions{Registry: actions.Registry()})
 	if err == nil || !strings.Contains(err.Error(), "stall: 50ms is no longer than a round's work") {
 		t.Errorf("a stall shorter than the work: err = %v", err)
 	}

@@ -7,13 +7,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// The events that do not belong to one action: the host logs a process's
-// and a thread's life for every action that starts one, and send, receive,
-// log and assert log what a scenario's own steps did; a deadlock is
-// logged by dining and program alike. Each lab declares
-// its own events in its file (Spec.Events).
-func init() { declareEvents("pmrun", coreEvents) }
-
 var (
 	processSpan = &Style{Name: "ok", Color: "#4a78b5", Legend: "process"}
 	threadSpan  = &Style{Name: "ok", Color: "#8a63b8", Legend: "thread"}
@@ -37,6 +30,11 @@ func threadRow(label string) Row {
 	return Row{Kind: ThreadRow, Key: []string{"process", "thread"}, Label: Text(label)}
 }
 
+// coreEvents are the events that do not belong to one action: the host
+// logs a process's and a thread's life for every action that starts one,
+// and send, receive, log and assert log what a scenario's own steps did;
+// a deadlock is logged by dining and program alike. Each lab declares its
+// own events in its file (Spec.Events). [NewRegistry] declares them.
 var coreEvents = []*Event{
 	{
 		Name:    "process_start",

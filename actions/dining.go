@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name: "dining",
 		Summary: "The dining philosophers: one OS thread a philosopher, one futex mutex a fork. A naive table can deadlock; " +
 			"pmrun finds the circular wait in the wait-for graph, explains it and cancels the philosophers (ok: false, deadlock: true, not a failure).",

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -64,7 +65,7 @@ func TestDiningLoadErrors(t *testing.T) {
 		"dining: {order: randomly}": "order",
 		"dining: {meals: 0}":        "meals",
 	} {
-		_, err := lang.Parse("d.yaml", []byte("name: d\nsteps:\n  - "+src+"\n"), lang.LoadOptions{})
+		_, err := lang.Parse("d.yaml", []byte("name: d\nsteps:\n  - "+src+"\n"), lang.LoadOptions{Registry: actions.Registry()})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
@@ -67,7 +68,7 @@ func runTestdata(t *testing.T, name string) scenarioRun {
 
 func runParsed(t *testing.T, ctx context.Context, name string, src []byte) scenarioRun {
 	t.Helper()
-	sc, err := lang.Parse(name, src, lang.LoadOptions{})
+	sc, err := lang.Parse(name, src, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -17,10 +17,6 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
-// RunnerName is how steps name the runner's own process, in thread {in},
-// send {from}, receive {to} and list {threads}, beside the agents' names.
-const RunnerName = "runner"
-
 // HostConfig configures a [Host].
 type HostConfig struct {
 	RunID    string
@@ -35,34 +31,21 @@ type HostConfig struct {
 	Verbose bool
 	// Channels are created by [Host.Open], before the first step.
 	Channels []ChannelConfig
-	// File is the scenario file, for a command line that runs it again.
+	// File is the scenario file, for positions and a command line that
+	// runs it again.
 	File string
+	// Rerun are the arguments of pmrun run that run the scenario again as
+	// this run: its file, the --var values that changed its vars, and
+	// --seed unless the file sets it. Empty: the file alone.
+	Rerun []string
 	// Sections are the loaded values of the file's top-level sections
 	// (see [Section]), by key.
 	Sections map[string]any
-	// Schedules are the schedules given on the command line (--replay):
-	// a step that runs the program a schedule names replays it.
-	Schedules []string
-	// Terminal is the person at the keyboard, for program steps with
-	// scheduler: manual; nil when the run has none.
-	Terminal *Terminal
-	// SearchShard is the share of every program search's runs this run
-	// makes (--search-shard).
-	SearchShard Shard
-}
-
-// Shard is the share Index (0-based) of Count that one CI worker takes of
-// a search's runs; a Count of 0 or 1 is the whole search.
-type Shard struct {
-	Index, Count int
-}
-
-// ChannelConfig declares an IPC channel.
-type ChannelConfig struct {
-	Name       string
-	Kind       string // pipe, fifo or socket
-	Framing    string // frames or lines
-	MaxMessage int
+	// SectionOptions are what the command line gives the steps of a
+	// section, by the section's key ([ProgramOptions] under
+	// [ProgramsKey]), carried as they are: the section's code reads its
+	// own.
+	SectionOptions map[string]any
 }
 
 // Host is the set of operating-system objects one scenario run owns:
@@ -123,18 +106,22 @@ func (h *Host) Seed() uint64 { return h.cfg.Seed }
 // File is the scenario file the run comes from.
 func (h *Host) File() string { return h.cfg.File }
 
+// Rerun are the arguments of pmrun run that run the scenario again as
+// this run did (see [HostConfig.Rerun]); nil when the run has no file.
+func (h *Host) Rerun() []string {
+	if len(h.cfg.Rerun) > 0 || h.cfg.File == "" {
+		return h.cfg.Rerun
+	}
+	return []string{h.cfg.File}
+}
+
 // Section returns the loaded value of the file's section key (see
 // [Section]), nil when the file has none.
 func (h *Host) Section(key string) any { return h.cfg.Sections[key] }
 
-// Schedules are the schedules given on the command line (--replay).
-func (h *Host) Schedules() []string { return h.cfg.Schedules }
-
-// Terminal is the person at the keyboard (scheduler: manual), nil if none.
-func (h *Host) Terminal() *Terminal { return h.cfg.Terminal }
-
-// SearchShard is the share of every program search's runs this run makes.
-func (h *Host) SearchShard() Shard { return h.cfg.SearchShard }
+// SectionOptions returns what the command line gave the steps of the
+// section key, nil if nothing.
+func (h *Host) SectionOptions(key string) any { return h.cfg.SectionOptions[key] }
 
 // Dir returns the run's private directory (mode 0700, under
 // $XDG_RUNTIME_DIR or the temp dir), creating it on first use; Close

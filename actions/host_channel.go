@@ -9,9 +9,6 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/channel"
 )
 
-// DefaultChannel is the channel that always exists.
-const DefaultChannel = "default"
-
 // openChannels creates the scenario's channels and the default one in the
 // run's private directory.
 func (h *Host) openChannels() error {

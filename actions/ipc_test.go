@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -146,7 +147,7 @@ steps:
   - send: {channel: jobs}
   - send: {channel: jobs, message: a, size: 4}
   - receive: {to: ghost}
-`), lang.LoadOptions{})
+`), lang.LoadOptions{Registry: actions.Registry()})
 	want := []string{
 		`c.yaml:5:21: send: channel: no channel named "jbos", did you mean "jobs"?`,
 		`c.yaml:6:24: receive: channel: no channel named "nope"`,

@@ -6,7 +6,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "list",
 		Summary: "List this run's processes, the host's processes, or the threads of the runner or an agent.",
 		Params: []Param{
@@ -37,11 +37,11 @@ func (l *listStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var err error
 	switch {
 	case l.threads != "":
-		items, err = env.Host.listThreads(ctx, l.threads)
+		items, err = hostOf(env).listThreads(ctx, l.threads)
 	case l.processes == "all":
 		items, err = listSystemProcesses(ctx)
 	default:
-		items = env.Host.listOwn()
+		items = hostOf(env).listOwn()
 	}
 	if err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:      "log",
 		Summary:   "Write a message to the log and the console.",
 		Shorthand: "message",

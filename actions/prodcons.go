@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name: "prodcons",
 		Summary: "Producers and consumers over a bounded buffer guarded by the semaphores mutex, empty and filled, as threads or agent processes; " +
 			"checks that each item was consumed once. A worker that dies fails the step; under sync: none a violation is reported (ok: false), not a failure.",
@@ -159,7 +159,7 @@ func agentNames(env *Env, cfg prodcons.Config) ([]string, error) {
 		taken := false
 		for _, w := range workersOf(cfg) {
 			name := prefix + "." + w.ThreadName()
-			if _, err := env.Host.process(name); err == nil {
+			if _, err := hostOf(env).process(name); err == nil {
 				taken = true
 				break
 			}
@@ -203,11 +203,11 @@ func workerLauncher(env *Env, names []string, producers int) prodcons.Launcher {
 		if w.Role == prodcons.Consumer {
 			name = names[producers+w.Index]
 		}
-		p, err := env.Host.startAgent(ctx, name, nil, region.File())
+		p, err := hostOf(env).startAgent(ctx, name, nil, region.File())
 		if err != nil {
 			return nil, fmt.Errorf("agent %s: %w", name, err)
 		}
-		a, err := env.Host.agent(name)
+		a, err := hostOf(env).agent(name)
 		if err != nil {
 			return nil, err
 		}

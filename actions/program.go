@@ -25,14 +25,15 @@ import (
 const ProgramsKey = "programs"
 
 func init() {
-	RegisterSection(&Section{
+	registerSection(&Section{
 		Key:      ProgramsKey,
 		Doc:      "Programs: synchronization code the program action runs on real OS threads.",
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
+		Overlay:  overlayPrograms,
 	})
-	Register(&Spec{
+	register(&Spec{
 		Name: "program",
 		Summary: "Runs a program of the programs: section on real, kernel-named OS threads and checks it (invariants, expect, mutual exclusion, misuse, deadlock). " +
 			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
@@ -40,10 +41,14 @@ func init() {
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
 			{Name: "scheduler", Kind: String, Default: schedRandom, Enum: []string{schedOS, schedRandom, schedPCT, schedExhaustive, schedManual},
 				Doc: "os: free threads, the kernel decides; random, pct, exhaustive: one thread at a time, the scheduler decides, so a failure found replays exactly; manual: you are the scheduler, at the terminal, and win by breaking the program"},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (exhaustive: the paths after which it stops incomplete; no limit unless set)"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (exhaustive: the paths after which it stops, incomplete; no limit unless set)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
 			{Name: "max_steps", Kind: Int, Default: program.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps ends with verdict max_steps (a spin, a livelock)"},
+			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
+				Doc: "exhaustive: the distinct states it may keep (about 130 bytes each for three threads); a search that reaches it stops, incomplete"},
+			{Name: "allow_incomplete", Kind: Bool, Default: false,
+				Doc: "accept a search that stopped before it did all it was asked (max_states, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},
 			{Name: "work", Kind: Duration, Doc: "os: real time each thread spends after each of its visible steps, so that the others take steps in between (widens race windows)"},
 			{Name: "jitter", Kind: Duration, Doc: "os: a random pause below this before each visible step, drawn from the run's seed"},
@@ -54,6 +59,7 @@ func init() {
 		Check:   checkProgram,
 		Events:  programEvents,
 		Note:    programNote,
+		Found:   programFound,
 		New:     newProgram,
 	})
 }
@@ -68,21 +74,22 @@ const (
 )
 
 const (
-	maxRuns  = 10_000_000
-	maxSteps = 1 << 24
+	maxRuns   = 10_000_000
+	maxSteps  = 1 << 24
+	maxStates = 1 << 30
 )
 
 // programResult is what the runs found. It shows one run: the first that
 // failed, or else the last.
 type programResult struct {
-	OK           bool           `result:"ok" doc:"no run failed"`
-	Verdict      string         `result:"verdict" doc:"the shown run's: pass, assert, expect, invariant, mutual_exclusion, misuse, deadlock or max_steps"`
+	OK           bool           `result:"ok" doc:"the verdict is pass: no run failed and the search did all it was asked"`
+	Verdict      string         `result:"verdict" doc:"the shown run's failure: assert, expect, invariant, mutual_exclusion, misuse, deadlock or max_steps; else pass, or incomplete for a search that stopped before it did all it was asked (max_states, runs, time), which proves nothing"`
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
 	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 for a replay, or when no run was made"`
 	Runs         int            `result:"runs" doc:"how many runs were made"`
-	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored)"`
+	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored); when false, note says why"`
 	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
 	Switches     int            `result:"switches" doc:"the shown run's context switches: steps taken by another thread than the step before"`
 	Interleaving string         `result:"interleaving" doc:"the shown run step by step: the shared values after each step and a column per thread (OSTEP's style), the failure at the bottom"`
@@ -98,21 +105,22 @@ type programResult struct {
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
 	States           int     `result:"states" doc:"exhaustive: the distinct states explored"`
 	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted"`
-	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule)"`
+	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule), or why a search stopped before it finished"`
 }
 
 type programStep struct {
-	name, scheduler, replay string
-	runs, depth, maxSteps   int
-	runsSet, shrink, trace  bool
-	work, jitter, detect    time.Duration
+	name, scheduler, replay          string
+	runs, depth, maxSteps, maxStates int
+	runsSet, shrink, trace           bool
+	allowIncomplete                  bool
+	work, jitter, detect             time.Duration
 }
 
 func newProgram(a Args) (Action, error) {
 	return &programStep{
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
-		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"),
-		shrink: a.Bool("shrink"), trace: a.Bool("trace"),
+		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
+		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
 	}, nil
 }
@@ -129,6 +137,12 @@ func checkProgram(s Static) []error {
 			}
 		}
 	}
+	if s.Has("scheduler") && s.String("scheduler") == schedExhaustive && !s.Has("replay") {
+		if p := staticProgram(s); p != nil && len(p.Threads()) > control.MaxExhaustiveThreads {
+			errs = append(errs, Paramf("scheduler", "exhaustive handles up to %d threads; program %s has %d: use random or pct",
+				control.MaxExhaustiveThreads, p.Name(), len(p.Threads())))
+		}
+	}
 	if !s.Has("replay") {
 		return errs
 	}
@@ -136,19 +150,26 @@ func checkProgram(s Static) []error {
 	if err != nil {
 		return append(errs, Paramf("replay", "%v", err))
 	}
-	if !s.Has("run") || s.Section == nil {
-		return errs
-	}
-	set, _ := s.Section(ProgramsKey).(*program.Set)
-	if set == nil {
-		return errs
-	}
-	if p, err := set.Program(s.String("run")); err == nil {
+	if p := staticProgram(s); p != nil {
 		if err := sc.Check(p.Name(), p.TextHash()); err != nil {
 			errs = append(errs, Paramf("replay", "%v", err))
 		}
 	}
 	return errs
+}
+
+// staticProgram is the program a step runs, when the loader knows it;
+// nil otherwise.
+func staticProgram(s Static) *program.Program {
+	if !s.Has("run") || s.Section == nil {
+		return nil
+	}
+	set, _ := s.Section(ProgramsKey).(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, _ := set.Program(s.String("run"))
+	return p
 }
 
 // loadPrograms reads the programs: section. Its names are the mapping's
@@ -179,11 +200,30 @@ func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
 	return nil, names, errs
 }
 
-// CheckSchedule says whether text is a schedule pmrun can replay (the
-// --replay flag's value).
-func CheckSchedule(text string) error {
-	_, err := schedule.Parse(text)
-	return err
+// overlayPrograms puts the programs of a student's file in place of the
+// lab's programs of the same names (see [program.Set.Overlay]).
+func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, []SectionError) {
+	set, _ := base.(*program.Set)
+	if set == nil {
+		return nil, []SectionError{{Line: n.Line, Col: n.Column, Msg: "the lab's programs did not load"}}
+	}
+	out, errs := set.Overlay(file, n, want)
+	if errs == nil {
+		return out, nil
+	}
+	list := make([]SectionError, len(errs))
+	for i, e := range errs {
+		list[i] = SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil, list
+}
+
+// ScheduleProgram returns the program that text, a schedule (the
+// --replay flag's value), was made for, or why it is not a schedule pmrun
+// can replay.
+func ScheduleProgram(text string) (string, error) {
+	sc, err := schedule.Parse(text)
+	return sc.Program, err
 }
 
 func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
@@ -195,26 +235,45 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	replay, err := s.replayFor(p, env.Host.Schedules())
+	replay, err := s.replayFor(p, programOptions(env).Schedules)
 	if err != nil {
 		return nil, err
 	}
 	tr := newProgramTracer(env, p, s.scheduler, s.trace)
 	var out programOutcome
+	kind := kindSearch
 	switch {
 	case replay != nil:
-		tr.scheduler = "replay"
+		tr.scheduler, kind = "replay", kindReplay
 		out, err = s.replayRun(ctx, p, *replay, tr)
 	case s.scheduler == schedOS:
+		kind = kindFree
 		out, err = s.free(ctx, env, p, tr)
 	case s.scheduler == schedManual:
+		kind = kindGame
 		out, err = s.manual(ctx, env, p, tr)
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}
-	res := out.result(env.Host.File(), p)
+	res := out.result(env.Host.File(), hostOf(env).Rerun(), p)
 	tr.found(out, res)
+	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
+	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
+		err = &IncompleteError{Program: p.Name(), Why: out.note}
+	}
 	return resultOf(res), err
+}
+
+// IncompleteError is a program step whose search stopped before it did
+// all it was asked and found no failure: it proves nothing, so the step
+// fails unless allow_incomplete says that is enough.
+type IncompleteError struct {
+	Program string
+	Why     string // why it stopped, and what would let it finish
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
 }
 
 // replayFor is the schedule the step replays: its replay parameter, else
@@ -265,9 +324,9 @@ func (s *programStep) free(ctx context.Context, env *Env, p *program.Program, tr
 func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
 	opts := control.Options{
 		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
-		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Shrink: s.shrink, OnRun: tr.controlRun,
+		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink, OnRun: tr.controlRun,
 	}
-	if sh := env.Host.SearchShard(); sh.Count > 1 {
+	if sh := programOptions(env).SearchShard; sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
 	if s.scheduler == schedExhaustive && !s.runsSet {
@@ -344,7 +403,7 @@ type programOutcome struct {
 	note             string
 }
 
-func (o programOutcome) result(file string, p *program.Program) programResult {
+func (o programOutcome) result(file string, rerun []string, p *program.Program) programResult {
 	r := programResult{
 		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
 		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
@@ -366,10 +425,22 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 		r.Interleaving = o.interleaving.Format()
 	}
 	if f := o.failure; f != nil {
-		r.Failure = failureText(file, f)
-		r.Replay = replayCommand(file, r.Schedule)
+		r.Failure = failureText(programFile(file, p), f)
+		r.Replay = replayCommand(rerun, r.Schedule)
+		if p.File() != "" {
+			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
+		}
 	}
 	return r
+}
+
+// programFile is the file p was read from: the scenario's, or a student's
+// (see [Section.Overlay]).
+func programFile(scenario string, p *program.Program) string {
+	if f := p.File(); f != "" {
+		return f
+	}
+	return scenario
 }
 
 // failureText says what broke and where, FILE:LINE:COL: message; the
@@ -382,12 +453,29 @@ func failureText(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
-// replayCommand is the command line that replays schedule.
-func replayCommand(file, sched string) string {
-	if file == "" || sched == "" {
+// replayCommand is the command line that replays schedule: pmrun run with
+// rerun, the arguments that run the scenario again as this run did
+// ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
+func replayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
 		return ""
 	}
-	return "pmrun run " + shellQuote(file) + " --replay " + sched
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+// gradeReplayCommand is the command line that replays schedule on a
+// student's program in the lab.
+func gradeReplayCommand(lab, student, sched string) string {
+	if sched == "" {
+		return ""
+	}
+	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
@@ -399,10 +487,14 @@ func shellQuote(s string) string {
 }
 
 // programNote is what the console prints under a program step that found
-// a failure: which, and how to replay it.
+// a failure: which, and how to replay it; or under one whose search did
+// not finish, allowed by allow_incomplete: why.
 func programNote(r Result) []string {
 	if ok, _ := r["ok"].(bool); ok {
 		return nil
+	}
+	if r["verdict"] == string(program.Incomplete) {
+		return []string{fmt.Sprintf("incomplete, allowed by allow_incomplete: %v", r["note"])}
 	}
 	f, _ := r["failure"].(string)
 	if f == "" {

@@ -31,11 +31,11 @@ var (
 var programEvents = []*Event{
 	{
 		Name: "program_start", Row: programRow,
-		Starts: []Start{{Style: programRunSpan, Label: Text("run {run} ({scheduler})")}},
+		Starts: []Start{{If: runDrawn, Style: programRunSpan, Label: Text("run {run} ({scheduler})")}},
 	},
 	{
 		Name: "program_end", Row: programRow,
-		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {failure}"), Failed: Always},
+		Mark:    &Mark{If: func(o Occurrence) bool { return runDrawn(o) && runFailed(o) }, Label: Text("run {run}: {failure}"), Failed: Always},
 		Ends:    []End{{Style: programRunSpan, Status: Text("{verdict} after {steps} steps"), Failed: runFailed, KeepFields: true}},
 		Console: programEndLine,
 		Count:   &Count{Noun: "runs"}, // of a search, on the live progress line
@@ -75,6 +75,15 @@ var programEvents = []*Event{
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: foundLines,
 	},
+	programShown,
+}
+
+// runDrawn says whether a run's start and end are drawn on the timeline:
+// a free run's, which the kernel interleaved in real time, and the run a
+// search shows; not the hundreds of runs of a search, which the report
+// gives as numbers (program_shown).
+func runDrawn(o Occurrence) bool {
+	return o.Fields.Bool("shown") || o.Fields.Str("scheduler") == schedOS
 }
 
 func runFailed(o Occurrence) bool { return o.Fields.Str("verdict") != string(program.Pass) }
@@ -91,7 +100,12 @@ func stepLine(o Occurrence) string {
 	return fmt.Sprintf("%s run %s: %s: %s", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("worker"), stepLabel(o))
 }
 
+// programEndLine is -v's line for the end of a run drawn (see runDrawn):
+// a search's other runs are said in one line by program_shown.
 func programEndLine(o Occurrence) string {
+	if !runDrawn(o) {
+		return ""
+	}
 	line := fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
 	if f := o.Fields.Str("failure"); f != "" {
 		line += ": " + f
@@ -185,7 +199,7 @@ func (t *programTracer) controlRun(ri control.RunInfo) {
 func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfinished func(i int) string) {
 	verdict, failure, level := string(program.Pass), "", hclog.Info
 	if f != nil {
-		verdict, failure, level = string(f.Verdict), failureText(t.env.Host.File(), f), hclog.Warn
+		verdict, failure, level = string(f.Verdict), failureText(programFile(t.env.Host.File(), t.p), f), hclog.Warn
 	}
 	if t.trace && unfinished != nil {
 		for i, name := range t.p.Threads() {
@@ -194,8 +208,12 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 			}
 		}
 	}
-	t.env.EventLevel(level, "program_end", "program run ended", "program", t.p.Name(), "run", r, "verdict", verdict,
-		"failure", failure, "steps", steps, "switches", switches)
+	kv := []any{"program", t.p.Name(), "run", r, "scheduler", t.scheduler, "verdict", verdict,
+		"failure", failure, "steps", steps, "switches", switches}
+	if t.shown {
+		kv = append(kv, "shown", true)
+	}
+	t.env.EventLevel(level, "program_end", "program run ended", kv...)
 }
 
 // step logs one visible step of thread i in run r.
@@ -222,7 +240,7 @@ func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done b
 		kv = append(kv, "message", info.Log)
 	}
 	if info.Failure != nil {
-		kv = append(kv, "failed", true, "failure", failureText(t.env.Host.File(), info.Failure))
+		kv = append(kv, "failed", true, "failure", failureText(programFile(t.env.Host.File(), t.p), info.Failure))
 	}
 	t.env.Event(event, "program step", kv...)
 	if info.Blocked {

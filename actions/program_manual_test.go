@@ -37,7 +37,7 @@ steps:
 // schedule), and with trace on the final run's steps are the events.
 func TestProgramManual(t *testing.T) {
 	t.Parallel()
-	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{})
+	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,9 @@ func TestProgramManual(t *testing.T) {
 	seed := uint64(42)
 	o := runner.Run(t.Context(), sc, runner.Options{
 		RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second,
-		Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+		SectionOptions: map[string]any{actions.ProgramsKey: &actions.ProgramOptions{
+			Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+		}},
 	})
 	r := scenarioRun{Outcome: o, log: log}
 	mustPass(t, r)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -26,7 +27,7 @@ func TestProgramFreeRuns(t *testing.T) {
 	if !strings.HasPrefix(sched, "pmrun1:lost:") {
 		t.Errorf("schedule %q", sched)
 	}
-	if want := "pmrun run program.yaml --replay " + sched; lost["replay"] != want {
+	if want := "pmrun run program.yaml --seed 42 --replay " + sched; lost["replay"] != want {
 		t.Errorf("replay %q, want %q", lost["replay"], want)
 	}
 	if f := lost["failure"].(string); !strings.HasPrefix(f, "program.yaml:8:13: expect count == 2 failed: count = 1") {
@@ -141,7 +142,7 @@ func TestProgramLoadErrors(t *testing.T) {
 		"program: {run: p, scheduler: pct, work: 1ms}": "work: applies to scheduler: os only",
 		"program: {run: p, replay: x}":                 `replay: schedule "x": not a pmrun schedule`,
 	} {
-		_, err := lang.Parse("p.yaml", []byte(head+src+"\n"), lang.LoadOptions{})
+		_, err := lang.Parse("p.yaml", []byte(head+src+"\n"), lang.LoadOptions{Registry: actions.Registry()})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", src, err, want)
 		}
@@ -236,4 +237,42 @@ func compress(s string) string {
 		i = j
 	}
 	return b.String()
+}
+
+// TestProgramIncompleteIsNoPass: an exhaustive search cut by max_states or
+// by runs that found no failure is verdict incomplete, ok false, and fails
+// its step, saying why, how many states, and what would let it finish;
+// allow_incomplete lets it pass as incomplete. A cut search that finds its
+// failure is a find, and a complete one a proof.
+func TestProgramIncompleteIsNoPass(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program_incomplete.yaml")
+	for id, want := range map[string][]string{
+		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
+		"paths":  {"program fixed: not a pass: the search stopped after 3 paths (runs: 3),", "states, before it explored every state: raise runs, or leave it unset"},
+	} {
+		s := r.step(t, id)
+		if s.Status != lang.StatusFailed || s.Err == nil {
+			t.Errorf("%s: status %s, want failed", id, s.Status)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(s.Err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", id, s.Err, w)
+			}
+		}
+		if res := s.Result; res["ok"] != false || res["verdict"] != "incomplete" || res["complete"] != false {
+			t.Errorf("%s: ok %v verdict %v complete %v; want false, incomplete, false", id, res["ok"], res["verdict"], res["complete"])
+		}
+	}
+	for _, id := range []string{"allowed", "find", "proof"} {
+		if s := r.step(t, id); s.Status != lang.StatusOK {
+			t.Errorf("%s: %s: %v", id, s.Status, s.Err)
+		}
+	}
+	for _, s := range r.Steps {
+		if s.Step.Action == "assert" && s.Status != lang.StatusOK {
+			t.Errorf("line %d: %v", s.Step.Pos.Line, s.Err)
+		}
+	}
 }

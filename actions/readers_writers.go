@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name: "readers_writers",
 		Summary: "The readers-writers problem: readers share a room, a writer needs it alone; one OS thread a worker, futex semaphores for the locks. " +
 			"Times every wait, to show who starves whom under each policy. policy none breaks the rule on purpose (ok: false, not a failure).",

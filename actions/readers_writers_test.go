@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -39,7 +40,7 @@ func TestReadersWritersScenario(t *testing.T) {
 		"readers_writers: {readers: 0, writers: 0}": "nobody to run",
 		"readers_writers: {policy: lottery}":        "policy",
 	} {
-		if _, err := lang.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), lang.LoadOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := lang.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), lang.LoadOptions{Registry: actions.Registry()}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}
 	}

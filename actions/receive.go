@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "receive",
 		Summary: "Receive messages from a channel, in the runner or an agent; timeout 0 does not wait. Running out of time or messages is ok: false, not a failure; a damaged or cut-off message fails the step.",
 		Params: []Param{
@@ -46,7 +46,7 @@ type receiveStep struct {
 
 func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var reply place.ReceiveReply
-	p, err := env.Host.place(r.to)
+	p, err := hostOf(env).place(r.to)
 	if err == nil {
 		reply, err = p.Receive(ctx, r.args)
 	}

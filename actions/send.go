@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:      "send",
 		Summary:   "Send a message on a channel, from the runner or an agent; with count and size and no message, numbered, checksummed payloads (stress mode).",
 		Shorthand: "message",
@@ -72,7 +72,7 @@ type sendStep struct {
 
 func (s *sendStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var reply place.SendReply
-	p, err := env.Host.place(s.from)
+	p, err := hostOf(env).place(s.from)
 	if err == nil {
 		reply, err = p.Send(ctx, s.args)
 	}
@@ -97,7 +97,7 @@ func unreadHint(ctx context.Context, env *Env, name string) string {
 	if ctx.Err() == nil {
 		return ""
 	}
-	ch, err := env.Host.channel(name)
+	ch, err := hostOf(env).channel(name)
 	if err != nil {
 		return ""
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:      "sleep",
 		Summary:   "Wait for a duration; Ctrl-C and timeouts end it early.",
 		Shorthand: "for",

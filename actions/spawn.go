@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "spawn",
 		Summary: "Start a process: a command (no shell), a shell line, or a pmrun agent.",
 		Params: []Param{
@@ -148,13 +148,13 @@ func (s *spawnStep) Run(ctx context.Context, env *Env) (Result, error) {
 	var p *proc.Process
 	var err error
 	if s.agent {
-		p, err = env.Host.startAgent(ctx, s.spec.Name, s.spec.Env)
+		p, err = hostOf(env).startAgent(ctx, s.spec.Name, s.spec.Env)
 	} else {
 		argv := s.spec.Argv
 		if len(argv) == 0 {
 			argv = []string{"/bin/sh", "-c", s.spec.Shell}
 		}
-		p, err = env.Host.startProcess(s.spec, argv)
+		p, err = hostOf(env).startProcess(s.spec, argv)
 	}
 	if err != nil {
 		return nil, err

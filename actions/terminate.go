@@ -6,7 +6,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "terminate",
 		Summary: "Stop a process (its whole group: a signal, then SIGKILL after a grace period) or cancel a thread.",
 		Params: []Param{
@@ -38,9 +38,9 @@ type terminateStep struct {
 
 func (t *terminateStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if t.thread != "" {
-		return env.Host.cancelThread(ctx, t.thread)
+		return hostOf(env).cancelThread(ctx, t.thread)
 	}
-	p, err := env.Host.process(t.process)
+	p, err := hostOf(env).process(t.process)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "thread",
 		Summary: "Start a real OS thread, named in the kernel (ps -L, top -H), in the runner or an agent.",
 		Params: []Param{
@@ -101,5 +101,5 @@ func newThread(a Args) (Action, error) {
 }
 
 func (t *threadStep) Run(ctx context.Context, env *Env) (Result, error) {
-	return env.Host.startThread(ctx, env, t.spec, t.in)
+	return hostOf(env).startThread(ctx, env, t.spec, t.in)
 }

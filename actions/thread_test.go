@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/actions/internal/place"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
@@ -112,7 +113,7 @@ steps:
   - id: b
     thread: {name: "`+names[1]+`"}
   - sleep: 1m
-`), lang.LoadOptions{})
+`), lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ steps:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := lang.Parse("x.yaml", []byte(tt.src), lang.LoadOptions{})
+			_, err := lang.Parse("x.yaml", []byte(tt.src), lang.LoadOptions{Registry: actions.Registry()})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("load error %v, want one containing %q", err, tt.want)
 			}

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register(&Spec{
+	register(&Spec{
 		Name:    "wait",
 		Summary: "Wait for a process to exit, a thread to end, or a background step to finish.",
 		Params: []Param{
@@ -50,7 +50,7 @@ func (w *waitStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	switch {
 	case w.process != "":
-		p, err := env.Host.process(w.process)
+		p, err := hostOf(env).process(w.process)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +60,7 @@ func (w *waitStep) Run(ctx context.Context, env *Env) (Result, error) {
 		}
 		return exitOf(p.Name(), exit), nil
 	case w.thread != "":
-		return env.Host.waitThread(ctx, w.thread)
+		return hostOf(env).waitThread(ctx, w.thread)
 	}
 	res, err := env.Join(ctx, w.step)
 	return resultOf(joinedStep{Result: res}), err

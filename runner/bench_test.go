@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
 )
@@ -27,7 +28,7 @@ func assertScenario(n int) []byte {
 func BenchmarkLoad(b *testing.B) {
 	data := assertScenario(10000)
 	for b.Loop() {
-		if _, err := lang.Parse("b.yaml", data, lang.LoadOptions{}); err != nil {
+		if _, err := lang.Parse("b.yaml", data, lang.LoadOptions{Registry: probe.Registry()}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -35,7 +36,7 @@ func BenchmarkLoad(b *testing.B) {
 
 // BenchmarkRunAsserts measures running 1,000 assert steps with JSON events.
 func BenchmarkRunAsserts(b *testing.B) {
-	sc, err := lang.Parse("b.yaml", assertScenario(10000), lang.LoadOptions{})
+	sc, err := lang.Parse("b.yaml", assertScenario(10000), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		b.Fatal(err)
 	}

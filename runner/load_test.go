@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/runner"
-	_ "github.com/pmrun/pmrun/runner/internal/probe"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -37,7 +37,7 @@ steps:
   - assert: steps.p.every == duration("250ms") && steps.p.size == 4096
   - assert: 'steps.p.argv == ["echo", "3", "8"] && steps.p.env.B == "4"'
 `
-	sc, err := lang.Parse("v.yaml", []byte(src), lang.LoadOptions{})
+	sc, err := lang.Parse("v.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestLoadLongFile(t *testing.T) {
 
 	bad, want := build(true)
 	for range 3 { // the same errors every time, whatever the scheduling
-		_, err := lang.Parse("s.yaml", []byte(bad), lang.LoadOptions{})
+		_, err := lang.Parse("s.yaml", []byte(bad), lang.LoadOptions{Registry: probe.Registry()})
 		var le lang.LoadErrors
 		if !errors.As(err, &le) {
 			t.Fatalf("want LoadErrors, got %v", err)
@@ -115,7 +115,7 @@ func TestLoadLongFile(t *testing.T) {
 	}
 
 	good, _ := build(false)
-	sc, err := lang.Parse("s.yaml", []byte(good), lang.LoadOptions{})
+	sc, err := lang.Parse("s.yaml", []byte(good), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
-	_ "github.com/pmrun/pmrun/runner/internal/probe"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
 func mustParse(t *testing.T, src string) *lang.Scenario {
 	t.Helper()
-	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{})
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -340,7 +340,7 @@ func TestSeedRepeats(t *testing.T) {
 func TestVarOverride(t *testing.T) {
 	t.Parallel()
 	src := "name: s\nvars: {items: 1, extra: y}\nsteps:\n  - assert: vars.items == 500 && vars.extra == \"x\"\n"
-	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Vars: map[string]string{"items": "500", "extra": "x"}})
+	sc, err := lang.Parse("t.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry(), Vars: map[string]string{"items": "500", "extra": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -23,6 +25,9 @@ type SessionConfig struct {
 	// File names the session in load errors and in the scenario_start
 	// event; the default is Name.
 	File string
+	// Registry holds the actions the steps may use; nil: every action of
+	// pmrun (actions.Registry).
+	Registry *contract.Registry
 	// Comment is written at the top of the recording, each line as a #
 	// comment; the lines of steps in events and errors count it, so they
 	// are the lines of the file a recording is saved in.
@@ -81,6 +86,9 @@ func NewSession(ctx context.Context, cfg SessionConfig, opt Options) (*Session, 
 	}
 	if cfg.File == "" {
 		cfg.File = cfg.Name
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = actions.Registry()
 	}
 	sc := &lang.Scenario{File: cfg.File, Name: cfg.Name, Description: cfg.Description}
 	s := &Session{cfg: cfg, x: newExecution(sc, opt)}
@@ -174,7 +182,7 @@ func (s *Session) load(text string) (*recorded, *lang.Scenario, error) {
 	for _, r := range s.steps {
 		entries = append(entries, r.skeleton)
 	}
-	sc, err := lang.Parse(s.cfg.File, s.document(append(entries, rec.text)), lang.LoadOptions{})
+	sc, err := lang.Parse(s.cfg.File, s.document(append(entries, rec.text)), lang.LoadOptions{Registry: s.cfg.Registry})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -105,7 +106,7 @@ func replay(t *testing.T, s *runner.Session) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := lang.Parse("rec.yaml", data, lang.LoadOptions{})
+	sc, err := lang.Parse("rec.yaml", data, lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatalf("recording does not load: %v\n%s", err, data)
 	}

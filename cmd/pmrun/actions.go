@@ -23,7 +23,7 @@ result, which expressions read as steps.ID.FIELD.`,
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
 				var names []cobra.Completion
-				for _, s := range actions.All() {
+				for _, s := range actions.Registry().All() {
 					names = append(names, cobra.CompletionWithDesc(s.Name, s.Summary))
 				}
 				return names, cobra.ShellCompDirectiveNoFileComp
@@ -37,18 +37,18 @@ func (c *cli) actions(rest []string) error {
 	switch len(rest) {
 	case 0:
 		width := 0
-		for _, s := range actions.All() {
+		for _, s := range actions.Registry().All() {
 			width = max(width, len(s.Name))
 		}
-		for _, s := range actions.All() {
+		for _, s := range actions.Registry().All() {
 			fmt.Fprintf(c.stdout, "  %-*s %s\n", width, s.Name, s.Summary)
 		}
 		fmt.Fprintln(c.stdout, "\n'pmrun actions NAME' shows an action's parameters and result fields.")
 		return nil
 	case 1:
-		spec, ok := actions.Lookup(rest[0])
+		spec, ok := actions.Registry().Lookup(rest[0])
 		if !ok {
-			names := actions.Names()
+			names := actions.Registry().Names()
 			return usageErrorf("no action %q; the actions are %s", rest[0], strings.Join(names, ", "))
 		}
 		describeAction(c.stdout, spec)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -34,7 +35,7 @@ func (c *cli) check(vars stringList, paths []string) error {
 	if len(paths) == 0 {
 		return usageErrorf("check: no scenario given")
 	}
-	opt := lang.LoadOptions{Vars: map[string]string{}}
+	opt := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
 	for _, v := range vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {

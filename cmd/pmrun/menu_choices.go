@@ -289,7 +289,7 @@ func (m *menu) traceEvent(_ time.Time, level hclog.Level, msg string, args []any
 	if f.Str("action") != "prodcons" {
 		return // the host's own events: the threads and processes of the step
 	}
-	ev, ok := actions.LookupEvent(f.Str("event"))
+	ev, ok := actions.Registry().LookupEvent(f.Str("event"))
 	if !ok || ev.Console == nil {
 		return
 	}

@@ -22,7 +22,7 @@ import (
 var menuPrograms []byte
 
 func (m *menu) beScheduler(ctx context.Context) error {
-	builtin, err := lang.Parse("menu_programs.yaml", menuPrograms, lang.LoadOptions{})
+	builtin, err := lang.Parse("menu_programs.yaml", menuPrograms, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		return fmt.Errorf("the built-in programs: %v", err)
 	}
@@ -87,7 +87,7 @@ func (m *menu) labProgram(ctx context.Context, path string) (section any, name s
 		m.say("Cannot read %s: %v", path, err)
 		return nil, "", nil
 	}
-	sc, err := lang.Parse(path, data, lang.LoadOptions{})
+	sc, err := lang.Parse(path, data, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		m.say("%s has mistakes (pmrun check %s shows them):\n%v", path, path, err)
 		return nil, "", nil

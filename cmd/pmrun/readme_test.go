@@ -27,7 +27,7 @@ func TestReadmeDocumentsEveryAction(t *testing.T) {
 			rows[m[1]] = line
 		}
 	}
-	for _, spec := range actions.All() {
+	for _, spec := range actions.Registry().All() {
 		row, ok := rows[spec.Name]
 		if !ok {
 			t.Errorf("README has no row for the action %s", spec.Name)

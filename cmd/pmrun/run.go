@@ -135,17 +135,19 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	for _, sched := range rf.replay {
-		if err := actions.CheckSchedule(sched); err != nil {
+		if _, err := actions.ScheduleProgram(sched); err != nil {
 			return usageErrorf("--replay: %v", err)
 		}
 	}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout, Schedules: rf.replay}
+	programs := &actions.ProgramOptions{Schedules: rf.replay}
+	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout,
+		SectionOptions: map[string]any{actions.ProgramsKey: programs}}
 	if rf.search != "" {
 		i, n, err := parseShard(rf.search)
 		if err != nil {
 			return usageErrorf("--search-shard %q: %v", rf.search, err)
 		}
-		opt.SearchShard = actions.Shard{Index: i - 1, Count: n}
+		programs.SearchShard = actions.Shard{Index: i - 1, Count: n}
 	}
 	if rf.seed != "" {
 		n, err := strconv.ParseUint(rf.seed, 10, 64)
@@ -154,7 +156,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		}
 		opt.Seed = &n
 	}
-	load := lang.LoadOptions{Vars: map[string]string{}}
+	load := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
 	for _, v := range rf.vars {
 		name, value, err := lang.ParseVar(v)
 		if err != nil {
@@ -185,6 +187,11 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 			}
 		}
 		return err
+	}
+	if rf.shard == "" { // a shard's files may not be the ones a schedule is for
+		if err := checkReplays(rf.replay, scenarios); err != nil {
+			return err
+		}
 	}
 	actions.StartGuard()
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
@@ -220,16 +227,16 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		outputs = append(outputs, stdout)
 		gameOut = c.stderr
 	} else {
-		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii}
+		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii, Registry: actions.Registry()}
 		if look.terminal {
 			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
 		}
 		console = report.NewConsoleWith(stdout, co)
 		opt.Reporter = console
 	}
-	opt.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
+	programs.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
 	if console != nil {
-		opt.Terminal.HoldDuringGames(console.Hold)
+		programs.Terminal.HoldDuringGames(console.Hold)
 	}
 	live := console != nil && look.terminal && !rf.quiet
 	level := hclog.Info
@@ -239,7 +246,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	showEvents := rf.verbose && console != nil
 	var timeline *report.Timeline
 	if rf.report != "" || rf.trace != "" {
-		timeline = report.NewTimeline(0, scenarios)
+		timeline = report.NewTimeline(actions.Registry(), 0, scenarios)
 	}
 	if len(outputs) > 0 || showEvents || timeline != nil || live {
 		out := io.MultiWriter(outputs...)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -24,7 +25,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("name: x\nsteps:\n  - log: \"${{ vars.a }}\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := lang.Parse("f.yaml", data, lang.LoadOptions{})
+		sc, err := lang.Parse("f.yaml", data, lang.LoadOptions{Registry: probe.Registry()})
 		if err == nil {
 			if sc == nil || sc.Name == "" {
 				t.Fatalf("no error but scenario %+v", sc)
@@ -71,7 +72,7 @@ func FuzzParseVar(f *testing.F) {
 		}
 		for _, decl := range decls {
 			src := fmt.Sprintf("name: x\nvars:\n  %s: %s\nsteps:\n  - log: \"${{ vars['%s'] }}\"\n", name, decl, name)
-			sc, err := lang.Parse("f.yaml", []byte(src), lang.LoadOptions{Vars: map[string]string{name: value}})
+			sc, err := lang.Parse("f.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry(), Vars: map[string]string{name: value}})
 			if err == nil {
 				if _, ok := sc.Vars[name]; !ok {
 					t.Fatalf("%s: var %s lost", decl, name)

@@ -17,11 +17,15 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // LoadOptions change how a scenario is loaded.
 type LoadOptions struct {
+	// Registry holds the actions and sections the scenario is checked
+	// against (the CLI's is actions.Registry(); a test may make one with
+	// only the actions it needs). It must be set.
+	Registry *contract.Registry
 	// Vars override the scenario's vars (--var NAME=VALUE): each VALUE is
 	// the text after =, read for the type of the var's value in the file
 	// (see [ParseVar]). A name the file does not declare is left out of
@@ -30,6 +34,15 @@ type LoadOptions struct {
 	// MaxSize caps the size of a scenario file, in bytes; 0 means
 	// [DefaultMaxSize].
 	MaxSize int
+	// Student is a student's ID: the vars the lab's course: varies take
+	// the values this ID picks (see [Variant.Pick]); --var still
+	// overrides them.
+	Student string
+	// Submission is a student's file to load into the lab: its programs
+	// take the place of the lab's programs of the same names, which the
+	// lab's course: names as the student's. Its mistakes are errors in
+	// that file.
+	Submission *Submission
 	// checkOnly keeps no compiled expression once it has been checked:
 	// see [CheckFile].
 	checkOnly bool
@@ -187,14 +200,18 @@ func errMessage(err error) string {
 
 // Parse loads a scenario from data; file names it in errors.
 func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
+	if opt.Registry == nil {
+		panic("lang: LoadOptions.Registry is nil: load against a registry of actions, such as actions.Registry()")
+	}
 	l := &loader{
+		reg:   opt.Registry,
 		file:  file,
 		data:  data,
 		opt:   opt,
 		sc:    &Scenario{File: file, Timeout: DefaultTimeout},
 		ids:   map[string]Pos{},
 		byID:  map[string]*Step{},
-		decls: map[actions.RefKind]map[string]Pos{},
+		decls: map[contract.RefKind]map[string]Pos{},
 		names: &exprNames{steps: map[string]bool{}, vars: map[string]bool{}, checkOnly: opt.checkOnly},
 	}
 	l.compiles.holdBack = opt.checkOnly
@@ -208,7 +225,7 @@ func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
 // idPattern is what ids, var names and channel names look like.
 var idPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "channels", "steps", "finally"}
+var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "channels", "course", "steps", "finally"}
 
 var channelKeys = []string{"kind", "framing", "max_message"}
 
@@ -218,6 +235,7 @@ const defaultMaxMessage = 16 << 20
 
 // loader turns a YAML document into a Scenario, collecting every error.
 type loader struct {
+	reg   *contract.Registry
 	file  string
 	data  []byte
 	lines []int // where each line of data starts; see lineText
@@ -225,11 +243,11 @@ type loader struct {
 	sc    *Scenario
 	errs  LoadErrors
 
-	ids      map[string]Pos                     // step ids
-	byID     map[string]*Step                   // the step of each id
-	varDecls map[string]*yaml.Node              // each var's value in the file
-	decls    map[actions.RefKind]map[string]Pos // declared objects
-	dynamic  map[actions.RefKind]bool           // some object of the kind has a run-time name
+	ids      map[string]Pos                      // step ids
+	byID     map[string]*Step                    // the step of each id
+	varDecls map[string]*yaml.Node               // each var's value in the file
+	decls    map[contract.RefKind]map[string]Pos // declared objects
+	dynamic  map[contract.RefKind]bool           // some object of the kind has a run-time name
 	names    *exprNames
 	varScope *Scope // the vars alone, for the values known at load
 	// compiles compiles expressions, which needs every step id and var
@@ -239,6 +257,9 @@ type loader struct {
 	// only its own step or value.
 	compiles compileQueue
 	later    []func() []*Error
+	// templateLines are the lines of a section's ${{ }} that could not be
+	// filled in (see sectionTemplates).
+	templateLines map[int]bool
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -273,14 +294,21 @@ func (l *loader) load() {
 		l.errorf(root, "a scenario is a mapping with name and steps, not a %s", kindName(root))
 		return
 	}
-	var stepsNode, finallyNode *yaml.Node
+	var stepsNode, finallyNode, courseNode *yaml.Node
+	type sectionNode struct {
+		sec *contract.Section
+		v   *yaml.Node
+	}
+	var sections []sectionNode
 	known := scenarioKeys
-	for _, sec := range actions.Sections() {
+	for _, sec := range l.reg.Sections() {
 		known = append(known[:len(known):len(known)], sec.Key)
 	}
 	l.mapping(root, "scenario", known, func(key string, k, v *yaml.Node) {
-		if sec, ok := actions.LookupSection(key); ok {
-			l.section(sec, v)
+		if sec, ok := l.reg.LookupSection(key); ok {
+			// Loaded once the vars are known: its ${{ vars.X }} are
+			// filled in first.
+			sections = append(sections, sectionNode{sec, v})
 			return
 		}
 		switch key {
@@ -307,6 +335,8 @@ func (l *loader) load() {
 			}
 		case "channels":
 			l.channels(v)
+		case "course":
+			courseNode = v
 		case "steps":
 			stepsNode = v
 		case "finally":
@@ -316,8 +346,16 @@ func (l *loader) load() {
 	if l.sc.Name == "" {
 		l.errorf(root, "scenario has no name: add name: at the top")
 	}
+	l.course(courseNode)
 	l.overrideVars()
 	l.varScope = &Scope{env: map[string]any{"vars": l.sc.Vars}}
+	for _, s := range sections {
+		l.sectionTemplates(s.v, map[*yaml.Node]bool{})
+		l.section(s.sec, s.v)
+	}
+	if l.opt.Submission != nil {
+		l.submission()
+	}
 	l.collectIDs(stepsNode, finallyNode)
 	if stepsNode == nil {
 		l.errorf(root, "scenario has no steps: add a steps: list")
@@ -390,7 +428,7 @@ func (l *loader) channels(v *yaml.Node) {
 		l.errorf(v, "channels must be a mapping of channel names to settings")
 		return
 	}
-	l.declare(actions.ChannelRef, "default", Pos{})
+	l.declare(contract.ChannelRef, "default", Pos{})
 	l.mapping(v, "channels", nil, func(name string, k, val *yaml.Node) {
 		if !idPattern.MatchString(name) {
 			l.errorf(k, "channel name %q must match [a-z_][a-z0-9_]*", name)
@@ -422,20 +460,22 @@ func (l *loader) channels(v *yaml.Node) {
 		} else if !(val.Kind == yaml.ScalarNode && val.Tag == "!!null") {
 			l.errorf(val, "channel %s takes a mapping of settings (kind, framing, max_message), such as {}", name)
 		}
-		l.declare(actions.ChannelRef, name, ch.Pos)
+		l.declare(contract.ChannelRef, name, ch.Pos)
 		l.sc.Channels = append(l.sc.Channels, ch)
 	})
 }
 
 // section loads a top-level section that an action owns (see
-// [actions.Section]): its errors join the file's, its names are declared
+// [contract.Section]): its errors join the file's, its names are declared
 // for references, and its value goes to the steps.
-func (l *loader) section(sec *actions.Section, v *yaml.Node) {
+func (l *loader) section(sec *contract.Section, v *yaml.Node) {
 	value, names, errs := sec.Load(v)
 	for _, e := range errs {
-		l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
+		if !l.templateLines[e.Line] {
+			l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
+		}
 	}
-	if sec.Declares != actions.NoRef {
+	if sec.Declares != contract.NoRef {
 		for _, n := range names {
 			l.declare(sec.Declares, n.Name, Pos{File: l.file, Line: n.Line, Col: n.Col})
 		}

@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // params decodes an action's parameters: a mapping, or a scalar for the
@@ -86,7 +86,7 @@ func (l *loader) params(s *Step, key, v *yaml.Node) {
 
 // literalArgs returns the step's Args when every parameter is a literal,
 // so running the step resolves nothing; nil otherwise.
-func (s *Step) literalArgs() *actions.Args {
+func (s *Step) literalArgs() *contract.Args {
 	values := make([]any, len(s.spec.Params))
 	for _, p := range s.params {
 		if !p.v.static {
@@ -94,12 +94,12 @@ func (s *Step) literalArgs() *actions.Args {
 		}
 		values[p.index] = p.v.lit
 	}
-	a := actions.NewArgs(s.spec, values)
+	a := contract.NewArgs(s.spec, values)
 	return &a
 }
 
 // static returns what is known of the step's parameters at load.
-func (s *Step) static() actions.Static {
+func (s *Step) static() contract.Static {
 	values := make([]any, len(s.spec.Params))
 	dynamic := map[string]bool{}
 	for _, p := range s.params {
@@ -109,31 +109,31 @@ func (s *Step) static() actions.Static {
 			dynamic[p.def.Name] = true
 		}
 	}
-	return actions.Static{Args: actions.NewArgs(s.spec, values), Dynamic: func(name string) bool { return dynamic[name] }}
+	return contract.Static{Args: contract.NewArgs(s.spec, values), Dynamic: func(name string) bool { return dynamic[name] }}
 }
 
 // channel returns a channel the scenario declares, default included, for
 // an action's Check (a send larger than the channel takes).
-func (l *loader) channel(name string) (actions.ChannelConfig, bool) {
-	if name == actions.DefaultChannel {
-		return actions.ChannelConfig{Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}, true
+func (l *loader) channel(name string) (contract.ChannelConfig, bool) {
+	if name == contract.DefaultChannel {
+		return contract.ChannelConfig{Name: name, Kind: "pipe", Framing: "framed", MaxMessage: defaultMaxMessage}, true
 	}
 	for _, c := range l.sc.Channels {
 		if c.Name == name {
-			return actions.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}, true
+			return contract.ChannelConfig{Name: c.Name, Kind: c.Kind, Framing: c.Framing, MaxMessage: c.MaxMessage}, true
 		}
 	}
-	return actions.ChannelConfig{}, false
+	return contract.ChannelConfig{}, false
 }
 
 // value decodes a parameter's value node for the parameter's kind.
-func (l *loader) value(def actions.Param, n *yaml.Node) *value {
+func (l *loader) value(def contract.Param, n *yaml.Node) *value {
 	v := &value{pos: l.pos(n), text: n.Value}
 	fail := func(format string, args ...any) *value {
 		l.errorf(n, "%s: %s", def.Name, fmt.Sprintf(format, args...))
 		return nil
 	}
-	if def.Kind == actions.Expr {
+	if def.Kind == contract.Expr {
 		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 			return fail("expected an expression, got %s", kindName(n))
 		}
@@ -156,12 +156,12 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 			return l.templated(v, n, &def)
 		}
 		lit, _ := l.literal(n)
-		if def.Kind == actions.Strings {
+		if def.Kind == contract.Strings {
 			return fail("expected a list such as [sleep, \"1\"], got %s", quote(n))
 		}
 		return l.static(v, def, lit, n)
 	case yaml.SequenceNode:
-		if def.Kind != actions.Strings {
+		if def.Kind != contract.Strings {
 			return fail("expected a %s, got a list", def.Kind)
 		}
 		items := make([]*value, len(n.Content))
@@ -190,7 +190,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 		v.parts = &valueParts{list: items}
 		return v
 	case yaml.MappingNode:
-		if def.Kind != actions.StringMap {
+		if def.Kind != contract.StringMap {
 			return fail("expected a %s, got a mapping", def.Kind)
 		}
 		dynamic := false
@@ -219,7 +219,7 @@ func (l *loader) value(def actions.Param, n *yaml.Node) *value {
 	return fail("unexpected %s", kindName(n))
 }
 
-func (l *loader) static(v *value, def actions.Param, lit any, n *yaml.Node) *value {
+func (l *loader) static(v *value, def contract.Param, lit any, n *yaml.Node) *value {
 	out, err := convert(def, lit)
 	if err != nil {
 		l.errorf(n, "%s: %v", def.Name, err)
@@ -237,7 +237,7 @@ var pendingTemplate = &template{}
 // expressions name nothing but vars, its value is known at load: a value
 // a run would refuse (a --var below the parameter's minimum, a var that
 // is no duration) is then an error here, where check finds it.
-func (l *loader) templated(v *value, n *yaml.Node, def *actions.Param) *value {
+func (l *loader) templated(v *value, n *yaml.Node, def *contract.Param) *value {
 	src, pos := n.Value, l.contentPos(n)
 	v.static = false
 	v.tmpl = pendingTemplate // replaced below; non-nil marks the value dynamic
@@ -248,12 +248,14 @@ func (l *loader) templated(v *value, n *yaml.Node, def *actions.Param) *value {
 		}
 		if def != nil && t.varsOnly() {
 			raw, err := t.eval(l.varScope)
+			var out any
 			if err == nil {
-				_, err = convert(*def, raw)
+				out, err = convert(*def, raw)
 			}
 			if err != nil {
 				return []*Error{{Pos: v.pos, Msg: fmt.Sprintf("%s: %v (the value of %s, from vars)", def.Name, err, src)}}
 			}
+			v.lit, v.fromVars = out, true
 		}
 		if !l.opt.checkOnly {
 			v.tmpl = t

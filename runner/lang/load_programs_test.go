@@ -7,6 +7,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -32,7 +33,7 @@ func TestProgramsLoadErrors(t *testing.T) {
 			}
 			t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar")+"/"+src.Name, func(t *testing.T) {
 				t.Parallel()
-				_, err := lang.Parse(src.Name, src.Data, lang.LoadOptions{})
+				_, err := lang.Parse(src.Name, src.Data, lang.LoadOptions{Registry: probe.Registry()})
 				got := ""
 				if err != nil {
 					got = err.Error() + "\n"
@@ -50,7 +51,7 @@ func TestProgramsLoadErrors(t *testing.T) {
 func TestProgramsSectionReachesTheSteps(t *testing.T) {
 	t.Parallel()
 	src := "name: x\nprograms:\n  p:\n    threads:\n      A: [yield]\nsteps:\n  - program: {run: p, scheduler: os}\n"
-	sc, err := lang.Parse("s.yaml", []byte(src), lang.LoadOptions{})
+	sc, err := lang.Parse("s.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}

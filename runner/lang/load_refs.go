@@ -10,25 +10,25 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
-func (l *loader) declare(kind actions.RefKind, name string, pos Pos) {
+func (l *loader) declare(kind contract.RefKind, name string, pos Pos) {
 	m := l.decls[kind]
 	if m == nil {
 		m = map[string]Pos{}
 		l.decls[kind] = m
 	}
-	if first, dup := m[name]; dup && (kind == actions.ProcessRef || kind == actions.ThreadRef) {
+	if first, dup := m[name]; dup && (kind == contract.ProcessRef || kind == contract.ThreadRef) {
 		l.errs = append(l.errs, &Error{Pos: pos, Msg: fmt.Sprintf("duplicate %s name %q (first at line %d)", kind, name, first.Line)})
 		return
 	}
 	m[name] = pos
 }
 
-func (l *loader) markDynamic(kind actions.RefKind) {
+func (l *loader) markDynamic(kind contract.RefKind) {
 	if l.dynamic == nil {
-		l.dynamic = map[actions.RefKind]bool{}
+		l.dynamic = map[contract.RefKind]bool{}
 	}
 	l.dynamic[kind] = true
 }
@@ -37,7 +37,7 @@ func (l *loader) markDynamic(kind actions.RefKind) {
 // objects, and the action's own checks.
 func (l *loader) checkStep(s *Step) (errs []*Error) {
 	for _, p := range s.params {
-		if p.def.Ref == actions.NoRef || !p.v.static {
+		if p.def.Ref == contract.NoRef || !p.v.static {
 			continue
 		}
 		name, _ := p.v.lit.(string)
@@ -53,7 +53,7 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 	static.Section = func(key string) any { return l.sc.Sections[key] }
 	for _, err := range s.spec.Check(static) {
 		pos := s.ActionPos
-		var pe *actions.ParamError
+		var pe *contract.ParamError
 		if errors.As(err, &pe) {
 			for _, p := range s.params {
 				if p.def.Name == pe.Param {
@@ -66,23 +66,23 @@ func (l *loader) checkStep(s *Step) (errs []*Error) {
 	return errs
 }
 
-func (l *loader) checkRef(kind actions.RefKind, name string) string {
+func (l *loader) checkRef(kind contract.RefKind, name string) string {
 	switch kind {
-	case actions.AgentRef:
-		if name == actions.RunnerName {
+	case contract.AgentRef:
+		if name == contract.RunnerName {
 			return ""
 		}
-		if _, ok := l.decls[actions.AgentRef][name]; ok {
+		if _, ok := l.decls[contract.AgentRef][name]; ok {
 			return ""
 		}
-		if _, ok := l.decls[actions.ProcessRef][name]; ok {
+		if _, ok := l.decls[contract.ProcessRef][name]; ok {
 			return fmt.Sprintf("process %q is not an agent: spawn it with agent: true", name)
 		}
-		if l.dynamic[actions.ProcessRef] {
+		if l.dynamic[contract.ProcessRef] {
 			return ""
 		}
-		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, actions.RunnerName, DidYouMean(name, keys(l.decls[actions.AgentRef])))
-	case actions.StepRef:
+		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, contract.RunnerName, DidYouMean(name, keys(l.decls[contract.AgentRef])))
+	case contract.StepRef:
 		pos, ok := l.ids[name]
 		if !ok {
 			return fmt.Sprintf("no step with id %q%s", name, DidYouMean(name, keys(l.ids)))
@@ -95,7 +95,7 @@ func (l *loader) checkRef(kind actions.RefKind, name string) string {
 	if _, ok := l.decls[kind][name]; ok || l.dynamic[kind] {
 		return ""
 	}
-	if kind == actions.ChannelRef && name == "default" {
+	if kind == contract.ChannelRef && name == "default" {
 		return ""
 	}
 	return fmt.Sprintf("no %s named %q%s", kind, name, DidYouMean(name, keys(l.decls[kind])))
@@ -113,7 +113,7 @@ func (l *loader) checkWaits() {
 	refPos := map[[2]*Step]Pos{}
 	for _, s := range append(slices.Clip(l.sc.Steps), l.sc.Finally...) {
 		for _, p := range s.params {
-			if p.def.Ref != actions.StepRef || !p.v.static {
+			if p.def.Ref != contract.StepRef || !p.v.static {
 				continue
 			}
 			name, _ := p.v.lit.(string)

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/pmrun/pmrun/actions"
 )
 
-var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background"}
+var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background", "points"}
 
 var retryKeys = []string{"until", "attempts", "interval"}
 
@@ -80,13 +78,15 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 			s.Retry = l.retry(v)
 		case "continue_on_error":
 			s.ContinueOnError = l.boolean(v, "continue_on_error")
+		case "points":
+			s.Points = l.points(v)
 		case "background":
 			s.Background = l.boolean(v, "background")
 			if s.Background && finally {
 				l.errorf(v, "a finally step cannot run in the background")
 			}
 		default:
-			if _, ok := actions.Lookup(key); ok {
+			if _, ok := l.reg.Lookup(key); ok {
 				if actionKey != nil {
 					extra = append(extra, k)
 					return
@@ -112,13 +112,13 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 	}
 	s.Action = actionKey.Value
 	s.ActionPos = l.pos(actionKey)
-	s.spec, _ = actions.Lookup(s.Action)
+	s.spec, _ = l.reg.Lookup(s.Action)
 	l.params(s, actionKey, actionVal)
 	return s
 }
 
 func (l *loader) unknownStepKey(k *yaml.Node) {
-	names := actions.Names()
+	names := l.reg.Names()
 	if c := suggest(k.Value, names); c != "" {
 		l.errorf(k, "unknown action %q, did you mean %q?", k.Value, c)
 		return

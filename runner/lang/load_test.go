@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/pmrun/pmrun/runner/internal/probe"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -99,7 +99,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := lang.Parse("s.yaml", []byte(tt.yaml), lang.LoadOptions{})
+			_, err := lang.Parse("s.yaml", []byte(tt.yaml), lang.LoadOptions{Registry: probe.Registry()})
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("want no error, got:\n%v", err)
@@ -189,7 +189,7 @@ func TestLoadLongFile(t *testing.T) {
 		return src.String(), want
 	}
 	src, want := gen(true)
-	sc, err := lang.Parse("long.yaml", []byte(src), lang.LoadOptions{})
+	sc, err := lang.Parse("long.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 	var le lang.LoadErrors
 	if !errors.As(err, &le) || sc != nil {
 		t.Fatalf("want load errors, got %v", err)
@@ -203,7 +203,7 @@ func TestLoadLongFile(t *testing.T) {
 		}
 	}
 	src, _ = gen(false)
-	sc, err = lang.Parse("long.yaml", []byte(src), lang.LoadOptions{})
+	sc, err = lang.Parse("long.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestLongTemplatePositions(t *testing.T) {
 		{"one line", line.String(), func(i int) (int, int) { return 3, cols[i] }},
 		{"a block", block.String(), func(i int) (int, int) { return 4 + i, 0 }},
 	} {
-		_, err := lang.Parse("s.yaml", []byte(tc.src), lang.LoadOptions{})
+		_, err := lang.Parse("s.yaml", []byte(tc.src), lang.LoadOptions{Registry: probe.Registry()})
 		var le lang.LoadErrors
 		if !errors.As(err, &le) || len(le) != 2000 {
 			t.Fatalf("%s: want 2000 errors, got %d: %.300v", tc.name, len(le), err)
@@ -257,7 +257,7 @@ func TestLiteralsAsYAMLReadsThem(t *testing.T) {
 	t.Parallel()
 	for text, want := range map[string]string{"7": "7", "010": "8", "0x1F": "31", "1_000": "1000", "+5": "5", "-0": "0", "0o17": "15"} {
 		src := "name: x\nsteps:\n  - id: p\n    probe: {size: " + text + "}\n"
-		sc, err := lang.Parse("s.yaml", []byte(src), lang.LoadOptions{})
+		sc, err := lang.Parse("s.yaml", []byte(src), lang.LoadOptions{Registry: probe.Registry()})
 		if err != nil {
 			t.Errorf("%s: %v", text, err)
 			continue

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/runner/internal/probe"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -45,7 +46,7 @@ func TestVarOverrides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
 			t.Parallel()
-			sc, err := lang.Parse("s.yaml", []byte(file), lang.LoadOptions{Vars: map[string]string{tt.name: tt.value}})
+			sc, err := lang.Parse("s.yaml", []byte(file), lang.LoadOptions{Registry: probe.Registry(), Vars: map[string]string{tt.name: tt.value}})
 			if tt.err != "" {
 				var le lang.LoadErrors
 				if !errors.As(err, &le) || len(le) != 1 {
@@ -71,14 +72,14 @@ func TestVarOverrides(t *testing.T) {
 // with the nearest name.
 func TestVarNotDeclared(t *testing.T) {
 	t.Parallel()
-	sc, err := lang.Parse("s.yaml", []byte("name: x\nvars: {items: 1}\nsteps:\n  - log: a\n"), lang.LoadOptions{Vars: map[string]string{"itemz": "500"}})
+	sc, err := lang.Parse("s.yaml", []byte("name: x\nvars: {items: 1}\nsteps:\n  - log: a\n"), lang.LoadOptions{Registry: probe.Registry(), Vars: map[string]string{"itemz": "500"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := sc.Vars["itemz"]; ok || sc.Vars["items"] != 1 {
 		t.Errorf("vars %v, want items=1 only", sc.Vars)
 	}
-	_, err = lang.Parse("s.yaml", []byte("name: x\nsteps:\n  - assert: vars.extra == 1\n"), lang.LoadOptions{Vars: map[string]string{"extra": "1"}})
+	_, err = lang.Parse("s.yaml", []byte("name: x\nsteps:\n  - assert: vars.extra == 1\n"), lang.LoadOptions{Registry: probe.Registry(), Vars: map[string]string{"extra": "1"}})
 	if err == nil || !strings.Contains(err.Error(), `unknown var "extra"`) {
 		t.Errorf("an undeclared var named in an expression: %v", err)
 	}
@@ -109,7 +110,7 @@ func TestValuesKnownAtLoad(t *testing.T) {
 		{map[string]string{"d": "soon"}, `5:40: every: bad duration "soon"`},
 	}
 	for _, tt := range tests {
-		_, err := lang.Parse("s.yaml", []byte(file), lang.LoadOptions{Vars: tt.vars})
+		_, err := lang.Parse("s.yaml", []byte(file), lang.LoadOptions{Registry: probe.Registry(), Vars: tt.vars})
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("%v: %v", tt.vars, err)
@@ -134,16 +135,16 @@ func TestSizeCap(t *testing.T) {
 	if err := os.WriteFile(path, []byte("name: x\nsteps:\n"+strings.Repeat("  - log: a\n", 200)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lang.LoadFile(path, lang.LoadOptions{MaxSize: 1 << 20}); err != nil {
+	if _, err := lang.LoadFile(path, lang.LoadOptions{Registry: probe.Registry(), MaxSize: 1 << 20}); err != nil {
 		t.Fatalf("under the cap: %v", err)
 	}
-	_, err := lang.LoadFile(path, lang.LoadOptions{MaxSize: 1024})
+	_, err := lang.LoadFile(path, lang.LoadOptions{Registry: probe.Registry(), MaxSize: 1024})
 	if err == nil || !strings.Contains(err.Error(), "big.yaml:1:1: the file is larger than 1 KiB") || !strings.Contains(err.Error(), lang.MaxSizeEnv) {
 		t.Errorf("over the cap: %v", err)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = lang.CheckFile("/dev/zero", lang.LoadOptions{MaxSize: 4 << 20})
+	_, err = lang.CheckFile("/dev/zero", lang.LoadOptions{Registry: probe.Registry(), MaxSize: 4 << 20})
 	runtime.ReadMemStats(&after)
 	if err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
 		t.Errorf("/dev/zero: %v", err)
@@ -202,7 +203,7 @@ func TestReadFIFO(t *testing.T) {
 	}
 
 	empty := fifo("empty.yaml")
-	err := within(empty, func() error { _, err := lang.LoadFile(empty, lang.LoadOptions{}); return err })
+	err := within(empty, func() error { _, err := lang.LoadFile(empty, lang.LoadOptions{Registry: probe.Registry()}); return err })
 	if err == nil || !strings.Contains(err.Error(), "empty.yaml:1:1: it is a FIFO and nothing was written into it: start its writer first") {
 		t.Errorf("a FIFO nothing writes into: %v", err)
 	}
@@ -224,7 +225,7 @@ func TestReadFIFO(t *testing.T) {
 	if err := <-w; err != nil {
 		t.Fatal(err)
 	}
-	sc, err := lang.LoadFile(filled, lang.LoadOptions{})
+	sc, err := lang.LoadFile(filled, lang.LoadOptions{Registry: probe.Registry()})
 	r.Close()
 	if err != nil || sc.Name != "f" {
 		t.Errorf("a FIFO a writer filled: %v", err)

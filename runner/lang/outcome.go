@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Status of a step or scenario.
@@ -27,7 +27,7 @@ type StepResult struct {
 	Status   string
 	Duration time.Duration
 	Err      error
-	Result   actions.Result
+	Result   contract.Result
 }
 
 // Outcome is how one scenario ended.

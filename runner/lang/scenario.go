@@ -7,9 +7,10 @@ package lang
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // DefaultTimeout bounds a scenario that sets no timeout.
@@ -23,14 +24,24 @@ type Scenario struct {
 	Name        string
 	Description string
 	Vars        map[string]any
-	Timeout     time.Duration
-	Seed        *uint64
-	Channels    []*Channel
+	// VarArgs are the --var values that changed the file's vars, as given
+	// (NAME=VALUE, sorted by name): what a command line that runs the
+	// scenario again must repeat.
+	VarArgs  []string
+	Timeout  time.Duration
+	Seed     *uint64
+	Channels []*Channel
 	// Sections are the loaded values of the top-level sections that
-	// actions own (programs:), by key; see [actions.Section].
+	// actions own (programs:), by key; see [contract.Section].
 	Sections map[string]any
-	Steps    []*Step
-	Finally  []*Step
+	// Course is what the lab says about teaching with it (course:); nil
+	// when it says nothing.
+	Course *Course
+	// Submission is the student's file whose programs were loaded into
+	// the lab (see [LoadOptions.Submission]); "" when none was.
+	Submission string
+	Steps      []*Step
+	Finally    []*Step
 }
 
 // Channel is an IPC channel the scenario declares.
@@ -52,13 +63,16 @@ type Step struct {
 
 	Action    string
 	ActionPos Pos
-	spec      *actions.Spec
+	spec      *contract.Spec
 	params    []*param
-	literal   *actions.Args // the parameters, when none needs resolving at run time
-	logFields []any         // see LogFields; made at load
+	literal   *contract.Args // the parameters, when none needs resolving at run time
+	logFields []any          // see LogFields; made at load
 
-	If              *Program
-	Timeout         time.Duration
+	If      *Program
+	Timeout time.Duration
+	// Points is the step's worth as a check of a lab (points:); nil
+	// when it does not say.
+	Points          *float64
 	Retry           *Retry
 	ContinueOnError bool
 	Background      bool
@@ -91,8 +105,41 @@ func (s *Step) Label() string {
 	return s.Action
 }
 
+// Refs returns the names of kind that the steps' parameters refer to,
+// each once, in the order of the steps: the literal ones and those that
+// vars alone give. unknown is true when some step refers to one that only
+// a run can tell (a template of a step's result).
+func (sc *Scenario) Refs(kind contract.RefKind) (names []string, unknown bool) {
+	for _, s := range append(slices.Clip(sc.Steps), sc.Finally...) {
+		for _, p := range s.params {
+			if p.def.Ref != kind {
+				continue
+			}
+			name, _ := p.v.lit.(string)
+			switch {
+			case !p.v.static && !p.v.fromVars:
+				unknown = true
+			case !slices.Contains(names, name):
+				names = append(names, name)
+			}
+		}
+	}
+	return names, unknown
+}
+
+// ParamText is the text of the step's parameter name as the file has it
+// (a template unfilled, an expression's source); "" when it has none.
+func (s *Step) ParamText(name string) string {
+	for _, p := range s.params {
+		if p.def.Name == name {
+			return p.v.text
+		}
+	}
+	return ""
+}
+
 // Spec is the description of the step's action.
-func (s *Step) Spec() *actions.Spec { return s.spec }
+func (s *Step) Spec() *contract.Spec { return s.spec }
 
 // LogFields are the fields every event of the step carries, as key/value
 // pairs: its index (step), its action and its id (step_id), if it has one.
@@ -129,7 +176,7 @@ func (sc *Scenario) StepAt(i int) *Step {
 // A value of the wrong type or out of its parameter's range is a
 // [ParamError]; what the action's New refuses (a folder that is not
 // there) is its own error.
-func (st *Step) NewAction(s *Scope) (actions.Action, error) {
+func (st *Step) NewAction(s *Scope) (contract.Action, error) {
 	args, err := st.args(s)
 	if err != nil {
 		return nil, &ParamError{Err: err}
@@ -138,7 +185,7 @@ func (st *Step) NewAction(s *Scope) (actions.Action, error) {
 }
 
 // args resolves the step's parameters.
-func (st *Step) args(s *Scope) (actions.Args, error) {
+func (st *Step) args(s *Scope) (contract.Args, error) {
 	if st.literal != nil {
 		return *st.literal, nil
 	}
@@ -146,18 +193,18 @@ func (st *Step) args(s *Scope) (actions.Args, error) {
 	for _, p := range st.params {
 		v, err := p.v.resolve(s, *p.def)
 		if err != nil {
-			return actions.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
+			return contract.Args{}, fmt.Errorf("%s: %w", p.def.Name, err)
 		}
 		values[p.index] = v
 	}
-	return actions.NewArgs(st.spec, values), nil
+	return contract.NewArgs(st.spec, values), nil
 }
 
 // param is one parameter as written in the file.
 type param struct {
-	def   *actions.Param // in its spec's Params
-	index int            // of def in the spec's Params
-	pos   Pos            // of the value
+	def   *contract.Param // in its spec's Params
+	index int             // of def in the spec's Params
+	pos   Pos             // of the value
 	v     *value
 }
 
@@ -172,6 +219,9 @@ type value struct {
 	cond   *Program    // an Expr parameter
 	parts  *valueParts // a list or mapping holding templates
 	static bool        // lit is the final value
+	// fromVars: a template of vars alone, whose value (in lit) is known
+	// at load; it is still evaluated when the step runs.
+	fromVars bool
 }
 
 // valueParts are the items of a list or mapping parameter that holds
@@ -184,7 +234,7 @@ type valueParts struct {
 }
 
 // resolve returns the value as the parameter's kind.
-func (v *value) resolve(s *Scope, def actions.Param) (any, error) {
+func (v *value) resolve(s *Scope, def contract.Param) (any, error) {
 	if v.static {
 		return v.lit, nil
 	}

@@ -172,11 +172,11 @@ type condition struct {
 	s *Scope
 }
 
-// Source implements [actions.Condition].
+// Source implements [contract.Condition].
 func (c condition) Source() string { return c.p.src }
 
-// Eval implements [actions.Condition].
+// Eval implements [contract.Condition].
 func (c condition) Eval() (any, error) { return c.s.Eval(c.p, nil) }
 
-// Explain implements [actions.Condition].
+// Explain implements [contract.Condition].
 func (c condition) Explain() []string { return c.s.explain(c.p) }

@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // convert turns a value — a YAML literal or an expression's result — into
 // the Go type of a parameter kind, and checks its bounds.
-func convert(p actions.Param, v any) (any, error) {
+func convert(p contract.Param, v any) (any, error) {
 	out, err := convertKind(p.Kind, v)
 	if err != nil {
 		return nil, err
@@ -22,9 +22,9 @@ func convert(p actions.Param, v any) (any, error) {
 	return out, checkBounds(p, out)
 }
 
-func convertKind(k actions.Kind, v any) (any, error) {
+func convertKind(k contract.Kind, v any) (any, error) {
 	switch k {
-	case actions.String:
+	case contract.String:
 		switch v := v.(type) {
 		case string:
 			return v, nil
@@ -34,9 +34,9 @@ func convertKind(k actions.Kind, v any) (any, error) {
 			return nil, fmt.Errorf("expected a string, got a %s", typeName(v))
 		}
 		return fmt.Sprint(v), nil
-	case actions.Int:
+	case contract.Int:
 		return toInt(v)
-	case actions.Bool:
+	case contract.Bool:
 		switch v := v.(type) {
 		case bool:
 			return v, nil
@@ -46,18 +46,18 @@ func convertKind(k actions.Kind, v any) (any, error) {
 			}
 		}
 		return nil, fmt.Errorf("expected true or false, got %s", describe(v))
-	case actions.Duration:
+	case contract.Duration:
 		return toDuration(v)
-	case actions.Size:
+	case contract.Size:
 		return toSize(v)
-	case actions.Strings:
+	case contract.Strings:
 		switch v := v.(type) {
 		case []string:
 			return v, nil
 		case []any:
 			out := make([]string, len(v))
 			for i, e := range v {
-				s, err := convertKind(actions.String, e)
+				s, err := convertKind(contract.String, e)
 				if err != nil {
 					return nil, fmt.Errorf("item %d: %w", i, err)
 				}
@@ -66,14 +66,14 @@ func convertKind(k actions.Kind, v any) (any, error) {
 			return out, nil
 		}
 		return nil, fmt.Errorf("expected a list, got %s", describe(v))
-	case actions.StringMap:
+	case contract.StringMap:
 		switch v := v.(type) {
 		case map[string]string:
 			return v, nil
 		case map[string]any:
 			out := make(map[string]string, len(v))
 			for key, e := range v {
-				s, err := convertKind(actions.String, e)
+				s, err := convertKind(contract.String, e)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", key, err)
 				}
@@ -162,7 +162,7 @@ func toSize(v any) (any, error) {
 	return n, nil
 }
 
-func checkBounds(p actions.Param, v any) error {
+func checkBounds(p contract.Param, v any) error {
 	if len(p.Enum) > 0 {
 		if s, ok := v.(string); ok && !slices.Contains(p.Enum, s) {
 			return fmt.Errorf("%q is not one of %s%s", s, strings.Join(p.Enum, ", "), DidYouMean(s, p.Enum))

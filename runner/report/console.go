@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -25,6 +25,7 @@ type Console struct {
 	quiet bool // only failures and the scenario lines
 	marks marks
 	live  *progress // nil: no progress line
+	reg   *contract.Registry
 }
 
 // ConsoleOptions say how a [Console] writes.
@@ -39,7 +40,7 @@ type ConsoleOptions struct {
 	ASCII bool
 	// Terminal, if set, is the terminal the console writes on: a step that
 	// runs longer than a moment gets a live line on it — elapsed time and
-	// the counts its events declare ([actions.Count]) — redrawn in place
+	// the counts its events declare ([contract.Count]) — redrawn in place
 	// and erased when the step ends. The console writes that line to
 	// Terminal directly, so its own writer must pass every line on at
 	// once. Feed it events with [Console.Progress] and start it with
@@ -47,12 +48,15 @@ type ConsoleOptions struct {
 	Terminal io.Writer
 	// Width returns the terminal's width in columns; nil: 80.
 	Width func() int
+	// Registry declares the events: the lines [Console.Event] prints and
+	// the counts of the live line. nil: no event has either.
+	Registry *contract.Registry
 }
 
 // marks are the signs a console puts before its lines.
 type marks struct {
-	start, ok, failed, allowed, skipped, event, more string
-	width                                            int // of ok, failed and skipped, padded
+	start, ok, failed, allowed, skipped, found, event, more string
+	width                                                   int // of ok, failed, skipped and found, padded
 }
 
 // ANSI colours for the marks.
@@ -64,14 +68,15 @@ const (
 )
 
 func newMarks(o ConsoleOptions) marks {
-	m := marks{start: "▶", ok: "✓", failed: "✗", allowed: "✗", skipped: "-", event: "│", more: "…", width: 1}
+	m := marks{start: "▶", ok: "✓", failed: "✗", allowed: "✗", skipped: "-", found: "!", event: "│", more: "…", width: 1}
 	if o.ASCII {
-		m = marks{start: ">", ok: "ok  ", failed: "FAIL", allowed: "FAIL", skipped: "skip", event: "|", more: "...", width: 4}
+		m = marks{start: ">", ok: "ok  ", failed: "FAIL", allowed: "FAIL", skipped: "skip", found: "BUG ", event: "|", more: "...", width: 4}
 	}
 	if o.Color {
 		m.ok = ansiGreen + m.ok + ansiReset
 		m.failed = ansiRed + m.failed + ansiReset
 		m.allowed = ansiYellow + m.allowed + ansiReset
+		m.found = ansiRed + m.found + ansiReset
 	}
 	return m
 }
@@ -84,7 +89,7 @@ func NewConsole(w io.Writer, quiet bool) *Console {
 
 // NewConsoleWith returns a Console writing to w as o says.
 func NewConsoleWith(w io.Writer, o ConsoleOptions) *Console {
-	c := &Console{w: w, quiet: o.Quiet, marks: newMarks(o)}
+	c := &Console{w: w, quiet: o.Quiet, marks: newMarks(o), reg: o.Registry}
 	if o.Terminal != nil && !o.Quiet {
 		c.live = newProgress(o, c.marks)
 	}
@@ -110,8 +115,14 @@ func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 // replays it).
 func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) {
 	var notes []string
-	if spec := st.Spec(); spec != nil && spec.Note != nil && r.Status == lang.StatusOK {
-		notes = spec.Note(r.Result)
+	found := ""
+	if spec := st.Spec(); spec != nil && r.Status == lang.StatusOK {
+		if spec.Note != nil {
+			notes = spec.Note(r.Result)
+		}
+		if spec.Found != nil {
+			found = spec.Found(r.Result)
+		}
 	}
 	if c.quiet && r.Status != lang.StatusFailed && len(notes) == 0 {
 		return
@@ -126,6 +137,12 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 		}
 	case lang.StatusSkipped:
 		mark, note = c.marks.skipped, "skipped"
+	default:
+		if found != "" {
+			// It went well, and what it went well at was finding a failure:
+			// a proof that found one must not read as a pass.
+			mark, note = c.marks.found, note+", found "+found
+		}
 	}
 	label := st.Label()
 	var more []string // a long log message, in full below the step's line
@@ -197,17 +214,24 @@ func (c *Console) ScenarioEnd(o *lang.Outcome) {
 }
 
 // Event shows an event from the log below the step that logged it, if
-// its declaration gives it a console line (see [actions.Event]; a line
+// its declaration gives it a console line (see [contract.Event]; a line
 // holding line breaks is printed as several): what
 // processes, threads, channels and labs did while the steps ran. Pass it
 // to runner.EventLog.Tee with -v.
 func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) {
-	f := actions.Fields(args)
-	ev, ok := actions.LookupEvent(f.Str("event"))
+	if c.reg == nil {
+		return
+	}
+	f := contract.Fields(args)
+	ev, ok := c.reg.LookupEvent(f.Str("event"))
 	if !ok || ev.Console == nil {
 		return
 	}
-	for _, line := range strings.Split(ev.Console(actions.Occurrence{Level: level, Message: msg, Fields: f}), "\n") {
+	text := ev.Console(contract.Occurrence{Level: level, Message: msg, Fields: f})
+	if text == "" {
+		return // the declaration has nothing to say of this one
+	}
+	for _, line := range strings.Split(text, "\n") {
 		c.printf("      %s %s\n", c.marks.event, escape(line))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -61,7 +62,7 @@ steps:
   - assert: {that: "false", message: "why\e[1A\rforged ✓ line"}
 `)
 	var out bytes.Buffer
-	console := report.NewConsole(&out, false)
+	console := report.NewConsoleWith(&out, report.ConsoleOptions{Registry: actions.Registry()})
 	events := runner.NewEventLog(io.Discard, hclog.Info)
 	events.Tee(console.Event)
 	runner.Run(context.Background(), sc, runner.Options{Reporter: console, Log: events})

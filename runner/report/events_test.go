@@ -10,54 +10,58 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
 )
 
-// tally is an action registered only in these tests, which declares two
-// events of its own: nothing outside this file knows them, so the
-// timeline, the report and the console can show them only from the
-// declaration.
+// tally is an action registered only in these tests, in a registry of
+// its own, which declares two events of its own: nothing outside this
+// file knows them, so the timeline, the report and the console can show
+// them only from the declaration.
 var (
-	tallyRow     = actions.Row{Kind: actions.WorkerRow, Key: []string{"counter"}, Label: actions.Text("counter {counter}")}
-	tallyWaiting = &actions.Style{Name: "tally_wait", Color: "#123456", Legend: "waiting for a tick"}
-	tallyEvents  = []*actions.Event{
+	tallyRow     = contract.Row{Kind: contract.WorkerRow, Key: []string{"counter"}, Label: contract.Text("counter {counter}")}
+	tallyWaiting = &contract.Style{Name: "tally_wait", Color: "#123456", Legend: "waiting for a tick"}
+	tallyEvents  = []*contract.Event{
 		{
 			Name:   "tally_wait",
 			Row:    tallyRow,
-			Starts: []actions.Start{{Style: tallyWaiting, Label: actions.Text("waits for {what}")}},
+			Starts: []contract.Start{{Style: tallyWaiting, Label: contract.Text("waits for {what}")}},
 		},
 		{
 			Name: "tally_tick",
 			Row:  tallyRow,
-			Mark: &actions.Mark{Label: actions.Text("tick {n}"), Color: "#654321", Legend: "a tick", Failed: actions.IsTrue("wrong")},
-			Ends: []actions.End{{Style: tallyWaiting, Status: actions.Text("ticked")}},
-			Console: func(o actions.Occurrence) string {
+			Mark: &contract.Mark{Label: contract.Text("tick {n}"), Color: "#654321", Legend: "a tick", Failed: contract.IsTrue("wrong")},
+			Ends: []contract.End{{Style: tallyWaiting, Status: contract.Text("ticked")}},
+			Console: func(o contract.Occurrence) string {
 				return fmt.Sprintf("%s counted %s", o.Fields.Str("counter"), o.Fields.Str("n"))
 			},
 		},
 	}
 )
 
-func init() {
-	actions.Register(&actions.Spec{
+// tallyRegistry holds tally alone: the loader, the runner and the
+// presentation need nothing of package actions.
+var tallyRegistry = func() *contract.Registry {
+	r := contract.NewRegistry()
+	r.Register(&contract.Spec{
 		Name:    "tally",
 		Summary: "test action with events of its own",
 		Events:  tallyEvents,
-		New:     func(actions.Args) (actions.Action, error) { return tally{}, nil },
+		New:     func(contract.Args) (contract.Action, error) { return tally{}, nil },
 	})
-}
+	return r
+}()
 
 type tally struct{}
 
-func (tally) Run(ctx context.Context, env *actions.Env) (actions.Result, error) {
+func (tally) Run(ctx context.Context, env *contract.Env) (contract.Result, error) {
 	env.Event("tally_wait", "waiting", "counter", "c-0", "what", "a tick")
 	env.Event("tally_tick", "tick", "counter", "c-0", "n", 1)
 	env.Event("tally_wait", "waiting", "counter", "c-0", "what", "another")
 	env.Event("tally_tick", "tick", "counter", "c-0", "n", 2, "wrong", true)
-	return actions.Result{}, nil
+	return contract.Result{}, nil
 }
 
 // TestDeclaredEventsShown: an action's own events, declared in its Spec,
@@ -65,10 +69,10 @@ func (tally) Run(ctx context.Context, env *actions.Env) (actions.Result, error) 
 // their labels), listed in the run's legend and coloured in the report,
 // and printed on the console with -v.
 func TestDeclaredEventsShown(t *testing.T) {
-	sc := mustParse(t, "name: tally\nsteps:\n  - tally: {}\n")
+	sc := mustParseIn(t, tallyRegistry, "name: tally\nsteps:\n  - tally: {}\n")
 	var console bytes.Buffer
-	con := report.NewConsole(&console, false)
-	tl := report.NewTimeline(0, []*lang.Scenario{sc})
+	con := report.NewConsoleWith(&console, report.ConsoleOptions{Registry: tallyRegistry})
+	tl := report.NewTimeline(tallyRegistry, 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	log.Tee(con.Event)

@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -30,6 +31,8 @@ const (
 
 type reportPage struct {
 	Styles    htmltemplate.CSS // the declared styles' rules
+	ViewStyle htmltemplate.CSS // how views of runs are drawn (package view)
+	Script    htmltemplate.JS
 	Title     string
 	Generated string
 	Passed    int
@@ -45,6 +48,7 @@ type reportRun struct {
 	OK, Failed, Skipped, Allowed       int
 	Err                                string // a failure outside any step
 	Unlisted                           int    // steps left out of the table
+	ViewsLeft                          int    // views of runs not drawn
 	Chart                              *reportChart
 	Steps                              []reportStep
 }
@@ -55,14 +59,23 @@ type reportStep struct {
 	Class                                  string // the row's: its status, and allowed
 	Pos                                    string
 	Message                                string // what a log step logged
+	// Found is what a step that went well found wrong (see
+	// [contract.Spec.Found]).
+	Found string
+	Views []reportView // the runs of threads it shows
 }
 
 type reportChart struct {
 	Width, Height int
-	Rows          []reportRow
-	Axis          []reportTick
-	Hidden        int // bars and marks not drawn
-	Legend        []legendEntry
+	// LabelWidth and PlotWidth are the widths of the labels' column and
+	// of the time axis, Total the run's time in nanoseconds: the report's
+	// script zooms with them.
+	LabelWidth, PlotWidth int
+	Total                 int64
+	Rows                  []reportRow
+	Axis                  []reportTick
+	Hidden                int // bars and marks not drawn
+	Legend                []legendEntry
 }
 
 // legendEntry is a colour of the chart and what it stands for.
@@ -86,7 +99,7 @@ type reportBar struct {
 	Text  string // a label inside the bar, where it fits
 }
 
-// reportGauge is a gauge's line (see [actions.Gauge]) on its row.
+// reportGauge is a gauge's line (see [contract.Gauge]) on its row.
 type reportGauge struct {
 	Path  string // SVG path data
 	Color htmltemplate.CSS
@@ -110,9 +123,10 @@ type reportTick struct {
 // scenario run its outcome, a chart of its timeline (from tl, which may be
 // nil) and a table of its steps with their errors.
 func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
-	page := reportPage{Generated: time.Now().Format(time.RFC3339), Styles: declaredStyles()}
+	page := reportPage{Generated: time.Now().Format(time.RFC3339), ViewStyle: htmltemplate.CSS(view.Style), Script: pageScripts()}
 	var runs []*runLine
 	if tl != nil {
+		page.Styles = declaredStyles(tl.reg)
 		tl.mu.Lock()
 		defer tl.mu.Unlock()
 		runs = tl.runs
@@ -136,11 +150,16 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 				rr.Err = o.Err.Error()
 			}
 		}
+		var views map[int][]reportView
+		if i < len(runs) && runs[i].scenario == o.Scenario.Name {
+			views = viewsOf(i+1, runs[i])
+			rr.ViewsLeft = runs[i].viewsLeft
+		}
 		listed := 0
 		for _, s := range o.Steps {
-			// Every failure is listed; the steps that went well, up to a
-			// limit.
-			if s.Status != lang.StatusFailed {
+			// Every failure is listed, and every step that shows a run;
+			// the other steps that went well, up to a limit.
+			if s.Status != lang.StatusFailed && len(views[s.Step.Index]) == 0 {
 				if listed >= tableLimit {
 					rr.Unlisted++
 					continue
@@ -161,6 +180,12 @@ func WriteHTML(w io.Writer, outcomes []*lang.Outcome, tl *Timeline) error {
 			if msg, ok := s.Result["message"].(string); ok && s.Step.Action == "log" {
 				st.Message = msg
 			}
+			if spec := s.Step.Spec(); spec != nil && spec.Found != nil && s.Status == lang.StatusOK {
+				if st.Found = spec.Found(s.Result); st.Found != "" {
+					st.Status, st.Class = "ok, found "+st.Found, "ok found"
+				}
+			}
+			st.Views = views[s.Step.Index]
 			rr.Steps = append(rr.Steps, st)
 		}
 		if i < len(runs) && runs[i].scenario == o.Scenario.Name {
@@ -184,7 +209,7 @@ func chartOf(r *runLine) *reportChart {
 		f := float64(at.Sub(r.start)) / float64(total)
 		return px(chartLabelWidth + math.Max(0, math.Min(1, f))*chartWidth)
 	}
-	c := &reportChart{Width: chartLabelWidth + chartWidth + 10}
+	c := &reportChart{Width: chartLabelWidth + chartWidth + 10, LabelWidth: chartLabelWidth, PlotWidth: chartWidth, Total: int64(total)}
 	for _, tk := range ticks(total) {
 		c.Axis = append(c.Axis, reportTick{X: x(r.start.Add(tk)), Label: tickLabel(tk)})
 	}
@@ -200,7 +225,7 @@ func chartOf(r *runLine) *reportChart {
 		}
 	}
 	for _, tr := range r.sortedTracks() {
-		if tr.kind == actions.WorkerRow && !gaugesDrawn {
+		if tr.kind == contract.WorkerRow && !gaugesDrawn {
 			drawGauges()
 		}
 		row := reportRow{Y: y, TextY: y + chartRowHeight - 6, Height: chartRowHeight, Label: tr.label}
@@ -214,7 +239,7 @@ func chartOf(r *runLine) *reportChart {
 			stop := s.until(end)
 			x0, x1 := x(s.start), x(stop)
 			bar := reportBar{X: x0, W: px(math.Max(1, x1-x0)), Class: legend.span(tr, s), Title: spanTitle(r, s, stop)}
-			if tr.kind == actions.StepsRow {
+			if tr.kind == contract.StepsRow {
 				bar.Text = fitText(s.name, bar.W)
 			}
 			row.Bars = append(row.Bars, bar)
@@ -373,71 +398,5 @@ func readable(d time.Duration) string {
 // reportTemplate is parsed on first use, not at start-up: every pmrun
 // command would pay for it, and few write a report.
 var reportTemplate = sync.OnceValue(func() *htmltemplate.Template {
-	return htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{.Title}}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.3em; }
-h2 { font-size: 1.1em; margin-top: 2em; border-top: 1px solid #ccc; padding-top: 1em; }
-.passed { color: #17803d; } .failed, .interrupted { color: #c0262d; } .allowed { color: #9a6b00; }
-table { border-collapse: collapse; margin-top: .8em; }
-td, th { border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.failed td { background: #fdecec; } tr.failed.allowed td { background: #fdf5dc; } tr.skipped td { color: #888; }
-table.index td { border-bottom: 1px solid #eee; }
-pre { margin: 0; white-space: pre-wrap; font-size: 12px; }
-.chart { overflow-x: auto; }
-svg text { font: 11px system-ui, sans-serif; }
-svg text.bar { fill: #fff; pointer-events: none; } svg text.scale { fill: #888; font-size: 9px; }
-svg line.axis { stroke: #ddd; stroke-width: 1; } svg .lane { fill: #f6f6f6; }
-svg rect.ok { fill: #4c9f70; } svg rect.failed { fill: #d9534f; } svg rect.killed { fill: #a0522d; } svg rect.other { fill: #aaa; }
-svg rect.allowed { fill: #e6b422; }
-svg rect.step { stroke: #fff; stroke-width: .5; }
-svg line { stroke-width: 2; stroke: #555; }
-svg path.gauge { fill: none; stroke-width: 1.5; }
-{{.Styles}}svg line.failed { stroke: #c0262d; stroke-width: 3; } svg line.allowed { stroke: #e6b422; stroke-width: 3; }
-.legend span { display: inline-block; margin-right: 1em; }
-.legend i { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin-right: 4px; }
-.note { color: #666; }
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-<p class="note">Written {{.Generated}} by pmrun. Hover over a bar or a mark for its details.{{if .Dropped}} {{.Dropped}} events were left out of the timeline (too many to keep).{{end}}</p>
-{{if gt (len .Runs) 1}}<table class="index">
-<tr><th>#</th><th>scenario</th><th>status</th><th>time</th><th>steps</th><th>file</th><th>seed</th></tr>
-{{range $i, $r := .Runs}}<tr><td class="num">{{$r.Number}}</td><td><a href="#{{$r.ID}}">{{$r.Name}}</a></td><td class="{{$r.Status}}">{{$r.Status}}</td><td class="num">{{$r.Duration}}</td><td>{{$r.OK}} ok{{if $r.Failed}}, {{$r.Failed}} failed{{if $r.Allowed}} ({{$r.Allowed}} allowed){{end}}{{end}}{{if $r.Skipped}}, {{$r.Skipped}} skipped{{end}}</td><td>{{$r.File}}</td><td>{{$r.Seed}}</td></tr>
-{{end}}</table>
-{{end}}{{range .Runs}}
-<h2 id="{{.ID}}">{{.Name}} <span class="{{.Status}}">{{.Status}}</span></h2>
-<p>{{.File}} · seed {{.Seed}} · {{.Duration}} · {{.OK}} ok, {{.Failed}} failed{{if .Allowed}} (<span class="allowed">{{.Allowed}} allowed</span>){{end}}, {{.Skipped}} skipped</p>
-{{if .Err}}<pre class="failed">{{.Err}}</pre>{{end}}
-{{with .Chart}}{{$c := .}}{{with .Legend}}<p class="legend">
-{{range .}}<span><i style="background:{{.Color}}"></i>{{.Text}}</span>
-{{end}}</p>
-{{end}}<div class="chart">
-<svg xmlns="http://www.w3.org/2000/svg" width="{{$c.Width}}" height="{{$c.Height}}" role="img" aria-label="timeline">
-{{range .Axis}}<line class="axis" x1="{{.X}}" x2="{{.X}}" y1="14" y2="{{$c.Height}}"/><text x="{{.X}}" y="11" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range $row := .Rows}}<rect class="lane" x="0" y="{{$row.Y}}" width="{{$c.Width}}" height="{{$row.Height}}" opacity="0.9"/><text x="4" y="{{$row.TextY}}">{{$row.Label}}</text>
-{{with $row.Gauge}}<text class="scale" x="274" y="{{$row.TextY}}" text-anchor="end">{{.Top}}</text><text class="scale" x="274" y="{{.ZeroY}}" text-anchor="end">0</text><path class="gauge" d="{{.Path}}" stroke="{{.Color}}"><title>{{.Title}}</title></path>
-{{end}}{{range .Bars}}<rect class="{{.Class}}" x="{{.X}}" y="{{$row.Y}}" width="{{.W}}" height="19"><title>{{.Title}}</title></rect>
-{{if .Text}}<text class="bar" x="{{.X}}" dx="3" y="{{$row.TextY}}">{{.Text}}</text>
-{{end}}{{end}}{{end}}{{range $row := .Rows}}{{range .Marks}}<line class="{{.Class}}" x1="{{.X}}" x2="{{.X}}" y1="{{$row.Y}}" y2="{{$row.TextY}}"><title>{{.Title}}</title></line>
-{{end}}{{end}}</svg>
-{{if .Hidden}}<p class="note">{{.Hidden}} more bars and marks are not drawn; --trace keeps them.</p>{{end}}
-</div>{{end}}
-<table>
-<tr><th>#</th><th>step</th><th>action</th><th>status</th><th>time</th><th>where</th></tr>
-{{range .Steps}}<tr class="{{.Class}}"><td class="num">{{.Index}}</td><td>{{.Label}}</td><td>{{.Action}}</td><td>{{.Status}}</td><td class="num">{{.Duration}}</td><td>{{.Pos}}</td></tr>
-{{if .Message}}<tr><td></td><td colspan="5"><pre>{{.Message}}</pre></td></tr>
-{{end}}{{if .Error}}<tr class="{{.Class}}"><td></td><td colspan="5"><pre>{{.Error}}</pre></td></tr>
-{{end}}{{end}}</table>
-{{if .Unlisted}}<p class="note">{{.Unlisted}} more steps are not listed (none of them failed).</p>{{end}}
-{{end}}
-</body>
-</html>
-`))
+	return htmltemplate.Must(htmltemplate.New("report").Parse(reportSource))
 })

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -38,7 +39,7 @@ steps:
     assert: {that: 'steps.kid.exit_code == 4', message: "exit code <3>"}
     continue_on_error: true
 `)
-	tl := report.NewTimeline(0, []*lang.Scenario{sc})
+	tl := report.NewTimeline(actions.Registry(), 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	o := runner.Run(context.Background(), sc, runner.Options{RunID: "r1", Log: log})
@@ -85,13 +86,15 @@ steps:
 		"exit code &lt;3&gt;",         // the failed assertion's message, escaped
 		`<tr class="failed allowed">`, // continue_on_error
 		"<td>failed (allowed)</td>",
-		`<text class="bar" x="`, // the steps' bars are labelled
-		">#0 spawn kid</text>",
+		`<text class="bar" x="`, // the steps' bars are labelled (as much of the label as fits)
 		fmt.Sprintf("process kid (pid %d)", pid),
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`<text class="bar" [^>]*>#\d+ [^<]+</text>`).MatchString(html) {
+		t.Error("no bar carries its step's number and name")
 	}
 	svg := regexp.MustCompile(`(?s)<svg.*?</svg>`).FindString(html)
 	var chart struct {
@@ -235,7 +238,7 @@ func TestReportLimits(t *testing.T) {
 		}
 		o.Steps = append(o.Steps, r)
 	}
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	now := time.Now()
 	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "long"})
 	for i := range 12_000 {

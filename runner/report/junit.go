@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -196,7 +196,7 @@ func processHeading(r *lang.StepResult, stream string) string {
 // problemType names the kind of a failure: an assertion, a timeout, an
 // interruption, or the action that failed (spawn, receive, prodcons…).
 func problemType(r *lang.StepResult, err error) string {
-	var assertion *actions.AssertionError
+	var assertion *contract.AssertionError
 	var timeout interface{ TimedOut() bool } // runner.TimeoutError
 	switch {
 	case errors.As(err, &assertion):

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -199,7 +200,7 @@ func TestJUnitLoadErrors(t *testing.T) {
 		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := lang.LoadFile(path, lang.LoadOptions{})
+		_, err := lang.LoadFile(path, lang.LoadOptions{Registry: actions.Registry()})
 		le, ok := err.(lang.LoadErrors)
 		if !ok {
 			t.Fatalf("%s: %v, want load errors", name, err)

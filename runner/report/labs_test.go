@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/report"
 )
 
@@ -15,7 +16,7 @@ import (
 // are spans on its track, the forks marks, and a deadlock a failure mark
 // on the steps' row.
 func TestTimelinePhilosopher(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "fork_taken", "worker", "phil-0", "fork", 0)
@@ -60,7 +61,7 @@ func TestTimelinePhilosopher(t *testing.T) {
 // TestTimelineRoomVisits: a readers-writers worker's wait and its stay in
 // the room are spans on its row, a writer's marked as alone.
 func TestTimelineRoomVisits(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(1, "event", "rw_wait", "worker", "reader-0", "role", "reader")
@@ -109,7 +110,7 @@ func TestTimelineRoomVisits(t *testing.T) {
 // barrier another; an early departure is a failure mark; a wait that the
 // step's end cut short ends with the step.
 func TestTimelineBarrier(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	ev(0, "event", "step_start", "step", 0, "action", "barrier")
@@ -149,7 +150,7 @@ func TestTimelineBarrier(t *testing.T) {
 // numbers in order, and a span started again under the same key (a
 // retried step's worker) ends the first one instead of leaving it open.
 func TestTimelineWorkerRows(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	ev(0, "event", "scenario_start")
 	for _, w := range []string{"worker-10", "worker-2", "worker-1"} {
@@ -194,15 +195,19 @@ func TestTimelineWorkerRows(t *testing.T) {
 // TestTimelineProgram: a program's runs are spans on its row, red when the
 // run failed; each thread's steps are marks on its row, blue while it
 // runs, grey while it waits, green while inside a critical region; a
-// found failure is a red mark on the steps' row.
+// found failure is a red mark on the steps' row. The runs of a search
+// are not drawn, but for the one it shows.
 func TestTimelineProgram(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	ev := feed(tl)
 	p := []any{"program", "lost", "run", 0}
 	step := func(at int, event, worker, op string, more ...any) {
 		ev(at, append(append([]any{"event", event}, p...), append([]any{"worker", worker, "op", op, "line", 7}, more...)...)...)
 	}
 	ev(0, "event", "scenario_start")
+	searched := []any{"program", "lost", "run", 3, "scheduler", "random"}
+	ev(1, append([]any{"event", "program_start"}, searched...)...)
+	ev(1, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, searched...)...)
 	ev(1, append([]any{"event", "program_start", "scheduler", "os"}, p...)...)
 	step(2, "program_step", "A", "lock m", "resumed", true)
 	step(3, "program_enter", "A", "enter critical", "region", "critical", "resumed", false)
@@ -213,7 +218,7 @@ func TestTimelineProgram(t *testing.T) {
 	ev(6, append([]any{"event", "program_done", "worker", "A", "state", "finished"}, p...)...)
 	step(7, "program_step", "B", "lock m", "resumed", true)
 	step(8, "program_step", "B", "unlock m", "resumed", false, "failed", true)
-	ev(9, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
+	ev(9, append([]any{"event", "program_end", "scheduler", "os", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
 	ev(9, append([]any{"event", "schedule_found", "verdict", "misuse", "schedule", "pmrun1:lost:0123456789abcdef:a5b2"}, p...)...)
 	ev(10, "event", "scenario_end", "status", "passed")
 

@@ -5,14 +5,14 @@ import (
 	htmltemplate "html/template"
 	"strings"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // The colours of what any run may show, whatever its actions declare: a
 // step that went well, a failure, a step skipped or a span still running,
 // a process killed by a signal. The declared styles' colours come from
-// their declarations (see [actions.Style]).
+// their declarations (see [contract.Style]).
 const (
 	okColor      = "#4c9f70"
 	failedColor  = "#d9534f"
@@ -66,7 +66,7 @@ func (l *legendMaker) span(tr *track, s *span) string {
 		l.add(s.style.Color, s.style.Legend)
 		return kind + " " + s.style.Name
 	}
-	if tr.kind == actions.StepsRow {
+	if tr.kind == contract.StepsRow {
 		l.status[stepOK] = true
 	}
 	return kind + " ok"
@@ -114,9 +114,10 @@ func (l *legendMaker) entries() []legendEntry {
 	return append(out, l.styles...)
 }
 
-// declaredStyles returns the CSS rules of every declared span style and
-// mark colour, so that a bar's or a mark's class draws it in its colour.
-func declaredStyles() htmltemplate.CSS {
+// declaredStyles returns the CSS rules of every span style and mark
+// colour reg declares, so that a bar's or a mark's class draws it in its
+// colour.
+func declaredStyles(reg *contract.Registry) htmltemplate.CSS {
 	var b strings.Builder
 	seen := map[string]bool{}
 	rule := func(format string, args ...any) {
@@ -126,7 +127,7 @@ func declaredStyles() htmltemplate.CSS {
 			b.WriteString(r)
 		}
 	}
-	for _, ev := range actions.Events() {
+	for _, ev := range reg.Events() {
 		for _, st := range ev.Starts {
 			if st.Style != nil && st.Style.Color != "" {
 				rule("svg rect.%s.%s { fill: %s; }\n", ev.Row.Kind, st.Style.Name, st.Style.Color)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/report"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestOutputMode(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	for name, write := range map[string]func(string) error{
 		"r.html": func(p string) error { return report.WriteHTMLFile(t.Context(), p, nil, tl) },
 		"t.json": func(p string) error { return tl.WriteTraceFile(t.Context(), p) },

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -32,7 +33,7 @@ steps:
     assert: "false"
     continue_on_error: true
 `)
-	tl := report.NewTimeline(0, []*lang.Scenario{sc})
+	tl := report.NewTimeline(actions.Registry(), 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
 	log.Tee(tl.Record)
 	var outcomes []*lang.Outcome

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -61,18 +61,18 @@ func newProgress(o ConsoleOptions, m marks) *progress {
 
 // Progress takes one event, as runner.EventLog.Tee passes it on: a step's
 // start and end, and the events whose declaration counts them
-// ([actions.Count]). Pass it to Tee when the console has a terminal.
+// ([contract.Count]). Pass it to Tee when the console has a terminal.
 func (c *Console) Progress(at time.Time, level hclog.Level, msg string, args []any) {
-	if c.live == nil {
+	if c.live == nil || c.reg == nil {
 		return
 	}
-	f := actions.Fields(args)
+	f := contract.Fields(args)
 	event := f.Str("event")
-	var count *actions.Count
+	var count *contract.Count
 	switch event {
 	case "step_start", "step_end":
 	default:
-		ev, ok := actions.LookupEvent(event)
+		ev, ok := c.reg.LookupEvent(event)
 		if !ok || ev.Count == nil {
 			return
 		}
@@ -92,11 +92,11 @@ func (c *Console) Progress(at time.Time, level hclog.Level, msg string, args []a
 		if s == nil {
 			return
 		}
-		s.add(count.Noun, count.Add(actions.Occurrence{Level: level, Message: msg, Fields: f}))
+		s.add(count.Noun, count.Add(contract.Occurrence{Level: level, Message: msg, Fields: f}))
 	}
 }
 
-func (p *progress) start(index int, at time.Time, f actions.Fields) {
+func (p *progress) start(index int, at time.Time, f contract.Fields) {
 	label := f.Str("action")
 	if id := f.Str("step_id"); id != "" {
 		label = id + " (" + label + ")"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -21,12 +22,13 @@ type liveConsole struct {
 
 func newLiveConsole(t *testing.T, o ConsoleOptions) *liveConsole {
 	t.Helper()
-	sc, err := lang.Parse("t.yaml", []byte("name: t\nsteps:\n  - id: pc\n    prodcons: {items: 3, trace: true}\n  - sleep: 1s\n    background: true\n"), lang.LoadOptions{})
+	sc, err := lang.Parse("t.yaml", []byte("name: t\nsteps:\n  - id: pc\n    prodcons: {items: 3, trace: true}\n  - sleep: 1s\n    background: true\n"), lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lc := &liveConsole{t0: time.Unix(1000, 0)}
 	o.Terminal = &lc.term
+	o.Registry = actions.Registry()
 	lc.Console = NewConsoleWith(&lc.out, o)
 	lc.ScenarioStart(sc, 1)
 	return lc

@@ -10,13 +10,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // Timeline keeps what a run did as spans and marks on tracks (rows): a
 // span for every step, from its start to its end, and the spans and marks
-// that the other events' declarations ask for (see [actions.Event]): a
+// that the other events' declarations ask for (see [contract.Event]): a
 // process's or a thread's life, a message sent, a lab worker's wait, a
 // failed assertion. --trace writes it in Chrome's trace event format (see
 // [Timeline.WriteTrace]) and --report draws it in an HTML page (see
@@ -27,6 +27,7 @@ type Timeline struct {
 	limit  int
 	kept   int // spans and marks, over all runs
 	labels map[string]*lang.Scenario
+	reg    *contract.Registry
 
 	runs    []*runLine
 	dropped int // spans and marks left out past the limit
@@ -37,14 +38,18 @@ type Timeline struct {
 // traced prodcons items does not hold them all in memory.
 const DefaultTimelineLimit = 100_000
 
-// NewTimeline returns a Timeline that keeps up to limit spans and marks
-// (0: [DefaultTimelineLimit]). scenarios, if given, name the steps by
-// their labels (see [lang.Step.Label]) rather than by their actions.
-func NewTimeline(limit int, scenarios []*lang.Scenario) *Timeline {
+// NewTimeline returns a Timeline that draws events as reg declares them
+// and keeps up to limit spans and marks (0: [DefaultTimelineLimit]).
+// scenarios, if given, name the steps by their labels (see
+// [lang.Step.Label]) rather than by their actions.
+func NewTimeline(reg *contract.Registry, limit int, scenarios []*lang.Scenario) *Timeline {
+	if reg == nil {
+		panic("report: NewTimeline without a registry of events")
+	}
 	if limit <= 0 {
 		limit = DefaultTimelineLimit
 	}
-	t := &Timeline{limit: limit, labels: make(map[string]*lang.Scenario)}
+	t := &Timeline{limit: limit, labels: make(map[string]*lang.Scenario), reg: reg}
 	for _, sc := range scenarios {
 		t.labels[sc.File+"\x00"+sc.Name] = sc
 	}
@@ -64,12 +69,15 @@ type runLine struct {
 	open   map[string]*span // started and not yet ended
 	steps  []*track         // lanes of steps: overlapping steps (background) go to the next
 	gauges []*gaugeLine     // values drawn as lines, in the order they appeared
+	views  []stepView       // runs of threads to draw below their steps
+	// viewsLeft counts the views not kept (see viewLimit).
+	viewsLeft int
 }
 
-// gaugeLine is one step's values of a gauge (see [actions.Gauge]): a
+// gaugeLine is one step's values of a gauge (see [contract.Gauge]): a
 // buffer's occupancy, item by item.
 type gaugeLine struct {
-	decl   *actions.Gauge
+	decl   *contract.Gauge
 	step   int
 	label  string
 	top    int // the scale's top: the declared maximum, or the highest value
@@ -84,9 +92,9 @@ type gaugePoint struct {
 // A track is one row of the timeline: a lane of steps, a process, a
 // thread, a channel or a lab's worker.
 type track struct {
-	kind  actions.RowKind // the order tracks are shown in
+	kind  contract.RowKind // the order tracks are shown in
 	label string
-	key   actions.Fields // the fields that name the row, which its marks leave out
+	key   contract.Fields // the fields that name the row, which its marks leave out
 	spans []*span
 	marks []mark
 }
@@ -97,10 +105,10 @@ type span struct {
 	name       string
 	start, end time.Time
 	ended      bool
-	status     string         // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
-	failed     bool           // drawn as a failure
-	allowed    bool           // a failed step that continue_on_error allows
-	style      *actions.Style // how it is drawn; nil for a step
+	status     string          // how it ended: ok, failed, skipped, exit 0, SIGKILL, cancelled…
+	failed     bool            // drawn as a failure
+	allowed    bool            // a failed step that continue_on_error allows
+	style      *contract.Style // how it is drawn; nil for a step
 	// step is the index of the step a worker's span belongs to; the
 	// span ends with the step at the latest. nil for other spans.
 	step any
@@ -112,7 +120,7 @@ type span struct {
 // trace a hundred thousand items.
 type mark struct {
 	at      time.Time
-	event   *actions.Event
+	event   *contract.Event
 	msg     string
 	level   hclog.Level
 	failed  bool
@@ -121,7 +129,7 @@ type mark struct {
 }
 
 // fields are an event's key/value pairs, as the log passes them on.
-type fields = actions.Fields
+type fields = contract.Fields
 
 // stillRunning is the status of a span whose end was not seen by the
 // end of its scenario run.
@@ -129,7 +137,7 @@ const stillRunning = "still running"
 
 // Record takes one event, as runner.EventLog.Tee passes it on. The events of
 // a scenario run and its steps make the run and its lanes of steps; any
-// other is drawn as its declaration says (see [actions.Event]), and one
+// other is drawn as its declaration says (see [contract.Event]), and one
 // without a declaration is left out.
 func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []any) {
 	f := fields(args)
@@ -174,15 +182,18 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 			}
 		}
 	default:
-		if ev, ok := actions.LookupEvent(event); ok {
-			t.draw(r, ev, at, actions.Occurrence{Level: level, Message: msg, Fields: f})
+		if ev, ok := t.reg.LookupEvent(event); ok {
+			if ev.View != "" {
+				r.keepView(f, ev.View)
+			}
+			t.draw(r, ev, at, contract.Occurrence{Level: level, Message: msg, Fields: f})
 		}
 	}
 }
 
 // draw records an event as its declaration says: its mark, then the end
 // of the span open on its row, then the start of the next.
-func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.Occurrence) {
+func (t *Timeline) draw(r *runLine, ev *contract.Event, at time.Time, o contract.Occurrence) {
 	if ev.Gauge != nil {
 		t.gauge(r, ev.Gauge, at, o.Fields)
 	}
@@ -213,7 +224,7 @@ func (t *Timeline) draw(r *runLine, ev *actions.Event, at time.Time, o actions.O
 }
 
 // gauge adds an event's value to its step's line of gauge g.
-func (t *Timeline) gauge(r *runLine, g *actions.Gauge, at time.Time, f fields) {
+func (t *Timeline) gauge(r *runLine, g *contract.Gauge, at time.Time, f fields) {
 	v, ok := intField(f, g.Field)
 	if !ok {
 		return
@@ -257,7 +268,7 @@ func intField(f fields, key string) (int, bool) {
 
 // end ends the span open on the event's row with the first of its Ends
 // that fits it.
-func (t *Timeline) end(r *runLine, ev *actions.Event, key string, at time.Time, o actions.Occurrence) {
+func (t *Timeline) end(r *runLine, ev *contract.Event, key string, at time.Time, o contract.Occurrence) {
 	s := r.open[key]
 	if s == nil {
 		return
@@ -281,7 +292,7 @@ func (t *Timeline) end(r *runLine, ev *actions.Event, key string, at time.Time, 
 
 // rowKey is the key of the row an event is drawn on: its kind and the
 // values of the row's key fields.
-func rowKey(row actions.Row, f fields) string {
+func rowKey(row contract.Row, f fields) string {
 	key := row.Kind.String()
 	for _, k := range row.Key {
 		key += "/" + f.Str(k)
@@ -291,8 +302,8 @@ func rowKey(row actions.Row, f fields) string {
 
 // row returns the track an event is drawn on, the steps' first lane for
 // the steps' row.
-func (r *runLine) row(row actions.Row, key string, o actions.Occurrence) *track {
-	if row.Kind == actions.StepsRow {
+func (r *runLine) row(row contract.Row, key string, o contract.Occurrence) *track {
+	if row.Kind == contract.StepsRow {
 		return r.stepLane(0)
 	}
 	label := key
@@ -318,7 +329,7 @@ func (tr *track) markLabel(m *mark) string {
 	if len(tr.key) > 0 {
 		f = append(tr.key[:len(tr.key):len(tr.key)], m.args...)
 	}
-	return m.event.Mark.Label(actions.Occurrence{Level: m.level, Message: m.msg, Fields: f})
+	return m.event.Mark.Label(contract.Occurrence{Level: m.level, Message: m.msg, Fields: f})
 }
 
 func (t *Timeline) startRun(at time.Time, f fields) {
@@ -362,13 +373,13 @@ func (r *runLine) stepLane(i int) *track {
 		if n := len(r.steps); n > 0 {
 			label = fmt.Sprintf("steps (%d)", n+1)
 		}
-		r.steps = append(r.steps, r.track(actions.StepsRow, fmt.Sprint("steps/", len(r.steps)), label))
+		r.steps = append(r.steps, r.track(contract.StepsRow, fmt.Sprint("steps/", len(r.steps)), label))
 	}
 	return r.steps[i]
 }
 
 // track returns the track called key, adding it if it is new.
-func (r *runLine) track(kind actions.RowKind, key, label string) *track {
+func (r *runLine) track(kind contract.RowKind, key, label string) *track {
 	if tr := r.byKey[key]; tr != nil {
 		if strings.HasPrefix(label, tr.label+" (") {
 			tr.label = label // now with its pid or tid
@@ -402,7 +413,7 @@ func (t *Timeline) open(r *runLine, tr *track, key string, at time.Time, name st
 		t.close(old, at, "stopped", false, nil)
 	}
 	s := &span{name: name, start: at, args: f}
-	if tr.kind == actions.WorkerRow {
+	if tr.kind == contract.WorkerRow {
 		s.step = f.Get("step")
 	}
 	tr.spans = append(tr.spans, s)
@@ -416,7 +427,7 @@ func (t *Timeline) close(s *span, at time.Time, status string, failed bool, end 
 	s.args = append(s.args[:len(s.args):len(s.args)], end...)
 }
 
-func (t *Timeline) mark(tr *track, ev *actions.Event, at time.Time, failed bool, o actions.Occurrence) {
+func (t *Timeline) mark(tr *track, ev *contract.Event, at time.Time, failed bool, o contract.Occurrence) {
 	if !t.room() {
 		return
 	}
@@ -487,7 +498,7 @@ func (r *runLine) sortedTracks() []*track {
 		if a.kind != b.kind {
 			return a.kind < b.kind
 		}
-		return a.kind == actions.WorkerRow && naturalLess(a.label, b.label)
+		return a.kind == contract.WorkerRow && naturalLess(a.label, b.label)
 	})
 	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/report"
 )
 
@@ -88,7 +89,7 @@ func (d traceDoc) checkLanes(t *testing.T) {
 }
 
 func TestTimelineTrace(t *testing.T) {
-	tl := report.NewTimeline(0, nil)
+	tl := report.NewTimeline(actions.Registry(), 0, nil)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
 	ev := func(ms float64, level hclog.Level, msg string, kv ...any) {
@@ -174,7 +175,7 @@ func TestTimelineTrace(t *testing.T) {
 }
 
 func TestTimelineLimit(t *testing.T) {
-	tl := report.NewTimeline(3, nil)
+	tl := report.NewTimeline(actions.Registry(), 3, nil)
 	now := time.Now()
 	tl.Record(now, hclog.Info, "", []any{"event", "scenario_start", "scenario", "s"})
 	for i := range 5 {

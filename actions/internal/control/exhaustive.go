@@ -11,9 +11,9 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
-// maxExhaustiveThreads is how many threads exhaustive handles: a thread
+// MaxExhaustiveThreads is how many threads exhaustive handles: a thread
 // set is a machine word.
-const maxExhaustiveThreads = 64
+const MaxExhaustiveThreads = 64
 
 // node is a visited state of the exhaustive search.
 type node struct {
@@ -87,6 +87,7 @@ type exhDriver struct {
 	anyLeaf               *found // the first path, when no path ends
 	cut                   bool
 	full                  bool // MaxStates reached
+	deep                  bool // a path went past MaxSteps
 	err                   error
 }
 
@@ -100,8 +101,8 @@ const prefixLevels = 64
 
 func searchExhaustive(ctx context.Context, th engine.Threads, p *program.Program, opts Options) (searchResult, error) {
 	n := len(th.Names())
-	if n > maxExhaustiveThreads {
-		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", maxExhaustiveThreads, p.Name(), n)
+	if n > MaxExhaustiveThreads {
+		return searchResult{}, fmt.Errorf("control: exhaustive handles up to %d threads; program %s has %d", MaxExhaustiveThreads, p.Name(), n)
 	}
 	stop, release := budget(opts.Budget)
 	defer release()
@@ -133,7 +134,27 @@ func searchExhaustive(ctx context.Context, th engine.Threads, p *program.Program
 		err = d.err
 	}
 	complete := err == nil && !d.cut && len(d.stack) == 0 && len(d.roots) == 0 && d.prefixDone
-	return d.result(complete), err
+	res := d.result(complete)
+	if !complete {
+		res.stopped = d.stopped()
+	}
+	return res, err
+}
+
+// stopped says why a search that did not complete stopped, and what would
+// let it finish.
+func (d *exhDriver) stopped() string {
+	switch {
+	case d.full:
+		return fmt.Sprintf("the search stopped at max_states, %d states, before it explored every state: raise max_states, or make the program smaller (fewer threads, rounds or values)", d.maxStates)
+	case d.runsCap > 0 && d.runs >= d.runsCap:
+		return fmt.Sprintf("the search stopped after %d paths (runs: %d), %d states, before it explored every state: raise runs, or leave it unset (no limit)", d.runs, d.runsCap, d.states())
+	case d.stop.Load():
+		return fmt.Sprintf("the search ran out of time after %d paths, %d states, before it explored every state", d.runs, d.states())
+	case d.deep:
+		return fmt.Sprintf("the search did not go past a path longer than max_steps (%d): raise max_steps", d.maxSteps)
+	}
+	return fmt.Sprintf("the search was stopped after %d paths, %d states, before it explored every state", d.runs, d.states())
 }
 
 func (d *exhDriver) result(complete bool) searchResult {
@@ -149,9 +170,6 @@ func (d *exhDriver) result(complete bool) searchResult {
 	}
 	res := searchResult{first: d.first, last: d.last, runs: d.runs, failures: d.failures, complete: complete,
 		states: d.states(), trans: d.trans, visited: d.visited, prefix: d.prefixSeen, kinds: d.kinds}
-	if d.full {
-		res.note = fmt.Sprintf("the search stopped at %d states (max_states)", d.maxStates)
-	}
 	if complete && d.count {
 		res.interleavings, res.cyclic = countPaths(d.nodes, d.edges, d.visited, false)
 		res.failingInterleavings, _ = countPaths(d.nodes, d.edges, d.visited, true)
@@ -265,7 +283,7 @@ func (d *exhDriver) arrive(s *program.State, sleep uint64, via int) {
 	}
 	en := d.enabledMask(s)
 	if en != 0 && d.depth()+1 >= d.maxSteps {
-		d.cut = true
+		d.cut, d.deep = true, true
 		d.fail(maxStepsFailure(d.p.Def().Pos, d.maxSteps), via)
 		return
 	}

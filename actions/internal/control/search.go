@@ -37,9 +37,12 @@ type searchResult struct {
 	pctBound             float64
 	pctSteps             int
 	note                 string
-	visited              map[uint64]int32 // exhaustive: the states, for tests
-	prefix               map[uint64]bool  // exhaustive: a shard's prefix states
-	kinds                map[string]bool  // exhaustive: the failures, for tests
+	// stopped says why the search stopped before it did all it was asked,
+	// and what to do about it; "" when it did.
+	stopped string
+	visited map[uint64]int32 // exhaustive: the states, for tests
+	prefix  map[uint64]bool  // exhaustive: a shard's prefix states
+	kinds   map[string]bool  // exhaustive: the failures, for tests
 }
 
 // Search explores p's interleavings on real threads, one thread running at
@@ -62,6 +65,7 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Outcome, err
 		return Outcome{Run: -1}, err
 	}
 	out, err := search(ctx, th, p, opts)
+	out.judge()
 	out.Threads = th.OS()
 	if cerr := th.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
@@ -84,6 +88,9 @@ func search(ctx context.Context, th engine.Threads, p *program.Program, opts Opt
 		Failures: res.failures, States: res.states, Transitions: res.trans,
 		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
 		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
+	}
+	if res.stopped != "" {
+		out.Note = res.stopped
 	}
 	if err != nil {
 		if f := res.first; f != nil { // what was found before the search was stopped, not replayed
@@ -126,6 +133,14 @@ func search(ctx context.Context, th engine.Threads, p *program.Program, opts Opt
 func scheduleOf(th engine.Threads, steps []int) schedule.Schedule {
 	id := th.Identity()
 	return schedule.Schedule{Program: id.Name, Hash: id.Hash, Steps: steps}
+}
+
+// judge makes a search that stopped before it did all it was asked, and
+// found no failure, incomplete: not a pass, whatever its last run did.
+func (o *Outcome) judge() {
+	if !o.Complete && o.Failures == 0 {
+		o.OK, o.Verdict = false, program.Incomplete
+	}
 }
 
 // shownRun is the shown run, replayed.
@@ -254,6 +269,13 @@ func searchRuns(ctx context.Context, th engine.Threads, opts Options) (searchRes
 		err = d.err
 	}
 	res.complete = next >= opts.Runs
+	if !res.complete {
+		why := "was stopped"
+		if stop.Load() {
+			why = "ran out of time"
+		}
+		res.stopped = fmt.Sprintf("the search %s after %d of its %d runs", why, res.runs, opts.Runs)
+	}
 	if opts.Scheduler == PCT {
 		res.pctSteps = k
 		res.pctBound = pctBound(n, k, opts.Depth)

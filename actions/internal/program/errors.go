@@ -7,13 +7,20 @@ import (
 )
 
 // Pos is a position in the scenario file: 1-based line and column, as
-// go.yaml.in/yaml/v3 reports them.
+// go.yaml.in/yaml/v3 reports them. File is set for a position elsewhere:
+// the source line of a real program's call (a C file), where Col is 0.
 type Pos struct {
 	Line, Col int
+	File      string
 }
 
-// String is LINE:COL.
-func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+// String is LINE:COL, or FILE:LINE for a position in another file.
+func (p Pos) String() string {
+	if p.File != "" {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%d:%d", p.Line, p.Col)
+}
 
 // Error is one problem in a `programs:` section, at its position. The
 // caller, who knows the file, prefixes the file name.

@@ -158,8 +158,21 @@ func (il *Interleaving) Format() string {
 		colW[t] = len(name)
 	}
 	ops := make([]string, len(il.Rows))
+	files := map[string]bool{}
+	for _, row := range il.Rows {
+		if row.Pos.File != "" {
+			files[row.Pos.File] = true
+		}
+	}
 	for r, row := range il.Rows {
-		ops[r] = fmt.Sprintf("%d: %s", row.Pos.Line, row.Op)
+		switch {
+		case len(files) > 1 && row.Pos.File != "": // a real program of several files
+			ops[r] = fmt.Sprintf("%s: %s", row.Pos, row.Op)
+		case row.Pos.Line == 0: // a real program's call with no line
+			ops[r] = row.Op
+		default:
+			ops[r] = fmt.Sprintf("%d: %s", row.Pos.Line, row.Op)
+		}
 		if row.Failed {
 			ops[r] += "  ✗"
 		}
@@ -191,8 +204,9 @@ func (il *Interleaving) Format() string {
 		names = append(names, pad(head[t], colW[t]))
 	}
 	b.WriteString(strings.TrimRight(strings.Join(names, "  "), " ") + "\n")
-	empty := make([]string, len(il.Threads))
-	line(il.Initial, empty)
+	if len(il.Vars) > 0 {
+		line(il.Initial, make([]string, len(il.Threads)))
+	}
 	for r, row := range il.Rows {
 		cells := make([]string, len(il.Threads))
 		cells[row.Thread] = ops[r]

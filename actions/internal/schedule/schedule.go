@@ -62,6 +62,14 @@ func writeThread(b *strings.Builder, t int) {
 	}
 }
 
+// Letter is thread t's letter in a schedule (a–z, A–Z, then _N_): the
+// key that stands for it in a game too.
+func Letter(t int) string {
+	var b strings.Builder
+	writeThread(&b, t)
+	return b.String()
+}
+
 // Parse reads a schedule's text form. Its errors say what is wrong and
 // where, for a line a person pasted.
 func Parse(text string) (Schedule, error) {

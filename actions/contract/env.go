@@ -1,4 +1,4 @@
-package actions
+package contract
 
 import (
 	"context"
@@ -7,9 +7,28 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
+// Host is the set of operating-system objects one scenario run owns
+// (processes, agents, threads, channels), as the contract sees it: only
+// what every action may ask. Its implementation is package actions'
+// *actions.Host, which the actions reach through a type assertion; the
+// loader and the presentation never need it.
+type Host interface {
+	// Seed is the run's seed.
+	Seed() uint64
+	// File is the scenario file the run comes from.
+	File() string
+	// Section returns the loaded value of the file's section key (see
+	// [Section]), nil when the file has none.
+	Section(key string) any
+	// SectionOptions returns what the command line gave the steps of the
+	// section key (pmrun run's --replay for programs:), nil if nothing:
+	// the section's own type, which the runner carries without naming it.
+	SectionOptions(key string) any
+}
+
 // Env is what an action sees of the run while it runs one step.
 type Env struct {
-	Host *Host
+	Host Host
 	// Log is the run's event log (hclog, JSON lines in the log file).
 	Log hclog.Logger
 	// Step is the 0-based index of the step, StepID its id if any.

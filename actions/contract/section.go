@@ -1,10 +1,6 @@
-package actions
+package contract
 
-import (
-	"sort"
-
-	"go.yaml.in/yaml/v3"
-)
+import "go.yaml.in/yaml/v3"
 
 // Section is a top-level key of a scenario file that belongs to actions
 // rather than to the runner, beside steps: and channels: — programs:, the
@@ -13,7 +9,7 @@ import (
 // errors), declares the names it lists as objects of kind Declares (so a
 // parameter whose Ref is that kind is checked against them, with a
 // suggestion for a near miss), and gives the loaded value to the steps:
-// Host.Section at run time, Static.Section to a Spec's Check at load.
+// [Host].Section at run time, [Static].Section to a Spec's Check at load.
 // `pmrun schema` describes the section with Schema. Neither the loader nor
 // the runner names a section: adding one touches only the action that
 // owns it.
@@ -32,6 +28,13 @@ type Section struct {
 	// Schema is the JSON Schema of the key's value and the definitions it
 	// refers to as #/$defs/NAME.
 	Schema func() (schema, defs map[string]any)
+	// Overlay, when set, lets a student's file replace some of the
+	// section's entries (a lab's programs, see lang.LoadOptions): it
+	// reads n, the key's value in that file (named file), and returns
+	// base, the value Load returned for the lab, with n's entries in
+	// place of base's entries of the same names. n must hold exactly the
+	// entries want names; errors are at their positions in file.
+	Overlay func(base any, file string, n *yaml.Node, want []string) (any, []SectionError)
 }
 
 // SectionName is a name a section declares, at its position in the file.
@@ -44,31 +47,4 @@ type SectionName struct {
 type SectionError struct {
 	Line, Col int
 	Msg       string
-}
-
-var sections = map[string]*Section{}
-
-// RegisterSection adds a top-level section. It panics on a key registered
-// twice, a programming error caught by any test.
-func RegisterSection(s *Section) {
-	if _, dup := sections[s.Key]; dup || s.Load == nil {
-		panic("actions: section " + s.Key + " registered twice or without Load")
-	}
-	sections[s.Key] = s
-}
-
-// LookupSection returns the section with that top-level key.
-func LookupSection(key string) (*Section, bool) {
-	s, ok := sections[key]
-	return s, ok
-}
-
-// Sections returns every registered section, sorted by key.
-func Sections() []*Section {
-	out := make([]*Section, 0, len(sections))
-	for _, s := range sections {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
 }

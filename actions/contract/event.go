@@ -1,8 +1,7 @@
-package actions
+package contract
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -15,8 +14,8 @@ import (
 // failure, and the line `pmrun run -v` prints for it.
 //
 // An action lists the events it emits in [Spec.Events]; the events the
-// host logs for every action (processes, threads) are declared once, in
-// this package. The timeline, the report's legend and the console read
+// host logs for every action (processes, threads) are declared once, by
+// package actions, with [Registry.Declare]. The timeline, the report's legend and the console read
 // these declarations and name no event of their own, so a new action's
 // events are drawn and printed without another file changing. An event
 // with no declaration is written to the log and shown nowhere else.
@@ -51,6 +50,11 @@ type Event struct {
 	// on a row of its own for each step: a buffer's occupancy. Events
 	// that share a Gauge draw one line.
 	Gauge *Gauge
+	// View, if set, names the event's field that holds a *view.Run
+	// (package actions/contract/view): a run of threads laid out to be drawn
+	// (their code, the steps in order, the values after each, the broken
+	// rule), which the HTML report draws below the event's step.
+	View string
 }
 
 // Gauge is a whole-number value drawn as a line over the run's time.
@@ -325,48 +329,6 @@ func FieldLine(o Occurrence) string {
 	return b.String()
 }
 
-// events holds every declared event by name, filled in init: by
-// [Register] for actions' events and by this package for the host's.
-var events = map[string]*Event{}
-
-// styleColors keeps the colour of each style name on each kind of row,
-// which must be one: the report draws by class.
-var styleColors = map[string]string{}
-
-// declareEvents adds events to the declared ones. It panics on a name
-// declared twice by different declarations, or on one style name given two
-// colours: programming errors, which any test catches.
-func declareEvents(owner string, evs []*Event) {
-	for _, e := range evs {
-		if e == nil || !isFieldName(e.Name) {
-			panic("actions: " + owner + " declares an event without a name of [a-z0-9_]")
-		}
-		if old, dup := events[e.Name]; dup && old != e {
-			panic("actions: " + owner + " declares event " + e.Name + ", declared already")
-		}
-		if g := e.Gauge; g != nil && (!isFieldName(g.Field) || !isColor(g.Color) || (g.Max != "" && !isFieldName(g.Max))) {
-			panic(fmt.Sprintf("actions: %s: event %s: gauge field %q, max %q, colour %q", owner, e.Name, g.Field, g.Max, g.Color))
-		}
-		if m := e.Mark; m != nil && !isColor(m.Color) {
-			panic(fmt.Sprintf("actions: %s: event %s: mark colour %q is not #rgb, #rrggbb or a name", owner, e.Name, m.Color))
-		}
-		for _, s := range e.Starts {
-			if s.Style == nil {
-				continue
-			}
-			if !isFieldName(s.Style.Name) || !isColor(s.Style.Color) {
-				panic(fmt.Sprintf("actions: %s: event %s: style %q, colour %q: want a name of [a-z0-9_] and #rgb, #rrggbb or a colour's name", owner, e.Name, s.Style.Name, s.Style.Color))
-			}
-			key := e.Row.Kind.String() + "." + s.Style.Name
-			if c, ok := styleColors[key]; ok && c != s.Style.Color {
-				panic(fmt.Sprintf("actions: %s: style %s of a %s row is %s here and %s elsewhere", owner, s.Style.Name, e.Row.Kind, s.Style.Color, c))
-			}
-			styleColors[key] = s.Style.Color
-		}
-		events[e.Name] = e
-	}
-}
-
 // isColor reports whether c is a colour the report can write into its
 // style sheet as it is: "" (the default), #rgb, #rrggbb (with alpha too)
 // or a name such as teal.
@@ -383,20 +345,4 @@ func isColor(c string) bool {
 		}
 	}
 	return !hex || len(digits) == 3 || len(digits) == 4 || len(digits) == 6 || len(digits) == 8
-}
-
-// LookupEvent returns the declaration of the named event.
-func LookupEvent(name string) (*Event, bool) {
-	e, ok := events[name]
-	return e, ok
-}
-
-// Events returns every declared event, sorted by name.
-func Events() []*Event {
-	out := make([]*Event, 0, len(events))
-	for _, e := range events {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }

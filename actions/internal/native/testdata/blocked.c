@@ -1,0 +1,39 @@
+/* A thread reads a pipe that another thread writes only after a
+ * semaphore: if the reader goes first it blocks in read(), a call pmrun
+ * does not control. */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int fds[2];
+static sem_t go;
+
+static void *reader(void *arg)
+{
+	char c;
+	sem_post(&go);
+	if (read(fds[0], &c, 1) != 1)
+		return (void *)1;
+	return arg;
+}
+
+static void *writer(void *arg)
+{
+	sem_wait(&go);
+	write(fds[1], "x", 1);
+	return arg;
+}
+
+int main(void)
+{
+	pthread_t r, w;
+	pipe(fds);
+	sem_init(&go, 0, 0);
+	pthread_create(&r, NULL, reader, NULL);
+	pthread_create(&w, NULL, writer, NULL);
+	pthread_join(r, NULL);
+	pthread_join(w, NULL);
+	puts("ok");
+	return 0;
+}

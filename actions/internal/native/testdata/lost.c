@@ -1,0 +1,30 @@
+/* Two threads add to a counter without a lock; pmrun_point marks the
+ * moment between the read and the write. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include "pmrun.h"
+
+static int count;
+
+static void *add(void *arg)
+{
+	for (int i = 0; i < 2; i++) {
+		int v = count;
+		pmrun_point("read");
+		count = v + 1;
+	}
+	return arg;
+}
+
+int main(void)
+{
+	pthread_t a, b;
+	pthread_create(&a, NULL, add, NULL);
+	pthread_create(&b, NULL, add, NULL);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	printf("count %d\n", count);
+	assert(count == 4);
+	return 0;
+}

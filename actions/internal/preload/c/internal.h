@@ -1,0 +1,81 @@
+/*
+ * internal.h: what the files of pmrun's interposition library share.
+ *
+ * Each intercepted function does the same three things: if pmrun does not
+ * control this thread (no control block, a thread pmrun does not know, a
+ * call made from inside the library, pmrun gone), it calls the real
+ * function at once (REAL) — the cost when pmrun is not there is a load
+ * and a branch. Otherwise it asks pmrun for the turn (pm_ask), which
+ * answers once the call will not block (the real call is then made) or
+ * with what the call returns (the library emulates it).
+ */
+#ifndef PMRUN_INTERNAL_H
+#define PMRUN_INTERNAL_H
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include "pmrun_ctl.h"
+
+extern struct pmrun_hdr *pm_hdr;          /* NULL: nobody controls us */
+extern __thread int pm_slot;              /* this thread's slot, -1: none */
+extern __thread int pm_depth;             /* > 0: inside the library */
+
+/* pm_on says whether pmrun controls this call. */
+static inline int pm_on(void)
+{
+	return pm_hdr != 0 && pm_slot >= 0 && pm_depth == 0 &&
+	       !__atomic_load_n(&pm_hdr->closed, __ATOMIC_RELAXED);
+}
+
+/* pm_self returns this thread's slot. */
+static inline struct pmrun_slot *pm_self(void)
+{
+	return (struct pmrun_slot *)((char *)pm_hdr + PMRUN_SLOTS_OFFSET) + pm_slot;
+}
+
+/* A request being built in this thread's slot. */
+struct pm_req {
+	uint32_t op, flags;
+	const void *obj, *obj2;
+	int64_t arg, arg2;
+	const char *text;
+	void *site;
+};
+
+/* pm_ask sends a request and waits for its answer: the reply (0, an
+ * errno, or PMRUN_FREE), with reply_arg in *arg if arg is not NULL. */
+int pm_ask(const struct pm_req *r, int64_t *arg);
+/* pm_tell sends a note that needs no answer and does not wait. */
+void pm_tell(const struct pm_req *r);
+/* pm_slot_at returns slot i. */
+struct pmrun_slot *pm_slot_at(int i);
+/* pm_bias is the main program's load bias, sent with its first request. */
+int64_t pm_bias(void);
+/* pm_attach_child makes this process, a child just forked, the thread of
+ * slot i, and waits for its first turn. */
+void pm_attach_child(int i);
+/* pm_wait_start waits for the first turn of a new thread in slot i. */
+void pm_wait_start(int i);
+
+/* REAL(name) is the next definition of name (libc's), looked up once. */
+#define REAL(name)                                                         \
+	({                                                                 \
+		static __typeof__(name) *real_;                            \
+		if (!real_)                                                \
+			real_ = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+		real_;                                                     \
+	})
+
+#define SITE __builtin_return_address(0)
+
+/* Reading glibc's objects (x86_64 and aarch64 glibc 2.34+, whose static
+ * initializers fix these layouts): whether an object is process-shared,
+ * and a mutex's type and owner. */
+int pm_mutex_shared(const pthread_mutex_t *m);
+int pm_mutex_type(const pthread_mutex_t *m);
+int64_t pm_mutex_word(const pthread_mutex_t *m);
+
+#endif

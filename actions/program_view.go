@@ -1,0 +1,177 @@
+package actions
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/contract/view"
+	"github.com/pmrun/pmrun/actions/internal/picture"
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// The run a program step shows, laid out to be drawn (package view): the
+// report draws it below the step, a lane per thread with its code, the
+// steps in order with the values after each, the broken rule, a
+// deadlock's wait-for graph and the search as numbers. program.go runs
+// the programs, program_events.go logs what their threads did; this file
+// makes the picture and the words that say what a step found.
+
+// programShown is the event that carries a program step's picture; -v
+// prints a search's numbers from it, in one line.
+var programShown = &Event{Name: "program_shown", Row: stepsRow, View: "view", Console: searchLine}
+
+// kinds of runs a picture shows.
+const (
+	kindSearch = "search"
+	kindReplay = "replay"
+	kindGame   = "manual"
+	kindFree   = "free"
+)
+
+// maxSource bounds the scenario file read again for a picture's code.
+const maxSource = 16 << 20
+
+// picture lays out the run the step shows, with the search's numbers;
+// how it was made is kind. A schedule that does not fit the program (it
+// cannot happen: the run was made on it) leaves the steps out and says
+// why.
+func (s *programStep) picture(file string, p *program.Program, kind string, o programOutcome, r programResult) *view.Run {
+	src := readSource(file)
+	var v *view.Run
+	if o.shown {
+		var err error
+		v, err = picture.Of(p, o.schedule.Steps, src, file, o.failure)
+		if err != nil {
+			v = nil
+			r.Note = strings.TrimSpace(r.Note + " " + err.Error())
+		}
+	}
+	if v == nil {
+		v = &view.Run{Program: p.Name(), File: file, Verdict: r.Verdict, Failure: r.Failure, Threads: picture.Threads(p, src)}
+		v.Shared = []view.Shared{}
+		if f := o.failure; f != nil {
+			v.Rule, v.Line = picture.Rule(f), f.Pos.Line
+		}
+	}
+	if o.failure == nil {
+		v.Verdict = r.Verdict // pass, or incomplete: a search that proves nothing
+	}
+	v.Kind, v.Schedule, v.Replay, v.Note = kind, r.Schedule, r.Replay, r.Note
+	if kind == kindSearch || kind == kindFree && r.Runs > 1 {
+		v.Search = s.searchOf(r)
+	}
+	return v
+}
+
+// searchOf is what the search did, as numbers.
+func (s *programStep) searchOf(r programResult) *view.Search {
+	sr := &view.Search{
+		Scheduler: s.scheduler, Runs: r.Runs, Failures: r.Failures, States: r.States, Complete: r.Complete,
+		Interleavings: r.Interleavings, Runtime: roundDuration(r.Runtime),
+	}
+	switch {
+	case s.scheduler != schedExhaustive:
+		sr.Limit = s.runs
+	case s.runsSet:
+		sr.Limit = s.runs
+		sr.LimitReached = !r.Complete && r.Runs >= s.runs
+	}
+	if s.scheduler == schedPCT && r.PCTBound > 0 {
+		sr.PCTBound, sr.Depth = r.PCTBound, s.depth
+		sr.Chance = -math.Expm1(float64(r.Runs) * math.Log1p(-r.PCTBound))
+	}
+	return sr
+}
+
+// readSource reads the scenario file again for the code a picture shows;
+// nil when it cannot (the picture then writes the operations out).
+func readSource(file string) []byte {
+	if file == "" {
+		return nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSource+1))
+	if err != nil || len(b) > maxSource {
+		return nil
+	}
+	return b
+}
+
+// roundDuration writes d with about three significant digits.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+// searchLine is -v's line for a search: its numbers; none for a replay or
+// a game, whose interleaving schedule_found prints.
+func searchLine(o Occurrence) string {
+	v, _ := o.Fields.Get("view").(*view.Run)
+	if v == nil || v.Search == nil {
+		return ""
+	}
+	return v.Program + ": " + searchSummary(v.Search)
+}
+
+// searchSummary says what a search did in one line: "exhaustive search:
+// 85 paths, 16 failed, 69 states, complete in 19.5ms".
+func searchSummary(s *view.Search) string {
+	what := "runs"
+	if s.Scheduler == schedExhaustive {
+		what = "paths"
+	}
+	parts := []string{fmt.Sprintf("%d %s", s.Runs, what), fmt.Sprintf("%d failed", s.Failures)}
+	if s.States > 0 {
+		parts = append(parts, fmt.Sprintf("%d states", s.States))
+	}
+	switch {
+	case s.LimitReached:
+		parts = append(parts, fmt.Sprintf("stopped at its limit of %d %s, not complete", s.Limit, what))
+	case s.Complete && s.Scheduler == schedExhaustive:
+		parts = append(parts, "complete")
+	case !s.Complete && s.Scheduler != schedOS:
+		parts = append(parts, "not complete")
+	}
+	if s.PCTBound > 0 {
+		parts = append(parts, fmt.Sprintf("pct_bound %.3g a run, %.3g over the runs", s.PCTBound, s.Chance))
+	}
+	line := s.Scheduler + " search: " + strings.Join(parts, ", ")
+	if s.Scheduler == schedOS {
+		line = "free runs (scheduler: os): " + strings.Join(parts, ", ")
+	}
+	if s.Runtime != "" {
+		line += " in " + s.Runtime
+	}
+	return line
+}
+
+// programFound is what a program step that went well found: the verdict
+// of a failing run.
+func programFound(r Result) string {
+	if ok, _ := r["ok"].(bool); ok {
+		return ""
+	}
+	if f, _ := r["failure"].(string); f == "" {
+		return ""
+	}
+	v, _ := r["verdict"].(string)
+	return v
+}
+
+// showPicture logs the step's picture.
+func (t *programTracer) showPicture(v *view.Run, run int) {
+	t.env.Event(programShown.Name, "program run shown", "program", t.p.Name(), "run", run, "verdict", v.Verdict, "view", v)
+}
