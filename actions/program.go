@@ -218,11 +218,12 @@ func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, [
 	return nil, list
 }
 
-// CheckSchedule says whether text is a schedule pmrun can replay (the
-// --replay flag's value).
-func CheckSchedule(text string) error {
-	_, err := schedule.Parse(text)
-	return err
+// ScheduleProgram returns the program that text, a schedule (the
+// --replay flag's value), was made for, or why it is not a schedule pmrun
+// can replay.
+func ScheduleProgram(text string) (string, error) {
+	sc, err := schedule.Parse(text)
+	return sc.Program, err
 }
 
 func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
@@ -254,7 +255,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}
-	res := out.result(env.Host.File(), p)
+	res := out.result(env.Host.File(), hostOf(env).Rerun(), p)
 	tr.found(out, res)
 	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
 	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
@@ -402,7 +403,7 @@ type programOutcome struct {
 	note             string
 }
 
-func (o programOutcome) result(file string, p *program.Program) programResult {
+func (o programOutcome) result(file string, rerun []string, p *program.Program) programResult {
 	r := programResult{
 		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
 		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
@@ -425,7 +426,7 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 	}
 	if f := o.failure; f != nil {
 		r.Failure = failureText(programFile(file, p), f)
-		r.Replay = replayCommand(file, r.Schedule)
+		r.Replay = replayCommand(rerun, r.Schedule)
 		if p.File() != "" {
 			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
 		}
@@ -452,12 +453,20 @@ func failureText(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
-// replayCommand is the command line that replays schedule.
-func replayCommand(file, sched string) string {
-	if file == "" || sched == "" {
+// replayCommand is the command line that replays schedule: pmrun run with
+// rerun, the arguments that run the scenario again as this run did
+// ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
+func replayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
 		return ""
 	}
-	return "pmrun run " + shellQuote(file) + " --replay " + sched
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
 }
 
 // gradeReplayCommand is the command line that replays schedule on a

@@ -166,7 +166,7 @@ func (gf *gradeFlags) options() (course.Options, error) {
 		opt.Seed = &n
 	}
 	for _, sched := range gf.replay {
-		if err := actions.CheckSchedule(sched); err != nil {
+		if _, err := actions.ScheduleProgram(sched); err != nil {
 			return opt, usageErrorf("--replay: %v", err)
 		}
 	}

@@ -7,6 +7,7 @@ package lang
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract"
@@ -23,9 +24,13 @@ type Scenario struct {
 	Name        string
 	Description string
 	Vars        map[string]any
-	Timeout     time.Duration
-	Seed        *uint64
-	Channels    []*Channel
+	// VarArgs are the --var values that changed the file's vars, as given
+	// (NAME=VALUE, sorted by name): what a command line that runs the
+	// scenario again must repeat.
+	VarArgs  []string
+	Timeout  time.Duration
+	Seed     *uint64
+	Channels []*Channel
 	// Sections are the loaded values of the top-level sections that
 	// actions own (programs:), by key; see [contract.Section].
 	Sections map[string]any
@@ -98,6 +103,28 @@ func (s *Step) Label() string {
 		}
 	}
 	return s.Action
+}
+
+// Refs returns the names of kind that the steps' parameters refer to,
+// each once, in the order of the steps: the literal ones and those that
+// vars alone give. unknown is true when some step refers to one that only
+// a run can tell (a template of a step's result).
+func (sc *Scenario) Refs(kind contract.RefKind) (names []string, unknown bool) {
+	for _, s := range append(slices.Clip(sc.Steps), sc.Finally...) {
+		for _, p := range s.params {
+			if p.def.Ref != kind {
+				continue
+			}
+			name, _ := p.v.lit.(string)
+			switch {
+			case !p.v.static && !p.v.fromVars:
+				unknown = true
+			case !slices.Contains(names, name):
+				names = append(names, name)
+			}
+		}
+	}
+	return names, unknown
 }
 
 // ParamText is the text of the step's parameter name as the file has it
@@ -192,6 +219,9 @@ type value struct {
 	cond   *Program    // an Expr parameter
 	parts  *valueParts // a list or mapping holding templates
 	static bool        // lit is the final value
+	// fromVars: a template of vars alone, whose value (in lit) is known
+	// at load; it is still evaluated when the step runs.
+	fromVars bool
 }
 
 // valueParts are the items of a list or mapping parameter that holds
