@@ -29,6 +29,7 @@ func init() {
 		fs.StringVar(&hf.student, "student", "", "the student's `ID`: the handout of that student's variant")
 		fs.Var(&hf.vars, "var", "set a var of the lab: `NAME=VALUE`; repeatable")
 		fs.IntVar(&hf.rows, "rows", 16, "rows of the blank interleaving table: `N`")
+		fs.StringVar(&hf.key, "key", "", "also write the lab's solution as a student's file to `FILE` (for you: it earns every point), apart from the handout")
 		completeFlags(cmd, map[string]cobra.CompletionFunc{
 			"out":     cobra.FixedCompletions(nil, cobra.ShellCompDirectiveFilterDirs),
 			"student": noCompletions,
@@ -49,6 +50,9 @@ const handoutHelp = `Writes the student's version of a lab (a scenario with cour
   NAME.lab.yaml  the lab without its solution, to grade the work with
   NAME.yaml      the student's file: the stubs, to fill in and hand in
 
+--key FILE writes the lab's solution as a student's file, for you to grade
+(it earns every point), apart from the handout.
+
 What the student does not see is marked in the lab (docs/labs.md): a header
 paragraph that starts with [solution], a program line whose comment starts
 with "solution" (the stub leaves it out), the programs of course: hidden,
@@ -58,7 +62,7 @@ left out. pmrun checks what it writes: the student's lab loads, and the
 stubs keep the lab's checks. --student ID writes that student's variant.`
 
 type handoutFlags struct {
-	out, student string
+	out, student, key string
 	vars         stringList
 	rows         int
 }
@@ -97,8 +101,20 @@ func (c *cli) handout(hf *handoutFlags, args []string) error {
 		{h.LabFile, func(w io.Writer) error { _, err := io.WriteString(w, h.LabText); return err }},
 		{h.StudentFile, func(w io.Writer) error { _, err := io.WriteString(w, h.StudentText); return err }},
 	}
+	if hf.key != "" {
+		if h.Key == "" {
+			return usageErrorf("--key: the lab's solution borrows YAML anchors from programs a student does not write, so it is no student's file")
+		}
+		files = append(files, struct {
+			name  string
+			write func(io.Writer) error
+		}{"", func(w io.Writer) error { _, err := io.WriteString(w, h.Key); return err }})
+	}
 	for _, f := range files {
 		path := filepath.Join(hf.out, f.name)
+		if f.name == "" {
+			path = hf.key
+		}
 		if err := report.CheckOutputs([]report.Output{{Flag: "--out", Path: path, Replace: true}}, args); err != nil {
 			return usageErrorf("%v", err)
 		}

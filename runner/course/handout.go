@@ -40,6 +40,11 @@ type Handout struct {
 	LabText     string // its text
 	StudentFile string // the student's file's name: mutex.yaml
 	StudentText string // its text: the stubs under programs:
+	// Key is the lab's solution as a student's file, for the teacher to
+	// grade (it earns every point); "" when the solution borrows YAML
+	// anchors from programs the student does not write. Never in the
+	// student's version.
+	Key string
 }
 
 // Paragraph is a paragraph of the problem, a line of the lab a line.
@@ -108,19 +113,33 @@ func MakeHandout(lab string, opt HandoutOptions) (*Handout, error) {
 		h.Variant = append(h.Variant, Setting{Var: v.Var, Value: sc.Vars[v.Var]})
 	}
 	_, h.Manual = sc.Vars["scheduler"]
-	unseen := append(slices.Clone(sc.Course.Hidden), sc.Course.Student...)
+	hidden := slices.Clone(sc.Course.Hidden)
+	for _, stub := range sc.Course.Stubs {
+		hidden = append(hidden, stub)
+	}
+	unseen := append(slices.Clone(hidden), sc.Course.Student...)
 	section := sc.Sections[actions.ProgramsKey]
 	shape := func(name string) *Program {
 		threads, vars := actions.ProgramShape(section, name)
 		return &Program{Name: name, Threads: threads, Vars: vars}
 	}
-	for _, p := range sc.Course.Student {
+	var all, key []string // the student's programs' lines, in the file's order
+	for _, p := range text.order {
+		if !slices.Contains(sc.Course.Student, p) {
+			continue
+		}
 		lines, marked := text.programLines(p, true)
+		if stub, ok := sc.Course.Stubs[p]; ok {
+			lines, marked = text.stubLines(stub, p), true
+		}
 		if !marked {
 			return nil, &LabError{fmt.Errorf("%s:%d: program %s is the student's, but none of its lines is marked # solution: the handout would give the solution away (docs/labs.md)", lab, text.programs[p].from+1, p)}
 		}
-		if out := anchorsOutside(lines); len(out) > 0 {
-			return nil, &LabError{fmt.Errorf("%s:%d: program %s uses the YAML anchor %s of another program: a student's file holds its programs alone, so write it out in %s", lab, text.programs[p].from+1, p, out[0], p)}
+		all = append(all, lines...)
+		solution, _ := text.programLines(p, false)
+		key = append(key, solution...)
+		if out := anchorsOutside(all); len(out) > 0 {
+			return nil, &LabError{fmt.Errorf("%s:%d: program %s uses the YAML anchor %s of a program the student does not write: a student's file holds its programs alone, so write it out in %s", lab, text.programs[p].from+1, p, out[0], p)}
 		}
 		prog := shape(p)
 		prog.Lines = lines
@@ -129,11 +148,14 @@ func MakeHandout(lab string, opt HandoutOptions) (*Handout, error) {
 	h.Broken = h.brokenAttempt(sc, text, unseen, shape)
 	h.problem(text, unseen)
 	var starts map[string]int
-	h.LabText, starts = h.studentLab(text, sc.Course.Student, sc.Course.Hidden, lab)
+	h.LabText, starts = h.studentLab(text, sc.Course, hidden, lab)
 	if h.Broken != nil {
 		h.Broken.Line = starts[h.Broken.Name]
 	}
 	h.StudentText = h.studentFile()
+	if len(anchorsOutside(key)) == 0 {
+		h.Key = "# " + h.Name + ": the lab's solution, as a student's file (pmrun handout --key)\nprograms:\n" + strings.Join(key, "\n") + "\n"
+	}
 	if err := h.check(lab, load); err != nil {
 		return nil, err
 	}
@@ -210,7 +232,8 @@ func givesAway(line string, unseen []string) bool {
 // hidden:, which names them), the solution (a stub in its place), and the
 // teacher's comments on the programs' lines. starts are the lines the
 // programs start on.
-func (h *Handout) studentLab(text *labText, student, hidden []string, lab string) (string, map[string]int) {
+func (h *Handout) studentLab(text *labText, c *lang.Course, hidden []string, lab string) (string, map[string]int) {
+	student := c.Student
 	var b strings.Builder
 	starts := map[string]int{}
 	line := func() int { return strings.Count(b.String(), "\n") + 1 }
@@ -240,14 +263,17 @@ func (h *Handout) studentLab(text *labText, student, hidden []string, lab string
 			replace[s.from], skip[s.from] = nil, s.to
 		case slices.Contains(student, name):
 			lines, _ := text.programLines(name, true)
+			if stub, ok := c.Stubs[name]; ok {
+				lines = text.stubLines(stub, name)
+			}
 			replace[s.from], skip[s.from] = lines, s.to
 		default:
 			lines, _ := text.programLines(name, false)
 			replace[s.from], skip[s.from] = lines, s.to
 		}
 	}
-	if text.hidden != nil {
-		replace[text.hidden.from], skip[text.hidden.from] = nil, text.hidden.to
+	for _, t := range text.teachers {
+		replace[t.from], skip[t.from] = nil, t.to
 	}
 	for i := text.header; i < len(text.lines); i++ {
 		if end, ok := skip[i]; ok {

@@ -119,7 +119,7 @@ func TestHandoutRefuses(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ lab, want string }{
 		{"testdata/handout/unmarked.yaml", "unmarked.yaml:6: program mine is the student's, but none of its lines is marked # solution"},
-		{"testdata/handout/borrowed.yaml", "borrowed.yaml:9: program mine uses the YAML anchor body of another program"},
+		{"testdata/handout/borrowed.yaml", "borrowed.yaml:9: program mine uses the YAML anchor body of a program the student does not write"},
 		{"testdata/handout/dropscheck.yaml", "the lab's thread B is missing"},
 		{"../../scenarios/labs/lost_update.yaml", "the lab has no course: key"},
 	} {
@@ -146,5 +146,46 @@ func golden(t *testing.T, file string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (go test -update rewrites it):\n%s", file, got)
+	}
+}
+
+// TestHandoutBookLabs: every lab of the book has a handout, and the lab's
+// solution, as a student's file, loads into the student's version (a
+// student who solves it can grade it there).
+func TestHandoutBookLabs(t *testing.T) {
+	t.Parallel()
+	labs, err := filepath.Glob("../../scenarios/labs/book/*.yaml")
+	if err != nil || len(labs) < 19 {
+		t.Fatalf("labs %v: %v", labs, err)
+	}
+	for _, lab := range labs {
+		t.Run(filepath.Base(lab), func(t *testing.T) {
+			t.Parallel()
+			h, err := course.MakeHandout(lab, course.HandoutOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Broken == nil || len(h.Programs) == 0 || len(h.Problem) < 2 {
+				t.Errorf("broken %v, programs %v, problem %v", h.Broken, h.Programs, h.Problem)
+			}
+			if h.Key == "" {
+				if filepath.Base(lab) != "santa_claus.yaml" {
+					t.Errorf("no key")
+				}
+				return
+			}
+			dir := t.TempDir()
+			studentLab := filepath.Join(dir, h.LabFile)
+			key := filepath.Join(dir, "key.yaml")
+			if err := os.WriteFile(studentLab, []byte(h.LabText), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(key, []byte(h.Key), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := course.CheckSubmission(studentLab, key, course.Options{}); err != nil {
+				t.Errorf("the key does not load into the student's lab: %v", err)
+			}
+		})
 	}
 }

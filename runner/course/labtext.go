@@ -3,6 +3,7 @@ package course
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -37,7 +38,9 @@ type labText struct {
 	header   int      // the header comment is lines[:header]
 	programs map[string]span
 	order    []string // the programs in the file's order
-	hidden   *span    // course: hidden:, to leave out of the student's lab
+	// teachers are the keys of course: that name programs the student's
+	// lab leaves out (hidden:, stubs:), to leave out with them.
+	teachers []span
 }
 
 // span is lines [from, to) of a file, 0-based.
@@ -79,15 +82,15 @@ func readLabText(data []byte) (*labText, error) {
 			}
 		case "course":
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				if ck := v.Content[j]; ck.Value == "hidden" {
+				if ck := v.Content[j]; ck.Value == "hidden" || ck.Value == "stubs" {
 					if v.Style == yaml.FlowStyle {
-						return nil, fmt.Errorf("line %d: course: must be a block mapping for a handout (its hidden: is left out of the student's lab)", k.Line)
+						return nil, fmt.Errorf("line %d: course: must be a block mapping for a handout (its %s: is left out of the student's lab)", k.Line, ck.Value)
 					}
 					to := end
 					if j+2 < len(v.Content) {
 						to = v.Content[j+2].Line - 1
 					}
-					t.hidden = &span{ck.Line - 1, t.trimEnd(ck.Line-1, to, ck.Column-1)}
+					t.teachers = append(t.teachers, span{ck.Line - 1, t.trimEnd(ck.Line-1, to, ck.Column-1)})
 				}
 			}
 		}
@@ -207,6 +210,19 @@ func (t *labText) programLines(name string, stub bool) (out []string, marked boo
 		out = append(out, text)
 	}
 	return out, marked
+}
+
+// stubLines are the lines of program stub, a student's program's stub
+// that the lab writes out (course: stubs), under the name of the program
+// it stands for; its comments are for the student, and are kept.
+func (t *labText) stubLines(stub, name string) []string {
+	s := t.programs[stub]
+	lines := slices.Clone(t.lines[s.from:s.to])
+	if len(lines) > 0 {
+		first, _ := stripComment(lines[0])
+		lines[0] = strings.Replace(first, stub+":", name+":", 1)
+	}
+	return lines
 }
 
 // anchorsOutside finds the YAML aliases of lines that no anchor of lines
