@@ -63,8 +63,8 @@ stubs keep the lab's checks. --student ID writes that student's variant.`
 
 type handoutFlags struct {
 	out, student, key string
-	vars         stringList
-	rows         int
+	vars              stringList
+	rows              int
 }
 
 func (c *cli) handout(hf *handoutFlags, args []string) error {
