@@ -39,8 +39,9 @@ func init() {
 			Use:   "init [--lab NAME] [FILE]",
 			Short: "write a commented starter scenario (default " + defaultInitFile + "), or a lab",
 			Long: `Writes a starter scenario to FILE (default ` + defaultInitFile + `): a process, a
-thread, a message and a producer-consumer run, each step commented, that
-passes 'pmrun check' and 'pmrun run'.
+thread, a message, a producer-consumer run and a program (a lost update found
+by a search and replayed, its fix proved), each step commented, that passes
+'pmrun check' and 'pmrun run'.
 
 With --lab NAME, writes a lab for a course to FILE (default NAME.yaml): a
 header with the problem, its constraints and the broken attempt, and the
