@@ -21,6 +21,7 @@ import (
 	"io"
 
 	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -33,8 +34,6 @@ type Options struct {
 	Echo bool
 	// Note, if not empty, is said after the rules (a time limit, say).
 	Note string
-	// Control is passed to the game (MaxSteps, Trace and OnRun count).
-	Control control.Options
 }
 
 type player struct {
@@ -50,28 +49,24 @@ func (pl *player) say(format string, args ...any) {
 	fmt.Fprintf(pl.out, format+"\n", args...)
 }
 
-// Play runs p with the player choosing every step from in, showing the
+// Play has the player choose every step of game g from in, showing the
 // game on out, until the program breaks, the player stops (q, or the end
 // of the input), or ctx ends. A run that ends without breaking the
 // program waits for an undo or a stop. It returns the outcome of the run
 // as it stands at the end ([control.Game.Finish]); its schedule replays
 // the game. The error is for the game itself: ctx ending, threads that
-// could not run.
-func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts Options) (control.Outcome, error) {
-	g, err := control.NewGame(p, opts.Control)
-	if err != nil {
-		return control.Outcome{Run: -1, Verdict: program.Pass}, err
-	}
+// could not run. It is what a [control.Player] at a terminal does.
+func Play(ctx context.Context, g *control.Game, in Input, out io.Writer, opts Options) (engine.Outcome, error) {
+	p := g.Program()
 	defer endGame(in)
 	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo, keys: singleKeys(in)}
 	pl.intro()
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)
 	}
-	err = pl.loop(ctx, in)
-	if err != nil {
+	if err := pl.loop(ctx, in); err != nil {
 		g.Close()
-		return control.Outcome{Run: -1, Verdict: program.Pass}, err
+		return engine.Outcome{Run: -1, Verdict: program.Pass}, err
 	}
 	res, err := g.Finish(ctx)
 	if err != nil {
