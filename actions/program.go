@@ -31,6 +31,7 @@ func init() {
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
+		Overlay:  overlayPrograms,
 	})
 	register(&Spec{
 		Name: "program",
@@ -193,11 +194,30 @@ func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
 	return nil, names, errs
 }
 
-// CheckSchedule says whether text is a schedule pmrun can replay (the
-// --replay flag's value).
-func CheckSchedule(text string) error {
-	_, err := schedule.Parse(text)
-	return err
+// overlayPrograms puts the programs of a student's file in place of the
+// lab's programs of the same names (see [program.Set.Overlay]).
+func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, []SectionError) {
+	set, _ := base.(*program.Set)
+	if set == nil {
+		return nil, []SectionError{{Line: n.Line, Col: n.Column, Msg: "the lab's programs did not load"}}
+	}
+	out, errs := set.Overlay(file, n, want)
+	if errs == nil {
+		return out, nil
+	}
+	list := make([]SectionError, len(errs))
+	for i, e := range errs {
+		list[i] = SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil, list
+}
+
+// ScheduleProgram returns the program that text, a schedule (the
+// --replay flag's value), was made for, or why it is not a schedule pmrun
+// can replay.
+func ScheduleProgram(text string) (string, error) {
+	sc, err := schedule.Parse(text)
+	return sc.Program, err
 }
 
 func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
@@ -225,8 +245,9 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if sh := po.SearchShard; sh.Count > 1 {
 		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
 	}
+	file, rerun := env.Host.File(), hostOf(env).Rerun()
 	if po.Terminal != nil {
-		opts.Player = po.Terminal.player(env.Host.File())
+		opts.Player = po.Terminal.player(programFile(file, p), programReplay(file, rerun, p))
 	}
 	strategy, err := control.For(opts)
 	if err != nil {
@@ -241,7 +262,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		err = fmt.Errorf("program %s: %w", p.Name(), err)
 	}
-	res := programResultOf(env.Host.File(), p, out)
+	res := programResultOf(file, rerun, p, out)
 	tr.found(out, res)
 	tr.showPicture(s.picture(env.Host.File(), p, out, res), out.Run)
 	if err == nil && out.Verdict == program.Incomplete && !s.allowIncomplete {
@@ -280,8 +301,9 @@ func (s *programStep) replayFor(p *program.Program, given []string) (*schedule.S
 	return nil, nil
 }
 
-// programResultOf is what the scheduler found, as the step's result.
-func programResultOf(file string, p *program.Program, o engine.Outcome) programResult {
+// programResultOf is what the scheduler found, as the step's result;
+// rerun are the arguments that run the scenario file again ([Host.Rerun]).
+func programResultOf(file string, rerun []string, p *program.Program, o engine.Outcome) programResult {
 	r := programResult{
 		OK: o.OK, Verdict: string(o.Verdict), Run: o.Run, Runs: o.Runs, Complete: o.Complete,
 		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
@@ -305,10 +327,28 @@ func programResultOf(file string, p *program.Program, o engine.Outcome) programR
 		r.Interleaving = o.Interleaving.Format()
 	}
 	if f := o.Failure; f != nil {
-		r.Failure = failureText(file, f)
-		r.Replay = replayCommand(file, r.Schedule)
+		r.Failure = failureText(programFile(file, p), f)
+		r.Replay = programReplay(file, rerun, p)(r.Schedule)
 	}
 	return r
+}
+
+// programReplay is what writes the command line that replays a schedule
+// of p: pmrun run with rerun, or pmrun grade for a student's program.
+func programReplay(file string, rerun []string, p *program.Program) func(sched string) string {
+	if p.File() != "" {
+		return func(sched string) string { return gradeReplayCommand(file, p.File(), sched) }
+	}
+	return func(sched string) string { return replayCommand(rerun, sched) }
+}
+
+// programFile is the file p was read from: the scenario's, or a student's
+// (see [Section.Overlay]).
+func programFile(scenario string, p *program.Program) string {
+	if f := p.File(); f != "" {
+		return f
+	}
+	return scenario
 }
 
 // failureText says what broke and where, FILE:LINE:COL: message; the
@@ -321,12 +361,29 @@ func failureText(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
-// replayCommand is the command line that replays schedule.
-func replayCommand(file, sched string) string {
-	if file == "" || sched == "" {
+// replayCommand is the command line that replays schedule: pmrun run with
+// rerun, the arguments that run the scenario again as this run did
+// ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
+func replayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
 		return ""
 	}
-	return "pmrun run " + shellQuote(file) + " --replay " + sched
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+// gradeReplayCommand is the command line that replays schedule on a
+// student's program in the lab.
+func gradeReplayCommand(lab, student, sched string) string {
+	if sched == "" {
+		return ""
+	}
+	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

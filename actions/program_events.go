@@ -215,7 +215,7 @@ func (t *programTracer) onRun(ri engine.RunInfo) {
 func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfinished func(i int) string) {
 	verdict, failure, level := string(program.Pass), "", hclog.Info
 	if f != nil {
-		verdict, failure, level = string(f.Verdict), failureText(t.env.Host.File(), f), hclog.Warn
+		verdict, failure, level = string(f.Verdict), failureText(programFile(t.env.Host.File(), t.p), f), hclog.Warn
 	}
 	if t.trace && unfinished != nil {
 		for i, name := range t.p.Threads() {
@@ -259,7 +259,7 @@ func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done b
 		kv = append(kv, "message", info.Log)
 	}
 	if info.Failure != nil {
-		kv = append(kv, "failed", true, "failure", failureText(t.env.Host.File(), info.Failure))
+		kv = append(kv, "failed", true, "failure", failureText(programFile(t.env.Host.File(), t.p), info.Failure))
 	}
 	t.env.Event(event, "program step", kv...)
 	if info.Blocked {

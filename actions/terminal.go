@@ -54,13 +54,16 @@ func NewTerminalLines(line func(ctx context.Context) (string, error), out io.Wri
 }
 
 // player is the person at the terminal as the scheduler of a game
-// (scheduler: manual), file the scenario's, for positions and the replay
-// command.
-func (t *Terminal) player(file string) control.Player { return terminalPlayer{t, file} }
+// (scheduler: manual): file is the program's, for positions, and replay
+// writes the command line that replays a schedule.
+func (t *Terminal) player(file string, replay func(sched string) string) control.Player {
+	return terminalPlayer{t, file, replay}
+}
 
 type terminalPlayer struct {
-	t    *Terminal
-	file string
+	t      *Terminal
+	file   string
+	replay func(string) string
 }
 
 // Play plays one game at a time: the console's live line is held while it
@@ -76,7 +79,7 @@ func (pl terminalPlayer) Play(ctx context.Context, g *control.Game) (engine.Outc
 	if d, ok := ctx.Deadline(); ok {
 		note = fmt.Sprintf("The run's time limit stops the game in %v (pmrun run --timeout 1h gives more).", time.Until(d).Round(time.Second))
 	}
-	return manual.Play(ctx, g, t.in, t.out, manual.Options{File: pl.file, Echo: t.echo, Note: note})
+	return manual.Play(ctx, g, t.in, t.out, manual.Options{File: pl.file, Replay: pl.replay, Echo: t.echo, Note: note})
 }
 
 // ProgramInfo is a program of a scenario's programs: section, for a list
@@ -102,6 +105,21 @@ func Programs(section any) []ProgramInfo {
 	return out
 }
 
+// ProgramThreads are the threads of the program called name of a
+// scenario's programs: section, in order (counted threads W0, W1, …);
+// nil when there is no such program.
+func ProgramThreads(section any, name string) []string {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, err := set.Program(name)
+	if err != nil {
+		return nil
+	}
+	return p.Threads()
+}
+
 // PlayProgram plays a game of the program called name of a scenario's
 // programs: section (its value in lang.Scenario.Sections), as a program
 // step does under scheduler: manual, and returns the game's schedule; no
@@ -119,6 +137,7 @@ func (t *Terminal) PlayProgram(ctx context.Context, section any, name, file stri
 	if err != nil {
 		return "", err
 	}
-	o, err := t.player(file).Play(ctx, g)
+	replay := func(sched string) string { return replayCommand([]string{file}, sched) }
+	o, err := t.player(file, replay).Play(ctx, g)
 	return o.ScheduleText, err
 }

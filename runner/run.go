@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -165,7 +166,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.host = actions.NewHost(actions.HostConfig{
 		RunID: opt.RunID, Scenario: sc.Name, Seed: seed, Grace: opt.Grace,
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
-		File: sc.File, Sections: sc.Sections, SectionOptions: opt.SectionOptions,
+		File: sc.File, Rerun: rerunArgs(sc, seed, opt.Seed != nil), Sections: sc.Sections, SectionOptions: opt.SectionOptions,
 	})
 	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
 	x.joinFunc = x.join
@@ -173,6 +174,23 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 	x.prepare(sc.Steps...)
 	x.prepare(sc.Finally...)
 	return x
+}
+
+// rerunArgs are the arguments of pmrun run that run sc again as this run
+// will: the file, the --var values that changed its vars, and the seed,
+// unless the file fixes it and no --seed was given.
+func rerunArgs(sc *lang.Scenario, seed uint64, seedGiven bool) []string {
+	if sc.File == "" {
+		return nil
+	}
+	args := []string{sc.File}
+	for _, v := range sc.VarArgs {
+		args = append(args, "--var", v)
+	}
+	if seedGiven || sc.Seed == nil {
+		args = append(args, "--seed", strconv.FormatUint(seed, 10))
+	}
+	return args
 }
 
 // finish releases everything the run still holds, within endCtx, and logs

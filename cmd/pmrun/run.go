@@ -135,7 +135,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	for _, sched := range rf.replay {
-		if err := actions.CheckSchedule(sched); err != nil {
+		if _, err := actions.ScheduleProgram(sched); err != nil {
 			return usageErrorf("--replay: %v", err)
 		}
 	}
@@ -187,6 +187,11 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 			}
 		}
 		return err
+	}
+	if rf.shard == "" { // a shard's files may not be the ones a schedule is for
+		if err := checkReplays(rf.replay, scenarios); err != nil {
+			return err
+		}
 	}
 	actions.StartGuard()
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,

@@ -27,8 +27,11 @@ import (
 
 // Options say how a game is played.
 type Options struct {
-	// File is the scenario file, for positions and the replay command.
+	// File is the scenario file, for positions.
 	File string
+	// Replay returns the command line that replays a schedule; nil: the
+	// game prints none.
+	Replay func(schedule string) string
 	// Echo writes each line read after its prompt, so that the output of a
 	// game played from a pipe reads as a session.
 	Echo bool
@@ -37,12 +40,13 @@ type Options struct {
 }
 
 type player struct {
-	p    *program.Program
-	g    *control.Game
-	out  io.Writer
-	file string
-	echo bool
-	keys bool // a key at a time, as pressed (keyInput)
+	p      *program.Program
+	g      *control.Game
+	out    io.Writer
+	file   string
+	replay func(string) string
+	echo   bool
+	keys   bool // a key at a time, as pressed (keyInput)
 }
 
 func (pl *player) say(format string, args ...any) {
@@ -59,7 +63,7 @@ func (pl *player) say(format string, args ...any) {
 func Play(ctx context.Context, g *control.Game, in Input, out io.Writer, opts Options) (engine.Outcome, error) {
 	p := g.Program()
 	defer endGame(in)
-	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo, keys: singleKeys(in)}
+	pl := &player{p: p, g: g, out: out, file: opts.File, replay: opts.Replay, echo: opts.Echo, keys: singleKeys(in)}
 	pl.intro()
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)

@@ -53,7 +53,7 @@ func prog(t *testing.T, name string) *program.Program {
 func game(t *testing.T, p *program.Program, input string) (string, *bytes.Buffer, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o, err := playGame(t, t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true})
+	o, err := playGame(t, t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
 	return o.ScheduleText, &out, err
 }
 

@@ -147,8 +147,10 @@ func (pl *player) outro(out engine.Outcome) {
 		io.WriteString(pl.out, out.Interleaving.Format())
 	}
 	pl.say("The game as a schedule (%d steps, %d switches): %s", out.Steps, out.Switches, out.ScheduleText)
-	if pl.file != "" && out.Steps > 0 {
-		pl.say("Replay it on real threads: pmrun run %s --replay %s", pl.file, out.ScheduleText)
+	if pl.replay != nil && out.Steps > 0 {
+		if cmd := pl.replay(out.ScheduleText); cmd != "" {
+			pl.say("Replay it on real threads: %s", cmd)
+		}
 	}
 }
 
