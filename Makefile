@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 1m
 
-.PHONY: all build install run test race vet fmt-check fmt bench stress fuzz clean help
+.PHONY: all build install run test race vet fmt-check fmt bench stress fuzz clean help preload
 
 all: build test
 
@@ -14,6 +14,7 @@ help:
 	@echo "make install    install the pmrun command into \$$(go env GOPATH)/bin"
 	@echo "make bench      the performance table: each row against its baseline, measured in the same run"
 	@echo "make stress     long stress runs (not part of make test)"
+	@echo "make preload    build the library that puts C programs under pmrun's scheduler (pmrun builds it on first use too)"
 	@echo "make fuzz       fuzz the scenario loader, --var and the output paths, each for FUZZTIME (default 1m)"
 
 build:
@@ -31,6 +32,11 @@ run:
 	CGO_ENABLED=0 $(GO) run ./cmd/pmrun --report demo.html scenarios/demo.yaml
 	@echo "open demo.html in a browser for the run's timeline; every event is in pmrun.log"
 
+
+# The interposition library of the controlled action, built with the
+# system C compiler into the user's cache (pmrun does so on first use).
+preload:
+	CGO_ENABLED=0 $(GO) run ./cmd/pmrun preload
 
 # The test command the README and CI use.
 test: fmt-check vet race
