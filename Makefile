@@ -15,7 +15,8 @@ help:
 	@echo "make bench      the performance table: each row against its baseline, measured in the same run"
 	@echo "make stress     long stress runs (not part of make test)"
 	@echo "make preload    build the library that puts C programs under pmrun's scheduler (pmrun builds it on first use too)"
-	@echo "make fuzz       fuzz the scenario loader, --var and the output paths, each for FUZZTIME (default 1m)"
+	@echo "make fuzz       fuzz the scenario loader, --var, the output paths, the programs' loader, schedules and"
+	@echo "                message framing, each for FUZZTIME (default 1m: six minutes in all)"
 
 build:
 	$(GO) build $(PKGS)
@@ -69,10 +70,16 @@ stress:
 FUZZMINIMIZE ?= 200x
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE)
 
+# One target per line: Go fuzzes one target per invocation. A test
+# (cmd/pmrun, TestMakeFuzzRunsEveryFuzzer) checks that every Fuzz
+# function of the module is here.
 fuzz:
 	$(FUZZ) -fuzz '^FuzzParse$$' ./runner/lang
 	$(FUZZ) -fuzz '^FuzzParseVar$$' ./runner/lang
 	$(FUZZ) -fuzz '^FuzzOutputPath$$' ./runner/report
+	$(FUZZ) -fuzz '^FuzzLoad$$' ./actions/internal/program
+	$(FUZZ) -fuzz '^FuzzParse$$' ./actions/internal/schedule
+	$(FUZZ) -fuzz '^FuzzDecoder$$' ./actions/internal/frame
 
 clean:
 	rm -f pmrun.log demo.html
