@@ -273,7 +273,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
+	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search or a game that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
 }
 
 // replayFor is the schedule the step replays: its replay parameter, else

@@ -177,13 +177,18 @@ func (pl *player) apply(ctx context.Context, keys []key) (quit bool, err error) 
 		case cmdHelp:
 			pl.help()
 		case cmdUndo:
-			for range k.count {
-				if !pl.g.Undo() {
-					pl.say("  nothing to undo")
-					break
-				}
+			undone := 0
+			for undone < k.count && pl.g.Undo() {
+				undone++
 			}
-			pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			switch {
+			case undone == 0:
+				pl.say("  nothing to undo")
+			case undone < k.count:
+				pl.say("  undone: back to step %d (nothing more to undo)", len(pl.g.Steps())+1)
+			default:
+				pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			}
 		case cmdStep:
 			for range k.count {
 				if over, _ := pl.g.Over(); over {

@@ -165,7 +165,7 @@ func TestQuitAndKeys(t *testing.T) {
 		`  "a0": a count is a number from 1 to 100000`,
 		`  "q3": only a thread or an undo takes a count`,
 		"  a T0: 29: wait multiplex",
-		"Stopped after 1 steps, before the run ended.",
+		"Stopped after 1 step, before the run ended.",
 	)
 	if !strings.HasSuffix(sched, ":a") {
 		t.Errorf("schedule %s: want one step of T0", sched)
@@ -251,5 +251,26 @@ func TestTerminalTextEscaped(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the game lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestUndoAtStart: an undo with nothing to undo says so, and only that;
+// one that runs out part way says where it stopped.
+func TestUndoAtStart(t *testing.T) {
+	p := prog(t, "flaglock")
+	_, out, err := game(t, p, "u\na u3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out.String(),
+		"a or b > u",
+		"  nothing to undo",
+		"step 1",
+		"a or b > a u3",
+		"  a A: 7: while flag",
+		"  undone: back to step 1 (nothing more to undo)",
+	)
+	if n := strings.Count(out.String(), "undone"); n != 1 {
+		t.Errorf("%d lines say undone, want 1:\n%s", n, out)
 	}
 }

@@ -143,7 +143,11 @@ func (pl *player) outro(out control.Outcome) {
 	case out.Complete:
 		pl.say("Every thread finished and every check held: the program survived this schedule.")
 	default:
-		pl.say("Stopped after %d steps, before the run ended.", out.Steps)
+		steps := "steps"
+		if out.Steps == 1 {
+			steps = "step"
+		}
+		pl.say("Stopped after %d %s, before the run ended.", out.Steps, steps)
 	}
 	if out.Interleaving != nil && len(out.Interleaving.Rows) > 0 {
 		pl.say("")
