@@ -12,6 +12,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/freerun"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -422,20 +423,7 @@ func failureText(file string, f *program.Failure) string {
 }
 
 // replayCommand is the command line that replays schedule.
-func replayCommand(file, sched string) string {
-	if file == "" || sched == "" {
-		return ""
-	}
-	return "pmrun run " + shellQuote(file) + " --replay " + sched
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func replayCommand(file, sched string) string { return picture.ReplayCommand(file, sched) }
 
 // programNote is what the console prints under a program step that found
 // a failure: which, and how to replay it; or under one whose search did
