@@ -31,8 +31,13 @@ type HostConfig struct {
 	Verbose bool
 	// Channels are created by [Host.Open], before the first step.
 	Channels []ChannelConfig
-	// File is the scenario file, for a command line that runs it again.
+	// File is the scenario file, for positions and a command line that
+	// runs it again.
 	File string
+	// Rerun are the arguments of pmrun run that run the scenario again as
+	// this run: its file, the --var values that changed its vars, and
+	// --seed unless the file sets it. Empty: the file alone.
+	Rerun []string
 	// Sections are the loaded values of the file's top-level sections
 	// (see [Section]), by key.
 	Sections map[string]any
@@ -100,6 +105,15 @@ func (h *Host) Seed() uint64 { return h.cfg.Seed }
 
 // File is the scenario file the run comes from.
 func (h *Host) File() string { return h.cfg.File }
+
+// Rerun are the arguments of pmrun run that run the scenario again as
+// this run did (see [HostConfig.Rerun]); nil when the run has no file.
+func (h *Host) Rerun() []string {
+	if len(h.cfg.Rerun) > 0 || h.cfg.File == "" {
+		return h.cfg.Rerun
+	}
+	return []string{h.cfg.File}
+}
 
 // Section returns the loaded value of the file's section key (see
 // [Section]), nil when the file has none.

@@ -15,6 +15,11 @@ type PlayOptions struct {
 	// code and the replay command.
 	File   string
 	Source []byte
+	// Rerun are the arguments of pmrun run for the replay command (the
+	// file, its --var values, a seed); nil: the file alone. Seed, if not
+	// 0, seeds the page's searches and quizzes.
+	Rerun []string
+	Seed  uint64
 	// Idle ends the game when its page has been closed that long (0: 30 s);
 	// Limit, if not 0, after that long in any case, with a warning on the
 	// page in the last minute.
@@ -39,7 +44,7 @@ func PlayPage(ctx context.Context, section any, name string, o PlayOptions) erro
 		return err
 	}
 	return play.Serve(ctx, play.Options{
-		Set: set, File: o.File, Source: o.Source, Program: name,
+		Set: set, File: o.File, Source: o.Source, Program: name, Rerun: o.Rerun, Seed: o.Seed,
 		Idle: o.Idle, Limit: o.Limit, Ready: o.Ready, Say: o.Say,
 	})
 }

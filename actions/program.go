@@ -32,6 +32,7 @@ func init() {
 		Declares: ProgramRef,
 		Load:     loadPrograms,
 		Schema:   program.Schema,
+		Overlay:  overlayPrograms,
 	})
 	register(&Spec{
 		Name: "program",
@@ -200,11 +201,30 @@ func loadPrograms(n *yaml.Node) (any, []SectionName, []SectionError) {
 	return nil, names, errs
 }
 
-// CheckSchedule says whether text is a schedule pmrun can replay (the
-// --replay flag's value).
-func CheckSchedule(text string) error {
-	_, err := schedule.Parse(text)
-	return err
+// overlayPrograms puts the programs of a student's file in place of the
+// lab's programs of the same names (see [program.Set.Overlay]).
+func overlayPrograms(base any, file string, n *yaml.Node, want []string) (any, []SectionError) {
+	set, _ := base.(*program.Set)
+	if set == nil {
+		return nil, []SectionError{{Line: n.Line, Col: n.Column, Msg: "the lab's programs did not load"}}
+	}
+	out, errs := set.Overlay(file, n, want)
+	if errs == nil {
+		return out, nil
+	}
+	list := make([]SectionError, len(errs))
+	for i, e := range errs {
+		list[i] = SectionError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil, list
+}
+
+// ScheduleProgram returns the program that text, a schedule (the
+// --replay flag's value), was made for, or why it is not a schedule pmrun
+// can replay.
+func ScheduleProgram(text string) (string, error) {
+	sc, err := schedule.Parse(text)
+	return sc.Program, err
 }
 
 func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
@@ -236,7 +256,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	default:
 		out, err = s.controlled(ctx, env, p, tr)
 	}
-	res := out.result(env.Host.File(), p)
+	res := out.result(env.Host.File(), hostOf(env).Rerun(), p)
 	tr.found(out, res)
 	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
 	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
@@ -254,7 +274,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
+	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search or a game that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
 }
 
 // replayFor is the schedule the step replays: its replay parameter, else
@@ -384,7 +404,7 @@ type programOutcome struct {
 	note             string
 }
 
-func (o programOutcome) result(file string, p *program.Program) programResult {
+func (o programOutcome) result(file string, rerun []string, p *program.Program) programResult {
 	r := programResult{
 		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
 		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
@@ -406,10 +426,22 @@ func (o programOutcome) result(file string, p *program.Program) programResult {
 		r.Interleaving = o.interleaving.Format()
 	}
 	if f := o.failure; f != nil {
-		r.Failure = failureText(file, f)
-		r.Replay = replayCommand(file, r.Schedule)
+		r.Failure = failureText(programFile(file, p), f)
+		r.Replay = replayCommand(rerun, r.Schedule)
+		if p.File() != "" {
+			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
+		}
 	}
 	return r
+}
+
+// programFile is the file p was read from: the scenario's, or a student's
+// (see [Section.Overlay]).
+func programFile(scenario string, p *program.Program) string {
+	if f := p.File(); f != "" {
+		return f
+	}
+	return scenario
 }
 
 // failureText says what broke and where, FILE:LINE:COL: message; the
@@ -422,8 +454,19 @@ func failureText(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
-// replayCommand is the command line that replays schedule.
-func replayCommand(file, sched string) string { return picture.ReplayCommand(file, sched) }
+// replayCommand is the command line that replays schedule: pmrun run with
+// rerun, the arguments that run the scenario again as this run did
+// ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
+func replayCommand(rerun []string, sched string) string { return picture.ReplayCommand(rerun, sched) }
+
+// gradeReplayCommand is the command line that replays schedule on a
+// student's program in the lab.
+func gradeReplayCommand(lab, student, sched string) string {
+	if sched == "" {
+		return ""
+	}
+	return "pmrun grade " + picture.ShellQuote(lab) + " " + picture.ShellQuote(student) + " --replay " + sched
+}
 
 // programNote is what the console prints under a program step that found
 // a failure: which, and how to replay it; or under one whose search did

@@ -20,7 +20,12 @@ func (s *programStep) manual(ctx context.Context, env *Env, p *program.Program, 
 	if s.trace {
 		opts.Trace = tr.controlStep
 	}
-	o, err := term.play(ctx, p, env.Host.File(), opts)
+	file, rerun := env.Host.File(), hostOf(env).Rerun()
+	replay := func(sched string) string { return replayCommand(rerun, sched) }
+	if p.File() != "" {
+		replay = func(sched string) string { return gradeReplayCommand(file, p.File(), sched) }
+	}
+	o, err := term.play(ctx, p, programFile(file, p), replay, opts)
 	if err != nil {
 		err = fmt.Errorf("program %s: manual: %w", p.Name(), err)
 	}

@@ -27,7 +27,7 @@ func TestProgramFreeRuns(t *testing.T) {
 	if !strings.HasPrefix(sched, "pmrun1:lost:") {
 		t.Errorf("schedule %q", sched)
 	}
-	if want := "pmrun run program.yaml --replay " + sched; lost["replay"] != want {
+	if want := "pmrun run program.yaml --seed 42 --replay " + sched; lost["replay"] != want {
 		t.Errorf("replay %q, want %q", lost["replay"], want)
 	}
 	if f := lost["failure"].(string); !strings.HasPrefix(f, "program.yaml:8:13: expect count == 2 failed: count = 1") {

@@ -53,7 +53,7 @@ func NewTerminalLines(line func(ctx context.Context) (string, error), out io.Wri
 }
 
 // play plays one game of p.
-func (t *Terminal) play(ctx context.Context, p *program.Program, file string, opts control.Options) (control.Outcome, error) {
+func (t *Terminal) play(ctx context.Context, p *program.Program, file string, replay func(string) string, opts control.Options) (control.Outcome, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.hold != nil {
@@ -63,7 +63,7 @@ func (t *Terminal) play(ctx context.Context, p *program.Program, file string, op
 	if d, ok := ctx.Deadline(); ok {
 		note = fmt.Sprintf("The run's time limit stops the game in %v (pmrun run --timeout 1h gives more).", time.Until(d).Round(time.Second))
 	}
-	return manual.Play(ctx, p, t.in, t.out, manual.Options{File: file, Echo: t.echo, Note: note, Control: opts})
+	return manual.Play(ctx, p, t.in, t.out, manual.Options{File: file, Replay: replay, Echo: t.echo, Note: note, Control: opts})
 }
 
 // ProgramInfo is a program of a scenario's programs: section, for a list
@@ -89,6 +89,21 @@ func Programs(section any) []ProgramInfo {
 	return out
 }
 
+// ProgramThreads are the threads of the program called name of a
+// scenario's programs: section, in order (counted threads W0, W1, …);
+// nil when there is no such program.
+func ProgramThreads(section any, name string) []string {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return nil
+	}
+	p, err := set.Program(name)
+	if err != nil {
+		return nil
+	}
+	return p.Threads()
+}
+
 // PlayProgram plays a game of the program called name of a scenario's
 // programs: section (its value in lang.Scenario.Sections), as a program
 // step does under scheduler: manual, and returns the game's schedule; no
@@ -102,6 +117,7 @@ func (t *Terminal) PlayProgram(ctx context.Context, section any, name, file stri
 	if err != nil {
 		return "", err
 	}
-	o, err := t.play(ctx, p, file, control.Options{})
+	replay := func(sched string) string { return replayCommand([]string{file}, sched) }
+	o, err := t.play(ctx, p, file, replay, control.Options{})
 	return o.ScheduleText, err
 }

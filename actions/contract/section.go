@@ -28,6 +28,13 @@ type Section struct {
 	// Schema is the JSON Schema of the key's value and the definitions it
 	// refers to as #/$defs/NAME.
 	Schema func() (schema, defs map[string]any)
+	// Overlay, when set, lets a student's file replace some of the
+	// section's entries (a lab's programs, see lang.LoadOptions): it
+	// reads n, the key's value in that file (named file), and returns
+	// base, the value Load returned for the lab, with n's entries in
+	// place of base's entries of the same names. n must hold exactly the
+	// entries want names; errors are at their positions in file.
+	Overlay func(base any, file string, n *yaml.Node, want []string) (any, []SectionError)
 }
 
 // SectionName is a name a section declares, at its position in the file.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,45 @@ func TestThingsToTry(t *testing.T) {
 				if code != want {
 					t.Errorf("pmrun %s %s: exit %d, but the lab says it %s\n%s", try[0], lab, code, try[1], out)
 				}
+				if code == 1 {
+					replayPrinted(t, bin, out)
+				}
 			})
 		}
+	}
+}
+
+// foundLine is the console's note on a program step that found a failure:
+// its verdict, in which run, and the failure.
+var foundLine = regexp.MustCompile(`(?m)^\s*found (\w+) (?:in run \d+ \([^)]*\)|in the replay): (.*)$`)
+
+// replayPrinted runs, as a shell would, the last replay line that out (a
+// failing run's console) prints, and wants the same failure from it: the
+// line must carry what the run needed (its --var values, its seed), or it
+// would replay nothing and pass.
+func replayPrinted(t *testing.T, bin string, out []byte) {
+	t.Helper()
+	found := foundLine.FindAllSubmatch(out, -1)
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if cmd, ok := strings.CutPrefix(strings.TrimSpace(l), "replay: "); ok {
+			line = cmd
+		}
+	}
+	if line == "" || len(found) == 0 {
+		return // nothing found, nothing printed: the broken program had nothing to find
+	}
+	last := found[len(found)-1]
+	cmd := exec.Command("sh", "-c", line+" --no-log")
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	replayed, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("%s: %v, want exit 1, the same failure\n%s", line, err, replayed)
+		return
+	}
+	want := fmt.Sprintf("found %s in the replay: %s", last[1], last[2])
+	if !bytes.Contains(replayed, []byte(want)) {
+		t.Errorf("%s: no %q in its output:\n%s", line, want, replayed)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +24,10 @@ func init() {
 			vars    stringList
 			open    bool
 			timeout time.Duration
+			seed    uint64
 		)
 		cmd := &cobra.Command{
-			Use:   "play [--open] [--var NAME=VALUE] FILE [PROGRAM]",
+			Use:   "play [--open] [--var NAME=VALUE] [--seed N] FILE [PROGRAM]",
 			Short: "be the scheduler of a program, in a browser",
 			Long: `Serves the manual scheduler of a program of FILE's programs: section as a
 page in a browser: the threads side by side with their code, each one's next
@@ -52,18 +54,19 @@ closed for 30 seconds; it has no time limit unless --timeout gives one.`,
 				if len(args) > 1 {
 					name = args[1]
 				}
-				return c.play(args[0], name, vars, open, timeout)
+				return c.play(args[0], name, vars, open, timeout, seed)
 			},
 		}
 		cmd.Flags().Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
 		cmd.Flags().BoolVar(&open, "open", false, "open the page in a browser (xdg-open, or $BROWSER)")
+		cmd.Flags().Uint64Var(&seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: drawn at random)")
 		cmd.Flags().DurationVar(&timeout, "timeout", 0, "end the game after this long, with a warning on the page in its last minute (`DURATION`; 0: no limit)")
 		completeFlags(cmd, map[string]cobra.CompletionFunc{"var": completeVars})
 		return cmd
 	})
 }
 
-func (c *cli) play(path, name string, vars stringList, open bool, timeout time.Duration) error {
+func (c *cli) play(path, name string, vars stringList, open bool, timeout time.Duration, seed uint64) error {
 	if timeout < 0 {
 		return usageErrorf("--timeout %v: want a duration of 0 or more", timeout)
 	}
@@ -111,8 +114,17 @@ func (c *cli) play(path, name string, vars stringList, open bool, timeout time.D
 		}
 		return usageErrorf("play: %s has no program %q%s Its programs: %s", path, name, hint, strings.Join(names, ", "))
 	}
+	// The replay command is pmrun run's: the file, the --var values that
+	// changed its vars, and the seed when one was given.
+	rerun := []string{path}
+	for _, v := range sc.VarArgs {
+		rerun = append(rerun, "--var", v)
+	}
+	if seed != 0 {
+		rerun = append(rerun, "--seed", strconv.FormatUint(seed, 10))
+	}
 	err = actions.PlayPage(ctx, section, name, actions.PlayOptions{
-		File: path, Source: source, Limit: timeout,
+		File: path, Source: source, Limit: timeout, Rerun: rerun, Seed: seed,
 		Ready: func(url string) {
 			fmt.Fprintf(c.stdout, "pmrun play: program %s of %s\n  %s\nOpen it in a browser; Ctrl-C ends the game.\n", name, path, url)
 			if open {

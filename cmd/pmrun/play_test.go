@@ -127,11 +127,13 @@ var replayLine = regexp.MustCompile(`(?m)^ +replay: (pmrun run .*)$`)
 // TestPlayInBrowser plays the flag lock of mutex.yaml in headless
 // Chromium, with keys, to its win, and checks that the page's replay
 // command is the one pmrun run prints for the same game played at the
-// terminal; Ctrl-C then ends pmrun play with exit code 0.
+// terminal with the same arguments; Ctrl-C then ends pmrun play with exit
+// code 0.
 func TestPlayInBrowser(t *testing.T) {
 	t.Parallel()
 	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
-	p := startPlay(t, lab)
+	// The same arguments as the run below: its replay command holds them.
+	p := startPlay(t, "--seed", "7", "--var", "scheduler=manual", lab)
 	b := viewtest.New(t)
 	b.Open(p.url, ".thread")
 	if got := b.Text("#program option:checked"); !strings.HasPrefix(got, "flag_lock") {
@@ -145,7 +147,7 @@ func TestPlayInBrowser(t *testing.T) {
 	page := b.Text("#won .pv-cmd")
 	b.Shot("play-mutex-won")
 
-	cli := exec.Command(pmrunBinary(t), "run", "--no-log", "--var", "scheduler=manual", lab)
+	cli := exec.Command(pmrunBinary(t), "run", "--no-log", "--seed", "7", "--var", "scheduler=manual", lab)
 	cli.Stdin = strings.NewReader("a\nb\na\nb\na\nb\n")
 	out, err := cli.CombinedOutput()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -135,7 +136,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
 	for _, sched := range rf.replay {
-		if err := actions.CheckSchedule(sched); err != nil {
+		if _, err := actions.ScheduleProgram(sched); err != nil {
 			return usageErrorf("--replay: %v", err)
 		}
 	}
@@ -187,6 +188,11 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 			}
 		}
 		return err
+	}
+	if rf.shard == "" { // a shard's files may not be the ones a schedule is for
+		if err := checkReplays(rf.replay, scenarios); err != nil {
+			return err
+		}
 	}
 	actions.StartGuard()
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
@@ -248,7 +254,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
 		}
-		events := runner.NewEventLog(out, level)
+		events := newEventLog(out, level)
 		if showEvents {
 			events.Tee(console.Event)
 		}
@@ -282,7 +288,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	}
 	log = log.With("run_id", opt.RunID)
 	started := time.Now()
-	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
+	log.Info("run started", "event", contract.RunStart, "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
 	stopProgress := func() {}
 	if console != nil {
@@ -329,7 +335,7 @@ loop:
 			passed++
 		}
 	}
-	endArgs := []any{"event", "run_end", "status", status, "passed", passed, "failed", len(outcomes) - passed,
+	endArgs := []any{"event", contract.RunEnd, "status", status, "passed", passed, "failed", len(outcomes) - passed,
 		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
 	consoleClosed := errors.Is(context.Cause(ctx), errConsoleClosed)
 	if interrupted {

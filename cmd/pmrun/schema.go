@@ -80,6 +80,7 @@ func scenarioSchema() schemaObject {
 				"propertyNames":        schemaObject{"pattern": idPatternText, "not": schemaObject{"const": "default"}},
 				"additionalProperties": schemaObject{"$ref": "#/$defs/channel"},
 			},
+			"course":  courseSchema(),
 			"steps":   schemaObject{"type": "array", "minItems": 1, "items": step, "description": "The steps, run in order."},
 			"finally": schemaObject{"type": "array", "items": step, "description": "Steps always run at the end, also after a failure or Ctrl-C."},
 		},
@@ -112,6 +113,36 @@ func addSections(sc schemaObject) {
 	}
 }
 
+// described is v with a description.
+func described(v schemaObject, text string) schemaObject {
+	v["description"] = text
+	return v
+}
+
+// courseSchema describes course:, what a lab says about teaching with it.
+func courseSchema() schemaObject {
+	names := schemaObject{"anyOf": []schemaObject{
+		{"type": "string", "minLength": 1},
+		{"type": "array", "items": schemaObject{"type": "string", "minLength": 1}},
+	}}
+	return schemaObject{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []string{"student"},
+		"description":          "A lab for a course: which programs a student writes (pmrun grade, pmrun handout), which the handout leaves out, which vars vary from student to student (--student ID).",
+		"properties": schemaObject{
+			"student": described(names, "The programs a student writes: a student's file holds these, and nothing else."),
+			"hidden":  described(schemaObject{"anyOf": names["anyOf"]}, "Programs the handout leaves out: they give the answer away."),
+			"variants": schemaObject{
+				"type":                 "object",
+				"description":          "Vars whose value a student's ID picks among a list: thread counts, sizes, rounds, which broken attempt.",
+				"propertyNames":        schemaObject{"pattern": idPatternText},
+				"additionalProperties": schemaObject{"type": "array", "minItems": 1, "items": schemaObject{"type": []string{"string", "number", "boolean"}}},
+			},
+		},
+	}
+}
+
 func channelSchema() schemaObject {
 	return schemaObject{
 		"type":                 []string{"object", "null"},
@@ -132,6 +163,7 @@ func stepSchema() schemaObject {
 		"if":                exprSchema("A condition: false skips the step."),
 		"timeout":           durationSchema("The step fails when it runs out; what it started is cleaned up."),
 		"continue_on_error": schemaObject{"type": "boolean", "description": "A failed step does not stop the scenario."},
+		"points":            schemaObject{"type": "number", "minimum": 0, "maximum": 1_000_000, "description": "A lab's check: what passing the step is worth in pmrun grade (an assert is worth 1 unless it says)."},
 		"background":        schemaObject{"type": "boolean", "description": "Run concurrently with the steps after it; wait: {step: ID} joins it."},
 		"retry": schemaObject{
 			"type":                 "object",

@@ -14,6 +14,19 @@ type consoleLook struct {
 	color, ascii, terminal bool
 }
 
+// signs are the marks of a check that passed and of one that failed:
+// ✓ and ✗ (ok and NO in ASCII), green and red in colour.
+func (l consoleLook) signs() (pass, fail string) {
+	pass, fail = "✓", "✗"
+	if l.ascii {
+		pass, fail = "ok", "NO"
+	}
+	if l.color {
+		pass, fail = "\x1b[32m"+pass+"\x1b[0m", "\x1b[31m"+fail+"\x1b[0m"
+	}
+	return pass, fail
+}
+
 // lookOf decides the console's look from --color (auto, always or
 // never), what stdout is, and the environment: colour on a terminal
 // unless NO_COLOR is set (and not empty) or TERM is dumb, never in a pipe

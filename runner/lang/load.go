@@ -34,6 +34,15 @@ type LoadOptions struct {
 	// MaxSize caps the size of a scenario file, in bytes; 0 means
 	// [DefaultMaxSize].
 	MaxSize int
+	// Student is a student's ID: the vars the lab's course: varies take
+	// the values this ID picks (see [Variant.Pick]); --var still
+	// overrides them.
+	Student string
+	// Submission is a student's file to load into the lab: its programs
+	// take the place of the lab's programs of the same names, which the
+	// lab's course: names as the student's. Its mistakes are errors in
+	// that file.
+	Submission *Submission
 	// checkOnly keeps no compiled expression once it has been checked:
 	// see [CheckFile].
 	checkOnly bool
@@ -216,7 +225,7 @@ func Parse(file string, data []byte, opt LoadOptions) (*Scenario, error) {
 // idPattern is what ids, var names and channel names look like.
 var idPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "channels", "steps", "finally"}
+var scenarioKeys = []string{"name", "description", "vars", "timeout", "seed", "channels", "course", "steps", "finally"}
 
 var channelKeys = []string{"kind", "framing", "max_message"}
 
@@ -248,6 +257,9 @@ type loader struct {
 	// only its own step or value.
 	compiles compileQueue
 	later    []func() []*Error
+	// templateLines are the lines of a section's ${{ }} that could not be
+	// filled in (see sectionTemplates).
+	templateLines map[int]bool
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.file, Line: n.Line, Col: n.Column} }
@@ -282,14 +294,21 @@ func (l *loader) load() {
 		l.errorf(root, "a scenario is a mapping with name and steps, not a %s", kindName(root))
 		return
 	}
-	var stepsNode, finallyNode *yaml.Node
+	var stepsNode, finallyNode, courseNode *yaml.Node
+	type sectionNode struct {
+		sec *contract.Section
+		v   *yaml.Node
+	}
+	var sections []sectionNode
 	known := scenarioKeys
 	for _, sec := range l.reg.Sections() {
 		known = append(known[:len(known):len(known)], sec.Key)
 	}
 	l.mapping(root, "scenario", known, func(key string, k, v *yaml.Node) {
 		if sec, ok := l.reg.LookupSection(key); ok {
-			l.section(sec, v)
+			// Loaded once the vars are known: its ${{ vars.X }} are
+			// filled in first.
+			sections = append(sections, sectionNode{sec, v})
 			return
 		}
 		switch key {
@@ -316,6 +335,8 @@ func (l *loader) load() {
 			}
 		case "channels":
 			l.channels(v)
+		case "course":
+			courseNode = v
 		case "steps":
 			stepsNode = v
 		case "finally":
@@ -325,8 +346,16 @@ func (l *loader) load() {
 	if l.sc.Name == "" {
 		l.errorf(root, "scenario has no name: add name: at the top")
 	}
+	l.course(courseNode)
 	l.overrideVars()
 	l.varScope = &Scope{env: map[string]any{"vars": l.sc.Vars}}
+	for _, s := range sections {
+		l.sectionTemplates(s.v, map[*yaml.Node]bool{})
+		l.section(s.sec, s.v)
+	}
+	if l.opt.Submission != nil {
+		l.submission()
+	}
 	l.collectIDs(stepsNode, finallyNode)
 	if stepsNode == nil {
 		l.errorf(root, "scenario has no steps: add a steps: list")
@@ -442,7 +471,9 @@ func (l *loader) channels(v *yaml.Node) {
 func (l *loader) section(sec *contract.Section, v *yaml.Node) {
 	value, names, errs := sec.Load(v)
 	for _, e := range errs {
-		l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
+		if !l.templateLines[e.Line] {
+			l.errs = append(l.errs, &Error{Pos: Pos{File: l.file, Line: e.Line, Col: e.Col}, Msg: e.Msg})
+		}
 	}
 	if sec.Declares != contract.NoRef {
 		for _, n := range names {

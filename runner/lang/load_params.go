@@ -248,12 +248,14 @@ func (l *loader) templated(v *value, n *yaml.Node, def *contract.Param) *value {
 		}
 		if def != nil && t.varsOnly() {
 			raw, err := t.eval(l.varScope)
+			var out any
 			if err == nil {
-				_, err = convert(*def, raw)
+				out, err = convert(*def, raw)
 			}
 			if err != nil {
 				return []*Error{{Pos: v.pos, Msg: fmt.Sprintf("%s: %v (the value of %s, from vars)", def.Name, err, src)}}
 			}
+			v.lit, v.fromVars = out, true
 		}
 		if !l.opt.checkOnly {
 			v.tmpl = t

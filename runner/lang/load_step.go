@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background"}
+var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background", "points"}
 
 var retryKeys = []string{"until", "attempts", "interval"}
 
@@ -78,6 +78,8 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 			s.Retry = l.retry(v)
 		case "continue_on_error":
 			s.ContinueOnError = l.boolean(v, "continue_on_error")
+		case "points":
+			s.Points = l.points(v)
 		case "background":
 			s.Background = l.boolean(v, "background")
 			if s.Background && finally {

@@ -55,6 +55,7 @@ func (l *loader) overrideVars() {
 			continue
 		}
 		l.sc.Vars[name] = v
+		l.sc.VarArgs = append(l.sc.VarArgs, name+"="+text)
 	}
 }
 

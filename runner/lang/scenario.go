@@ -7,9 +7,12 @@ package lang
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // DefaultTimeout bounds a scenario that sets no timeout.
@@ -23,14 +26,24 @@ type Scenario struct {
 	Name        string
 	Description string
 	Vars        map[string]any
-	Timeout     time.Duration
-	Seed        *uint64
-	Channels    []*Channel
+	// VarArgs are the --var values that changed the file's vars, as given
+	// (NAME=VALUE, sorted by name): what a command line that runs the
+	// scenario again must repeat.
+	VarArgs  []string
+	Timeout  time.Duration
+	Seed     *uint64
+	Channels []*Channel
 	// Sections are the loaded values of the top-level sections that
 	// actions own (programs:), by key; see [contract.Section].
 	Sections map[string]any
-	Steps    []*Step
-	Finally  []*Step
+	// Course is what the lab says about teaching with it (course:); nil
+	// when it says nothing.
+	Course *Course
+	// Submission is the student's file whose programs were loaded into
+	// the lab (see [LoadOptions.Submission]); "" when none was.
+	Submission string
+	Steps      []*Step
+	Finally    []*Step
 }
 
 // Channel is an IPC channel the scenario declares.
@@ -57,8 +70,11 @@ type Step struct {
 	literal   *contract.Args // the parameters, when none needs resolving at run time
 	logFields []any          // see LogFields; made at load
 
-	If              *Program
-	Timeout         time.Duration
+	If      *Program
+	Timeout time.Duration
+	// Points is the step's worth as a check of a lab (points:); nil
+	// when it does not say.
+	Points          *float64
 	Retry           *Retry
 	ContinueOnError bool
 	Background      bool
@@ -89,6 +105,39 @@ func (s *Step) Label() string {
 		}
 	}
 	return s.Action
+}
+
+// Refs returns the names of kind that the steps' parameters refer to,
+// each once, in the order of the steps: the literal ones and those that
+// vars alone give. unknown is true when some step refers to one that only
+// a run can tell (a template of a step's result).
+func (sc *Scenario) Refs(kind contract.RefKind) (names []string, unknown bool) {
+	for _, s := range append(slices.Clip(sc.Steps), sc.Finally...) {
+		for _, p := range s.params {
+			if p.def.Ref != kind {
+				continue
+			}
+			name, _ := p.v.lit.(string)
+			switch {
+			case !p.v.static && !p.v.fromVars:
+				unknown = true
+			case !slices.Contains(names, name):
+				names = append(names, name)
+			}
+		}
+	}
+	return names, unknown
+}
+
+// ParamText is the text of the step's parameter name as the file has it
+// (a template unfilled, an expression's source); "" when it has none.
+func (s *Step) ParamText(name string) string {
+	for _, p := range s.params {
+		if p.def.Name == name {
+			return p.v.text
+		}
+	}
+	return ""
 }
 
 // Spec is the description of the step's action.
@@ -177,6 +226,9 @@ type value struct {
 	cond   *Program    // an Expr parameter
 	parts  *valueParts // a list or mapping holding templates
 	static bool        // lit is the final value
+	// fromVars: a template of vars alone, whose value (in lit) is known
+	// at load; it is still evaluated when the step runs.
+	fromVars bool
 }
 
 // valueParts are the items of a list or mapping parameter that holds

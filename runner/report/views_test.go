@@ -100,7 +100,7 @@ func TestReportDrawsProgramRuns(t *testing.T) {
 		}
 	}
 	if find.Kind != "search" || find.Verdict != "mutual_exclusion" || len(find.Steps) < 5 || !find.Steps[len(find.Steps)-1].Failed ||
-		find.Replay != "pmrun run "+path+" --replay "+find.Schedule || find.Search == nil || find.Search.Scheduler != "exhaustive" ||
+		!strings.HasPrefix(find.Replay, "pmrun run "+path+" --seed ") || !strings.HasSuffix(find.Replay, " --replay "+find.Schedule) || find.Search == nil || find.Search.Scheduler != "exhaustive" ||
 		!find.Search.Complete || find.Search.Failures == 0 || find.Search.States == 0 {
 		t.Errorf("the find step's view: %+v", find)
 	}

@@ -161,8 +161,9 @@ func (d *oneStep) Step(t int) {
 // Finish replays the steps taken, from the start, on the real threads,
 // with every step recorded (opts.Trace is called for each, opts.OnRun at
 // the end if the run has ended), ends the threads, and returns the
-// outcome of the run as it stands: OK unless it failed, Complete when it
-// has ended, Note saying where it was stopped if it has not.
+// outcome of the run as it stands: Complete when it has ended, OK when it
+// ended without failing; a run stopped before its end is verdict
+// incomplete (not OK: it proved nothing), with a Note saying where.
 func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	out := Outcome{Run: -1, Verdict: program.Pass, Runs: 1}
 	if g.closed {
@@ -203,7 +204,11 @@ func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	}
 	out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
 	if !g.over {
-		out.Note = fmt.Sprintf("the game was stopped after %d steps, before the run ended", len(g.steps))
+		// Stopped by the player (q, the end of the input): nothing broke,
+		// but the run did not end, so nothing held either; like a search
+		// cut short, it is not a pass.
+		out.OK, out.Verdict = false, program.Incomplete
+		out.Note = fmt.Sprintf("the game was stopped after %s, before the run ended", stepCount(len(g.steps)))
 	}
 	return out, nil
 }
@@ -258,4 +263,12 @@ func (d *gameReplay) Step(t int) {
 	} else if d.i == len(d.steps) && d.g.over && d.g.failure != nil && d.g.failure.Verdict == program.MaxSteps {
 		d.failure = d.g.failure
 	}
+}
+
+// stepCount is "1 step", "2 steps".
+func stepCount(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
 }

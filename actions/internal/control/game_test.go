@@ -155,7 +155,8 @@ func TestGameBlockedThread(t *testing.T) {
 }
 
 // TestGameStopped: a game finished before the run ended reports what was
-// done and says so; it is not complete and not a failure.
+// done and says so; it is not complete, not a failure, and not a pass
+// either: verdict incomplete, ok false.
 func TestGameStopped(t *testing.T) {
 	p := prog(t, "fixed")
 	g, err := NewGame(p, Options{})
@@ -167,8 +168,8 @@ func TestGameStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.OK || out.Complete || out.Steps != 2 || out.Note == "" || out.Final["count"] != 0 {
-		t.Errorf("stopped game: ok %v complete %v steps %d note %q final %v; want 2 steps, not complete, a note", out.OK, out.Complete, out.Steps, out.Note, out.Final)
+	if out.OK || out.Verdict != program.Incomplete || out.Failure != nil || out.Complete || out.Steps != 2 || out.Note == "" || out.Final["count"] != 0 {
+		t.Errorf("stopped game: ok %v verdict %s complete %v steps %d note %q final %v; want incomplete, 2 steps, a note", out.OK, out.Verdict, out.Complete, out.Steps, out.Note, out.Final)
 	}
 	if _, err := g.Step(t.Context(), 1); err == nil {
 		t.Error("a step after Finish did not fail")

@@ -19,15 +19,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
 // Options say how a game is played.
 type Options struct {
-	// File is the scenario file, for positions and the replay command.
+	// File is the scenario file, for positions.
 	File string
+	// Replay returns the command line that replays a schedule; nil: the
+	// game prints none.
+	Replay func(schedule string) string
 	// Echo writes each line read after its prompt, so that the output of a
 	// game played from a pipe reads as a session.
 	Echo bool
@@ -38,16 +43,34 @@ type Options struct {
 }
 
 type player struct {
-	p    *program.Program
-	g    *control.Game
-	out  io.Writer
-	file string
-	echo bool
-	keys bool // a key at a time, as pressed (keyInput)
+	p      *program.Program
+	g      *control.Game
+	out    io.Writer
+	file   string
+	replay func(string) string
+	echo   bool
+	keys   bool // a key at a time, as pressed (keyInput)
 }
 
+// say writes a line (or several) to the player.
 func (pl *player) say(format string, args ...any) {
-	fmt.Fprintf(pl.out, format+"\n", args...)
+	pl.write(fmt.Sprintf(format, args...) + "\n")
+}
+
+// write writes text to the player, each of its lines escaped as the
+// console escapes what it shows ([contract.Escape]): a program's text,
+// its log and the keys echoed are the file's and the player's, and a
+// terminal must not act on them (retitle the window, clear the screen).
+func (pl *player) write(text string) {
+	var b strings.Builder
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		body, nl := strings.CutSuffix(line, "\n")
+		b.WriteString(contract.Escape(body))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	io.WriteString(pl.out, b.String())
 }
 
 // Play runs p with the player choosing every step from in, showing the
@@ -63,7 +86,7 @@ func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts
 		return control.Outcome{Run: -1, Verdict: program.Pass}, err
 	}
 	defer endGame(in)
-	pl := &player{p: p, g: g, out: out, file: opts.File, echo: opts.Echo, keys: singleKeys(in)}
+	pl := &player{p: p, g: g, out: out, file: opts.File, replay: opts.Replay, echo: opts.Echo, keys: singleKeys(in)}
 	pl.intro()
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)
@@ -95,7 +118,7 @@ func (pl *player) loop(ctx context.Context, in Input) error {
 		} else {
 			pl.state()
 		}
-		fmt.Fprintf(pl.out, "%s> ", pl.prompt(n, over))
+		pl.write(pl.prompt(n, over) + "> ")
 		line, err := in.Line(ctx)
 		switch {
 		case errors.Is(err, io.EOF):
@@ -154,13 +177,18 @@ func (pl *player) apply(ctx context.Context, keys []key) (quit bool, err error) 
 		case cmdHelp:
 			pl.help()
 		case cmdUndo:
-			for range k.count {
-				if !pl.g.Undo() {
-					pl.say("  nothing to undo")
-					break
-				}
+			undone := 0
+			for undone < k.count && pl.g.Undo() {
+				undone++
 			}
-			pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			switch {
+			case undone == 0:
+				pl.say("  nothing to undo")
+			case undone < k.count:
+				pl.say("  undone: back to step %d (nothing more to undo)", len(pl.g.Steps())+1)
+			default:
+				pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			}
 		case cmdStep:
 			for range k.count {
 				if over, _ := pl.g.Over(); over {

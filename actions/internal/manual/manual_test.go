@@ -40,7 +40,7 @@ func prog(t *testing.T, name string) *program.Program {
 func game(t *testing.T, p *program.Program, input string) (string, *bytes.Buffer, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o, err := Play(t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true})
+	o, err := Play(t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
 	return o.ScheduleText, &out, err
 }
 
@@ -165,7 +165,7 @@ func TestQuitAndKeys(t *testing.T) {
 		`  "a0": a count is a number from 1 to 100000`,
 		`  "q3": only a thread or an undo takes a count`,
 		"  a T0: 29: wait multiplex",
-		"Stopped after 1 steps, before the run ended.",
+		"Stopped after 1 step, before the run ended.",
 	)
 	if !strings.HasSuffix(sched, ":a") {
 		t.Errorf("schedule %s: want one step of T0", sched)
@@ -230,5 +230,47 @@ func TestParseKeys(t *testing.T) {
 		if g != c.want {
 			t.Errorf("parseKeys(%q, %d) = %s, want %s", c.line, c.n, g, c.want)
 		}
+	}
+}
+
+// TestTerminalTextEscaped: what a program's text and its log write reach
+// the terminal as escapes (\x1b), never as sequences it would act on, as
+// everywhere else pmrun shows them; and the player's own keys, echoed.
+func TestTerminalTextEscaped(t *testing.T) {
+	p := prog(t, "hostile")
+	_, out, err := game(t, p, "a\x1b[2J\na\na\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"\x1b", "\a", "\u202e"} {
+		if strings.Contains(out.String(), raw) {
+			t.Errorf("the game wrote %q raw:\n%s", raw, out)
+		}
+	}
+	for _, want := range []string{`log: \x1b]0;pwned\x07\x1b[2Jx is 0`, `'\x1b[31m\u202e' == 'y'`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the game lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestUndoAtStart: an undo with nothing to undo says so, and only that;
+// one that runs out part way says where it stopped.
+func TestUndoAtStart(t *testing.T) {
+	p := prog(t, "flaglock")
+	_, out, err := game(t, p, "u\na u3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out.String(),
+		"a or b > u",
+		"  nothing to undo",
+		"step 1",
+		"a or b > a u3",
+		"  a A: 7: while flag",
+		"  undone: back to step 1 (nothing more to undo)",
+	)
+	if n := strings.Count(out.String(), "undone"); n != 1 {
+		t.Errorf("%d lines say undone, want 1:\n%s", n, out)
 	}
 }

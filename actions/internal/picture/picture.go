@@ -82,18 +82,25 @@ func Where(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
-// ReplayCommand is the command line that replays sched, a schedule of a
-// program of file: "pmrun run FILE --replay SCHEDULE", the file quoted
-// for a POSIX shell when it needs it; "" without a file or a schedule.
-func ReplayCommand(file, sched string) string {
-	if file == "" || sched == "" {
+// ReplayCommand is the command line that replays sched: pmrun run with
+// rerun, the arguments that run the scenario again (its file, its --var
+// values, its seed), and --replay sched, each quoted for a POSIX shell
+// when it needs it; "" without arguments or a schedule.
+func ReplayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
 		return ""
 	}
-	return "pmrun run " + shellQuote(file) + " --replay " + sched
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
 		return s
 	}

@@ -51,6 +51,13 @@ type Options struct {
 	Source []byte
 	// Program is the program the game starts with.
 	Program string
+	// Rerun are the arguments of pmrun run that run the scenario as the
+	// game's replay command should (the file, its --var values, a seed);
+	// nil: the file alone.
+	Rerun []string
+	// Seed, if not 0, seeds the searches and the quizzes, which are
+	// otherwise drawn at random.
+	Seed uint64
 	// MaxSteps ends a run that takes more steps (a spin); 0: the
 	// program package's default.
 	MaxSteps int
@@ -114,7 +121,7 @@ func Serve(ctx context.Context, o Options) error {
 	s := &server{
 		token: hex.EncodeToString(secret[:]),
 		hosts: map[string]bool{fmt.Sprintf("127.0.0.1:%d", port): true, fmt.Sprintf("localhost:%d", port): true},
-		sess:  newSession(gameCtx, o.Set, o.File, o.Source, o.MaxSteps),
+		sess:  newSession(gameCtx, o),
 		quit:  make(chan struct{}), lastSeen: time.Now(),
 	}
 	if o.Limit > 0 {

@@ -26,7 +26,9 @@ type session struct {
 	set    *program.Set
 	file   string
 	source []byte
+	rerun  []string // pmrun run's arguments, for the replay command
 	opts   control.Options
+	rng    *rand.Rand // the searches' and quizzes' seeds
 
 	p       *program.Program
 	g       *control.Game
@@ -40,8 +42,17 @@ type session struct {
 	closed  bool
 }
 
-func newSession(ctx context.Context, set *program.Set, file string, source []byte, maxSteps int) *session {
-	return &session{ctx: ctx, set: set, file: file, source: source, opts: control.Options{MaxSteps: maxSteps}}
+func newSession(ctx context.Context, o Options) *session {
+	seed := o.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	rerun := o.Rerun
+	if len(rerun) == 0 && o.File != "" {
+		rerun = []string{o.File}
+	}
+	return &session{ctx: ctx, set: o.Set, file: o.File, source: o.Source, rerun: rerun,
+		opts: control.Options{MaxSteps: o.MaxSteps}, rng: rand.New(rand.NewPCG(seed, 0))}
 }
 
 // start begins a game of the program called name: its threads start, and
@@ -207,7 +218,7 @@ func (s *session) search() error {
 	var tried []string
 	for _, opts := range searches {
 		opts.Shrink, opts.MaxSteps, opts.NoInterleaving = true, s.opts.MaxSteps, true
-		opts.Seed = rand.Uint64()
+		opts.Seed = s.rng.Uint64()
 		o, err := control.Search(s.ctx, s.p, opts)
 		if err != nil {
 			return err
@@ -236,7 +247,7 @@ func (s *session) quiz() (*view.Run, error) {
 	defer s.mu.Unlock()
 	steps := s.plan
 	if steps == nil {
-		steps = randomRun(s.p)
+		steps = randomRun(s.p, s.rng)
 	}
 	r, err := picture.Of(s.p, steps, s.source, s.file, nil)
 	if err != nil {
@@ -248,10 +259,9 @@ func (s *session) quiz() (*view.Run, error) {
 
 // randomRun is a run of p whose every step is chosen at random: the
 // shortest of a few, so that the table fits on a page.
-func randomRun(p *program.Program) []int {
+func randomRun(p *program.Program, rng *rand.Rand) []int {
 	var best []int
 	for range 20 {
-		rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 		res, err := p.Run(func(_ *program.State, enabled []int) int { return enabled[rng.IntN(len(enabled))] }, program.RunOptions{MaxSteps: 400})
 		if err != nil {
 			continue

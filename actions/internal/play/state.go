@@ -112,7 +112,7 @@ func (s *session) state() *state {
 	if len(steps) > 0 {
 		run.Schedule = st.Schedule
 		if st.Won {
-			run.Replay = picture.ReplayCommand(s.file, st.Schedule)
+			run.Replay = picture.ReplayCommand(s.rerun, st.Schedule)
 		}
 	}
 	st.Run = run

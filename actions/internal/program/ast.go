@@ -6,8 +6,11 @@ import "time"
 // the parser builds, with the position of every declaration and operation.
 // [Compile] turns it into a [Program].
 type Def struct {
-	Name        string
-	Pos         Pos
+	Name string
+	Pos  Pos
+	// File is the file the program was read from when it is not the
+	// scenario's own: a student's (see [Set.Overlay]).
+	File        string
 	Description string
 	Vars        []VarDecl
 	Semaphores  []SemDecl

@@ -48,7 +48,15 @@ func nameList(text string) obj {
 	return doc(obj{"type": "array", "items": obj{"type": "string", "pattern": identPattern}}, text)
 }
 
-func count(lo, hi int) obj { return obj{"type": "integer", "minimum": lo, "maximum": hi} }
+// count is a whole number from lo to hi, or a ${{ vars.X }} the loader
+// fills in (a lab's variant).
+func count(lo, hi int) obj {
+	return obj{"anyOf": []obj{{"type": "integer", "minimum": lo, "maximum": hi}, varTemplate}}
+}
+
+// varTemplate is a value that the loader fills in from the scenario's
+// vars: ${{ vars.readers }}.
+var varTemplate = obj{"type": "string", "pattern": `^\s*\$\{\{.*\}\}\s*$`, "description": "${{ EXPR }} of the scenario's vars, filled in at load."}
 
 func programSchema() obj {
 	return obj{
@@ -60,7 +68,7 @@ func programSchema() obj {
 			"vars": doc(obj{
 				"type":                 "object",
 				"propertyNames":        obj{"pattern": identPattern},
-				"additionalProperties": obj{"type": []string{"integer", "boolean"}},
+				"additionalProperties": obj{"anyOf": []obj{{"type": []string{"integer", "boolean"}}, varTemplate}},
 			}, "Shared variables: integers and booleans, with their initial values."),
 			"semaphores": doc(obj{
 				"type":          "object",

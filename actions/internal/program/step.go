@@ -85,10 +85,17 @@ func (s *State) Step(t int) (StepInfo, error) {
 	if !s.IsEnabled(t) {
 		return StepInfo{}, fmt.Errorf("program %s: thread %s cannot take a step now", s.p.def.Name, s.p.threads[t].name)
 	}
-	sc := s.p.getScratch()
-	defer s.p.putScratch(sc)
 	in := s.instr(t)
 	info := StepInfo{Thread: t, Op: in.op, Phase: in.phase, Text: in.text, Pos: in.pos, Var: -1}
+	s.step(t, in, &info, false)
+	return info, nil
+}
+
+// step takes thread t's step in, enabled, filling info; quiet leaves out
+// what only a display needs (the threads woken, a log step's text).
+func (s *State) step(t int, in *instr, info *StepInfo, quiet bool) {
+	sc := s.p.getScratch()
+	defer s.p.putScratch(sc)
 	s.steps++
 	advance := true
 	fail := func(v Verdict, format string, args ...any) {
@@ -110,7 +117,9 @@ func (s *State) Step(t int) (StepInfo, error) {
 			w := s.dequeue(q)
 			*s.tw(w, tStatus), *s.tw(w, tObj) = stReady, 0
 			*s.tw(w, tPC)++
-			info.Woken = []int{w}
+			if !quiet {
+				info.Woken = []int{w}
+			}
 			if f := s.settle(w, sc); f != nil {
 				info.Failure = f
 			}
@@ -153,14 +162,18 @@ func (s *State) Step(t int) (StepInfo, error) {
 		if q := p.condQueue[in.obj]; s.w[q] > 0 {
 			w := s.dequeue(q)
 			*s.tw(w, tStatus), *s.tw(w, tObj) = stReady, 0
-			info.Woken = []int{w}
+			if !quiet {
+				info.Woken = []int{w}
+			}
 		}
 	case iCondBroadcast:
 		q := p.condQueue[in.obj]
 		for s.w[q] > 0 {
 			w := s.dequeue(q)
 			*s.tw(w, tStatus), *s.tw(w, tObj) = stReady, 0
-			info.Woken = append(info.Woken, w)
+			if !quiet {
+				info.Woken = append(info.Woken, w)
+			}
 		}
 	case iRead:
 		v, err := in.e.eval(s, t, sc)
@@ -201,6 +214,12 @@ func (s *State) Step(t int) (StepInfo, error) {
 	case iWork:
 		info.Work = in.work
 	case iLog:
+		if quiet {
+			if err := s.logChecks(t, in, sc); err != nil {
+				fail(Assert, "log %v", err)
+			}
+			break
+		}
 		text, err := s.logText(t, in, sc)
 		if err != nil {
 			fail(Assert, "log %v", err)
@@ -217,7 +236,6 @@ func (s *State) Step(t int) (StepInfo, error) {
 	if info.Failure == nil && info.Var >= 0 && info.Old != info.New {
 		info.Failure = s.checkInvariants(sc, t)
 	}
-	return info, nil
 }
 
 // exec runs an instruction that touches only the thread's own state (or
@@ -359,6 +377,20 @@ func isAre(n int) string {
 
 // logText is the text a log operation writes; an expression in it whose
 // arithmetic fails is an error, as anywhere else.
+// logChecks evaluates a log step's expressions for their arithmetic
+// checks alone, as logText does, without making its text.
+func (s *State) logChecks(t int, in *instr, sc *scratch) error {
+	for _, part := range in.log {
+		if part.e == nil {
+			continue
+		}
+		if _, err := part.e.eval(s, t, sc); err != nil && isArith(err) {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *State) logText(t int, in *instr, sc *scratch) (string, error) {
 	var b strings.Builder
 	for _, part := range in.log {

@@ -1,0 +1,183 @@
+package statespace
+
+import (
+	"sync/atomic"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// Edge values: a state's number, a provisional number (a state of the
+// level being found, numbered when the level is done) with provFlag, or
+// failEdge for a step that fails.
+const (
+	provFlag uint32 = 1 << 31
+	failEdge uint32 = 1<<32 - 1
+)
+
+// worker expands states: each of its chunks is a run of consecutive
+// states of the level, expanded in order, threads in index order. What
+// it finds stays its own until the level is done.
+type worker struct {
+	s        *search
+	buf      []int64 // the state being expanded
+	succ     []int64 // its successor
+	vw       vecWriter
+	from, to uint32 // its block of record numbers
+
+	degs  []uint16 // each expanded state's number of edges
+	edges []uint32
+
+	added    int64 // new states (counted into the table in batches)
+	trans    int64
+	failures int64
+	kinds    map[Kind]int64
+	// The first failing step it found (the smallest key).
+	failKey uint64
+	fail    *program.Failure
+	// Final states met at the depth limit that could step on.
+	deep     bool
+	deepKey  uint64
+	overflow bool         // the level has more new states than can be numbered
+	bytes    atomic.Int64 // what its buffers take
+}
+
+// chunk is the states [from, to) of a level, expanded by one worker:
+// their degrees at degs[d0:], their edges at edges[e0:e1].
+type chunk struct {
+	w      *worker
+	d0, d1 int
+	e0, e1 int
+}
+
+func newWorker(s *search) *worker {
+	return &worker{s: s, buf: make([]int64, s.words), succ: make([]int64, s.words), kinds: map[Kind]int64{}, failKey: noKey, deepKey: noKey}
+}
+
+// noKey is above every key.
+const noKey = ^uint64(0)
+
+// startLevel readies the worker for a level.
+func (w *worker) startLevel() {
+	w.vw.reset(w.s.next)
+	w.from, w.to = 0, 0
+	w.degs, w.edges = w.degs[:0], w.edges[:0]
+}
+
+// expand expands the states [from, to) of the level, whose first state
+// is base.
+func (w *worker) expand(from, to, base uint32, c *chunk) {
+	s := w.s
+	c.w, c.d0, c.e0 = w, len(w.degs), len(w.edges)
+	deep := s.level >= s.o.MaxSteps
+	for i := from; i < to; i++ {
+		if s.foreign != nil && s.foreign.has(int(i)) {
+			w.degs = append(w.degs, 0)
+			continue
+		}
+		s.cur.get(s.curRefs[i-base], w.buf)
+		st := s.p.View(w.buf)
+		if deep {
+			if anyEnabled(&st, s.n) && uint64(i) < w.deepKey {
+				w.deep, w.deepKey = true, uint64(i)
+			}
+			w.degs = append(w.degs, 0)
+			continue
+		}
+		deg := 0
+		sum := uint64(0)
+		if s.o.Canon == nil {
+			sum = sumOf(w.buf)
+		}
+		for t := range s.n {
+			if !st.IsEnabled(t) {
+				continue
+			}
+			deg++
+			w.trans++
+			copy(w.succ, w.buf)
+			v := s.p.View(w.succ)
+			if f := v.Advance(t); f != nil {
+				w.edges = append(w.edges, failEdge)
+				w.failures++
+				w.kinds[kindOf(f)]++
+				if key := uint64(i)<<8 | uint64(t); key < w.failKey {
+					w.failKey, w.fail = key, f
+				}
+				continue
+			}
+			w.edges = append(w.edges, w.visit(&v, uint64(i)<<8|uint64(t), sum))
+		}
+		w.degs = append(w.degs, uint16(deg))
+	}
+	c.d1, c.e1 = len(w.degs), len(w.edges)
+}
+
+// endLevel forgets what the worker counted of the level, once the search
+// has taken it in.
+func (w *worker) endLevel() {
+	w.trans, w.failures = 0, 0
+	clear(w.kinds)
+	w.failKey, w.fail = noKey, nil
+	w.deep, w.deepKey = false, noKey
+}
+
+// visit looks up the state v reached with key from the state whose
+// words' hashes add up to sum, adds it when it is new, and returns the
+// edge to it.
+func (w *worker) visit(v *program.State, key, sum uint64) uint32 {
+	s := w.s
+	var fp uint64
+	if s.o.Canon != nil {
+		s.o.Canon(w.succ)
+		fp = fingerprintOf(w.succ)
+	} else {
+		fp = finish(resum(sum, w.buf, w.succ))
+	}
+	slot, val, added := s.tab.claim(fp)
+	if !added {
+		if val&provFlag != 0 {
+			lower(&s.recs.at(val&^provFlag).key, key)
+			return val
+		}
+		return val - 1
+	}
+	if w.from == w.to {
+		var ok bool
+		if w.from, w.to, ok = s.recs.claim(); !ok {
+			// Too many new states in one level to number: keep the
+			// state as a final one of no kind, and stop the search.
+			w.overflow = true
+			s.tab.publish(slot, 1)
+			return 0
+		}
+	}
+	id := w.from
+	w.from++
+	r := s.recs.at(id)
+	r.fp, r.vec, r.slot = fp, w.vw.put(w.succ), uint32(slot)
+	r.key.Store(key)
+	r.end = notEnd
+	if !anyEnabled(v, s.n) {
+		if s.o.OnEnd != nil {
+			s.o.OnEnd(w.succ)
+		}
+		r.end = passEnd
+		if f := v.End(); f != nil {
+			r.end = failEnd
+			w.failures++
+			w.kinds[kindOf(f)]++
+		}
+	}
+	w.added++
+	s.tab.publish(slot, provFlag|id)
+	return provFlag | id
+}
+
+func anyEnabled(s *program.State, n int) bool {
+	for t := range n {
+		if s.IsEnabled(t) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,29 @@
+package statespace
+
+import (
+	"testing"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// visited is the fingerprints of the table, for the tests.
+func (s *search) visited() map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, sl := range s.tab.slots {
+		if sl.key != 0 {
+			out[sl.key] = true
+		}
+	}
+	return out
+}
+
+// newTestSearch is a search with opts and their defaults, for a test that
+// looks inside it.
+func newTestSearch(t testing.TB, p *program.Program, opts Options) *search {
+	t.Helper()
+	o, err := opts.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newSearch(t.Context(), p, o)
+}

@@ -1,0 +1,185 @@
+package statespace
+
+import (
+	"slices"
+	"time"
+)
+
+// assemble ends the expansion of the level [from, to): it numbers the new
+// states in key order (the order a breadth-first search on one worker
+// finds them: by the smallest parent, then thread), appends the level's
+// edges to the graph with those numbers, and takes in what the workers
+// counted. What it makes does not depend on how the workers shared the
+// level.
+func (s *search) assemble(from, to uint32) {
+	base := to
+	s.number(base)
+	m := uint32(len(s.order))
+	workers := s.workers
+	var failKey, deepKey uint64 = noKey, noKey
+	var fail *workerFail
+	for _, w := range workers {
+		s.trans += w.trans
+		s.failures += w.failures
+		for k, n := range w.kinds {
+			s.kinds[k] += n
+		}
+		if w.failKey < failKey {
+			failKey, fail = w.failKey, &workerFail{w.failKey, w}
+		}
+		if w.deep && w.deepKey < deepKey {
+			deepKey = w.deepKey
+		}
+	}
+	// The graph: each state's edges, chunks in order.
+	for _, c := range s.chunks {
+		w := c.w
+		e := c.e0
+		for _, deg := range w.degs[c.d0:c.d1] {
+			s.off.push(uint32(s.edges.len()))
+			for range deg {
+				v := w.edges[e]
+				e++
+				if v != failEdge && v&provFlag != 0 {
+					v = s.final[v&^provFlag]
+				}
+				s.edges.push(v)
+			}
+		}
+	}
+	// The failure to show, if none was found before: the fewest steps,
+	// then the smallest key.
+	if s.first == nil {
+		switch {
+		case deepKey != noKey:
+			s.first = &candidate{parent: -1, state: int64(deepKey)}
+		case s.firstFailEnd >= 0 && (fail == nil || s.firstFailEndKey < failKey):
+			s.first = &candidate{parent: -1, state: s.firstFailEnd}
+		case fail != nil:
+			s.first = &candidate{parent: int64(failKey >> 8), thread: int(failKey & 0xff), state: -1, failure: fail.w.fail}
+		}
+	}
+	if deepKey != noKey {
+		s.tooDeep = true
+	}
+	for _, w := range workers {
+		w.endLevel()
+	}
+	s.levels = append(s.levels, base+m)
+	s.cur.release()
+	s.cur, s.next = s.next, newStore(s.words, &s.free, &s.freeMu)
+	s.curRefs, s.nextRefs = s.nextRefs, s.curRefs[:0]
+	s.recs.reset()
+	s.splitShard(base, m)
+	if int64(base+m) > int64(s.o.MaxStates) {
+		s.halt(StopMaxStates)
+	}
+}
+
+type workerFail struct {
+	key uint64
+	w   *worker
+}
+
+// number numbers the level's new states from base, in key order, and
+// writes their numbers into the table.
+func (s *search) number(base uint32) {
+	n := min(s.recs.next.Load(), provLimit)
+	s.order = s.order[:0]
+	sorted := true
+	var last uint64
+	for p := range n {
+		r := s.recs.at(p)
+		if r.fp == 0 {
+			continue
+		}
+		k := r.key.Load()
+		if k < last {
+			sorted = false
+		}
+		last = k
+		s.order = append(s.order, p)
+	}
+	if !sorted {
+		slices.SortFunc(s.order, func(a, b uint32) int {
+			ka, kb := s.recs.at(a).key.Load(), s.recs.at(b).key.Load()
+			switch {
+			case ka < kb:
+				return -1
+			case ka > kb:
+				return 1
+			}
+			return 0
+		})
+	}
+	if cap(s.final) < int(n) {
+		s.final = make([]uint32, n)
+	}
+	s.final = s.final[:n]
+	m := len(s.order)
+	s.endFail.grow(int(base) + m)
+	s.firstFailEnd, s.firstFailEndKey = -1, noKey
+	resized := s.resized.Load()
+	for r, p := range s.order {
+		id := base + uint32(r)
+		s.final[p] = id
+		rec := s.recs.at(p)
+		if resized {
+			s.tab.set(rec.fp, id+1)
+		} else {
+			s.tab.publish(uint64(rec.slot), id+1)
+		}
+		s.nextRefs = append(s.nextRefs, rec.vec)
+		switch rec.end {
+		case failEnd:
+			s.endFail.add(int(id))
+			if s.firstFailEnd < 0 {
+				s.firstFailEnd, s.firstFailEndKey = int64(id), rec.key.Load()
+			}
+		case passEnd:
+			if s.passEnd < 0 {
+				s.passEnd = int64(id)
+			}
+		}
+	}
+}
+
+// splitShard makes the level of m states from base the roots of a
+// sharded search, once it is wide enough: the shard keeps every Count-th
+// state, from Index, and the others become foreign (visited, never
+// expanded: another shard searches from them).
+func (s *search) splitShard(base, m uint32) {
+	sh := s.o.Shard
+	if sh.whole() || s.split || int(m) < sh.Count*shardRoots {
+		return
+	}
+	s.split = true
+	s.foreign.grow(int(base + m))
+	for r := range m {
+		if int(r)%sh.Count != sh.Index {
+			s.foreign.add(int(base + r))
+		} else {
+			s.roots++
+		}
+	}
+	s.rootsOf = int(m)
+}
+
+// shardRoots is how many states of the split level each shard gets, at
+// least: the deeper the split, the more evenly the work is shared (and
+// the more states two shards both reach).
+const shardRoots = 8
+
+// progress reports how far the search has got, at most five times a
+// second (always at the end, when last).
+func (s *search) progress(last bool) {
+	if s.o.Progress == nil {
+		return
+	}
+	now := time.Now()
+	if !last && now.Sub(s.lastProg) < 200*time.Millisecond {
+		return
+	}
+	s.lastProg = now
+	s.o.Progress(Progress{States: int64(s.levels[len(s.levels)-1]), Transitions: s.trans, Depth: len(s.levels) - 2, Bytes: s.used(), Elapsed: now.Sub(s.start)})
+}

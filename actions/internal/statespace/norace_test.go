@@ -1,0 +1,5 @@
+//go:build !race
+
+package statespace
+
+const raceOn = false

@@ -1,0 +1,44 @@
+/* Downey's reusable barrier, 3 threads, 2 rounds: the second turnstile left out, a thread laps the others */
+#define wait(s)   atomic { s > 0 -> s-- }
+#define signal(s) s++
+#define lock(m)   atomic { m == 0 -> m = 1 }
+#define unlock(m) m = 0
+#define N 3
+#define R 2
+byte count = 0;
+byte arrived = 0;
+byte mutex = 1;
+byte turnstile = 0;
+byte turnstile2 = 1;
+byte ended = 0;
+active [N] proctype W() {
+  byte round = 0;
+  byte tmp;
+  do
+  :: round < R ->
+     arrived++;
+     wait(mutex);
+     tmp = count; atomic { count = tmp + 1; tmp = 0 };
+     if
+     :: count == N -> signal(turnstile)
+     :: else -> skip
+     fi;
+     signal(mutex);
+     wait(turnstile); signal(turnstile);
+     round++;
+     assert(arrived >= N * round);
+     wait(mutex);
+     tmp = count; atomic { count = tmp - 1; tmp = 0 };
+     if
+     :: count == 0 -> wait(turnstile)
+     :: else -> skip
+     fi;
+     signal(mutex)
+  :: else -> break
+  od;
+  ended++
+}
+active proctype Check() {
+  ended == N;
+  assert(count == 0 && arrived == N * R)
+}
