@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -27,14 +28,14 @@ func TestGameLostUpdate(t *testing.T) {
 	p := prog(t, "lost")
 	var tids = map[string]int{}
 	var traced []int
-	var ends []RunInfo
+	var ends []engine.RunInfo
 	g, err := NewGame(p, Options{
-		Trace: func(si StepInfo) {
+		Trace: func(si engine.StepInfo) {
 			tids[si.Name] = si.TID
 			th, _ := p.Thread(si.Name)
 			traced = append(traced, th)
 		},
-		OnRun: func(ri RunInfo) { ends = append(ends, ri) },
+		OnRun: func(ri engine.RunInfo) { ends = append(ends, ri) },
 	})
 	if err != nil {
 		t.Fatal(err)

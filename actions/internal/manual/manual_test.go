@@ -5,15 +5,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
+
+// playGame plays a game of p on threads of its own.
+func playGame(t *testing.T, ctx context.Context, p *program.Program, in Input, out io.Writer, opts Options) (engine.Outcome, error) {
+	t.Helper()
+	g, err := control.NewGame(p, control.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Play(ctx, g, in, out, opts)
+}
 
 func prog(t *testing.T, name string) *program.Program {
 	t.Helper()
@@ -40,7 +53,7 @@ func prog(t *testing.T, name string) *program.Program {
 func game(t *testing.T, p *program.Program, input string) (string, *bytes.Buffer, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o, err := Play(t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
+	o, err := playGame(t, t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
 	return o.ScheduleText, &out, err
 }
 
@@ -186,7 +199,7 @@ func TestCancel(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		_, err := Play(ctx, p, NewInput(r), &out, Options{})
+		_, err := playGame(t, ctx, p, NewInput(r), &out, Options{})
 		done <- err
 	}()
 	w.WriteString("a\n")

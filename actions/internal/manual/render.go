@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -132,7 +132,7 @@ func value(v int64, isBool bool) string {
 }
 
 // outro says how the game ended and how to play it again.
-func (pl *player) outro(out control.Outcome) {
+func (pl *player) outro(out engine.Outcome) {
 	pl.say("")
 	switch {
 	case out.Failure != nil:
