@@ -111,11 +111,8 @@ func ShellQuote(s string) string {
 // the failure's message ("mutual_exclusion: B entered critical while A is
 // inside (capacity 1)").
 func Rule(f *program.Failure) string {
-	msg, _, _ := strings.Cut(f.Msg, "\n")
-	if strings.HasPrefix(msg, string(f.Verdict)+":") {
-		return msg // "deadlock: 2 of 2 threads blocked"
-	}
-	return string(f.Verdict) + ": " + msg
+	rule, _, _ := strings.Cut(f.Rule(), "\n")
+	return rule
 }
 
 // sharedOf lists p's shared objects: variables, semaphores, mutexes.
@@ -301,28 +298,13 @@ func indent(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 // opText writes an operation out as it could have been written.
 func opText(op *program.Op) string {
 	k := op.Kind.String()
-	switch op.Kind {
-	case program.OpWait, program.OpSignal, program.OpLock, program.OpUnlock, program.OpCondSignal, program.OpCondBroadcast:
-		return k + ": " + op.Object
-	case program.OpCondWait:
-		return fmt.Sprintf("%s: {cond: %s, mutex: %s}", k, op.Object, op.Mutex)
-	case program.OpSet, program.OpAtomicSet, program.OpLocal:
-		return fmt.Sprintf("%s: %s = %s", k, op.Target, op.Expr.Src)
-	case program.OpIf, program.OpWhile, program.OpAssert:
-		return k + ": " + op.Expr.Src
-	case program.OpRepeat:
-		return fmt.Sprintf("repeat: %s", op.Expr.Src)
-	case program.OpCritical:
-		if op.Object != "" {
-			return "critical: " + op.Object
-		}
-		return "critical:"
-	case program.OpWork:
-		return fmt.Sprintf("work: %v", op.Duration)
-	case program.OpLog:
-		return "log: " + op.Text
+	if a := op.Arg(); a != "" {
+		return k + ": " + a
 	}
-	return k
+	if op.Kind.Shape() == program.ShapeNone {
+		return k
+	}
+	return k + ":"
 }
 
 // graphOf is the wait-for graph of the deadlocked state s that d
