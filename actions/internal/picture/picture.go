@@ -29,7 +29,7 @@ const MaxSteps = 2000
 // caller fills in how the run was made (Kind, Schedule, Replay, Search).
 // A step that does not fit the program is an error.
 func Of(p *program.Program, steps []int, source []byte, file string, failure *program.Failure) (*view.Run, error) {
-	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass)}
+	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass), Steps: []view.Step{}}
 	r.Threads = Threads(p, source)
 	s, f := p.NewState()
 	r.Shared = sharedOf(p, s)
@@ -80,6 +80,31 @@ func Where(file string, f *program.Failure) string {
 		at = file + ":" + at
 	}
 	return at + ": " + f.Msg
+}
+
+// ReplayCommand is the command line that replays sched: pmrun run with
+// rerun, the arguments that run the scenario again (its file, its --var
+// values, its seed), and --replay sched, each quoted for a POSIX shell
+// when it needs it; "" without arguments or a schedule.
+func ReplayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Rule is the broken rule in a line: the verdict and the first line of
