@@ -160,7 +160,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 			if r.Failure != nil {
 				failure = nativeFailure(r.Failure)
 			}
-			log.Info("run ended", "event", "controlled_run", "run", r.Run, "shown", r.Shown, "verdict", string(r.Verdict),
+			log.Info("run ended", "event", evControlledRun, "run", r.Run, "shown", r.Shown, "verdict", string(r.Verdict),
 				"steps", r.Steps, "switches", r.Switches, "failure", failure)
 		},
 	}
@@ -175,7 +175,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	res := controlledResultOf(out, notes, exit, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {
-		log.Info("failure found", "event", "controlled_found", "verdict", res.Verdict, "run", res.Run,
+		log.Info("failure found", "event", evControlledFound, "verdict", res.Verdict, "run", res.Run,
 			"schedule", res.Schedule, "interleaving", res.Interleaving)
 	}
 	if err != nil {
@@ -238,17 +238,23 @@ func nativeFailure(f *native.Failure) string {
 	return f.Rule()
 }
 
+// The controlled action's events.
+const (
+	evControlledRun   = "controlled_run"
+	evControlledFound = "controlled_found"
+)
+
 var controlledRow = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("controlled {program}")}
 
 var controlledEvents = []*Event{
 	{
-		Name: "controlled_run", Row: controlledRow,
+		Name: evControlledRun, Row: controlledRow,
 		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {verdict}: {failure}"), Failed: Always},
 		Console: Text("{program} run {run}: {verdict} after {steps} steps"),
 		Count:   &Count{Noun: "runs"},
 	},
 	{
-		Name: "controlled_found", Row: stepsRow,
+		Name: evControlledFound, Row: stepsRow,
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: controlledFoundLines,
 	},
