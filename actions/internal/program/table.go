@@ -43,17 +43,17 @@ func (il *Interleaving) Format() string {
 	return b.String()
 }
 
-// table is an interleaving laid out: its cells as text and the width
+// grid is an interleaving laid out: its cells as text and the width
 // each column needs.
-type table struct {
+type grid struct {
 	il   *Interleaving
 	valW []int    // each variable's column
 	colW []int    // each thread's column, wide enough for its longest step
 	ops  []string // each row's step as its cell shows it
 }
 
-func (il *Interleaving) layout() *table {
-	t := &table{il: il, valW: make([]int, len(il.Vars)), colW: make([]int, len(il.Threads)), ops: make([]string, len(il.Rows))}
+func (il *Interleaving) layout() *grid {
+	t := &grid{il: il, valW: make([]int, len(il.Vars)), colW: make([]int, len(il.Threads)), ops: make([]string, len(il.Rows))}
 	for i, v := range il.Vars {
 		t.valW[i] = width(v)
 	}
@@ -90,7 +90,7 @@ func (il *Interleaving) layout() *table {
 
 // values are vals as the table shows them, a column each ("" where a
 // row has no value).
-func (t *table) values(vals []int64) []string {
+func (t *grid) values(vals []int64) []string {
 	out := make([]string, len(t.valW))
 	for i := range min(len(vals), len(out)) {
 		out[i] = formatValue(vals[i], t.il.Bools[i])
@@ -100,7 +100,7 @@ func (t *table) values(vals []int64) []string {
 
 // fits says whether columns of widths colW (and the variables') fit in
 // TableWidth.
-func (t *table) fits(colW []int) bool {
+func (t *grid) fits(colW []int) bool {
 	w := 2 * (len(t.valW) + len(colW) - 1)
 	for _, n := range t.valW {
 		w += n
@@ -114,7 +114,7 @@ func (t *table) fits(colW []int) bool {
 // narrowed narrows the widest thread columns, one column at a time,
 // until the table fits or every column is as narrow as it may be (its
 // thread's name, and minColumn for its steps).
-func (t *table) narrowed() []int {
+func (t *grid) narrowed() []int {
 	colW := append([]int(nil), t.colW...)
 	floor := make([]int, len(colW))
 	for th, name := range t.il.Threads {
@@ -137,7 +137,7 @@ func (t *table) narrowed() []int {
 
 // columns writes the table with a column per thread of widths colW, a
 // step longer than its column wrapped onto the lines below.
-func (t *table) columns(b *strings.Builder, colW []int) {
+func (t *grid) columns(b *strings.Builder, colW []int) {
 	line := func(vals, cells []string) {
 		parts := make([]string, 0, len(t.valW)+len(colW))
 		for i := range t.valW {
@@ -167,7 +167,7 @@ func (t *table) columns(b *strings.Builder, colW []int) {
 
 // single writes the table with one column for every thread's steps,
 // each step naming its thread: for more threads than columns can hold.
-func (t *table) single(b *strings.Builder) {
+func (t *grid) single(b *strings.Builder) {
 	nameW := 0
 	for _, name := range t.il.Threads {
 		nameW = max(nameW, width(name))
