@@ -20,9 +20,10 @@ func DidYouMean(s string, candidates []string) string {
 // a likely slip, else "": one that differs only in case; else the one
 // candidate that ends with s, when s has three letters or more (KILL for
 // SIGKILL); else the closest within an edit distance that grows with the
-// length of s (one edit for short names, at most three), which leaves at
-// least one of its letters: any one-letter name is one edit from any
-// other, and suggesting b for z is noise.
+// length of s (one edit for short names, at most three). A one-letter
+// name is one edit from any other: it gets a suggestion only when there
+// is one candidate (p for q, the one process), not a guess among several
+// (b for z, among a program's variables).
 func Nearest(s string, candidates []string) string {
 	var suffixed []string
 	for _, c := range candidates {
@@ -37,7 +38,10 @@ func Nearest(s string, candidates []string) string {
 		return suffixed[0]
 	}
 	n := len([]rune(s))
-	limit := min(n-1, max(1, min(3, n/3)))
+	limit := max(1, min(3, n/3))
+	if n == 0 || n == 1 && len(candidates) > 1 {
+		return "" // one letter is one edit from any other: a guess among several is noise
+	}
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestDist {

@@ -17,8 +17,8 @@ func TestNearest(t *testing.T) {
 		{"ER", []string{"SIGTERM"}, ""},                 // too short for a suffix
 		{"TERM", []string{"SIGTERM", "XTERM"}, "XTERM"}, // two suffixes: the nearest by edits
 		{"frobnicate", []string{"sleep", "spawn"}, ""},  // too far
-		{"z", []string{"b", "zz"}, ""},                  // one letter: only its case
-		{"z", []string{"b"}, ""},
+		{"z", []string{"b", "zz"}, ""},                  // one letter among several: a guess
+		{"q", []string{"p"}, "p"},                       // the one candidate
 		{"tiemout", []string{"timeout", "name"}, "timeout"},
 		{"mutx", []string{"mutex", "m"}, "mutex"},
 		{"", []string{"a"}, ""},
