@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -169,7 +170,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
 		File: sc.File, Rerun: rerunArgs(sc, seed, opt.Seed != nil), Sections: sc.Sections, SectionOptions: opt.SectionOptions,
 	})
-	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
+	x.scope = lang.NewScope(sc.Vars, runInfo(sc, seed, x.out.Started, x.host), x.host.Alive)
 	x.joinFunc = x.join
 	x.events, _ = x.log.(*EventLog)
 	x.prepare(sc.Steps...)
@@ -521,3 +522,18 @@ func (x *execution) once(ctx context.Context, st *lang.Step, env *actions.Env) (
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// runInfo is the run value of expressions: the scenario's name, seed,
+// start and file, the file's folder (dir: what a step finds files beside
+// the scenario with), and the run's private folder (tmp: mode 0700,
+// removed at the end, for what a step makes, such as a compiled program).
+func runInfo(sc *lang.Scenario, seed uint64, started time.Time, host *actions.Host) map[string]any {
+	info := map[string]any{"scenario": sc.Name, "seed": seed, "started": started, "file": sc.File}
+	if dir, err := filepath.Abs(filepath.Dir(sc.File)); err == nil {
+		info["dir"] = dir
+	}
+	if tmp, err := host.Dir(); err == nil {
+		info["tmp"] = tmp
+	}
+	return info
+}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract"
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // row is one line of the table.

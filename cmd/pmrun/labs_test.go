@@ -19,8 +19,8 @@ var tryLine = regexp.MustCompile(`^#\s*try:\s*(.*?)\s*=>\s*(passes|fails)\b`)
 
 // TestThingsToTry runs every suggestion of every lab with its file and
 // checks that it does what it says: exit 0 for "passes", 1 for "fails".
-// Every lab in scenarios/labs and its folders (labs/book) must suggest
-// something.
+// Every lab in scenarios/labs and its folders (labs/book), and the lab
+// 'pmrun init --lab' writes, must suggest something.
 func TestThingsToTry(t *testing.T) {
 	t.Parallel()
 	bin := pmrunBinary(t)
@@ -30,6 +30,11 @@ func TestThingsToTry(t *testing.T) {
 	if err != nil || err2 != nil || len(labs) == 0 {
 		t.Fatalf("no labs: %v %v", err, err2)
 	}
+	skeleton := filepath.Join(t.TempDir(), "skeleton.yaml")
+	if out, err := exec.Command(bin, "init", "--lab", "skeleton", skeleton).CombinedOutput(); err != nil {
+		t.Fatalf("pmrun init --lab: %v\n%s", err, out)
+	}
+	labs = append(labs, skeleton)
 	for _, lab := range labs {
 		data, err := os.ReadFile(lab)
 		if err != nil {
@@ -43,6 +48,9 @@ func TestThingsToTry(t *testing.T) {
 			}
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(lab, "../../scenarios/labs/"), ".yaml")
+		if lab == skeleton {
+			name = "init --lab"
+		}
 		if len(tries) == 0 {
 			t.Errorf("%s has no \"# try: ARGS => passes|fails: …\" lines under Things to try", lab)
 		}

@@ -91,13 +91,13 @@ type Check struct {
 // Checks are what d checks, which a student's version of d must keep as
 // they are: its invariants and expect; the shared variables they read,
 // with their initial values; its regions, with their capacities; and in
-// each thread, in the order of the
-// text, every assert, every critical region with everything inside it,
-// and every write of a variable that a check reads. A thread that holds
-// such an operation is kept with its name and count (its [Check] comes
-// before those of its operations). The rest — semaphores, mutexes, the
-// synchronization around the kept operations, threads of its own — is the
-// student's.
+// each thread, in the order of the text, every assert, every critical
+// region with everything inside it, and every write of a variable (or of
+// the thread's local) that a check reads. A thread that holds such an
+// operation is kept with its name and count (its [Check] comes before
+// those of its operations). The rest — semaphores, mutexes, the
+// synchronization around the kept operations, threads of its own — is
+// the student's.
 func (d *Def) Checks() []Check {
 	var out []Check
 	for _, x := range d.Invariants {
@@ -262,7 +262,7 @@ func threadChecks(ops []*Op, read map[string]bool) []Check {
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
 		case op.Kind == OpCritical:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
-		case (op.Kind == OpSet || op.Kind == OpAtomicSet) && read[op.Target]:
+		case (op.Kind == OpSet || op.Kind == OpAtomicSet || op.Kind == OpLocal) && read[op.Target]:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
 		}
 		for _, block := range [][]*Op{op.Then, op.Else} {
