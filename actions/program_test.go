@@ -33,7 +33,7 @@ func TestProgramFreeRuns(t *testing.T) {
 	if f := lost["failure"].(string); !strings.HasPrefix(f, "program.yaml:8:13: expect count == 2 failed: count = 1") {
 		t.Errorf("failure %q", f)
 	}
-	if il := lost["interleaving"].(string); !strings.Contains(il, "count = count + 1 (read)") || !strings.HasSuffix(il, "expect: expect count == 2 failed: count = 1\n") {
+	if il := lost["interleaving"].(string); !strings.Contains(il, "count = count + 1 (read)") || !strings.HasSuffix(il, "expect count == 2 failed: count = 1\n") {
 		t.Errorf("interleaving:\n%s", il)
 	}
 

@@ -235,7 +235,11 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			return nil, []*Error{{Pos: offset(pos, fe.Line, fe.Column), Msg: "expression: " + fe.Message}}
+			msg := fe.Message
+			if msg == `unexpected token Operator("=")` {
+				msg += " (did you mean ==? = is no operator in an expression)"
+			}
+			return nil, []*Error{{Pos: offset(pos, fe.Line, fe.Column), Msg: "expression: " + msg}}
 		}
 		return nil, []*Error{{Pos: pos, Msg: "expression: " + err.Error()}}
 	}

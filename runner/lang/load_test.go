@@ -21,12 +21,37 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"yaml syntax", "name: x\nsteps:\n  - log: [unclosed\n", []string{"3:1: yaml: did not find expected ',' or ']' (in what starts on this line)"}},
 		{"yaml tab", "name: x\nsteps:\n\t- log: a\n", []string{"3:1: yaml: found character that cannot start any token"}},
+		// Indentation mistakes: the line that breaks the structure, not the
+		// line of the list or mapping it breaks, and what the lines above
+		// line up at.
+		{"yaml item indented one more", "name: m3\nsteps:\n  - log: a\n  - log: b\n   - log: c\n",
+			[]string{"5:4: yaml: did not find expected '-' indicator: line 5 starts at column 4, which lines up with nothing above it (the keys and items there start at columns 1, 3 and 5; YAML reads the structure from the indentation)"}},
+		{"yaml item indented one less", "name: m3\nsteps:\n  - log: a\n  - log: b\n - log: c\n",
+			[]string{"5:2: yaml: did not find expected key: line 5 starts at column 2, which lines up with nothing above it (the keys and items there start at columns 1, 3 and 5;"}},
+		{"yaml step key indented one less", "name: m3\nsteps:\n  - id: x\n    log: a\n   if: true\n  - log: b\n",
+			[]string{"5:4: yaml: did not find expected '-' indicator: line 5 starts at column 4, which lines up with nothing above it"}},
+		{"yaml var indented one less", "name: m3\nvars:\n  a: 1\n b: 2\nsteps:\n  - log: a\n",
+			[]string{"4:2: yaml: did not find expected key: line 4 starts at column 2, which lines up with nothing above it (the keys and items there start at columns 1 and 3;"}},
+		{"yaml parameter indented one less", "name: m3\nsteps:\n  - probe:\n      n: 1\n     text: a\n",
+			[]string{"5:6: yaml: did not find expected key: line 5 starts at column 6"}},
+		{"yaml dash without a space", "name: m3\nsteps:\n  - log: a\n  -log: b\n",
+			[]string{"4:3: yaml: did not find expected '-' indicator: a list item needs a space after its -"}},
+		{"yaml comments and blank lines between", "name: m3\nsteps:\n  - log: a\n\n  # a comment\n  - log: b\n   - log: c\n",
+			[]string{"7:4: yaml: did not find expected '-' indicator: line 7 starts at column 4"}},
+		// An action's parameters written at the step's indentation: one
+		// error that says so, not a missing parameter and an unknown action.
+		{"parameters not indented under the action", "name: x\nsteps:\n  - probe:\n    n: 2\n    text: a\n",
+			[]string{`3:5: probe: has no parameters, but n and text below it are probe's: indent them under probe: (two spaces more than probe)`}},
+		{"parameters not indented, one is a step key", "name: x\nsteps:\n  - probe:\n    mode: fast\n    name: p\n",
+			[]string{`3:5: probe: has no parameters, but mode below it is probe's: indent it under probe:`}},
 		{"empty file", "", []string{"1:1: scenario is empty"}},
 		{"not a mapping", "- log: a\n", []string{"1:1: a scenario is a mapping"}},
 		{"no name no steps", "description: d\n", []string{"1:1: scenario has no name", "1:1: scenario has no steps"}},
 		{"unknown top-level key", "name: x\ntiemout: 1s\nsteps: [log: a]\n", []string{`2:1: unknown key "tiemout" in scenario, did you mean "timeout"?`}},
 		{"unknown step key", "name: x\nsteps:\n  - log: a\n    iff: true\n", []string{`4:5: unknown step key "iff", did you mean "if"?`}},
 		{"unknown action", "name: x\nsteps:\n  - slep: 1s\n", []string{`3:5: unknown action "slep", did you mean "sleep"?`}},
+		{"= for ==", "name: x\nsteps:\n  - assert: steps.x.status = \"ok\"\n  - id: x\n    log: a\n",
+			[]string{`3:28: expression: unexpected token Operator("=") (did you mean ==? = is no operator in an expression)`}},
 		{"unknown action far", "name: x\nsteps:\n  - frobnicate: 1\n", []string{`3:5: unknown action "frobnicate" (see pmrun actions`}},
 		{"no action", "name: x\nsteps:\n  - id: a\n", []string{"3:5: step has no action"}},
 		{"two actions", "name: x\nsteps:\n  - log: a\n    sleep: 1s\n", []string{`4:5: a step runs one action, but this one also has "sleep"`}},

@@ -86,11 +86,8 @@ func Where(file string, f *program.Failure) string {
 // the failure's message ("mutual_exclusion: B entered critical while A is
 // inside (capacity 1)").
 func Rule(f *program.Failure) string {
-	msg, _, _ := strings.Cut(f.Msg, "\n")
-	if strings.HasPrefix(msg, string(f.Verdict)+":") {
-		return msg // "deadlock: 2 of 2 threads blocked"
-	}
-	return string(f.Verdict) + ": " + msg
+	rule, _, _ := strings.Cut(f.Rule(), "\n")
+	return rule
 }
 
 // sharedOf lists p's shared objects: variables, semaphores, mutexes.

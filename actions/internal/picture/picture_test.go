@@ -161,7 +161,7 @@ func TestCountedThreads(t *testing.T) {
 		r.Threads[1].Code[0] != (view.Line{N: 24, Text: "W: {count: 2, body: [set: n = n + 1]}"}) {
 		t.Errorf("threads %+v", r.Threads)
 	}
-	if r.Verdict != "invariant" || r.Rule != "invariant: invariant n <= 1 does not hold: n = 2" || len(r.Steps) != 4 || !r.Steps[3].Failed {
+	if r.Verdict != "invariant" || r.Rule != "invariant n <= 1 does not hold: n = 2" || len(r.Steps) != 4 || !r.Steps[3].Failed {
 		t.Errorf("verdict %q rule %q steps %+v", r.Verdict, r.Rule, r.Steps)
 	}
 }

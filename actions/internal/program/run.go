@@ -213,7 +213,7 @@ func (il *Interleaving) Format() string {
 		line(row.Values, cells)
 	}
 	if il.Failure != nil {
-		fmt.Fprintf(&b, "%s: %s\n", il.Failure.Verdict, il.Failure.Msg)
+		b.WriteString(il.Failure.Rule() + "\n")
 	}
 	return b.String()
 }
