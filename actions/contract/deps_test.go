@@ -22,10 +22,13 @@ func TestContractIsALeaf(t *testing.T) {
 		pkg     string
 		allowed []string // the pmrun packages it may depend on, beside itself
 	}{
+		// actions/linuxonly, a leaf too, only stops a build for another
+		// system.
 		{"actions/contract", nil},
 		{"actions/contract/view", nil},
-		{"runner/lang", []string{"actions/contract"}},
-		{"runner/report", []string{"actions/contract", "actions/contract/view", "runner/lang", "runner/internal/outfile"}},
+		{"actions/linuxonly", nil},
+		{"runner/lang", []string{"actions/contract", "actions/linuxonly"}},
+		{"runner/report", []string{"actions/contract", "actions/contract/view", "actions/linuxonly", "runner/lang", "runner/internal/outfile"}},
 	} {
 		for _, dep := range deps(t, module+tt.pkg) {
 			rel, ours := strings.CutPrefix(dep, module)
