@@ -14,7 +14,8 @@ const module = "github.com/pmrun/pmrun/"
 
 // TestContractIsALeaf: the contract imports nothing of pmrun, and the
 // loader and the presentation import nothing of pmrun's actions but the
-// contract, so that neither depends on processes, agents or schedulers
+// contract (and linuxonly, the empty package that stops a build for
+// another system with one message), so that neither depends on processes, agents or schedulers
 // (docs/ARCHITECTURE.md draws the graph).
 func TestContractIsALeaf(t *testing.T) {
 	t.Parallel()
