@@ -148,7 +148,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 			OnRun: func(run int, f *native.Failure, steps int) {
 				verdict, failure := string(program.Pass), ""
 				if f != nil {
-					verdict, failure = string(f.Verdict), f.Error()
+					verdict, failure = string(f.Verdict), nativeFailure(f)
 				}
 				log.Info("run ended", "event", "controlled_run", "run", run, "verdict", verdict, "steps", steps, "failure", failure)
 			},
@@ -215,7 +215,7 @@ func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) con
 		r.Interleaving = il.Format()
 	}
 	if f := o.Failure; f != nil {
-		r.Failure = f.Error()
+		r.Failure = nativeFailure(f)
 		r.Replay = replayCommand(rerun, r.Schedule)
 		if d := f.Deadlock; d != nil {
 			r.Deadlock, r.Explanation = true, d.Text
@@ -226,6 +226,15 @@ func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) con
 		}
 	}
 	return r
+}
+
+// nativeFailure says what broke and where: FILE:LINE: the rule, when the
+// binary gives the line.
+func nativeFailure(f *native.Failure) string {
+	if f.Pos.File != "" {
+		return f.Pos.String() + ": " + f.Rule()
+	}
+	return f.Rule()
 }
 
 var controlledRow = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("controlled {program}")}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -364,18 +365,7 @@ func failureText(file string, f *program.Failure) string {
 // replayCommand is the command line that replays schedule: pmrun run with
 // rerun, the arguments that run the scenario again as this run did
 // ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
-func replayCommand(rerun []string, sched string) string {
-	if len(rerun) == 0 || sched == "" {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("pmrun run")
-	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
-		b.WriteString(" ")
-		b.WriteString(shellQuote(a))
-	}
-	return b.String()
-}
+func replayCommand(rerun []string, sched string) string { return picture.ReplayCommand(rerun, sched) }
 
 // gradeReplayCommand is the command line that replays schedule on a
 // student's program in the lab.
@@ -383,15 +373,7 @@ func gradeReplayCommand(lab, student, sched string) string {
 	if sched == "" {
 		return ""
 	}
-	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "pmrun grade " + picture.ShellQuote(lab) + " " + picture.ShellQuote(student) + " --replay " + sched
 }
 
 // programNote is what the console prints under a program step that found

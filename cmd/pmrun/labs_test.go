@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pmrun/pmrun/actions"
 )
 
 // tryLine is a suggestion in a lab's "Things to try": pmrun's arguments,
@@ -109,5 +111,18 @@ func replayPrinted(t *testing.T, bin string, out []byte) {
 	want := fmt.Sprintf("found %s in the replay: %s", last[1], last[2])
 	if !bytes.Contains(replayed, []byte(want)) {
 		t.Errorf("%s: no %q in its output:\n%s", line, want, replayed)
+	}
+}
+
+// TestCLabHeader: the C labs' pmrun.h is the one pmrun builds its library
+// with.
+func TestCLabHeader(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../scenarios/labs/c/pmrun.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != actions.PreloadHeader() {
+		t.Errorf("scenarios/labs/c/pmrun.h differs from pmrun preload --header:\n%s", actions.PreloadHeader())
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/runner"
 )
 
@@ -394,10 +396,19 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("check %s printed %q", file, out)
 			}
 			log := filepath.Join(t.TempDir(), "pmrun.log")
-			cmd := exec.Command(bin, "run", "--log", log, file)
+			args := []string{"run", "--log", log, file}
+			lab := strings.Contains(file, "/labs/book/")
+			html := filepath.Join(t.TempDir(), "report.html")
+			if lab {
+				args = append(args, "--report", html)
+			}
+			cmd := exec.Command(bin, args...)
 			out, err = cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("run %s: %v\n%s", file, err, out)
+			}
+			if lab {
+				checkLabReport(t, html)
 			}
 			data, err := os.ReadFile(log)
 			if err != nil {
@@ -407,6 +418,37 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("check counted %d steps in %s, run ended %d", steps, file, ended)
 			}
 		})
+	}
+}
+
+// checkLabReport checks that a lab's report draws its broken attempt's
+// failing interleaving below the find step: each thread's code, the steps
+// in order, the one that broke the rule (or a deadlock's wait-for graph).
+func checkLabReport(t *testing.T, html string) {
+	t.Helper()
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<script type="application/json" class="pmrun-run" data-into="view-1-1">(.*?)</script>`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("the report draws no run")
+	}
+	var run view.Run
+	if err := json.Unmarshal(m[1], &run); err != nil {
+		t.Fatal(err)
+	}
+	failed := run.Deadlock != nil && len(run.Deadlock.Nodes) > 0
+	for _, st := range run.Steps {
+		failed = failed || st.Failed
+	}
+	if run.Kind != "search" || run.Verdict == "pass" || run.Rule == "" || len(run.Steps) == 0 || run.Replay == "" || !failed && run.Verdict != "expect" {
+		t.Errorf("the find step's run: kind %s, verdict %s, rule %q, %d steps, failing step or graph %v", run.Kind, run.Verdict, run.Rule, len(run.Steps), failed)
+	}
+	for _, th := range run.Threads {
+		if len(th.Code) == 0 || strings.TrimSpace(th.Code[0].Text) == "" {
+			t.Errorf("thread %s's code: %+v", th.Name, th.Code)
+		}
 	}
 }
 

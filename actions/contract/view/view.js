@@ -11,7 +11,7 @@
 //   returns {select(n)}, which selects step n (0: before the first).
 //   options: quiz (hide the values until the final ones are predicted),
 //   onSelect(n), compact (leave out the header: a page that shows it
-//   itself).
+//   itself), tableOnly (the steps' table alone: a game's run so far).
 //   PmrunView.drawAll() draws every <script type="application/json"
 //   class="pmrun-run"> of the page into the element its data-into names.
 (function (global) {
@@ -181,9 +181,10 @@
     thead.appendChild(head);
     tb.appendChild(thead);
     var body = el("tbody");
-    function valueCells(tr, values, changed) {
+    // given: the values before the first step, which a quiz shows.
+    function valueCells(tr, values, changed, given) {
       run.shared.forEach(function (sh, i) {
-        var td = el("td", "pv-val pv-" + sh.kind, quiz ? "?" : shown(sh, values[i]));
+        var td = el("td", "pv-val pv-" + sh.kind, quiz && !given ? "?" : shown(sh, values[i]));
         if (changed && changed.indexOf(i) >= 0) td.classList.add("pv-changed");
         td.dataset.value = shown(sh, values[i]);
         tr.appendChild(td);
@@ -194,7 +195,7 @@
     var note = el("td", "pv-note", run.skipped ? num(run.skipped) + " earlier steps not shown" : "before the first step");
     note.colSpan = run.threads.length;
     start.appendChild(note);
-    valueCells(start, run.shared.map(function (sh) { return sh.initial; }), null);
+    valueCells(start, run.shared.map(function (sh) { return sh.initial; }), null, true);
     start.addEventListener("click", function () { state.select(0); });
     body.appendChild(start);
     state.rows = {};
@@ -218,10 +219,11 @@
       state.rows[st.n] = tr;
       body.appendChild(tr);
     });
-    if (run.verdict !== "pass" && run.rule) {
+    if (run.verdict !== "pass" && run.verdict !== "incomplete" && run.rule) {
       var fr = el("tr", "pv-rule-row");
       fr.appendChild(el("td", "pv-n", "✗"));
-      var td = el("td", "pv-rule", run.rule);
+      var td = el("td", "pv-rule", quiz ? "? (how the run ends is shown when you check)" : run.rule);
+      if (quiz) td.dataset.hidden = run.rule;
       td.colSpan = run.threads.length + run.shared.length;
       fr.appendChild(td);
       body.appendChild(fr);
@@ -378,7 +380,9 @@
       result.textContent = right + " of " + run.shared.length + " right. The values are shown now.";
       var cells = root.querySelectorAll("td.pv-val");
       Array.prototype.forEach.call(cells, function (td) { td.textContent = td.dataset.value; });
+      Array.prototype.forEach.call(root.querySelectorAll("[data-hidden]"), function (e) { e.textContent = e.dataset.hidden; });
       root.classList.remove("pv-quiz-on");
+      if (root.pvSelect) root.pvSelect(run.skipped + run.steps.length);
     });
     return box;
   }
@@ -392,7 +396,16 @@
     var quiz = !!opts.quiz;
     var look = run.verdict === "pass" ? " pv-pass" : run.verdict === "incomplete" ? " pv-incomplete" : " pv-broke";
     var root = el("section", "pv" + look + (quiz ? " pv-quiz-on" : ""));
-    var state = { at: run.skipped + run.steps.length };
+    var state = { at: run.skipped + run.steps.length, select: function () {} };
+    if (opts.tableOnly) {
+      root.classList.add("pv-table-only");
+      root.appendChild(table(run, state, false));
+      into.textContent = "";
+      into.appendChild(root);
+      var lastRow = state.rows[state.at];
+      if (lastRow) lastRow.classList.add("pv-sel");
+      return { select: state.select, element: root };
+    }
     if (!opts.compact) {
       var head = el("div", "pv-head");
       head.appendChild(el("span", "pv-verdict", run.verdict === "pass" ? "pass" : run.verdict));
@@ -438,7 +451,8 @@
         if (state.badges[n]) state.badges[n].classList.add("pv-sel");
         var row = state.lineRows[st.thread][st.line];
         if (row) row.classList.add("pv-sel");
-        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + " " + st.line + ": " + st.op + (st.failed ? " ✗ " + run.rule : "");
+        var hidden = root.classList.contains("pv-quiz-on");
+        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + " " + st.line + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
       } else {
         state.said.textContent = n === 0 ? "before the first step" : "step " + n;
       }
@@ -452,6 +466,7 @@
       }
       if (opts.onSelect) opts.onSelect(n);
     };
+    root.pvSelect = state.select;
     root.tabIndex = 0;
     root.addEventListener("keydown", function (ev) {
       if (ev.target.tagName === "INPUT" && ev.target.type !== "range") return;

@@ -29,7 +29,7 @@ const MaxSteps = 2000
 // caller fills in how the run was made (Kind, Schedule, Replay, Search).
 // A step that does not fit the program is an error.
 func Of(p *program.Program, steps []int, source []byte, file string, failure *program.Failure) (*view.Run, error) {
-	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass)}
+	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass), Steps: []view.Step{}}
 	r.Threads = Threads(p, source)
 	s, f := p.NewState()
 	r.Shared = sharedOf(p, s)
@@ -80,6 +80,31 @@ func Where(file string, f *program.Failure) string {
 		at = file + ":" + at
 	}
 	return at + ": " + f.Msg
+}
+
+// ReplayCommand is the command line that replays sched: pmrun run with
+// rerun, the arguments that run the scenario again (its file, its --var
+// values, its seed), and --replay sched, each quoted for a POSIX shell
+// when it needs it; "" without arguments or a schedule.
+func ReplayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Rule is the broken rule in a line: the verdict and the first line of
@@ -273,28 +298,13 @@ func indent(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 // opText writes an operation out as it could have been written.
 func opText(op *program.Op) string {
 	k := op.Kind.String()
-	switch op.Kind {
-	case program.OpWait, program.OpSignal, program.OpLock, program.OpUnlock, program.OpCondSignal, program.OpCondBroadcast:
-		return k + ": " + op.Object
-	case program.OpCondWait:
-		return fmt.Sprintf("%s: {cond: %s, mutex: %s}", k, op.Object, op.Mutex)
-	case program.OpSet, program.OpAtomicSet, program.OpLocal:
-		return fmt.Sprintf("%s: %s = %s", k, op.Target, op.Expr.Src)
-	case program.OpIf, program.OpWhile, program.OpAssert:
-		return k + ": " + op.Expr.Src
-	case program.OpRepeat:
-		return fmt.Sprintf("repeat: %s", op.Expr.Src)
-	case program.OpCritical:
-		if op.Object != "" {
-			return "critical: " + op.Object
-		}
-		return "critical:"
-	case program.OpWork:
-		return fmt.Sprintf("work: %v", op.Duration)
-	case program.OpLog:
-		return "log: " + op.Text
+	if a := op.Arg(); a != "" {
+		return k + ": " + a
 	}
-	return k
+	if op.Kind.Shape() == program.ShapeNone {
+		return k
+	}
+	return k + ":"
 }
 
 // graphOf is the wait-for graph of the deadlocked state s that d

@@ -325,37 +325,29 @@ func opLine(op *Op) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
-	switch op.Kind {
-	case OpWait, OpSignal, OpLock, OpUnlock, OpCondSignal, OpCondBroadcast:
-		return key + ": " + op.Object
-	case OpCondWait:
-		return key + ": {cond: " + op.Object + ", mutex: " + op.Mutex + "}"
-	case OpSet, OpAtomicSet, OpLocal:
-		return key + ": " + op.Target + " = " + oneLine(op.Expr.Src)
-	case OpAssert:
-		return key + ": " + oneLine(op.Expr.Src)
-	case OpIf:
-		s := key + ": " + oneLine(op.Expr.Src) + ", then: " + list(op.Then)
-		if len(op.Else) > 0 {
-			s += ", else: " + list(op.Else)
-		}
-		return "{" + s + "}"
-	case OpWhile, OpRepeat:
-		if len(op.Do) == 0 {
-			return key + ": " + oneLine(op.Expr.Src)
-		}
-		return "{" + key + ": " + oneLine(op.Expr.Src) + ", do: " + list(op.Do) + "}"
-	case OpCritical:
+	switch op.Kind.Shape() {
+	case ShapeNone:
+		return key
+	case ShapeRegion:
 		if op.Object == "" {
 			return key + ": " + list(op.Do)
 		}
 		return key + ": {region: " + op.Object + ", do: " + list(op.Do) + "}"
-	case OpWork:
-		return key + ": " + op.Duration.String()
-	case OpLog:
+	case ShapeText:
 		return key + ": " + strconv.Quote(op.Text)
 	}
-	return key
+	line := key + ": " + oneLine(op.Arg())
+	blocks, shown := op.Kind.Blocks()
+	var more string
+	for _, name := range blocks {
+		if b := op.Block(name); len(b) > 0 || slices.Contains(shown, name) {
+			more += ", " + name + ": " + list(b)
+		}
+	}
+	if more == "" {
+		return line
+	}
+	return "{" + line + more + "}"
 }
 
 func oneLine(src string) string { return strings.Join(strings.Fields(src), " ") }

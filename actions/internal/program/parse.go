@@ -29,13 +29,6 @@ var (
 	reserved = []string{"self", "true", "false", "nil", "and", "or", "not", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
 )
 
-// opKeys are the keys that name an operation; extraKeys the other keys an
-// operation's mapping may hold.
-var (
-	opKeys    = []string{"wait", "signal", "lock", "unlock", "cond_wait", "cond_signal", "cond_broadcast", "set", "atomic_set", "local", "if", "while", "repeat", "critical", "assert", "work", "yield", "log"}
-	extraKeys = map[string][]string{"if": {"then", "else"}, "while": {"do"}, "repeat": {"do"}}
-)
-
 type parser struct {
 	errs errorList
 }
