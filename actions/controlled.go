@@ -156,7 +156,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 				if f != nil {
 					verdict, failure = string(f.Verdict), nativeFailure(f)
 				}
-				log.Info("run ended", "event", "controlled_run", "run", run, "verdict", verdict, "steps", steps, "failure", failure)
+				log.Info("run ended", "event", controlledRun.Name, "run", run, "verdict", verdict, "steps", steps, "failure", failure)
 			},
 		}
 		if sh := programOptions(env).SearchShard; sh.Count > 1 {
@@ -166,7 +166,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	res := controlledResultOf(out, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {
-		log.Info("failure found", "event", "controlled_found", "verdict", res.Verdict, "run", res.Run,
+		log.Info("failure found", "event", controlledFound.Name, "verdict", res.Verdict, "run", res.Run,
 			"schedule", res.Schedule, "interleaving", res.Interleaving)
 	}
 	env.Event(controlledShown.Name, "run shown", "program", p.Name, "run", res.Run, "verdict", res.Verdict,
@@ -287,19 +287,32 @@ func (s *controlledStep) picture(o native.Outcome, p *native.Program, r controll
 	return v
 }
 
-var controlledEvents = []*Event{
-	{
-		// A run of a search is counted, not drawn or printed one by one:
-		// controlled_shown gives the search as numbers.
+var (
+	// controlledRun is a run's end. A search's runs are counted, not drawn
+	// one by one, and -v prints the first few: controlled_shown gives the
+	// search as numbers.
+	controlledRun = &Event{
 		Name: "controlled_run", Row: controlledRow,
-		Count: &Count{Noun: "runs"},
-	},
-	{
+		Console: firstRuns,
+		Count:   &Count{Noun: "runs"},
+	}
+	controlledFound = &Event{
 		Name: "controlled_found", Row: stepsRow,
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: controlledFoundLines,
-	},
-	controlledShown,
+	}
+	controlledEvents = []*Event{controlledRun, controlledFound, controlledShown}
+)
+
+// shownRuns is how many of a search's runs -v prints, one line each.
+const shownRuns = 5
+
+// firstRuns is -v's line for one of the first runs of a search.
+func firstRuns(o Occurrence) string {
+	if run, ok := o.Fields.Int("run"); !ok || run >= shownRuns {
+		return ""
+	}
+	return fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
 }
 
 func controlledFoundLines(o Occurrence) string {
