@@ -375,7 +375,7 @@ loop:
 		}
 	}
 	if rf.junit != "" {
-		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes))
+		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes, report.JUnitRun{SearchShard: rf.search}))
 	}
 	if rf.trace != "" {
 		wrote("--trace", timeline.WriteTraceFile(writing, rf.trace))
