@@ -89,11 +89,11 @@ func (l *loader) checkRef(kind contract.RefKind, name string) string {
 		if l.dynamic[contract.ProcessRef] {
 			return ""
 		}
-		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, contract.RunnerName, DidYouMean(name, keys(l.decls[contract.AgentRef])))
+		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, contract.RunnerName, contract.DidYouMean(name, keys(l.decls[contract.AgentRef])))
 	case contract.StepRef:
 		pos, ok := l.ids[name]
 		if !ok {
-			return fmt.Sprintf("no step with id %q%s", name, DidYouMean(name, keys(l.ids)))
+			return fmt.Sprintf("no step with id %q%s", name, contract.DidYouMean(name, keys(l.ids)))
 		}
 		if s := l.byID[name]; s != nil && !s.Background {
 			return fmt.Sprintf("step %q (line %d) does not run in the background: add background: true to it", name, pos.Line)
@@ -106,7 +106,7 @@ func (l *loader) checkRef(kind contract.RefKind, name string) string {
 	if kind == contract.ChannelRef && name == "default" {
 		return ""
 	}
-	return fmt.Sprintf("no %s named %q%s", kind, name, DidYouMean(name, keys(l.decls[kind])))
+	return fmt.Sprintf("no %s named %q%s", kind, name, contract.DidYouMean(name, keys(l.decls[kind])))
 }
 
 // checkWaits finds the waits on background steps that can never end or
