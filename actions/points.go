@@ -3,6 +3,9 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -122,7 +125,7 @@ func checkPoints(s Static) []error {
 }
 
 func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
-	th, err := points.New(ctx, s.cfg)
+	th, err := points.New(ctx, withPmrunOnPath(s.cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +184,27 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 		return resultOf(r), fmt.Errorf("scripts %s: %w", id.Name, err)
 	}
 	return resultOf(r), nil
+}
+
+// withPmrunOnPath puts the folder of the running pmrun first on the
+// processes' PATH, so that `pmrun point` is this pmrun even where pmrun
+// is not installed (./pmrun run …).
+func withPmrunOnPath(cfg points.Config) points.Config {
+	exe, err := os.Executable()
+	if err != nil || filepath.Base(exe) != "pmrun" {
+		return cfg
+	}
+	path, ok := cfg.Env["PATH"]
+	if !ok {
+		path = os.Getenv("PATH")
+	}
+	env := maps.Clone(cfg.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["PATH"] = filepath.Dir(exe) + string(os.PathListSeparator) + path
+	cfg.Env = env
+	return cfg
 }
 
 // replayFor is the schedule the step replays: its replay parameter, else
