@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"slices"
@@ -60,7 +61,7 @@ closed for 30 seconds; it has no time limit unless --timeout gives one.`,
 		}
 		cmd.Flags().Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
 		cmd.Flags().BoolVar(&open, "open", false, "open the page in a browser (xdg-open, or $BROWSER)")
-		cmd.Flags().Uint64Var(&seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: drawn at random)")
+		cmd.Flags().Uint64Var(&seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: the file's seed, else drawn at random)")
 		cmd.Flags().DurationVar(&timeout, "timeout", 0, "end the game after this long, with a warning on the page in its last minute (`DURATION`; 0: no limit)")
 		completeFlags(cmd, map[string]cobra.CompletionFunc{"var": completeVars})
 		return cmd
@@ -115,13 +116,22 @@ func (c *cli) play(path, name string, vars stringList, open bool, timeout time.D
 		}
 		return usageErrorf("play: %s has no program %q%s Its programs: %s", path, name, hint, strings.Join(names, ", "))
 	}
-	// The replay command is pmrun run's: the file, the --var values that
-	// changed its vars, and the seed when one was given.
+	// The replay command is the one pmrun run prints: the file, the --var
+	// values that changed its vars, and the seed, unless the file fixes it
+	// and no --seed was given. The seed is drawn as run draws it.
+	given := seed != 0
+	switch {
+	case given:
+	case sc.Seed != nil:
+		seed = *sc.Seed
+	default:
+		seed = rand.Uint64() >> 1
+	}
 	rerun := []string{path}
 	for _, v := range sc.VarArgs {
 		rerun = append(rerun, "--var", v)
 	}
-	if seed != 0 {
+	if given || sc.Seed == nil {
 		rerun = append(rerun, "--seed", strconv.FormatUint(seed, 10))
 	}
 	err = actions.PlayPage(ctx, section, name, actions.PlayOptions{
