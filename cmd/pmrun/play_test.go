@@ -241,6 +241,36 @@ func brokenOf(t *testing.T, lab string) string {
 	return s
 }
 
+// TestPlayReplayLine: the replay line pmrun run prints, with run changed
+// to play, opens the page on that schedule; stepped through, the page
+// wins with the very same line.
+func TestPlayReplayLine(t *testing.T) {
+	t.Parallel()
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	out, err := exec.Command(pmrunBinary(t), "run", "--no-log", lab).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmrun run: %v\n%s", err, out)
+	}
+	m := replayLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pmrun run printed no replay line:\n%s", out)
+	}
+	line := string(m[1])
+	p := startPlay(t, strings.Fields(strings.TrimPrefix(line, "pmrun run "))...)
+	var st gameState
+	p.call(t, "state", "", &st)
+	if st.Plan == nil || len(st.Plan.Steps) == 0 || len(st.Run.Steps) != 0 {
+		t.Fatalf("%s opened no schedule: %+v", line, st)
+	}
+	for range st.Plan.Steps {
+		p.call(t, "forward", "{}", &st)
+	}
+	if !st.Won || st.Run.Replay != line {
+		t.Errorf("after the schedule: won %v, replay\n%s\nwant\n%s", st.Won, st.Run.Replay, line)
+	}
+	p.stop(t)
+}
+
 // seeded is a scenario that fixes its seed, with a program one step
 // breaks.
 const seeded = `name: seeded
