@@ -23,6 +23,8 @@ func TestContractIsALeaf(t *testing.T) {
 		pkg     string
 		allowed []string // the pmrun packages it may depend on, beside itself
 	}{
+		// actions/linuxonly, a leaf too, only stops a build for another
+		// system.
 		{"actions/contract", nil},
 		{"actions/contract/view", nil},
 		{"actions/linuxonly", nil},

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -108,7 +109,7 @@ func (c *cli) play(path, name string, vars stringList, open bool, timeout time.D
 	case name == "":
 		name = firstProgramRun(sc, names)
 	case !slices.Contains(names, name):
-		hint := lang.DidYouMean(name, names)
+		hint := contract.DidYouMean(name, names)
 		if hint == "" {
 			hint = "."
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 	exprruntime "github.com/expr-lang/expr/vm/runtime"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // The names an expression can use (the README's "Expressions"). The
@@ -277,7 +279,7 @@ func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode, lines **li
 	line, col := (*lines).locate(prop.Location().From)
 	return &Error{
 		Pos: offset(pos, line, col),
-		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, DidYouMean(prop.Value, keys(known))),
+		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, contract.DidYouMean(prop.Value, keys(known))),
 	}
 }
 

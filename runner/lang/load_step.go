@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background", "points"}
@@ -175,11 +177,11 @@ func andList(names []string) string {
 
 func (l *loader) unknownStepKey(k *yaml.Node) {
 	names := l.reg.Names()
-	if c := suggest(k.Value, names); c != "" {
+	if c := contract.Nearest(k.Value, names); c != "" {
 		l.errorf(k, "unknown action %q, did you mean %q?", k.Value, c)
 		return
 	}
-	if c := suggest(k.Value, stepKeys); c != "" {
+	if c := contract.Nearest(k.Value, stepKeys); c != "" {
 		l.errorf(k, "unknown step key %q, did you mean %q?", k.Value, c)
 		return
 	}

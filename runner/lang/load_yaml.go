@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // yamlLineColumn finds the line and column in a message of yaml.v3's.
@@ -372,7 +374,7 @@ func (l *loader) mapping(n *yaml.Node, what string, known []string, f func(key s
 			seen[k.Value] = k
 		}
 		if known != nil && !contains(known, k.Value) {
-			l.errorf(k, "unknown key %q in %s%s", k.Value, what, DidYouMean(k.Value, known))
+			l.errorf(k, "unknown key %q in %s%s", k.Value, what, contract.DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)

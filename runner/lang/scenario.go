@@ -231,6 +231,12 @@ type value struct {
 	fromVars bool
 }
 
+// known returns the value when it is known at load: a literal, or a
+// template of vars alone (see fromVars).
+func (v *value) known() (any, bool) {
+	return v.lit, v.static || v.fromVars
+}
+
 // valueParts are the items of a list or mapping parameter that holds
 // templates (rare enough to live outside value, which a long file has
 // hundreds of thousands of).

@@ -224,7 +224,7 @@ func (s *session) search() error {
 			return err
 		}
 		if o.Failure == nil {
-			if opts.Scheduler == control.Exhaustive && o.Complete {
+			if o.How.Proof && o.Complete {
 				return fmt.Errorf("no schedule breaks program %s: %d states, every interleaving", s.p.Name(), o.States)
 			}
 			tried = append(tried, fmt.Sprintf("%d %s runs", o.Runs, opts.Scheduler))

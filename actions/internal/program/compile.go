@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Set is the compiled programs of one scenario, by name.
@@ -54,7 +56,7 @@ func (s *Set) Program(name string) (*Program, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown program %q%s", name, didYouMean(name, s.Names()))
+	return nil, fmt.Errorf("unknown program %q%s", name, contract.DidYouMean(name, s.Names()))
 }
 
 // compiler turns one Def into a Program.
@@ -152,7 +154,7 @@ func (c *compiler) resolve(kind, name string, at Pos, use string) (int, bool) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	c.errs.add(at, "%s: unknown %s %q%s", use, kind, name, didYouMean(name, names))
+	c.errs.add(at, "%s: unknown %s %q%s", use, kind, name, contract.DidYouMean(name, names))
 	return 0, false
 }
 

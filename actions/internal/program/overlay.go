@@ -9,6 +9,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	exprparser "github.com/expr-lang/expr/parser"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // A lab's programs and a student's: the student's file holds the programs
@@ -37,7 +39,7 @@ func (s *Set) Overlay(file string, n *yaml.Node, want []string) (*Set, Errors) {
 			if i >= 0 {
 				errs.add(d.Pos, "program %s is the lab's, not one you write: a student's file holds only %s", d.Name, strings.Join(want, ", "))
 			} else {
-				errs.add(d.Pos, "program %s is not one the lab asks for (%s)%s", d.Name, strings.Join(want, ", "), didYouMean(d.Name, want))
+				errs.add(d.Pos, "program %s is not one the lab asks for (%s)%s", d.Name, strings.Join(want, ", "), contract.DidYouMean(d.Name, want))
 			}
 			continue
 		}

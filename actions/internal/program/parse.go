@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Limits of a program, checked at load.
@@ -94,7 +96,7 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string, f func(key s
 		}
 		seen[k.Value] = k.Line
 		if known != nil && !slices.Contains(known, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s", k.Value, what, didYouMean(k.Value, known))
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, contract.DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)

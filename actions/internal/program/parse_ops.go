@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // ops reads a list of operations.
@@ -34,7 +36,7 @@ func (p *parser) op(n *yaml.Node) *Op {
 		case known:
 			p.errorf(n, "%s needs an argument: write %s: …", n.Value, n.Value)
 		default:
-			p.errorf(n, "unknown operation %q%s", n.Value, didYouMean(n.Value, opKeys))
+			p.errorf(n, "unknown operation %q%s", n.Value, contract.DidYouMean(n.Value, opKeys))
 		}
 		return nil
 	}
@@ -62,7 +64,7 @@ func (p *parser) op(n *yaml.Node) *Op {
 	if opKey == nil {
 		if len(unknown) > 0 {
 			k := unknown[0]
-			p.errorf(k, "unknown operation %q%s", k.Value, didYouMean(k.Value, opKeys))
+			p.errorf(k, "unknown operation %q%s", k.Value, contract.DidYouMean(k.Value, opKeys))
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 			p.errorf(n, "an empty operation")
 		}
@@ -71,7 +73,7 @@ func (p *parser) op(n *yaml.Node) *Op {
 	kind, _ := opNamed(opKey.Value)
 	allowed := kind.decl().blocks
 	for _, k := range unknown {
-		p.errorf(k, "unknown key %q in %s%s", k.Value, opKey.Value, didYouMean(k.Value, append(slices.Clone(allowed), opKeys...)))
+		p.errorf(k, "unknown key %q in %s%s", k.Value, opKey.Value, contract.DidYouMean(k.Value, append(slices.Clone(allowed), opKeys...)))
 	}
 	for key, k := range extra {
 		if !slices.Contains(allowed, key) {

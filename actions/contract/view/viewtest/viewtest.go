@@ -4,7 +4,8 @@
 //
 // A test that needs a browser calls [New]: it skips when no Chromium is
 // installed, but fails under CI=true, where .ci/run installs Debian's
-// chromium. PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
+// chromium. One browser runs at a time, across test binaries (a lock
+// file in the temporary folder). PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
 // folder that keeps the screenshots (otherwise they go to the test's
 // temporary folder, and are removed with it).
 package viewtest
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
 )
 
 // Browser is one tab of a headless Chromium that a test drives.
@@ -35,7 +37,26 @@ type Browser struct {
 }
 
 // Timeout bounds each action a test asks of the browser.
-const Timeout = 30 * time.Second
+const Timeout = 60 * time.Second
+
+// lockFile is the file whose lock lets one browser run at a time, across
+// the test binaries go test runs side by side: several Chromiums at once
+// on a small machine take minutes to start.
+var lockFile = filepath.Join(os.TempDir(), "pmrun-viewtest.lock")
+
+// oneAtATime waits for the lock and returns what releases it.
+func oneAtATime(t testing.TB) func() {
+	t.Helper()
+	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		t.Fatalf("viewtest: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("viewtest: locking %s: %v", lockFile, err)
+	}
+	return func() { f.Close() } // closing the file releases the lock
+}
 
 // New starts a headless Chromium for t, in a fresh profile, and ends it
 // when t ends; the page's uncaught exceptions and console errors fail t.
@@ -48,6 +69,7 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skip("no Chromium (chromium, chromium-browser or google-chrome, or PMRUN_CHROMIUM): the browser tests are skipped")
 	}
+	t.Cleanup(oneAtATime(t)) // released last: after the browser has ended
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
