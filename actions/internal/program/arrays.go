@@ -9,6 +9,8 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Arrays: a family of variables, semaphores, mutexes, conditions or
@@ -232,7 +234,7 @@ func (b *builder) element(kind, name, index string, at Pos, use string) (int, st
 				}
 			}
 			slices.Sort(names)
-			b.c.errs.add(at, "%s: unknown array of %s %q%s", use, plural(kind), name, didYouMean(name, names))
+			b.c.errs.add(at, "%s: unknown array of %s %q%s", use, plural(kind), name, contract.DidYouMean(name, names))
 		}
 		return 0, "", false
 	}

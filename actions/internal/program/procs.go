@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Procedures: operations with parameters, declared once and put in place
@@ -164,7 +166,7 @@ func compileCall(b *builder, op *Op, in instr) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		c.errs.add(op.ObjectPos, "call: unknown procedure %q%s", name, didYouMean(name, names))
+		c.errs.add(op.ObjectPos, "call: unknown procedure %q%s", name, contract.DidYouMean(name, names))
 		return
 	}
 	if len(args) != len(proc.Params) {
