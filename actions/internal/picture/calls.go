@@ -97,7 +97,7 @@ func span(calls []Call, t int) (file string, first, last int) {
 // state: a thread holds the mutexes another thread waits for in its
 // name; the threads that are not blocked have finished.
 func graphOfCalls(threads []string, d *program.DeadlockInfo) *view.Graph {
-	g := &view.Graph{Cycle: d.Cycle}
+	g := &view.Graph{Cycle: d.Cycle, Nodes: []view.Node{}, Edges: []view.Edge{}}
 	holds := map[string][]string{}
 	blocked := map[string]program.BlockedThread{}
 	for _, b := range d.Blocked {

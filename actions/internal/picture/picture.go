@@ -310,7 +310,7 @@ func opText(op *program.Op) string {
 // graphOf is the wait-for graph of the deadlocked state s that d
 // explains.
 func graphOf(p *program.Program, s *program.State, d *program.DeadlockInfo) *view.Graph {
-	g := &view.Graph{Cycle: d.Cycle}
+	g := &view.Graph{Cycle: d.Cycle, Nodes: []view.Node{}, Edges: []view.Edge{}}
 	names := p.Threads()
 	holds := map[string][]string{}
 	for _, m := range p.Def().Mutexes {

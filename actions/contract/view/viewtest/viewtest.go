@@ -70,6 +70,44 @@ func New(t testing.TB) *Browser {
 		t.Skip("no Chromium (chromium, chromium-browser or google-chrome, or PMRUN_CHROMIUM): the browser tests are skipped")
 	}
 	t.Cleanup(oneAtATime(t)) // released last: after the browser has ended
+	ctx, err := start(t, path)
+	for attempt := 2; err != nil && attempt <= startAttempts; attempt++ {
+		// Chromium now and then exits at once, without a word, on a
+		// loaded machine; a second start in a fresh profile succeeds.
+		t.Logf("starting %s: %v; trying again", path, err)
+		time.Sleep(time.Second)
+		ctx, err = start(t, path)
+	}
+	if err != nil {
+		t.Fatalf("starting %s (%d attempts): %v", path, startAttempts, err)
+	}
+	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS")}
+	if b.dir == "" {
+		b.dir = t.TempDir()
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				b.mu.Lock()
+				b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(b.checkConsole)
+	return b
+}
+
+// startAttempts is how many times New tries to start the browser.
+const startAttempts = 3
+
+// start starts a headless Chromium in a fresh profile and returns its
+// tab, which ends when t ends.
+func start(t testing.TB, path string) (context.Context, error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -87,29 +125,13 @@ func New(t testing.TB) *Browser {
 		cancelTab()
 		cancelAlloc()
 	})
-	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS")}
-	if b.dir == "" {
-		b.dir = t.TempDir()
-	}
 	// The first run starts the browser; it must have no deadline.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
+		cancelTab()
+		cancelAlloc()
+		return nil, err
 	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				b.mu.Lock()
-				b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(b.checkConsole)
-	return b
+	return ctx, nil
 }
 
 // chromium finds the browser: PMRUN_CHROMIUM, else the usual names.
