@@ -118,10 +118,7 @@ func checkPoints(s Static) []error {
 			errs = append(errs, Paramf(d, "give a duration above 0"))
 		}
 	}
-	if s.Has("depth") && s.Has("scheduler") && s.String("scheduler") != control.PCT {
-		errs = append(errs, Paramf("depth", "applies to scheduler: pct only"))
-	}
-	return errs
+	return append(errs, checkDepth(s)...)
 }
 
 func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
