@@ -39,6 +39,17 @@ func Load(n *yaml.Node) (*Set, error) {
 	return set, nil
 }
 
+// LoadText loads programs from YAML text that holds what a `programs:`
+// key holds (a mapping of names to programs), as an example or a test
+// writes them. A YAML mistake is an error as [Load]'s are.
+func LoadText(data []byte) (*Set, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	return Load(&n)
+}
+
 // Names are the programs' names in the order of the file.
 func (s *Set) Names() []string {
 	out := make([]string, len(s.programs))
