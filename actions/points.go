@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/points"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
@@ -177,10 +180,40 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 		log.Info("failure found", "event", pointsFound.Name, "verdict", r.Verdict, "run", r.Run,
 			"schedule", r.Schedule, "interleaving", r.Interleaving)
 	}
+	env.Event(scriptsShown.Name, "run shown", "program", id.Name, "run", r.Run, "verdict", r.Verdict,
+		"view", s.picture(out, r, id.Name, sched != nil))
 	if err != nil {
 		return resultOf(r), fmt.Errorf("scripts %s: %w", id.Name, err)
 	}
 	return resultOf(r), nil
+}
+
+// picture lays out the run o shows for the report: the points each
+// process passed, in order (a process has no code to show).
+func (s *pointsStep) picture(o engine.Outcome, r pointsResult, name string, replayed bool) *view.Run {
+	var calls []picture.Call
+	if il := o.Interleaving; il != nil {
+		for _, row := range il.Rows {
+			calls = append(calls, picture.Call{Thread: row.Thread, Op: row.Op, Failed: row.Failed})
+		}
+	}
+	v := picture.OfCalls(r.Threads, calls, o.Failure, nil)
+	v.Program, v.Kind, v.Schedule, v.Replay = name, engine.KindSearch, r.Schedule, r.Replay
+	v.Note = strings.Join(r.Notes, "; ")
+	if o.Failure == nil {
+		v.Verdict = r.Verdict
+	}
+	if replayed {
+		v.Kind = engine.KindReplay
+		return v
+	}
+	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
+		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
+	if o.PCTBound > 0 {
+		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
+		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))
+	}
+	return v
 }
 
 // withPmrunOnPath puts the folder of the running pmrun first on the
@@ -236,7 +269,10 @@ var (
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: controlledFoundLines,
 	}
-	pointsEvents = []*Event{pointsRun, pointsFound}
+	// scriptsShown carries the run the step shows, laid out for the
+	// report (package view).
+	scriptsShown = &Event{Name: "scripts_shown", Row: stepsRow, View: "view", Console: searchLine}
+	pointsEvents = []*Event{pointsRun, pointsFound, scriptsShown}
 )
 
 // Point stops the calling process at point name until the pmrun that

@@ -207,7 +207,7 @@
         var td = el("td", "pv-cell");
         if (t === st.thread) {
           td.classList.add("pv-took");
-          td.appendChild(el("span", "pv-ln", st.line));
+          if (st.line) td.appendChild(el("span", "pv-ln", st.line)); // 0: no source line (a script's point)
           td.appendChild(el("span", "pv-op", st.op));
           if (st.blocked) td.appendChild(el("span", "pv-tag", "waits"));
           if (st.log) td.appendChild(el("span", "pv-log", "log: " + st.log));
@@ -457,7 +457,7 @@
         var row = state.lineRows[st.thread][st.line];
         if (row) row.classList.add("pv-sel");
         var hidden = root.classList.contains("pv-quiz-on");
-        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + " " + st.line + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
+        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + (st.line ? " " + st.line : "") + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
       } else {
         state.said.textContent = n === 0 ? "before the first step" : "step " + n;
       }
