@@ -210,7 +210,7 @@ func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) con
 	if o.Rows != nil {
 		il := &program.Interleaving{Threads: o.Threads, Failure: o.Failure}
 		for _, row := range o.Rows {
-			il.Rows = append(il.Rows, program.Row{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
+			il.Add(program.Row{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
 		}
 		r.Interleaving = il.Format()
 	}
@@ -258,8 +258,9 @@ func controlledFoundLines(o Occurrence) string {
 	if where == "in run -1" {
 		where = "in the replay"
 	}
+	sched, _ := schedule.Printable(o.Fields.Str("schedule"))
 	return fmt.Sprintf("%s found %s of %s; schedule %s\n%s", o.Fields.Str("verdict"), where, o.Fields.Str("program"),
-		o.Fields.Str("schedule"), strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
+		sched, strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 
 // controlledNote is what the console prints under a step that found a
@@ -278,7 +279,7 @@ func controlledNote(r Result) []string {
 				lines = append(lines, strings.Split(rest, "\n")...)
 			}
 			if cmd, _ := r["replay"].(string); cmd != "" {
-				lines = append(lines, "replay: "+cmd)
+				lines = append(lines, "replay: "+printableReplay(cmd, resultFields(r).Str("schedule")))
 			}
 		}
 	}
