@@ -112,8 +112,9 @@ type Interleaving struct {
 	Rows    []Row
 	Failure *Failure
 	// Skipped steps came between Rows[SkippedAt-1] and Rows[SkippedAt]
-	// and were not kept.
+	// and were not kept; Left says where in the source they were.
 	Skipped, SkippedAt int
+	Left               []Span
 
 	headBytes, tailBytes int  // of the rows kept before the gap, and after
 	tailing              bool // the head is full: rows go after the gap
@@ -143,6 +144,29 @@ func (p *Program) newInterleaving(s *State) *Interleaving {
 
 func (il *Interleaving) add(s *State, info StepInfo) {
 	il.Add(Row{Thread: info.Thread, Op: info.Text, Pos: info.Pos, Values: s.Values(), Log: info.Log, Failed: info.Failure != nil})
+}
+
+// Span is where steps of a thread came from in one source file: the
+// first and last lines of its steps there, and how many they were.
+type Span struct {
+	Thread      int
+	File        string
+	First, Last int
+	Steps       int
+}
+
+// leave counts row r among the steps not kept, in il.Left.
+func (il *Interleaving) leave(r *Row) {
+	if r.Pos.Line <= 0 {
+		return
+	}
+	for i := range il.Left {
+		if sp := &il.Left[i]; sp.Thread == r.Thread && sp.File == r.Pos.File {
+			sp.First, sp.Last, sp.Steps = min(sp.First, r.Pos.Line), max(sp.Last, r.Pos.Line), sp.Steps+1
+			return
+		}
+	}
+	il.Left = append(il.Left, Span{Thread: r.Thread, File: r.Pos.File, First: r.Pos.Line, Last: r.Pos.Line, Steps: 1})
 }
 
 // MaxTableBytes bounds the rows an [Interleaving] keeps: a quarter of it
@@ -179,6 +203,7 @@ func (il *Interleaving) Add(r Row) {
 	drop := 0
 	for i := il.SkippedAt; i < len(il.Rows)-1 && il.tailBytes > MaxTableBytes/4; i++ {
 		il.tailBytes -= rowBytes(&il.Rows[i])
+		il.leave(&il.Rows[i])
 		drop++
 	}
 	n := copy(il.Rows[il.SkippedAt:], il.Rows[il.SkippedAt+drop:])
