@@ -19,7 +19,15 @@ func wideCounter(t *testing.T) *program.Program {
 		vars = append(vars, fmt.Sprintf("v%d: 0", i))
 	}
 	src := fmt.Sprintf("wide:\n  vars: {x: 0, %s}\n  threads:\n    A: [{while: true, do: [atomic_set: x = x + 1]}]\n", strings.Join(vars, ", "))
-	return loadOne(t, src, "wide")
+	set, err := program.LoadText([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := set.Program("wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // heapInUse is the heap in use after a collection.
