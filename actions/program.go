@@ -83,7 +83,7 @@ type programResult struct {
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
-	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 for a replay, or when no run was made"`
+	Run          int            `result:"run" doc:"the number of the shown run, from 0 (for a failure shrunk, the run that found it: steps, switches, schedule, interleaving and final are then the shrunk run's, original_steps and original_switches the run's own); -1 for a replay, or when no run was made"`
 	Runs         int            `result:"runs" doc:"how many runs were made"`
 	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored); when false, note says why"`
 	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
@@ -97,6 +97,7 @@ type programResult struct {
 	Threads      []string       `result:"threads" doc:"the program's threads, each a real OS thread of that name"`
 	Runtime      time.Duration  `result:"runtime" doc:"how long the runs took"`
 	// What the controlled schedulers add.
+	OriginalSteps    int     `result:"original_steps" doc:"the shown failure's steps before it was shrunk: the steps of run run"`
 	OriginalSwitches int     `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
 	Bound            int     `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
@@ -317,7 +318,7 @@ func programResultOf(file string, rerun []string, p *program.Program, o engine.O
 		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
 		Threads: p.Threads(), Runtime: o.Runtime,
 		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
-		OriginalSwitches: o.OriginalSwitches, Bound: o.Bound, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
+		OriginalSteps: o.OriginalSteps, OriginalSwitches: o.OriginalSwitches, Bound: o.Bound, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
 	}
 	if n := o.Interleavings; n != nil {
 		r.Interleavings = math.MaxInt64
@@ -383,6 +384,18 @@ func gradeReplayCommand(lab, student, sched string) string {
 	return "pmrun grade " + picture.ShellQuote(lab) + " " + picture.ShellQuote(student) + " --replay " + sched
 }
 
+// resultFields reads a result's fields as text.
+type resultFields Result
+
+// Str is the field as text; "" when there is none.
+func (r resultFields) Str(name string) string {
+	v, ok := r[name]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
 // programNote is what the console prints under a program step that found
 // a failure: which, and how to replay it; or under one whose search did
 // not finish, allowed by allow_incomplete: why.
@@ -398,6 +411,9 @@ func programNote(r Result) []string {
 		return nil
 	}
 	where := fmt.Sprintf("in run %v (%v of %v runs failed)", r["run"], r["failures"], r["runs"])
+	if shrunk := shrunkText(resultFields(r)); shrunk != "" {
+		where += ", " + shrunk // the values shown are the shrunk run's, not run r["run"]'s own
+	}
 	if run, _ := r["run"].(int); run < 0 {
 		where = "in the replay"
 	}

@@ -30,7 +30,14 @@ type player struct {
 // startPlay runs pmrun play with args and waits for its address.
 func startPlay(t *testing.T, args ...string) *player {
 	t.Helper()
+	return startPlayEnv(t, nil, args...)
+}
+
+// startPlayEnv is startPlay with more environment variables.
+func startPlayEnv(t *testing.T, env []string, args ...string) *player {
+	t.Helper()
 	cmd := exec.Command(pmrunBinary(t), append([]string{"play"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -132,9 +139,9 @@ var replayLine = regexp.MustCompile(`(?m)^ +replay: (pmrun run .*)$`)
 func TestPlayInBrowser(t *testing.T) {
 	t.Parallel()
 	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	b := viewtest.New(t)
 	// The same arguments as the run below: its replay command holds them.
 	p := startPlay(t, "--seed", "7", "--var", "scheduler=manual", lab)
-	b := viewtest.New(t)
 	b.Open(p.url, ".thread")
 	if got := b.Text("#program option:checked"); !strings.HasPrefix(got, "flag_lock") {
 		t.Errorf("the game starts with %q, not the lab's broken attempt", got)
@@ -165,7 +172,8 @@ func TestPlayInBrowser(t *testing.T) {
 
 // TestPlayEveryBookLab: pmrun play starts every lab of the book with its
 // broken attempt; the page's search finds its failure and opens its
-// schedule, which steps forward to a win with the replay command.
+// schedule, which steps forward to a win with the replay command, back a
+// step and forward again; that command, run, finds the same failure.
 func TestPlayEveryBookLab(t *testing.T) {
 	labs, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "labs", "book", "*.yaml"))
 	if err != nil || len(labs) < 19 {
@@ -191,9 +199,26 @@ func TestPlayEveryBookLab(t *testing.T) {
 				p.call(t, "forward", "{}", &st)
 			}
 			if !st.Won || st.Run.Replay != "pmrun run "+lab+" --replay "+st.Schedule {
-				t.Errorf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+				t.Fatalf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+			}
+			// Back one step and forward again.
+			won := st.Schedule
+			p.call(t, "undo", "{}", &st)
+			if st.Over || len(st.Run.Steps) != len(st.Plan.Steps)-1 {
+				t.Errorf("a step back from the win: over %v, %d steps", st.Over, len(st.Run.Steps))
+			}
+			p.call(t, "forward", "{}", &st)
+			if !st.Won || st.Schedule != won {
+				t.Errorf("forward again: won %v, schedule %s, want %s", st.Won, st.Schedule, won)
 			}
 			p.stop(t)
+
+			// The page's replay command, run, finds the same failure.
+			args := strings.Fields(strings.TrimPrefix(st.Run.Replay, "pmrun run "))
+			out, _ := exec.Command(pmrunBinary(t), append([]string{"run", "--no-log"}, args...)...).CombinedOutput()
+			if want := "found " + st.Run.Verdict + " in the replay"; !strings.Contains(string(out), want) {
+				t.Errorf("%s: its output does not say %q:\n%s", st.Run.Replay, want, out)
+			}
 		})
 	}
 }
@@ -213,4 +238,28 @@ func brokenOf(t *testing.T, lab string) string {
 	}
 	s, _ := doc.Vars["broken"].(string)
 	return s
+}
+
+// TestPlayOpen: --open gives the page's address to $BROWSER.
+func TestPlayOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opened := filepath.Join(dir, "opened")
+	browser := filepath.Join(dir, "browser")
+	if err := os.WriteFile(browser, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+opened+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "signaling.yaml")
+	p := startPlayEnv(t, []string{"BROWSER=" + browser}, "--open", lab)
+	var got []byte
+	for range 200 {
+		if got, _ = os.ReadFile(opened); len(got) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if string(got) != p.url {
+		t.Errorf("the browser was given %q, want %q", got, p.url)
+	}
+	p.stop(t)
 }

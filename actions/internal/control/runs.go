@@ -37,9 +37,12 @@ type runDriver struct {
 	maxSteps int
 	trace    func(engine.StepInfo)
 	onRun    func(engine.RunInfo)
-	shown    bool         // the runs are the outcome's shown run
-	record   bool         // keep an interleaving
-	stop     *atomic.Bool // the time budget ran out: end at the next run
+	shown    bool // the runs are the outcome's shown run
+	// shrunk: the shown run's schedule was shrunk from that of a run of
+	// these steps and switches.
+	shrunk *[2]int
+	record bool         // keep an interleaving
+	stop   *atomic.Bool // the time budget ran out: end at the next run
 
 	plan func() (run int, ch chooser, ok bool)
 	end  func(e runEnd)
@@ -178,7 +181,11 @@ func (d *runDriver) endRun(f *program.Failure, cut bool) {
 		if f != nil {
 			v = f.Verdict
 		}
-		d.onRun(engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut})
+		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut}
+		if d.shrunk != nil {
+			ri.Shrunk, ri.OriginalSteps, ri.OriginalSwitches = true, d.shrunk[0], d.shrunk[1]
+		}
+		d.onRun(ri)
 	}
 }
 
@@ -207,6 +214,7 @@ type spinAware interface {
 // replayChooser takes the threads of a schedule in order; past its end it
 // keeps the last thread while it is enabled, else takes the lowest enabled.
 type replayChooser struct {
+	th        engine.Threads
 	names     []string
 	system    string // the system's name, for NotFitError
 	steps     []int
@@ -216,13 +224,16 @@ type replayChooser struct {
 }
 
 func newReplayChooser(th engine.Threads, steps []int) *replayChooser {
-	return &replayChooser{names: th.Names(), system: th.Identity().Name, steps: steps, last: -1}
+	return &replayChooser{th: th, names: th.Names(), system: th.Identity().Name, steps: steps, last: -1}
 }
 
 func (c *replayChooser) choose(s engine.Run, enabled []int) (int, error) {
 	if c.i < len(c.steps) {
 		t := c.steps[c.i]
 		c.i++
+		if t >= len(c.names) { // a real program makes its threads as it runs
+			c.names = c.th.Names()
+		}
 		if err := fits(c.names, c.system, s, c.i, t); err != nil {
 			return -1, err
 		}

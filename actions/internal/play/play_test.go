@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/play"
-	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 const labFile = "testdata/lab.yaml"
@@ -25,15 +23,7 @@ func options(t *testing.T, name string) play.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(src, &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return play.Options{Set: set, File: labFile, Source: src, Program: name}
+	return play.Options{Set: programtest.File(t, labFile), File: labFile, Source: src, Program: name}
 }
 
 // server is a game served for a test.
