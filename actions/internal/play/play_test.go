@@ -186,3 +186,23 @@ func TestUnknownProgram(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestOpenAtStart: Options.Open opens a schedule (or a replay command
+// holding one) at the start, of its own program; one that does not fit
+// the program's text is an error before anything is served.
+func TestOpenAtStart(t *testing.T) {
+	t.Parallel()
+	o := options(t, "mutex")
+	o.Open = "pmrun run testdata/lab.yaml --replay pmrun1:flag_lock:83de8b808d5913ce:ababab"
+	s := serve(t, o)
+	code, body, _ := request(t, "GET", s.url+"api/state", nil, "")
+	if code != 200 || !strings.Contains(body, `"program":"flag_lock"`) || !strings.Contains(body, `"plan":{"schedule":"pmrun1:flag_lock:83de8b808d5913ce:ababab"`) {
+		t.Errorf("the state at the start: %d %s", code, body)
+	}
+
+	o.Open = "pmrun1:flag_lock:0123456789abcdef:ab"
+	o.Ready = func(string) { t.Error("served") }
+	if err := play.Serve(context.Background(), o); err == nil || !strings.Contains(err.Error(), "play: the schedule to open: ") {
+		t.Errorf("Serve: %v", err)
+	}
+}
