@@ -170,6 +170,11 @@ type Search struct {
 	PCTBound float64 `json:"pct_bound,omitempty"`
 	Chance   float64 `json:"chance,omitempty"`
 	Depth    int     `json:"depth,omitempty"`
+	// Bounded says the runs were made by their preemptions, fewest
+	// first: every run with at most Bound preemptions was made (-1: not
+	// even every run with none).
+	Bounded bool `json:"bounded,omitempty"`
+	Bound   int  `json:"bound,omitempty"`
 	// Interleavings counts the program's distinct interleavings (a
 	// complete exhaustive search without a spin); 0 when not counted.
 	Interleavings int64 `json:"interleavings,omitempty"`
