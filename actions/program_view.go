@@ -55,6 +55,9 @@ func (s *programStep) picture(file string, p *program.Program, o engine.Outcome,
 	}
 	how := o.How
 	v.Kind, v.Schedule, v.Replay, v.Note = how.Kind, r.Schedule, r.Replay, r.Note
+	if args, ok := strings.CutPrefix(r.Replay, "pmrun run "); ok {
+		v.Play = "pmrun play " + args // pmrun play takes run's file, --var, --seed and --replay
+	}
 	if how.Kind == engine.KindSearch || how.Kind == engine.KindFree && r.Runs > 1 {
 		v.Search = s.searchOf(how, r)
 	}
@@ -68,6 +71,9 @@ func (s *programStep) searchOf(how engine.How, r programResult) *view.Search {
 		Runs: r.Runs, Failures: r.Failures, States: r.States, Complete: r.Complete,
 		Interleavings: r.Interleavings, Runtime: roundDuration(r.Runtime),
 		Limit: how.Asked, LimitReached: !r.Complete && how.Asked > 0 && r.Runs >= how.Asked,
+	}
+	if how.Bounded {
+		sr.Bounded, sr.Bound = true, r.Bound
 	}
 	if r.PCTBound > 0 {
 		sr.PCTBound, sr.Depth = r.PCTBound, s.depth
@@ -134,6 +140,13 @@ func searchSummary(s *view.Search) string {
 	if s.PCTBound > 0 {
 		parts = append(parts, fmt.Sprintf("pct_bound %.3g a run, %.3g over the runs", s.PCTBound, s.Chance))
 	}
+	if s.Bounded {
+		if s.Bound < 0 {
+			parts = append(parts, "not every run with no preemption made")
+		} else {
+			parts = append(parts, "every run with up to "+preemptionsText(s.Bound)+" made")
+		}
+	}
 	line := s.Scheduler + " search: " + strings.Join(parts, ", ")
 	if s.Free {
 		line = "free runs (scheduler: " + s.Scheduler + "): " + strings.Join(parts, ", ")
@@ -160,4 +173,12 @@ func programFound(r Result) string {
 // showPicture logs the step's picture.
 func (t *programTracer) showPicture(v *view.Run, run int) {
 	t.env.Event(programShown.Name, "program run shown", "program", t.p.Name(), "run", run, "verdict", v.Verdict, "view", v)
+}
+
+// preemptionsText is "1 preemption", "2 preemptions".
+func preemptionsText(n int) string {
+	if n == 1 {
+		return "1 preemption"
+	}
+	return fmt.Sprintf("%d preemptions", n)
 }

@@ -40,9 +40,13 @@ type Run struct {
 	Explanation string `json:"explanation,omitempty"`
 	// Schedule is the run as one line, which --replay runs again;
 	// Replay the command line that does it.
-	Schedule string   `json:"schedule,omitempty"`
-	Replay   string   `json:"replay,omitempty"`
-	Threads  []Thread `json:"threads"`
+	Schedule string `json:"schedule,omitempty"`
+	Replay   string `json:"replay,omitempty"`
+	// Play is the command line that opens the run in pmrun play, to step
+	// through in a browser; "" when play cannot open it (a C program, a
+	// student's program graded).
+	Play    string   `json:"play,omitempty"`
+	Threads []Thread `json:"threads"`
 	// Shared are the variables, semaphores and mutexes, in that order;
 	// a step's Values follow it.
 	Shared []Shared `json:"shared"`
@@ -170,6 +174,11 @@ type Search struct {
 	PCTBound float64 `json:"pct_bound,omitempty"`
 	Chance   float64 `json:"chance,omitempty"`
 	Depth    int     `json:"depth,omitempty"`
+	// Bounded says the runs were made by their preemptions, fewest
+	// first: every run with at most Bound preemptions was made (-1: not
+	// even every run with none).
+	Bounded bool `json:"bounded,omitempty"`
+	Bound   int  `json:"bound,omitempty"`
 	// Interleavings counts the program's distinct interleavings (a
 	// complete exhaustive search without a spin); 0 when not counted.
 	Interleavings int64 `json:"interleavings,omitempty"`

@@ -86,6 +86,19 @@
     return box;
   }
 
+  // playBox is the command that opens the run in pmrun play.
+  function playBox(run) {
+    var box = el("div", "pv-replay pv-play");
+    box.appendChild(el("span", "pv-label", "Step through it:"));
+    box.appendChild(el("code", "pv-cmd", run.play));
+    var b = el("button", "pv-copy", "Copy");
+    b.type = "button";
+    b.title = "Copy the command line";
+    b.addEventListener("click", function () { copyText(run.play, b); });
+    box.appendChild(b);
+    return box;
+  }
+
   function searchBox(s) {
     var box = el("div", "pv-search");
     var parts = [];
@@ -106,6 +119,10 @@
     if (s.pct_bound) {
       parts.push(["pct_bound " + s.pct_bound.toPrecision(3) + " a run (depth " + s.depth + ")", ""]);
       if (s.chance) parts.push(["chance over the runs ≥ " + (100 * s.chance).toPrecision(3) + "%", ""]);
+    }
+    if (s.bounded) {
+      var b = s.bound || 0;
+      parts.push([b < 0 ? "not every run with no preemption made" : "every run with up to " + b + " " + plural(b, "preemption", "preemptions") + " made", b < 0 ? "warn" : ""]);
     }
     if (s.runtime) parts.push([s.runtime, ""]);
     parts.forEach(function (p) { box.appendChild(el("span", "pv-num " + p[1], p[0])); });
@@ -425,6 +442,7 @@
     if (run.search) root.appendChild(searchBox(run.search));
     if (run.note) root.appendChild(el("div", "pv-note", run.note));
     if (run.replay && !opts.compact) root.appendChild(replayBox(run));
+    if (run.play && !opts.compact) root.appendChild(playBox(run));
     if (quiz) root.appendChild(quizBox(run, root));
     // A search that found nothing shows its numbers; its last run, which
     // proves nothing, is there for whoever opens it.

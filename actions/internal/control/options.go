@@ -19,6 +19,9 @@ const (
 	DefaultMaxStates = 2_000_000
 )
 
+// DefaultPreemptions is the program action's bound for bounded.
+const DefaultPreemptions = 2
+
 // Shard is one part of a search split across workers: the search does
 // only its share (see [Options.Shard]). The zero value is the whole search.
 type Shard struct {
@@ -45,6 +48,10 @@ type Options struct {
 	// Depth is PCT's bug depth d (0: DefaultDepth): d-1 priority change
 	// points a run.
 	Depth int
+	// Preemptions is the bound of bounded: the most preemptions a run may
+	// take (0: none; the program action's default is
+	// DefaultPreemptions).
+	Preemptions int
 	// Seed is what every run's randomness derives from, with the run's
 	// number (os: the jitter). Exhaustive does not use it.
 	Seed uint64
@@ -92,8 +99,8 @@ type Options struct {
 // withDefaults fills in the options every strategy shares and checks
 // them; the runs are each strategy's ([Options.Runs]).
 func (o Options) withDefaults() (Options, error) {
-	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 {
-		return o, fmt.Errorf("control: runs, depth, max_steps and max_states cannot be negative")
+	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 || o.Preemptions < 0 {
+		return o, fmt.Errorf("control: runs, depth, preemptions, max_steps and max_states cannot be negative")
 	}
 	if o.MaxStates == 0 {
 		o.MaxStates = DefaultMaxStates

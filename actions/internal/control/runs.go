@@ -11,7 +11,9 @@ import (
 
 // chooser picks the thread that takes a run's next step among enabled,
 // the enabled threads in index order (never empty). Its error ends the
-// drive: a replayed schedule that does not fit.
+// drive: a replayed schedule that does not fit. A chooser that returns
+// -1 (and no error) cuts the run short there: it neither passes nor
+// fails (bounded cuts a run that only goes round in a loop).
 type chooser interface {
 	choose(r engine.Run, enabled []int) (int, error)
 }
@@ -23,6 +25,7 @@ type runEnd struct {
 	switches int
 	failure  *program.Failure
 	final    engine.Run
+	cut      bool // the chooser cut the run short: no verdict
 }
 
 // runDriver makes runs one after another, all within one drive: a run that
@@ -59,6 +62,10 @@ type runDriver struct {
 	sizeHint int     // the steps a run is expected to take, for the rows
 	err      error
 }
+
+// maxRowHint bounds the rows made room for at the start of a recorded
+// run: the interleaving keeps no more than [program.MaxTableBytes] of them.
+const maxRowHint = 4096
 
 // values copies the shared values after a step into the arena, which
 // grows a block at a time rather than a slice a step.
@@ -99,6 +106,10 @@ func (d *runDriver) Next() int {
 			d.err, d.s = err, nil
 			return -1
 		}
+		if t < 0 {
+			d.endRun(nil, true)
+			continue
+		}
 		return t
 	}
 }
@@ -108,6 +119,9 @@ func (d *runDriver) begin(run int, ch chooser) {
 	if err != nil {
 		d.err = fmt.Errorf("control: run %d: %w", run, err)
 		return
+	}
+	if d.steps == nil && d.sizeHint > 0 {
+		d.steps = make([]int, 0, d.sizeHint) // a replay: its length is known
 	}
 	d.run, d.ch, d.s, d.steps, d.switches = run, ch, s, d.steps[:0], 0
 	d.spin, _ = ch.(spinAware)
@@ -120,7 +134,7 @@ func (d *runDriver) begin(run int, ch chooser) {
 	}
 	if d.record {
 		d.il = s.Table()
-		d.il.Rows = make([]program.Row, 0, d.sizeHint)
+		d.il.Rows = make([]program.Row, 0, min(d.sizeHint, maxRowHint)) // the table keeps a few thousand rows at most
 	}
 	if f != nil {
 		d.finish(f)
@@ -145,7 +159,7 @@ func (d *runDriver) Step(t int) {
 	}
 	d.steps = append(d.steps, t)
 	if d.il != nil {
-		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
+		d.il.Add(program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if d.trace != nil {
 		d.trace(engine.StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
@@ -156,11 +170,15 @@ func (d *runDriver) Step(t int) {
 }
 
 // finish ends the run under way.
-func (d *runDriver) finish(f *program.Failure) {
+func (d *runDriver) finish(f *program.Failure) { d.endRun(f, false) }
+
+// endRun ends the run under way, which failed with f (nil: it did not) or
+// was cut short.
+func (d *runDriver) endRun(f *program.Failure, cut bool) {
 	if d.il != nil {
 		d.il.Failure = f
 	}
-	e := runEnd{run: d.run, steps: d.steps, switches: d.switches, failure: f, final: d.s}
+	e := runEnd{run: d.run, steps: d.steps, switches: d.switches, failure: f, final: d.s, cut: cut}
 	d.s = nil
 	if d.end != nil {
 		d.end(e)
@@ -170,7 +188,7 @@ func (d *runDriver) finish(f *program.Failure) {
 		if f != nil {
 			v = f.Verdict
 		}
-		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches}
+		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut}
 		if d.shrunk != nil {
 			ri.Shrunk, ri.OriginalSteps, ri.OriginalSwitches = true, d.shrunk[0], d.shrunk[1]
 		}
