@@ -36,10 +36,12 @@ func init() {
 			{Name: "env", Kind: StringMap, Doc: "variables added to its environment"},
 			{Name: "dir", Kind: String, Doc: "its working folder (a relative cmd is found from it)"},
 			{Name: "stdin", Kind: String, Doc: "text written to its standard input"},
-			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT},
-				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.)"},
+			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
+				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"},
 			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each executes the program anew"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
+			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
+				Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:BINARY:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the steps of its binary"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try executes the program: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: native.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps (synchronization calls) fails with verdict max_steps (a spin, a livelock)"},
@@ -82,6 +84,7 @@ type controlledResult struct {
 	Stdout           string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
 	Stderr           string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
 	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched"`
+	Bound            int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
 	Binary           string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
 	Runtime          time.Duration `result:"runtime" doc:"how long the runs took"`
@@ -92,6 +95,7 @@ type controlledStep struct {
 	scheduler      string
 	replay, stdout string
 	runs, depth    int
+	preemptions    int
 	maxSteps, exit int
 	shrink         bool
 }
@@ -103,7 +107,7 @@ func newControlled(a Args) (Action, error) {
 			Timeout: a.Duration("timeout"), Name: "controlled",
 		},
 		scheduler: a.String("scheduler"), replay: a.String("replay"), stdout: a.String("expect_stdout"),
-		runs: a.Int("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"), exit: a.Int("expect_exit"),
+		runs: a.Int("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), exit: a.Int("expect_exit"),
 		shrink: a.Bool("shrink"),
 	}, nil
 }
@@ -169,7 +173,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	log := env.Log.With("program", p.Name)
 	opts := control.Options{
-		Scheduler: s.scheduler, Replay: sched, Runs: s.runs, Depth: s.depth, Seed: uint64(env.Seed()),
+		Scheduler: s.scheduler, Replay: sched, Runs: s.runs, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
 		MaxSteps: s.maxSteps, Shrink: s.shrink,
 		OnRun: func(r engine.RunInfo) {
 			failure := ""
@@ -228,7 +232,7 @@ func controlledResultOf(o engine.Outcome, notes []string, exit proc.Exit, p *nat
 		OK: o.OK, Verdict: string(o.Verdict), Schedule: o.ScheduleText, Run: o.Run, Runs: o.Runs, Complete: o.Complete,
 		Steps: o.Steps, Switches: o.Switches, OriginalSwitches: o.OriginalSwitches, Failures: o.Failures,
 		ExitCode: exit.ExitCode, Signal: exit.Signal, Stdout: exit.Stdout, Stderr: exit.Stderr,
-		Notes: notes, PCTBound: o.PCTBound, Binary: p.Name + ":" + p.Hash, Runtime: o.Runtime,
+		Notes: notes, Bound: o.Bound, PCTBound: o.PCTBound, Binary: p.Name + ":" + p.Hash, Runtime: o.Runtime,
 		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
 	}
 	if r.Verdict == "" {
@@ -312,6 +316,9 @@ func (s *controlledStep) picture(o engine.Outcome, p *native.Program, r controll
 	}
 	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
 		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
+	if o.How.Bounded {
+		v.Search.Bounded, v.Search.Bound = true, o.Bound
+	}
 	if o.PCTBound > 0 {
 		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
 		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))

@@ -35,10 +35,12 @@ func init() {
 			{Name: "procs", Kind: StringMap, Required: true, Doc: "the processes: name → command line, run by /bin/sh -c in the run's folder (started in the order of their names)"},
 			{Name: "env", Kind: StringMap, Doc: "variables added to each process's environment"},
 			{Name: "name", Kind: String, Default: "scripts", Doc: "the name schedules give these processes (pmrun1:NAME:HASH:…): --replay replays a schedule on the step of its name"},
-			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT},
-				Doc: "random: any process stopped at a point, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.)"},
+			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
+				Doc: "random: any process stopped at a point, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"},
 			{Name: "runs", Kind: Int, Default: 50, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each starts the processes anew"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
+			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
+				Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:NAME:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the step of its name"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try runs the processes: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: 10000, Min: intp(1), Max: intp(maxSteps), Doc: "a run that passes more points fails with verdict max_steps"},
@@ -72,18 +74,20 @@ type pointsResult struct {
 	Threads      []string      `result:"threads" doc:"the processes' names, in the order the schedule numbers them"`
 	ExitCodes    []int         `result:"exit_codes" doc:"each process's exit status in the shown run, in the order of threads (-1: killed by a signal)"`
 	Stdout       []string      `result:"stdout" doc:"each process's standard output in the shown run (its last 64 KiB), in the order of threads"`
+	Bound        int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run: a process that neither stopped at a point nor ended within watchdog, let run"`
 	Runtime      time.Duration `result:"runtime" doc:"how long the runs took"`
 }
 
 type pointsStep struct {
-	cfg       points.Config
-	scheduler string
-	replay    string
-	runs      int
-	depth     int
-	maxSteps  int
-	shrink    bool
+	cfg         points.Config
+	scheduler   string
+	replay      string
+	runs        int
+	depth       int
+	preemptions int
+	maxSteps    int
+	shrink      bool
 }
 
 func newPoints(a Args) (Action, error) {
@@ -99,7 +103,7 @@ func newPoints(a Args) (Action, error) {
 		cfg.Procs = append(cfg.Procs, points.Proc{Name: n, Cmd: procs[n]})
 	}
 	return &pointsStep{cfg: cfg, scheduler: a.String("scheduler"), replay: a.String("replay"), runs: a.Int("runs"),
-		depth: a.Int("depth"), maxSteps: a.Int("max_steps"), shrink: a.Bool("shrink")}, nil
+		depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), shrink: a.Bool("shrink")}, nil
 }
 
 // checkPoints checks at load what literal parameters allow.
@@ -142,7 +146,7 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	log := env.Log.With("program", id.Name)
 	opts := control.Options{
-		Scheduler: s.scheduler, Replay: sched, Runs: s.runs, Depth: s.depth, Seed: uint64(env.Seed()),
+		Scheduler: s.scheduler, Replay: sched, Runs: s.runs, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
 		MaxSteps: s.maxSteps, Shrink: s.shrink,
 		OnRun: func(r engine.RunInfo) {
 			failure := ""
@@ -163,7 +167,7 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	r := pointsResult{
 		OK: out.OK, Verdict: string(out.Verdict), Schedule: out.ScheduleText, Run: out.Run, Runs: out.Runs, Complete: out.Complete,
-		Steps: out.Steps, Switches: out.Switches, Failures: out.Failures, Threads: th.Names(), Notes: notes, Runtime: out.Runtime,
+		Steps: out.Steps, Switches: out.Switches, Failures: out.Failures, Threads: th.Names(), Notes: notes, Bound: out.Bound, Runtime: out.Runtime,
 	}
 	if r.Verdict == "" {
 		r.Verdict = string(program.Pass)
@@ -209,6 +213,9 @@ func (s *pointsStep) picture(o engine.Outcome, r pointsResult, name string, repl
 	}
 	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
 		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
+	if o.How.Bounded {
+		v.Search.Bounded, v.Search.Bound = true, o.Bound
+	}
 	if o.PCTBound > 0 {
 		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
 		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))

@@ -45,6 +45,8 @@ func TestSearchFinds(t *testing.T) {
 		{"output", "misc", nil, []string{"trylock"}, Expect{Stdout: regexp.MustCompile(`^nothing`)}, control.Options{Runs: 1}, Output, `no match of "^nothing"`},
 		{"spin under pct", "spin", nil, nil, Expect{}, control.Options{Runs: 20, Scheduler: control.PCT, MaxSteps: 1000}, program.Pass, ""},
 		{"lost update under pct", "lost", nil, nil, Expect{}, control.Options{Runs: 40, Scheduler: control.PCT}, program.Assert, "count == 4"},
+		{"lost update under bounded", "lost", nil, nil, Expect{}, control.Options{Runs: 300, Scheduler: control.Bounded, Preemptions: 1}, program.Assert, "count == 4"},
+		{"abba under bounded", "abba", nil, nil, Expect{}, control.Options{Runs: 300, Scheduler: control.Bounded, Preemptions: 1}, program.Deadlock, "cycle: left1 → b → right1 → a → left1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
