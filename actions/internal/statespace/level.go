@@ -48,15 +48,19 @@ func (s *search) assemble(from, to uint32) {
 		}
 	}
 	// The failure to show, if none was found before: the fewest steps,
-	// then the smallest key.
+	// then the smallest key; and the failures of the same kind as deep,
+	// among which the run shown is chosen.
 	if s.first == nil {
 		switch {
 		case deepKey != noKey:
 			s.first = &candidate{parent: -1, state: int64(deepKey)}
+			s.targets = &targets{steps: s.level, ends: []uint32{uint32(deepKey)}}
 		case s.firstFailEnd >= 0 && (fail == nil || s.firstFailEndKey < failKey):
 			s.first = &candidate{parent: -1, state: s.firstFailEnd}
+			s.targets = s.targetsOf(s.endKind(uint32(s.firstFailEnd)))
 		case fail != nil:
 			s.first = &candidate{parent: int64(failKey >> 8), thread: int(failKey & 0xff), state: -1, failure: fail.w.fail}
+			s.targets = s.targetsOf(kindOf(fail.w.fail))
 		}
 	}
 	if deepKey != noKey {
@@ -67,13 +71,52 @@ func (s *search) assemble(from, to uint32) {
 	}
 	s.levels = append(s.levels, base+m)
 	s.cur.release()
-	s.cur, s.next = s.next, newStore(s.words, &s.free, &s.freeMu)
+	s.cur, s.next = s.next, newStore(&s.mem, s.words, &s.free, &s.freeMu)
 	s.curRefs, s.nextRefs = s.nextRefs, s.curRefs[:0]
 	s.recs.reset()
 	s.splitShard(base, m)
 	if int64(base+m) > int64(s.o.MaxStates) {
 		s.halt(StopMaxStates)
 	}
+}
+
+// targets are the failures of the kind shown, at the fewest steps: the
+// steps that fail (parent<<8 | thread) and the failing final states.
+type targets struct {
+	steps int // the steps of a run to one
+	fails map[uint64]bool
+	ends  []uint32
+}
+
+// targetsOf gathers the level's failures of kind k.
+func (s *search) targetsOf(k Kind) *targets {
+	tg := &targets{steps: s.level + 1, fails: map[uint64]bool{}}
+	for _, w := range s.workers {
+		for _, f := range w.stepFails {
+			if f.kind == k {
+				tg.fails[f.key] = true
+			}
+		}
+		for _, f := range w.endFails {
+			if f.kind == k {
+				tg.ends = append(tg.ends, s.final[f.id])
+			}
+		}
+	}
+	return tg
+}
+
+// endKind is the kind of failing final state id, of the level just
+// numbered.
+func (s *search) endKind(id uint32) Kind {
+	for _, w := range s.workers {
+		for _, f := range w.endFails {
+			if s.final[f.id] == id {
+				return f.kind
+			}
+		}
+	}
+	panic("statespace: a failing final state of unknown kind")
 }
 
 type workerFail struct {
@@ -98,7 +141,7 @@ func (s *search) number(base uint32) {
 			sorted = false
 		}
 		last = k
-		s.order = append(s.order, p)
+		s.order = append(grown(&s.mem, s.order, 1), p)
 	}
 	if !sorted {
 		slices.SortFunc(s.order, func(a, b uint32) int {
@@ -112,10 +155,7 @@ func (s *search) number(base uint32) {
 			return 0
 		})
 	}
-	if cap(s.final) < int(n) {
-		s.final = make([]uint32, n)
-	}
-	s.final = s.final[:n]
+	s.final = grown(&s.mem, s.final[:0], int(n))[:n]
 	m := len(s.order)
 	s.endFail.grow(int(base) + m)
 	s.firstFailEnd, s.firstFailEndKey = -1, noKey
@@ -129,7 +169,7 @@ func (s *search) number(base uint32) {
 		} else {
 			s.tab.publish(uint64(rec.slot), id+1)
 		}
-		s.nextRefs = append(s.nextRefs, rec.vec)
+		s.nextRefs = append(grown(&s.mem, s.nextRefs, 1), rec.vec)
 		switch rec.end {
 		case failEnd:
 			s.endFail.add(int(id))

@@ -35,6 +35,7 @@ const (
 // workers claim them (a block of recBlock at a time, so that workers
 // rarely touch the shared counter).
 type records struct {
+	mem   *arena
 	next  atomic.Uint32
 	mu    sync.Mutex
 	pages [recPages]atomic.Pointer[[1 << recPageBits]record]
@@ -67,7 +68,7 @@ func (r *records) page(i uint32) {
 		if n := len(r.spare); n > 0 {
 			pg, r.spare = r.spare[n-1], r.spare[:n-1]
 		} else {
-			pg = new([1 << recPageBits]record)
+			pg = (*[1 << recPageBits]record)(allocOf[record](r.mem, 1<<recPageBits))
 		}
 		r.pages[i].Store(pg)
 		r.used++
