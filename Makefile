@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 1m
 
-.PHONY: all build install run test race vet fmt-check fmt bench stress fuzz clean help
+.PHONY: all build install run test race vet fmt-check fmt bench stress fuzz clean help preload
 
 all: build test
 
@@ -14,7 +14,9 @@ help:
 	@echo "make install    install the pmrun command into \$$(go env GOPATH)/bin"
 	@echo "make bench      the performance table: each row against its baseline, measured in the same run"
 	@echo "make stress     long stress runs (not part of make test)"
-	@echo "make fuzz       fuzz the scenario loader, --var and the output paths, each for FUZZTIME (default 1m)"
+	@echo "make preload    build the library that puts C programs under pmrun's scheduler (pmrun builds it on first use too)"
+	@echo "make fuzz       fuzz the scenario loader, --var, the output paths, the programs' loader, schedules and"
+	@echo "                message framing, each for FUZZTIME (default 1m: six minutes in all)"
 
 build:
 	$(GO) build $(PKGS)
@@ -31,6 +33,11 @@ run:
 	CGO_ENABLED=0 $(GO) run ./cmd/pmrun --report demo.html scenarios/demo.yaml
 	@echo "open demo.html in a browser for the run's timeline; every event is in pmrun.log"
 
+
+# The interposition library of the controlled action, built with the
+# system C compiler into the user's cache (pmrun does so on first use).
+preload:
+	CGO_ENABLED=0 $(GO) run ./cmd/pmrun preload
 
 # The test command the README and CI use.
 test: fmt-check vet race
@@ -63,10 +70,16 @@ stress:
 FUZZMINIMIZE ?= 200x
 FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE)
 
+# One target per line: Go fuzzes one target per invocation. A test
+# (cmd/pmrun, TestMakeFuzzRunsEveryFuzzer) checks that every Fuzz
+# function of the module is here.
 fuzz:
 	$(FUZZ) -fuzz '^FuzzParse$$' ./runner/lang
 	$(FUZZ) -fuzz '^FuzzParseVar$$' ./runner/lang
 	$(FUZZ) -fuzz '^FuzzOutputPath$$' ./runner/report
+	$(FUZZ) -fuzz '^FuzzLoad$$' ./actions/internal/program
+	$(FUZZ) -fuzz '^FuzzParse$$' ./actions/internal/schedule
+	$(FUZZ) -fuzz '^FuzzDecoder$$' ./actions/internal/frame
 
 clean:
 	rm -f pmrun.log demo.html

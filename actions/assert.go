@@ -38,7 +38,7 @@ func (a *assertStep) Run(ctx context.Context, env *Env) (Result, error) {
 		return nil, nil // the runner adds status, duration and error
 	}
 	failure := &AssertionError{Source: a.that.Source(), Message: a.message, Values: a.that.Explain()}
-	env.EventLevel(hclog.Error, "assert_failed", "assertion failed",
+	env.EventLevel(hclog.Error, evAssertFailed, "assertion failed",
 		"expression", failure.Source, "values", failure.Values, "assertion", a.message)
 	return nil, failure
 }

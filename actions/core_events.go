@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/pmrun/pmrun/actions/internal/place"
 )
 
 var (
@@ -30,6 +32,19 @@ func threadRow(label string) Row {
 	return Row{Kind: ThreadRow, Key: []string{"process", "thread"}, Label: Text(label)}
 }
 
+// The names of the host's events and of those several actions log.
+const (
+	evProcessStart    = "process_start"
+	evProcessOutput   = "process_output"
+	evProcessExit     = "process_exit"
+	evThreadStart     = "thread_start"
+	evMessageSent     = "message_sent"
+	evMessageReceived = "message_received"
+	evLog             = "log"
+	evAssertFailed    = "assert_failed"
+	evDeadlock        = "deadlock_detected"
+)
+
 // coreEvents are the events that do not belong to one action: the host
 // logs a process's and a thread's life for every action that starts one,
 // and send, receive, log and assert log what a scenario's own steps did;
@@ -37,62 +52,62 @@ func threadRow(label string) Row {
 // own events in its file (Spec.Events). [NewRegistry] declares them.
 var coreEvents = []*Event{
 	{
-		Name:    "process_start",
+		Name:    evProcessStart,
 		Row:     processRow("process {process} (pid {pid})"),
 		Starts:  []Start{{Style: processSpan, Label: commandLine}},
 		Console: FieldLine,
 	},
 	{
-		Name:    "process_output",
+		Name:    evProcessOutput,
 		Row:     processRow("process {process}"),
 		Mark:    &Mark{Label: Text("{stream}: {line}")},
 		Console: Text("{process}[{stream}]: {line}"),
 	},
 	{
-		Name:    "process_exit",
+		Name:    evProcessExit,
 		Row:     processRow("process {process}"),
 		Ends:    []End{{Status: exitStatus, Failed: exitFailed, KeepFields: true}},
 		Console: FieldLine,
 	},
 	{
-		Name:    "thread_start",
+		Name:    evThreadStart,
 		Row:     threadRow("thread {thread} in {process} (tid {tid})"),
 		Starts:  []Start{{Style: threadSpan, Label: Text("{thread} {run}")}},
 		Console: FieldLine,
 	},
 	{
-		Name:    "thread_end",
+		Name:    place.ThreadEndEvent,
 		Row:     threadRow("thread {thread} in {process}"),
 		Ends:    []End{{Status: Text("{state}"), Failed: Equals("state", "failed"), KeepFields: true}},
 		Console: FieldLine,
 	},
 	{
-		Name:    "message_sent",
+		Name:    evMessageSent,
 		Row:     channelRow,
 		Mark:    &Mark{Label: messageLabel("sent", "sender"), Color: outColor, Legend: "message sent"},
 		Console: FieldLine,
 		Count:   &Count{Noun: "messages sent", Field: "count"},
 	},
 	{
-		Name:    "message_received",
+		Name:    evMessageReceived,
 		Row:     channelRow,
 		Mark:    &Mark{Label: messageLabel("received", "receiver"), Color: inColor, Legend: "message received"},
 		Console: FieldLine,
 		Count:   &Count{Noun: "messages received", Field: "count"},
 	},
 	{
-		Name: "log",
+		Name: evLog,
 		Row:  stepsRow,
 		Mark: &Mark{Failed: func(o Occurrence) bool { return o.Level >= hclog.Warn }},
 	},
 	{
-		Name: "assert_failed",
+		Name: evAssertFailed,
 		Row:  stepsRow,
 		Mark: &Mark{Label: Text("assertion failed: {expression}"), Failed: Always},
 	},
 	{
 		// A deadlock found by a lab (dining) or in a program.
-		Name: "deadlock_detected",
+		Name: evDeadlock,
 		Row:  stepsRow,
 		Mark: &Mark{Label: Text("{explanation}"), Failed: Always},
 	},

@@ -82,7 +82,7 @@ func (d *diningStep) Run(ctx context.Context, env *Env) (Result, error) {
 	// Logged as soon as the deadlock is found, before the philosophers
 	// are stopped and put their forks down.
 	cfg.OnDeadlock = func(c []dining.Link) {
-		env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "order", string(cfg.Order),
+		env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "order", string(cfg.Order),
 			"cycle", describe(c), "explanation", dining.ExplainDeadlock(c, cfg.Philosophers))
 	}
 	res, err := dining.Run(ctx, cfg)

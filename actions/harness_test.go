@@ -74,7 +74,9 @@ func runParsed(t *testing.T, ctx context.Context, name string, src []byte) scena
 	}
 	log := &eventLog{}
 	seed := uint64(42)
-	o := runner.Run(ctx, sc, runner.Options{RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second})
+	events := runner.NewEventLog(log, hclog.Info)
+	events.CheckDeclared(actions.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
+	o := runner.Run(ctx, sc, runner.Options{RunID: "test", Log: events, Seed: &seed, Grace: time.Second})
 	return scenarioRun{Outcome: o, log: log}
 }
 

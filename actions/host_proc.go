@@ -51,16 +51,16 @@ func (h *Host) withEvents(spec proc.Spec, argv []string) proc.Spec {
 	name, log := spec.Name, h.log
 	spec.OnOutput = func(stream string, line []byte, truncated bool) {
 		if truncated {
-			log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line), "truncated", true)
+			log.Info("output", "event", evProcessOutput, "process", name, "stream", stream, "line", string(line), "truncated", true)
 			return
 		}
-		log.Info("output", "event", "process_output", "process", name, "stream", stream, "line", string(line))
+		log.Info("output", "event", evProcessOutput, "process", name, "stream", stream, "line", string(line))
 	}
 	spec.OnStart = func(p *proc.Process) {
-		log.Info("process started", "event", "process_start", "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
+		log.Info("process started", "event", evProcessStart, "process", p.Name(), "pid", p.PID(), "pgid", p.PGID(), "cmd", argv)
 	}
 	spec.OnExit = func(p *proc.Process, exit proc.Exit) {
-		log.Info("process exited", "event", "process_exit", "process", name, "pid", p.PID(),
+		log.Info("process exited", "event", evProcessExit, "process", name, "pid", p.PID(),
 			"exit_code", exit.ExitCode, "signal", exit.Signal, "runtime_ms", float64(exit.Runtime.Microseconds())/1000)
 	}
 	return spec

@@ -124,7 +124,7 @@ func (h *Host) startThread(ctx context.Context, env *Env, spec place.ThreadSpec,
 	if err != nil {
 		return nil, err
 	}
-	env.Event("thread_start", "thread started", "thread", spec.Name, "tid", started.TID, "pid", started.PID,
+	env.Event(evThreadStart, "thread started", "thread", spec.Name, "tid", started.TID, "pid", started.PID,
 		"process", in, "run", spec.Run, "state", "running")
 	return resultOf(threadResult{Name: spec.Name, TID: started.TID, PID: started.PID, In: in}), nil
 }

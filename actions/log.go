@@ -32,6 +32,6 @@ type logStep struct {
 }
 
 func (l *logStep) Run(ctx context.Context, env *Env) (Result, error) {
-	env.EventLevel(l.level, "log", l.text)
+	env.EventLevel(l.level, evLog, l.text)
 	return resultOf(logResult{Message: l.text}), nil
 }

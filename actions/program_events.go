@@ -28,50 +28,62 @@ var (
 	programInside  = &Style{Name: "critical", Color: "#4c9f70", Legend: "inside a critical region"}
 )
 
+// The program action's events.
+const (
+	evProgramStart  = "program_start"
+	evProgramEnd    = "program_end"
+	evProgramStep   = "program_step"
+	evProgramEnter  = "program_enter"
+	evProgramLeave  = "program_leave"
+	evProgramWait   = "program_wait"
+	evProgramDone   = "program_done"
+	evScheduleFound = "schedule_found"
+)
+
 var programEvents = []*Event{
 	{
-		Name: "program_start", Row: programRow,
+		Name: evProgramStart, Row: programRow,
 		Starts: []Start{{If: runDrawn, Style: programRunSpan, Label: Text("run {run} ({scheduler})")}},
 	},
 	{
-		Name: "program_end", Row: programRow,
+		Name: evProgramEnd, Row: programRow,
 		Mark:    &Mark{If: func(o Occurrence) bool { return runDrawn(o) && runFailed(o) }, Label: Text("run {run}: {failure}"), Failed: Always},
 		Ends:    []End{{Style: programRunSpan, Status: Text("{verdict} after {steps} steps"), Failed: runFailed, KeepFields: true}},
 		Console: programEndLine,
 		Count:   &Count{Noun: "runs"}, // of a search, on the live progress line
 	},
 	{
-		Name: "program_step", Row: programThreadRow,
+		Name: evProgramStep, Row: programThreadRow,
 		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
 		Ends:    []End{{Style: programWaiting, Status: Text("woken")}},
 		Starts:  []Start{{If: IsTrue("resumed"), Style: programRunning, Label: Text("runs")}},
 		Console: stepLine,
 	},
 	{
-		Name: "program_enter", Row: programThreadRow,
+		Name: evProgramEnter, Row: programThreadRow,
 		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
 		Ends:    []End{{Style: programWaiting, Status: Text("woken")}},
 		Starts:  []Start{{Style: programInside, Label: Text("inside {region}")}},
 		Console: stepLine,
 	},
 	{
-		Name: "program_leave", Row: programThreadRow,
+		Name: evProgramLeave, Row: programThreadRow,
 		Mark:    &Mark{Label: stepLabel, Failed: IsTrue("failed")},
 		Ends:    []End{{Style: programInside, Status: Text("left")}},
 		Starts:  []Start{{Style: programRunning, Label: Text("runs")}},
 		Console: stepLine,
 	},
 	{
-		Name: "program_wait", Row: programThreadRow,
+		Name: evProgramWait, Row: programThreadRow,
 		Starts:  []Start{{Style: programWaiting, Label: Text("waits for {waiting}")}},
 		Console: Text("{program} run {run}: {worker} waits for {waiting}"),
 	},
 	{
-		Name: "program_done", Row: programThreadRow,
+		Name: evProgramDone, Row: programThreadRow,
 		Ends: []End{{Status: Text("{state}")}},
 	},
 	{
-		Name: "schedule_found", Row: stepsRow,
+		Name: evScheduleFound, Row: stepsRow,
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: foundLines,
 	},
@@ -157,7 +169,7 @@ func (t *programTracer) begin(r int) {
 	if t.shown {
 		kv = append(kv, "shown", true)
 	}
-	t.env.Event("program_start", "program run started", kv...)
+	t.env.Event(evProgramStart, "program run started", kv...)
 }
 
 // controlBegin logs the start of a controlled run once: at its first
@@ -204,7 +216,7 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 	if t.trace && unfinished != nil {
 		for i, name := range t.p.Threads() {
 			if state := unfinished(i); state != "" {
-				t.env.Event("program_done", "program thread stopped", "program", t.p.Name(), "run", r, "worker", name, "state", state)
+				t.env.Event(evProgramDone, "program thread stopped", "program", t.p.Name(), "run", r, "worker", name, "state", state)
 			}
 		}
 	}
@@ -213,17 +225,17 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 	if t.shown {
 		kv = append(kv, "shown", true)
 	}
-	t.env.EventLevel(level, "program_end", "program run ended", kv...)
+	t.env.EventLevel(level, evProgramEnd, "program run ended", kv...)
 }
 
 // step logs one visible step of thread i in run r.
 func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done bool) {
-	event := "program_step"
+	event := evProgramStep
 	switch {
 	case info.Op == program.OpCritical && info.Phase == program.PhaseEnter:
-		event = "program_enter"
+		event = evProgramEnter
 	case info.Op == program.OpCritical && info.Phase == program.PhaseLeave:
-		event = "program_leave"
+		event = evProgramLeave
 	}
 	resumed := !t.started[i] || t.waiting[i]
 	t.started[i], t.waiting[i] = true, false
@@ -247,7 +259,7 @@ func (t *programTracer) step(r, i, index, tid int, info program.StepInfo, done b
 		t.wait(r, i, tid, waitingFor(info))
 	}
 	if done {
-		t.env.Event("program_done", "program thread finished", "program", t.p.Name(), "run", r, "worker", name, "state", "finished")
+		t.env.Event(evProgramDone, "program thread finished", "program", t.p.Name(), "run", r, "worker", name, "state", "finished")
 	}
 }
 
@@ -284,7 +296,7 @@ func (t *programTracer) wait(r, i, tid int, waiting string) {
 		return
 	}
 	t.waiting[i] = true
-	t.env.Event("program_wait", "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
+	t.env.Event(evProgramWait, "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
 }
 
 // freeRun is freerun's OnRun.
@@ -325,14 +337,14 @@ func (t *programTracer) found(o programOutcome, r programResult) {
 	if f == nil {
 		return
 	}
-	t.env.EventLevel(hclog.Warn, "schedule_found", "program failure found", "program", t.p.Name(), "run", o.run,
+	t.env.EventLevel(hclog.Warn, evScheduleFound, "program failure found", "program", t.p.Name(), "run", o.run,
 		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving)
 	switch f.Verdict {
 	case program.Deadlock:
-		t.env.EventLevel(hclog.Warn, "deadlock_detected", "deadlock detected", "program", t.p.Name(), "run", o.run,
+		t.env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "program", t.p.Name(), "run", o.run,
 			"cycle", r.Cycle, "explanation", r.Explanation)
 	case program.Assert:
-		t.env.EventLevel(hclog.Warn, "assert_failed", "assertion failed", "program", t.p.Name(), "run", o.run,
+		t.env.EventLevel(hclog.Warn, evAssertFailed, "assertion failed", "program", t.p.Name(), "run", o.run,
 			"expression", f.Msg, "line", f.Pos.Line)
 	}
 }

@@ -64,7 +64,7 @@ func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
 		if env.Verbose && !r.args.Verify {
 			kv = append(kv, "message", first)
 		}
-		env.Event("message_received", "message received", kv...)
+		env.Event(evMessageReceived, "message received", kv...)
 	}
 	res := resultOf(receiveResult{
 		OK: reply.Count == r.args.Count && err == nil, Message: first, Messages: messages,

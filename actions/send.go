@@ -81,7 +81,7 @@ func (s *sendStep) Run(ctx context.Context, env *Env) (Result, error) {
 		kv = append(kv, "message", string(s.args.Message))
 	}
 	if reply.Sent > 0 {
-		env.Event("message_sent", "message sent", kv...)
+		env.Event(evMessageSent, "message sent", kv...)
 	}
 	res := resultOf(sendResult{Sent: reply.Sent, Bytes: reply.Bytes})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -67,6 +68,22 @@ func (l *EventLog) Tee(f EventFunc) {
 	l.sink.mu.Lock()
 	l.sink.tees = append(l.sink.tees, f)
 	l.sink.mu.Unlock()
+}
+
+// CheckDeclared has the log call undeclared with the name of each event
+// it writes that reg does not declare ([contract.Registry.Declared]),
+// once a name; an event without a name is "". For tests: an event that
+// nothing declares is drawn nowhere, and its name was likely mistyped.
+// undeclared is called with the log's lock held, as a tee is.
+func (l *EventLog) CheckDeclared(reg *contract.Registry, undeclared func(name string)) {
+	seen := map[string]bool{}
+	l.Tee(func(_ time.Time, _ hclog.Level, _ string, args []any) {
+		name, _ := contract.Fields(args).Get("event").(string)
+		if !seen[name] && !reg.Declared(name) {
+			seen[name] = true
+			undeclared(name)
+		}
+	})
 }
 
 // NewEventLog returns an EventLog writing one JSON line per event to w,

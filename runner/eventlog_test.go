@@ -11,7 +11,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
+	"github.com/pmrun/pmrun/runner/internal/probe"
 )
 
 // TestEventLogMatchesHclog logs the same events through hclog's JSON
@@ -92,5 +94,23 @@ func TestEventLogTimestamps(t *testing.T) {
 		if want := at.Format(time.RFC3339Nano); got != want {
 			t.Errorf("%d ns: got %s, want %s", ns, got, want)
 		}
+	}
+}
+
+// TestCheckDeclared: the log names each event that the registry does not
+// declare, once, and neither the runner's own events nor the declared
+// ones.
+func TestCheckDeclared(t *testing.T) {
+	t.Parallel()
+	log := runner.NewEventLog(io.Discard, hclog.Info)
+	var got []string
+	log.CheckDeclared(probe.Registry(), func(name string) { got = append(got, name) })
+	l := log.With("run_id", "r1")
+	for _, name := range []string{contract.StepStart, "process_start", "proces_start", "fork_taken", "proces_start", ""} {
+		l.Info("m", "event", name)
+	}
+	l.Info("no name at all")
+	if want := []string{"proces_start", ""}; !reflect.DeepEqual(got, want) {
+		t.Errorf("undeclared %q, want %q", got, want)
 	}
 }

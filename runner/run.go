@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -80,7 +82,7 @@ func Run(ctx context.Context, sc *lang.Scenario, opt Options) *lang.Outcome {
 	if opt.Timeout > 0 {
 		timeout = opt.Timeout
 	}
-	x.log.Info("scenario started", "event", "scenario_start", "file", sc.File, "seed", x.out.Seed, "steps", len(sc.Steps), "timeout", timeout.String())
+	x.log.Info("scenario started", "event", contract.ScenarioStart, "file", sc.File, "seed", x.out.Seed, "steps", len(sc.Steps), "timeout", timeout.String())
 	if opt.Reporter != nil {
 		opt.Reporter.ScenarioStart(sc, x.out.Seed)
 	}
@@ -168,7 +170,7 @@ func newExecution(sc *lang.Scenario, opt Options) *execution {
 		Log: x.log, Verbose: opt.Verbose, Channels: channels,
 		File: sc.File, Rerun: rerunArgs(sc, seed, opt.Seed != nil), Sections: sc.Sections, SectionOptions: opt.SectionOptions,
 	})
-	x.scope = lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "seed": seed, "started": x.out.Started, "file": sc.File}, x.host.Alive)
+	x.scope = lang.NewScope(sc.Vars, runInfo(sc, seed, x.out.Started, x.host), x.host.Alive)
 	x.joinFunc = x.join
 	x.events, _ = x.log.(*EventLog)
 	x.prepare(sc.Steps...)
@@ -197,7 +199,7 @@ func rerunArgs(sc *lang.Scenario, seed uint64, seedGiven bool) []string {
 // how it ended: interrupted when ctx was cancelled by [ErrInterrupted].
 func (x *execution) finish(ctx, endCtx context.Context) {
 	if err := x.host.Close(endCtx); err != nil {
-		x.log.Error("cleanup failed", "event", "cleanup", "error", err.Error())
+		x.log.Error("cleanup failed", "event", contract.CleanupFailed, "error", err.Error())
 		if x.out.Err == nil {
 			x.fail(fmt.Errorf("cleanup: %w", err))
 		}
@@ -208,7 +210,7 @@ func (x *execution) finish(ctx, endCtx context.Context) {
 	}
 	x.out.Duration = time.Since(x.out.Started)
 	ok, failed, skipped := x.out.Counts()
-	args := []any{"event", "scenario_end", "status", x.out.Status, "seed", x.out.Seed,
+	args := []any{"event", contract.ScenarioEnd, "status", x.out.Status, "seed", x.out.Seed,
 		"duration_ms", ms(x.out.Duration), "ok", ok, "failed", failed, "skipped", skipped}
 	if x.out.Err != nil {
 		args = append(args, "error", x.out.Err.Error())
@@ -363,7 +365,7 @@ func (x *execution) runStep(ctx context.Context, st *lang.Step, main bool) *lang
 	}
 	r := &sr.r
 	fields := &x.fields[st.Index]
-	x.event(start, hclog.Info, "step started", "step_start", fields)
+	x.event(start, hclog.Info, "step started", contract.StepStart, fields)
 
 	run := true
 	if st.If != nil {
@@ -401,9 +403,9 @@ func (x *execution) runStep(ctx context.Context, st *lang.Step, main bool) *lang
 	x.scope.Record(st.ID, res, main)
 
 	if r.Err == nil {
-		x.event(end, hclog.Info, stepMessages[r.Status], "step_end", fields, "status", status, "duration_ms", ms(r.Duration))
+		x.event(end, hclog.Info, stepMessages[r.Status], contract.StepEnd, fields, "status", status, "duration_ms", ms(r.Duration))
 	} else {
-		x.event(end, hclog.Error, stepMessages[r.Status], "step_end", fields, "status", status, "duration_ms", ms(r.Duration),
+		x.event(end, hclog.Error, stepMessages[r.Status], contract.StepEnd, fields, "status", status, "duration_ms", ms(r.Duration),
 			"error", r.Err.Error(), "line", st.Pos.Line)
 	}
 
@@ -520,3 +522,18 @@ func (x *execution) once(ctx context.Context, st *lang.Step, env *actions.Env) (
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// runInfo is the run value of expressions: the scenario's name, seed,
+// start and file, the file's folder (dir: what a step finds files beside
+// the scenario with), and the run's private folder (tmp: mode 0700,
+// removed at the end, for what a step makes, such as a compiled program).
+func runInfo(sc *lang.Scenario, seed uint64, started time.Time, host *actions.Host) map[string]any {
+	info := map[string]any{"scenario": sc.Name, "seed": seed, "started": started, "file": sc.File}
+	if dir, err := filepath.Abs(filepath.Dir(sc.File)); err == nil {
+		info["dir"] = dir
+	}
+	if tmp, err := host.Dir(); err == nil {
+		info["tmp"] = tmp
+	}
+	return info
+}

@@ -69,7 +69,8 @@ func run(t *testing.T, ctx context.Context, src string) (*lang.Outcome, *syncBuf
 // runInto runs src with its events logged into buf.
 func runInto(t *testing.T, ctx context.Context, src string, buf *syncBuffer) (*lang.Outcome, *syncBuffer) {
 	t.Helper()
-	log := hclog.New(&hclog.LoggerOptions{Output: buf, JSONFormat: true, Level: hclog.Debug})
+	log := runner.NewEventLog(buf, hclog.Debug)
+	log.CheckDeclared(probe.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
 	o := runner.Run(ctx, mustParse(t, src), runner.Options{RunID: "r1", Log: log})
 	return o, buf
 }

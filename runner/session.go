@@ -98,7 +98,7 @@ func NewSession(ctx context.Context, cfg SessionConfig, opt Options) (*Session, 
 		return nil, err
 	}
 	s.head = head
-	x.log.Info("scenario started", "event", "scenario_start", "file", cfg.File, "seed", x.out.Seed, "interactive", true)
+	x.log.Info("scenario started", "event", contract.ScenarioStart, "file", cfg.File, "seed", x.out.Seed, "interactive", true)
 	if opt.Reporter != nil {
 		opt.Reporter.ScenarioStart(sc, x.out.Seed)
 	}

@@ -20,6 +20,7 @@ func newSession(t *testing.T, ctx context.Context) (*runner.Session, *syncBuffer
 	t.Helper()
 	buf := &syncBuffer{}
 	log := runner.NewEventLog(buf, hclog.Info)
+	log.CheckDeclared(probe.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
 	seed := uint64(7)
 	s, err := runner.NewSession(ctx, runner.SessionConfig{Name: "menu", Description: "a test session"},
 		runner.Options{RunID: "s1", Log: log, Seed: &seed})

@@ -48,6 +48,7 @@ func TestDeclareEventsRejects(t *testing.T) {
 		want string
 	}{
 		{"twice", []*Event{{Name: "process_start"}}, "declared already"},
+		{"the runner's", []*Event{{Name: StepEnd}}, "the runner's own"},
 		{"no name", []*Event{{}}, "without a name"},
 		{"bad name", []*Event{{Name: "a b"}}, "without a name"},
 		{"bad colour", []*Event{{Name: "x_mark", Mark: &Mark{Color: "red; }"}}}, "is not"},
@@ -69,5 +70,18 @@ func TestDeclareEventsRejects(t *testing.T) {
 			}()
 			r.Declare("test", tt.evs...)
 		})
+	}
+}
+
+// TestDeclared: an event is declared if the registry holds it or it is
+// one of the runner's own.
+func TestDeclared(t *testing.T) {
+	t.Parallel()
+	r := NewRegistry()
+	r.Declare("test", &Event{Name: "tick", Console: FieldLine})
+	for name, want := range map[string]bool{"tick": true, StepEnd: true, RunStart: true, CleanupFailed: true, "tock": false, "": false} {
+		if got := r.Declared(name); got != want {
+			t.Errorf("Declared(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -76,6 +76,11 @@ func (r *Registry) check(owner string, e *Event) {
 	if old, dup := r.events[e.Name]; dup && old != e {
 		panic("contract: " + owner + " declares event " + e.Name + ", declared already")
 	}
+	for _, name := range runnerEvents {
+		if e.Name == name {
+			panic("contract: " + owner + " declares event " + e.Name + ", one of the runner's own")
+		}
+	}
 	if g := e.Gauge; g != nil && (!isFieldName(g.Field) || !isColor(g.Color) || (g.Max != "" && !isFieldName(g.Max))) {
 		panic(fmt.Sprintf("contract: %s: event %s: gauge field %q, max %q, colour %q", owner, e.Name, g.Field, g.Max, g.Color))
 	}

@@ -19,6 +19,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/pmrun/pmrun/actions/contract"
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // row is one line of the table.
@@ -206,7 +209,7 @@ func (b *bench) stepTimes(path string) (map[string]time.Duration, error) {
 			StepID     string  `json:"step_id"`
 			DurationMS float64 `json:"duration_ms"`
 		}
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "step_end" && ev.StepID != "" {
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == contract.StepEnd && ev.StepID != "" {
 			out[ev.StepID] = time.Duration(ev.DurationMS * float64(time.Millisecond))
 		}
 	}
@@ -230,7 +233,7 @@ func (b *bench) scenarioTime(path string) (time.Duration, error) {
 			Event      string  `json:"event"`
 			DurationMS float64 `json:"duration_ms"`
 		}
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "scenario_end" {
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == contract.ScenarioEnd {
 			return time.Duration(ev.DurationMS * float64(time.Millisecond)), nil
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // The prodcons rows of the performance table: 1,000,000 items through a buffer of 16,
@@ -126,7 +128,7 @@ func pmrunRate(b *bench, scenario string) (float64, error) {
 		}
 		switch {
 		case json.Unmarshal(sc.Bytes(), &ev) != nil:
-		case ev.Event == "step_end" && ev.Error != "":
+		case ev.Event == contract.StepEnd && ev.Error != "":
 			return 0, fmt.Errorf("pmrun: %s", ev.Error) // the step's own reason says more than the exit status
 		case ev.Event == "log" && runErr == nil:
 			return strconv.ParseFloat(ev.Message, 64)

@@ -25,8 +25,9 @@ func init() {
 			Use:   "init [FILE]",
 			Short: "write a commented starter scenario (default " + defaultInitFile + ")",
 			Long: `Writes a starter scenario to FILE (default ` + defaultInitFile + `): a process, a
-thread, a message and a producer-consumer run, each step commented, that
-passes 'pmrun check' and 'pmrun run'. An existing file is never overwritten
+thread, a message, a producer-consumer run and a program (a lost update found
+by a search and replayed, its fix proved), each step commented, that passes
+'pmrun check' and 'pmrun run'. An existing file is never overwritten
 (exit 1).`,
 			ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 				if len(args) > 0 {

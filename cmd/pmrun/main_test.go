@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/runner"
 )
 
 // TestMain makes this test binary the pmrun command when testscript runs
@@ -27,8 +32,36 @@ func TestMain(m *testing.M) {
 		os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
-		"pmrun": func() { os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"pmrun": func() {
+			checkEventsDeclared()
+			os.Exit(pmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
+}
+
+// undeclaredEnv names the file where the scripts' pmrun writes the name
+// of every event it logs that nothing declares, a line each;
+// TestScripts fails when it is not empty.
+const undeclaredEnv = "PMRUN_TEST_UNDECLARED_EVENTS"
+
+// checkEventsDeclared has this process's event logs note the events they
+// write that nothing declares in the file $PMRUN_TEST_UNDECLARED_EVENTS.
+func checkEventsDeclared() {
+	path := os.Getenv(undeclaredEnv)
+	if path == "" {
+		return
+	}
+	newEventLog = func(w io.Writer, level hclog.Level) *runner.EventLog {
+		l := runner.NewEventLog(w, level)
+		l.CheckDeclared(actions.Registry(), func(name string) {
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err == nil {
+				fmt.Fprintf(f, "%q (pmrun %s)\n", name, strings.Join(os.Args[1:], " "))
+				f.Close()
+			}
+		})
+		return l
+	}
 }
 
 // TestScripts runs the CLI scripts in testdata/script.
@@ -38,11 +71,18 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	undeclared := filepath.Join(t.TempDir(), "undeclared")
+	t.Cleanup(func() {
+		if data, err := os.ReadFile(undeclared); err == nil {
+			t.Errorf("the scripts logged events that nothing declares:\n%s", data)
+		}
+	})
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SCENARIOS", scenarios)
+			env.Setenv(undeclaredEnv, undeclared)
 			// The console's signs are ✓ and ✗ in a UTF-8 locale, which
 			// the scripts assume unless they set another.
 			env.Setenv("LANG", "C.UTF-8")

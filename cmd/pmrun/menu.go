@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -141,7 +142,7 @@ func (c *cli) menu(mf *menuFlags) error {
 	if *verbose {
 		level = hclog.Debug
 	}
-	events := runner.NewEventLog(logOut, level)
+	events := newEventLog(logOut, level)
 	events.Tee(m.traceEvent)
 	opt.Log = events
 	closeLog := func() {
@@ -158,7 +159,7 @@ func (c *cli) menu(mf *menuFlags) error {
 
 	log := events.With("run_id", opt.RunID)
 	started := time.Now()
-	log.Info("run started", "event", "run_start", "command", "menu", "seed", seed, "pid", os.Getpid())
+	log.Info("run started", "event", contract.RunStart, "command", "menu", "seed", seed, "pid", os.Getpid())
 	file, comment := m.record, ""
 	if file == "" {
 		file = "menu"
@@ -172,7 +173,7 @@ func (c *cli) menu(mf *menuFlags) error {
 		Comment:     comment,
 	}, opt)
 	if err != nil {
-		log.Error("run failed", "event", "run_end", "status", lang.StatusFailed, "error", err.Error())
+		log.Error("run failed", "event", contract.RunEnd, "status", lang.StatusFailed, "error", err.Error())
 		closeLog()
 		return err
 	}
@@ -193,7 +194,7 @@ func (c *cli) menu(mf *menuFlags) error {
 			failed++
 		}
 	}
-	endArgs := []any{"event", "run_end", "status", o.Status, "steps", len(o.Steps), "failed", failed,
+	endArgs := []any{"event", contract.RunEnd, "status", o.Status, "steps", len(o.Steps), "failed", failed,
 		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
 	if interrupted {
 		endArgs = append(endArgs, "interrupted", true)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -106,7 +107,7 @@ func (m *menu) labProgram(ctx context.Context, path string) (section any, name s
 		if p.Description != "" {
 			line += ": " + p.Description
 		}
-		m.say("%s", line)
+		m.say("%s", contract.Escape(line)) // the file's text: a terminal must not act on it
 	}
 	answer, err := m.prompt(ctx, "Select a program: ")
 	if err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -69,5 +71,56 @@ func TestReadmeExitCodes(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("README's exit codes %v, pmrun's %v", got, want)
+	}
+}
+
+// TestMakeFuzzRunsEveryFuzzer keeps 'make fuzz' true to the code: each
+// Fuzz function of the module is run by a line of the Makefile's fuzz
+// target, by its package and its exact name (Go fuzzes one target per
+// invocation), and each line names a function that exists.
+func TestMakeFuzzRunsEveryFuzzer(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, target, ok := strings.Cut(string(mk), "\nfuzz:\n")
+	if !ok {
+		t.Fatal("the Makefile has no fuzz target")
+	}
+	target, _, _ = strings.Cut(target, "\n\n")
+	run := map[string]bool{}
+	for _, m := range regexp.MustCompile(`-fuzz '\^(Fuzz\w+)\$\$' (\./\S+)`).FindAllStringSubmatch(target, -1) {
+		run[strings.TrimPrefix(m[2], "./")+" "+m[1]] = true
+	}
+	found := map[string]bool{}
+	fuzzFunc := regexp.MustCompile(`(?m)^func (Fuzz\w+)\(\w+ \*testing\.F\)`)
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range fuzzFunc.FindAllStringSubmatch(string(b), -1) {
+			found[filepath.Dir(strings.TrimPrefix(path, "../../"))+" "+m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) == 0 {
+		t.Fatal("found no Fuzz function")
+	}
+	for f := range found {
+		if !run[f] {
+			t.Errorf("make fuzz does not run %s", f)
+		}
+	}
+	for r := range run {
+		if !found[r] {
+			t.Errorf("make fuzz runs %s, which does not exist", r)
+		}
 	}
 }

@@ -25,7 +25,7 @@ func checkReplays(schedules []string, scenarios []*lang.Scenario) error {
 		for _, sc := range scenarios {
 			names, dyn := sc.Refs(actions.ProgramRef)
 			used = used || slices.Contains(names, name)
-			unknown = unknown || dyn
+			unknown = unknown || dyn || runsBinaries(sc)
 		}
 		if used || unknown {
 			continue
@@ -33,6 +33,18 @@ func checkReplays(schedules []string, scenarios []*lang.Scenario) error {
 		return usageErrorf("--replay %s: %s", shortSchedule(text), notReplayed(name, scenarios))
 	}
 	return nil
+}
+
+// runsBinaries says whether a scenario has controlled steps: a schedule
+// there names a binary, which a step's cmd gives only when it runs (a
+// program compiled into run.tmp).
+func runsBinaries(sc *lang.Scenario) bool {
+	for _, st := range append(slices.Clip(sc.Steps), sc.Finally...) {
+		if st.Action == "controlled" {
+			return true
+		}
+	}
+	return false
 }
 
 // notReplayed says why no step of scenarios replays a schedule of

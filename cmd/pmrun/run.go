@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -253,7 +254,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 		if len(outputs) == 1 {
 			out = outputs[0] // the event log encodes straight into a LineBatcher
 		}
-		events := runner.NewEventLog(out, level)
+		events := newEventLog(out, level)
 		if showEvents {
 			events.Tee(console.Event)
 		}
@@ -287,7 +288,7 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	}
 	log = log.With("run_id", opt.RunID)
 	started := time.Now()
-	log.Info("run started", "event", "run_start", "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
+	log.Info("run started", "event", contract.RunStart, "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
 
 	stopProgress := func() {}
 	if console != nil {
@@ -334,7 +335,7 @@ loop:
 			passed++
 		}
 	}
-	endArgs := []any{"event", "run_end", "status", status, "passed", passed, "failed", len(outcomes) - passed,
+	endArgs := []any{"event", contract.RunEnd, "status", status, "passed", passed, "failed", len(outcomes) - passed,
 		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
 	consoleClosed := errors.Is(context.Cause(ctx), errConsoleClosed)
 	if interrupted {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // DefaultTimeout bounds a scenario that sets no timeout.

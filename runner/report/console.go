@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
@@ -106,7 +105,7 @@ func (c *Console) ScenarioStart(sc *lang.Scenario, seed uint64) {
 	if c.quiet {
 		return
 	}
-	c.printf("%s %s (%s, seed %d)\n", c.marks.start, escape(sc.Name), escape(sc.File), seed)
+	c.printf("%s %s (%s, seed %d)\n", c.marks.start, contract.Escape(sc.Name), contract.Escape(sc.File), seed)
 }
 
 // StepEnd implements runner.Reporter. Below a step's line it prints the
@@ -164,12 +163,12 @@ func (c *Console) StepEnd(sc *lang.Scenario, st *lang.Step, r *lang.StepResult) 
 	}
 	for _, note := range notes {
 		for _, line := range strings.Split(note, "\n") {
-			c.printf("      %s\n", escape(line))
+			c.printf("      %s\n", contract.Escape(line))
 		}
 	}
 	if r.Err != nil {
 		for _, line := range strings.Split(r.Err.Error(), "\n") {
-			c.printf("      %s\n", escape(line))
+			c.printf("      %s\n", contract.Escape(line))
 		}
 		c.printf("      at %s\n", st.Pos)
 	}
@@ -203,11 +202,11 @@ func (c *Console) ScenarioEnd(o *lang.Outcome) {
 	if skipped > 0 {
 		counts += fmt.Sprintf(", %d skipped", skipped)
 	}
-	c.printf("%s %s %s in %s: %s (seed %d)\n", mark, escape(o.Scenario.Name), o.Status, formatDuration(o.Duration), counts, o.Seed)
+	c.printf("%s %s %s in %s: %s (seed %d)\n", mark, contract.Escape(o.Scenario.Name), o.Status, formatDuration(o.Duration), counts, o.Seed)
 	if o.Status != lang.StatusPassed && o.Err != nil {
 		if _, isStep := o.Err.(*lang.StepError); !isStep {
 			for _, line := range strings.Split(o.Err.Error(), "\n") {
-				c.printf("  %s\n", escape(line))
+				c.printf("  %s\n", contract.Escape(line))
 			}
 		}
 	}
@@ -232,7 +231,7 @@ func (c *Console) Event(_ time.Time, level hclog.Level, msg string, args []any) 
 		return // the declaration has nothing to say of this one
 	}
 	for _, line := range strings.Split(text, "\n") {
-		c.printf("      %s %s\n", c.marks.event, escape(line))
+		c.printf("      %s %s\n", c.marks.event, contract.Escape(line))
 	}
 }
 
@@ -316,51 +315,15 @@ func wrap(text string, width int) []string {
 
 // printable makes s fit on one line of the console: tabs and line breaks
 // become spaces, and what else a terminal would act on is escaped (see
-// escape): a label or a message may quote a binary payload.
+// [contract.Escape]): a label or a message may quote a binary payload.
 func printable(s string) string {
-	return escape(strings.Map(func(r rune) rune {
+	return contract.Escape(strings.Map(func(r rune) rune {
 		switch r {
 		case '\t', '\n', '\r', '\v', '\f':
 			return ' '
 		}
 		return r
 	}, s))
-}
-
-// escape writes what a terminal would act on rather than show as Go
-// escapes: control characters (C0 but for tab, DEL, C1 such as CSI), other
-// runes that are not printable (bidirectional overrides, zero-width
-// marks) and bytes that are not UTF-8 — \x1b, \u202e, \xff. A child's
-// output shown with -v then cannot move the cursor, clear the screen,
-// retitle the window or forge a line of pmrun's own.
-func escape(s string) string {
-	i := 0
-	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
-		i++ // printable ASCII: the usual case, copied as it is
-	}
-	if i == len(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	b.WriteString(s[:i])
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\t' || r == ' ' || (r > 0x7f && unicode.IsPrint(r)) || (r > 0x20 && r < 0x7f):
-			b.WriteString(s[i : i+size])
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-		i += size
-	}
-	return b.String()
 }
 
 // truncateWith makes s one printable line of at most n runes, ending in

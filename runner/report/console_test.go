@@ -64,6 +64,7 @@ steps:
 	var out bytes.Buffer
 	console := report.NewConsoleWith(&out, report.ConsoleOptions{Registry: actions.Registry()})
 	events := runner.NewEventLog(io.Discard, hclog.Info)
+	events.CheckDeclared(actions.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
 	events.Tee(console.Event)
 	runner.Run(context.Background(), sc, runner.Options{Reporter: console, Log: events})
 	text := out.String()

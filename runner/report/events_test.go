@@ -74,6 +74,7 @@ func TestDeclaredEventsShown(t *testing.T) {
 	con := report.NewConsoleWith(&console, report.ConsoleOptions{Registry: tallyRegistry})
 	tl := report.NewTimeline(tallyRegistry, 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
+	log.CheckDeclared(tallyRegistry, func(name string) { t.Errorf("event %q is logged but not declared", name) })
 	log.Tee(tl.Record)
 	log.Tee(con.Event)
 	o := runner.Run(t.Context(), sc, runner.Options{RunID: "r1", Log: log, Reporter: con})

@@ -41,6 +41,7 @@ steps:
 `)
 	tl := report.NewTimeline(actions.Registry(), 0, []*lang.Scenario{sc})
 	log := runner.NewEventLog(io.Discard, hclog.Info)
+	log.CheckDeclared(actions.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
 	log.Tee(tl.Record)
 	o := runner.Run(context.Background(), sc, runner.Options{RunID: "r1", Log: log})
 	if o.Status != lang.StatusPassed {

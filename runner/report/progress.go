@@ -70,7 +70,7 @@ func (c *Console) Progress(at time.Time, level hclog.Level, msg string, args []a
 	event := f.Str("event")
 	var count *contract.Count
 	switch event {
-	case "step_start", "step_end":
+	case contract.StepStart, contract.StepEnd:
 	default:
 		ev, ok := c.reg.LookupEvent(event)
 		if !ok || ev.Count == nil {
@@ -83,9 +83,9 @@ func (c *Console) Progress(at time.Time, level hclog.Level, msg string, args []a
 	defer c.mu.Unlock()
 	p := c.live
 	switch event {
-	case "step_start":
+	case contract.StepStart:
 		p.start(step, at, f)
-	case "step_end":
+	case contract.StepEnd:
 		p.end(step)
 	default:
 		s := p.find(step, hasStep)

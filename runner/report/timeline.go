@@ -144,7 +144,7 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	event := f.Str("event")
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if event == "scenario_start" {
+	if event == contract.ScenarioStart {
 		t.startRun(at, f)
 		return
 	}
@@ -153,16 +153,16 @@ func (t *Timeline) Record(at time.Time, level hclog.Level, msg string, args []an
 	}
 	r := t.runs[len(t.runs)-1]
 	switch event {
-	case "scenario_end":
+	case contract.ScenarioEnd:
 		r.end = at
 		r.status = f.Str("status")
 		for _, s := range r.open {
 			t.close(s, at, stillRunning, false, nil)
 		}
 		clear(r.open)
-	case "step_start":
+	case contract.StepStart:
 		t.stepStart(r, at, f)
-	case "step_end":
+	case contract.StepEnd:
 		key := stepKey(f)
 		if s := r.open[key]; s != nil {
 			delete(r.open, key)

@@ -69,6 +69,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions/internal/frame"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // Kind is the operating-system object behind a channel.

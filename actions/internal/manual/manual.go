@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -50,8 +52,25 @@ type player struct {
 	keys   bool // a key at a time, as pressed (keyInput)
 }
 
+// say writes a line (or several) to the player.
 func (pl *player) say(format string, args ...any) {
-	fmt.Fprintf(pl.out, format+"\n", args...)
+	pl.write(fmt.Sprintf(format, args...) + "\n")
+}
+
+// write writes text to the player, each of its lines escaped as the
+// console escapes what it shows ([contract.Escape]): a program's text,
+// its log and the keys echoed are the file's and the player's, and a
+// terminal must not act on them (retitle the window, clear the screen).
+func (pl *player) write(text string) {
+	var b strings.Builder
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		body, nl := strings.CutSuffix(line, "\n")
+		b.WriteString(contract.Escape(body))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	io.WriteString(pl.out, b.String())
 }
 
 // Play runs p with the player choosing every step from in, showing the
@@ -99,7 +118,7 @@ func (pl *player) loop(ctx context.Context, in Input) error {
 		} else {
 			pl.state()
 		}
-		fmt.Fprintf(pl.out, "%s> ", pl.prompt(n, over))
+		pl.write(pl.prompt(n, over) + "> ")
 		line, err := in.Line(ctx)
 		switch {
 		case errors.Is(err, io.EOF):

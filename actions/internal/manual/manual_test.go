@@ -232,3 +232,24 @@ func TestParseKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalTextEscaped: what a program's text and its log write reach
+// the terminal as escapes (\x1b), never as sequences it would act on, as
+// everywhere else pmrun shows them; and the player's own keys, echoed.
+func TestTerminalTextEscaped(t *testing.T) {
+	p := prog(t, "hostile")
+	_, out, err := game(t, p, "a\x1b[2J\na\na\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"\x1b", "\a", "\u202e"} {
+		if strings.Contains(out.String(), raw) {
+			t.Errorf("the game wrote %q raw:\n%s", raw, out)
+		}
+	}
+	for _, want := range []string{`log: \x1b]0;pwned\x07\x1b[2Jx is 0`, `'\x1b[31m\u202e' == 'y'`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the game lacks %q:\n%s", want, out)
+		}
+	}
+}

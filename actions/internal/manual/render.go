@@ -2,7 +2,6 @@ package manual
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/pmrun/pmrun/actions/internal/control"
@@ -19,7 +18,11 @@ func (pl *player) intro() {
 	for t, name := range names {
 		keys = append(keys, threadLetter(t)+" = "+name)
 	}
-	pl.say("You are the scheduler of program %s (%s): %d threads, %s.", pl.p.Name(), pl.at(pl.p.Def().Pos), len(names), strings.Join(keys, ", "))
+	threads := "threads"
+	if len(names) == 1 {
+		threads = "thread"
+	}
+	pl.say("You are the scheduler of program %s (%s): %d %s, %s.", pl.p.Name(), pl.at(pl.p.Def().Pos), len(names), threads, strings.Join(keys, ", "))
 	if pl.keys {
 		pl.say("Press a thread's key to let it take its next step, no Enter needed; hold it down to repeat.")
 		pl.say("- or u undoes a step, . or q stops, ? shows this again.")
@@ -144,7 +147,7 @@ func (pl *player) outro(out control.Outcome) {
 	}
 	if out.Interleaving != nil && len(out.Interleaving.Rows) > 0 {
 		pl.say("")
-		io.WriteString(pl.out, out.Interleaving.Format())
+		pl.write(out.Interleaving.Format())
 	}
 	pl.say("The game as a schedule (%d steps, %d switches): %s", out.Steps, out.Switches, out.ScheduleText)
 	if pl.replay != nil && out.Steps > 0 {

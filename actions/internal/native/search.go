@@ -33,6 +33,9 @@ type Options struct {
 	// Shard makes only the runs r with r % Count == Index.
 	ShardIndex, ShardCount int
 	Expect                 Expect
+	// OnRun, if set, hears of every run's end (run -1: PCT's probe; a
+	// replay's is -1 too): its failure (nil: a pass) and steps.
+	OnRun func(run int, f *Failure, steps int)
 }
 
 // Outcome is what a search or a replay found: it shows the first failing
@@ -174,6 +177,9 @@ func (p *Program) Search(ctx context.Context, opts Options) (Outcome, error) {
 		if err != nil {
 			return out, err
 		}
+		if opts.OnRun != nil {
+			opts.OnRun(-1, s.failure, len(s.steps))
+		}
 		k, n = probe.count, len(s.threads)
 		out.PCTBound = 1 / (float64(max(n, 1)) * math.Pow(float64(max(k, 1)), float64(opts.Depth-1)))
 	}
@@ -195,6 +201,9 @@ func (p *Program) Search(ctx context.Context, opts Options) (Outcome, error) {
 		}
 		out.Runs++
 		last = &s
+		if opts.OnRun != nil {
+			opts.OnRun(next, s.failure, len(s.steps))
+		}
 		if s.failure != nil {
 			out.Failures++
 			if first == nil {
@@ -233,11 +242,11 @@ func (p *Program) Replay(ctx context.Context, sched schedule.Schedule, maxSteps 
 	if err != nil {
 		return out, err
 	}
-	p.fill(&out, &s)
 	out.Runs, out.Complete = 1, true
 	if s.failure != nil {
 		out.Failures = 1
 	}
+	p.fill(&out, &s)
 	switch {
 	case ch.continued > 0:
 		out.Notes = append(out.Notes, fmt.Sprintf("the schedule ended after %d steps; the run went on for %d more (the last thread while it could, else the lowest that could)", len(sched.Steps), ch.continued))

@@ -98,7 +98,7 @@ func TestReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again.Verdict != found.Verdict || again.Schedule.String() != found.Schedule.String() || table(again) != table(found) {
+			if again.OK || again.Verdict != found.Verdict || again.Schedule.String() != found.Schedule.String() || table(again) != table(found) {
 				t.Errorf("search:\n%s%s\nreplay:\n%s%s", table(found), found.Schedule, table(again), again.Schedule)
 			}
 		})

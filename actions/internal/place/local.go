@@ -28,12 +28,16 @@ func NewLocal(name string, channels func(name string) (*channel.Channel, error),
 // Name returns the place's name.
 func (l *Local) Name() string { return l.name }
 
-// StartThread starts a thread; its end is reported as a thread_end event.
+// ThreadEndEvent is the event a place logs when a thread it started ends
+// (the action that declares it, and thread_start, is package actions').
+const ThreadEndEvent = "thread_end"
+
+// StartThread starts a thread; its end is reported as a [ThreadEndEvent].
 func (l *Local) StartThread(_ context.Context, spec ThreadSpec) (ThreadStarted, error) {
 	pid := os.Getpid()
 	var onEnd func(ThreadEnd)
 	if emit := l.emit; emit != nil {
-		onEnd = func(e ThreadEnd) { emit("thread_end", "thread ended", e.Fields(pid)...) }
+		onEnd = func(e ThreadEnd) { emit(ThreadEndEvent, "thread ended", e.Fields(pid)...) }
 	}
 	th, err := l.threads.start(spec, onEnd)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // pmrun runs on Linux only
 )
 
 // Size is the number of bytes a [Semaphore] or a [Mutex] occupies in shared

@@ -1,0 +1,290 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/native"
+	"github.com/pmrun/pmrun/actions/internal/preload"
+	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
+)
+
+// The controlled action: a real, dynamically linked program (C, C++)
+// under pmrun's scheduler (package native), its synchronization calls
+// made one thread at a time through an LD_PRELOAD library (package
+// preload), so that a failing interleaving is found and replayed exactly.
+
+func init() {
+	register(&Spec{
+		Name: "controlled",
+		Summary: "Runs a real, dynamically linked program (C, C++ on glibc's pthreads and semaphores) under pmrun's scheduler: one thread at a time, " +
+			"pmrun choosing at every synchronization call, re-executing it run after run. A failure found (a deadlock, an assert, an exit status or output " +
+			"not expected, a timeout) is the result (ok: false), not a failed step, with the schedule that replays it.",
+		Params: []Param{
+			{Name: "cmd", Kind: Strings, Required: true, Doc: "the program and its arguments, run without a shell, e.g. [./lost_update, \"1000\"]"},
+			{Name: "env", Kind: StringMap, Doc: "variables added to its environment"},
+			{Name: "dir", Kind: String, Doc: "its working folder (a relative cmd is found from it)"},
+			{Name: "stdin", Kind: String, Doc: "text written to its standard input"},
+			{Name: "scheduler", Kind: String, Default: native.Random, Enum: []string{native.Random, native.PCT},
+				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.)"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each executes the program anew"},
+			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
+			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:BINARY:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the steps of its binary"},
+			{Name: "max_steps", Kind: Int, Default: native.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps (synchronization calls) fails with verdict max_steps (a spin, a livelock)"},
+			{Name: "expect_exit", Kind: Int, Default: 0, Min: intp(0), Max: intp(255), Doc: "the exit status a run must end with"},
+			{Name: "expect_stdout", Kind: String, Doc: "a regular expression the standard output (its last 64 KiB) must match somewhere"},
+			{Name: "timeout", Kind: Duration, Default: native.DefaultTimeout, Doc: "the longest one run may take: past it the run fails with verdict timeout"},
+		},
+		Results: fieldsOf[controlledResult](),
+		Check:   checkControlled,
+		Events:  controlledEvents,
+		Note:    controlledNote,
+		New:     newControlled,
+	})
+}
+
+// controlledResult shows one run: the first that failed, or else the
+// last.
+type controlledResult struct {
+	OK           bool          `result:"ok" doc:"no run failed"`
+	Verdict      string        `result:"verdict" doc:"the shown run's: pass, deadlock, assert (an assert failed), signal, exit, output, timeout, misuse (a mutex unlocked by another thread) or max_steps"`
+	Failure      string        `result:"failure" doc:"what broke and where: FILE:LINE: message (the line from the binary's debug information, when it has some); empty on a pass"`
+	Schedule     string        `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:BINARY:HASH:STEPS), tied to a hash of the binary; replay: or --replay runs it again exactly"`
+	Replay       string        `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
+	Run          int           `result:"run" doc:"the number of the shown run, from 0; -1 for a replay"`
+	Runs         int           `result:"runs" doc:"how many runs were made"`
+	Complete     bool          `result:"complete" doc:"every run asked for was made"`
+	Steps        int           `result:"steps" doc:"the shown run's steps: synchronization calls let go"`
+	Switches     int           `result:"switches" doc:"the shown run's context switches"`
+	Interleaving string        `result:"interleaving" doc:"the shown run step by step, a column per thread: each call with its source line (OSTEP's style), the failure at the bottom"`
+	Deadlock     bool          `result:"deadlock" doc:"the shown run deadlocked: no thread could go on, some had not ended"`
+	Cycle        []string      `result:"cycle" doc:"a deadlock's circular wait: thread, what it waits for, the thread holding it, …, back to the first"`
+	Explanation  string        `result:"explanation" doc:"a deadlock's explanation: every blocked thread, what it waits for at which line, who holds it or could release it"`
+	Failures     int           `result:"failures" doc:"how many runs failed"`
+	Threads      []string      `result:"threads" doc:"the shown run's threads, in the order they were made: main, then each named after its start routine (worker1, worker2), child1… for forked processes"`
+	ExitCode     int           `result:"exit_code" doc:"the shown run's exit status, -1 when a signal killed it"`
+	Signal       string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
+	Stdout       string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
+	Stderr       string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
+	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule"`
+	PCTBound     float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
+	Binary       string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
+	Runtime      time.Duration `result:"runtime" doc:"how long the runs took"`
+}
+
+type controlledStep struct {
+	cfg            native.Config
+	scheduler      string
+	replay, stdout string
+	runs, depth    int
+	maxSteps, exit int
+}
+
+func newControlled(a Args) (Action, error) {
+	return &controlledStep{
+		cfg: native.Config{
+			Argv: a.Strings("cmd"), Env: a.StringMap("env"), Dir: a.String("dir"), Stdin: a.String("stdin"),
+			Timeout: a.Duration("timeout"), Name: "controlled",
+		},
+		scheduler: a.String("scheduler"), replay: a.String("replay"), stdout: a.String("expect_stdout"),
+		runs: a.Int("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"), exit: a.Int("expect_exit"),
+	}, nil
+}
+
+// checkControlled checks at load what literal parameters allow.
+func checkControlled(s Static) []error {
+	var errs []error
+	if s.Has("cmd") && len(s.Strings("cmd")) == 0 {
+		errs = append(errs, Paramf("cmd", "cmd is empty: give the program and its arguments"))
+	}
+	if s.Has("expect_stdout") {
+		if _, err := regexp.Compile(s.String("expect_stdout")); err != nil {
+			errs = append(errs, Paramf("expect_stdout", "not a regular expression: %v", err))
+		}
+	}
+	if s.Has("replay") {
+		if _, err := schedule.Parse(s.String("replay")); err != nil {
+			errs = append(errs, Paramf("replay", "%v", err))
+		}
+	}
+	if s.Has("timeout") && s.Duration("timeout") <= 0 {
+		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
+	}
+	if s.Has("depth") && s.Has("scheduler") && s.String("scheduler") != native.PCT {
+		errs = append(errs, Paramf("depth", "applies to scheduler: pct only"))
+	}
+	return errs
+}
+
+func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
+	var ex native.Expect
+	ex.Exit = s.exit
+	if s.stdout != "" {
+		re, err := regexp.Compile(s.stdout)
+		if err != nil {
+			return nil, Paramf("expect_stdout", "not a regular expression: %v", err)
+		}
+		ex.Stdout = re
+	}
+	p, err := native.Prepare(ctx, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	sched, err := s.replayFor(p, programOptions(env).Schedules)
+	if err != nil {
+		return nil, err
+	}
+	log := env.Log.With("program", p.Name)
+	var out native.Outcome
+	if sched != nil {
+		out, err = p.Replay(ctx, *sched, s.maxSteps, ex)
+	} else {
+		opts := native.Options{
+			Scheduler: s.scheduler, Runs: s.runs, Depth: s.depth, Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Expect: ex,
+			OnRun: func(run int, f *native.Failure, steps int) {
+				verdict, failure := string(program.Pass), ""
+				if f != nil {
+					verdict, failure = string(f.Verdict), f.Error()
+				}
+				log.Info("run ended", "event", "controlled_run", "run", run, "verdict", verdict, "steps", steps, "failure", failure)
+			},
+		}
+		if sh := programOptions(env).SearchShard; sh.Count > 1 {
+			opts.ShardIndex, opts.ShardCount = sh.Index, sh.Count
+		}
+		out, err = p.Search(ctx, opts)
+	}
+	res := controlledResultOf(out, p, hostOf(env).Rerun())
+	if !out.OK && out.Failure != nil {
+		log.Info("failure found", "event", "controlled_found", "verdict", res.Verdict, "run", res.Run,
+			"schedule", res.Schedule, "interleaving", res.Interleaving)
+	}
+	if err != nil {
+		return resultOf(res), fmt.Errorf("controlled %s: %w", p.Name, err)
+	}
+	return resultOf(res), nil
+}
+
+// replayFor is the schedule the step replays: its replay parameter, else
+// the first schedule of the command line made for its binary.
+func (s *controlledStep) replayFor(p *native.Program, given []string) (*schedule.Schedule, error) {
+	if s.replay != "" {
+		sc, err := schedule.Parse(s.replay)
+		if err != nil {
+			return nil, Paramf("replay", "%v", err)
+		}
+		return &sc, nil
+	}
+	for _, text := range given {
+		if sc, err := schedule.Parse(text); err == nil && sc.Program == p.Name {
+			return &sc, nil
+		}
+	}
+	return nil, nil
+}
+
+func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) controlledResult {
+	r := controlledResult{
+		OK: o.OK, Verdict: string(o.Verdict), Run: o.Run, Runs: o.Runs, Complete: o.Complete,
+		Steps: o.Steps, Switches: o.Switches, Failures: o.Failures, Threads: o.Threads,
+		ExitCode: o.Exit.ExitCode, Signal: o.Exit.Signal, Stdout: o.Exit.Stdout, Stderr: o.Exit.Stderr,
+		Notes: o.Notes, PCTBound: o.PCTBound, Binary: p.Name + ":" + p.Hash, Runtime: o.Runtime,
+		Cycle: []string{},
+	}
+	if r.Verdict == "" {
+		r.Verdict = string(program.Pass)
+	}
+	if r.Threads == nil {
+		r.Threads = []string{}
+	}
+	if r.Notes == nil {
+		r.Notes = []string{}
+	}
+	if o.Schedule.Program != "" {
+		r.Schedule = o.Schedule.String()
+	}
+	if o.Rows != nil {
+		il := &program.Interleaving{Threads: o.Threads, Failure: o.Failure}
+		for _, row := range o.Rows {
+			il.Rows = append(il.Rows, program.Row{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
+		}
+		r.Interleaving = il.Format()
+	}
+	if f := o.Failure; f != nil {
+		r.Failure = f.Error()
+		r.Replay = replayCommand(rerun, r.Schedule)
+		if d := f.Deadlock; d != nil {
+			r.Deadlock, r.Explanation = true, d.Text
+			r.Failure = strings.TrimPrefix(strings.SplitN(d.Text, "\n", 2)[0], "deadlock: ")
+			if d.Cycle != nil {
+				r.Cycle = d.Cycle
+			}
+		}
+	}
+	return r
+}
+
+var controlledRow = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("controlled {program}")}
+
+var controlledEvents = []*Event{
+	{
+		Name: "controlled_run", Row: controlledRow,
+		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {verdict}: {failure}"), Failed: Always},
+		Console: Text("{program} run {run}: {verdict} after {steps} steps"),
+		Count:   &Count{Noun: "runs"},
+	},
+	{
+		Name: "controlled_found", Row: stepsRow,
+		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
+		Console: controlledFoundLines,
+	},
+}
+
+func controlledFoundLines(o Occurrence) string {
+	where := "in run " + o.Fields.Str("run")
+	if where == "in run -1" {
+		where = "in the replay"
+	}
+	return fmt.Sprintf("%s found %s of %s; schedule %s\n%s", o.Fields.Str("verdict"), where, o.Fields.Str("program"),
+		o.Fields.Str("schedule"), strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
+}
+
+// controlledNote is what the console prints under a step that found a
+// failure, and what pmrun could not control.
+func controlledNote(r Result) []string {
+	var lines []string
+	if ok, _ := r["ok"].(bool); !ok {
+		if f, _ := r["failure"].(string); f != "" {
+			where := fmt.Sprintf("in run %v (%v of %v runs failed)", r["run"], r["failures"], r["runs"])
+			if run, _ := r["run"].(int); run < 0 {
+				where = "in the replay"
+			}
+			lines = append(lines, fmt.Sprintf("found %v %s: %s", r["verdict"], where, f))
+			if ex, _ := r["explanation"].(string); ex != "" {
+				_, rest, _ := strings.Cut(ex, "\n") // its first line is the failure's
+				lines = append(lines, strings.Split(rest, "\n")...)
+			}
+			if cmd, _ := r["replay"].(string); cmd != "" {
+				lines = append(lines, "replay: "+cmd)
+			}
+		}
+	}
+	if notes, _ := r["notes"].([]string); len(notes) > 0 {
+		for _, n := range notes {
+			lines = append(lines, "note: "+n)
+		}
+	}
+	return lines
+}
+
+// PreloadLibrary returns the path of the interposition library the
+// controlled action loads into a program, building it with the system C
+// compiler first if it is not in the cache (`pmrun preload`).
+func PreloadLibrary(ctx context.Context) (string, error) { return preload.Library(ctx) }
+
+// PreloadHeader is pmrun.h: pmrun_point(name), a point of a program's own.
+func PreloadHeader() string { return preload.HeaderText() }
