@@ -4,6 +4,8 @@ import (
 	"sync"
 	"syscall"
 	"unsafe"
+
+	_ "github.com/pmrun/pmrun/actions/linuxonly" // mmap, madvise: Linux only
 )
 
 // The search's large arrays (the table, the graph's pages, the vectors'
