@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pmrun/pmrun/actions/internal/control"
-	"github.com/pmrun/pmrun/actions/internal/freerun"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -39,8 +39,7 @@ func init() {
 			"A failure found is the result (ok: false), not a failed step, with the schedule that replays it.",
 		Params: []Param{
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
-			{Name: "scheduler", Kind: String, Default: schedRandom, Enum: []string{schedOS, schedRandom, schedPCT, schedExhaustive, schedManual},
-				Doc: "os: free threads, the kernel decides; random, pct, exhaustive: one thread at a time, the scheduler decides, so a failure found replays exactly; manual: you are the scheduler, at the terminal, and win by breaking the program"},
+			{Name: "scheduler", Kind: String, Default: control.DefaultScheduler, Enum: control.Schedulers(), Doc: control.SchedulersDoc()},
 			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (exhaustive: the paths after which it stops, incomplete; no limit unless set)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
@@ -63,15 +62,6 @@ func init() {
 		New:     newProgram,
 	})
 }
-
-// The schedulers.
-const (
-	schedOS         = "os"
-	schedRandom     = "random"
-	schedPCT        = "pct"
-	schedExhaustive = "exhaustive"
-	schedManual     = "manual"
-)
 
 const (
 	maxRuns   = 10_000_000
@@ -130,17 +120,21 @@ func newProgram(a Args) (Action, error) {
 // was made for this program as it is now.
 func checkProgram(s Static) []error {
 	var errs []error
-	if s.Has("scheduler") && s.String("scheduler") != schedOS {
-		for _, name := range []string{"work", "jitter", "detect"} {
-			if s.Set(name) {
-				errs = append(errs, Paramf(name, "applies to scheduler: os only (a controlled run takes no real time between steps)"))
+	if s.Has("scheduler") {
+		if st, err := control.For(control.Options{Scheduler: s.String("scheduler")}); err == nil {
+			var opts control.Options
+			for name, d := range map[string]*time.Duration{"work": &opts.Work, "jitter": &opts.Jitter, "detect": &opts.Detect} {
+				if s.Set(name) {
+					*d = 1 // given: the strategy says whether it takes it
+				}
 			}
-		}
-	}
-	if s.Has("scheduler") && s.String("scheduler") == schedExhaustive && !s.Has("replay") {
-		if p := staticProgram(s); p != nil && len(p.Threads()) > control.MaxExhaustiveThreads {
-			errs = append(errs, Paramf("scheduler", "exhaustive handles up to %d threads; program %s has %d: use random or pct",
-				control.MaxExhaustiveThreads, p.Name(), len(p.Threads())))
+			var p *program.Program
+			if !s.Has("replay") { // a replay does not search
+				p = staticProgram(s)
+			}
+			for _, e := range st.Check(p, opts) {
+				errs = append(errs, Paramf(e.Option, "%s", e.Msg))
+			}
 		}
 	}
 	if !s.Has("replay") {
@@ -239,27 +233,40 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := newProgramTracer(env, p, s.scheduler, s.trace)
-	var out programOutcome
-	kind := kindSearch
-	switch {
-	case replay != nil:
-		tr.scheduler, kind = "replay", kindReplay
-		out, err = s.replayRun(ctx, p, *replay, tr)
-	case s.scheduler == schedOS:
-		kind = kindFree
-		out, err = s.free(ctx, env, p, tr)
-	case s.scheduler == schedManual:
-		kind = kindGame
-		out, err = s.manual(ctx, env, p, tr)
-	default:
-		out, err = s.controlled(ctx, env, p, tr)
+	opts := control.Options{
+		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Seed: uint64(env.Seed()),
+		MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink,
+		Work: s.work, Jitter: s.jitter, Detect: s.detect,
 	}
-	res := out.result(env.Host.File(), hostOf(env).Rerun(), p)
+	if s.runsSet {
+		opts.Runs = s.runs // else the scheduler's own: 100 runs, or every path
+	}
+	po := programOptions(env)
+	if sh := po.SearchShard; sh.Count > 1 {
+		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
+	}
+	file, rerun := env.Host.File(), hostOf(env).Rerun()
+	if po.Terminal != nil {
+		opts.Player = po.Terminal.player(programFile(file, p), programReplay(file, rerun, p))
+	}
+	strategy, err := control.For(opts)
+	if err != nil {
+		return nil, fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+	tr := newProgramTracer(env, p, strategy.Name(), s.trace)
+	opts.OnRun = tr.onRun
+	if s.trace {
+		opts.Trace = tr.onStep
+	}
+	out, err := control.Run(ctx, control.ProgramSystem(p), opts)
+	if err != nil {
+		err = fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+	res := programResultOf(file, rerun, p, out)
 	tr.found(out, res)
-	tr.showPicture(s.picture(env.Host.File(), p, kind, out, res), out.run)
-	if err == nil && out.verdict == program.Incomplete && !s.allowIncomplete {
-		err = &IncompleteError{Program: p.Name(), Why: out.note}
+	tr.showPicture(s.picture(env.Host.File(), p, out, res), out.Run)
+	if err == nil && out.Verdict == program.Incomplete && !s.allowIncomplete {
+		err = &IncompleteError{Program: p.Name(), Why: out.Note}
 	}
 	return resultOf(res), err
 }
@@ -273,7 +280,7 @@ type IncompleteError struct {
 }
 
 func (e *IncompleteError) Error() string {
-	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
+	return fmt.Sprintf("program %s: not a pass: %s; no failure was found, but a search or a game that did not finish proves nothing (verdict incomplete; allow_incomplete: true accepts it)", e.Program, e.Why)
 }
 
 // replayFor is the schedule the step replays: its replay parameter, else
@@ -294,123 +301,21 @@ func (s *programStep) replayFor(p *program.Program, given []string) (*schedule.S
 	return nil, nil
 }
 
-// free runs the program on free threads (scheduler: os).
-func (s *programStep) free(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
-	opts := freerun.Options{
-		Runs: s.runs, MaxSteps: s.maxSteps, Work: s.work, Jitter: s.jitter, Detect: s.detect,
-		Seed: uint64(env.Seed()), OnRun: tr.freeRun,
-	}
-	if s.trace {
-		opts.Trace = tr.freeEvent
-	}
-	o, err := freerun.Run(ctx, p, opts)
-	out := programOutcome{
-		ok: o.OK, verdict: o.Verdict, failure: o.Failure, schedule: o.Schedule, run: o.Run, runs: o.Runs,
-		complete: o.Runs == s.runs && err == nil, steps: o.Steps, switches: o.Switches, interleaving: o.Interleaving,
-		final: o.Final, failures: o.Failures, runtime: o.Runtime, shown: o.Run >= 0,
-		originalSwitches: o.Switches,
-	}
-	if d := o.Deadlock; d != nil {
-		out.deadlock, out.cycle, out.explanation = true, d.Cycle, d.Text
-	}
-	if err != nil {
-		err = fmt.Errorf("program %s: %w", p.Name(), err)
-	}
-	return out, err
-}
-
-// controlled searches the program's interleavings under a controlled
-// scheduler (package control): one thread at a time, on real threads.
-func (s *programStep) controlled(ctx context.Context, env *Env, p *program.Program, tr *programTracer) (programOutcome, error) {
-	opts := control.Options{
-		Scheduler: control.Scheduler(s.scheduler), Runs: s.runs, Depth: s.depth,
-		Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink, OnRun: tr.controlRun,
-	}
-	if sh := programOptions(env).SearchShard; sh.Count > 1 {
-		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
-	}
-	if s.scheduler == schedExhaustive && !s.runsSet {
-		opts.Runs = 0 // every interleaving, unless runs says when to stop
-	}
-	if s.trace {
-		opts.Trace = tr.controlStep
-	}
-	o, err := control.Search(ctx, p, opts)
-	if err != nil {
-		err = fmt.Errorf("program %s: %w", p.Name(), err)
-	}
-	return fromControl(o), err
-}
-
-// replayRun runs exactly the interleaving sc names, on real threads.
-func (s *programStep) replayRun(ctx context.Context, p *program.Program, sc schedule.Schedule, tr *programTracer) (programOutcome, error) {
-	opts := control.Options{MaxSteps: s.maxSteps, OnRun: tr.controlRun}
-	if s.trace {
-		opts.Trace = tr.controlStep
-	}
-	o, err := control.Replay(ctx, p, sc, opts)
-	if err != nil {
-		err = fmt.Errorf("program %s: replay: %w", p.Name(), err)
-	}
-	return fromControl(o), err
-}
-
-// fromControl is a controlled search's or replay's outcome.
-func fromControl(o control.Outcome) programOutcome {
-	out := programOutcome{
-		ok: o.OK, verdict: o.Verdict, failure: o.Failure, schedule: o.Schedule, run: o.Run, runs: o.Runs,
-		complete: o.Complete, steps: o.Steps, switches: o.Switches, interleaving: o.Interleaving,
-		final: o.Final, failures: o.Failures, runtime: o.Runtime,
-		deadlock: o.Deadlock, cycle: o.Cycle, explanation: o.Explanation,
-		originalSwitches: o.OriginalSwitches, pctBound: o.PCTBound, states: o.States, note: o.Note,
+// programResultOf is what the scheduler found, as the step's result;
+// rerun are the arguments that run the scenario file again ([Host.Rerun]).
+func programResultOf(file string, rerun []string, p *program.Program, o engine.Outcome) programResult {
+	r := programResult{
+		OK: o.OK, Verdict: string(o.Verdict), Run: o.Run, Runs: o.Runs, Complete: o.Complete,
+		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
+		Threads: p.Threads(), Runtime: o.Runtime,
+		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
+		OriginalSwitches: o.OriginalSwitches, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
 	}
 	if n := o.Interleavings; n != nil {
-		out.interleavings = math.MaxInt64
+		r.Interleavings = math.MaxInt64
 		if n.IsInt64() {
-			out.interleavings = n.Int64()
+			r.Interleavings = n.Int64()
 		}
-	}
-	if o.Schedule.Program != "" {
-		out.shown = true
-	}
-	return out
-}
-
-// programOutcome is what a free run, a search or a replay found, in one
-// shape.
-type programOutcome struct {
-	ok           bool
-	verdict      program.Verdict
-	failure      *program.Failure
-	schedule     schedule.Schedule
-	shown        bool // a run is shown: schedule is its
-	run, runs    int
-	complete     bool
-	steps        int
-	switches     int
-	interleaving *program.Interleaving
-	final        map[string]any
-	deadlock     bool
-	cycle        []string
-	explanation  string
-	failures     int
-	runtime      time.Duration
-
-	originalSwitches int
-	pctBound         float64
-	states           int
-	interleavings    int64
-	note             string
-}
-
-func (o programOutcome) result(file string, rerun []string, p *program.Program) programResult {
-	r := programResult{
-		OK: o.ok, Verdict: string(o.verdict), Run: o.run, Runs: o.runs, Complete: o.complete,
-		Steps: o.steps, Switches: o.switches, Final: o.final, Failures: o.failures,
-		Threads: p.Threads(), Runtime: o.runtime,
-		Deadlock: o.deadlock, Cycle: o.cycle, Explanation: o.explanation,
-		OriginalSwitches: o.originalSwitches, PCTBound: o.pctBound, States: o.states,
-		Interleavings: o.interleavings, Note: o.note,
 	}
 	if r.Verdict == "" {
 		r.Verdict = string(program.Pass)
@@ -418,20 +323,23 @@ func (o programOutcome) result(file string, rerun []string, p *program.Program) 
 	if r.Final == nil {
 		r.Final = map[string]any{}
 	}
-	if o.shown {
-		r.Schedule = o.schedule.String()
+	if o.Interleaving != nil {
+		r.Interleaving = o.Interleaving.Format()
 	}
-	if o.interleaving != nil {
-		r.Interleaving = o.interleaving.Format()
-	}
-	if f := o.failure; f != nil {
+	if f := o.Failure; f != nil {
 		r.Failure = failureText(programFile(file, p), f)
-		r.Replay = replayCommand(rerun, r.Schedule)
-		if p.File() != "" {
-			r.Replay = gradeReplayCommand(file, p.File(), r.Schedule)
-		}
+		r.Replay = programReplay(file, rerun, p)(r.Schedule)
 	}
 	return r
+}
+
+// programReplay is what writes the command line that replays a schedule
+// of p: pmrun run with rerun, or pmrun grade for a student's program.
+func programReplay(file string, rerun []string, p *program.Program) func(sched string) string {
+	if p.File() != "" {
+		return func(sched string) string { return gradeReplayCommand(file, p.File(), sched) }
+	}
+	return func(sched string) string { return replayCommand(rerun, sched) }
 }
 
 // programFile is the file p was read from: the scenario's, or a student's

@@ -13,8 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/pmrun/pmrun/actions/internal/control"
-	"github.com/pmrun/pmrun/actions/internal/freerun"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -91,11 +90,11 @@ var programEvents = []*Event{
 }
 
 // runDrawn says whether a run's start and end are drawn on the timeline:
-// a free run's, which the kernel interleaved in real time, and the run a
-// search shows; not the hundreds of runs of a search, which the report
+// a free run's (free: its threads announce their runs, the kernel
+// interleaved them in real time), and the run a search shows; not the hundreds of runs of a search, which the report
 // gives as numbers (program_shown).
 func runDrawn(o Occurrence) bool {
-	return o.Fields.Bool("shown") || o.Fields.Str("scheduler") == schedOS
+	return o.Fields.Bool("shown") || o.Fields.Bool("free")
 }
 
 func runFailed(o Occurrence) bool { return o.Fields.Str("verdict") != string(program.Pass) }
@@ -150,10 +149,11 @@ type programTracer struct {
 	// has taken a step, it is waiting.
 	started, waiting []bool
 
-	// The controlled run under way: its number, whether it is the shown
-	// one, and whether its program_start is logged.
-	run          int
-	shown, begun bool
+	// The run under way: its number, whether it is the shown one, and
+	// whether its program_start is logged; announced: runs announce their
+	// start (free threads).
+	run                     int
+	shown, begun, announced bool
 }
 
 func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool) *programTracer {
@@ -169,13 +169,17 @@ func (t *programTracer) begin(r int) {
 	if t.shown {
 		kv = append(kv, "shown", true)
 	}
+	if t.announced {
+		kv = append(kv, "free", true)
+	}
 	t.env.Event(evProgramStart, "program run started", kv...)
 }
 
-// controlBegin logs the start of a controlled run once: at its first
-// step, or at its end when no step was traced. The shown run, replayed at
-// the end of a search, is logged again as a run of its own.
-func (t *programTracer) controlBegin(run int, shown bool) {
+// ensureBegun logs the start of a run once: when it announces it (free
+// threads), else at its first step, or at its end when no step was
+// traced. The shown run, replayed at the end of a search, is logged again
+// as a run of its own.
+func (t *programTracer) ensureBegun(run int, shown bool) {
 	if t.begun && t.run == run && t.shown == shown {
 		return
 	}
@@ -183,26 +187,38 @@ func (t *programTracer) controlBegin(run int, shown bool) {
 	t.begin(run)
 }
 
-// controlStep is control's Trace.
-func (t *programTracer) controlStep(si control.StepInfo) {
+// onStep is the scheduler's Trace: a step, or (free threads) a thread
+// that went to sleep.
+func (t *programTracer) onStep(si engine.StepInfo) {
+	if si.Wait {
+		t.wait(si.Run, si.Thread, si.TID, si.Waiting)
+		return
+	}
 	if si.Run < 0 && !si.Shown { // PCT's probe run, which estimates its steps
 		return
 	}
-	t.controlBegin(si.Run, si.Shown)
-	i, err := t.p.Thread(si.Name)
-	if err != nil {
-		return
-	}
-	t.step(si.Run, i, si.Step, si.TID, si.StepInfo, false)
+	t.ensureBegun(si.Run, si.Shown)
+	t.step(si.Run, si.Thread, si.Step, si.TID, si.StepInfo, si.Done)
 }
 
-// controlRun is control's OnRun, at the end of every run.
-func (t *programTracer) controlRun(ri control.RunInfo) {
+// onRun is the scheduler's OnRun: a run's start (free threads announce
+// it) or end. A run whose start was announced also logs, with trace on,
+// how each unfinished thread was left.
+func (t *programTracer) onRun(ri engine.RunInfo) {
 	if ri.Run < 0 && !ri.Shown {
 		return
 	}
-	t.controlBegin(ri.Run, ri.Shown)
-	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, nil)
+	if ri.Start {
+		t.announced = true
+		t.ensureBegun(ri.Run, ri.Shown)
+		return
+	}
+	t.ensureBegun(ri.Run, ri.Shown)
+	var unfinished func(int) string
+	if t.announced {
+		unfinished = t.unfinished
+	}
+	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, unfinished)
 	t.begun = false
 }
 
@@ -224,6 +240,9 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 		"failure", failure, "steps", steps, "switches", switches}
 	if t.shown {
 		kv = append(kv, "shown", true)
+	}
+	if t.announced {
+		kv = append(kv, "free", true)
 	}
 	t.env.EventLevel(level, evProgramEnd, "program run ended", kv...)
 }
@@ -299,15 +318,6 @@ func (t *programTracer) wait(r, i, tid int, waiting string) {
 	t.env.Event(evProgramWait, "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
 }
 
-// freeRun is freerun's OnRun.
-func (t *programTracer) freeRun(ri freerun.RunInfo) {
-	if !ri.End {
-		t.begin(ri.Run)
-		return
-	}
-	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, t.unfinished)
-}
-
 // unfinished says how a thread of a free run that ended was left: "" if
 // it finished (its program_done is logged), else waiting or stopped.
 func (t *programTracer) unfinished(i int) string {
@@ -320,31 +330,22 @@ func (t *programTracer) unfinished(i int) string {
 	return ""
 }
 
-// freeEvent is freerun's Trace.
-func (t *programTracer) freeEvent(e freerun.Event) {
-	if e.Wait {
-		t.wait(e.Run, e.Thread, e.TID, e.Waiting)
-		return
-	}
-	t.step(e.Run, e.Thread, e.Index, e.TID, e.Info, e.Done)
-}
-
 // found logs what the step found: the failure of the shown run, with the
 // schedule that replays it and its interleaving, and a deadlock's or an
 // assertion's own event.
-func (t *programTracer) found(o programOutcome, r programResult) {
-	f := o.failure
+func (t *programTracer) found(o engine.Outcome, r programResult) {
+	f := o.Failure
 	if f == nil {
 		return
 	}
-	t.env.EventLevel(hclog.Warn, evScheduleFound, "program failure found", "program", t.p.Name(), "run", o.run,
+	t.env.EventLevel(hclog.Warn, evScheduleFound, "program failure found", "program", t.p.Name(), "run", o.Run,
 		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving)
 	switch f.Verdict {
 	case program.Deadlock:
-		t.env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "program", t.p.Name(), "run", o.run,
+		t.env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "program", t.p.Name(), "run", o.Run,
 			"cycle", r.Cycle, "explanation", r.Explanation)
 	case program.Assert:
-		t.env.EventLevel(hclog.Warn, evAssertFailed, "assertion failed", "program", t.p.Name(), "run", o.run,
+		t.env.EventLevel(hclog.Warn, evAssertFailed, "assertion failed", "program", t.p.Name(), "run", o.Run,
 			"expression", f.Msg, "line", f.Pos.Line)
 	}
 }

@@ -78,3 +78,33 @@ func TestProgramManualNeedsTerminal(t *testing.T) {
 		t.Errorf("status %s, error %v: want the step failed, saying it needs a terminal", r.Status, r.Err)
 	}
 }
+
+// TestProgramManualStopped: a game the player stops before the run ends
+// (here at once: no input) broke nothing and proved nothing, so it does
+// not read as a pass: verdict incomplete, ok false, and the step fails
+// saying so, as a search that stops early does.
+func TestProgramManualStopped(t *testing.T) {
+	t.Parallel()
+	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{Registry: actions.Registry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keys := range []string{"", "a\nq\n"} {
+		var screen bytes.Buffer
+		log := &eventLog{}
+		o := runner.Run(t.Context(), sc, runner.Options{
+			RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Grace: time.Second,
+			SectionOptions: map[string]any{actions.ProgramsKey: &actions.ProgramOptions{
+				Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+			}},
+		})
+		r := scenarioRun{Outcome: o, log: log}
+		res := r.step(t, "play").Result
+		if res["ok"] != false || res["verdict"] != "incomplete" || res["complete"] != false {
+			t.Errorf("keys %q: result %v: want ok false, verdict incomplete", keys, res)
+		}
+		if o.Status != lang.StatusFailed || o.Err == nil || !strings.Contains(o.Err.Error(), "not a pass: the game was stopped after") {
+			t.Errorf("keys %q: status %s, error %v: want the step failed, not a pass", keys, o.Status, o.Err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract/view"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -24,27 +25,19 @@ import (
 // prints a search's numbers from it, in one line.
 var programShown = &Event{Name: "program_shown", Row: stepsRow, View: "view", Console: searchLine}
 
-// kinds of runs a picture shows.
-const (
-	kindSearch = "search"
-	kindReplay = "replay"
-	kindGame   = "manual"
-	kindFree   = "free"
-)
-
 // maxSource bounds the scenario file read again for a picture's code.
 const maxSource = 16 << 20
 
 // picture lays out the run the step shows, with the search's numbers;
-// how it was made is kind. A schedule that does not fit the program (it
-// cannot happen: the run was made on it) leaves the steps out and says
-// why.
-func (s *programStep) picture(file string, p *program.Program, kind string, o programOutcome, r programResult) *view.Run {
+// o.How says how it was made. A schedule that does not fit the program
+// (it cannot happen: the run was made on it) leaves the steps out and
+// says why.
+func (s *programStep) picture(file string, p *program.Program, o engine.Outcome, r programResult) *view.Run {
 	src := readSource(file)
 	var v *view.Run
-	if o.shown {
+	if o.ScheduleText != "" {
 		var err error
-		v, err = picture.Of(p, o.schedule.Steps, src, file, o.failure)
+		v, err = picture.Of(p, o.Schedule.Steps, src, file, o.Failure)
 		if err != nil {
 			v = nil
 			r.Note = strings.TrimSpace(r.Note + " " + err.Error())
@@ -53,34 +46,30 @@ func (s *programStep) picture(file string, p *program.Program, kind string, o pr
 	if v == nil {
 		v = &view.Run{Program: p.Name(), File: file, Verdict: r.Verdict, Failure: r.Failure, Threads: picture.Threads(p, src)}
 		v.Shared = []view.Shared{}
-		if f := o.failure; f != nil {
+		if f := o.Failure; f != nil {
 			v.Rule, v.Line = picture.Rule(f), f.Pos.Line
 		}
 	}
-	if o.failure == nil {
+	if o.Failure == nil {
 		v.Verdict = r.Verdict // pass, or incomplete: a search that proves nothing
 	}
-	v.Kind, v.Schedule, v.Replay, v.Note = kind, r.Schedule, r.Replay, r.Note
-	if kind == kindSearch || kind == kindFree && r.Runs > 1 {
-		v.Search = s.searchOf(r)
+	how := o.How
+	v.Kind, v.Schedule, v.Replay, v.Note = how.Kind, r.Schedule, r.Replay, r.Note
+	if how.Kind == engine.KindSearch || how.Kind == engine.KindFree && r.Runs > 1 {
+		v.Search = s.searchOf(how, r)
 	}
 	return v
 }
 
 // searchOf is what the search did, as numbers.
-func (s *programStep) searchOf(r programResult) *view.Search {
+func (s *programStep) searchOf(how engine.How, r programResult) *view.Search {
 	sr := &view.Search{
-		Scheduler: s.scheduler, Runs: r.Runs, Failures: r.Failures, States: r.States, Complete: r.Complete,
+		Scheduler: how.Scheduler, Unit: how.Unit, Proof: how.Proof, Free: how.Kind == engine.KindFree,
+		Runs: r.Runs, Failures: r.Failures, States: r.States, Complete: r.Complete,
 		Interleavings: r.Interleavings, Runtime: roundDuration(r.Runtime),
+		Limit: how.Asked, LimitReached: !r.Complete && how.Asked > 0 && r.Runs >= how.Asked,
 	}
-	switch {
-	case s.scheduler != schedExhaustive:
-		sr.Limit = s.runs
-	case s.runsSet:
-		sr.Limit = s.runs
-		sr.LimitReached = !r.Complete && r.Runs >= s.runs
-	}
-	if s.scheduler == schedPCT && r.PCTBound > 0 {
+	if r.PCTBound > 0 {
 		sr.PCTBound, sr.Depth = r.PCTBound, s.depth
 		sr.Chance = -math.Expm1(float64(r.Runs) * math.Log1p(-r.PCTBound))
 	}
@@ -129,10 +118,7 @@ func searchLine(o Occurrence) string {
 // searchSummary says what a search did in one line: "exhaustive search:
 // 85 paths, 16 failed, 69 states, complete in 19.5ms".
 func searchSummary(s *view.Search) string {
-	what := "runs"
-	if s.Scheduler == schedExhaustive {
-		what = "paths"
-	}
+	what := s.Unit + "s"
 	parts := []string{fmt.Sprintf("%d %s", s.Runs, what), fmt.Sprintf("%d failed", s.Failures)}
 	if s.States > 0 {
 		parts = append(parts, fmt.Sprintf("%d states", s.States))
@@ -140,17 +126,17 @@ func searchSummary(s *view.Search) string {
 	switch {
 	case s.LimitReached:
 		parts = append(parts, fmt.Sprintf("stopped at its limit of %d %s, not complete", s.Limit, what))
-	case s.Complete && s.Scheduler == schedExhaustive:
+	case s.Complete && s.Proof:
 		parts = append(parts, "complete")
-	case !s.Complete && s.Scheduler != schedOS:
+	case !s.Complete && !s.Free:
 		parts = append(parts, "not complete")
 	}
 	if s.PCTBound > 0 {
 		parts = append(parts, fmt.Sprintf("pct_bound %.3g a run, %.3g over the runs", s.PCTBound, s.Chance))
 	}
 	line := s.Scheduler + " search: " + strings.Join(parts, ", ")
-	if s.Scheduler == schedOS {
-		line = "free runs (scheduler: os): " + strings.Join(parts, ", ")
+	if s.Free {
+		line = "free runs (scheduler: " + s.Scheduler + "): " + strings.Join(parts, ", ")
 	}
 	if s.Runtime != "" {
 		line += " in " + s.Runtime

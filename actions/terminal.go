@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/manual"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -52,8 +53,23 @@ func NewTerminalLines(line func(ctx context.Context) (string, error), out io.Wri
 	return &Terminal{in: manual.LinesInput(line), out: out, echo: echo}
 }
 
-// play plays one game of p.
-func (t *Terminal) play(ctx context.Context, p *program.Program, file string, replay func(string) string, opts control.Options) (control.Outcome, error) {
+// player is the person at the terminal as the scheduler of a game
+// (scheduler: manual): file is the program's, for positions, and replay
+// writes the command line that replays a schedule.
+func (t *Terminal) player(file string, replay func(sched string) string) control.Player {
+	return terminalPlayer{t, file, replay}
+}
+
+type terminalPlayer struct {
+	t      *Terminal
+	file   string
+	replay func(string) string
+}
+
+// Play plays one game at a time: the console's live line is held while it
+// lasts.
+func (pl terminalPlayer) Play(ctx context.Context, g *control.Game) (engine.Outcome, error) {
+	t := pl.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.hold != nil {
@@ -63,7 +79,7 @@ func (t *Terminal) play(ctx context.Context, p *program.Program, file string, re
 	if d, ok := ctx.Deadline(); ok {
 		note = fmt.Sprintf("The run's time limit stops the game in %v (pmrun run --timeout 1h gives more).", time.Until(d).Round(time.Second))
 	}
-	return manual.Play(ctx, p, t.in, t.out, manual.Options{File: file, Replay: replay, Echo: t.echo, Note: note, Control: opts})
+	return manual.Play(ctx, g, t.in, t.out, manual.Options{File: pl.file, Replay: pl.replay, Echo: t.echo, Note: note})
 }
 
 // ProgramInfo is a program of a scenario's programs: section, for a list
@@ -117,7 +133,11 @@ func (t *Terminal) PlayProgram(ctx context.Context, section any, name, file stri
 	if err != nil {
 		return "", err
 	}
+	g, err := control.NewGame(p, control.Options{})
+	if err != nil {
+		return "", err
+	}
 	replay := func(sched string) string { return replayCommand([]string{file}, sched) }
-	o, err := t.play(ctx, p, file, replay, control.Options{})
+	o, err := t.player(file, replay).Play(ctx, g)
 	return o.ScheduleText, err
 }

@@ -208,7 +208,7 @@ func TestTimelineProgram(t *testing.T) {
 	searched := []any{"program", "lost", "run", 3, "scheduler", "random"}
 	ev(1, append([]any{"event", "program_start"}, searched...)...)
 	ev(1, append([]any{"event", "program_end", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, searched...)...)
-	ev(1, append([]any{"event", "program_start", "scheduler", "os"}, p...)...)
+	ev(1, append([]any{"event", "program_start", "scheduler", "os", "free", true}, p...)...)
 	step(2, "program_step", "A", "lock m", "resumed", true)
 	step(3, "program_enter", "A", "enter critical", "region", "critical", "resumed", false)
 	step(4, "program_step", "A", "count = count + 1 (write)", "resumed", false, "changed", "count: 0 → 1")
@@ -218,7 +218,7 @@ func TestTimelineProgram(t *testing.T) {
 	ev(6, append([]any{"event", "program_done", "worker", "A", "state", "finished"}, p...)...)
 	step(7, "program_step", "B", "lock m", "resumed", true)
 	step(8, "program_step", "B", "unlock m", "resumed", false, "failed", true)
-	ev(9, append([]any{"event", "program_end", "scheduler", "os", "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
+	ev(9, append([]any{"event", "program_end", "scheduler", "os", "free", true, "verdict", "misuse", "steps", 6, "failure", "p.yaml:7:9: unlock m by B"}, p...)...)
 	ev(9, append([]any{"event", "schedule_found", "verdict", "misuse", "schedule", "pmrun1:lost:0123456789abcdef:a5b2"}, p...)...)
 	ev(10, "event", "scenario_end", "status", "passed")
 

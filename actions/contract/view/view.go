@@ -147,7 +147,14 @@ type Edge struct {
 type Search struct {
 	Scheduler string `json:"scheduler"` // random, pct, exhaustive, os
 	Runs      int    `json:"runs"`      // runs made (exhaustive: paths)
-	Failures  int    `json:"failures"`
+	// Unit is what one of Runs is: "run", or "path" (a search of the
+	// state graph); Proof says a complete search visited every
+	// interleaving; Free, that the runs were free threads' (the kernel
+	// decided), whose completeness says nothing.
+	Unit     string `json:"unit"`
+	Proof    bool   `json:"proof,omitempty"`
+	Free     bool   `json:"free,omitempty"`
+	Failures int    `json:"failures"`
 	// States is what exhaustive explored.
 	States int `json:"states,omitempty"`
 	// Complete: every run asked for was made; exhaustive: every reachable

@@ -89,15 +89,15 @@
   function searchBox(s) {
     var box = el("div", "pv-search");
     var parts = [];
-    var what = s.scheduler === "exhaustive" ? "path" : "run";
-    parts.push([s.scheduler === "os" ? "free runs (scheduler: os)" : s.scheduler + " search", ""]);
+    var what = s.unit || "run";
+    parts.push([s.free ? "free runs (scheduler: " + s.scheduler + ")" : s.scheduler + " search", ""]);
     parts.push([num(s.runs) + " " + plural(s.runs, what, what + "s"), "runs"]);
     parts.push([num(s.failures) + " failed", s.failures ? "bad" : ""]);
     if (s.states) parts.push([num(s.states) + " states", "states"]);
     if (s.interleavings) parts.push([num(s.interleavings) + " interleavings", ""]);
-    if (s.scheduler === "exhaustive") {
+    if (s.proof) {
       parts.push([s.complete ? "complete: every state explored" : "not complete", s.complete ? "good" : "warn"]);
-    } else if (s.scheduler !== "os") {
+    } else if (!s.free) {
       parts.push([s.complete ? "every run made" : "not every run made", s.complete ? "" : "warn"]);
     }
     if (s.limit_reached) parts.push(["stopped at its limit of " + num(s.limit) + " " + what + "s", "warn"]);

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pmrun/pmrun/actions/internal/engine"
 )
 
 // The determinism matrix: programs (the lost update, a broken flag lock,
@@ -20,7 +22,7 @@ const helperEnv = "PMRUN_CONTROL_HELPER"
 
 // canonical prints everything an outcome says that a seed decides: all but
 // the runtime and the threads' kernel ids.
-func canonical(out Outcome) string {
+func canonical(out engine.Outcome) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ok=%v verdict=%s run=%d runs=%d failures=%d complete=%v steps=%d switches=%d original=%d/%d\n",
 		out.OK, out.Verdict, out.Run, out.Runs, out.Failures, out.Complete, out.Steps, out.Switches, out.OriginalSteps, out.OriginalSwitches)
@@ -40,7 +42,7 @@ func canonical(out Outcome) string {
 func determinismReport(t testing.TB) string {
 	var b strings.Builder
 	for _, name := range determinismPrograms {
-		for _, sched := range []Scheduler{Random, PCT, Exhaustive} {
+		for _, sched := range []string{Random, PCT, Exhaustive} {
 			for _, seed := range determinismSeeds {
 				runs := 30
 				if sched == Exhaustive {

@@ -2,9 +2,17 @@
 // controlled scheduler: on real, kernel-named OS threads, one at a time,
 // choosing at every visible step which thread takes the next, so that a
 // failing interleaving is found, printed as a schedule, shrunk, and
-// replayed exactly. [Search] searches (random, PCT, exhaustive); [Replay]
-// runs one schedule; [NewGame] lets a person choose every step; all three
-// give an [Outcome], whose [Outcome.Fields] is the program action's result.
+// replayed exactly.
+//
+// Every scheduler of the program action is a [Strategy], and they are
+// peers, as awslabs/shuttle's are: random, pct and exhaustive search; os
+// runs the program on free threads (package freerun), the kernel
+// deciding; manual has a person choose every step ([Player], [Game]);
+// replay runs the steps a schedule names. [For] is the one place a
+// scheduler's name (or a schedule) becomes a strategy, [Register] adds
+// one, and [Run] runs a [System] under the one chosen. All of them return
+// an engine.Outcome, which the program action turns into its result.
+// [Search] and [Replay] are Run on a program's threads.
 //
 // The strategies, the shrinker and the replay drive their threads through
 // package engine's interfaces (engine.Threads, engine.Run, engine.Driver),
@@ -121,7 +129,7 @@
 // schedule for another program or an edited one is refused
 // ([schedule.ErrMismatch]). Past the end of the schedule the run goes on
 // with the last thread while it can, else the lowest that can, and
-// [Outcome.Note] says so.
+// the Outcome's Note says so.
 //
 // game ([NewGame]): a person is the scheduler. The caller asks for each
 // step ([Game.Step]); the thread whose step it is takes it on its own OS

@@ -15,6 +15,39 @@ import (
 // set is a machine word.
 const MaxExhaustiveThreads = 64
 
+// Exhaustive is the scheduler that visits every distinct interleaving.
+const Exhaustive = "exhaustive"
+
+// exhaustive searches the state graph depth first, with visited states
+// hashed and sleep sets (see the package documentation). It needs runs
+// that are model states.
+type exhaustive struct{}
+
+func (exhaustive) Name() string { return Exhaustive }
+func (exhaustive) Doc() string {
+	return "every distinct interleaving, one thread at a time: a pass is a proof, unless it stopped before it finished (verdict incomplete)"
+}
+
+func (exhaustive) Check(p *program.Program, opts Options) []OptionError {
+	errs := controlledOnly(opts)
+	if p != nil && len(p.Threads()) > MaxExhaustiveThreads {
+		errs = append(errs, OptionError{"scheduler", fmt.Sprintf("exhaustive handles up to %d threads; program %s has %d: use random or pct",
+			MaxExhaustiveThreads, p.Name(), len(p.Threads()))})
+	}
+	return errs
+}
+
+func (exhaustive) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome, error) {
+	p, err := sys.needProgram(Exhaustive)
+	if err != nil {
+		return engine.Outcome{Run: -1, Verdict: program.Pass}, err
+	}
+	how := engine.How{Scheduler: Exhaustive, Kind: engine.KindSearch, Unit: "path", Proof: true, Asked: opts.Runs}
+	return search(ctx, sys, opts, how, func(ctx context.Context, th engine.Threads, opts Options) (searchResult, error) {
+		return searchExhaustive(ctx, th, p, opts)
+	})
+}
+
 // node is a visited state of the exhaustive search.
 type node struct {
 	sleep   uint64 // its sleep set: threads whose step here nobody explored yet
@@ -50,8 +83,8 @@ type exhDriver struct {
 	runsCap   int
 	maxStates int
 	shard     Shard
-	trace     func(StepInfo)
-	onRun     func(RunInfo)
+	trace     func(engine.StepInfo)
+	onRun     func(engine.RunInfo)
 	count     bool // count interleavings (unsharded)
 	inv       []program.Object
 
@@ -236,7 +269,7 @@ func (d *exhDriver) Step(t int) {
 	}
 	d.trans++
 	if d.trace != nil {
-		d.trace(StepInfo{Run: d.runs, Step: d.depth(), Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: s.Values()})
+		d.trace(engine.StepInfo{Run: d.runs, Step: d.depth(), Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: s.Values()})
 	}
 	if !d.prefixDone {
 		d.prefixStep(s, t, info.Failure)
@@ -392,7 +425,7 @@ func (d *exhDriver) failAt(f *program.Failure, path []int, steps ...int) {
 // one run.
 func (d *exhDriver) leaf(f *program.Failure, steps int) {
 	if d.onRun != nil {
-		d.onRun(RunInfo{Run: d.runs, Verdict: verdictOf(f), Failure: f, Steps: steps})
+		d.onRun(engine.RunInfo{Run: d.runs, Verdict: verdictOf(f), Failure: f, Steps: steps})
 	}
 	d.runs++
 }

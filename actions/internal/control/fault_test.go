@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -25,7 +26,7 @@ func TestWatchdog(t *testing.T) {
 	p := prog(t, "lost")
 	sched := schedule.Schedule{Program: "lost", Hash: p.TextHash(), Steps: []int{0, 1, 0, 1}}
 	out, err := Replay(t.Context(), p, sched, Options{Watchdog: 100 * time.Millisecond,
-		Trace: func(s StepInfo) {
+		Trace: func(s engine.StepInfo) {
 			if s.Name == "B" {
 				<-release
 			}
@@ -46,15 +47,15 @@ func TestWatchdog(t *testing.T) {
 // Search returns none of its threads is left.
 func TestCancelLeavesNoThread(t *testing.T) {
 	t.Parallel()
-	for _, sched := range []Scheduler{Random, PCT, Exhaustive} {
-		t.Run(string(sched), func(t *testing.T) {
+	for _, sched := range []string{Random, PCT, Exhaustive} {
+		t.Run(sched, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithCancelCause(t.Context())
 			defer cancel(nil)
 			interrupt := errors.New("interrupted")
 			runs := 0
 			out, err := Search(ctx, prog(t, "barrier"), Options{Scheduler: sched, Runs: 1_000_000, Seed: 1,
-				OnRun: func(r RunInfo) {
+				OnRun: func(r engine.RunInfo) {
 					if r.Run < 0 {
 						return // PCT's probe
 					}
@@ -106,7 +107,7 @@ leak:
 		t.Fatal(err)
 	}
 	for i := range 300 {
-		sched := []Scheduler{Random, PCT, Exhaustive}[i%3]
+		sched := []string{Random, PCT, Exhaustive}[i%3]
 		if _, err := Search(t.Context(), p, Options{Scheduler: sched, Runs: 5, Seed: uint64(i)}); err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestCancelKeepsWhatWasFound(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	out, err := Search(ctx, prog(t, "opposite"), Options{Runs: 1_000_000, Seed: 1,
-		OnRun: func(r RunInfo) {
+		OnRun: func(r engine.RunInfo) {
 			if r.Failure != nil {
 				cancel()
 			}

@@ -38,6 +38,7 @@ type Game struct {
 	failure *program.Failure
 	over    bool
 	closed  bool
+	own     bool // the game started its threads, and Close ends them
 }
 
 // ErrGameOver is the error of a step asked for after the run has ended.
@@ -48,7 +49,6 @@ var ErrGameOver = errors.New("control: the run has ended")
 // NoInterleaving count; Trace and OnRun are called by [Game.Finish], for
 // the run as it stands then. Close (or Finish) ends the threads.
 func NewGame(p *program.Program, opts Options) (*Game, error) {
-	opts.Scheduler = Random // any: withDefaults only fills in the rest
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -57,12 +57,22 @@ func NewGame(p *program.Program, opts Options) (*Game, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := newGame(p, th, opts)
+	g.own = true
+	return g, nil
+}
+
+// newGame is a game on p's threads th, which the caller closes.
+func newGame(p *program.Program, th engine.Threads, opts Options) *Game {
 	g := &Game{p: p, th: th, opts: opts, start: time.Now()}
 	var f *program.Failure
 	g.s, f = p.NewState()
 	g.settle(f)
-	return g, nil
+	return g
 }
+
+// Program is the program the game runs.
+func (g *Game) Program() *program.Program { return g.p }
 
 // State is the run's state now, for a display. The caller must not step
 // or change it.
@@ -161,10 +171,11 @@ func (d *oneStep) Step(t int) {
 // Finish replays the steps taken, from the start, on the real threads,
 // with every step recorded (opts.Trace is called for each, opts.OnRun at
 // the end if the run has ended), ends the threads, and returns the
-// outcome of the run as it stands: OK unless it failed, Complete when it
-// has ended, Note saying where it was stopped if it has not.
-func (g *Game) Finish(ctx context.Context) (Outcome, error) {
-	out := Outcome{Run: -1, Verdict: program.Pass, Runs: 1}
+// outcome of the run as it stands: Complete when it has ended, OK when it
+// ended without failing; a run stopped before its end is verdict
+// incomplete (not OK: it proved nothing), with a Note saying where.
+func (g *Game) Finish(ctx context.Context) (engine.Outcome, error) {
+	out := engine.Outcome{Run: -1, Verdict: program.Pass, Runs: 1}
 	if g.closed {
 		return out, errors.New("control: the game is closed")
 	}
@@ -190,12 +201,12 @@ func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	}
 	f := g.failure
 	if g.over && g.opts.OnRun != nil {
-		g.opts.OnRun(RunInfo{Run: 0, Shown: true, Verdict: verdictOf(f), Failure: f, Steps: len(g.steps), Switches: schedule.Switches(g.steps)})
+		g.opts.OnRun(engine.RunInfo{Run: 0, Shown: true, Verdict: verdictOf(f), Failure: f, Steps: len(g.steps), Switches: schedule.Switches(g.steps)})
 	}
 	if d.il != nil {
 		d.il.Failure = f
 	}
-	out.fill(g.th, shownRun{steps: slices.Clone(g.steps), switches: schedule.Switches(g.steps), failure: f, final: d.s, il: d.il})
+	fill(&out, g.th, shownRun{steps: slices.Clone(g.steps), switches: schedule.Switches(g.steps), failure: f, final: d.s, il: d.il})
 	out.Run = 0
 	out.OK, out.Complete = f == nil, g.over
 	if f != nil {
@@ -203,17 +214,25 @@ func (g *Game) Finish(ctx context.Context) (Outcome, error) {
 	}
 	out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
 	if !g.over {
-		out.Note = fmt.Sprintf("the game was stopped after %d steps, before the run ended", len(g.steps))
+		// Stopped by the player (q, the end of the input): nothing broke,
+		// but the run did not end, so nothing held either; like a search
+		// cut short, it is not a pass.
+		out.OK, out.Verdict = false, program.Incomplete
+		out.Note = fmt.Sprintf("the game was stopped after %s, before the run ended", stepCount(len(g.steps)))
 	}
 	return out, nil
 }
 
-// Close ends the game's threads; Finish does it too.
+// Close ends the game's threads, when it started them; Finish does it
+// too.
 func (g *Game) Close() error {
 	if g.closed {
 		return nil
 	}
 	g.closed = true
+	if !g.own {
+		return nil
+	}
 	return g.th.Close()
 }
 
@@ -251,11 +270,19 @@ func (d *gameReplay) Step(t int) {
 		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.s.Values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if tr := d.g.opts.Trace; tr != nil {
-		tr(StepInfo{Run: 0, Shown: true, Step: d.i - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
+		tr(engine.StepInfo{Run: 0, Shown: true, Step: d.i - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
 	}
 	if info.Failure != nil {
 		d.failure = info.Failure
 	} else if d.i == len(d.steps) && d.g.over && d.g.failure != nil && d.g.failure.Verdict == program.MaxSteps {
 		d.failure = d.g.failure
 	}
+}
+
+// stepCount is "1 step", "2 steps".
+func stepCount(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -27,14 +28,14 @@ func TestGameLostUpdate(t *testing.T) {
 	p := prog(t, "lost")
 	var tids = map[string]int{}
 	var traced []int
-	var ends []RunInfo
+	var ends []engine.RunInfo
 	g, err := NewGame(p, Options{
-		Trace: func(si StepInfo) {
+		Trace: func(si engine.StepInfo) {
 			tids[si.Name] = si.TID
 			th, _ := p.Thread(si.Name)
 			traced = append(traced, th)
 		},
-		OnRun: func(ri RunInfo) { ends = append(ends, ri) },
+		OnRun: func(ri engine.RunInfo) { ends = append(ends, ri) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,8 @@ func TestGameBlockedThread(t *testing.T) {
 }
 
 // TestGameStopped: a game finished before the run ended reports what was
-// done and says so; it is not complete and not a failure.
+// done and says so; it is not complete, not a failure, and not a pass
+// either: verdict incomplete, ok false.
 func TestGameStopped(t *testing.T) {
 	p := prog(t, "fixed")
 	g, err := NewGame(p, Options{})
@@ -167,8 +169,8 @@ func TestGameStopped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.OK || out.Complete || out.Steps != 2 || out.Note == "" || out.Final["count"] != 0 {
-		t.Errorf("stopped game: ok %v complete %v steps %d note %q final %v; want 2 steps, not complete, a note", out.OK, out.Complete, out.Steps, out.Note, out.Final)
+	if out.OK || out.Verdict != program.Incomplete || out.Failure != nil || out.Complete || out.Steps != 2 || out.Note == "" || out.Final["count"] != 0 {
+		t.Errorf("stopped game: ok %v verdict %s complete %v steps %d note %q final %v; want incomplete, 2 steps, a note", out.OK, out.Verdict, out.Complete, out.Steps, out.Note, out.Final)
 	}
 	if _, err := g.Step(t.Context(), 1); err == nil {
 		t.Error("a step after Finish did not fail")

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -39,7 +40,7 @@ func prog(t testing.TB, name string) *program.Program {
 }
 
 // mustSearch runs Search and fails the test on an error.
-func mustSearch(t testing.TB, name string, opts Options) Outcome {
+func mustSearch(t testing.TB, name string, opts Options) engine.Outcome {
 	t.Helper()
 	out, err := Search(t.Context(), prog(t, name), opts)
 	if err != nil {
@@ -94,7 +95,7 @@ func gone(t testing.TB, tids ...int) {
 	}
 }
 
-func tids(out Outcome) []int {
+func tids(out engine.Outcome) []int {
 	var ids []int
 	for _, th := range out.Threads {
 		ids = append(ids, th.TID)

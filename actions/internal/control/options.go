@@ -4,18 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
-)
-
-// Scheduler names a controlled strategy.
-type Scheduler string
-
-// The controlled schedulers. Replay is not among them: it has its own
-// entry point, [Replay].
-const (
-	Random     Scheduler = "random"
-	PCT        Scheduler = "pct"
-	Exhaustive Scheduler = "exhaustive"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
 // Defaults of [Options].
@@ -39,18 +30,23 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 func (s Shard) whole() bool { return s.Count <= 1 }
 
-// Options say how [Search] searches.
+// Options say how a strategy runs a system ([Run]); each strategy reads
+// the options it takes, and [Strategy.Check] refuses the ones it does not.
 type Options struct {
-	// Scheduler is the strategy: Random (the default), PCT or Exhaustive.
-	Scheduler Scheduler
-	// Runs is how many runs random and PCT make (0: DefaultRuns); for
+	// Scheduler names the strategy (see [For]): random (the default),
+	// pct, exhaustive, os, manual, or one registered ([Register]).
+	// Replay, when set, chooses the replay strategy instead.
+	Scheduler string
+	// Replay is the schedule the replay strategy runs exactly.
+	Replay *schedule.Schedule
+	// Runs is how many runs random, pct and os make (0: DefaultRuns); for
 	// exhaustive, the paths after which it stops incomplete (0: no limit).
 	Runs int
 	// Depth is PCT's bug depth d (0: DefaultDepth): d-1 priority change
 	// points a run.
 	Depth int
 	// Seed is what every run's randomness derives from, with the run's
-	// number. Exhaustive does not use it.
+	// number (os: the jitter). Exhaustive does not use it.
 	Seed uint64
 	// MaxSteps ends a run (exhaustive: a path) that takes more steps, with
 	// verdict max_steps; 0 means program.DefaultMaxSteps.
@@ -73,63 +69,34 @@ type Options struct {
 	// many states (0: DefaultMaxStates), so that a program with too many
 	// states does not take all the memory.
 	MaxStates int
-	// Trace, if not nil, is called for every step, by the OS thread that
-	// took it, before the next step; it must not block for long (the
-	// watchdog counts its time).
-	Trace func(StepInfo)
-	// OnRun, if not nil, is called at the end of every run, by the thread
-	// that took its last step (exhaustive: at the end of every path).
-	OnRun func(RunInfo)
+	// Work, Jitter and Detect are the free threads' (os): real time each
+	// thread spends after each step, a random pause below Jitter before
+	// each, and how long no step may be taken before the run is stopped
+	// (see package freerun).
+	Work, Jitter, Detect time.Duration
+	// Player is the person a manual game asks for every step.
+	Player Player
+	// Trace, if not nil, is told of every step (and, on free threads,
+	// every wait), by the OS thread that took it, before the next step;
+	// it must not block for long (the watchdog counts its time).
+	Trace func(engine.StepInfo)
+	// OnRun, if not nil, is told of the end of every run (exhaustive: of
+	// every path), by the thread that took its last step; free threads
+	// also tell each run's start.
+	OnRun func(engine.RunInfo)
 	// NoInterleaving leaves the shown run unrecorded (Outcome.Interleaving
 	// nil), for runs too long to keep step by step.
 	NoInterleaving bool
 }
 
-// StepInfo is one step taken by a real thread, for a trace.
-type StepInfo struct {
-	// Run is the run the step belongs to (exhaustive: the path), -1 for
-	// PCT's probe run; Shown says it is the run the [Outcome] shows,
-	// replayed at the end of a search.
-	Run   int
-	Shown bool
-	// Step is its index in the run, from 0.
-	Step int
-	// Name is the thread's name; TID the OS thread that took the step.
-	Name string
-	TID  int
-	program.StepInfo
-	// Values are the shared variables after the step, in declaration
-	// order.
-	Values []int64
-}
-
-// RunInfo is a run's end.
-type RunInfo struct {
-	Run      int
-	Shown    bool
-	Verdict  program.Verdict
-	Failure  *program.Failure
-	Steps    int
-	Switches int
-}
-
+// withDefaults fills in the options every strategy shares and checks
+// them; the runs are each strategy's ([Options.Runs]).
 func (o Options) withDefaults() (Options, error) {
-	if o.Scheduler == "" {
-		o.Scheduler = Random
-	}
-	switch o.Scheduler {
-	case Random, PCT, Exhaustive:
-	default:
-		return o, fmt.Errorf("control: unknown scheduler %q (random, pct or exhaustive)", o.Scheduler)
-	}
 	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 {
 		return o, fmt.Errorf("control: runs, depth, max_steps and max_states cannot be negative")
 	}
 	if o.MaxStates == 0 {
 		o.MaxStates = DefaultMaxStates
-	}
-	if o.Runs == 0 && o.Scheduler != Exhaustive {
-		o.Runs = DefaultRuns
 	}
 	if o.Depth == 0 {
 		o.Depth = DefaultDepth

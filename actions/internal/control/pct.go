@@ -1,10 +1,44 @@
 package control
 
 import (
+	"context"
 	"math"
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	"github.com/pmrun/pmrun/actions/internal/program"
 )
+
+// PCT is the scheduler of Burckhardt et al.'s probabilistic concurrency
+// testing.
+const PCT = "pct"
+
+// pct makes runs as random does, each a run of the PCT chooser below, all
+// with the k a probe run estimated first.
+type pct struct{}
+
+func (pct) Name() string { return PCT }
+func (pct) Doc() string {
+	return "one thread at a time, by random priorities that change at depth-1 points a run: a bug of that depth is found with a known chance (pct_bound)"
+}
+
+func (pct) Check(_ *program.Program, opts Options) []OptionError { return controlledOnly(opts) }
+
+func (pct) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome, error) {
+	if opts.Runs == 0 {
+		opts.Runs = DefaultRuns
+	}
+	how := engine.How{Scheduler: PCT, Kind: engine.KindSearch, Unit: "run", Asked: opts.Runs}
+	return search(ctx, sys, opts, how, func(ctx context.Context, th engine.Threads, opts Options) (searchResult, error) {
+		n := len(th.Names())
+		probe := &countingChooser{randomChooser: randomChooser{newRNG(opts.Seed, probeRun)}}
+		res, err := searchRuns(ctx, th, opts, func(r int) chooser {
+			return newPCTChooser(newRNG(opts.Seed, uint64(r)), n, opts.Depth, probe.count)
+		}, probe)
+		res.pctSteps = probe.count
+		res.pctBound = pctBound(n, probe.count, opts.Depth)
+		return res, err
+	})
+}
 
 // pctChooser is one run of PCT, the randomized scheduler of Burckhardt,
 // Kothari, Musuvathi and Nagarakatte (ASPLOS 2010), as its Algorithm 1

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -61,7 +62,7 @@ func TestPCTDepth(t *testing.T) {
 	for _, d := range []int{1, 2, 3, 4} {
 		most := 0
 		out := mustSearch(t, "three_and_two", Options{Scheduler: PCT, Depth: d, Runs: 200, Seed: 9,
-			OnRun: func(r RunInfo) {
+			OnRun: func(r engine.RunInfo) {
 				if r.Run >= 0 {
 					most = max(most, r.Switches)
 				}
@@ -98,7 +99,7 @@ func TestPCTSpin(t *testing.T) {
 	t.Parallel()
 	maxSteps := 0
 	out := mustSearch(t, "flaglock", Options{Scheduler: PCT, Runs: 300, Seed: 1, MaxSteps: 1000,
-		OnRun: func(r RunInfo) {
+		OnRun: func(r engine.RunInfo) {
 			if r.Verdict == program.MaxSteps {
 				maxSteps++
 			}

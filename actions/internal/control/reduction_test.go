@@ -11,9 +11,9 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
-// exhaustive runs the exhaustive search on a crew of its own and returns
+// exhaustiveSearch runs the exhaustive search on a crew of its own and returns
 // what it found, visited states and failures included.
-func exhaustive(t testing.TB, p *program.Program, opts Options) searchResult {
+func exhaustiveSearch(t testing.TB, p *program.Program, opts Options) searchResult {
 	t.Helper()
 	opts.Scheduler = Exhaustive
 	opts, err := opts.withDefaults()
@@ -143,7 +143,7 @@ func TestReductionIsSound(t *testing.T) {
 			continue
 		}
 		states, kinds := bruteForce(t, p)
-		res := exhaustive(t, p, Options{})
+		res := exhaustiveSearch(t, p, Options{})
 		if !res.complete {
 			t.Fatalf("%s: not complete\n%s", name, src)
 		}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -24,8 +25,8 @@ import (
 func TestReplayReproduces(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"lost_loop", "flaglock", "opposite", "rendezvous_wrong", "barrier"} {
-		for _, sched := range []Scheduler{Random, PCT, Exhaustive} {
-			t.Run(name+"/"+string(sched), func(t *testing.T) {
+		for _, sched := range []string{Random, PCT, Exhaustive} {
+			t.Run(name+"/"+sched, func(t *testing.T) {
 				t.Parallel()
 				runs := 50
 				if sched == Exhaustive {
@@ -158,7 +159,7 @@ named:
 	p, _ := set.Program("named")
 	var inside, steps atomic.Int32
 	seen := map[int]string{}
-	out, err := Search(t.Context(), p, Options{Scheduler: Random, Runs: 20, Seed: 5, Trace: func(s StepInfo) {
+	out, err := Search(t.Context(), p, Options{Scheduler: Random, Runs: 20, Seed: 5, Trace: func(s engine.StepInfo) {
 		if inside.Add(1) != 1 {
 			t.Error("two threads stepped at once")
 		}

@@ -32,8 +32,8 @@ type runEnd struct {
 type runDriver struct {
 	th       engine.Threads
 	maxSteps int
-	trace    func(StepInfo)
-	onRun    func(RunInfo)
+	trace    func(engine.StepInfo)
+	onRun    func(engine.RunInfo)
 	shown    bool         // the runs are the outcome's shown run
 	record   bool         // keep an interleaving
 	stop     *atomic.Bool // the time budget ran out: end at the next run
@@ -145,7 +145,7 @@ func (d *runDriver) Step(t int) {
 		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if d.trace != nil {
-		d.trace(StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
+		d.trace(engine.StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})
 	}
 	if info.Failure != nil {
 		d.finish(info.Failure)
@@ -167,7 +167,7 @@ func (d *runDriver) finish(f *program.Failure) {
 		if f != nil {
 			v = f.Verdict
 		}
-		d.onRun(RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches})
+		d.onRun(engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches})
 	}
 }
 
@@ -191,17 +191,6 @@ func budget(d time.Duration) (*atomic.Bool, func()) {
 // test of a spin that found its condition unchanged.
 type spinAware interface {
 	spun(t int)
-}
-
-// randomChooser picks uniformly among the enabled threads at every step
-// where there is a choice.
-type randomChooser struct{ r *rng }
-
-func (c randomChooser) choose(_ engine.Run, enabled []int) (int, error) {
-	if len(enabled) == 1 {
-		return enabled[0], nil
-	}
-	return enabled[c.r.below(len(enabled))], nil
 }
 
 // replayChooser takes the threads of a schedule in order; past its end it

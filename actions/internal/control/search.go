@@ -2,11 +2,9 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
-	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
@@ -24,8 +22,8 @@ func keep(e runEnd) *found {
 	return &found{run: e.run, steps: slices.Clone(e.steps), failure: e.failure}
 }
 
-// searchResult is what a strategy found, before the shown run is shrunk
-// and replayed.
+// searchResult is what a searching strategy found, before the shown run
+// is shrunk and replayed.
 type searchResult struct {
 	first, last          *found
 	runs, failures       int
@@ -45,45 +43,39 @@ type searchResult struct {
 	kinds   map[string]bool  // exhaustive: the failures, for tests
 }
 
+// searcher is what a searching strategy does on the threads: make its
+// runs and say what it found.
+type searcher func(ctx context.Context, th engine.Threads, opts Options) (searchResult, error)
+
 // Search explores p's interleavings on real threads, one thread running at
-// a time, as opts says, and returns the first failure it found (shrunk if
-// opts.Shrink) or, when none, the last run; either is replayed on the real
-// threads with every step recorded. A failure of the program is in the
+// a time, with the strategy opts.Scheduler names (random when empty): it
+// is [Run] on p's program threads.
+func Search(ctx context.Context, p *program.Program, opts Options) (engine.Outcome, error) {
+	return Run(ctx, ProgramSystem(p), opts)
+}
+
+// search is what every searching strategy does around its runs: start the
+// threads, let find make the runs, then show the first failure it found
+// (shrunk if opts.Shrink) or, when none, the last run, replayed on the
+// threads with every step recorded. A failure of the system is in the
 // Outcome (OK false), not an error; the error is for the search itself: a
 // stuck thread ([StuckError]), ctx ending (the Outcome then says what was
-// done), or threads that could not be started. When Search returns, none
-// of its threads is left, except one that is stuck (named by the
-// StuckError), which ends when it comes back.
-func Search(ctx context.Context, p *program.Program, opts Options) (Outcome, error) {
-	start := time.Now()
-	opts, err := opts.withDefaults()
+// done), or threads that could not be started. A search that stopped
+// before it did all it was asked and found no failure is incomplete.
+func search(ctx context.Context, sys *System, opts Options, how engine.How, find searcher) (engine.Outcome, error) {
+	th, err := sys.Threads()
 	if err != nil {
-		return Outcome{Run: -1}, err
+		return engine.Outcome{How: how, Run: -1, Verdict: program.Pass}, err
 	}
-	th, err := Start(p)
-	if err != nil {
-		return Outcome{Run: -1}, err
-	}
-	out, err := search(ctx, th, p, opts)
-	out.judge()
-	out.Threads = th.OS()
-	if cerr := th.Close(); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
-	out.Runtime = time.Since(start)
+	out, err := show(ctx, th, opts, find)
+	out.How = how
+	judge(&out)
 	return out, err
 }
 
-func search(ctx context.Context, th engine.Threads, p *program.Program, opts Options) (Outcome, error) {
-	var res searchResult
-	var err error
-	switch opts.Scheduler {
-	case Exhaustive:
-		res, err = searchExhaustive(ctx, th, p, opts)
-	default:
-		res, err = searchRuns(ctx, th, opts)
-	}
-	out := Outcome{
+func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (engine.Outcome, error) {
+	res, err := find(ctx, th, opts)
+	out := engine.Outcome{
 		OK: res.failures == 0, Verdict: program.Pass, Run: -1, Runs: res.runs, Complete: res.complete && err == nil,
 		Failures: res.failures, States: res.states, Transitions: res.trans,
 		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
@@ -114,7 +106,7 @@ func search(ctx context.Context, th engine.Threads, p *program.Program, opts Opt
 	if want != nil && opts.Shrink {
 		steps, want = shrink(ctx, th, steps, want, opts.MaxSteps)
 	}
-	run, _, err := show(ctx, th, steps, shown.run, opts)
+	run, _, err := replayOn(ctx, th, steps, shown.run, opts)
 	if err != nil {
 		return out, err
 	}
@@ -125,22 +117,22 @@ func search(ctx context.Context, th engine.Threads, p *program.Program, opts Opt
 		run.failure.Msg = want.Msg // exhaustive says why no run can end
 	}
 	out.Run = shown.run
-	out.fill(th, run)
+	fill(&out, th, run)
 	return out, nil
+}
+
+// judge makes a search that stopped before it did all it was asked, and
+// found no failure, incomplete: not a pass, whatever its last run did.
+func judge(o *engine.Outcome) {
+	if !o.Complete && o.Failures == 0 {
+		o.OK, o.Verdict = false, program.Incomplete
+	}
 }
 
 // scheduleOf is steps as a schedule of th.
 func scheduleOf(th engine.Threads, steps []int) schedule.Schedule {
 	id := th.Identity()
 	return schedule.Schedule{Program: id.Name, Hash: id.Hash, Steps: steps}
-}
-
-// judge makes a search that stopped before it did all it was asked, and
-// found no failure, incomplete: not a pass, whatever its last run did.
-func (o *Outcome) judge() {
-	if !o.Complete && o.Failures == 0 {
-		o.OK, o.Verdict = false, program.Incomplete
-	}
 }
 
 // shownRun is the shown run, replayed.
@@ -152,9 +144,10 @@ type shownRun struct {
 	il       *program.Interleaving
 }
 
-// show replays steps on th, recording every step; past the end of steps
-// it goes on as replayChooser does, and says how many steps that took.
-func show(ctx context.Context, th engine.Threads, steps []int, run int, opts Options) (shownRun, int, error) {
+// replayOn replays steps on th, recording every step; past the end of
+// steps it goes on as replayChooser does, and says how many steps that
+// took.
+func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, opts Options) (shownRun, int, error) {
 	var out shownRun
 	ch := newReplayChooser(th, steps)
 	planned := false
@@ -179,7 +172,7 @@ func show(ctx context.Context, th engine.Threads, steps []int, run int, opts Opt
 }
 
 // fill sets the fields that describe the shown run.
-func (o *Outcome) fill(th engine.Threads, r shownRun) {
+func fill(o *engine.Outcome, th engine.Threads, r shownRun) {
 	o.Schedule = scheduleOf(th, r.steps)
 	o.ScheduleText = o.Schedule.String()
 	o.Steps, o.Switches = len(r.steps), r.switches
@@ -217,41 +210,35 @@ func sameFailure(a, b *program.Failure) bool {
 	return a.Verdict == b.Verdict && a.Pos == b.Pos && a.Thread == b.Thread
 }
 
-// searchRuns is random and PCT: runs numbered from 0, each with its own
-// randomness from (seed, run), the shard's share of them in order.
-func searchRuns(ctx context.Context, th engine.Threads, opts Options) (searchResult, error) {
+// searchRuns makes independent runs, numbered from 0, the shard's share
+// of them in order, each with the chooser newChooser gives it (random and
+// pct draw it from (seed, run)). With probe set, a probe run with that
+// chooser comes first (run -1): its verdict is not reported.
+func searchRuns(ctx context.Context, th engine.Threads, opts Options, newChooser func(run int) chooser, probe chooser) (searchResult, error) {
 	var res searchResult
-	n := len(th.Names())
 	next, stride := 0, 1
 	if !opts.Shard.whole() {
 		next, stride = opts.Shard.Index, opts.Shard.Count
 	}
-	probing := opts.Scheduler == PCT
-	var probe *countingChooser
-	k := 0
 	last := &found{}
 	stop, release := budget(opts.Budget)
 	defer release()
 	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, stop: stop}
 	d.plan = func() (int, chooser, bool) {
-		if probing {
-			probing = false
-			probe = &countingChooser{randomChooser: randomChooser{newRNG(opts.Seed, probeRun)}}
-			return -1, probe, true
+		if probe != nil {
+			p := probe
+			probe = nil
+			return -1, p, true
 		}
 		if next >= opts.Runs {
 			return 0, nil, false
 		}
 		r := next
 		next += stride
-		if opts.Scheduler == PCT {
-			return r, newPCTChooser(newRNG(opts.Seed, uint64(r)), n, opts.Depth, k), true
-		}
-		return r, randomChooser{newRNG(opts.Seed, uint64(r))}, true
+		return r, newChooser(r), true
 	}
 	d.end = func(e runEnd) {
 		if e.run < 0 {
-			k = probe.count
 			return
 		}
 		res.runs++
@@ -276,58 +263,8 @@ func searchRuns(ctx context.Context, th engine.Threads, opts Options) (searchRes
 		}
 		res.stopped = fmt.Sprintf("the search %s after %d of its %d runs", why, res.runs, opts.Runs)
 	}
-	if opts.Scheduler == PCT {
-		res.pctSteps = k
-		res.pctBound = pctBound(n, k, opts.Depth)
-	}
 	if res.runs == 0 && err == nil {
 		res.note = fmt.Sprintf("shard %s has no runs of %d", opts.Shard, opts.Runs)
 	}
 	return res, err
-}
-
-// Replay runs exactly the interleaving sched names, on real threads, and
-// returns what it did. It refuses a schedule made for another program or
-// an edited one ([schedule.ErrMismatch]) and one that names a thread that
-// cannot take its step ([NotFitError]). If the schedule ends before the
-// program does, the run goes on deterministically (the last thread while
-// it can, else the lowest that can) and Note says so. Of opts, MaxSteps,
-// Watchdog, Trace, OnRun and NoInterleaving count.
-func Replay(ctx context.Context, p *program.Program, sched schedule.Schedule, opts Options) (Outcome, error) {
-	start := time.Now()
-	out := Outcome{Run: -1, Verdict: program.Pass}
-	if err := sched.Check(p.Name(), p.TextHash()); err != nil {
-		return out, err
-	}
-	opts.Scheduler = Random // any: withDefaults only fills in the rest
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return out, err
-	}
-	th, err := Start(p)
-	if err != nil {
-		return out, err
-	}
-	run, continued, err := show(ctx, th, sched.Steps, -1, opts)
-	out.Threads = th.OS()
-	if cerr := th.Close(); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
-	out.Runtime = time.Since(start)
-	if err != nil {
-		return out, err
-	}
-	out.fill(th, run)
-	out.OK, out.Runs, out.Complete = run.failure == nil, 1, true
-	if !out.OK {
-		out.Failures = 1
-	}
-	out.OriginalSteps, out.OriginalSwitches = out.Steps, out.Switches
-	switch {
-	case continued > 0:
-		out.Note = fmt.Sprintf("the schedule ended after %d steps; the run went on for %d more (the last thread while it could, else the lowest that could)", len(sched.Steps), continued)
-	case len(run.steps) < len(sched.Steps):
-		out.Note = fmt.Sprintf("the run ended after %d of the schedule's %d steps", len(run.steps), len(sched.Steps))
-	}
-	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -27,9 +28,9 @@ func TestFinds(t *testing.T) {
 		{"livelock", program.MaxSteps},
 		{"bad_start", program.Invariant},
 	}
-	for _, sched := range []Scheduler{Random, PCT, Exhaustive} {
+	for _, sched := range []string{Random, PCT, Exhaustive} {
 		for _, tt := range tests {
-			t.Run(string(sched)+"/"+tt.program, func(t *testing.T) {
+			t.Run(sched+"/"+tt.program, func(t *testing.T) {
 				t.Parallel()
 				out := mustSearch(t, tt.program, Options{Scheduler: sched, Runs: 200, Seed: 1, Shrink: true, MaxSteps: 500})
 				if out.Verdict != tt.verdict {
@@ -49,14 +50,14 @@ func TestFinds(t *testing.T) {
 	}
 }
 
-func rows(out Outcome) int {
+func rows(out engine.Outcome) int {
 	if out.Interleaving == nil {
 		return -1
 	}
 	return len(out.Interleaving.Rows)
 }
 
-func format(out Outcome) string {
+func format(out engine.Outcome) string {
 	if out.Interleaving == nil {
 		return "(no interleaving)"
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+
+	"github.com/pmrun/pmrun/actions/internal/engine"
 )
 
 // TestShardsFindWhatTheWholeFinds: random and PCT split into N shards make
@@ -12,7 +14,7 @@ import (
 func TestShardsFindWhatTheWholeFinds(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"lost_loop", "flaglock", "opposite"} {
-		for _, sched := range []Scheduler{Random, PCT} {
+		for _, sched := range []string{Random, PCT} {
 			for _, count := range []int{2, 3, 7} {
 				t.Run(fmt.Sprintf("%s/%s/%d", name, sched, count), func(t *testing.T) {
 					t.Parallel()
@@ -21,7 +23,7 @@ func TestShardsFindWhatTheWholeFinds(t *testing.T) {
 					wholeFailing := failingRuns(t, name, opts)
 					runs, failures := 0, 0
 					union := map[int]bool{}
-					var first *Outcome
+					var first *engine.Outcome
 					for i := range count {
 						opts.Shard = Shard{Index: i, Count: count}
 						part := mustSearch(t, name, opts)
@@ -55,7 +57,7 @@ func TestShardsFindWhatTheWholeFinds(t *testing.T) {
 func failingRuns(t *testing.T, name string, opts Options) map[int]bool {
 	t.Helper()
 	failing := map[int]bool{}
-	opts.OnRun = func(r RunInfo) {
+	opts.OnRun = func(r engine.RunInfo) {
 		if !r.Shown && r.Run >= 0 && r.Failure != nil {
 			failing[r.Run] = true
 		}
@@ -73,11 +75,11 @@ func TestExhaustiveShards(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", name, count), func(t *testing.T) {
 				t.Parallel()
 				p := prog(t, name)
-				whole := exhaustive(t, p, Options{})
+				whole := exhaustiveSearch(t, p, Options{})
 				states := map[uint64]bool{}
 				kinds := map[string]bool{}
 				for i := range count {
-					part := exhaustive(t, p, Options{Shard: Shard{Index: i, Count: count}})
+					part := exhaustiveSearch(t, p, Options{Shard: Shard{Index: i, Count: count}})
 					if !part.complete {
 						t.Errorf("shard %d is not complete", i)
 					}

@@ -1,10 +1,12 @@
 // Package engine is the contract of pmrun's controlled engine (DESIGN
 // §9): what a kind of controlled thread gives the engine ([Threads],
-// [Run]), what the engine gives it to carry out ([Driver]), and what every
-// scheduler returns ([Outcome]). The strategies (random, pct, exhaustive,
-// replay, manual), the shrinker, the schedule and the explanations are
-// written once, in package control, against these interfaces; a kind of
-// thread plugs in by implementing them, without touching any of that.
+// [Run]), what the engine gives it to carry out ([Driver]), what every
+// scheduler returns ([Outcome], free threads' included) and what it tells
+// a trace ([StepInfo], [RunInfo]). The strategies (random, pct,
+// exhaustive, replay, manual), the shrinker, the schedule and the
+// explanations are written once, in package control, against these
+// interfaces; a kind of thread plugs in by implementing them, without
+// touching any of that.
 //
 // It imports only the vocabulary of runs (package program: verdicts,
 // failures, what a step did, footprints, the interleaving table) and of

@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -65,82 +66,12 @@ type Options struct {
 	Detect time.Duration
 	// Seed is what the jitter of every run is drawn from.
 	Seed uint64
-	// Trace, if not nil, is called for every step and every wait, in the
+	// Trace, if not nil, is told of every step and every wait, in the
 	// order they happened, by the thread concerned, with the ticket held:
 	// it must be quick.
-	Trace func(Event)
-	// OnRun, if not nil, is called before each run starts and after it
-	// ends.
-	OnRun func(RunInfo)
-}
-
-// Event is something a thread did: a visible step, or finding its next
-// step not enabled and going to sleep.
-type Event struct {
-	Run    int
-	Thread int
-	Name   string
-	TID    int
-	// Wait: the thread went to sleep on Waiting ("semaphore s", "mutex
-	// m", "condition c"); otherwise it took step number Index of the run
-	// (from 0), which Action describes and Info says what it did.
-	Wait    bool
-	Waiting string
-	Index   int
-	Action  program.Action
-	Info    program.StepInfo
-	// Resumed: the thread had been waiting before this step.
-	Resumed bool
-	// Done: the thread finished with this step.
-	Done bool
-}
-
-// RunInfo is the start or the end of a run.
-type RunInfo struct {
-	Run int
-	// End: the run has ended, with Verdict (and Failure unless pass)
-	// after Steps steps.
-	End      bool
-	Verdict  program.Verdict
-	Failure  *program.Failure
-	Steps    int
-	Switches int
-	Threads  []Thread
-}
-
-// Thread is one of a program's threads and the OS thread that ran it.
-type Thread struct {
-	Name string
-	TID  int
-}
-
-// Outcome is what the runs did. It shows one run: the first that failed,
-// or else the last.
-type Outcome struct {
-	// OK: no run failed.
-	OK bool
-	// Verdict is the shown run's: pass, or its failure's.
-	Verdict program.Verdict
-	Failure *program.Failure
-	// Schedule is the order in which the shown run's steps were taken,
-	// which replays it exactly.
-	Schedule schedule.Schedule
-	// Run is the number of the shown run, from 0.
-	Run int
-	// Runs is how many runs were made; Failures how many of them failed.
-	Runs, Failures int
-	// Steps and Switches are the shown run's.
-	Steps, Switches int
-	// Interleaving is the shown run step by step, made by replaying its
-	// schedule on the model.
-	Interleaving *program.Interleaving
-	// Final is the shared variables after the shown run.
-	Final map[string]any
-	// Deadlock explains the shown run's deadlock; nil if it had none.
-	Deadlock *program.DeadlockInfo
-	// Threads are the shown run's threads.
-	Threads []Thread
-	Runtime time.Duration
+	Trace func(engine.StepInfo)
+	// OnRun, if not nil, is told of each run's start (Start) and end.
+	OnRun func(engine.RunInfo)
 }
 
 // StallError is a run in which no thread took a step for [Options.Detect].
@@ -168,11 +99,13 @@ func joinSemi(parts []string) string {
 }
 
 // Run runs p opts.Runs times on free OS threads and returns what the runs
-// did; a failing run is in the Outcome (OK false), not an error. The error
-// is for the runs themselves: threads that could not start, a thread that
+// did; a failing run is in the Outcome (OK false), not an error. It shows
+// the first run that failed, else the last; Complete says every run was
+// made, and a Run cut short with no failure is incomplete. The error is
+// for the runs themselves: threads that could not start, a thread that
 // failed, a stall, or ctx ending (the Outcome then says what was done).
 // Every thread has been joined when Run returns.
-func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error) {
+func Run(ctx context.Context, p *program.Program, opts Options) (engine.Outcome, error) {
 	start := time.Now()
 	if opts.Runs <= 0 {
 		opts.Runs = 1
@@ -180,7 +113,7 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 	if opts.MaxSteps <= 0 {
 		opts.MaxSteps = program.DefaultMaxSteps
 	}
-	out := Outcome{OK: true, Verdict: program.Pass, Run: -1}
+	out := engine.Outcome{OK: true, Verdict: program.Pass, Run: -1}
 	c, err := newCrew(p)
 	if err != nil {
 		return out, err
@@ -209,10 +142,18 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 	}
 	out.Runtime = time.Since(start)
 	out.OK = out.Failures == 0
+	out.Complete = out.Runs == opts.Runs && err == nil
+	if !out.Complete {
+		out.Note = fmt.Sprintf("the runs stopped after %d of %d", out.Runs, opts.Runs)
+		if out.Failures == 0 {
+			out.OK, out.Verdict = false, program.Incomplete
+		}
+	}
 	if shown == nil {
+		out.Threads = c.list()
 		return out, err
 	}
-	if ferr := out.fill(p, shown, opts.MaxSteps); ferr != nil && err == nil {
+	if ferr := fill(&out, p, shown, opts.MaxSteps); ferr != nil && err == nil {
 		err = ferr
 	}
 	return out, err
@@ -222,9 +163,10 @@ func Run(ctx context.Context, p *program.Program, opts Options) (Outcome, error)
 // the interleaving: the model is deterministic, so the replay must end as
 // the run did, with the same verdict, in the same state (its hash: every
 // variable, semaphore, mutex, queue and thread position).
-func (out *Outcome) fill(p *program.Program, r *runResult, maxSteps int) error {
+func fill(out *engine.Outcome, p *program.Program, r *runResult, maxSteps int) error {
 	out.Run, out.Threads, out.Switches = r.run, r.threads, r.switches
 	out.Schedule = schedule.Schedule{Program: p.Name(), Hash: p.TextHash(), Steps: r.steps}
+	out.ScheduleText = out.Schedule.String()
 	res, err := p.Run(program.Replay(r.steps), program.RunOptions{MaxSteps: maxSteps, Record: true})
 	if err != nil {
 		return fmt.Errorf("program %s: run %d's schedule does not replay on the model: %w", p.Name(), r.run, err)
@@ -233,12 +175,15 @@ func (out *Outcome) fill(p *program.Program, r *runResult, maxSteps int) error {
 		return fmt.Errorf("program %s: run %d ended %s after %d steps, but its schedule replays to %s after %d, in another state",
 			p.Name(), r.run, verdictOf(r.failure), len(r.steps), res.Verdict, res.Steps)
 	}
-	out.Verdict, out.Failure = res.Verdict, res.Failure
-	out.Steps = res.Steps
+	if res.Failure != nil || out.Verdict != program.Incomplete {
+		out.Verdict = res.Verdict
+	}
+	out.Failure = res.Failure
+	out.Steps, out.OriginalSteps, out.OriginalSwitches = res.Steps, res.Steps, r.switches
 	out.Interleaving = res.Interleaving
 	out.Final = res.Final.Final()
-	if res.Failure != nil {
-		out.Deadlock = res.Failure.Deadlock
+	if res.Failure != nil && res.Failure.Deadlock != nil {
+		out.Deadlock, out.Cycle, out.Explanation = true, res.Failure.Deadlock.Cycle, res.Failure.Deadlock.Text
 	}
 	return nil
 }

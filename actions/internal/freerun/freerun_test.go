@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -45,7 +46,7 @@ func prog(t *testing.T, name string) *program.Program {
 
 // replayed replays out's schedule on the model and checks that it ends as
 // the free run did: the same verdict, steps and final values.
-func replayed(t *testing.T, p *program.Program, out Outcome, maxSteps int) {
+func replayed(t *testing.T, p *program.Program, out engine.Outcome, maxSteps int) {
 	t.Helper()
 	if err := out.Schedule.Check(p.Name(), p.TextHash()); err != nil {
 		t.Fatal(err)
@@ -90,15 +91,15 @@ func TestLostUpdateRecordsItsSchedule(t *testing.T) {
 	var verdicts []program.Verdict
 	trace := map[int][]int{}
 	opts := Options{Runs: 50, Work: time.Millisecond, Jitter: time.Millisecond, Seed: 1,
-		Trace: func(e Event) {
+		Trace: func(e engine.StepInfo) {
 			if !e.Wait {
 				mu.Lock()
 				trace[e.Run] = append(trace[e.Run], e.Thread)
 				mu.Unlock()
 			}
 		},
-		OnRun: func(r RunInfo) {
-			if r.End {
+		OnRun: func(r engine.RunInfo) {
+			if !r.Start {
 				mu.Lock()
 				schedules = append(schedules, slices.Clone(trace[r.Run]))
 				verdicts = append(verdicts, r.Verdict)
@@ -149,16 +150,16 @@ func TestDeadlocksAreExactAndExplained(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if out.Failures != 5 || out.Verdict != program.Deadlock || out.Deadlock == nil {
+			if out.Failures != 5 || out.Verdict != program.Deadlock || !out.Deadlock {
 				t.Fatalf("%d of 5 runs failed, shown %s; want every run deadlocked", out.Failures, out.Verdict)
 			}
 			for _, w := range c.want {
-				if !strings.Contains(out.Deadlock.Text, w) {
-					t.Errorf("explanation does not name %q:\n%s", w, out.Deadlock.Text)
+				if !strings.Contains(out.Explanation, w) {
+					t.Errorf("explanation does not name %q:\n%s", w, out.Explanation)
 				}
 			}
-			if (len(out.Deadlock.Cycle) > 0) != c.cycle {
-				t.Errorf("cycle %v, want one: %v", out.Deadlock.Cycle, c.cycle)
+			if (len(out.Cycle) > 0) != c.cycle {
+				t.Errorf("cycle %v, want one: %v", out.Cycle, c.cycle)
 			}
 			replayed(t, p, out, 0)
 		})
@@ -173,7 +174,7 @@ func TestThreadsAreNamedOSThreads(t *testing.T) {
 	var mu sync.Mutex
 	bad := map[string]string{}
 	tids := map[string]int{}
-	_, err := Run(t.Context(), p, Options{Trace: func(e Event) {
+	_, err := Run(t.Context(), p, Options{Trace: func(e engine.StepInfo) {
 		comm, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", e.TID))
 		mu.Lock()
 		defer mu.Unlock()
@@ -221,11 +222,11 @@ func TestBlockedThreadSleeps(t *testing.T) {
 	var cpu time.Duration
 	var waited bool
 	var wTID int
-	_, err := Run(t.Context(), p, Options{Trace: func(e Event) {
+	_, err := Run(t.Context(), p, Options{Trace: func(e engine.StepInfo) {
 		switch {
 		case e.Wait && e.Name == "W":
 			waited, wTID = true, e.TID
-		case !e.Wait && e.Name == "S" && e.Action.Op == program.OpSignal && waited:
+		case !e.Wait && e.Name == "S" && e.Op == program.OpSignal && waited:
 			cpu = threadCPU(t, wTID)
 		}
 	}})
@@ -290,7 +291,7 @@ func TestCancelLeavesNoThread(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(t.Context())
 	var mu sync.Mutex
 	tids := map[string]int{}
-	_, err := Run(ctx, p, Options{Trace: func(e Event) {
+	_, err := Run(ctx, p, Options{Trace: func(e engine.StepInfo) {
 		mu.Lock()
 		defer mu.Unlock()
 		tids[e.Name] = e.TID

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/sem"
@@ -63,10 +64,10 @@ func (c *crew) close() error {
 	return errors.Join(osthread.CancelAndJoin(c.threads)...)
 }
 
-func (c *crew) list() []Thread {
-	out := make([]Thread, len(c.names))
+func (c *crew) list() []engine.Thread {
+	out := make([]engine.Thread, len(c.names))
 	for i, name := range c.names {
-		out[i] = Thread{Name: name, TID: c.threads[i].TID()}
+		out[i] = engine.Thread{Name: name, TID: c.threads[i].TID()}
 	}
 	return out
 }
@@ -77,7 +78,7 @@ type runResult struct {
 	steps    []int
 	switches int
 	failure  *program.Failure
-	threads  []Thread
+	threads  []engine.Thread
 	// hash is the hash of the run's last state, which a replay of steps
 	// on the model must reach.
 	hash uint64
@@ -140,7 +141,7 @@ func (c *crew) runOnce(ctx context.Context, r int, opts Options) (*runResult, er
 	s, f := c.p.NewState()
 	x.s = s
 	if opts.OnRun != nil {
-		opts.OnRun(RunInfo{Run: r})
+		opts.OnRun(engine.RunInfo{Run: r, Start: true})
 	}
 	over := f != nil
 	if !over {
@@ -177,8 +178,8 @@ func (c *crew) runOnce(ctx context.Context, r int, opts Options) (*runResult, er
 func (c *crew) result(x *run) *runResult {
 	res := &runResult{run: x.r, steps: x.steps, switches: x.switches, failure: x.failure, threads: c.list(), hash: x.s.Hash()}
 	if x.opts.OnRun != nil {
-		x.opts.OnRun(RunInfo{Run: x.r, End: true, Verdict: verdictOf(x.failure), Failure: x.failure,
-			Steps: len(x.steps), Switches: x.switches, Threads: res.threads})
+		x.opts.OnRun(engine.RunInfo{Run: x.r, Verdict: verdictOf(x.failure), Failure: x.failure,
+			Steps: len(x.steps), Switches: x.switches})
 	}
 	return res
 }
@@ -320,7 +321,7 @@ func (x *run) body(i int, th *osthread.Thread) (err error) {
 			}
 			continue
 		}
-		work, done := x.step(i, th.TID(), waited)
+		work, done := x.step(i, th.TID())
 		holding = false
 		x.ticket.V()
 		waited = false
@@ -365,7 +366,7 @@ func (x *run) block(i, tid int, waited bool) (*sem.Word, uint32, error) {
 		return nil, 0, fmt.Errorf("program %s: thread %s cannot step and waits for %q, which has no futex word", x.p.Name(), x.p.Threads()[i], st.Waiting)
 	}
 	if !waited && x.opts.Trace != nil {
-		x.opts.Trace(Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Wait: true, Waiting: st.Waiting})
+		x.opts.Trace(engine.StepInfo{Run: x.r, StepInfo: program.StepInfo{Thread: i, Var: -1}, Name: x.p.Threads()[i], TID: tid, Wait: true, Waiting: st.Waiting})
 	}
 	return w, w.Load(), nil
 }
@@ -374,7 +375,7 @@ func (x *run) block(i, tid int, waited bool) (*sem.Word, uint32, error) {
 // schedule, waking whoever waits on what it changed, and ending the run
 // if it is over. It returns how long the step works and whether thread i
 // is done (it has finished, or the run is over).
-func (x *run) step(i, tid int, resumed bool) (time.Duration, bool) {
+func (x *run) step(i, tid int) (time.Duration, bool) {
 	a, _ := x.s.Next(i)
 	info, err := x.s.Step(i)
 	if err != nil { // IsEnabled said it could: a bug of the model's
@@ -398,8 +399,8 @@ func (x *run) step(i, tid int, resumed bool) (time.Duration, bool) {
 	}
 	done := x.s.Done(i)
 	if x.opts.Trace != nil {
-		x.opts.Trace(Event{Run: x.r, Thread: i, Name: x.p.Threads()[i], TID: tid, Index: len(x.steps) - 1,
-			Action: a, Info: info, Resumed: resumed, Done: done})
+		x.opts.Trace(engine.StepInfo{Run: x.r, Name: x.p.Threads()[i], TID: tid, Step: len(x.steps) - 1,
+			StepInfo: info, Done: done})
 	}
 	if over {
 		x.end(f)

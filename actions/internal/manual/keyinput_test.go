@@ -135,7 +135,7 @@ func TestGameOnATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if _, err := Play(t.Context(), p, in, &out, Options{Echo: true}); err != nil {
+	if _, err := playGame(t, t.Context(), p, in, &out, Options{Echo: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"no Enter needed", "a or b > a\n", "a or b > q\n"} {

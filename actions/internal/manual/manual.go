@@ -23,6 +23,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -38,8 +39,6 @@ type Options struct {
 	Echo bool
 	// Note, if not empty, is said after the rules (a time limit, say).
 	Note string
-	// Control is passed to the game (MaxSteps, Trace and OnRun count).
-	Control control.Options
 }
 
 type player struct {
@@ -73,28 +72,24 @@ func (pl *player) write(text string) {
 	io.WriteString(pl.out, b.String())
 }
 
-// Play runs p with the player choosing every step from in, showing the
+// Play has the player choose every step of game g from in, showing the
 // game on out, until the program breaks, the player stops (q, or the end
 // of the input), or ctx ends. A run that ends without breaking the
 // program waits for an undo or a stop. It returns the outcome of the run
 // as it stands at the end ([control.Game.Finish]); its schedule replays
 // the game. The error is for the game itself: ctx ending, threads that
-// could not run.
-func Play(ctx context.Context, p *program.Program, in Input, out io.Writer, opts Options) (control.Outcome, error) {
-	g, err := control.NewGame(p, opts.Control)
-	if err != nil {
-		return control.Outcome{Run: -1, Verdict: program.Pass}, err
-	}
+// could not run. It is what a [control.Player] at a terminal does.
+func Play(ctx context.Context, g *control.Game, in Input, out io.Writer, opts Options) (engine.Outcome, error) {
+	p := g.Program()
 	defer endGame(in)
 	pl := &player{p: p, g: g, out: out, file: opts.File, replay: opts.Replay, echo: opts.Echo, keys: singleKeys(in)}
 	pl.intro()
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)
 	}
-	err = pl.loop(ctx, in)
-	if err != nil {
+	if err := pl.loop(ctx, in); err != nil {
 		g.Close()
-		return control.Outcome{Run: -1, Verdict: program.Pass}, err
+		return engine.Outcome{Run: -1, Verdict: program.Pass}, err
 	}
 	res, err := g.Finish(ctx)
 	if err != nil {
@@ -177,13 +172,18 @@ func (pl *player) apply(ctx context.Context, keys []key) (quit bool, err error) 
 		case cmdHelp:
 			pl.help()
 		case cmdUndo:
-			for range k.count {
-				if !pl.g.Undo() {
-					pl.say("  nothing to undo")
-					break
-				}
+			undone := 0
+			for undone < k.count && pl.g.Undo() {
+				undone++
 			}
-			pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			switch {
+			case undone == 0:
+				pl.say("  nothing to undo")
+			case undone < k.count:
+				pl.say("  undone: back to step %d (nothing more to undo)", len(pl.g.Steps())+1)
+			default:
+				pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+			}
 		case cmdStep:
 			for range k.count {
 				if over, _ := pl.g.Over(); over {

@@ -5,15 +5,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
+
+// playGame plays a game of p on threads of its own.
+func playGame(t *testing.T, ctx context.Context, p *program.Program, in Input, out io.Writer, opts Options) (engine.Outcome, error) {
+	t.Helper()
+	g, err := control.NewGame(p, control.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Play(ctx, g, in, out, opts)
+}
 
 func prog(t *testing.T, name string) *program.Program {
 	t.Helper()
@@ -40,7 +53,7 @@ func prog(t *testing.T, name string) *program.Program {
 func game(t *testing.T, p *program.Program, input string) (string, *bytes.Buffer, error) {
 	t.Helper()
 	var out bytes.Buffer
-	o, err := Play(t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
+	o, err := playGame(t, t.Context(), p, NewInput(strings.NewReader(input)), &out, Options{File: "lab.yaml", Echo: true, Replay: func(sched string) string { return "pmrun run lab.yaml --replay " + sched }})
 	return o.ScheduleText, &out, err
 }
 
@@ -165,7 +178,7 @@ func TestQuitAndKeys(t *testing.T) {
 		`  "a0": a count is a number from 1 to 100000`,
 		`  "q3": only a thread or an undo takes a count`,
 		"  a T0: 29: wait multiplex",
-		"Stopped after 1 steps, before the run ended.",
+		"Stopped after 1 step, before the run ended.",
 	)
 	if !strings.HasSuffix(sched, ":a") {
 		t.Errorf("schedule %s: want one step of T0", sched)
@@ -186,7 +199,7 @@ func TestCancel(t *testing.T) {
 	var out bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		_, err := Play(ctx, p, NewInput(r), &out, Options{})
+		_, err := playGame(t, ctx, p, NewInput(r), &out, Options{})
 		done <- err
 	}()
 	w.WriteString("a\n")
@@ -251,5 +264,26 @@ func TestTerminalTextEscaped(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the game lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestUndoAtStart: an undo with nothing to undo says so, and only that;
+// one that runs out part way says where it stopped.
+func TestUndoAtStart(t *testing.T) {
+	p := prog(t, "flaglock")
+	_, out, err := game(t, p, "u\na u3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out.String(),
+		"a or b > u",
+		"  nothing to undo",
+		"step 1",
+		"a or b > a u3",
+		"  a A: 7: while flag",
+		"  undone: back to step 1 (nothing more to undo)",
+	)
+	if n := strings.Count(out.String(), "undone"); n != 1 {
+		t.Errorf("%d lines say undone, want 1:\n%s", n, out)
 	}
 }

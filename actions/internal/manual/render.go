@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -132,7 +132,7 @@ func value(v int64, isBool bool) string {
 }
 
 // outro says how the game ended and how to play it again.
-func (pl *player) outro(out control.Outcome) {
+func (pl *player) outro(out engine.Outcome) {
 	pl.say("")
 	switch {
 	case out.Failure != nil:
@@ -143,7 +143,11 @@ func (pl *player) outro(out control.Outcome) {
 	case out.Complete:
 		pl.say("Every thread finished and every check held: the program survived this schedule.")
 	default:
-		pl.say("Stopped after %d steps, before the run ended.", out.Steps)
+		steps := "steps"
+		if out.Steps == 1 {
+			steps = "step"
+		}
+		pl.say("Stopped after %d %s, before the run ended.", out.Steps, steps)
 	}
 	if out.Interleaving != nil && len(out.Interleaving.Rows) > 0 {
 		pl.say("")
