@@ -109,6 +109,10 @@ type Interleaving struct {
 	Initial []int64 // the values before the first step
 	Rows    []Row
 	Failure *Failure
+	// Repeats says that the last Repeats rows go round for ever: after
+	// them the run is back in the state it was in before them (a
+	// livelock, or a spin nobody releases).
+	Repeats int
 }
 
 // Row is one step of an interleaving.
@@ -208,9 +212,19 @@ func (il *Interleaving) Format() string {
 		line(il.Initial, make([]string, len(il.Threads)))
 	}
 	for r, row := range il.Rows {
+		if il.Repeats > 0 && r == len(il.Rows)-il.Repeats {
+			if il.Repeats == 1 {
+				b.WriteString("↻ the step below goes round for ever: after it the run is back where it was here\n")
+			} else {
+				fmt.Fprintf(&b, "↻ the %d steps below go round for ever: after them the run is back where it was here\n", il.Repeats)
+			}
+		}
 		cells := make([]string, len(il.Threads))
 		cells[row.Thread] = ops[r]
 		line(row.Values, cells)
+	}
+	if il.Repeats > 0 {
+		b.WriteString("↻ back to where the loop starts, and round again, for ever\n")
 	}
 	if il.Failure != nil {
 		fmt.Fprintf(&b, "%s: %s\n", il.Failure.Verdict, il.Failure.Msg)

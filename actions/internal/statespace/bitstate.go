@@ -135,6 +135,9 @@ func (b *bitSearch) run(ctx context.Context, start time.Time) Result {
 				return res
 			}
 			res.Bytes = max(res.Bytes, int64(len(b.bits))*8+stackBytes())
+			if b.o.Progress != nil && steps&(1<<20-1) == 0 {
+				b.o.Progress(Progress{States: res.States, Transitions: res.Transitions, Depth: res.Depth, Bytes: res.Bytes, Elapsed: time.Since(start)})
+			}
 		}
 		top := &frames[len(frames)-1]
 		cur := words[(len(frames)-1)*b.words : len(frames)*b.words]

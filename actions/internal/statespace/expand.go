@@ -185,6 +185,9 @@ func (w *worker) endLevel() {
 // key, adds it when it is new, and returns the edge to it.
 func (w *worker) visit(succ []int64, fp, key uint64) uint32 {
 	s := w.s
+	if s.frozen.Load() {
+		return w.look(succ, fp, key)
+	}
 	slot, val, added := s.tab.claim(fp)
 	if !added {
 		if val&provFlag != 0 {
@@ -236,4 +239,36 @@ func anyEnabled(s *program.State, n int) bool {
 		}
 	}
 	return false
+}
+
+// look is visit once the search is frozen: a state seen is found, a new
+// one is not kept, but whether it is a failing final state is told as a
+// failing step (its key, its kind), so that the level's failures are all
+// found.
+func (w *worker) look(succ []int64, fp, key uint64) uint32 {
+	s := w.s
+	if val := s.tab.find(fp); val != 0 {
+		if val&provFlag != 0 {
+			lower(&s.recs.at(val&^provFlag).key, key)
+		}
+		return failEdge // the graph of a frozen level is not kept
+	}
+	v := s.p.View(succ)
+	if anyEnabled(&v, s.n) {
+		return failEdge
+	}
+	if s.o.OnEnd != nil {
+		s.o.OnEnd(succ)
+	}
+	if f := v.End(); f != nil {
+		w.failures++
+		w.kinds[kindOf(f)]++
+		if key < w.failKey {
+			w.failKey, w.fail = key, f
+		}
+		if w.watch {
+			w.stepFails = append(w.stepFails, stepFail{key, kindOf(f)})
+		}
+	}
+	return failEdge
 }

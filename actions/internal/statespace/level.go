@@ -3,6 +3,8 @@ package statespace
 import (
 	"slices"
 	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
 // assemble ends the expansion of the level [from, to): it numbers the new
@@ -64,7 +66,11 @@ func (s *search) assemble(from, to uint32) {
 		}
 	}
 	if deepKey != noKey {
+		// One failure, whatever the number of states too deep: the runs
+		// are longer than allowed.
 		s.tooDeep = true
+		s.failures++
+		s.kinds[kindOf(s.maxStepsFailure())]++
 	}
 	for _, w := range workers {
 		w.endLevel()
@@ -222,4 +228,51 @@ func (s *search) progress(last bool) {
 	}
 	s.lastProg = now
 	s.o.Progress(Progress{States: int64(s.levels[len(s.levels)-1]), Transitions: s.trans, Depth: len(s.levels) - 2, Bytes: s.used(), Elapsed: now.Sub(s.start)})
+}
+
+// finishFrozen ends a level a bound froze: what the workers counted is
+// taken in, and the failure to show, if none was found before, is the
+// level's first (by key) failing step or step to a failing final state;
+// the level's states are not numbered and its graph is not kept, since
+// the search stops here.
+func (s *search) finishFrozen() {
+	failKey := noKey
+	var fail *program.Failure
+	var fails []stepFail
+	for _, w := range s.workers {
+		s.trans += w.trans
+		s.failures += w.failures
+		for k, n := range w.kinds {
+			s.kinds[k] += n
+		}
+		if w.failKey < failKey {
+			failKey, fail = w.failKey, w.fail
+		}
+		fails = append(fails, w.stepFails...)
+		for _, f := range w.endFails {
+			key := s.recs.at(f.id).key.Load()
+			fails = append(fails, stepFail{key, f.kind})
+			if key < failKey {
+				failKey, fail = key, nil
+			}
+		}
+	}
+	if s.first == nil && failKey != noKey {
+		var kind Kind
+		for _, f := range fails {
+			if f.key == failKey {
+				kind = f.kind
+			}
+		}
+		s.first = &candidate{parent: int64(failKey >> 8), thread: int(failKey & 0xff), state: -1, failure: fail}
+		s.targets = &targets{steps: s.level + 1, fails: map[uint64]bool{}}
+		for _, f := range fails {
+			if f.kind == kind {
+				s.targets.fails[f.key] = true
+			}
+		}
+	}
+	s.stopMu.Lock()
+	s.stopped.Store(true)
+	s.stopMu.Unlock()
 }

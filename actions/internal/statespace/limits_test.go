@@ -2,6 +2,7 @@ package statespace
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,5 +50,32 @@ func TestStops(t *testing.T) {
 	res = mustSearch(t, p, Options{MaxSteps: 5})
 	if res.Stop != StopMaxSteps || res.Complete || res.Failure == nil || res.Failure.Failure.Verdict != program.MaxSteps || len(res.Failure.Steps) != 5 {
 		t.Errorf("max_steps: complete %v, stop %q, failure %+v", res.Complete, res.Stop, res.Failure)
+	}
+}
+
+// TestBoundInALevel: a bound reached in the middle of a level stops the
+// search at the end of that level, which it finishes without keeping new
+// states: the level's failures are found, the same whatever the number
+// of workers.
+func TestBoundInALevel(t *testing.T) {
+	t.Parallel()
+	p := prog(t, "racy")
+	var first []int
+	for _, workers := range []int{1, 2, 5} {
+		for _, opts := range []Options{{MaxStates: 12}, {MaxStates: 20}} {
+			opts.Workers = workers
+			res := mustSearch(t, p, opts)
+			if res.Complete || res.Failure == nil || res.Failure.Failure.Verdict != program.Assert {
+				t.Fatalf("%+v: complete %v (%s), failure %+v; want an assert found, incomplete", opts, res.Complete, res.Stop, res.Failure)
+			}
+			if _, f := replay(t, p, res.Failure.Steps); f == nil || f.Verdict != program.Assert {
+				t.Errorf("%+v: the steps shown end in %v", opts, f)
+			}
+			if first == nil {
+				first = res.Failure.Steps
+			} else if !slices.Equal(first, res.Failure.Steps) {
+				t.Errorf("%+v: shows %v, another search %v", opts, res.Failure.Steps, first)
+			}
+		}
 	}
 }

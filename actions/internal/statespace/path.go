@@ -31,7 +31,7 @@ func (s *search) shortPath(tg *targets) []int {
 	inLevel := func(v uint32, k int) bool { return v >= s.levels[k] && v < s.levels[k+1] }
 	for k := L - 1; k >= 0; k-- {
 		for u := s.levels[k]; u < s.levels[k+1]; u++ {
-			if useful.has(int(u)) {
+			if useful.has(int(u)) || int(u)+1 >= s.off.len() { // a level not kept: only its failing steps are known
 				continue
 			}
 			for e := s.off.at(int(u)); e < s.off.at(int(u)+1); e++ {
@@ -48,21 +48,25 @@ func (s *search) shortPath(tg *targets) []int {
 	enabled := make([]int, 0, s.n)
 	for k := range L {
 		enabled = st.AppendEnabled(enabled[:0])
-		a := s.off.at(int(u))
 		pick, next := -1, uint32(0)
-		for j, t := range enabled {
-			var ok bool
-			v := s.edges.at(int(a) + j)
-			if v == failEdge {
-				ok = k == L-1 && tg.fails[uint64(u)<<8|uint64(t)]
-			} else {
-				// At the last level only the targets are marked.
-				ok = inLevel(v, k+1) && useful.has(int(v))
+		if k == L-1 { // a failing step ends the run
+			for _, t := range enabled {
+				if tg.fails[uint64(u)<<8|uint64(t)] && (pick < 0 || t == last) {
+					pick = t
+				}
 			}
-			if ok && (pick < 0 || t == last) {
-				pick, next = t, v
-				if t == last {
-					break
+		}
+		if pick < 0 && int(u)+1 < s.off.len() { // else a level not kept: only its failing steps are known
+			a := s.off.at(int(u))
+			for j, t := range enabled {
+				v := s.edges.at(int(a) + j)
+				// At the last level only the targets are marked.
+				ok := v != failEdge && inLevel(v, k+1) && useful.has(int(v))
+				if ok && (pick < 0 || t == last) {
+					pick, next = t, v
+					if t == last {
+						break
+					}
 				}
 			}
 		}

@@ -158,6 +158,14 @@ func (s *search) lasso(y uint32, scc []uint32) *Found {
 	st := s.replay(prefix)
 	loop := s.threads(st, cycle)
 	f := &program.Failure{Verdict: program.MaxSteps, Pos: s.p.Def().Pos,
-		Msg: fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): the %d steps after them repeat for ever", len(prefix), len(loop))}
+		Msg: fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): %s", len(prefix), goesRound(len(loop)))}
 	return &Found{Steps: append(slices.Clone(prefix), loop...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: loop}}
+}
+
+// goesRound says that the last n steps of a run go round for ever.
+func goesRound(n int) string {
+	if n == 1 {
+		return "the next step goes round for ever"
+	}
+	return fmt.Sprintf("the next %d steps go round for ever", n)
 }

@@ -50,6 +50,7 @@ type search struct {
 	headroom int64
 
 	stopped atomic.Bool
+	frozen  atomic.Bool // a bound was reached: finish the level, keep no new state
 	stopMu  sync.Mutex
 	stop    Stop
 	err     error
@@ -132,6 +133,7 @@ func (s *search) run() Result {
 			s.failures++
 			s.kinds[kindOf(f)]++
 			s.first = &candidate{parent: -1, state: 0, failure: f}
+			s.targets = &targets{ends: []uint32{0}}
 		} else {
 			s.passEnd = 0
 		}
@@ -146,6 +148,9 @@ func (s *search) run() Result {
 			break
 		}
 		if !s.expandLevel(from, to) {
+			if s.frozen.Load() && !s.stopped.Load() {
+				s.finishFrozen()
+			}
 			break
 		}
 		s.assemble(from, to)
@@ -180,7 +185,7 @@ func (s *search) expandLevel(from, to uint32) bool {
 	work := func(w *worker) {
 		for !s.stopped.Load() {
 			s.tab.mu.RLock()
-			if s.tab.full(s.headroom) {
+			if s.tab.full(s.headroom) && !s.frozen.Load() {
 				s.tab.mu.RUnlock()
 				s.grow()
 				continue
@@ -207,7 +212,7 @@ func (s *search) expandLevel(from, to uint32) bool {
 		}
 		wg.Wait()
 	}
-	return !s.stopped.Load()
+	return !s.stopped.Load() && !s.frozen.Load()
 }
 
 // grow makes the table larger, unless that would pass the memory bound.
@@ -220,7 +225,7 @@ func (s *search) grow() {
 	// While it grows, the table is there twice.
 	both := s.used() + s.tab.grownBytes(s.headroom)
 	if both > s.softBytes() {
-		s.halt(StopMemory)
+		s.freeze(StopMemory)
 		return
 	}
 	s.notePeak(both)
@@ -233,10 +238,11 @@ func (s *search) check(w *worker) {
 	switch {
 	case w.overflow:
 		s.halt(StopMemory)
+	case s.frozen.Load():
 	case s.tab.count.Load() > int64(s.o.MaxStates):
-		s.halt(StopMaxStates)
+		s.freeze(StopMaxStates)
 	case s.used() > s.softBytes():
-		s.halt(StopMemory)
+		s.freeze(StopMemory)
 	case s.ctx.Err() != nil:
 		s.haltErr(StopCanceled, context.Cause(s.ctx))
 	case s.o.Budget > 0 && time.Since(s.start) > s.o.Budget:
@@ -252,6 +258,20 @@ func (s *search) softBytes() int64 {
 }
 
 func (s *search) halt(why Stop) { s.haltErr(why, nil) }
+
+// freeze stops the search at the end of the level under way: the rest of
+// the level is expanded without keeping a new state (so with no more
+// memory), to find every failure the level holds; then the search stops,
+// for why. A bound reached in the middle of a level thus reports what the
+// whole level found, whatever the number of workers.
+func (s *search) freeze(why Stop) {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.stop == "" {
+		s.stop = why
+	}
+	s.frozen.Store(true)
+}
 
 func (s *search) haltErr(why Stop, err error) {
 	s.stopMu.Lock()
