@@ -14,29 +14,42 @@ import (
 // nothing to scan in them, a grown table's old slots go back to the
 // system at once instead of at the next collection, and the memory a
 // search takes is what it counts (Options.MaxBytes bounds the process's
-// resident set, not a heap that may be twice its live size). Mappings of
-// 2 MiB or more ask for transparent huge pages, so that a table of
-// hundreds of megabytes costs fewer TLB misses.
+// resident set, not a heap that may be twice its live size). The table,
+// once it takes 2 MiB or more, asks for transparent huge pages, so that a
+// table of hundreds of megabytes costs fewer TLB misses. Arrays under
+// 4 MiB come from Go's heap: a mapping costs system calls, and unmapping
+// one interrupts every CPU the process runs on, which a small search
+// would pay for nothing.
 type arena struct {
 	mu   sync.Mutex
 	maps map[*byte]int // start → length
 	size int64
 }
 
-const hugePage = 2 << 20
+const (
+	hugePage   = 2 << 20
+	mapAtLeast = 4 << 20
+)
 
-// alloc maps n zeroed bytes. When the system refuses a mapping, it
-// allocates them on Go's heap instead (where running out of memory is
-// fatal, as for any allocation).
-func (a *arena) alloc(n int) []byte {
+// alloc returns n zeroed bytes, mapped when there are 4 MiB or more (with
+// huge pages when huge and 2 MiB or more). When the system refuses a
+// mapping, it allocates them on Go's heap instead (where running out of
+// memory is fatal, as for any allocation).
+func (a *arena) alloc(n int, huge bool) []byte {
 	if n == 0 {
 		return nil
+	}
+	a.mu.Lock()
+	a.size += int64(n)
+	a.mu.Unlock()
+	if n < mapAtLeast {
+		return make([]byte, n)
 	}
 	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
 	if err != nil {
 		return make([]byte, n)
 	}
-	if n >= hugePage {
+	if huge && n >= hugePage {
 		_ = syscall.Madvise(b, 14) // MADV_HUGEPAGE; a kernel without it is no worse off
 	}
 	a.mu.Lock()
@@ -44,12 +57,12 @@ func (a *arena) alloc(n int) []byte {
 		a.maps = map[*byte]int{}
 	}
 	a.maps[&b[0]] = n
-	a.size += int64(n)
 	a.mu.Unlock()
 	return b
 }
 
-// free unmaps b, which alloc returned.
+// free gives back b, which alloc returned: unmapped, or left to the
+// collector.
 func (a *arena) free(b []byte) {
 	if len(b) == 0 {
 		return
@@ -57,9 +70,10 @@ func (a *arena) free(b []byte) {
 	a.mu.Lock()
 	n, ok := a.maps[&b[0]]
 	delete(a.maps, &b[0])
-	if ok {
-		a.size -= int64(n)
+	if !ok {
+		n = len(b)
 	}
+	a.size -= int64(n)
 	a.mu.Unlock()
 	if ok {
 		_ = syscall.Munmap(b[:n:n])
@@ -83,10 +97,14 @@ func (a *arena) bytes() int64 {
 	return a.size
 }
 
-// allocOf maps n zeroed values of type T (which must hold no pointers).
-func allocOf[T any](a *arena, n int) []T {
+// allocOf returns n zeroed values of type T (which must hold no
+// pointers), mapped as alloc says.
+func allocOf[T any](a *arena, n int) []T { return allocHuge[T](a, n, false) }
+
+// allocHuge is allocOf, with huge pages when huge.
+func allocHuge[T any](a *arena, n int, huge bool) []T {
 	var zero T
-	b := a.alloc(n * int(unsafe.Sizeof(zero)))
+	b := a.alloc(n*int(unsafe.Sizeof(zero)), huge)
 	if b == nil {
 		return nil
 	}
@@ -109,7 +127,7 @@ func grown[T any](a *arena, s []T, n int) []T {
 	if len(s)+n <= cap(s) {
 		return s
 	}
-	c := max(2*cap(s), len(s)+n, 1024)
+	c := max(2*cap(s), len(s)+n, 64)
 	t := allocOf[T](a, c)[:len(s)]
 	copy(t, s)
 	if cap(s) > 0 {

@@ -10,7 +10,7 @@ type u32s struct {
 	n     int
 }
 
-const u32PageBits = 18
+const u32PageBits = 14
 
 func (a *u32s) len() int { return a.n }
 

@@ -22,7 +22,7 @@ type store struct {
 // ref locates a vector: page<<32 | offset.
 type ref uint64
 
-const pageSize = 1 << 20
+const pageSize = 64 << 10
 
 func newStore(mem *arena, words int, free *[][]byte, freeMu *sync.Mutex) *store {
 	size := pageSize
@@ -44,7 +44,7 @@ func (s *store) page() (int, []byte) {
 	}
 	s.freeMu.Unlock()
 	if pg == nil {
-		pg = s.mem.alloc(s.pageSize)[:0]
+		pg = s.mem.alloc(s.pageSize, false)[:0]
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -38,7 +38,7 @@ const tableLoad = 11
 const slotBytes = 16
 
 func newTable(mem *arena, capacity int) *table {
-	n := 1 << 14
+	n := 1 << 10
 	for n*tableLoad/16 < capacity {
 		n *= 2
 	}
@@ -48,7 +48,7 @@ func newTable(mem *arena, capacity int) *table {
 }
 
 func (t *table) alloc(n int) {
-	t.slots = allocOf[slot](t.mem, n)
+	t.slots = allocHuge[slot](t.mem, n, true)
 	t.mask = uint64(n - 1)
 	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
 	t.limit = int64(n) * tableLoad / 16
