@@ -15,7 +15,7 @@ import (
 // for each of ten million shards is beyond any memory).
 func TestMemoryBound(t *testing.T) {
 	t.Parallel()
-	const bound = 48 << 20
+	const bound = 24 << 20
 	for _, shard := range []Shard{{}, {Index: 0, Count: 10_000_000}} {
 		res := mustSearch(t, prog(t, "many_steps"), Options{MaxBytes: bound, Shard: shard})
 		if res.Complete || res.Stop != StopMemory {
@@ -24,7 +24,7 @@ func TestMemoryBound(t *testing.T) {
 		if res.Bytes > bound || res.Bytes < bound/2 {
 			t.Errorf("shard %s: kept %d bytes at most, bound %d", shard, res.Bytes, bound)
 		}
-		if res.States < 10_000 {
+		if res.States < 5_000 {
 			t.Errorf("shard %s: stopped after %d states", shard, res.States)
 		}
 	}
@@ -46,9 +46,9 @@ func TestStops(t *testing.T) {
 	if err == nil || res.Stop != StopCanceled || res.Complete {
 		t.Errorf("canceled: complete %v, stop %q, error %v", res.Complete, res.Stop, err)
 	}
-	// A state 5 steps away that can still step: max_steps, shown.
-	res = mustSearch(t, p, Options{MaxSteps: 5})
-	if res.Stop != StopMaxSteps || res.Complete || res.Failure == nil || res.Failure.Failure.Verdict != program.MaxSteps || len(res.Failure.Steps) != 5 {
+	// A state 3 steps away that can still step: max_steps, shown.
+	res = mustSearch(t, p, Options{MaxSteps: 3})
+	if res.Stop != StopMaxSteps || res.Complete || res.Failure == nil || res.Failure.Failure.Verdict != program.MaxSteps || len(res.Failure.Steps) != 3 {
 		t.Errorf("max_steps: complete %v, stop %q, failure %+v", res.Complete, res.Stop, res.Failure)
 	}
 }
