@@ -12,6 +12,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -82,7 +83,7 @@ type programResult struct {
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
-	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 for a replay, or when no run was made"`
+	Run          int            `result:"run" doc:"the number of the shown run, from 0 (for a failure shrunk, the run that found it: steps, switches, schedule, interleaving and final are then the shrunk run's, original_steps and original_switches the run's own); -1 for a replay, or when no run was made"`
 	Runs         int            `result:"runs" doc:"how many runs were made"`
 	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored); when false, note says why"`
 	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
@@ -96,6 +97,7 @@ type programResult struct {
 	Threads      []string       `result:"threads" doc:"the program's threads, each a real OS thread of that name"`
 	Runtime      time.Duration  `result:"runtime" doc:"how long the runs took"`
 	// What the controlled schedulers add.
+	OriginalSteps    int     `result:"original_steps" doc:"the shown failure's steps before it was shrunk: the steps of run run"`
 	OriginalSwitches int     `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
 	States           int     `result:"states" doc:"exhaustive: the distinct states explored"`
@@ -318,7 +320,7 @@ func programResultOf(file string, rerun []string, p *program.Program, o engine.O
 		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
 		Threads: p.Threads(), Runtime: o.Runtime,
 		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
-		OriginalSwitches: o.OriginalSwitches, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
+		OriginalSteps: o.OriginalSteps, OriginalSwitches: o.OriginalSwitches, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
 	}
 	if n := o.Interleavings; n != nil {
 		r.Interleavings = math.MaxInt64
@@ -373,18 +375,7 @@ func failureText(file string, f *program.Failure) string {
 // replayCommand is the command line that replays schedule: pmrun run with
 // rerun, the arguments that run the scenario again as this run did
 // ([Host.Rerun]: the file, its --var values, its seed), and the schedule.
-func replayCommand(rerun []string, sched string) string {
-	if len(rerun) == 0 || sched == "" {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString("pmrun run")
-	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
-		b.WriteString(" ")
-		b.WriteString(shellQuote(a))
-	}
-	return b.String()
-}
+func replayCommand(rerun []string, sched string) string { return picture.ReplayCommand(rerun, sched) }
 
 // gradeReplayCommand is the command line that replays schedule on a
 // student's program in the lab.
@@ -392,15 +383,19 @@ func gradeReplayCommand(lab, student, sched string) string {
 	if sched == "" {
 		return ""
 	}
-	return "pmrun grade " + shellQuote(lab) + " " + shellQuote(student) + " --replay " + sched
+	return "pmrun grade " + picture.ShellQuote(lab) + " " + picture.ShellQuote(student) + " --replay " + sched
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
-		return s
+// resultFields reads a result's fields as text.
+type resultFields Result
+
+// Str is the field as text; "" when there is none.
+func (r resultFields) Str(name string) string {
+	v, ok := r[name]
+	if !ok {
+		return ""
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return fmt.Sprint(v)
 }
 
 // programNote is what the console prints under a program step that found
@@ -425,6 +420,9 @@ func programNote(r Result) []string {
 		where = "in the replay"
 	case states > 0: // a search of states, not runs
 		where = fmt.Sprintf("in %v steps (%v failing among %v states)", r["steps"], r["failures"], states)
+	}
+	if shrunk := shrunkText(resultFields(r)); shrunk != "" {
+		where += ", " + shrunk // the values shown are the shrunk run's, not run r["run"]'s own
 	}
 	lines := []string{fmt.Sprintf("found %v %s: %s", r["verdict"], where, f)}
 	if ex, _ := r["explanation"].(string); ex != "" && !strings.Contains(f, ex) {

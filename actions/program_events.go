@@ -144,11 +144,36 @@ func programEndLine(o Occurrence) string {
 	if !runDrawn(o) {
 		return ""
 	}
-	line := fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
+	run := "run " + o.Fields.Str("run")
+	if shrunk := shrunkText(o.Fields); shrunk != "" {
+		run += ", " + shrunk // the steps and the failure are the shrunk run's
+	}
+	line := fmt.Sprintf("%s %s: %s after %s steps", o.Fields.Str("program"), run, o.Fields.Str("verdict"), o.Fields.Str("steps"))
 	if f := o.Fields.Str("failure"); f != "" {
 		line += ": " + f
 	}
 	return line
+}
+
+// shrunkText says how a shown run was shrunk from the run that found
+// it, from an event's or a result's steps, switches, original_steps and
+// original_switches: "shrunk from 25 switches to 3"; "" when it was
+// not.
+func shrunkText(f interface{ Str(string) string }) string {
+	steps, switches := f.Str("steps"), f.Str("switches")
+	fromSteps, fromSwitches := f.Str("original_steps"), f.Str("original_switches")
+	if fromSteps == "" || fromSwitches == "" {
+		return ""
+	}
+	switch {
+	case fromSteps != steps && fromSwitches != switches:
+		return fmt.Sprintf("shrunk from %s steps and %s switches to %s and %s", fromSteps, fromSwitches, steps, switches)
+	case fromSteps != steps:
+		return fmt.Sprintf("shrunk from %s steps to %s", fromSteps, steps)
+	case fromSwitches != switches:
+		return fmt.Sprintf("shrunk from %s switches to %s", fromSwitches, switches)
+	}
+	return ""
 }
 
 // foundLines is the failing interleaving, in OSTEP's style, and the
@@ -158,8 +183,12 @@ func foundLines(o Occurrence) string {
 	if where == "in run -1" {
 		where = "in the replay"
 	}
-	return fmt.Sprintf("%s found %s of program %s; schedule %s\n%s",
-		o.Fields.Str("verdict"), where, o.Fields.Str("program"), o.Fields.Str("schedule"),
+	where += " of program " + o.Fields.Str("program")
+	if shrunk := shrunkText(o.Fields); shrunk != "" {
+		where += ", " + shrunk
+	}
+	return fmt.Sprintf("%s found %s; schedule %s\n%s",
+		o.Fields.Str("verdict"), where, o.Fields.Str("schedule"),
 		strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 
@@ -265,13 +294,14 @@ func (t *programTracer) onRun(ri engine.RunInfo) {
 	if t.announced {
 		unfinished = t.unfinished
 	}
-	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, unfinished)
+	t.end(ri, unfinished)
 	t.begun = false
 }
 
-// end logs the end of run r, and with trace on how each unfinished
+// end logs the end of run ri.Run, and with trace on how each unfinished
 // thread was left.
-func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfinished func(i int) string) {
+func (t *programTracer) end(ri engine.RunInfo, unfinished func(i int) string) {
+	r, f := ri.Run, ri.Failure
 	verdict, failure, level := string(program.Pass), "", hclog.Info
 	if f != nil {
 		verdict, failure, level = string(f.Verdict), failureText(programFile(t.env.Host.File(), t.p), f), hclog.Warn
@@ -284,9 +314,12 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 		}
 	}
 	kv := []any{"program", t.p.Name(), "run", r, "scheduler", t.scheduler, "verdict", verdict,
-		"failure", failure, "steps", steps, "switches", switches}
+		"failure", failure, "steps", ri.Steps, "switches", ri.Switches}
 	if t.shown {
 		kv = append(kv, "shown", true)
+	}
+	if ri.Shrunk {
+		kv = append(kv, "original_steps", ri.OriginalSteps, "original_switches", ri.OriginalSwitches)
 	}
 	if t.announced {
 		kv = append(kv, "free", true)
@@ -422,7 +455,8 @@ func (t *programTracer) found(o engine.Outcome, r programResult) {
 		return
 	}
 	t.env.EventLevel(hclog.Warn, evScheduleFound, "program failure found", "program", t.p.Name(), "run", o.Run,
-		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving)
+		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving,
+		"steps", r.Steps, "switches", r.Switches, "original_steps", r.OriginalSteps, "original_switches", r.OriginalSwitches)
 	switch f.Verdict {
 	case program.Deadlock:
 		t.env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "program", t.p.Name(), "run", o.Run,

@@ -33,7 +33,7 @@ func TestProgramFreeRuns(t *testing.T) {
 	if f := lost["failure"].(string); !strings.HasPrefix(f, "program.yaml:8:13: expect count == 2 failed: count = 1") {
 		t.Errorf("failure %q", f)
 	}
-	if il := lost["interleaving"].(string); !strings.Contains(il, "count = count + 1 (read)") || !strings.HasSuffix(il, "expect: expect count == 2 failed: count = 1\n") {
+	if il := lost["interleaving"].(string); !strings.Contains(il, "count = count + 1 (read)") || !strings.HasSuffix(il, "expect count == 2 failed: count = 1\n") {
 		t.Errorf("interleaving:\n%s", il)
 	}
 
@@ -323,5 +323,50 @@ func TestProgramLogIsBounded(t *testing.T) {
 	}
 	if size := r.log.b.Len(); size > 400<<10 {
 		t.Errorf("the log takes %d bytes", size)
+	}
+}
+
+// TestProgramShrunkSaysSo: a failure shown shrunk names the run that
+// found it and says it was shrunk, wherever its (shrunk) values are
+// shown: the result, the console's note, the shown run's end event.
+func TestProgramShrunkSaysSo(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, `
+name: shrunk
+seed: 3
+programs:
+  lost:
+    vars: {count: 0}
+    threads:
+      A: &b
+        - repeat: 5
+          do: [set: count = count + 1]
+      B: *b
+      C: *b
+    expect: count == 15
+steps:
+  - id: find
+    program: {run: lost, scheduler: random, runs: 20}
+`)
+	mustPass(t, r)
+	res := r.step(t, "find").Result
+	steps, switches := intField(t, res, "steps"), intField(t, res, "switches")
+	origSteps, origSwitches := intField(t, res, "original_steps"), intField(t, res, "original_switches")
+	if origSwitches <= switches || origSteps < steps {
+		t.Fatalf("steps %d switches %d, original %d %d: want a failure shrunk", steps, switches, origSteps, origSwitches)
+	}
+	spec, _ := actions.Registry().Lookup("program")
+	note := strings.Join(spec.Note(res), "\n")
+	if want := fmt.Sprintf("in run %v (", res["run"]); !strings.Contains(note, want) || !strings.Contains(note, fmt.Sprintf("shrunk from %d switches to %d", origSwitches, switches)) {
+		t.Errorf("note %q: want the run that found it and how it was shrunk", note)
+	}
+	var shown map[string]any
+	for _, ev := range r.events(t, "program_end") {
+		if ev["shown"] == true {
+			shown = ev
+		}
+	}
+	if shown == nil || fmt.Sprint(shown["original_switches"]) != fmt.Sprint(origSwitches) || fmt.Sprint(shown["switches"]) != fmt.Sprint(switches) {
+		t.Errorf("the shown run's end %v: want its switches and the original run's", shown)
 	}
 }

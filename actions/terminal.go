@@ -105,19 +105,20 @@ func Programs(section any) []ProgramInfo {
 	return out
 }
 
-// ProgramThreads are the threads of the program called name of a
-// scenario's programs: section, in order (counted threads W0, W1, …);
-// nil when there is no such program.
-func ProgramThreads(section any, name string) []string {
+// ProgramShape is what a table of the program called name of a
+// scenario's programs: section has columns for: its threads in order
+// (counted threads W0, W1, …) and its shared variables; nil when there is
+// no such program.
+func ProgramShape(section any, name string) (threads, vars []string) {
 	set, _ := section.(*program.Set)
 	if set == nil {
-		return nil
+		return nil, nil
 	}
 	p, err := set.Program(name)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return p.Threads()
+	return p.Threads(), p.Vars()
 }
 
 // PlayProgram plays a game of the program called name of a scenario's

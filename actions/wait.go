@@ -62,6 +62,6 @@ func (w *waitStep) Run(ctx context.Context, env *Env) (Result, error) {
 	case w.thread != "":
 		return hostOf(env).waitThread(ctx, w.thread)
 	}
-	res, err := env.Join(ctx, w.step)
+	res, err := env.Join(ctx, env.Step, w.step)
 	return resultOf(joinedStep{Result: res}), err
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,10 +245,14 @@ type execution struct {
 	out *lang.Outcome
 	bg  map[string]*background
 	bgs []*background
+	// bgAt is each background step by index; joining, what each one is
+	// joining now (see join).
+	bgAt    map[int]*background
+	joining map[*background]*background
 
-	joinFunc func(context.Context, string) (actions.Result, error) // x.join, made once
-	events   *EventLog                                             // log, when it is one
-	fields   []encodedPairs                                        // each step's event fields, by index (see prepare)
+	joinFunc func(context.Context, int, string) (actions.Result, error) // x.join, made once
+	events   *EventLog                                                  // log, when it is one
+	fields   []encodedPairs                                             // each step's event fields, by index (see prepare)
 }
 
 // prepare encodes the fields that each step's step_start and step_end
@@ -288,6 +293,10 @@ func (x *execution) startBackground(st *lang.Step) {
 	if st.ID != "" {
 		x.bg[st.ID] = b
 	}
+	if x.bgAt == nil {
+		x.bgAt = map[int]*background{}
+	}
+	x.bgAt[st.Index] = b
 	x.bgs = append(x.bgs, b)
 	x.mu.Unlock()
 	go func() {
@@ -296,14 +305,42 @@ func (x *execution) startBackground(st *lang.Step) {
 	}()
 }
 
-// join waits for a background step; its failure is the joiner's failure.
-func (x *execution) join(ctx context.Context, id string) (actions.Result, error) {
+// join waits, for the step at index from, for the background step id;
+// its failure is the joiner's failure. A join that would never end is an
+// error at once: a step that joins itself, or background steps that join
+// each other in a cycle (their ids known only when they ran, from a
+// template, so check could not tell).
+func (x *execution) join(ctx context.Context, from int, id string) (actions.Result, error) {
 	x.mu.Lock()
 	b := x.bg[id]
-	x.mu.Unlock()
 	if b == nil {
+		x.mu.Unlock()
 		return nil, fmt.Errorf("step %q has not started in the background (is it after this step?)", id)
 	}
+	if b.st.Index == from {
+		x.mu.Unlock()
+		return nil, fmt.Errorf("step %q waits for itself: it would never end", id)
+	}
+	if self := x.bgAt[from]; self != nil {
+		if cycle := x.joinCycle(self, b); cycle != nil {
+			x.mu.Unlock()
+			names := make([]string, len(cycle))
+			for i, c := range cycle {
+				names[i] = strconv.Quote(c.st.ID)
+			}
+			return nil, fmt.Errorf("background steps wait for each other in a cycle (%s, then %q again): none of them would ever end", strings.Join(names, " waits for "), self.st.ID)
+		}
+		if x.joining == nil {
+			x.joining = map[*background]*background{}
+		}
+		x.joining[self] = b
+		defer func() {
+			x.mu.Lock()
+			delete(x.joining, self)
+			x.mu.Unlock()
+		}()
+	}
+	x.mu.Unlock()
 	select {
 	case <-b.done:
 	case <-ctx.Done():
@@ -316,6 +353,22 @@ func (x *execution) join(ctx context.Context, id string) (actions.Result, error)
 		return b.result.Result, fmt.Errorf("background step %q failed: %w", b.st.Label(), b.result.Err)
 	}
 	return b.result.Result, nil
+}
+
+// joinCycle returns the steps from self round to self again, if self's
+// joining target would close a cycle of joins; nil if not. x.mu is held.
+func (x *execution) joinCycle(self, target *background) []*background {
+	path := []*background{self}
+	for t := target; t != nil; t = x.joining[t] {
+		if t == self {
+			return path
+		}
+		if len(path) > len(x.bgs) {
+			return nil // cannot happen: joining holds no cycle
+		}
+		path = append(path, t)
+	}
+	return nil
 }
 
 // joinBackground waits for every background step not yet joined; a failure

@@ -169,6 +169,35 @@ steps:
     wait: {step: bg}
   - assert: steps.w.result.status == "ok" && steps.bg.slept >= duration("20ms")
 `, "passed", "ok ok ok ok", ""},
+		// A step named by a template that only the run can work out:
+		// waiting for itself, or in a cycle, fails at once, not at the
+		// scenario's timeout.
+		{"background step waits for itself", `
+name: s
+timeout: 1m
+steps:
+  - id: who
+    probe: {text: bg}
+  - id: bg
+    background: true
+    wait: {step: "${{ steps.who.text }}"}
+  - wait: {step: bg}
+`, "failed", "ok failed failed", `step "bg" waits for itself: it would never end`},
+		{"background steps wait for each other", `
+name: s
+timeout: 1m
+steps:
+  - id: who
+    probe: {text: b}
+  - id: a
+    background: true
+    wait: {step: "${{ steps.who.text }}"}
+    retry: {attempts: 20, interval: 10ms}
+  - id: b
+    background: true
+    wait: {step: a}
+    retry: {attempts: 20, interval: 10ms}
+`, "failed", "ok failed failed", `background steps wait for each other in a cycle`},
 		{"background failure at its join", `
 name: s
 steps:

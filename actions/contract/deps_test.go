@@ -14,7 +14,8 @@ const module = "github.com/pmrun/pmrun/"
 
 // TestContractIsALeaf: the contract imports nothing of pmrun, and the
 // loader and the presentation import nothing of pmrun's actions but the
-// contract, so that neither depends on processes, agents or schedulers
+// contract (and linuxonly, the empty package that stops a build for
+// another system with one message), so that neither depends on processes, agents or schedulers
 // (docs/ARCHITECTURE.md draws the graph).
 func TestContractIsALeaf(t *testing.T) {
 	t.Parallel()
@@ -22,10 +23,13 @@ func TestContractIsALeaf(t *testing.T) {
 		pkg     string
 		allowed []string // the pmrun packages it may depend on, beside itself
 	}{
+		// actions/linuxonly, a leaf too, only stops a build for another
+		// system.
 		{"actions/contract", nil},
 		{"actions/contract/view", nil},
-		{"runner/lang", []string{"actions/contract"}},
-		{"runner/report", []string{"actions/contract", "actions/contract/view", "runner/lang", "runner/internal/outfile"}},
+		{"actions/linuxonly", nil},
+		{"runner/lang", []string{"actions/contract", "actions/linuxonly"}},
+		{"runner/report", []string{"actions/contract", "actions/contract/view", "actions/linuxonly", "runner/lang", "runner/internal/outfile"}},
 	} {
 		for _, dep := range deps(t, module+tt.pkg) {
 			rel, ours := strings.CutPrefix(dep, module)

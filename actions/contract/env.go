@@ -37,9 +37,12 @@ type Env struct {
 	Action string
 	// Verbose asks for more detail in events (message payloads).
 	Verbose bool
-	// Join waits for the background step with the given id and returns its
-	// result; the runner provides it.
-	Join func(ctx context.Context, id string) (Result, error)
+	// Join waits, for the step at index from (the joiner's Step), for the
+	// background step with the given id and returns its result; the
+	// runner provides it. A join that could never end (a step joining
+	// itself, background steps joining each other in a cycle) is an error
+	// at once.
+	Join func(ctx context.Context, from int, id string) (Result, error)
 }
 
 // Event logs a structured event of the step at Info level.

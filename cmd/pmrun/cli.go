@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/pmrun/pmrun/runner/lang"
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // cli is what a subcommand works with: its streams.
@@ -96,7 +96,7 @@ func suggestCommand(root *cobra.Command, s string) string {
 		}
 	}
 	sort.Strings(names)
-	return lang.DidYouMean(s, names)
+	return contract.DidYouMean(s, names)
 }
 
 // help prints a command's help on stdout: for pmrun itself, every command

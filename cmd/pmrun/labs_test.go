@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pmrun/pmrun/actions"
 )
 
 // tryLine is a suggestion in a lab's "Things to try": pmrun's arguments,
@@ -19,8 +21,8 @@ var tryLine = regexp.MustCompile(`^#\s*try:\s*(.*?)\s*=>\s*(passes|fails)\b`)
 
 // TestThingsToTry runs every suggestion of every lab with its file and
 // checks that it does what it says: exit 0 for "passes", 1 for "fails".
-// Every lab in scenarios/labs and its folders (labs/book) must suggest
-// something.
+// Every lab in scenarios/labs and its folders (labs/book), and the lab
+// 'pmrun init --lab' writes, must suggest something.
 func TestThingsToTry(t *testing.T) {
 	t.Parallel()
 	bin := pmrunBinary(t)
@@ -30,6 +32,11 @@ func TestThingsToTry(t *testing.T) {
 	if err != nil || err2 != nil || len(labs) == 0 {
 		t.Fatalf("no labs: %v %v", err, err2)
 	}
+	skeleton := filepath.Join(t.TempDir(), "skeleton.yaml")
+	if out, err := exec.Command(bin, "init", "--lab", "skeleton", skeleton).CombinedOutput(); err != nil {
+		t.Fatalf("pmrun init --lab: %v\n%s", err, out)
+	}
+	labs = append(labs, skeleton)
 	for _, lab := range labs {
 		data, err := os.ReadFile(lab)
 		if err != nil {
@@ -43,6 +50,9 @@ func TestThingsToTry(t *testing.T) {
 			}
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(lab, "../../scenarios/labs/"), ".yaml")
+		if lab == skeleton {
+			name = "init --lab"
+		}
 		if len(tries) == 0 {
 			t.Errorf("%s has no \"# try: ARGS => passes|fails: …\" lines under Things to try", lab)
 		}
@@ -71,7 +81,7 @@ func TestThingsToTry(t *testing.T) {
 
 // foundLine is the console's note on a program step that found a failure:
 // its verdict, in which run, and the failure.
-var foundLine = regexp.MustCompile(`(?m)^\s*found (\w+) (?:in run \d+ \([^)]*\)|in the replay): (.*)$`)
+var foundLine = regexp.MustCompile(`(?m)^\s*found (\w+) (?:in run \d+ \([^)]*\)(?:, shrunk from [^:]*)?|in the replay): (.*)$`)
 
 // replayPrinted runs, as a shell would, the last replay line that out (a
 // failing run's console) prints, and wants the same failure from it: the
@@ -101,5 +111,18 @@ func replayPrinted(t *testing.T, bin string, out []byte) {
 	want := fmt.Sprintf("found %s in the replay: %s", last[1], last[2])
 	if !bytes.Contains(replayed, []byte(want)) {
 		t.Errorf("%s: no %q in its output:\n%s", line, want, replayed)
+	}
+}
+
+// TestCLabHeader: the C labs' pmrun.h is the one pmrun builds its library
+// with.
+func TestCLabHeader(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../scenarios/labs/c/pmrun.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != actions.PreloadHeader() {
+		t.Errorf("scenarios/labs/c/pmrun.h differs from pmrun preload --header:\n%s", actions.PreloadHeader())
 	}
 }

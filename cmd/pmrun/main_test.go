@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/runner"
 )
 
@@ -394,10 +396,19 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("check %s printed %q", file, out)
 			}
 			log := filepath.Join(t.TempDir(), "pmrun.log")
-			cmd := exec.Command(bin, "run", "--log", log, file)
+			args := []string{"run", "--log", log, file}
+			lab := strings.Contains(file, "/labs/book/") || strings.Contains(file, "/labs/c/")
+			html := filepath.Join(t.TempDir(), "report.html")
+			if lab {
+				args = append(args, "--report", html)
+			}
+			cmd := exec.Command(bin, args...)
 			out, err = cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("run %s: %v\n%s", file, err, out)
+			}
+			if lab {
+				checkLabReport(t, html, strings.Contains(file, "/labs/book/"))
 			}
 			data, err := os.ReadFile(log)
 			if err != nil {
@@ -407,6 +418,45 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("check counted %d steps in %s, run ended %d", steps, file, ended)
 			}
 		})
+	}
+}
+
+// checkLabReport checks that a lab's report draws its broken attempt's
+// failing interleaving below the find step: each thread's code (a C
+// lab's: the lines of its source that its calls came from), the steps in
+// order, the one that broke the rule (or a deadlock's wait-for graph).
+//
+// A program's model marks the step that broke the rule; a C program's
+// assert or exit breaks no step of pmrun's (model is false).
+func checkLabReport(t *testing.T, html string, model bool) {
+	t.Helper()
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<script type="application/json" class="pmrun-run" data-into="view-1-1">(.*?)</script>`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("the report draws no run")
+	}
+	var run view.Run
+	if err := json.Unmarshal(m[1], &run); err != nil {
+		t.Fatal(err)
+	}
+	failed := run.Deadlock != nil && len(run.Deadlock.Nodes) > 0
+	for _, st := range run.Steps {
+		failed = failed || st.Failed
+	}
+	if run.Kind != "search" || run.Verdict == "pass" || run.Rule == "" || len(run.Steps) == 0 || run.Replay == "" || model && !failed && run.Verdict != "expect" {
+		t.Errorf("the find step's run: kind %s, verdict %s, rule %q, %d steps, failing step or graph %v", run.Kind, run.Verdict, run.Rule, len(run.Steps), failed)
+	}
+	for _, th := range run.Threads {
+		text := ""
+		for _, l := range th.Code {
+			text += l.Text
+		}
+		if strings.TrimSpace(text) == "" {
+			t.Errorf("thread %s has no code: %+v", th.Name, th.Code)
+		}
 	}
 }
 

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"os"
 	"strconv"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
-	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -128,28 +124,17 @@ func (c *cli) menu(mf *menuFlags) error {
 			return usageErrorf("%v", err)
 		}
 	}
-	var logOut io.Writer = io.Discard
 	if !*noLog {
-		f, err := runner.OpenLog(*logPath)
-		if err != nil {
+		if _, m.logBatch, err = openLogFile(*logPath); err != nil {
 			return usageErrorf("log: %v", err)
 		}
 		m.logFile = *logPath
-		m.logBatch = runner.NewLineBatcher(f, 50*time.Millisecond)
-		logOut = m.logBatch
 	}
-	level := hclog.Info
-	if *verbose {
-		level = hclog.Debug
-	}
-	events := newEventLog(logOut, level)
-	events.Tee(m.traceEvent)
-	opt.Log = events
+	rl := newRunLog(opt.RunID, *verbose, m.logBatch, nil, m.traceEvent)
+	opt.Log = rl.logger()
 	closeLog := func() {
-		if m.logBatch != nil {
-			if err := m.logBatch.Close(); err != nil {
-				fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", m.logFile, err)
-			}
+		if err := rl.close(); err != nil {
+			fmt.Fprintf(c.stderr, "pmrun: log %s: %v\n", m.logFile, err)
 		}
 	}
 
@@ -157,9 +142,7 @@ func (c *cli) menu(mf *menuFlags) error {
 	defer stop()
 	opt.Hard = hard
 
-	log := events.With("run_id", opt.RunID)
-	started := time.Now()
-	log.Info("run started", "event", contract.RunStart, "command", "menu", "seed", seed, "pid", os.Getpid())
+	rl.start("command", "menu", "seed", seed)
 	file, comment := m.record, ""
 	if file == "" {
 		file = "menu"
@@ -173,7 +156,7 @@ func (c *cli) menu(mf *menuFlags) error {
 		Comment:     comment,
 	}, opt)
 	if err != nil {
-		log.Error("run failed", "event", contract.RunEnd, "status", lang.StatusFailed, "error", err.Error())
+		rl.end(hclog.Error, lang.StatusFailed, "error", err.Error())
 		closeLog()
 		return err
 	}
@@ -194,20 +177,13 @@ func (c *cli) menu(mf *menuFlags) error {
 			failed++
 		}
 	}
-	endArgs := []any{"event", contract.RunEnd, "status", o.Status, "steps", len(o.Steps), "failed", failed,
-		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
+	endArgs := []any{"steps", len(o.Steps), "failed", failed, "duration_ms", rl.durationMS()}
 	if interrupted {
 		endArgs = append(endArgs, "interrupted", true)
 	}
-	log.Info("run "+o.Status, endArgs...)
-	// A signal from here on abandons a write that blocks (a FIFO whose
-	// reader stopped): after an interruption, the second signal does.
-	writing := ctx
-	if ctx.Err() != nil {
-		writing = hard
-	}
+	rl.end(hclog.Info, o.Status, endArgs...)
 	outputFailed := false
-	if err := m.finishRecord(writing); err != nil {
+	if err := m.finishRecord(writingContext(ctx, hard)); err != nil {
 		fmt.Fprintf(c.stderr, "pmrun: %v\n", err)
 		outputFailed = true
 	}

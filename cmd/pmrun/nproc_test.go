@@ -23,8 +23,8 @@ import (
 const nprocUser = "pmrun-nproc"
 
 // TestProcessLimit runs pmrun as a user whose process limit (ulimit -u)
-// is low, and has it start threads, processes and an agent's threads
-// until the limit. The step that would pass it fails with a message
+// is low, and has it start threads, processes, an agent's threads and a
+// program's (free, and one at a time under control) until the limit. The step that would pass it fails with a message
 // naming the limit; finally and cleanup run; nothing is left. Without the
 // check the Go runtime aborted pmrun (fatal error: newosproc, exit 2).
 //
@@ -54,14 +54,21 @@ func TestProcessLimit(t *testing.T) {
 	}
 	head := "steps:\n  - spawn: {name: bg, shell: 'sleep 7785.5 & sleep 7785.5 & wait'}\n"
 	tail := "finally:\n  - log: finally ran\n"
-	for _, tc := range []struct{ name, steps string }{
-		{"threads", threads("")},
-		{"processes", spawns.String()},
-		{"agent-threads", "  - spawn: {name: w, agent: true}\n" + threads(", in: w")},
+	// A program's threads are OS threads too, and a controlled one adds a
+	// P (GOMAXPROCS) for each, on which the runtime may start threads of
+	// its own: 256 threads under random crashed the runtime (#27).
+	programs := "programs:\n  big:\n    vars: {count: 0}\n    threads:\n      W: {count: 256, body: [set: count = count + 1]}\n"
+	for _, tc := range []struct{ name, top, steps string }{
+		{"threads", "", threads("")},
+		{"processes", "", spawns.String()},
+		{"agent-threads", "", "  - spawn: {name: w, agent: true}\n" + threads(", in: w")},
+		{"program-random", programs, "  - program: {run: big, scheduler: random, runs: 3}\n"},
+		{"program-pct", programs, "  - program: {run: big, scheduler: pct, runs: 3}\n"},
+		{"program-os", programs, "  - program: {run: big, scheduler: os, runs: 3}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scenario := filepath.Join(dir, tc.name+".yaml")
-			writeFile(t, scenario, "name: "+tc.name+"\n"+head+tc.steps+tail)
+			writeFile(t, scenario, "name: "+tc.name+"\n"+tc.top+head+tc.steps+tail)
 			logFile := filepath.Join(dir, tc.name+".log")
 			cmd := exec.Command(bin, "--log", logFile, scenario)
 			cmd.Dir = dir

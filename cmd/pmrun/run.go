@@ -21,7 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 	"github.com/pmrun/pmrun/runner/report"
@@ -119,80 +118,17 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 }
 
 func (c *cli) run(rf *runFlags, paths []string) error {
-	if len(paths) == 0 {
-		return usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
-	}
-	if rf.format != "text" && rf.format != "json" {
-		return usageErrorf("--format %q: want text or json", rf.format)
-	}
-	look, err := lookOf(rf.color, c.stdout, os.Getenv)
+	look, err := rf.check(paths, c.stdout)
 	if err != nil {
 		return err
 	}
-	if rf.repeat < 1 {
-		return usageErrorf("--repeat %d: want 1 or more", rf.repeat)
-	}
-	if rf.timeoutSet && rf.timeout <= 0 {
-		return usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
-	}
-	for _, sched := range rf.replay {
-		if _, err := actions.ScheduleProgram(sched); err != nil {
-			return usageErrorf("--replay: %v", err)
-		}
-	}
-	programs := &actions.ProgramOptions{Schedules: rf.replay}
-	opt := runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout,
-		SectionOptions: map[string]any{actions.ProgramsKey: programs}}
-	if rf.search != "" {
-		i, n, err := parseShard(rf.search)
-		if err != nil {
-			return usageErrorf("--search-shard %q: %v", rf.search, err)
-		}
-		programs.SearchShard = actions.Shard{Index: i - 1, Count: n}
-	}
-	if rf.seed != "" {
-		n, err := strconv.ParseUint(rf.seed, 10, 64)
-		if err != nil {
-			return usageErrorf("--seed %q: want a whole number", rf.seed)
-		}
-		opt.Seed = &n
-	}
-	load := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
-	for _, v := range rf.vars {
-		name, value, err := lang.ParseVar(v)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		load.Vars[name] = value
-	}
-	files, err := scenarioFiles(paths)
+	opt, programs, load, err := rf.options()
 	if err != nil {
 		return err
 	}
-	if err := report.CheckOutputs(rf.outputs(), files); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if rf.shard != "" {
-		if files, err = shard(files, rf.shard); err != nil {
-			return err
-		}
-	}
-	scenarios, err := loadAll(files, load)
+	files, scenarios, err := c.load(rf, paths, load)
 	if err != nil {
-		var loadErrs lang.LoadErrors
-		if rf.junit != "" && errors.As(err, &loadErrs) {
-			// CI reads the JUnit file: a file that does not load is a
-			// failing test there too, not a missing report.
-			if werr := report.WriteJUnitLoadErrors(context.Background(), rf.junit, loadErrs); werr != nil {
-				fmt.Fprintf(c.stderr, "pmrun: --junit %v\n", werr)
-			}
-		}
 		return err
-	}
-	if rf.shard == "" { // a shard's files may not be the ones a schedule is for
-		if err := checkReplays(rf.replay, scenarios); err != nil {
-			return err
-		}
 	}
 	actions.StartGuard()
 	// Loading a long file leaves tens of megabytes of garbage (YAML nodes,
@@ -204,196 +140,247 @@ func (c *cli) run(rf *runFlags, paths []string) error {
 	ctx, hard, stop := interruptible()
 	defer stop()
 	opt.Hard = hard
-
-	// Events: JSON lines to the log file, and to the console with --format json.
-	var outputs []io.Writer
-	var closers []*runner.LineBatcher
-	if !rf.noLog {
-		f, err := runner.OpenLog(rf.logPath)
-		if err != nil {
-			return usageErrorf("--log %v", err)
-		}
-		defer report.AbortWrites(hard, f)()
-		b := runner.NewLineBatcher(f, 50*time.Millisecond)
-		outputs, closers = append(outputs, b), append(closers, b)
+	out, err := c.openOutputs(rf, look, opt.RunID, scenarios, hard)
+	if err != nil {
+		return err
 	}
-	consoleOut := newConsoleWriter(c.stdout)
-	stdout := runner.NewLineBatcher(consoleOut, consoleInterval(c.stdout))
-	defer stdout.Flush()
-	var console *report.Console
-	// A manual scheduler's game is shown in the console's order (what the
-	// console has batched first), or on stderr beside JSON events.
-	var gameOut io.Writer = &flushFirst{batch: stdout, w: consoleOut}
-	if rf.format == "json" {
-		outputs = append(outputs, stdout)
-		gameOut = c.stderr
-	} else {
-		co := report.ConsoleOptions{Quiet: rf.quiet, Color: look.color, ASCII: look.ascii, Registry: actions.Registry()}
-		if look.terminal {
-			co.Terminal, co.Width = consoleOut, terminalWidth(c.stdout)
-		}
-		console = report.NewConsoleWith(stdout, co)
-		opt.Reporter = console
-	}
-	programs.Terminal = actions.NewTerminal(c.stdin, gameOut, !isTerminal(c.stdin))
-	if console != nil {
-		programs.Terminal.HoldDuringGames(console.Hold)
-	}
-	live := console != nil && look.terminal && !rf.quiet
-	level := hclog.Info
-	if rf.verbose {
-		level = hclog.Debug
-	}
-	showEvents := rf.verbose && console != nil
-	var timeline *report.Timeline
-	if rf.report != "" || rf.trace != "" {
-		timeline = report.NewTimeline(actions.Registry(), 0, scenarios)
-	}
-	if len(outputs) > 0 || showEvents || timeline != nil || live {
-		out := io.MultiWriter(outputs...)
-		if len(outputs) == 1 {
-			out = outputs[0] // the event log encodes straight into a LineBatcher
-		}
-		events := newEventLog(out, level)
-		if showEvents {
-			events.Tee(console.Event)
-		}
-		if timeline != nil {
-			events.Tee(timeline.Record)
-		}
-		if live {
-			events.Tee(console.Progress)
-		}
-		opt.Log = events
-	}
-	// outputFailed: an output could not be written (exit code 3).
-	outputFailed := false
-	closeLog := func() {
-		for _, b := range closers {
-			if err := b.Close(); err != nil {
-				fmt.Fprintf(c.stderr, "pmrun: --log %s: %s\n", rf.logPath, outputError(err))
-				outputFailed = true
-			}
-		}
-		closers = nil
-	}
-	defer closeLog()
-
-	ctx, stopPipe := stopWhenConsoleGone(ctx, consoleOut)
+	defer out.close()
+	opt.Reporter, opt.Log = out.reporter(), out.log.logger()
+	programs.Terminal = out.terminal(c)
+	ctx, stopPipe := stopWhenConsoleGone(ctx, out.consoleOut)
 	defer stopPipe()
 
-	log := opt.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
+	out.log.start("files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed))
+	r := runAll(ctx, scenarios, opt, rf.repeat, rf.failFast, out.console)
+	r.logEnd(ctx, out.log)
+	c.summarize(r, out)
+	// The console first, so that a report sent to /dev/stdout comes after it.
+	out.stdout.Flush()
+	outputFailed := c.writeOutputs(writingContext(ctx, hard), rf, r.outcomes, out.timeline)
+	if err := out.log.close(); err != nil {
+		fmt.Fprintf(c.stderr, "pmrun: --log %s: %s\n", rf.logPath, outputError(err))
+		outputFailed = true
 	}
-	log = log.With("run_id", opt.RunID)
-	started := time.Now()
-	log.Info("run started", "event", contract.RunStart, "files", len(files), "scenarios", len(scenarios)*rf.repeat, "seed", seedField(opt.Seed), "pid", os.Getpid())
+	return r.exit(ctx, outputFailed)
+}
 
+// check checks the flags that need no file, and returns how the console
+// looks.
+func (rf *runFlags) check(paths []string, stdout io.Writer) (consoleLook, error) {
+	if len(paths) == 0 {
+		return consoleLook{}, usageErrorf("run: no scenario given: try 'pmrun scenarios/demo.yaml'")
+	}
+	if rf.format != "text" && rf.format != "json" {
+		return consoleLook{}, usageErrorf("--format %q: want text or json", rf.format)
+	}
+	look, err := lookOf(rf.color, stdout, os.Getenv)
+	if err != nil {
+		return consoleLook{}, err
+	}
+	if rf.repeat < 1 {
+		return consoleLook{}, usageErrorf("--repeat %d: want 1 or more", rf.repeat)
+	}
+	if rf.timeoutSet && rf.timeout <= 0 {
+		return consoleLook{}, usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
+	}
+	for _, sched := range rf.replay {
+		if _, err := actions.ScheduleProgram(sched); err != nil {
+			return consoleLook{}, usageErrorf("--replay: %v", err)
+		}
+	}
+	return look, nil
+}
+
+// options returns what the flags ask of the runs and of the loading of
+// their files; programs are the options of the program steps, in
+// opt.SectionOptions.
+func (rf *runFlags) options() (opt runner.Options, programs *actions.ProgramOptions, load lang.LoadOptions, err error) {
+	programs = &actions.ProgramOptions{Schedules: rf.replay}
+	opt = runner.Options{RunID: newRunID(), Verbose: rf.verbose, Timeout: rf.timeout,
+		SectionOptions: map[string]any{actions.ProgramsKey: programs}}
+	if rf.search != "" {
+		i, n, err := parseShard(rf.search)
+		if err != nil {
+			return opt, nil, load, usageErrorf("--search-shard %q: %v", rf.search, err)
+		}
+		programs.SearchShard = actions.Shard{Index: i - 1, Count: n}
+	}
+	if rf.seed != "" {
+		n, err := strconv.ParseUint(rf.seed, 10, 64)
+		if err != nil {
+			return opt, nil, load, usageErrorf("--seed %q: want a whole number", rf.seed)
+		}
+		opt.Seed = &n
+	}
+	load = lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
+	for _, v := range rf.vars {
+		name, value, err := lang.ParseVar(v)
+		if err != nil {
+			return opt, nil, load, usageErrorf("%v", err)
+		}
+		load.Vars[name] = value
+	}
+	return opt, programs, load, nil
+}
+
+// load finds the scenario files of paths (--shard's share), checks that
+// the outputs would not overwrite them, and loads them all. With --junit,
+// a file that does not load is written there as a failing test: CI reads
+// the JUnit file.
+func (c *cli) load(rf *runFlags, paths []string, opt lang.LoadOptions) ([]string, []*lang.Scenario, error) {
+	files, err := scenarioFiles(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := report.CheckOutputs(rf.outputs(), files); err != nil {
+		return nil, nil, usageErrorf("%v", err)
+	}
+	if rf.shard != "" {
+		if files, err = shard(files, rf.shard); err != nil {
+			return nil, nil, err
+		}
+	}
+	scenarios, err := loadAll(files, opt)
+	if err != nil {
+		var loadErrs lang.LoadErrors
+		if rf.junit != "" && errors.As(err, &loadErrs) {
+			if werr := report.WriteJUnitLoadErrors(context.Background(), rf.junit, loadErrs); werr != nil {
+				fmt.Fprintf(c.stderr, "pmrun: --junit %v\n", werr)
+			}
+		}
+		return nil, nil, err
+	}
+	if rf.shard == "" { // a shard's files may not be the ones a schedule is for
+		if err := checkReplays(rf.replay, scenarios); err != nil {
+			return nil, nil, err
+		}
+	}
+	return files, scenarios, nil
+}
+
+// runAll runs each scenario repeat times, until ctx ends or, with
+// failFast, one fails.
+func runAll(ctx context.Context, scenarios []*lang.Scenario, opt runner.Options, repeat int, failFast bool, console *report.Console) runResult {
 	stopProgress := func() {}
 	if console != nil {
 		stopProgress = console.StartProgress()
 	}
-	var outcomes []*lang.Outcome
-	var notRun []string // what --fail-fast skipped
-	failed := false
-loop:
+	defer stopProgress()
+	var r runResult
 	for k, sc := range scenarios {
-		for i := 0; i < rf.repeat; i++ {
+		for i := 0; i < repeat; i++ {
 			if ctx.Err() != nil {
-				break loop
+				return r
 			}
 			o := runner.Run(ctx, sc, opt)
-			outcomes = append(outcomes, o)
+			r.outcomes = append(r.outcomes, o)
 			if o.Status != lang.StatusPassed {
-				failed = true
-				if rf.failFast {
-					notRun = skippedRuns(scenarios[k:], rf.repeat-i-1)
-					break loop
+				r.failed = true
+				if failFast {
+					r.notRun = skippedRuns(scenarios[k:], repeat-i-1)
+					return r
 				}
 			}
 		}
 	}
-	stopProgress()
-	interrupted := errors.Is(context.Cause(ctx), runner.ErrInterrupted)
-	// A parameter refused when its step ran is a mistake in the scenario
-	// or its --var values, as one found at load: exit code 2.
-	paramFailed := false
-	for _, o := range outcomes {
-		paramFailed = paramFailed || (o.Status == lang.StatusFailed && errors.As(o.Err, new(*lang.ParamError)))
-	}
-	status := "passed"
+	return r
+}
+
+// runResult is what the runs of pmrun run gave.
+type runResult struct {
+	outcomes []*lang.Outcome
+	failed   bool     // a run did not pass
+	notRun   []string // what --fail-fast skipped
+}
+
+// status is the whole run's, as run_end says it.
+func (r runResult) status(ctx context.Context) string {
 	switch {
-	case interrupted:
-		status = "interrupted"
-	case failed:
-		status = "failed"
+	case errors.Is(context.Cause(ctx), runner.ErrInterrupted):
+		return "interrupted"
+	case r.failed:
+		return "failed"
 	}
+	return "passed"
+}
+
+// logEnd logs run_end: the status, how many runs passed and failed, and
+// why the run stopped early if it did.
+func (r runResult) logEnd(ctx context.Context, log *runLog) {
 	passed := 0
-	for _, o := range outcomes {
+	for _, o := range r.outcomes {
 		if o.Status == lang.StatusPassed {
 			passed++
 		}
 	}
-	endArgs := []any{"event", contract.RunEnd, "status", status, "passed", passed, "failed", len(outcomes) - passed,
-		"duration_ms", float64(time.Since(started).Microseconds()) / 1000}
-	consoleClosed := errors.Is(context.Cause(ctx), errConsoleClosed)
-	if interrupted {
-		endArgs = append(endArgs, "interrupted", true)
+	fields := []any{"passed", passed, "failed", len(r.outcomes) - passed, "duration_ms", log.durationMS()}
+	if errors.Is(context.Cause(ctx), runner.ErrInterrupted) {
+		fields = append(fields, "interrupted", true)
 	}
-	if consoleClosed {
-		endArgs = append(endArgs, "reason", errConsoleClosed.Error())
+	if errors.Is(context.Cause(ctx), errConsoleClosed) {
+		fields = append(fields, "reason", errConsoleClosed.Error())
 	}
-	if len(notRun) > 0 {
-		endArgs = append(endArgs, "not_run", notRun)
+	if len(r.notRun) > 0 {
+		fields = append(fields, "not_run", r.notRun)
 	}
-	log.Info("run "+status, endArgs...)
-	if console != nil && len(outcomes) > 1 {
-		console.Summary(outcomes, time.Since(started))
+	log.end(hclog.Info, r.status(ctx), fields...)
+}
+
+// summarize ends the console: the line of a run of several scenarios, and
+// which scenarios --fail-fast did not run, and why (on stderr when the
+// console shows JSON events).
+func (c *cli) summarize(r runResult, out *runOutputs) {
+	if out.console != nil && len(r.outcomes) > 1 {
+		out.console.Summary(r.outcomes, out.log.elapsed())
 	}
-	if len(notRun) > 0 {
-		// Which scenarios were not run, and why: on the console, or on
-		// stderr when the console shows JSON events.
-		w := io.Writer(stdout)
-		if console == nil {
+	if len(r.notRun) > 0 {
+		w := io.Writer(out.stdout)
+		if out.console == nil {
 			w = c.stderr
 		}
-		fmt.Fprintf(w, "--fail-fast: stopped after %s failed; not run: %s\n", outcomes[len(outcomes)-1].Scenario.Name, strings.Join(notRun, ", "))
+		fmt.Fprintf(w, "--fail-fast: stopped after %s failed; not run: %s\n", r.outcomes[len(r.outcomes)-1].Scenario.Name, strings.Join(r.notRun, ", "))
 	}
-	// The console first, so that a report sent to /dev/stdout comes after it.
-	stdout.Flush()
-	// A signal from here on abandons a write that blocks (a FIFO whose
-	// reader stopped): after an interruption, the second signal does.
-	writing := ctx
-	if ctx.Err() != nil {
-		writing = hard
-	}
+}
+
+// writeOutputs writes the JUnit file, the trace and the HTML report that
+// the flags ask for; it reports whether one could not be written.
+func (c *cli) writeOutputs(ctx context.Context, rf *runFlags, outcomes []*lang.Outcome, timeline *report.Timeline) (failed bool) {
 	wrote := func(flag string, err error) {
 		if err != nil {
 			fmt.Fprintf(c.stderr, "pmrun: %s %v\n", flag, err)
-			outputFailed = true
+			failed = true
 		}
 	}
 	if rf.junit != "" {
-		wrote("--junit", report.WriteJUnit(writing, rf.junit, outcomes))
+		wrote("--junit", report.WriteJUnit(ctx, rf.junit, outcomes, report.JUnitRun{SearchShard: rf.search}))
 	}
 	if rf.trace != "" {
-		wrote("--trace", timeline.WriteTraceFile(writing, rf.trace))
+		wrote("--trace", timeline.WriteTraceFile(ctx, rf.trace))
 	}
 	if rf.report != "" {
-		wrote("--report", report.WriteHTMLFile(writing, rf.report, outcomes, timeline))
+		wrote("--report", report.WriteHTMLFile(ctx, rf.report, outcomes, timeline))
 	}
-	closeLog()
+	return failed
+}
+
+// exit is how pmrun run ends: its error, whose exit code says why.
+func (r runResult) exit(ctx context.Context, outputFailed bool) error {
+	// A parameter refused when its step ran is a mistake in the scenario
+	// or its --var values, as one found at load: exit code 2.
+	paramFailed := false
+	for _, o := range r.outcomes {
+		paramFailed = paramFailed || (o.Status == lang.StatusFailed && errors.As(o.Err, new(*lang.ParamError)))
+	}
 	switch {
-	case consoleClosed:
+	case errors.Is(context.Cause(ctx), errConsoleClosed):
 		return &exitError{code: exitConsoleClosed, err: errConsoleClosed}
-	case interrupted:
+	case errors.Is(context.Cause(ctx), runner.ErrInterrupted):
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 	case paramFailed:
 		return &exitError{code: exitUsage}
 	case outputFailed:
 		return &exitError{code: exitOutput}
-	case failed:
+	case r.failed:
 		return &exitError{code: exitFailed}
 	}
 	return nil
@@ -475,6 +462,16 @@ func interruptible() (ctx, hard context.Context, stop func()) {
 		cancel(nil)
 		cancelHard(nil)
 	}
+}
+
+// writingContext is the context of the writes after the runs: a signal
+// from then on abandons a write that blocks (a FIFO whose reader
+// stopped); after an interruption, the second signal does.
+func writingContext(ctx, hard context.Context) context.Context {
+	if ctx.Err() != nil {
+		return hard
+	}
+	return ctx
 }
 
 // errInterruptedTwice is why a second Ctrl-C stops a finally step.

@@ -133,6 +133,12 @@ func courseSchema() schemaObject {
 		"properties": schemaObject{
 			"student": described(names, "The programs a student writes: a student's file holds these, and nothing else."),
 			"hidden":  described(schemaObject{"anyOf": names["anyOf"]}, "Programs the handout leaves out: they give the answer away."),
+			"stubs": schemaObject{
+				"type":                 "object",
+				"description":          "For a program the student writes, the program the handout gives in its place (when the solution's lines marked # solution cannot make one).",
+				"propertyNames":        schemaObject{"pattern": `^[A-Za-z_][A-Za-z0-9_]*$`},
+				"additionalProperties": schemaObject{"type": "string", "pattern": `^[A-Za-z_][A-Za-z0-9_]*$`},
+			},
 			"variants": schemaObject{
 				"type":                 "object",
 				"description":          "Vars whose value a student's ID picks among a list: thread counts, sizes, rounds, which broken attempt.",

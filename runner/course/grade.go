@@ -168,6 +168,22 @@ func Grade(ctx context.Context, lab, file string, opt Options) (*Result, error) 
 	return res, nil
 }
 
+// CheckSubmission loads the student's file into the lab, as [Grade] does,
+// and runs nothing: nil when it loads.
+func CheckSubmission(lab, file string, opt Options) error {
+	_, load, err := prepare(lab, file, opt)
+	if err != nil {
+		return err
+	}
+	data, err := readSubmission(file, load.MaxSize)
+	if err != nil {
+		return err
+	}
+	load.Submission = &lang.Submission{File: file, Data: data}
+	_, err = lang.LoadFile(lab, load)
+	return err
+}
+
 // Prepare returns the grade of the student's file before it is graded:
 // the lab's checks, none passed, with the student's variant and seed. It
 // loads the lab alone, and returns the errors [Grade] would for it. A

@@ -18,6 +18,8 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 	exprruntime "github.com/expr-lang/expr/vm/runtime"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // The names an expression can use (the README's "Expressions"). The
@@ -233,7 +235,11 @@ func compile(src string, pos Pos, asBool bool, names *exprNames) (*Program, []*E
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			return nil, []*Error{{Pos: offset(pos, fe.Line, fe.Column), Msg: "expression: " + fe.Message}}
+			msg := fe.Message
+			if msg == `unexpected token Operator("=")` {
+				msg += " (did you mean ==? = is no operator in an expression)"
+			}
+			return nil, []*Error{{Pos: offset(pos, fe.Line, fe.Column), Msg: "expression: " + msg}}
 		}
 		return nil, []*Error{{Pos: pos, Msg: "expression: " + err.Error()}}
 	}
@@ -273,7 +279,7 @@ func (names *exprNames) check(src string, pos Pos, n *ast.MemberNode, lines **li
 	line, col := (*lines).locate(prop.Location().From)
 	return &Error{
 		Pos: offset(pos, line, col),
-		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, DidYouMean(prop.Value, keys(known))),
+		Msg: fmt.Sprintf("expression: unknown %s %q%s", what, prop.Value, contract.DidYouMean(prop.Value, keys(known))),
 	}
 }
 

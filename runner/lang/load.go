@@ -92,7 +92,7 @@ func UndeclaredVar(name string, declared []string) error {
 	if len(declared) == 0 {
 		return fmt.Errorf("--var %s: the scenario declares no vars: add %s to its vars to set it", name, name)
 	}
-	return fmt.Errorf("--var %s: no scenario declares a var %q%s", name, name, DidYouMean(name, slices.Sorted(slices.Values(declared))))
+	return fmt.Errorf("--var %s: no scenario declares a var %q%s", name, name, contract.DidYouMean(name, slices.Sorted(slices.Values(declared))))
 }
 
 // LoadFile reads and loads a scenario file (see [ReadScenario]). A
@@ -490,7 +490,7 @@ func (l *loader) section(sec *contract.Section, v *yaml.Node) {
 
 func (l *loader) enum(v *yaml.Node, what string, allowed ...string) string {
 	if v.Kind != yaml.ScalarNode || !contains(allowed, v.Value) {
-		l.errorf(v, "%s must be one of %s, not %s%s", what, strings.Join(allowed, ", "), quote(v), DidYouMean(v.Value, allowed))
+		l.errorf(v, "%s must be one of %s, not %s%s", what, strings.Join(allowed, ", "), quote(v), contract.DidYouMean(v.Value, allowed))
 		return allowed[0]
 	}
 	return v.Value

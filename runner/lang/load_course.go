@@ -30,6 +30,10 @@ type Course struct {
 	// Hidden names programs that the handout leaves out, because they
 	// give the answer away.
 	Hidden []string
+	// Stubs name, for a program the student writes, the program the
+	// handout gives in its place (when the solution's lines marked
+	// # solution cannot make one); the handout leaves it out otherwise.
+	Stubs map[string]string
 	// Variants are the vars that vary from student to student.
 	Variants []*Variant
 }
@@ -66,7 +70,7 @@ type Submission struct {
 	Data []byte
 }
 
-var courseKeys = []string{"student", "hidden", "variants"}
+var courseKeys = []string{"student", "hidden", "stubs", "variants"}
 
 // course reads the course: key and, for a student's ID, puts the variant's
 // values in the vars (--var still overrides them).
@@ -86,8 +90,27 @@ func (l *loader) course(v *yaml.Node) {
 			c.Hidden = l.programNames(val, "course: hidden")
 		case "variants":
 			c.Variants = l.variants(val)
+		case "stubs":
+			c.Stubs = map[string]string{}
+			l.mapping(val, "course: stubs", nil, func(name string, k, v *yaml.Node) {
+				stub := l.programNames(v, "course: stubs: "+name)
+				if len(stub) != 1 {
+					l.errorf(v, "course: stubs: %s: want one program, the stub of %s", name, name)
+					return
+				}
+				l.programNames(k, "course: stubs")
+				c.Stubs[name] = stub[0]
+			})
 		}
 	})
+	for name, stub := range c.Stubs {
+		if !slices.Contains(c.Student, name) {
+			l.errorf(v, "course: stubs: %s is not a program the student writes (student: %s)", name, strings.Join(c.Student, ", "))
+		}
+		if slices.Contains(c.Student, stub) {
+			l.errorf(v, "course: stubs: %s's stub %s is a program the student writes", name, stub)
+		}
+	}
 	if len(c.Student) == 0 {
 		l.errorf(v, "course: needs student: the programs a student writes, such as student: [mutex]")
 	}

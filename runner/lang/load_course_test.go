@@ -114,7 +114,7 @@ func TestVariants(t *testing.T) {
 			t.Fatalf("%s: two loads gave %v and %v", id, a.Vars, b.Vars)
 		}
 		seen[fmt.Sprint(a.Vars["readers"], a.Vars["broken"])] = true
-		threads := actions.ProgramThreads(a.Sections["programs"], "p")
+		threads, _ := actions.ProgramShape(a.Sections["programs"], "p")
 		if len(threads) != a.Vars["readers"].(int) {
 			t.Errorf("%s: readers %v, but the program has threads %v", id, a.Vars["readers"], threads)
 		}

@@ -34,13 +34,21 @@ func (l *loader) markDynamic(kind contract.RefKind) {
 }
 
 // checkStep checks what needs the whole file: references to declared
-// objects, and the action's own checks.
+// objects (named by a literal; a step also by a template of vars alone),
+// and the action's own checks.
 func (l *loader) checkStep(s *Step) (errs []*Error) {
 	for _, p := range s.params {
-		if p.def.Ref == contract.NoRef || !p.v.static {
+		// A step named by vars is checked too, as checkWaits needs it;
+		// other names from vars are left to the run, which says which
+		// object is missing.
+		lit, known := p.v.lit, p.v.static
+		if p.def.Ref == contract.StepRef {
+			lit, known = p.v.known()
+		}
+		if p.def.Ref == contract.NoRef || !known {
 			continue
 		}
-		name, _ := p.v.lit.(string)
+		name, _ := lit.(string)
 		if msg := l.checkRef(p.def.Ref, name); msg != "" {
 			errs = append(errs, &Error{Pos: p.pos, Msg: s.Action + ": " + p.def.Name + ": " + msg})
 		}
@@ -81,11 +89,11 @@ func (l *loader) checkRef(kind contract.RefKind, name string) string {
 		if l.dynamic[contract.ProcessRef] {
 			return ""
 		}
-		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, contract.RunnerName, DidYouMean(name, keys(l.decls[contract.AgentRef])))
+		return fmt.Sprintf("no agent named %q: use %s or the name of a spawn with agent: true%s", name, contract.RunnerName, contract.DidYouMean(name, keys(l.decls[contract.AgentRef])))
 	case contract.StepRef:
 		pos, ok := l.ids[name]
 		if !ok {
-			return fmt.Sprintf("no step with id %q%s", name, DidYouMean(name, keys(l.ids)))
+			return fmt.Sprintf("no step with id %q%s", name, contract.DidYouMean(name, keys(l.ids)))
 		}
 		if s := l.byID[name]; s != nil && !s.Background {
 			return fmt.Sprintf("step %q (line %d) does not run in the background: add background: true to it", name, pos.Line)
@@ -98,7 +106,7 @@ func (l *loader) checkRef(kind contract.RefKind, name string) string {
 	if kind == contract.ChannelRef && name == "default" {
 		return ""
 	}
-	return fmt.Sprintf("no %s named %q%s", kind, name, DidYouMean(name, keys(l.decls[kind])))
+	return fmt.Sprintf("no %s named %q%s", kind, name, contract.DidYouMean(name, keys(l.decls[kind])))
 }
 
 // checkWaits finds the waits on background steps that can never end or
@@ -107,16 +115,17 @@ func (l *loader) checkRef(kind contract.RefKind, name string) string {
 // scenario's time is up), and a step of the main sequence that waits for
 // a background step after it (which has not started when it runs).
 func (l *loader) checkWaits() {
-	// waitsFor is the step each step waits for, by index, from the literal
-	// values of its step references.
+	// waitsFor is the step each step waits for, by index, from the values
+	// of its step references known at load (literals, templates of vars).
 	waitsFor := map[*Step][]*Step{}
 	refPos := map[[2]*Step]Pos{}
 	for _, s := range append(slices.Clip(l.sc.Steps), l.sc.Finally...) {
 		for _, p := range s.params {
-			if p.def.Ref != contract.StepRef || !p.v.static {
+			lit, known := p.v.known()
+			if p.def.Ref != contract.StepRef || !known {
 				continue
 			}
-			name, _ := p.v.lit.(string)
+			name, _ := lit.(string)
 			target := l.byID[name]
 			if target == nil || !target.Background {
 				continue // checkRef says why

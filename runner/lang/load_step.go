@@ -4,10 +4,13 @@ package lang
 // conditions compiled once every id is known.
 
 import (
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 var stepKeys = []string{"id", "name", "if", "timeout", "retry", "continue_on_error", "background", "points"}
@@ -50,8 +53,7 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 		s.Pos = l.pos(n.Content[0])
 	}
 	var actionKey, actionVal *yaml.Node
-	var extra []*yaml.Node
-	unknown := false
+	var extra, unknown []*yaml.Node
 	l.mapping(n, "step", nil, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "id":
@@ -94,15 +96,33 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 				actionKey, actionVal = k, v
 				return
 			}
-			l.unknownStepKey(k)
-			unknown = true
+			unknown = append(unknown, k)
 		}
 	})
+	if actionKey != nil && bare(actionVal) {
+		if moved := l.paramsBeside(n, actionKey); len(moved) > 0 {
+			them, are := "it", "is"
+			if len(moved) > 1 {
+				them, are = "them", "are"
+			}
+			l.errorf(actionKey, "%s: has no parameters, but %s below it %s %s's: indent %s under %s: (two spaces more than %s)",
+				actionKey.Value, andList(moved), are, actionKey.Value, them, actionKey.Value, actionKey.Value)
+			for _, k := range unknown {
+				if !slices.Contains(moved, k.Value) {
+					l.unknownStepKey(k)
+				}
+			}
+			return nil
+		}
+	}
+	for _, k := range unknown {
+		l.unknownStepKey(k)
+	}
 	for _, k := range extra {
 		l.errorf(k, "a step runs one action, but this one also has %q (found %q first at line %d): split it into two steps", k.Value, actionKey.Value, actionKey.Line)
 	}
 	if actionKey == nil {
-		if !unknown {
+		if len(unknown) == 0 {
 			l.errorf(n, "step has no action: add one such as log: or sleep: (pmrun actions lists them all)")
 		}
 		return nil
@@ -117,13 +137,51 @@ func (l *loader) step(n *yaml.Node, index int, finally bool) *Step {
 	return s
 }
 
+// bare reports whether an action's value is nothing at all (spawn: and
+// the end of the line), not an explicit null.
+func bare(v *yaml.Node) bool {
+	return v.Kind == yaml.ScalarNode && v.Tag == "!!null" && v.Value == ""
+}
+
+// paramsBeside returns the keys of step n, below its action key and at
+// its column, that are parameters of that action: what was meant to be
+// indented under it.
+func (l *loader) paramsBeside(n, actionKey *yaml.Node) []string {
+	spec, _ := l.reg.Lookup(actionKey.Value)
+	if spec == nil {
+		return nil
+	}
+	var moved []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k == actionKey || k.Line <= actionKey.Line || k.Column != actionKey.Column {
+			continue
+		}
+		for _, p := range spec.Params {
+			if p.Name == k.Value {
+				moved = append(moved, k.Value)
+				break
+			}
+		}
+	}
+	return moved
+}
+
+// andList writes names as "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 func (l *loader) unknownStepKey(k *yaml.Node) {
 	names := l.reg.Names()
-	if c := suggest(k.Value, names); c != "" {
+	if c := contract.Nearest(k.Value, names); c != "" {
 		l.errorf(k, "unknown action %q, did you mean %q?", k.Value, c)
 		return
 	}
-	if c := suggest(k.Value, stepKeys); c != "" {
+	if c := contract.Nearest(k.Value, stepKeys); c != "" {
 		l.errorf(k, "unknown step key %q, did you mean %q?", k.Value, c)
 		return
 	}

@@ -8,12 +8,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // yamlLineColumn finds the line and column in a message of yaml.v3's.
@@ -57,11 +61,21 @@ func (l *loader) syntaxError(err error) {
 		}
 		msg = m[3]
 		// For these parser errors yaml.v3 reports the 0-based line where
-		// the unfinished construct starts; point at that line, 1-based.
+		// the unfinished construct starts; point at that line, 1-based,
+		// unless the line that broke it can be found.
 		for _, prefix := range yamlContextErrors {
 			if strings.HasPrefix(msg, prefix) {
 				pos.Line++
-				msg += " (in what starts on this line)"
+				line := 0
+				if indentError(msg) {
+					line = l.brokenLine(err.Error(), pos.Line)
+				}
+				if line > 0 {
+					pos.Line, pos.Col = line, l.indentOf(line)+1
+					msg += ": " + l.indentHint(line)
+				} else {
+					msg += " (in what starts on this line)"
+				}
 				break
 			}
 		}
@@ -95,6 +109,154 @@ func (l *loader) syntaxError(err error) {
 	}
 	l.errs = append(l.errs, &Error{Pos: pos, Msg: "yaml: " + msg})
 }
+
+// indentError reports whether a parser's message is one an indentation
+// mistake gives: a line that is neither a key of the mapping nor an item
+// of the list above it.
+func indentError(msg string) bool {
+	return strings.HasPrefix(msg, "did not find expected key") || strings.HasPrefix(msg, "did not find expected '-' indicator")
+}
+
+// maxBisect is the largest file whose broken line brokenLine looks for:
+// it parses the file's beginning a few times (log2 of its lines).
+const maxBisect = 1 << 20
+
+// brokenLine finds the line whose token made the parser fail with msg,
+// which names only the line where the unfinished construct started,
+// from: the first line such that the file up to and with it fails the
+// same way. The parser stops at its first error, so every longer
+// beginning fails so too, and the search halves. 0 if it is not found.
+func (l *loader) brokenLine(msg string, from int) int {
+	if l.data == nil || len(l.data) > maxBisect {
+		return 0
+	}
+	l.lineText(0) // the line offsets
+	n := len(l.lines)
+	upTo := func(k int) []byte { // lines 1..k
+		if k >= n {
+			return l.data
+		}
+		return l.data[:l.lines[k]]
+	}
+	same := func(k int) bool {
+		err := firstYAMLError(upTo(k))
+		return err != nil && err.Error() == msg
+	}
+	lo, hi := max(from, 1), n
+	if !same(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if same(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	// The parser may need the token after the bad one to see the
+	// mistake: the bad line is then the last one with content before.
+	for line := lo; line > from; line-- {
+		if text, ok := l.lineText(line - 1); ok && !blankOrComment(text) {
+			return line
+		}
+	}
+	return lo
+}
+
+// firstYAMLError decodes every document of data and returns the first
+// error, as the loader would meet it.
+func firstYAMLError(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func blankOrComment(text string) bool {
+	t := strings.TrimSpace(text)
+	return t == "" || strings.HasPrefix(t, "#")
+}
+
+// indentOf is how many spaces line (1-based) starts with.
+func (l *loader) indentOf(line int) int {
+	text, _ := l.lineText(line - 1)
+	return len(text) - len(strings.TrimLeft(text, " "))
+}
+
+// indentHint says why line (1-based), where the parser failed, breaks
+// the structure of the lines above it: most often it lines up with none
+// of the keys and list items still open there.
+func (l *loader) indentHint(line int) string {
+	text, _ := l.lineText(line - 1)
+	body := strings.TrimLeft(text, " ")
+	col := len(text) - len(body) + 1
+	if len(body) > 1 && body[0] == '-' && body[1] != ' ' && body[1] != '-' {
+		return "a list item needs a space after its -"
+	}
+	open := l.openColumns(line)
+	if !slices.Contains(open, col) && len(open) > 0 {
+		cols := make([]string, len(open))
+		for i, c := range open {
+			cols[i] = strconv.Itoa(c)
+		}
+		list := "column " + cols[0]
+		if len(cols) > 1 {
+			list = "columns " + strings.Join(cols[:len(cols)-1], ", ") + " and " + cols[len(cols)-1]
+		}
+		return fmt.Sprintf("line %d starts at column %d, which lines up with nothing above it (the keys and items there start at %s; YAML reads the structure from the indentation)", line, col, list)
+	}
+	return fmt.Sprintf("line %d, at column %d, does not continue what the lines above it started (YAML reads the structure from the indentation)", line, col)
+}
+
+// openColumns returns, in order, the columns of the keys and list items
+// still open at line (1-based): those of the lines before it, each
+// closing what was deeper than itself. A block scalar's text (after |
+// or >) is not structure, and is skipped.
+func (l *loader) openColumns(line int) []int {
+	var open []int
+	scalarAbove := -1 // the indentation of a line that opened a block scalar
+	for i := 0; i < line-1; i++ {
+		text, _ := l.lineText(i)
+		if blankOrComment(text) {
+			continue
+		}
+		body := strings.TrimLeft(text, " ")
+		col := len(text) - len(body) + 1
+		if scalarAbove >= 0 && col > scalarAbove {
+			continue
+		}
+		scalarAbove = -1
+		for len(open) > 0 && open[len(open)-1] > col {
+			open = open[:len(open)-1]
+		}
+		if len(open) == 0 || open[len(open)-1] != col {
+			open = append(open, col)
+		}
+		for strings.HasPrefix(body, "- ") { // an item's content has a column of its own
+			rest := strings.TrimLeft(body[1:], " ")
+			col += len(body) - len(rest)
+			body = rest
+			if body != "" && !strings.HasPrefix(body, "#") {
+				open = append(open, col)
+			}
+		}
+		if v := strings.TrimSpace(body); blockScalar.MatchString(v) {
+			scalarAbove = len(text) - len(strings.TrimLeft(text, " ")) + 1
+		}
+	}
+	return open
+}
+
+// blockScalar matches a line whose value is a block scalar's indicator:
+// the text follows on the lines below.
+var blockScalar = regexp.MustCompile(`(^|:\s)[|>][-+0-9]*(\s+#.*)?$`)
 
 // badTokenCol returns the column of what cannot start a token on line: a
 // tab among its leading spaces and dashes (tab is true), or anywhere on
@@ -212,7 +374,7 @@ func (l *loader) mapping(n *yaml.Node, what string, known []string, f func(key s
 			seen[k.Value] = k
 		}
 		if known != nil && !contains(known, k.Value) {
-			l.errorf(k, "unknown key %q in %s%s", k.Value, what, DidYouMean(k.Value, known))
+			l.errorf(k, "unknown key %q in %s%s", k.Value, what, contract.DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)

@@ -186,6 +186,11 @@ func (st *Step) NewAction(s *Scope) (contract.Action, error) {
 	return st.spec.New(args)
 }
 
+// Args returns the step's parameters resolved in s, as its action would
+// take them if it ran now: what a tool that does not run the step (pmrun
+// play, choosing a program step's program) reads.
+func (st *Step) Args(s *Scope) (contract.Args, error) { return st.args(s) }
+
 // args resolves the step's parameters.
 func (st *Step) args(s *Scope) (contract.Args, error) {
 	if st.literal != nil {
@@ -224,6 +229,12 @@ type value struct {
 	// fromVars: a template of vars alone, whose value (in lit) is known
 	// at load; it is still evaluated when the step runs.
 	fromVars bool
+}
+
+// known returns the value when it is known at load: a literal, or a
+// template of vars alone (see fromVars).
+func (v *value) known() (any, bool) {
+	return v.lit, v.static || v.fromVars
 }
 
 // valueParts are the items of a list or mapping parameter that holds

@@ -165,7 +165,7 @@ func toSize(v any) (any, error) {
 func checkBounds(p contract.Param, v any) error {
 	if len(p.Enum) > 0 {
 		if s, ok := v.(string); ok && !slices.Contains(p.Enum, s) {
-			return fmt.Errorf("%q is not one of %s%s", s, strings.Join(p.Enum, ", "), DidYouMean(s, p.Enum))
+			return fmt.Errorf("%q is not one of %s%s", s, strings.Join(p.Enum, ", "), contract.DidYouMean(s, p.Enum))
 		}
 	}
 	if n, ok := v.(int); ok {

@@ -11,7 +11,7 @@
 //   returns {select(n)}, which selects step n (0: before the first).
 //   options: quiz (hide the values until the final ones are predicted),
 //   onSelect(n), compact (leave out the header: a page that shows it
-//   itself).
+//   itself), tableOnly (the steps' table alone: a game's run so far).
 //   PmrunView.drawAll() draws every <script type="application/json"
 //   class="pmrun-run"> of the page into the element its data-into names.
 (function (global) {
@@ -94,7 +94,8 @@
     parts.push([num(s.runs) + " " + plural(s.runs, what, what + "s"), "runs"]);
     parts.push([num(s.failures) + " failed", s.failures ? "bad" : ""]);
     if (s.states) parts.push([num(s.states) + " states", "states"]);
-    if (s.interleavings) parts.push([num(s.interleavings) + " interleavings", ""]);
+    // A count that saturated (2^63 - 1) is only a lower bound.
+    if (s.interleavings) parts.push([(s.interleavings >= 9.2e18 ? "over 9.2·10¹⁸" : num(s.interleavings)) + " interleavings", ""]);
     if (s.proof) {
       parts.push([s.complete ? "complete: every state explored" : "not complete", s.complete ? "good" : "warn"]);
     } else if (!s.free) {
@@ -181,9 +182,10 @@
     thead.appendChild(head);
     tb.appendChild(thead);
     var body = el("tbody");
-    function valueCells(tr, values, changed) {
+    // given: the values before the first step, which a quiz shows.
+    function valueCells(tr, values, changed, given) {
       run.shared.forEach(function (sh, i) {
-        var td = el("td", "pv-val pv-" + sh.kind, quiz ? "?" : shown(sh, values[i]));
+        var td = el("td", "pv-val pv-" + sh.kind, quiz && !given ? "?" : shown(sh, values[i]));
         if (changed && changed.indexOf(i) >= 0) td.classList.add("pv-changed");
         td.dataset.value = shown(sh, values[i]);
         tr.appendChild(td);
@@ -194,7 +196,7 @@
     var note = el("td", "pv-note", run.skipped ? num(run.skipped) + " earlier steps not shown" : "before the first step");
     note.colSpan = run.threads.length;
     start.appendChild(note);
-    valueCells(start, run.shared.map(function (sh) { return sh.initial; }), null);
+    valueCells(start, run.shared.map(function (sh) { return sh.initial; }), null, true);
     start.addEventListener("click", function () { state.select(0); });
     body.appendChild(start);
     state.rows = {};
@@ -218,10 +220,11 @@
       state.rows[st.n] = tr;
       body.appendChild(tr);
     });
-    if (run.verdict !== "pass" && run.rule) {
+    if (run.verdict !== "pass" && run.verdict !== "incomplete" && run.rule) {
       var fr = el("tr", "pv-rule-row");
       fr.appendChild(el("td", "pv-n", "✗"));
-      var td = el("td", "pv-rule", run.rule);
+      var td = el("td", "pv-rule", quiz ? "? (how the run ends is shown when you check)" : run.rule);
+      if (quiz) td.dataset.hidden = run.rule;
       td.colSpan = run.threads.length + run.shared.length;
       fr.appendChild(td);
       body.appendChild(fr);
@@ -235,6 +238,8 @@
   // an arrow from each blocked thread to each thread that could release
   // what it waits for, the circular wait in red.
   function graph(g) {
+    g.nodes = g.nodes || [];
+    g.edges = g.edges || [];
     var box = el("div", "pv-graph");
     box.appendChild(el("div", "pv-label", "Who waits for whom"));
     var n = g.nodes.length;
@@ -378,7 +383,9 @@
       result.textContent = right + " of " + run.shared.length + " right. The values are shown now.";
       var cells = root.querySelectorAll("td.pv-val");
       Array.prototype.forEach.call(cells, function (td) { td.textContent = td.dataset.value; });
+      Array.prototype.forEach.call(root.querySelectorAll("[data-hidden]"), function (e) { e.textContent = e.dataset.hidden; });
       root.classList.remove("pv-quiz-on");
+      if (root.pvSelect) root.pvSelect(run.skipped + run.steps.length);
     });
     return box;
   }
@@ -392,7 +399,16 @@
     var quiz = !!opts.quiz;
     var look = run.verdict === "pass" ? " pv-pass" : run.verdict === "incomplete" ? " pv-incomplete" : " pv-broke";
     var root = el("section", "pv" + look + (quiz ? " pv-quiz-on" : ""));
-    var state = { at: run.skipped + run.steps.length };
+    var state = { at: run.skipped + run.steps.length, select: function () {} };
+    if (opts.tableOnly) {
+      root.classList.add("pv-table-only");
+      root.appendChild(table(run, state, false));
+      into.textContent = "";
+      into.appendChild(root);
+      var lastRow = state.rows[state.at];
+      if (lastRow) lastRow.classList.add("pv-sel");
+      return { select: state.select, element: root };
+    }
     if (!opts.compact) {
       var head = el("div", "pv-head");
       head.appendChild(el("span", "pv-verdict", run.verdict === "pass" ? "pass" : run.verdict));
@@ -438,7 +454,8 @@
         if (state.badges[n]) state.badges[n].classList.add("pv-sel");
         var row = state.lineRows[st.thread][st.line];
         if (row) row.classList.add("pv-sel");
-        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + " " + st.line + ": " + st.op + (st.failed ? " ✗ " + run.rule : "");
+        var hidden = root.classList.contains("pv-quiz-on");
+        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + " " + st.line + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
       } else {
         state.said.textContent = n === 0 ? "before the first step" : "step " + n;
       }
@@ -452,6 +469,7 @@
       }
       if (opts.onSelect) opts.onSelect(n);
     };
+    root.pvSelect = state.select;
     root.tabIndex = 0;
     root.addEventListener("keydown", function (ev) {
       if (ev.target.tagName === "INPUT" && ev.target.type !== "range") return;
@@ -473,6 +491,7 @@
         draw(into, JSON.parse(b.textContent));
       } catch (e) {
         into.textContent = "could not draw this run: " + e;
+        console.error("pmrun: could not draw a run:", e);
       }
     });
   }

@@ -9,7 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	"github.com/pmrun/pmrun/actions/internal/nproc"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/sem"
 )
@@ -35,6 +38,7 @@ type crew struct {
 
 	drv      engine.Driver
 	watchdog time.Duration // the last drive's, for close
+	procs    int           // the Ps the crew added (see procs)
 	abort    atomic.Bool   // the coordinator asks the running thread to stop
 	steps    atomic.Uint64 // progress, for the watchdog
 	holder   atomic.Int32  // the thread that holds the turn
@@ -48,10 +52,21 @@ type crew struct {
 // errAborted is what a drive ends with when the coordinator stopped it.
 var errAborted = errors.New("control: search aborted")
 
-// newCrew starts a thread for each name, each waiting for its turn.
+// newCrew starts a thread for each name, each waiting for its turn. The
+// threads count against the process limit (RLIMIT_NPROC), and so may the
+// Ps the crew adds (each P may get an OS thread of the runtime's: the
+// garbage collector runs a worker on every idle one), which the runtime
+// cannot pass without aborting pmrun: the threads must fit (a
+// *nproc.LimitError otherwise), and the crew adds as many Ps as fit
+// beside them, one a thread at most.
 func newCrew(names []string) (*crew, error) {
-	c := &crew{names: names, turns: make([]turn, len(names)), done: make(chan error, 1), stuck: -1, watchdog: DefaultWatchdog}
-	reserveProcs(len(names))
+	n := len(names)
+	if err := nproc.Check(n); err != nil {
+		return nil, fmt.Errorf("control: start %d threads: %w", n, err)
+	}
+	c := &crew{names: names, turns: make([]turn, n), done: make(chan error, 1), stuck: -1, watchdog: DefaultWatchdog}
+	c.procs = max(nproc.Room(2*n)-n, 0)
+	reserveProcs(c.procs)
 	for i, name := range names {
 		th, err := osthread.Start(name, func(th *osthread.Thread) error { return c.body(i, th) })
 		if err != nil {
@@ -147,7 +162,7 @@ func (c *crew) drive(ctx context.Context, drv engine.Driver, watchdog time.Durat
 
 	tick := time.NewTicker(watchdog / 8)
 	defer tick.Stop()
-	last, since := c.steps.Load(), time.Now()
+	w := c.watch()
 	for {
 		select {
 		case err := <-c.done:
@@ -159,32 +174,82 @@ func (c *crew) drive(ctx context.Context, drv engine.Driver, watchdog time.Durat
 			}
 			return fmt.Errorf("control: search stopped: %w", context.Cause(ctx))
 		case now := <-tick.C:
-			if n := c.steps.Load(); n != last {
-				last, since = n, now
-				continue
-			}
-			if now.Sub(since) >= watchdog {
-				h := int(c.holder.Load())
-				c.stuck = h
-				c.abort.Store(true)
-				return &StuckError{Thread: c.names[h], Watchdog: watchdog}
+			if w.idle(now) >= watchdog {
+				return c.stuckNow(watchdog)
 			}
 		}
 	}
 }
 
-// await waits for the running thread to see abort and end the drive.
+// await waits for the running thread to see abort and end the drive, as
+// long as it works.
 func (c *crew) await(watchdog time.Duration) error {
-	t := time.NewTimer(watchdog)
-	defer t.Stop()
-	select {
-	case <-c.done:
-		return nil
-	case <-t.C:
-		h := int(c.holder.Load())
-		c.stuck = h
-		return &StuckError{Thread: c.names[h], Watchdog: watchdog}
+	tick := time.NewTicker(watchdog / 8)
+	defer tick.Stop()
+	w := c.watch()
+	for {
+		select {
+		case <-c.done:
+			return nil
+		case now := <-tick.C:
+			if w.idle(now) >= watchdog {
+				return c.stuckNow(watchdog)
+			}
+		}
 	}
+}
+
+// stuckNow gives up on the thread that holds the turn.
+func (c *crew) stuckNow(watchdog time.Duration) error {
+	h := int(c.holder.Load())
+	c.stuck = h
+	c.abort.Store(true)
+	return &StuckError{Thread: c.names[h], Watchdog: watchdog}
+}
+
+// watcher is what the watchdog saw last: the steps taken, the thread that
+// held the turn and the CPU time it had used, and since when none of
+// them changed.
+type watcher struct {
+	c      *crew
+	steps  uint64
+	holder int32
+	cpu    time.Duration
+	since  time.Time
+}
+
+func (c *crew) watch() *watcher {
+	w := &watcher{c: c, since: time.Now()}
+	w.steps, w.holder = c.steps.Load(), c.holder.Load()
+	w.cpu = threadCPU(c.tid(int(w.holder)))
+	return w
+}
+
+// idle says how long the drive has made no progress at now: no step
+// taken, and the thread that holds the turn has used no CPU time. A
+// thread that holds it longer while it works — a step of a big search,
+// its bookkeeping, an allocation of gigabytes, its share of the garbage
+// collector's marking, slowed by a loaded machine — is not stuck; one
+// blocked outside the scheduler's control (a trace callback waiting on a
+// full pipe) uses none.
+func (w *watcher) idle(now time.Time) time.Duration {
+	n, h := w.c.steps.Load(), w.c.holder.Load()
+	cpu := threadCPU(w.c.tid(int(h)))
+	if n != w.steps || h != w.holder || cpu != w.cpu {
+		w.steps, w.holder, w.cpu, w.since = n, h, cpu, now
+	}
+	return now.Sub(w.since)
+}
+
+// threadCPU is the CPU time thread tid of this process has used: its
+// per-thread CPU clock (as pthread_getcpuclockid makes it); 0 when it
+// cannot be read.
+func threadCPU(tid int) time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(int32(^uint32(tid)<<3|6), &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // close cancels and joins every thread. A stuck thread is cancelled but not
@@ -194,7 +259,7 @@ func (c *crew) await(watchdog time.Duration) error {
 // without end.
 func (c *crew) close() error {
 	limit := c.watchdog
-	defer releaseProcs(len(c.names))
+	defer releaseProcs(c.procs)
 	var errs []error
 	for _, th := range c.threads {
 		_ = th.Cancel()
@@ -214,6 +279,14 @@ func (c *crew) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tid is the kernel id of thread t.
+func (c *crew) tid(t int) int {
+	if t < 0 || t >= len(c.threads) {
+		return 0
+	}
+	return c.threads[t].TID()
 }
 
 func (c *crew) threadList() []engine.Thread {

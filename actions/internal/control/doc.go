@@ -51,7 +51,12 @@
 // a switch for three threads on 2 Ps). So while its threads live, a search
 // raises GOMAXPROCS by their number, and restores it after: 5.6 µs a
 // switch for three threads, 3.4 µs for two (a C program passing a turn
-// through two sem_t: 3.5 µs). Only one of the threads runs at a time.
+// through two sem_t: 3.5 µs). Only one of the threads runs at a time. The
+// threads and those Ps count against the process limit (RLIMIT_NPROC:
+// the runtime may give every P an OS thread, the garbage collector's
+// workers first, and aborts pmrun when it cannot), so the threads must
+// fit under it (package nproc) and the crew adds as many Ps as fit beside
+// them.
 //
 // # Strategies
 //
@@ -171,9 +176,13 @@
 // # Faults
 //
 // A thread that holds the turn longer than [Options.Watchdog] without
-// taking a step (held outside the scheduler's control, by a trace callback
-// or anything else) fails the search with a [StuckError] naming it; it is
-// left to end when it comes back. When ctx ends in the middle of a search,
+// taking a step or using CPU time (blocked outside the scheduler's
+// control, by a trace callback or anything else) fails the search with a
+// [StuckError] naming it; it is left to end when it comes back. A thread
+// that works that long is not stuck: a step of a big search (its
+// bookkeeping, a table that grows by gigabytes, its share of the garbage
+// collector's marking) on a loaded machine can take seconds, as a
+// 64-thread exhaustive search once did. When ctx ends in the middle of a search,
 // the running thread stops at its next step and every thread is joined
 // before Search returns, with the cause in the error and the outcome of
 // what was done.

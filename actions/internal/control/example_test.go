@@ -57,7 +57,7 @@ func ExampleSearch() {
 	//     0                                5: count = count + 1 (read)
 	//     1                                5: count = count + 1 (write)
 	//     1  5: count = count + 1 (write)
-	// expect: expect count == 2 failed: count = 1
+	// expect count == 2 failed: count = 1
 }
 
 // A schedule pasted from a log, replayed on the real threads.

@@ -163,3 +163,44 @@ func TestCancelKeepsWhatWasFound(t *testing.T) {
 		t.Errorf("ok %v, verdict %s, schedule %q", out.OK, out.Verdict, out.ScheduleText)
 	}
 }
+
+// busyDriver takes n steps of thread 0, each working (on the CPU, as a
+// search's own bookkeeping does) for work.
+type busyDriver struct {
+	n, done int
+	work    time.Duration
+}
+
+func (d *busyDriver) Next() int {
+	if d.done == d.n {
+		return -1
+	}
+	return 0
+}
+
+func (d *busyDriver) Step(int) {
+	for start := time.Now(); time.Since(start) < d.work; {
+	}
+	d.done++
+}
+
+// TestWatchdogSparesWork: a thread that holds the turn longer than the
+// watchdog time while it works (a step of a big search: its bookkeeping,
+// a slice that grows by gigabytes, the garbage collector's assists) is
+// not stuck: only one that takes no step and no CPU time is. A 64-thread
+// exhaustive search was once stopped so on a loaded machine.
+func TestWatchdogSparesWork(t *testing.T) {
+	t.Parallel()
+	th, err := Start(prog(t, "lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Close()
+	d := &busyDriver{n: 2, work: 300 * time.Millisecond}
+	if err := th.Drive(t.Context(), d, 100*time.Millisecond); err != nil {
+		t.Fatalf("a step that works for 3 watchdog times: %v", err)
+	}
+	if d.done != 2 {
+		t.Errorf("%d steps taken, want 2", d.done)
+	}
+}

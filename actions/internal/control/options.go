@@ -64,8 +64,8 @@ type Options struct {
 	// steps (see the package documentation). Count 0 or 1: all of it.
 	Shard Shard
 	// Watchdog is how long a thread may hold the turn without coming back
-	// to the scheduler (0: DefaultWatchdog); past it the search fails with
-	// a [StuckError] naming the thread.
+	// to the scheduler and without using CPU time (0: DefaultWatchdog);
+	// past it the search fails with a [StuckError] naming the thread.
 	Watchdog time.Duration
 	// Budget, if above 0, stops the search after that long with what it
 	// has: Complete is false. A run under way is finished first.

@@ -34,9 +34,12 @@ type runDriver struct {
 	maxSteps int
 	trace    func(engine.StepInfo)
 	onRun    func(engine.RunInfo)
-	shown    bool         // the runs are the outcome's shown run
-	record   bool         // keep an interleaving
-	stop     *atomic.Bool // the time budget ran out: end at the next run
+	shown    bool // the runs are the outcome's shown run
+	// shrunk: the shown run's schedule was shrunk from that of a run of
+	// these steps and switches.
+	shrunk *[2]int
+	record bool         // keep an interleaving
+	stop   *atomic.Bool // the time budget ran out: end at the next run
 
 	plan func() (run int, ch chooser, ok bool)
 	end  func(e runEnd)
@@ -241,7 +244,11 @@ func (d *runDriver) finish(f *program.Failure) {
 		if f != nil {
 			v = f.Verdict
 		}
-		d.onRun(engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches})
+		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches}
+		if d.shrunk != nil {
+			ri.Shrunk, ri.OriginalSteps, ri.OriginalSwitches = true, d.shrunk[0], d.shrunk[1]
+		}
+		d.onRun(ri)
 	}
 }
 

@@ -112,7 +112,11 @@ func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (
 	if want != nil && opts.Shrink {
 		steps, want = shrink(ctx, th, steps, want, opts.MaxSteps, res.space != nil)
 	}
-	run, _, err := replayOn(ctx, th, steps, shown.run, opts, repeats)
+	var shrunk *[2]int
+	if len(steps) != out.OriginalSteps || schedule.Switches(steps) != out.OriginalSwitches {
+		shrunk = &[2]int{out.OriginalSteps, out.OriginalSwitches}
+	}
+	run, _, err := replayOn(ctx, th, steps, shown.run, shrunk, opts, repeats)
 	if err != nil {
 		return out, err
 	}
@@ -155,12 +159,14 @@ type shownRun struct {
 
 // replayOn replays steps on th, recording every step; past the end of
 // steps it goes on as replayChooser does, and says how many steps that
-// took.
-func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, opts Options, lasso int) (shownRun, int, error) {
+// took. shrunk is the steps and switches of the run that steps were
+// shrunk from (nil: they were not), for opts.OnRun; lasso, when not 0,
+// is how many last steps of steps go round for ever.
+func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, shrunk *[2]int, opts Options, lasso int) (shownRun, int, error) {
 	var out shownRun
 	ch := newReplayChooser(th, steps)
 	planned := false
-	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps), lasso: lasso}
+	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, shrunk: shrunk, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps), lasso: lasso}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false

@@ -146,4 +146,9 @@ type RunInfo struct {
 	Failure  *program.Failure
 	Steps    int
 	Switches int
+	// Shrunk: a shown run whose schedule was shrunk from run Run's. Run
+	// then names the run that found the failure, Steps and Switches are
+	// the shrunk run's, and OriginalSteps and OriginalSwitches run Run's.
+	Shrunk                          bool
+	OriginalSteps, OriginalSwitches int
 }

@@ -136,13 +136,12 @@ func (r *Run) deadlock() *Failure {
 	waitsFor := map[int][]int{}
 	objOf := map[int]string{}
 	var lines []string
-	live := 0
+	all := 0
 	for _, t := range r.threads {
-		if t == nil || t.state == tDone {
-			continue
+		if t != nil {
+			all++
 		}
-		live++
-		if t.state != tParked {
+		if t == nil || t.state != tParked {
 			continue
 		}
 		b := program.BlockedThread{Thread: t.name, Op: r.opText(t), Pos: r.lineOf(t, t.req.site)}
@@ -165,8 +164,8 @@ func (r *Run) deadlock() *Failure {
 		d.Cycle = append(d.Cycle, r.threads[c[0]].name)
 		lines = append(lines, "cycle: "+strings.Join(d.Cycle, " → "))
 	}
-	d.Text = fmt.Sprintf("deadlock: %d of %d threads blocked\n%s", len(d.Blocked), live, strings.Join(lines, "\n"))
-	return &Failure{Verdict: program.Deadlock, Msg: d.Text, Deadlock: d}
+	d.Text = fmt.Sprintf("deadlock: %d of %d threads blocked\n%s", len(d.Blocked), all, strings.Join(lines, "\n"))
+	return &Failure{Verdict: program.Deadlock, Msg: strings.TrimPrefix(d.Text, "deadlock: "), Deadlock: d}
 }
 
 // blockedOn says what t waits for and which threads could end the wait.
@@ -181,15 +180,27 @@ func (r *Run) blockedOn(t *thread, b *program.BlockedThread, at string) (string,
 		}
 		return out
 	}
-	could := func(ts []*thread, verb string) string {
+	// could says who could release the wait: the threads, not ended,
+	// that did before (pmrun does not see the code they will run).
+	could := func(before []*thread, verb, verbed string) string {
+		live := alive(before)
 		b.Releasers = nil
-		for _, u := range ts {
+		for _, u := range live {
 			b.Releasers = append(b.Releasers, u.name)
 		}
-		if len(ts) == 0 {
-			return "no thread that could " + verb + " it is left (none that " + verb + "ed it earlier)"
+		var ended []*thread
+		for _, u := range before {
+			if u != t && u.state == tDone {
+				ended = append(ended, u)
+			}
 		}
-		return names(ts) + " could " + verb + " it (" + verb + "ed it earlier)"
+		switch {
+		case len(live) > 0:
+			return names(live) + " could " + verb + " it (" + verbed + " it before)"
+		case len(ended) > 0:
+			return "no thread left could " + verb + " it (" + names(ended) + " " + verbed + " it, and ended)"
+		}
+		return "no thread has " + verbed + " it in this run"
 	}
 	holder := func(o *object) (string, []*thread) {
 		b.Object = o.name
@@ -223,11 +234,26 @@ func (r *Run) blockedOn(t *thread, b *program.BlockedThread, at string) (string,
 		}
 		b.Object = q.obj.name
 		rel := alive(q.obj.signallers)
-		return fmt.Sprintf("%s waits on condition %s at %s; %s", t.name, q.obj.name, at, could(rel, "signal")), rel
+		return fmt.Sprintf("%s waits on condition %s at %s; %s", t.name, q.obj.name, at, could(q.obj.signallers, "signal", "signalled")), rel
 	case pl.OpSemWait:
-		b.Object = q.obj.name
-		rel := alive(q.obj.posters)
-		return fmt.Sprintf("%s waits on semaphore %s (value %d) at %s; %s", t.name, q.obj.name, q.obj.value, at, could(rel, "post")), rel
+		o := q.obj
+		b.Object = o.name
+		line := fmt.Sprintf("%s waits on semaphore %s (value %d) at %s", t.name, o.name, o.value, at)
+		// A thread that took a unit and has not posted one holds it, as
+		// a mutex's holder does (a semaphore used as a lock).
+		var holders []*thread
+		for _, u := range alive(o.takers) {
+			holders = addOnce(holders, u)
+		}
+		if len(holders) > 0 {
+			line += fmt.Sprintf(", taken by %s", names(holders))
+			b.Holder = holders[0].name
+		}
+		rel := alive(o.posters)
+		for _, u := range holders {
+			rel = addOnce(rel, u)
+		}
+		return line + "; " + could(o.posters, "post", "posted"), rel
 	case pl.OpBarrierLeave:
 		b.Object = q.obj.name
 		return fmt.Sprintf("%s waits at barrier %s at %s (%d of %d arrived)", t.name, q.obj.name, at, q.obj.arrived, q.obj.need), nil

@@ -78,6 +78,7 @@ type object struct {
 	// Semaphores.
 	value   int64
 	posters []*thread // who posted it, in order: who could again
+	takers  []*thread // who took a unit and has not posted one since, in order
 	// Conditions: the queue, and who signalled it.
 	waiters    []*thread
 	signallers []*thread
@@ -236,14 +237,19 @@ func (r *Run) take(t *thread) (reply int32, arg int64, text string, fail *Failur
 			return int32(syscall.ETIMEDOUT), 0, text + ": timed out", nil
 		}
 		o.value--
+		o.takers = append(o.takers, t)
 	case pl.OpSemTrywait:
 		if o.value <= 0 {
 			return int32(syscall.EAGAIN), 0, text + ": EAGAIN", nil
 		}
 		o.value--
+		o.takers = append(o.takers, t)
 	case pl.OpSemPost:
 		o.value++
 		o.posters = addOnce(o.posters, t)
+		if i := slices.Index(o.takers, t); i >= 0 {
+			o.takers = slices.Delete(o.takers, i, i+1)
+		}
 	case pl.OpRWRdlock, pl.OpRWTryrdlock:
 		switch {
 		case timeout:

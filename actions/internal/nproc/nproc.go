@@ -7,8 +7,10 @@
 // whole program ("fatal error: newosproc"), with no chance to clean up.
 // So pmrun checks before it creates anything, and keeps [Headroom] tasks
 // free under the limit for the threads the runtime may yet start on its
-// own. A user who has CAP_SYS_RESOURCE or CAP_SYS_ADMIN, or root, is not
-// held to the limit, and nothing is checked.
+// own: one for each P (GOMAXPROCS, as it is at the check: a controlled
+// program raises it while its threads live), and a few more. A user who
+// has CAP_SYS_RESOURCE or CAP_SYS_ADMIN, or root, is not held to the
+// limit, and nothing is checked.
 package nproc
 
 import (
@@ -28,9 +30,10 @@ import (
 )
 
 // Headroom is how many tasks a check keeps free under the limit for the
-// Go runtime's own threads: one per P that may run, and a few for
-// goroutines blocked in system calls.
-var Headroom = runtime.GOMAXPROCS(0) + 8
+// Go runtime's own threads, now: one per P that may run (GOMAXPROCS: each
+// may get an OS thread, for a goroutine or the garbage collector's
+// workers), and a few for goroutines blocked in system calls.
+func Headroom() int { return runtime.GOMAXPROCS(0) + 8 }
 
 // LimitError says that creating more would pass the process limit.
 type LimitError struct {
@@ -38,11 +41,12 @@ type LimitError struct {
 	UID   int    // the real user the kernel counts
 	Used  int    // that user's processes and threads now
 	Want  int    // how many more were asked for
+	Keep  int    // the Headroom kept
 }
 
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("the process limit is reached: RLIMIT_NPROC (ulimit -u) is %d, user %d has %d processes and threads, "+
-		"%d more were asked for and pmrun keeps %d free for its own threads", e.Limit, e.UID, e.Used, e.Want, Headroom)
+		"%d more were asked for and pmrun keeps %d free for its own threads", e.Limit, e.UID, e.Used, e.Want, e.Keep)
 }
 
 // Is makes a LimitError match syscall.EAGAIN, the errno of a fork past
@@ -76,7 +80,8 @@ func Check(n int) error {
 	if err := unix.Getrlimit(unix.RLIMIT_NPROC, &rl); err != nil || rl.Cur == unix.RLIM_INFINITY {
 		return nil
 	}
-	need := uint64(n + Headroom)
+	keep := Headroom()
+	need := uint64(n + keep)
 	// Every task on the machine is at most as many as the user's: when
 	// even they leave room, nothing more needs counting. /proc/loadavg
 	// is one small read; counting the user's tasks reads a file a process.
@@ -86,9 +91,31 @@ func Check(n int) error {
 	uid := unix.Getuid()
 	used := UserTasks(uid)
 	if uint64(used)+need > rl.Cur {
-		return &LimitError{Limit: rl.Cur, UID: uid, Used: used, Want: n}
+		return &LimitError{Limit: rl.Cur, UID: uid, Used: used, Want: n, Keep: keep}
 	}
 	return nil
+}
+
+// Room is how many more processes and threads fit under the process
+// limit beside [Headroom]: at most max (also when nothing limits them),
+// at least 0.
+func Room(max int) int {
+	if exempt() {
+		return max
+	}
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NPROC, &rl); err != nil || rl.Cur == unix.RLIM_INFINITY {
+		return max
+	}
+	keep := uint64(Headroom())
+	if total, ok := systemTasks(); ok && total+keep+uint64(max) <= rl.Cur {
+		return max
+	}
+	used := uint64(UserTasks(unix.Getuid())) + keep
+	if used >= rl.Cur {
+		return 0
+	}
+	return int(min(rl.Cur-used, uint64(max)))
 }
 
 // Explain turns err, a failed fork or clone, into a [*LimitError] when it
@@ -103,7 +130,7 @@ func Explain(err error, n int) error {
 		return err
 	}
 	uid := unix.Getuid()
-	return &LimitError{Limit: rl.Cur, UID: uid, Used: UserTasks(uid), Want: n}
+	return &LimitError{Limit: rl.Cur, UID: uid, Used: UserTasks(uid), Want: n, Keep: Headroom()}
 }
 
 // systemTasks reads the number of tasks on the machine, the fourth field

@@ -29,7 +29,7 @@ const MaxSteps = 2000
 // caller fills in how the run was made (Kind, Schedule, Replay, Search).
 // A step that does not fit the program is an error.
 func Of(p *program.Program, steps []int, source []byte, file string, failure *program.Failure) (*view.Run, error) {
-	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass)}
+	r := &view.Run{Program: p.Name(), File: file, Verdict: string(program.Pass), Steps: []view.Step{}}
 	r.Threads = Threads(p, source)
 	s, f := p.NewState()
 	r.Shared = sharedOf(p, s)
@@ -82,15 +82,37 @@ func Where(file string, f *program.Failure) string {
 	return at + ": " + f.Msg
 }
 
+// ReplayCommand is the command line that replays sched: pmrun run with
+// rerun, the arguments that run the scenario again (its file, its --var
+// values, its seed), and --replay sched, each quoted for a POSIX shell
+// when it needs it; "" without arguments or a schedule.
+func ReplayCommand(rerun []string, sched string) string {
+	if len(rerun) == 0 || sched == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("pmrun run")
+	for _, a := range append(rerun[:len(rerun):len(rerun)], "--replay", sched) {
+		b.WriteString(" ")
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // Rule is the broken rule in a line: the verdict and the first line of
 // the failure's message ("mutual_exclusion: B entered critical while A is
 // inside (capacity 1)").
 func Rule(f *program.Failure) string {
-	msg, _, _ := strings.Cut(f.Msg, "\n")
-	if strings.HasPrefix(msg, string(f.Verdict)+":") {
-		return msg // "deadlock: 2 of 2 threads blocked"
-	}
-	return string(f.Verdict) + ": " + msg
+	rule, _, _ := strings.Cut(f.Rule(), "\n")
+	return rule
 }
 
 // sharedOf lists p's shared objects: variables, semaphores, mutexes.
@@ -276,34 +298,19 @@ func indent(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 // opText writes an operation out as it could have been written.
 func opText(op *program.Op) string {
 	k := op.Kind.String()
-	switch op.Kind {
-	case program.OpWait, program.OpSignal, program.OpLock, program.OpUnlock, program.OpCondSignal, program.OpCondBroadcast:
-		return k + ": " + op.Object
-	case program.OpCondWait:
-		return fmt.Sprintf("%s: {cond: %s, mutex: %s}", k, op.Object, op.Mutex)
-	case program.OpSet, program.OpAtomicSet, program.OpLocal:
-		return fmt.Sprintf("%s: %s = %s", k, op.Target, op.Expr.Src)
-	case program.OpIf, program.OpWhile, program.OpAssert:
-		return k + ": " + op.Expr.Src
-	case program.OpRepeat:
-		return fmt.Sprintf("repeat: %s", op.Expr.Src)
-	case program.OpCritical:
-		if op.Object != "" {
-			return "critical: " + op.Object
-		}
-		return "critical:"
-	case program.OpWork:
-		return fmt.Sprintf("work: %v", op.Duration)
-	case program.OpLog:
-		return "log: " + op.Text
+	if a := op.Arg(); a != "" {
+		return k + ": " + a
 	}
-	return k
+	if op.Kind.Shape() == program.ShapeNone {
+		return k
+	}
+	return k + ":"
 }
 
 // graphOf is the wait-for graph of the deadlocked state s that d
 // explains.
 func graphOf(p *program.Program, s *program.State, d *program.DeadlockInfo) *view.Graph {
-	g := &view.Graph{Cycle: d.Cycle}
+	g := &view.Graph{Cycle: d.Cycle, Nodes: []view.Node{}, Edges: []view.Edge{}}
 	names := p.Threads()
 	holds := map[string][]string{}
 	for _, m := range p.Def().Mutexes {
@@ -315,31 +322,28 @@ func graphOf(p *program.Program, s *program.State, d *program.DeadlockInfo) *vie
 	for _, b := range d.Blocked {
 		blocked[b.Thread] = b
 	}
-	inCycle := map[[2]string]bool{}
-	for i := 0; i+2 < len(d.Cycle); i += 2 {
-		inCycle[[2]string{d.Cycle[i], d.Cycle[i+2]}] = true
-	}
+	inCycle := cycleEdges(d.Cycle)
 	for t, name := range names {
 		n := view.Node{Thread: name, Holds: holds[name], State: "ready"}
 		b, isBlocked := blocked[name]
 		switch {
 		case isBlocked:
-			n.State, n.Waits, n.Line, n.Op = "blocked", kindWord(b.Kind)+" "+b.Object, b.Pos.Line, b.Op
+			n.State, n.Waits, n.Line, n.Op = "blocked", waitsFor(b), b.Pos.Line, b.Op
 		case s.Done(t):
 			n.State = "finished"
 		}
 		g.Nodes = append(g.Nodes, n)
-		if !isBlocked {
-			continue
-		}
-		if b.Holder != "" {
-			g.Edges = append(g.Edges, view.Edge{From: name, To: b.Holder, Object: n.Waits, Holder: true, Cycle: inCycle[[2]string{name, b.Holder}]})
-		}
-		for _, r := range b.Releasers {
-			g.Edges = append(g.Edges, view.Edge{From: name, To: r, Object: n.Waits, Cycle: inCycle[[2]string{name, r}]})
+		if isBlocked {
+			g.Edges = append(g.Edges, edgesOf(name, n.Waits, b, inCycle)...)
 		}
 	}
 	return g
+}
+
+// waitsFor says what a blocked thread waits for: "semaphore s", "mutex
+// m", or the object alone when its kind has no word (a thread joined).
+func waitsFor(b program.BlockedThread) string {
+	return strings.TrimSpace(kindWord(b.Kind) + " " + b.Object)
 }
 
 // kindWord names an object's kind as the game says it: "condition", not

@@ -143,7 +143,9 @@ func (b *Block) Wake() {
 }
 
 // WaitEvents waits until the event count is no longer seen: first
-// spinning for up to spin, then asleep for up to timeout. It returns the
+// spinning for up to spin (yielding the CPU every 64 looks, so that the
+// thread it waits for can run on a busy machine), then asleep for up to
+// timeout. It returns the
 // count. A thread that adds an event after pmrun said it sleeps wakes it
 // (c/core.c's kick), so no event is missed.
 func (b *Block) WaitEvents(seen uint32, spin, timeout time.Duration) uint32 {
@@ -169,8 +171,11 @@ func (b *Block) spinEvents(seen uint32, spin time.Duration) uint32 {
 		if n := atomic.LoadUint32(&b.hdr.Events); n != seen {
 			return n
 		}
-		if i%64 == 0 && time.Since(start) >= spin {
-			return seen
+		if i%64 == 0 {
+			if time.Since(start) >= spin {
+				return seen
+			}
+			unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		}
 	}
 }

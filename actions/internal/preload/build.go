@@ -168,7 +168,7 @@ func build(ctx context.Context, dir, path string) error {
 		}
 	}
 	tmp := filepath.Join(src, "libpmrun.so")
-	args := append([]string{"-shared", "-fPIC", "-O2", "-g", "-o", tmp}, cfiles...)
+	args := append([]string{"-shared", "-fPIC", "-O2", "-g", "-ftls-model=initial-exec", "-o", tmp}, cfiles...)
 	args = append(args, "-ldl")
 	if err := compile(ctx, cc, args); err != nil {
 		return err

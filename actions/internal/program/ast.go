@@ -67,60 +67,6 @@ type Expr struct {
 	Pos Pos
 }
 
-// OpKind names an operation of the language.
-type OpKind uint8
-
-// The operations, one YAML key each.
-const (
-	OpWait OpKind = iota + 1
-	OpSignal
-	OpLock
-	OpUnlock
-	OpCondWait
-	OpCondSignal
-	OpCondBroadcast
-	OpSet
-	OpAtomicSet
-	OpLocal
-	OpIf
-	OpWhile
-	OpRepeat
-	OpCritical
-	OpAssert
-	OpWork
-	OpYield
-	OpLog
-)
-
-var opNames = [...]string{
-	OpWait:          "wait",
-	OpSignal:        "signal",
-	OpLock:          "lock",
-	OpUnlock:        "unlock",
-	OpCondWait:      "cond_wait",
-	OpCondSignal:    "cond_signal",
-	OpCondBroadcast: "cond_broadcast",
-	OpSet:           "set",
-	OpAtomicSet:     "atomic_set",
-	OpLocal:         "local",
-	OpIf:            "if",
-	OpWhile:         "while",
-	OpRepeat:        "repeat",
-	OpCritical:      "critical",
-	OpAssert:        "assert",
-	OpWork:          "work",
-	OpYield:         "yield",
-	OpLog:           "log",
-}
-
-// String is the operation's YAML key.
-func (k OpKind) String() string {
-	if int(k) < len(opNames) && opNames[k] != "" {
-		return opNames[k]
-	}
-	return "op?"
-}
-
 // Op is one operation as written. Which fields are set depends on Kind:
 //
 //   - wait, signal, lock, unlock, cond_signal, cond_broadcast: Object.

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Set is the compiled programs of one scenario, by name.
@@ -54,7 +56,7 @@ func (s *Set) Program(name string) (*Program, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown program %q%s", name, didYouMean(name, s.Names()))
+	return nil, fmt.Errorf("unknown program %q%s", name, contract.DidYouMean(name, s.Names()))
 }
 
 // compiler turns one Def into a Program.
@@ -147,7 +149,7 @@ func (c *compiler) resolve(kind, name string, at Pos, use string) (int, bool) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	c.errs.add(at, "%s: unknown %s %q%s", use, kind, name, didYouMean(name, names))
+	c.errs.add(at, "%s: unknown %s %q%s", use, kind, name, contract.DidYouMean(name, names))
 	return 0, false
 }
 
@@ -290,106 +292,15 @@ func (b *builder) ops(ops []*Op) {
 	}
 }
 
+// op compiles one operation, as its declaration says (ops.go).
 func (b *builder) op(op *Op) {
-	c := b.c
 	in := instr{op: op.Kind, pos: op.Pos, visible: true}
-	name := op.Kind.String()
-	switch op.Kind {
-	case OpWait, OpSignal:
-		i, ok := c.resolve("semaphore", op.Object, op.ObjectPos, name)
-		in.kind, in.obj, in.text = map[OpKind]ikind{OpWait: iWait, OpSignal: iSignal}[op.Kind], i, name+" "+op.Object
-		in.fp = Footprint{Writes: []Object{{ObjSemaphore, i}}}
-		if ok {
-			b.emit(in)
-		}
-	case OpLock, OpUnlock:
-		i, ok := c.resolve("mutex", op.Object, op.ObjectPos, name)
-		in.kind, in.obj, in.text = map[OpKind]ikind{OpLock: iLock, OpUnlock: iUnlock}[op.Kind], i, name+" "+op.Object
-		in.fp = Footprint{Writes: []Object{{ObjMutex, i}}}
-		if ok {
-			b.emit(in)
-		}
-	case OpCondSignal, OpCondBroadcast:
-		i, ok := c.resolve("condition variable", op.Object, op.ObjectPos, name)
-		in.kind, in.obj, in.text = map[OpKind]ikind{OpCondSignal: iCondSignal, OpCondBroadcast: iCondBroadcast}[op.Kind], i, name+" "+op.Object
-		in.fp = Footprint{Writes: []Object{{ObjCond, i}}}
-		if ok {
-			b.emit(in)
-		}
-	case OpCondWait:
-		ci, ok1 := c.resolve("condition variable", op.Object, op.ObjectPos, "cond_wait cond")
-		mi, ok2 := c.resolve("mutex", op.Mutex, op.MutexPos, "cond_wait mutex")
-		if !ok1 || !ok2 {
-			return
-		}
-		in.obj, in.obj2 = ci, mi
-		rel, re := in, in
-		rel.kind, rel.phase = iCondRelease, PhaseRelease
-		rel.text = fmt.Sprintf("cond_wait %s (release %s)", op.Object, op.Mutex)
-		rel.fp = Footprint{Writes: []Object{{ObjCond, ci}, {ObjMutex, mi}}}
-		re.kind, re.phase = iCondReacquire, PhaseReacquire
-		re.text = fmt.Sprintf("cond_wait %s (reacquire %s)", op.Object, op.Mutex)
-		// The reacquire waits for the signal's write to the condition.
-		re.fp = Footprint{Reads: []Object{{ObjCond, ci}}, Writes: []Object{{ObjMutex, mi}}}
-		b.emit(rel)
-		b.emit(re)
-	case OpSet, OpAtomicSet:
-		b.set(op, in)
-	case OpLocal:
-		b.local(op, in)
-	case OpIf:
-		b.ifOp(op, in)
-	case OpWhile:
-		in.kind, in.phase, in.text = iBranch, PhaseTest, "while "+op.Expr.Src
-		in.e = b.expr(op.Expr, wantBool, "while")
-		if in.e == nil {
-			b.ops(op.Do)
-			return
-		}
-		in.visible, in.fp = in.e.shared, Footprint{Reads: readsOf(in.e)}
-		top := b.emit(in)
-		b.ops(op.Do)
-		b.emit(instr{kind: iJump, op: OpWhile, pos: op.Pos, jump: top, text: "end while"})
-		b.code.instrs[top].jump = b.here()
-	case OpRepeat:
-		in.kind, in.phase, in.text = iRepeatInit, PhaseTest, "repeat "+op.Expr.Src
-		in.e = b.expr(op.Expr, wantInt, "repeat")
-		if in.e == nil {
-			b.ops(op.Do)
-			return
-		}
-		in.slot = len(b.code.locals)
-		b.code.locals = append(b.code.locals, localInfo{})
-		in.visible, in.fp = in.e.shared, Footprint{Reads: readsOf(in.e)}
-		b.emit(in)
-		test := b.emit(instr{kind: iRepeatTest, op: OpRepeat, pos: op.Pos, slot: in.slot, text: "repeat test"})
-		b.ops(op.Do)
-		b.emit(instr{kind: iJump, op: OpRepeat, pos: op.Pos, jump: test, text: "end repeat"})
-		b.code.instrs[test].jump = b.here()
-	case OpCritical:
-		b.critical(op, in)
-	case OpAssert:
-		in.kind, in.text = iAssert, "assert "+op.Expr.Src
-		if in.e = b.expr(op.Expr, wantBool, "assert"); in.e != nil {
-			in.fp = Footprint{Reads: readsOf(in.e)}
-			b.emit(in)
-		}
-	case OpWork:
-		in.kind, in.work, in.text = iWork, op.Duration, "work "+op.Duration.String()
-		b.emit(in)
-	case OpYield:
-		in.kind, in.text = iYield, "yield"
-		b.emit(in)
-	case OpLog:
-		in.kind, in.text = iLog, "log "+op.Text
-		in.log = b.logParts(op)
-		var es []*cexpr
-		for _, part := range in.log {
-			es = append(es, part.e)
-		}
-		in.fp = Footprint{Reads: readsOf(es...)}
-		b.emit(in)
+	d := op.Kind.decl()
+	if d.compile == nil {
+		compileObject(b, op, in, d)
+		return
 	}
+	d.compile(b, op, in)
 }
 
 // set compiles set (two steps when its expression reads a shared

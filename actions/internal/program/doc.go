@@ -8,6 +8,12 @@
 //
 // # Steps
 //
+// Each operation is declared once, in the table of ops.go: its key, the
+// shape of what it takes, the lists of operations beside it, its schema's
+// words and how it compiles to instructions (with their footprints); the
+// parser, the schema, the canonical text and the compiler read the table,
+// and State.step holds what each instruction does.
+//
 // A run is a sequence of visible steps, each taken by one thread, one at a
 // time; a scheduler chooses among the enabled threads before each step.
 // Between two of its visible steps a thread runs its invisible operations at

@@ -42,7 +42,7 @@ lost:
 	//     0                                6: count = count + 1 (read)
 	//     1  5: count = count + 1 (write)
 	//     1                                6: count = count + 1 (write)
-	// expect: expect count == 2 failed: count = 1
+	// expect count == 2 failed: count = 1
 }
 
 // Every error of a section, each at its line and column.

@@ -11,6 +11,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // refKind says where a name an expression reads lives.
@@ -221,7 +223,7 @@ func unknownName(name string, sc *scope) string {
 	if name == "self" {
 		return "self exists only in a thread declared with count"
 	}
-	return fmt.Sprintf("unknown variable %q%s", name, didYouMean(name, sc.names()))
+	return fmt.Sprintf("unknown variable %q%s", name, contract.DidYouMean(name, sc.names()))
 }
 
 type visitor func(ast.Node)

@@ -334,3 +334,54 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleSaysTheVerdictOnce: the failure at the foot of a table, and as
+// an error, names its verdict once, though a deadlock's, an assert's, an
+// expect's and an invariant's messages begin with it.
+func TestRuleSaysTheVerdictOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ program, schedule, rule string }{
+		{"asserts", "A", "assert x == 2 failed: x = 1"},
+		{"invariant", "A A", "invariant x >= 0 does not hold: x = -1"},
+		{"exclusion", "A B", "mutual_exclusion: B entered critical while A is inside (capacity 1)"},
+	}
+	for _, tt := range tests {
+		p := prog(t, tt.program)
+		res, err := p.Run(Replay(mustThreads(t, p, tt.schedule)), RunOptions{Record: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Failure.Error(); !strings.HasSuffix(got, ": "+tt.rule) {
+			t.Errorf("%s: rule %q, want %q", tt.program, got, tt.rule)
+		}
+		if il := res.Interleaving.Format(); !strings.HasSuffix(il, "\n"+tt.rule+"\n") {
+			t.Errorf("%s: the table does not end with %q:\n%s", tt.program, tt.rule, il)
+		}
+	}
+	p := prog(t, "expect")
+	res, err := p.Run(Replay(nil), RunOptions{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if il := res.Interleaving.Format(); strings.Contains(il, "expect: expect") {
+		t.Errorf("expect said twice:\n%s", il)
+	}
+	d := &Failure{Verdict: Deadlock, Msg: "deadlock: 2 of 2 threads blocked\nA waits for m", Pos: Pos{Line: 3, Col: 1}}
+	if got := d.Error(); got != "3:1: deadlock: 2 of 2 threads blocked\nA waits for m" {
+		t.Errorf("deadlock error %q", got)
+	}
+}
+
+// mustThreads turns thread names separated by spaces into indices.
+func mustThreads(t *testing.T, p *Program, names string) []int {
+	t.Helper()
+	var out []int
+	for _, name := range strings.Fields(names) {
+		th, err := p.Thread(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, th)
+	}
+	return out
+}

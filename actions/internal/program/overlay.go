@@ -9,6 +9,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	exprparser "github.com/expr-lang/expr/parser"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // A lab's programs and a student's: the student's file holds the programs
@@ -37,7 +39,7 @@ func (s *Set) Overlay(file string, n *yaml.Node, want []string) (*Set, Errors) {
 			if i >= 0 {
 				errs.add(d.Pos, "program %s is the lab's, not one you write: a student's file holds only %s", d.Name, strings.Join(want, ", "))
 			} else {
-				errs.add(d.Pos, "program %s is not one the lab asks for (%s)%s", d.Name, strings.Join(want, ", "), didYouMean(d.Name, want))
+				errs.add(d.Pos, "program %s is not one the lab asks for (%s)%s", d.Name, strings.Join(want, ", "), contract.DidYouMean(d.Name, want))
 			}
 			continue
 		}
@@ -89,13 +91,13 @@ type Check struct {
 // Checks are what d checks, which a student's version of d must keep as
 // they are: its invariants and expect; the shared variables they read,
 // with their initial values; its regions, with their capacities; and in
-// each thread, in the order of the
-// text, every assert, every critical region with everything inside it,
-// and every write of a variable that a check reads. A thread that holds
-// such an operation is kept with its name and count (its [Check] comes
-// before those of its operations). The rest — semaphores, mutexes, the
-// synchronization around the kept operations, threads of its own — is the
-// student's.
+// each thread, in the order of the text, every assert, every critical
+// region with everything inside it, and every write of a variable (or of
+// the thread's local) that a check reads. A thread that holds such an
+// operation is kept with its name and count (its [Check] comes before
+// those of its operations). The rest — semaphores, mutexes, the
+// synchronization around the kept operations, threads of its own — is
+// the student's.
 func (d *Def) Checks() []Check {
 	var out []Check
 	for _, x := range d.Invariants {
@@ -260,7 +262,7 @@ func threadChecks(ops []*Op, read map[string]bool) []Check {
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
 		case op.Kind == OpCritical:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
-		case (op.Kind == OpSet || op.Kind == OpAtomicSet) && read[op.Target]:
+		case (op.Kind == OpSet || op.Kind == OpAtomicSet || op.Kind == OpLocal) && read[op.Target]:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
 		}
 		for _, block := range [][]*Op{op.Then, op.Else} {
@@ -325,37 +327,29 @@ func opLine(op *Op) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
-	switch op.Kind {
-	case OpWait, OpSignal, OpLock, OpUnlock, OpCondSignal, OpCondBroadcast:
-		return key + ": " + op.Object
-	case OpCondWait:
-		return key + ": {cond: " + op.Object + ", mutex: " + op.Mutex + "}"
-	case OpSet, OpAtomicSet, OpLocal:
-		return key + ": " + op.Target + " = " + oneLine(op.Expr.Src)
-	case OpAssert:
-		return key + ": " + oneLine(op.Expr.Src)
-	case OpIf:
-		s := key + ": " + oneLine(op.Expr.Src) + ", then: " + list(op.Then)
-		if len(op.Else) > 0 {
-			s += ", else: " + list(op.Else)
-		}
-		return "{" + s + "}"
-	case OpWhile, OpRepeat:
-		if len(op.Do) == 0 {
-			return key + ": " + oneLine(op.Expr.Src)
-		}
-		return "{" + key + ": " + oneLine(op.Expr.Src) + ", do: " + list(op.Do) + "}"
-	case OpCritical:
+	switch op.Kind.Shape() {
+	case ShapeNone:
+		return key
+	case ShapeRegion:
 		if op.Object == "" {
 			return key + ": " + list(op.Do)
 		}
 		return key + ": {region: " + op.Object + ", do: " + list(op.Do) + "}"
-	case OpWork:
-		return key + ": " + op.Duration.String()
-	case OpLog:
+	case ShapeText:
 		return key + ": " + strconv.Quote(op.Text)
 	}
-	return key
+	line := key + ": " + oneLine(op.Arg())
+	blocks, shown := op.Kind.Blocks()
+	var more string
+	for _, name := range blocks {
+		if b := op.Block(name); len(b) > 0 || slices.Contains(shown, name) {
+			more += ", " + name + ": " + list(b)
+		}
+	}
+	if more == "" {
+		return line
+	}
+	return "{" + line + more + "}"
 }
 
 func oneLine(src string) string { return strings.Join(strings.Fields(src), " ") }

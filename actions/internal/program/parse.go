@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // Limits of a program, checked at load.
@@ -27,13 +29,6 @@ var (
 	// reserved are the words of expr and `self`, which a declared name
 	// would hide or could not be read as.
 	reserved = []string{"self", "true", "false", "nil", "and", "or", "not", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
-)
-
-// opKeys are the keys that name an operation; extraKeys the other keys an
-// operation's mapping may hold.
-var (
-	opKeys    = []string{"wait", "signal", "lock", "unlock", "cond_wait", "cond_signal", "cond_broadcast", "set", "atomic_set", "local", "if", "while", "repeat", "critical", "assert", "work", "yield", "log"}
-	extraKeys = map[string][]string{"if": {"then", "else"}, "while": {"do"}, "repeat": {"do"}}
 )
 
 type parser struct {
@@ -101,7 +96,7 @@ func (p *parser) mapping(n *yaml.Node, what string, known []string, f func(key s
 		}
 		seen[k.Value] = k.Line
 		if known != nil && !slices.Contains(known, k.Value) {
-			p.errorf(k, "unknown key %q in %s%s", k.Value, what, didYouMean(k.Value, known))
+			p.errorf(k, "unknown key %q in %s%s", k.Value, what, contract.DidYouMean(k.Value, known))
 			continue
 		}
 		f(k.Value, k, v)

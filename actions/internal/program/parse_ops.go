@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // ops reads a list of operations.
@@ -27,13 +29,14 @@ func (p *parser) ops(v *yaml.Node, what string) []*Op {
 // keys of that operation), or the bare word yield.
 func (p *parser) op(n *yaml.Node) *Op {
 	if n.Kind == yaml.ScalarNode {
+		k, known := opNamed(n.Value)
 		switch {
-		case n.Value == "yield":
-			return &Op{Kind: OpYield, Pos: pos(n)}
-		case slices.Contains(opKeys, n.Value):
+		case known && k.Shape() == ShapeNone:
+			return &Op{Kind: k, Pos: pos(n)}
+		case known:
 			p.errorf(n, "%s needs an argument: write %s: …", n.Value, n.Value)
 		default:
-			p.errorf(n, "unknown operation %q%s", n.Value, didYouMean(n.Value, opKeys))
+			p.errorf(n, "unknown operation %q%s", n.Value, contract.DidYouMean(n.Value, opKeys))
 		}
 		return nil
 	}
@@ -52,7 +55,7 @@ func (p *parser) op(n *yaml.Node) *Op {
 				return
 			}
 			opKey, opVal = k, v
-		case key == "then" || key == "else" || key == "do":
+		case slices.Contains(blockKeys, key):
 			extra[key] = k
 		default:
 			unknown = append(unknown, k)
@@ -61,23 +64,28 @@ func (p *parser) op(n *yaml.Node) *Op {
 	if opKey == nil {
 		if len(unknown) > 0 {
 			k := unknown[0]
-			p.errorf(k, "unknown operation %q%s", k.Value, didYouMean(k.Value, opKeys))
+			p.errorf(k, "unknown operation %q%s", k.Value, contract.DidYouMean(k.Value, opKeys))
 		} else if n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 			p.errorf(n, "an empty operation")
 		}
 		return nil
 	}
-	allowed := extraKeys[opKey.Value]
+	kind, _ := opNamed(opKey.Value)
+	allowed := kind.decl().blocks
 	for _, k := range unknown {
-		p.errorf(k, "unknown key %q in %s%s", k.Value, opKey.Value, didYouMean(k.Value, append(slices.Clone(allowed), opKeys...)))
+		p.errorf(k, "unknown key %q in %s%s", k.Value, opKey.Value, contract.DidYouMean(k.Value, append(slices.Clone(allowed), opKeys...)))
 	}
 	for key, k := range extra {
 		if !slices.Contains(allowed, key) {
 			p.errorf(k, "%s takes no %s:", opKey.Value, key)
 		}
 	}
-	return p.opBody(opKey, opVal, n)
+	return p.opBody(kind, opKey, opVal, n)
 }
+
+// blockKeys are the keys of the lists of operations beside an operation's
+// key, whichever takes them.
+var blockKeys = []string{"then", "else", "do"}
 
 // value returns the node of an extra key of an operation's mapping.
 func value(n *yaml.Node, key string) *yaml.Node {
@@ -89,20 +97,20 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func (p *parser) opBody(k, v, item *yaml.Node) *Op {
-	op := &Op{Pos: pos(k)}
+// opBody reads what the key k of operation kind takes, v, as its shape
+// says, and the lists of operations beside it in item.
+func (p *parser) opBody(kind OpKind, k, v, item *yaml.Node) *Op {
+	op := &Op{Kind: kind, Pos: pos(k)}
 	key := k.Value
-	switch key {
-	case "wait", "signal", "lock", "unlock", "cond_signal", "cond_broadcast":
-		op.Kind = map[string]OpKind{"wait": OpWait, "signal": OpSignal, "lock": OpLock, "unlock": OpUnlock, "cond_signal": OpCondSignal, "cond_broadcast": OpCondBroadcast}[key]
+	switch kind.Shape() {
+	case ShapeObject:
 		if !p.objectName(v, key) {
 			return nil
 		}
 		op.Object, op.ObjectPos = v.Value, pos(v)
-	case "cond_wait":
-		op.Kind = OpCondWait
-		p.mapping(v, "cond_wait", []string{"cond", "mutex"}, func(sub string, _, v2 *yaml.Node) {
-			if !p.objectName(v2, "cond_wait "+sub) {
+	case ShapeCondWait:
+		p.mapping(v, key, []string{"cond", "mutex"}, func(sub string, _, v2 *yaml.Node) {
+			if !p.objectName(v2, key+" "+sub) {
 				return
 			}
 			if sub == "cond" {
@@ -112,19 +120,17 @@ func (p *parser) opBody(k, v, item *yaml.Node) *Op {
 			}
 		})
 		if v.Kind == yaml.MappingNode && (op.Object == "" || op.Mutex == "") {
-			p.errorf(v, "cond_wait needs {cond: NAME, mutex: NAME}")
+			p.errorf(v, "%s needs {cond: NAME, mutex: NAME}", key)
 			return nil
 		}
 		if op.Object == "" || op.Mutex == "" {
 			return nil
 		}
-	case "set", "atomic_set", "local":
-		op.Kind = map[string]OpKind{"set": OpSet, "atomic_set": OpAtomicSet, "local": OpLocal}[key]
+	case ShapeAssign:
 		if !p.assignment(op, v, key) {
 			return nil
 		}
-	case "if", "while", "repeat", "assert":
-		op.Kind = map[string]OpKind{"if": OpIf, "while": OpWhile, "repeat": OpRepeat, "assert": OpAssert}[key]
+	case ShapeExpr:
 		x, ok := p.expr(v, key)
 		if !ok {
 			return nil
@@ -133,44 +139,40 @@ func (p *parser) opBody(k, v, item *yaml.Node) *Op {
 		if !p.opBlocks(op, item) {
 			return nil
 		}
-	case "critical":
-		op.Kind = OpCritical
+	case ShapeRegion:
 		if v.Kind == yaml.MappingNode {
 			var body *yaml.Node
-			p.mapping(v, "critical", []string{"region", "do"}, func(sub string, _, v2 *yaml.Node) {
+			p.mapping(v, key, []string{"region", "do"}, func(sub string, _, v2 *yaml.Node) {
 				if sub == "do" {
 					body = v2
-				} else if p.objectName(v2, "critical region") {
+				} else if p.objectName(v2, key+" region") {
 					op.Object, op.ObjectPos = v2.Value, pos(v2)
 				}
 			})
 			if body == nil {
-				p.errorf(v, "critical needs do: [operations]")
+				p.errorf(v, "%s needs do: [operations]", key)
 				return nil
 			}
 			v = body
 		}
-		op.Do = p.ops(v, "critical")
-	case "work":
-		op.Kind = OpWork
+		op.Do = p.ops(v, key)
+	case ShapeDuration:
 		if v.Kind != yaml.ScalarNode {
-			p.errorf(v, "work must be a duration such as 10ms, not %s", kindName(v))
+			p.errorf(v, "%s must be a duration such as 10ms, not %s", key, kindName(v))
 			return nil
 		}
 		d, err := time.ParseDuration(v.Value)
 		if err != nil || d < 0 {
-			p.errorf(v, "work must be a duration such as 10ms, not %s", kindName(v))
+			p.errorf(v, "%s must be a duration such as 10ms, not %s", key, kindName(v))
 			return nil
 		}
 		op.Duration = d
-	case "yield":
-		op.Kind = OpYield
+	case ShapeNone:
 		if v.Tag != "!!null" {
-			p.errorf(v, "yield takes no argument")
+			p.errorf(v, "%s takes no argument", key)
 		}
-	case "log":
-		op.Kind = OpLog
-		op.Text, op.TextPos = p.text(v, "log"), contentPos(v)
+	case ShapeText:
+		op.Text, op.TextPos = p.text(v, key), contentPos(v)
 	}
 	return op
 }
@@ -183,30 +185,29 @@ func (p *parser) objectName(v *yaml.Node, what string) bool {
 	return true
 }
 
-// opBlocks reads then/else of an if and do of a while or repeat.
+// opBlocks reads the lists of operations an operation takes beside its
+// key (then and else of an if, do of a while or repeat), saying which it
+// cannot go without.
 func (p *parser) opBlocks(op *Op, item *yaml.Node) bool {
-	switch op.Kind {
-	case OpIf:
-		then := value(item, "then")
-		if then == nil {
-			p.errorf(item, "if needs then: [operations]")
-			return false
+	d := op.Kind.decl()
+	for _, key := range d.blocks {
+		n := value(item, key)
+		if n == nil {
+			if slices.Contains(d.needed, key) {
+				p.errorf(item, "%s needs %s: [operations]", d.name, key)
+				return false
+			}
+			continue
 		}
-		op.Then = p.ops(then, "then")
-		if e := value(item, "else"); e != nil {
-			op.Else = p.ops(e, "else")
+		list := p.ops(n, key)
+		switch key {
+		case "then":
+			op.Then = list
+		case "else":
+			op.Else = list
+		case "do":
+			op.Do = list
 		}
-	case OpWhile:
-		if do := value(item, "do"); do != nil {
-			op.Do = p.ops(do, "do")
-		}
-	case OpRepeat:
-		do := value(item, "do")
-		if do == nil {
-			p.errorf(item, "repeat needs do: [operations]")
-			return false
-		}
-		op.Do = p.ops(do, "do")
 	}
 	return true
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pmrun/pmrun/actions/contract"
 )
 
 // defaultRegion names the region of a bare `critical: [ops]`.
@@ -195,7 +197,7 @@ func (p *Program) Thread(name string) (int, error) {
 			return i, nil
 		}
 	}
-	return -1, fmt.Errorf("program %s has no thread %q%s", p.def.Name, name, didYouMean(name, p.Threads()))
+	return -1, fmt.Errorf("program %s has no thread %q%s", p.def.Name, name, contract.DidYouMean(name, p.Threads()))
 }
 
 // Vars are the names of the shared variables in declaration order, the

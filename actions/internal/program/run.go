@@ -2,7 +2,6 @@ package program
 
 import (
 	"fmt"
-	"strings"
 )
 
 // DefaultMaxSteps is the step limit of a run when RunOptions.MaxSteps is 0.
@@ -139,110 +138,4 @@ func (p *Program) newInterleaving(s *State) *Interleaving {
 
 func (il *Interleaving) add(s *State, info StepInfo) {
 	il.Rows = append(il.Rows, Row{Thread: info.Thread, Op: info.Text, Pos: info.Pos, Values: s.Values(), Log: info.Log, Failed: info.Failure != nil})
-}
-
-// Format prints the interleaving as OSTEP's simulators do: the shared
-// values after each step, then one column per thread holding that
-// thread's step ("7: count = count + 1 (read)", 7 the line), and the
-// failure, if any, at the bottom.
-func (il *Interleaving) Format() string {
-	valW := make([]int, len(il.Vars))
-	for i, v := range il.Vars {
-		valW[i] = len(v)
-	}
-	cell := func(vals []int64, i int) string { return formatValue(vals[i], il.Bools[i]) }
-	all := append([][]int64{il.Initial}, rowValues(il.Rows)...)
-	for _, vals := range all {
-		for i := range il.Vars {
-			valW[i] = max(valW[i], len(cell(vals, i)))
-		}
-	}
-	colW := make([]int, len(il.Threads))
-	for t, name := range il.Threads {
-		colW[t] = len(name)
-	}
-	ops := make([]string, len(il.Rows))
-	files := map[string]bool{}
-	for _, row := range il.Rows {
-		if row.Pos.File != "" {
-			files[row.Pos.File] = true
-		}
-	}
-	for r, row := range il.Rows {
-		switch {
-		case len(files) > 1 && row.Pos.File != "": // a real program of several files
-			ops[r] = fmt.Sprintf("%s: %s", row.Pos, row.Op)
-		case row.Pos.Line == 0: // a real program's call with no line
-			ops[r] = row.Op
-		default:
-			ops[r] = fmt.Sprintf("%d: %s", row.Pos.Line, row.Op)
-		}
-		if row.Failed {
-			ops[r] += "  ✗"
-		}
-		colW[row.Thread] = max(colW[row.Thread], len([]rune(ops[r])))
-	}
-	var b strings.Builder
-	line := func(vals []int64, cells []string) {
-		var parts []string
-		for i := range il.Vars {
-			v := ""
-			if vals != nil {
-				v = cell(vals, i)
-			}
-			parts = append(parts, fmt.Sprintf("%*s", valW[i], v))
-		}
-		for t := range il.Threads {
-			parts = append(parts, pad(cells[t], colW[t]))
-		}
-		b.WriteString(strings.TrimRight(strings.Join(parts, "  "), " "))
-		b.WriteByte('\n')
-	}
-	head := make([]string, len(il.Threads))
-	copy(head, il.Threads)
-	var names []string
-	for i, v := range il.Vars {
-		names = append(names, fmt.Sprintf("%*s", valW[i], v))
-	}
-	for t := range il.Threads {
-		names = append(names, pad(head[t], colW[t]))
-	}
-	b.WriteString(strings.TrimRight(strings.Join(names, "  "), " ") + "\n")
-	if len(il.Vars) > 0 {
-		line(il.Initial, make([]string, len(il.Threads)))
-	}
-	for r, row := range il.Rows {
-		if il.Repeats > 0 && r == len(il.Rows)-il.Repeats {
-			if il.Repeats == 1 {
-				b.WriteString("↻ the step below goes round for ever: after it the run is back where it was here\n")
-			} else {
-				fmt.Fprintf(&b, "↻ the %d steps below go round for ever: after them the run is back where it was here\n", il.Repeats)
-			}
-		}
-		cells := make([]string, len(il.Threads))
-		cells[row.Thread] = ops[r]
-		line(row.Values, cells)
-	}
-	if il.Repeats > 0 {
-		b.WriteString("↻ back to where the loop starts, and round again, for ever\n")
-	}
-	if il.Failure != nil {
-		fmt.Fprintf(&b, "%s: %s\n", il.Failure.Verdict, il.Failure.Msg)
-	}
-	return b.String()
-}
-
-func rowValues(rows []Row) [][]int64 {
-	out := make([][]int64, len(rows))
-	for i, r := range rows {
-		out[i] = r.Values
-	}
-	return out
-}
-
-func pad(s string, w int) string {
-	if n := len([]rune(s)); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
 }

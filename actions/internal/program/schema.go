@@ -116,45 +116,54 @@ func programSchema() obj {
 	}
 }
 
-// opSchema is one operation: the bare word yield, or a mapping with one
-// operation key and that operation's other keys.
+// opSchema is one operation: the bare word of an operation that takes
+// nothing (yield), or a mapping with one operation key, what its shape
+// takes, and the lists of operations it takes beside it; one alternative
+// an operation, from its declaration (ops.go).
 func opSchema() obj {
-	ops := defRef("program_ops")
-	one := func(key string, value obj, more obj) obj {
-		props := obj{key: value}
-		for k, v := range more {
-			props[k] = v
+	list := defRef("program_ops")
+	var alts []obj
+	for _, d := range table {
+		if d.name != "" && d.shape == ShapeNone {
+			alts = append(alts, obj{"const": d.name})
 		}
-		return obj{"type": "object", "additionalProperties": false, "required": []string{key}, "properties": props}
 	}
-	assign := func(text string) obj {
-		return doc(obj{"type": "string", "pattern": assignPattern}, text)
+	for _, d := range table {
+		if d.name == "" {
+			continue
+		}
+		props := obj{d.name: shapeSchema(d, list)}
+		for _, b := range d.blocks {
+			props[b] = list
+		}
+		alts = append(alts, obj{"type": "object", "additionalProperties": false, "required": []string{d.name}, "properties": props})
 	}
-	return doc(obj{"anyOf": []obj{
-		{"const": "yield"},
-		one("wait", nameSchema("Wait on a semaphore: one step, when its value is above 0."), nil),
-		one("signal", nameSchema("Signal a semaphore: one step."), nil),
-		one("lock", nameSchema("Lock a mutex: one step, when it is free."), nil),
-		one("unlock", nameSchema("Unlock a mutex the thread holds: one step."), nil),
-		one("cond_wait", doc(obj{
+	return doc(obj{"anyOf": alts}, "One operation: a mapping with one operation key, or yield.")
+}
+
+// shapeSchema is what an operation's key takes, as its shape says.
+func shapeSchema(d opDecl, list obj) obj {
+	switch d.shape {
+	case ShapeObject:
+		return nameSchema(d.doc)
+	case ShapeCondWait:
+		return doc(obj{
 			"type": "object", "additionalProperties": false, "required": []string{"cond", "mutex"},
 			"properties": obj{"cond": nameSchema(""), "mutex": nameSchema("")},
-		}, "Release the mutex and wait on the condition, then take the mutex back: two steps."), nil),
-		one("cond_signal", nameSchema("Wake the oldest waiter of a condition: one step."), nil),
-		one("cond_broadcast", nameSchema("Wake every waiter of a condition: one step."), nil),
-		one("set", assign("x = EXPR: a read step, then a write step, when EXPR reads a shared variable."), nil),
-		one("atomic_set", assign("x = EXPR in one step."), nil),
-		one("local", assign("t = EXPR: a thread-local; a step only when EXPR reads a shared variable."), nil),
-		one("if", exprSchema("A test, then then: or else:."), obj{"then": ops, "else": ops}),
-		one("while", exprSchema("A loop; without do: a spin, each test a step."), obj{"do": ops}),
-		one("repeat", exprSchema("How many times to run do:."), obj{"do": ops}),
-		one("critical", obj{"anyOf": []obj{
-			ops,
-			{"type": "object", "additionalProperties": false, "required": []string{"do"}, "properties": obj{"region": nameSchema(""), "do": ops}},
-		}, "description": "Operations inside a critical region, checked for mutual exclusion: entering and leaving are steps."}, nil),
-		one("assert", exprSchema("Must hold: one step."), nil),
-		one("work", doc(obj{"anyOf": []obj{{"type": "string", "pattern": durationPattern}, {"const": 0}}}, "Real time under scheduler: os, none under control: one step."), nil),
-		one("yield", obj{"type": "null"}, nil),
-		one("log", doc(obj{"type": []string{"string", "number", "boolean"}}, "A message, with ${{ EXPR }} parts: one step."), nil),
-	}}, "One operation: a mapping with one operation key, or yield.")
+		}, d.doc)
+	case ShapeAssign:
+		return doc(obj{"type": "string", "pattern": assignPattern}, d.doc)
+	case ShapeExpr:
+		return exprSchema(d.doc)
+	case ShapeRegion:
+		return obj{"anyOf": []obj{
+			list,
+			{"type": "object", "additionalProperties": false, "required": []string{"do"}, "properties": obj{"region": nameSchema(""), "do": list}},
+		}, "description": d.doc}
+	case ShapeDuration:
+		return doc(obj{"anyOf": []obj{{"type": "string", "pattern": durationPattern}, {"const": 0}}}, d.doc)
+	case ShapeText:
+		return doc(obj{"type": []string{"string", "number", "boolean"}}, d.doc)
+	}
+	return obj{"type": "null"}
 }

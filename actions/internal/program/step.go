@@ -40,7 +40,20 @@ type Failure struct {
 
 // Error is LINE:COL: verdict: message.
 func (f *Failure) Error() string {
-	return fmt.Sprintf("%s: %s: %s", f.Pos, f.Verdict, f.Msg)
+	return fmt.Sprintf("%s: %s", f.Pos, f.Rule())
+}
+
+// Rule is the broken rule as a person reads it: the verdict, then the
+// message, the verdict left out where the message begins with it
+// ("mutual_exclusion: B entered critical while A is inside", but
+// "deadlock: 2 of 2 threads blocked", "expect count == 2 failed: count
+// = 1", not "deadlock: deadlock: …").
+func (f *Failure) Rule() string {
+	v := string(f.Verdict)
+	if rest, ok := strings.CutPrefix(f.Msg, v); ok && (rest == "" || rest[0] == ':' || rest[0] == ' ') {
+		return f.Msg
+	}
+	return v + ": " + f.Msg
 }
 
 // StepInfo is what one step did.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,20 +58,18 @@ func canonicalOps(b *strings.Builder, ops []*Op, depth int) {
 	for _, op := range ops {
 		b.WriteString(indent)
 		b.WriteString(op.Kind.String())
-		switch op.Kind {
-		case OpWait, OpSignal, OpLock, OpUnlock, OpCondSignal, OpCondBroadcast:
+		switch op.Kind.Shape() {
+		case ShapeObject, ShapeRegion:
 			b.WriteString(" " + op.Object)
-		case OpCondWait:
+		case ShapeCondWait:
 			b.WriteString(" " + op.Object + " " + op.Mutex)
-		case OpSet, OpAtomicSet, OpLocal:
+		case ShapeAssign:
 			b.WriteString(" " + op.Target + " = " + strconv.Quote(op.Expr.Src))
-		case OpIf, OpWhile, OpRepeat, OpAssert:
+		case ShapeExpr:
 			b.WriteString(" " + strconv.Quote(op.Expr.Src))
-		case OpCritical:
-			b.WriteString(" " + op.Object)
-		case OpWork:
+		case ShapeDuration:
 			b.WriteString(" " + op.Duration.String())
-		case OpLog:
+		case ShapeText:
 			b.WriteString(" " + strconv.Quote(op.Text))
 		}
 		b.WriteString("\n")
@@ -79,7 +78,7 @@ func canonicalOps(b *strings.Builder, ops []*Op, depth int) {
 			ops  []*Op
 		}{{"then", op.Then}, {"else", op.Else}, {"do", op.Do}}
 		for _, blk := range blocks {
-			if len(blk.ops) > 0 || blk.name == "then" && op.Kind == OpIf {
+			if len(blk.ops) > 0 || slices.Contains(op.Kind.decl().shown, blk.name) {
 				fmt.Fprintf(b, "%s%s:\n", indent, blk.name)
 				canonicalOps(b, blk.ops, depth+1)
 			}

@@ -56,8 +56,10 @@ static void kick(void)
 /* wait_turn waits until pmrun has answered request seq: a short spin (the
  * answer often comes within microseconds, and then no system call is
  * made; pmrun cuts it short by writing seq into park when it chose
- * another thread), then a futex wait, announced in sleeping so that pmrun
- * wakes the thread only when it sleeps. */
+ * another thread; every 64 rounds it yields the CPU, so that a thread
+ * that waits for one does not keep it spinning), then a futex wait,
+ * announced in sleeping so that pmrun wakes the thread only when it
+ * sleeps. */
 static void wait_turn(struct pmrun_slot *s, uint32_t seq)
 {
 	uint32_t spin = __atomic_load_n(&pm_hdr->spin, __ATOMIC_RELAXED);
@@ -66,6 +68,8 @@ static void wait_turn(struct pmrun_slot *s, uint32_t seq)
 			return;
 		if (__atomic_load_n(&s->park, __ATOMIC_RELAXED) == seq)
 			break;
+		if ((i & 63) == 63)
+			syscall(SYS_sched_yield);
 		relax();
 	}
 	for (;;) {

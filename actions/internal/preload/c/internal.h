@@ -19,14 +19,20 @@
 #include <stdint.h>
 #include "pmrun_ctl.h"
 
-extern struct pmrun_hdr *pm_hdr;          /* NULL: nobody controls us */
-extern __thread int pm_slot;              /* this thread's slot, -1: none */
-extern __thread int pm_depth;             /* > 0: inside the library */
+/* The library's own state is hidden (reached without the GOT: the check a
+ * call makes when pmrun is absent is one load and a branch), and its
+ * thread-local variables live in static TLS (built -ftls-model=initial-exec:
+ * no __tls_get_addr call). */
+#define PM_HIDDEN __attribute__((visibility("hidden")))
+
+extern struct pmrun_hdr *pm_hdr PM_HIDDEN; /* NULL: nobody controls us */
+extern __thread int pm_slot PM_HIDDEN;     /* this thread's slot, -1: none */
+extern __thread int pm_depth PM_HIDDEN;    /* > 0: inside the library */
 
 /* pm_on says whether pmrun controls this call. */
 static inline int pm_on(void)
 {
-	return pm_hdr != 0 && pm_slot >= 0 && pm_depth == 0 &&
+	return __builtin_expect(pm_hdr != 0, 0) && pm_slot >= 0 && pm_depth == 0 &&
 	       !__atomic_load_n(&pm_hdr->closed, __ATOMIC_RELAXED);
 }
 
@@ -47,18 +53,18 @@ struct pm_req {
 
 /* pm_ask sends a request and waits for its answer: the reply (0, an
  * errno, or PMRUN_FREE), with reply_arg in *arg if arg is not NULL. */
-int pm_ask(const struct pm_req *r, int64_t *arg);
+int pm_ask(const struct pm_req *r, int64_t *arg) PM_HIDDEN;
 /* pm_tell sends a note that needs no answer and does not wait. */
-void pm_tell(const struct pm_req *r);
+void pm_tell(const struct pm_req *r) PM_HIDDEN;
 /* pm_slot_at returns slot i. */
-struct pmrun_slot *pm_slot_at(int i);
+struct pmrun_slot *pm_slot_at(int i) PM_HIDDEN;
 /* pm_bias is the main program's load bias, sent with its first request. */
-int64_t pm_bias(void);
+int64_t pm_bias(void) PM_HIDDEN;
 /* pm_attach_child makes this process, a child just forked, the thread of
  * slot i, and waits for its first turn. */
-void pm_attach_child(int i);
+void pm_attach_child(int i) PM_HIDDEN;
 /* pm_wait_start waits for the first turn of a new thread in slot i. */
-void pm_wait_start(int i);
+void pm_wait_start(int i) PM_HIDDEN;
 
 /* REAL(name) is the next definition of name (libc's), looked up once. */
 #define REAL(name)                                                         \
@@ -74,8 +80,8 @@ void pm_wait_start(int i);
 /* Reading glibc's objects (x86_64 and aarch64 glibc 2.34+, whose static
  * initializers fix these layouts): whether an object is process-shared,
  * and a mutex's type and owner. */
-int pm_mutex_shared(const pthread_mutex_t *m);
-int pm_mutex_type(const pthread_mutex_t *m);
-int64_t pm_mutex_word(const pthread_mutex_t *m);
+int pm_mutex_shared(const pthread_mutex_t *m) PM_HIDDEN;
+int pm_mutex_type(const pthread_mutex_t *m) PM_HIDDEN;
+int64_t pm_mutex_word(const pthread_mutex_t *m) PM_HIDDEN;
 
 #endif

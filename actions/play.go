@@ -1,0 +1,50 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pmrun/pmrun/actions/internal/play"
+	"github.com/pmrun/pmrun/actions/internal/program"
+)
+
+// PlayOptions say how pmrun play serves its game (package play).
+type PlayOptions struct {
+	// File is the scenario file and Source its text, for each thread's
+	// code and the replay command.
+	File   string
+	Source []byte
+	// Rerun are the arguments of pmrun run for the replay command (the
+	// file, its --var values, a seed); nil: the file alone. Seed, if not
+	// 0, seeds the page's searches and quizzes.
+	Rerun []string
+	Seed  uint64
+	// Idle ends the game when its page has been closed that long (0: 30 s);
+	// Limit, if not 0, after that long in any case, with a warning on the
+	// page in the last minute.
+	Idle, Limit time.Duration
+	// Ready is called with the page's address once it is served.
+	Ready func(url string)
+	// Say is told why the game ends, when it is not ctx.
+	Say func(format string, args ...any)
+}
+
+// PlayPage serves the manual scheduler of the program called name of a
+// scenario's programs: section (its value in lang.Scenario.Sections) as a
+// page in a browser, on 127.0.0.1, until ctx ends or the page has been
+// closed a while: pmrun play. Each step the player picks is taken by the
+// thread's own OS thread, as under scheduler: manual.
+func PlayPage(ctx context.Context, section any, name string, o PlayOptions) error {
+	set, _ := section.(*program.Set)
+	if set == nil {
+		return fmt.Errorf("%s has no programs: section", o.File)
+	}
+	if _, err := set.Program(name); err != nil {
+		return err
+	}
+	return play.Serve(ctx, play.Options{
+		Set: set, File: o.File, Source: o.Source, Program: name, Rerun: o.Rerun, Seed: o.Seed,
+		Idle: o.Idle, Limit: o.Limit, Ready: o.Ready, Say: o.Say,
+	})
+}

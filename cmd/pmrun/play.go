@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
+	"github.com/pmrun/pmrun/runner/lang"
+)
+
+func init() {
+	register(func(c *cli) *cobra.Command {
+		var (
+			vars    stringList
+			open    bool
+			timeout time.Duration
+			seed    uint64
+		)
+		cmd := &cobra.Command{
+			Use:   "play [--open] [--var NAME=VALUE] [--seed N] FILE [PROGRAM]",
+			Short: "be the scheduler of a program, in a browser",
+			Long: `Serves the manual scheduler of a program of FILE's programs: section as a
+page in a browser: the threads side by side with their code, each one's next
+step highlighted, the shared values, semaphores, mutexes and regions. Click a
+thread (or press its key) and that thread takes its step, on its own OS
+thread; undo, restart, open a schedule (a replay line) and step through it,
+find a failure, or take a quiz. You win by breaking the program: the page then
+shows the run as a table and the command that replays it.
+
+PROGRAM defaults to the program the file's first program step runs (a lab's
+broken attempt), else its first program. The page is served on 127.0.0.1
+only, at an address with a random token, printed when it is ready (--open
+opens it in a browser). The game ends with Ctrl-C, or when the page has been
+closed for 30 seconds; it has no time limit unless --timeout gives one.`,
+			Args: func(_ *cobra.Command, args []string) error {
+				if len(args) < 1 || len(args) > 2 {
+					return usageErrorf("play: want a scenario file and, if you like, one of its programs: pmrun play FILE [PROGRAM]")
+				}
+				return nil
+			},
+			ValidArgsFunction: completeScenarios,
+			RunE: func(_ *cobra.Command, args []string) error {
+				name := ""
+				if len(args) > 1 {
+					name = args[1]
+				}
+				return c.play(args[0], name, vars, open, timeout, seed)
+			},
+		}
+		cmd.Flags().Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
+		cmd.Flags().BoolVar(&open, "open", false, "open the page in a browser (xdg-open, or $BROWSER)")
+		cmd.Flags().Uint64Var(&seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: drawn at random)")
+		cmd.Flags().DurationVar(&timeout, "timeout", 0, "end the game after this long, with a warning on the page in its last minute (`DURATION`; 0: no limit)")
+		completeFlags(cmd, map[string]cobra.CompletionFunc{"var": completeVars})
+		return cmd
+	})
+}
+
+func (c *cli) play(path, name string, vars stringList, open bool, timeout time.Duration, seed uint64) error {
+	if timeout < 0 {
+		return usageErrorf("--timeout %v: want a duration of 0 or more", timeout)
+	}
+	opt := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
+	for _, v := range vars {
+		n, value, err := lang.ParseVar(v)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		opt.Vars[n] = value
+	}
+	max, err := lang.MaxSize()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx, _, stop := interruptible()
+	defer stop()
+	source, err := lang.ReadScenario(ctx, path, max)
+	if err != nil {
+		return usageErrorf("play: %v", err)
+	}
+	sc, err := lang.Parse(path, source, opt)
+	if err != nil {
+		return err
+	}
+	if err := undeclaredVars(opt.Vars, slices.Collect(maps.Keys(sc.Vars))); err != nil {
+		return err
+	}
+	section := sc.Sections[actions.ProgramsKey]
+	list := actions.Programs(section)
+	if len(list) == 0 {
+		return usageErrorf("play: %s has no programs: section", path)
+	}
+	var names []string
+	for _, p := range list {
+		names = append(names, p.Name)
+	}
+	switch {
+	case name == "":
+		name = firstProgramRun(sc, names)
+	case !slices.Contains(names, name):
+		hint := contract.DidYouMean(name, names)
+		if hint == "" {
+			hint = "."
+		}
+		return usageErrorf("play: %s has no program %q%s Its programs: %s", path, name, hint, strings.Join(names, ", "))
+	}
+	// The replay command is pmrun run's: the file, the --var values that
+	// changed its vars, and the seed when one was given.
+	rerun := []string{path}
+	for _, v := range sc.VarArgs {
+		rerun = append(rerun, "--var", v)
+	}
+	if seed != 0 {
+		rerun = append(rerun, "--seed", strconv.FormatUint(seed, 10))
+	}
+	err = actions.PlayPage(ctx, section, name, actions.PlayOptions{
+		File: path, Source: source, Limit: timeout, Rerun: rerun, Seed: seed,
+		Ready: func(url string) {
+			fmt.Fprintf(c.stdout, "pmrun play: program %s of %s\n  %s\nOpen it in a browser; Ctrl-C ends the game.\n", name, path, url)
+			if open {
+				c.openBrowser(url)
+			}
+		},
+		Say: func(format string, args ...any) { fmt.Fprintf(c.stdout, format+"\n", args...) },
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// firstProgramRun is the program the scenario's first program step runs,
+// its parameters resolved with the scenario's vars (a lab's broken
+// attempt), or else the first of names.
+func firstProgramRun(sc *lang.Scenario, names []string) string {
+	scope := lang.NewScope(sc.Vars, map[string]any{"scenario": sc.Name, "file": sc.File}, func(string) bool { return false })
+	for _, st := range sc.Steps {
+		if st.Action != "program" {
+			continue
+		}
+		if args, err := st.Args(scope); err == nil && slices.Contains(names, args.String("run")) {
+			return args.String("run")
+		}
+		break
+	}
+	return names[0]
+}
+
+// openBrowser opens url with $BROWSER or xdg-open, without waiting for it
+// (a goroutine reaps it).
+func (c *cli) openBrowser(url string) {
+	browser := os.Getenv("BROWSER")
+	if browser == "" {
+		browser = "xdg-open"
+	}
+	cmd := exec.Command(browser, url)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(c.stderr, "pmrun play: could not open a browser (%v): open the address above yourself\n", err)
+		return
+	}
+	go cmd.Wait()
+}

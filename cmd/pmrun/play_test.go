@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pmrun/pmrun/actions/contract/view/viewtest"
+)
+
+// player is a pmrun play process and the address it serves.
+type player struct {
+	cmd *exec.Cmd
+	url string
+	out *bytes.Buffer // what it printed after the address
+}
+
+// startPlay runs pmrun play with args and waits for its address.
+func startPlay(t *testing.T, args ...string) *player {
+	t.Helper()
+	return startPlayEnv(t, nil, args...)
+}
+
+// startPlayEnv is startPlay with more environment variables.
+func startPlayEnv(t *testing.T, env []string, args ...string) *player {
+	t.Helper()
+	cmd := exec.Command(pmrunBinary(t), append([]string{"play"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &player{cmd: cmd, out: &bytes.Buffer{}}
+	copied := make(chan struct{})
+	// Cleanups run last first: the process ends, then its output is in.
+	t.Cleanup(func() { <-copied })
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "  http://127.0.0.1:"); ok {
+			p.url = "http://127.0.0.1:" + u
+			break
+		}
+	}
+	go func() {
+		for lines.Scan() {
+			p.out.WriteString(lines.Text() + "\n")
+		}
+		close(copied)
+	}()
+	if p.url == "" {
+		t.Fatalf("pmrun play %v printed no address", args)
+	}
+	return p
+}
+
+// stop ends the game as Ctrl-C does and checks that pmrun exits 0, soon.
+func (p *player) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGINT)
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("pmrun play after Ctrl-C: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("pmrun play did not end on Ctrl-C")
+	}
+}
+
+// call posts one of the game's calls and decodes the state it answers.
+func (p *player) call(t *testing.T, name, body string, out any) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	if name == "state" {
+		resp, err = http.Get(p.url + "api/state")
+	} else {
+		resp, err = http.Post(p.url+"api/"+name, "application/json", strings.NewReader(body))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", name, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+type gameState struct {
+	Program  string
+	Over     bool
+	Won      bool
+	Schedule string
+	Message  string
+	Plan     *struct{ Steps []int }
+	Run      struct {
+		Verdict string
+		Replay  string
+		Steps   []json.RawMessage
+	}
+}
+
+// replayLine is the replay command a run of pmrun prints.
+var replayLine = regexp.MustCompile(`(?m)^ +replay: (pmrun run .*)$`)
+
+// TestPlayInBrowser plays the flag lock of mutex.yaml in headless
+// Chromium, with keys, to its win, and checks that the page's replay
+// command is the one pmrun run prints for the same game played at the
+// terminal with the same arguments; Ctrl-C then ends pmrun play with exit
+// code 0.
+func TestPlayInBrowser(t *testing.T) {
+	t.Parallel()
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	b := viewtest.New(t)
+	// The same arguments as the run below: its replay command holds them.
+	p := startPlay(t, "--seed", "7", "--var", "scheduler=manual", lab)
+	b.Open(p.url, ".thread")
+	if got := b.Text("#program option:checked"); !strings.HasPrefix(got, "flag_lock") {
+		t.Errorf("the game starts with %q, not the lab's broken attempt", got)
+	}
+	for i, k := range []string{"a", "b", "a", "b", "a", "b"} {
+		b.Key(k)
+		b.Wait(`document.getElementById("won").hidden === false || document.querySelectorAll("#table tbody tr").length === ` + string(rune('2'+i)))
+	}
+	b.Wait(`document.querySelector("#won .pv-cmd") !== null`)
+	page := b.Text("#won .pv-cmd")
+	b.Shot("play-mutex-won")
+
+	cli := exec.Command(pmrunBinary(t), "run", "--no-log", "--seed", "7", "--var", "scheduler=manual", lab)
+	cli.Stdin = strings.NewReader("a\nb\na\nb\na\nb\n")
+	out, err := cli.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmrun run: %v\n%s", err, out)
+	}
+	m := replayLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pmrun run printed no replay line:\n%s", out)
+	}
+	if page != string(m[1]) {
+		t.Errorf("the page's replay line\n%s\nis not the CLI's\n%s", page, m[1])
+	}
+	p.stop(t)
+}
+
+// TestPlayEveryBookLab: pmrun play starts every lab of the book with its
+// broken attempt; the page's search finds its failure and opens its
+// schedule, which steps forward to a win with the replay command.
+func TestPlayEveryBookLab(t *testing.T) {
+	labs, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "labs", "book", "*.yaml"))
+	if err != nil || len(labs) < 19 {
+		t.Fatalf("%d labs: %v", len(labs), err)
+	}
+	for _, lab := range labs {
+		t.Run(filepath.Base(lab), func(t *testing.T) {
+			broken := brokenOf(t, lab)
+			p := startPlay(t, lab)
+			var st gameState
+			p.call(t, "state", "", &st)
+			if st.Program != broken {
+				t.Errorf("it plays %s, not the broken attempt %s", st.Program, broken)
+			}
+			p.call(t, "search", "{}", &st)
+			if st.Plan == nil || len(st.Plan.Steps) == 0 {
+				t.Fatalf("the search opened no schedule: %s", st.Message)
+			}
+			for range st.Plan.Steps {
+				if st.Over {
+					break
+				}
+				p.call(t, "forward", "{}", &st)
+			}
+			if !st.Won || st.Run.Replay != "pmrun run "+lab+" --replay "+st.Schedule {
+				t.Errorf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+			}
+			p.stop(t)
+		})
+	}
+}
+
+// brokenOf is the value of a lab's var broken.
+func brokenOf(t *testing.T, lab string) string {
+	t.Helper()
+	b, err := os.ReadFile(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Vars map[string]any `yaml:"vars"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := doc.Vars["broken"].(string)
+	return s
+}
+
+// TestPlayOpen: --open gives the page's address to $BROWSER.
+func TestPlayOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opened := filepath.Join(dir, "opened")
+	browser := filepath.Join(dir, "browser")
+	if err := os.WriteFile(browser, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+opened+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "signaling.yaml")
+	p := startPlayEnv(t, []string{"BROWSER=" + browser}, "--open", lab)
+	var got []byte
+	for range 200 {
+		if got, _ = os.ReadFile(opened); len(got) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if string(got) != p.url {
+		t.Errorf("the browser was given %q, want %q", got, p.url)
+	}
+	p.stop(t)
+}
