@@ -172,7 +172,8 @@ func TestPlayInBrowser(t *testing.T) {
 
 // TestPlayEveryBookLab: pmrun play starts every lab of the book with its
 // broken attempt; the page's search finds its failure and opens its
-// schedule, which steps forward to a win with the replay command.
+// schedule, which steps forward to a win with the replay command, back a
+// step and forward again; that command, run, finds the same failure.
 func TestPlayEveryBookLab(t *testing.T) {
 	labs, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "labs", "book", "*.yaml"))
 	if err != nil || len(labs) < 19 {
@@ -198,9 +199,26 @@ func TestPlayEveryBookLab(t *testing.T) {
 				p.call(t, "forward", "{}", &st)
 			}
 			if !st.Won || st.Run.Replay != "pmrun run "+lab+" --replay "+st.Schedule {
-				t.Errorf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+				t.Fatalf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+			}
+			// Back one step and forward again.
+			won := st.Schedule
+			p.call(t, "undo", "{}", &st)
+			if st.Over || len(st.Run.Steps) != len(st.Plan.Steps)-1 {
+				t.Errorf("a step back from the win: over %v, %d steps", st.Over, len(st.Run.Steps))
+			}
+			p.call(t, "forward", "{}", &st)
+			if !st.Won || st.Schedule != won {
+				t.Errorf("forward again: won %v, schedule %s, want %s", st.Won, st.Schedule, won)
 			}
 			p.stop(t)
+
+			// The page's replay command, run, finds the same failure.
+			args := strings.Fields(strings.TrimPrefix(st.Run.Replay, "pmrun run "))
+			out, _ := exec.Command(pmrunBinary(t), append([]string{"run", "--no-log"}, args...)...).CombinedOutput()
+			if want := "found " + st.Run.Verdict + " in the replay"; !strings.Contains(string(out), want) {
+				t.Errorf("%s: its output does not say %q:\n%s", st.Run.Replay, want, out)
+			}
 		})
 	}
 }
