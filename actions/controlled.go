@@ -127,8 +127,13 @@ func checkControlled(s Static) []error {
 	if s.Has("timeout") && s.Duration("timeout") <= 0 {
 		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
 	}
-	if s.Has("depth") && s.Has("scheduler") && s.String("scheduler") != control.PCT {
-		errs = append(errs, Paramf("depth", "applies to scheduler: pct only"))
+	if s.Has("depth") && s.Has("scheduler") {
+		// The scheduler says whether it takes a depth: pct does, random not.
+		if st, err := control.For(control.Options{Scheduler: s.String("scheduler")}); err == nil {
+			for _, e := range st.Check(nil, control.Options{Depth: 1}) {
+				errs = append(errs, Paramf(e.Option, "%s", e.Msg))
+			}
+		}
 	}
 	return errs
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -138,7 +137,7 @@ steps:
 // TestIPCLoadErrors: channel names are checked when the file is loaded.
 func TestIPCLoadErrors(t *testing.T) {
 	t.Parallel()
-	_, err := lang.Parse("c.yaml", []byte(`
+	err := loadError("c.yaml", `
 name: c
 channels: {jobs: {}}
 steps:
@@ -147,7 +146,7 @@ steps:
   - send: {channel: jobs}
   - send: {channel: jobs, message: a, size: 4}
   - receive: {to: ghost}
-`), lang.LoadOptions{Registry: actions.Registry()})
+`)
 	want := []string{
 		`c.yaml:5:21: send: channel: no channel named "jbos", did you mean "jobs"?`,
 		`c.yaml:6:24: receive: channel: no channel named "nope"`,

@@ -198,7 +198,8 @@ func TestPlayEveryBookLab(t *testing.T) {
 				}
 				p.call(t, "forward", "{}", &st)
 			}
-			if !st.Won || st.Run.Replay != "pmrun run "+lab+" --replay "+st.Schedule {
+			replay := regexp.MustCompile(`^pmrun run ` + regexp.QuoteMeta(lab) + ` --seed [0-9]+ --replay ` + regexp.QuoteMeta(st.Schedule) + `$`)
+			if !st.Won || !replay.MatchString(st.Run.Replay) {
 				t.Fatalf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
 			}
 			// Back one step and forward again.
@@ -238,6 +239,75 @@ func brokenOf(t *testing.T, lab string) string {
 	}
 	s, _ := doc.Vars["broken"].(string)
 	return s
+}
+
+// TestPlayReplayLine: the replay line pmrun run prints, with run changed
+// to play, opens the page on that schedule; stepped through, the page
+// wins with the very same line.
+func TestPlayReplayLine(t *testing.T) {
+	t.Parallel()
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	out, err := exec.Command(pmrunBinary(t), "run", "--no-log", lab).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmrun run: %v\n%s", err, out)
+	}
+	m := replayLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pmrun run printed no replay line:\n%s", out)
+	}
+	line := string(m[1])
+	p := startPlay(t, strings.Fields(strings.TrimPrefix(line, "pmrun run "))...)
+	var st gameState
+	p.call(t, "state", "", &st)
+	if st.Plan == nil || len(st.Plan.Steps) == 0 || len(st.Run.Steps) != 0 {
+		t.Fatalf("%s opened no schedule: %+v", line, st)
+	}
+	for range st.Plan.Steps {
+		p.call(t, "forward", "{}", &st)
+	}
+	if !st.Won || st.Run.Replay != line {
+		t.Errorf("after the schedule: won %v, replay\n%s\nwant\n%s", st.Won, st.Run.Replay, line)
+	}
+	p.stop(t)
+}
+
+// seeded is a scenario that fixes its seed, with a program one step
+// breaks.
+const seeded = `name: seeded
+seed: 5
+programs:
+  once:
+    vars: {x: 0}
+    threads:
+      A: [set: x = 1]
+    expect: x == 2
+steps:
+  - program: {run: once}
+`
+
+// TestPlaySeed: the page's replay command holds the seed as pmrun run's
+// does: the one given, or none when the file sets it.
+func TestPlaySeed(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "seeded.yaml")
+	if err := os.WriteFile(file, []byte(seeded), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{file}, "pmrun run " + file + " --replay pmrun1:once:"},
+		{[]string{"--seed", "9", file}, "pmrun run " + file + " --seed 9 --replay pmrun1:once:"},
+	} {
+		p := startPlay(t, tc.args...)
+		var st gameState
+		p.call(t, "step", `{"thread": 0}`, &st)
+		if !st.Won || !strings.HasPrefix(st.Run.Replay, tc.want) {
+			t.Errorf("pmrun play %v: won %v, replay %q; want it to start %q", tc.args, st.Won, st.Run.Replay, tc.want)
+		}
+		p.stop(t)
+	}
 }
 
 // TestPlayOpen: --open gives the page's address to $BROWSER.
