@@ -81,7 +81,7 @@ type controlledResult struct {
 	Signal           string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
 	Stdout           string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
 	Stderr           string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
-	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule"`
+	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched"`
 	PCTBound         float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
 	Binary           string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
 	Runtime          time.Duration `result:"runtime" doc:"how long the runs took"`
@@ -127,8 +127,14 @@ func checkControlled(s Static) []error {
 	if s.Has("timeout") && s.Duration("timeout") <= 0 {
 		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
 	}
+	return append(errs, checkDepth(s)...)
+}
+
+// checkDepth has the scheduler say whether it takes a depth: pct does,
+// random not.
+func checkDepth(s Static) []error {
+	var errs []error
 	if s.Has("depth") && s.Has("scheduler") {
-		// The scheduler says whether it takes a depth: pct does, random not.
 		if st, err := control.For(control.Options{Scheduler: s.String("scheduler")}); err == nil {
 			for _, e := range st.Check(nil, control.Options{Depth: 1}) {
 				errs = append(errs, Paramf(e.Option, "%s", e.Msg))
@@ -182,6 +188,9 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	notes, exit := th.Shown()
 	if out.Note != "" {
 		notes = append([]string{out.Note}, notes...)
+	}
+	if n := p.PassNote(); out.OK && sched == nil && n != "" {
+		notes = append(notes, n)
 	}
 	res := controlledResultOf(out, notes, exit, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {

@@ -41,8 +41,10 @@ func init() {
 		Params: []Param{
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
 			{Name: "scheduler", Kind: String, Default: control.DefaultScheduler, Enum: control.Schedulers(), Doc: control.SchedulersDoc()},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (random, pct, os; exhaustive searches states, not runs, and does not use it)"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (random, pct, os; bounded: the runs after which it stops, incomplete, no limit unless set; exhaustive searches states, not runs, and does not use it)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
+			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
+				Doc: "bounded: the most preemptions a run may take (a preemption: a switch away from a thread that could go on); it makes every run with none, then every run with one, … up to this, and stops after the bound that found a failure"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
 			{Name: "max_steps", Kind: Int, Default: program.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps ends with verdict max_steps (a spin, a livelock)"},
 			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
@@ -73,6 +75,9 @@ const (
 	maxSteps  = 1 << 24
 	maxStates = 1 << 30
 	maxMemory = 1 << 40
+	// maxPreemptions bounds bounded's preemptions: the runs with a few
+	// are already more than a search can make in a long program.
+	maxPreemptions = 16
 )
 
 // programResult is what the runs found. It shows one run: the first that
@@ -99,6 +104,7 @@ type programResult struct {
 	// What the controlled schedulers add.
 	OriginalSteps    int     `result:"original_steps" doc:"the shown failure's steps before it was shrunk: the steps of run run"`
 	OriginalSwitches int     `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
+	Bound            int     `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
 	States           int     `result:"states" doc:"exhaustive: the distinct states explored"`
 	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted"`
@@ -109,6 +115,7 @@ type programStep struct {
 	name, scheduler, replay          string
 	runs, depth, maxSteps, maxStates int
 	maxMemory, bitstate              int64
+	preemptions                      int
 	runsSet, shrink, trace           bool
 	allowIncomplete                  bool
 	work, jitter, detect             time.Duration
@@ -117,7 +124,7 @@ type programStep struct {
 func newProgram(a Args) (Action, error) {
 	return &programStep{
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
-		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
+		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
 		maxMemory: int64(a.Int("max_memory")), bitstate: int64(a.Int("bitstate")),
 		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
@@ -243,7 +250,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 		return nil, err
 	}
 	opts := control.Options{
-		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Seed: uint64(env.Seed()),
+		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
 		MaxSteps: s.maxSteps, MaxStates: s.maxStates, MaxBytes: s.maxMemory, Bitstate: s.bitstate, Shrink: s.shrink,
 		Work: s.work, Jitter: s.jitter, Detect: s.detect,
 	}
@@ -320,7 +327,7 @@ func programResultOf(file string, rerun []string, p *program.Program, o engine.O
 		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
 		Threads: p.Threads(), Runtime: o.Runtime,
 		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
-		OriginalSteps: o.OriginalSteps, OriginalSwitches: o.OriginalSwitches, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
+		OriginalSteps: o.OriginalSteps, OriginalSwitches: o.OriginalSwitches, Bound: o.Bound, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
 	}
 	if n := o.Interleavings; n != nil {
 		r.Interleavings = math.MaxInt64

@@ -69,6 +69,9 @@ func (s *programStep) searchOf(how engine.How, r programResult) *view.Search {
 		Interleavings: r.Interleavings, Runtime: roundDuration(r.Runtime),
 		Limit: how.Asked, LimitReached: !r.Complete && how.Asked > 0 && r.Runs >= how.Asked,
 	}
+	if how.Bounded {
+		sr.Bounded, sr.Bound = true, r.Bound
+	}
 	if r.PCTBound > 0 {
 		sr.PCTBound, sr.Depth = r.PCTBound, s.depth
 		sr.Chance = -math.Expm1(float64(r.Runs) * math.Log1p(-r.PCTBound))
@@ -134,6 +137,13 @@ func searchSummary(s *view.Search) string {
 	if s.PCTBound > 0 {
 		parts = append(parts, fmt.Sprintf("pct_bound %.3g a run, %.3g over the runs", s.PCTBound, s.Chance))
 	}
+	if s.Bounded {
+		if s.Bound < 0 {
+			parts = append(parts, "not every run with no preemption made")
+		} else {
+			parts = append(parts, "every run with up to "+preemptionsText(s.Bound)+" made")
+		}
+	}
 	line := s.Scheduler + " search: " + strings.Join(parts, ", ")
 	if s.Free {
 		line = "free runs (scheduler: " + s.Scheduler + "): " + strings.Join(parts, ", ")
@@ -160,4 +170,12 @@ func programFound(r Result) string {
 // showPicture logs the step's picture.
 func (t *programTracer) showPicture(v *view.Run, run int) {
 	t.env.Event(programShown.Name, "program run shown", "program", t.p.Name(), "run", run, "verdict", v.Verdict, "view", v)
+}
+
+// preemptionsText is "1 preemption", "2 preemptions".
+func preemptionsText(n int) string {
+	if n == 1 {
+		return "1 preemption"
+	}
+	return fmt.Sprintf("%d preemptions", n)
 }

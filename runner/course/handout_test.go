@@ -201,3 +201,54 @@ func TestHandoutBookLabs(t *testing.T) {
 		})
 	}
 }
+
+// TestBookLabVariants: each variant of a book lab that has them is handed
+// out and graded: the lab's solution earns every point in it, and the
+// grade names the variant the handout gave.
+func TestBookLabVariants(t *testing.T) {
+	t.Parallel()
+	labs, err := filepath.Glob("../../scenarios/labs/book/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	varied := 0
+	for _, lab := range labs {
+		h, err := course.MakeHandout(lab, course.HandoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Variant) == 0 {
+			continue
+		}
+		varied++
+		key := filepath.Join(t.TempDir(), "key.yaml")
+		if err := os.WriteFile(key, []byte(h.Key), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for i := range 40 {
+			id := fmt.Sprintf("student%d", i)
+			h, err := course.MakeHandout(lab, course.HandoutOptions{Student: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[fmt.Sprint(h.Variant)] {
+				continue
+			}
+			seen[fmt.Sprint(h.Variant)] = true
+			res, err := course.Grade(t.Context(), lab, key, course.Options{Student: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Score != res.Max || res.Max == 0 || !slices.Equal(res.Variant, h.Variant) {
+				t.Errorf("%s, %s: %s; the handout's %s", filepath.Base(lab), id, res.Summary(), h.VariantText())
+			}
+		}
+		if len(seen) < 2 {
+			t.Errorf("%s: 40 students got one variant, %v", filepath.Base(lab), seen)
+		}
+	}
+	if varied == 0 {
+		t.Error("no book lab has variants")
+	}
+}

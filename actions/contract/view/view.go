@@ -160,8 +160,8 @@ type Search struct {
 	// Complete: every run asked for was made; exhaustive: every reachable
 	// state was explored.
 	Complete bool `json:"complete"`
-	// Limit is the runs asked for (exhaustive: the paths after which it
-	// stops; 0 when it had no limit); LimitReached says the search
+	// Limit is the runs asked for (0 when it had no limit; exhaustive,
+	// a search of states, has none); LimitReached says the search
 	// stopped there.
 	Limit        int  `json:"limit,omitempty"`
 	LimitReached bool `json:"limit_reached,omitempty"`
@@ -170,6 +170,11 @@ type Search struct {
 	PCTBound float64 `json:"pct_bound,omitempty"`
 	Chance   float64 `json:"chance,omitempty"`
 	Depth    int     `json:"depth,omitempty"`
+	// Bounded says the runs were made by their preemptions, fewest
+	// first: every run with at most Bound preemptions was made (-1: not
+	// even every run with none).
+	Bounded bool `json:"bounded,omitempty"`
+	Bound   int  `json:"bound,omitempty"`
 	// Interleavings counts the program's distinct interleavings (a
 	// complete exhaustive search without a spin); 0 when not counted.
 	Interleavings int64 `json:"interleavings,omitempty"`

@@ -107,6 +107,10 @@
       parts.push(["pct_bound " + s.pct_bound.toPrecision(3) + " a run (depth " + s.depth + ")", ""]);
       if (s.chance) parts.push(["chance over the runs ≥ " + (100 * s.chance).toPrecision(3) + "%", ""]);
     }
+    if (s.bounded) {
+      var b = s.bound || 0;
+      parts.push([b < 0 ? "not every run with no preemption made" : "every run with up to " + b + " " + plural(b, "preemption", "preemptions") + " made", b < 0 ? "warn" : ""]);
+    }
     if (s.runtime) parts.push([s.runtime, ""]);
     parts.forEach(function (p) { box.appendChild(el("span", "pv-num " + p[1], p[0])); });
     return box;

@@ -5,9 +5,9 @@
 // replayed exactly.
 //
 // Every scheduler of the program action is a [Strategy], and they are
-// peers, as awslabs/shuttle's are: random, pct and exhaustive search; os
-// runs the program on free threads (package freerun), the kernel
-// deciding; manual has a person choose every step ([Player], [Game]);
+// peers, as awslabs/shuttle's are: random, pct, bounded and exhaustive
+// search; os runs the program on free threads (package freerun), the
+// kernel deciding; manual has a person choose every step ([Player], [Game]);
 // replay runs the steps a schedule names. [For] is the one place a
 // scheduler's name (or a schedule) becomes a strategy, [Register] adds
 // one, and [Run] runs a [System] under the one chosen. All of them return
@@ -86,6 +86,30 @@
 // on a yield; without it a spinning thread at the top would spin to
 // max_steps and hide the real bug. A program without spins runs exactly
 // the paper's algorithm.
+//
+// bounded: iterative preemption bounding, as CHESS (Musuvathi and Qadeer,
+// PLDI 2007). A preemption is a step by another thread than the one that
+// took the step before, when that one could have gone on; a switch where
+// it blocked, ended or spun costs nothing. Round b makes every run with
+// exactly b preemptions, b = 0, 1, … up to Options.Preemptions, and the
+// search stops after the round that found a failure (Outcome.Bound is
+// the last round made in full; -1 when not even round 0 was). A run keeps
+// to the thread that took the last step while it can go on; at a switch
+// that costs nothing it takes the first thread that can go, in
+// declaration order, and the others are alternatives of the same round,
+// taken depth first by later runs (each replaying the run before up to
+// the step and going the other way there). Every point where the run kept
+// to its thread while another could go is a run of the next round: the
+// steps up to there, then the other thread. Each run with at most the
+// bound is so made exactly once. A spin is a step that brings the run
+// back to a state it was in (when the threads' states hash,
+// [engine.Hasher]); the threads that spun since the last new state are
+// passed over at a free switch, and when only they can go on the run is
+// cut there, without a verdict (every way out of the loop is a run of its
+// own). A search in which every run was cut is incomplete. Shards share
+// round 0 (every shard makes it) and split the runs it passes by for
+// round 1 round-robin, each shard then making the later rounds of its
+// own.
 //
 // exhaustive: every reachable state, on the model alone (package
 // statespace: breadth first, each state known by a 64-bit fingerprint, as

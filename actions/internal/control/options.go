@@ -24,6 +24,9 @@ const (
 	DefaultMaxBytes int64 = 1 << 30
 )
 
+// DefaultPreemptions is the program action's bound for bounded.
+const DefaultPreemptions = 2
+
 // Shard is one part of a search split across workers: the search does
 // only its share (see [Options.Shard]). The zero value is the whole search.
 type Shard struct {
@@ -50,6 +53,10 @@ type Options struct {
 	// Depth is PCT's bug depth d (0: DefaultDepth): d-1 priority change
 	// points a run.
 	Depth int
+	// Preemptions is the bound of bounded: the most preemptions a run may
+	// take (0: none; the program action's default is
+	// DefaultPreemptions).
+	Preemptions int
 	// Seed is what every run's randomness derives from, with the run's
 	// number (os: the jitter). Exhaustive does not use it.
 	Seed uint64
@@ -110,8 +117,8 @@ type Options struct {
 // withDefaults fills in the options every strategy shares and checks
 // them; the runs are each strategy's ([Options.Runs]).
 func (o Options) withDefaults() (Options, error) {
-	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 || o.MaxBytes < 0 || o.Bitstate < 0 || o.Workers < 0 {
-		return o, fmt.Errorf("control: runs, depth, max_steps, max_states, max_memory, bitstate and workers cannot be negative")
+	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 || o.MaxBytes < 0 || o.Bitstate < 0 || o.Workers < 0 || o.Preemptions < 0 {
+		return o, fmt.Errorf("control: runs, depth, preemptions, max_steps, max_states, max_memory, bitstate and workers cannot be negative")
 	}
 	if o.MaxStates == 0 {
 		o.MaxStates = DefaultMaxStates

@@ -11,7 +11,9 @@ import (
 
 // chooser picks the thread that takes a run's next step among enabled,
 // the enabled threads in index order (never empty). Its error ends the
-// drive: a replayed schedule that does not fit.
+// drive: a replayed schedule that does not fit. A chooser that returns
+// -1 (and no error) cuts the run short there: it neither passes nor
+// fails (bounded cuts a run that only goes round in a loop).
 type chooser interface {
 	choose(r engine.Run, enabled []int) (int, error)
 }
@@ -23,6 +25,7 @@ type runEnd struct {
 	switches int
 	failure  *program.Failure
 	final    engine.Run
+	cut      bool // the chooser cut the run short: no verdict
 }
 
 // runDriver makes runs one after another, all within one drive: a run that
@@ -127,6 +130,10 @@ func (d *runDriver) Next() int {
 			d.err, d.s = err, nil
 			return -1
 		}
+		if t < 0 {
+			d.endRun(nil, true)
+			continue
+		}
 		return t
 	}
 }
@@ -230,11 +237,15 @@ func (d *runDriver) Step(t int) {
 }
 
 // finish ends the run under way.
-func (d *runDriver) finish(f *program.Failure) {
+func (d *runDriver) finish(f *program.Failure) { d.endRun(f, false) }
+
+// endRun ends the run under way, which failed with f (nil: it did not) or
+// was cut short.
+func (d *runDriver) endRun(f *program.Failure, cut bool) {
 	if d.il != nil {
 		d.il.Failure = f
 	}
-	e := runEnd{run: d.run, steps: d.steps, switches: d.switches, failure: f, final: d.s}
+	e := runEnd{run: d.run, steps: d.steps, switches: d.switches, failure: f, final: d.s, cut: cut}
 	d.s = nil
 	if d.end != nil {
 		d.end(e)
@@ -244,7 +255,7 @@ func (d *runDriver) finish(f *program.Failure) {
 		if f != nil {
 			v = f.Verdict
 		}
-		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches}
+		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut}
 		if d.shrunk != nil {
 			ri.Shrunk, ri.OriginalSteps, ri.OriginalSwitches = true, d.shrunk[0], d.shrunk[1]
 		}

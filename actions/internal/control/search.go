@@ -39,6 +39,7 @@ type searchResult struct {
 	cyclic               bool
 	pctBound             float64
 	pctSteps             int
+	bound                int // bounded: every run with at most this many preemptions was made
 	note                 string
 	// stopped says why the search stopped before it did all it was asked,
 	// and what to do about it; "" when it did.
@@ -82,7 +83,7 @@ func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (
 		OK: res.failures == 0, Verdict: program.Pass, Run: -1, Runs: res.runs, Complete: res.complete && err == nil,
 		Failures: res.failures, States: res.states, Transitions: res.trans,
 		Interleavings: res.interleavings, FailingInterleavings: res.failingInterleavings, Cyclic: res.cyclic,
-		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Note: res.note,
+		PCTBound: res.pctBound, PCTSteps: res.pctSteps, Bound: res.bound, Note: res.note,
 	}
 	if res.stopped != "" {
 		out.Note = res.stopped

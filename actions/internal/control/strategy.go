@@ -48,7 +48,7 @@ func (e OptionError) Error() string { return e.Option + ": " + e.Msg }
 var strategies = struct {
 	sync.Mutex
 	list []Strategy
-}{list: []Strategy{free{}, random{}, pct{}, exhaustive{}, manual{}}}
+}{list: []Strategy{free{}, random{}, pct{}, bounded{}, exhaustive{}, manual{}}}
 
 // replayer is the strategy a schedule chooses.
 var replayer Strategy = replay{}

@@ -71,6 +71,10 @@ type Outcome struct {
 	// with a choice (PCTSteps, from the probe run).
 	PCTBound float64
 	PCTSteps int
+	// Bound is bounded's: every run with at most Bound preemptions was
+	// made (-1: not even every run with none); 0 under the other
+	// schedulers.
+	Bound int
 	// Threads are the threads and the OS threads that ran them.
 	Threads []Thread
 	// Note says what a person should know about how the shown run was
@@ -99,6 +103,9 @@ type How struct {
 	// Asked is the runs asked for (for a search of paths, those after
 	// which it stops); 0: no limit.
 	Asked int
+	// Bounded: the runs were made by their preemptions, fewest first, and
+	// Outcome.Bound says how far the search got.
+	Bounded bool
 }
 
 // The kinds of How.
@@ -146,6 +153,9 @@ type RunInfo struct {
 	Failure  *program.Failure
 	Steps    int
 	Switches int
+	// Cut: the scheduler cut the run short, and it has no verdict
+	// (bounded cuts a run that only goes round in a loop).
+	Cut bool
 	// Shrunk: a shown run whose schedule was shrunk from run Run's. Run
 	// then names the run that found the failure, Steps and Switches are
 	// the shrunk run's, and OriginalSteps and OriginalSwitches run Run's.

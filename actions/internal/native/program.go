@@ -17,6 +17,20 @@ type Program struct {
 	// Name and Hash are the schedule's: the binary's file name and a
 	// hash of its bytes, so that a rebuilt binary refuses an old schedule.
 	Name, Hash string
+	// Points says whether the program marks points of its own
+	// (pmrun_point, pmrun.h).
+	Points bool
+}
+
+// PassNote is what a search that found nothing must add, when the
+// program marks no point of its own: races on plain memory were not
+// searched.
+func (p *Program) PassNote() string {
+	if p.Points {
+		return ""
+	}
+	return "no run failed, but only the synchronization calls were searched: a race on plain memory between two of them is outside pmrun's control " +
+		"unless marked with pmrun_point (pmrun.h: pmrun preload --header); ThreadSanitizer (cc -fsanitize=thread) finds such races"
 }
 
 // Prepare checks the program's binary (see [Check]), builds the library
@@ -47,7 +61,7 @@ func Prepare(ctx context.Context, cfg Config) (*Program, error) {
 		}
 		return '_'
 	}, filepath.Base(path))
-	return &Program{Config: cfg, Name: name, Hash: bin.hash}, nil
+	return &Program{Config: cfg, Name: name, Hash: bin.hash, Points: bin.points}, nil
 }
 
 // CheckSchedule says whether sched was made on this binary: another

@@ -189,10 +189,19 @@ func TestNoHandshake(t *testing.T) {
 // result says so.
 func TestBlockedOutside(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ prog, call string }{{"blocked", "read()"}, {"rawfutex", "futex()"}} {
-		t.Run(tc.prog, func(t *testing.T) {
+	for _, tc := range []struct {
+		name, prog string
+		flags      []string
+		call       string // a regular expression
+	}{
+		{"read", "blocked", nil, `read\(\)`},
+		{"poll", "blocked", []string{"-DPOLL"}, `p?poll\(\)`},
+		{"raw futex", "rawfutex", nil, `futex\(\)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := prepare(t, tc.prog)
+			p := prepare(t, tc.prog, tc.flags...)
+			says := regexp.MustCompile(`blocked in ` + tc.call + `, a call pmrun does not control`)
 			noted := false
 			for seed := range uint64(10) {
 				out, err := search(t, p, Expect{}, control.Options{Runs: 1, Seed: seed})
@@ -203,7 +212,7 @@ func TestBlockedOutside(t *testing.T) {
 					t.Fatalf("seed %d: %v", seed, out.Failure)
 				}
 				for _, n := range out.notes {
-					if strings.Contains(n, "blocked in "+tc.call+", a call pmrun does not control") {
+					if says.MatchString(n) {
 						noted = true
 					}
 				}
@@ -241,5 +250,38 @@ func TestRaceWithoutPointNotSearched(t *testing.T) {
 	}
 	if !out.OK {
 		t.Errorf("without a point the race was found: %v", out.Failure)
+	}
+	if n := p.PassNote(); !strings.Contains(n, "a race on plain memory between two of them is outside pmrun's control") || !strings.Contains(n, "ThreadSanitizer") {
+		t.Errorf("a program without points: note %q", n)
+	}
+	if n := prepare(t, "lost").PassNote(); n != "" {
+		t.Errorf("a program with points: note %q", n)
+	}
+}
+
+// The table gives each call its source file and line where the binary
+// has debug information (DWARF, from -g), and none without it.
+func TestLinesFromDWARF(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flag  string
+		lines bool
+	}{{"-g", true}, {"-g0", false}} {
+		t.Run(tc.flag, func(t *testing.T) {
+			t.Parallel()
+			out, err := search(t, prepare(t, "abba", tc.flag), Expect{}, control.Options{Runs: 1, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Interleaving == nil || len(out.Interleaving.Rows) == 0 {
+				t.Fatal("no rows")
+			}
+			for _, row := range out.Interleaving.Rows[1:] { // main's start has no line
+				if has := row.Pos.File == "abba.c" && row.Pos.Line > 0; has != tc.lines {
+					t.Errorf("%s: row %q at %q line %d\n%s", tc.flag, row.Op, row.Pos.File, row.Pos.Line, table(out))
+					break
+				}
+			}
+		})
 	}
 }
