@@ -40,9 +40,13 @@ type Run struct {
 	Explanation string `json:"explanation,omitempty"`
 	// Schedule is the run as one line, which --replay runs again;
 	// Replay the command line that does it.
-	Schedule string   `json:"schedule,omitempty"`
-	Replay   string   `json:"replay,omitempty"`
-	Threads  []Thread `json:"threads"`
+	Schedule string `json:"schedule,omitempty"`
+	Replay   string `json:"replay,omitempty"`
+	// Play is the command line that opens the run in pmrun play, to step
+	// through in a browser; "" when play cannot open it (a C program, a
+	// student's program graded).
+	Play    string   `json:"play,omitempty"`
+	Threads []Thread `json:"threads"`
 	// Shared are the variables, semaphores and mutexes, in that order;
 	// a step's Values follow it.
 	Shared []Shared `json:"shared"`
