@@ -41,16 +41,20 @@ func init() {
 		Params: []Param{
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
 			{Name: "scheduler", Kind: String, Default: control.DefaultScheduler, Enum: control.Schedulers(), Doc: control.SchedulersDoc()},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (bounded: the runs after which it stops, incomplete; no limit unless set; exhaustive: the paths after which it stops, incomplete; no limit unless set)"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (random, pct, os; bounded: the runs after which it stops, incomplete, no limit unless set; exhaustive searches states, not runs, and does not use it)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
 			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
 				Doc: "bounded: the most preemptions a run may take (a preemption: a switch away from a thread that could go on); it makes every run with none, then every run with one, … up to this, and stops after the bound that found a failure"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
 			{Name: "max_steps", Kind: Int, Default: program.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps ends with verdict max_steps (a spin, a livelock)"},
 			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
-				Doc: "exhaustive: the distinct states it may keep (about 130 bytes each for three threads); a search that reaches it stops, incomplete"},
+				Doc: "exhaustive: the distinct states it may visit; a search that reaches it stops, incomplete"},
+			{Name: "max_memory", Kind: Size, Default: int(control.DefaultMaxBytes), Min: intp(1 << 20), Max: intp(maxMemory),
+				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 60 bytes a state), e.g. 4GiB; a search that reaches it stops, incomplete"},
+			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
+				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
 			{Name: "allow_incomplete", Kind: Bool, Default: false,
-				Doc: "accept a search that stopped before it did all it was asked (max_states, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
+				Doc: "accept a search that stopped before it did all it was asked (max_states, max_memory, bitstate, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},
 			{Name: "work", Kind: Duration, Doc: "os: real time each thread spends after each of its visible steps, so that the others take steps in between (widens race windows)"},
 			{Name: "jitter", Kind: Duration, Doc: "os: a random pause below this before each visible step, drawn from the run's seed"},
@@ -70,6 +74,7 @@ const (
 	maxRuns   = 10_000_000
 	maxSteps  = 1 << 24
 	maxStates = 1 << 30
+	maxMemory = 1 << 40
 	// maxPreemptions bounds bounded's preemptions: the runs with a few
 	// are already more than a search can make in a long program.
 	maxPreemptions = 16
@@ -109,6 +114,7 @@ type programResult struct {
 type programStep struct {
 	name, scheduler, replay          string
 	runs, depth, maxSteps, maxStates int
+	maxMemory, bitstate              int64
 	preemptions                      int
 	runsSet, shrink, trace           bool
 	allowIncomplete                  bool
@@ -119,6 +125,7 @@ func newProgram(a Args) (Action, error) {
 	return &programStep{
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
 		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
+		maxMemory: int64(a.Int("max_memory")), bitstate: int64(a.Int("bitstate")),
 		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
 	}, nil
@@ -244,7 +251,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	opts := control.Options{
 		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
-		MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink,
+		MaxSteps: s.maxSteps, MaxStates: s.maxStates, MaxBytes: s.maxMemory, Bitstate: s.bitstate, Shrink: s.shrink,
 		Work: s.work, Jitter: s.jitter, Detect: s.detect,
 	}
 	if s.runsSet {
@@ -264,10 +271,12 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	tr := newProgramTracer(env, p, strategy.Name(), s.trace)
 	opts.OnRun = tr.onRun
+	opts.Explored = tr.explored
 	if s.trace {
 		opts.Trace = tr.onStep
 	}
 	out, err := control.Run(ctx, control.ProgramSystem(p), opts)
+	tr.searched(out)
 	if err != nil {
 		err = fmt.Errorf("program %s: %w", p.Name(), err)
 	}
@@ -411,11 +420,16 @@ func programNote(r Result) []string {
 		return nil
 	}
 	where := fmt.Sprintf("in run %v (%v of %v runs failed)", r["run"], r["failures"], r["runs"])
+	run, _ := r["run"].(int)
+	states, _ := r["states"].(int)
+	switch {
+	case run < 0:
+		where = "in the replay"
+	case states > 0: // a search of states, not runs
+		where = fmt.Sprintf("in %v steps (%v failing among %v states)", r["steps"], r["failures"], states)
+	}
 	if shrunk := shrunkText(resultFields(r)); shrunk != "" {
 		where += ", " + shrunk // the values shown are the shrunk run's, not run r["run"]'s own
-	}
-	if run, _ := r["run"].(int); run < 0 {
-		where = "in the replay"
 	}
 	lines := []string{fmt.Sprintf("found %v %s: %s", r["verdict"], where, f)}
 	if ex, _ := r["explanation"].(string); ex != "" && !strings.Contains(f, ex) {

@@ -10,6 +10,7 @@ package actions
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -38,7 +39,19 @@ const (
 	evProgramWait   = "program_wait"
 	evProgramDone   = "program_done"
 	evScheduleFound = "schedule_found"
+	// A search's bounded account of itself, whatever its size: its runs
+	// and states so far, now and then, and its numbers at the end.
+	evProgramProgress = "program_progress"
+	evProgramExplored = "program_explored"
+	evProgramSearched = "program_searched"
 )
+
+// loggedRuns is how many runs of a step log their start and end when
+// trace is off (the run shown always does): past them a search logs its
+// progress at most once a second and its numbers at the end, so that one
+// search adds a bounded amount to the log whatever its size (a run's two
+// events take about 600 bytes).
+const loggedRuns = 100
 
 var programEvents = []*Event{
 	{
@@ -81,6 +94,20 @@ var programEvents = []*Event{
 	{
 		Name: evProgramDone, Row: programThreadRow,
 		Ends: []End{{Status: Text("{state}")}},
+	},
+	{
+		Name:    evProgramProgress,
+		Count:   &Count{Noun: "runs", Field: "runs"}, // the runs not logged one by one
+		Console: Text("{program}: {scheduler} search, {made} runs so far"),
+	},
+	{
+		Name:    evProgramExplored,
+		Count:   &Count{Noun: "states", Field: "states"},
+		Console: Text("{program}: {scheduler} search, {explored} states so far"),
+	},
+	{
+		Name: evProgramSearched, Row: stepsRow,
+		Mark: &Mark{Label: Text("{scheduler} search of {program}: {runs} runs, {failures} failed, {states} states, complete: {complete}")},
 	},
 	{
 		Name: evScheduleFound, Row: stepsRow,
@@ -185,6 +212,13 @@ type programTracer struct {
 	// start (free threads).
 	run                     int
 	shown, begun, announced bool
+
+	// What the search has done, for its bounded account: runs ended,
+	// those not logged one by one since the last progress event, and the
+	// states an exhaustive search had then.
+	runs, unlogged int
+	states         int
+	lastProgress   time.Time
 }
 
 func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool) *programTracer {
@@ -238,6 +272,19 @@ func (t *programTracer) onStep(si engine.StepInfo) {
 func (t *programTracer) onRun(ri engine.RunInfo) {
 	if ri.Run < 0 && !ri.Shown {
 		return
+	}
+	if !ri.Shown && !t.trace {
+		if t.runs >= loggedRuns { // runs ended so far
+			if !ri.Start {
+				t.runs++
+				t.unlogged++
+				t.progress(false)
+			}
+			return
+		}
+		if !ri.Start {
+			t.runs++
+		}
 	}
 	if ri.Start {
 		t.announced = true
@@ -351,6 +398,42 @@ func (t *programTracer) wait(r, i, tid int, waiting string) {
 	}
 	t.waiting[i] = true
 	t.env.Event(evProgramWait, "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
+}
+
+// progress logs, at most once a second (always when last), the runs made
+// since it last did that were not logged one by one.
+func (t *programTracer) progress(last bool) {
+	now := time.Now()
+	if t.unlogged == 0 || !last && now.Sub(t.lastProgress) < time.Second {
+		return
+	}
+	t.lastProgress = now
+	t.env.Event(evProgramProgress, "program search progress", "program", t.p.Name(), "scheduler", t.scheduler, "runs", t.unlogged, "made", t.runs)
+	t.unlogged = 0
+}
+
+// explored is an exhaustive search's progress: states and steps so far,
+// logged at most once a second.
+func (t *programTracer) explored(states, transitions int) {
+	now := time.Now()
+	if now.Sub(t.lastProgress) < time.Second {
+		return
+	}
+	t.lastProgress = now
+	t.env.Event(evProgramExplored, "program search progress", "program", t.p.Name(), "scheduler", t.scheduler,
+		"states", states-t.states, "explored", states, "transitions", transitions)
+	t.states = states
+}
+
+// searched logs a search's numbers at its end.
+func (t *programTracer) searched(o engine.Outcome) {
+	t.progress(true)
+	if o.How.Kind != engine.KindSearch && o.How.Kind != engine.KindFree {
+		return
+	}
+	t.env.Event(evProgramSearched, "program search done", "program", t.p.Name(), "scheduler", t.scheduler,
+		"runs", o.Runs, "failures", o.Failures, "states", o.States, "transitions", o.Transitions,
+		"complete", o.Complete, "verdict", string(o.Verdict), "elapsed_ms", float64(o.Runtime.Microseconds())/1000)
 }
 
 // unfinished says how a thread of a free run that ended was left: "" if

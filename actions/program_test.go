@@ -240,7 +240,7 @@ func compress(s string) string {
 }
 
 // TestProgramIncompleteIsNoPass: an exhaustive search cut by max_states or
-// by runs that found no failure is verdict incomplete, ok false, and fails
+// by max_memory that found no failure is verdict incomplete, ok false, and fails
 // its step, saying why, how many states, and what would let it finish;
 // allow_incomplete lets it pass as incomplete. A cut search that finds its
 // failure is a find, and a complete one a proof.
@@ -248,8 +248,8 @@ func TestProgramIncompleteIsNoPass(t *testing.T) {
 	t.Parallel()
 	r := runTestdata(t, "program_incomplete.yaml")
 	for id, want := range map[string][]string{
-		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
-		"paths":  {"program fixed: not a pass: the search stopped after 3 paths (runs: 3),", "states, before it explored every state: raise runs, or leave it unset"},
+		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, search with bitstate (which covers more states in the same memory, but proves nothing), or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
+		"memory": {"program fixed: not a pass: the search stopped at max_memory (1MiB), ", "states, before it explored every state: raise max_memory, search with bitstate"},
 	} {
 		s := r.step(t, id)
 		if s.Status != lang.StatusFailed || s.Err == nil {
@@ -274,6 +274,55 @@ func TestProgramIncompleteIsNoPass(t *testing.T) {
 		if s.Step.Action == "assert" && s.Status != lang.StatusOK {
 			t.Errorf("line %d: %v", s.Step.Pos.Line, s.Err)
 		}
+	}
+}
+
+// TestProgramLogIsBounded: a search of thousands of runs or states logs
+// the first runs and the run shown, not every run, with its progress and
+// its numbers; trace: true still logs every run. (A search once wrote an
+// event a path: 568 MB for one exhaustive search.)
+func TestProgramLogIsBounded(t *testing.T) {
+	t.Parallel()
+	const loggedRuns = 100 // the runs of a step that log their start and end
+	r := runTestdata(t, "program_log_bounded.yaml")
+	mustPass(t, r)
+	ends := map[string]int{}
+	for _, ev := range r.events(t, "program_end") {
+		ends[fmt.Sprint(ev["scheduler"])]++
+	}
+	searched := map[string]map[string]any{}
+	for _, ev := range r.events(t, "program_searched") {
+		searched[fmt.Sprint(ev["scheduler"])+fmt.Sprint(ev["runs"])] = ev
+	}
+	// random: the first runs and the shown one, then the traced search's
+	// 20 runs and its shown one.
+	if n := ends["random"]; n != loggedRuns+1+20+1 {
+		t.Errorf("%d program_end of random searches, want %d", n, loggedRuns+1+20+1)
+	}
+	if n := ends["exhaustive"]; n != 1 {
+		t.Errorf("%d program_end of the exhaustive search, want 1 (the run shown)", n)
+	}
+	if ev := searched["random3000"]; ev == nil || ev["failures"] == 0.0 {
+		t.Errorf("no program_searched of 3000 random runs with failures: %v", searched)
+	}
+	var states float64
+	for _, ev := range searched {
+		if ev["scheduler"] == "exhaustive" {
+			states, _ = ev["states"].(float64)
+		}
+	}
+	if states < 1000 {
+		t.Errorf("the exhaustive search's program_searched says %v states", states)
+	}
+	var unlogged float64
+	for _, ev := range r.events(t, "program_progress") {
+		unlogged += ev["runs"].(float64)
+	}
+	if unlogged != 3000-loggedRuns {
+		t.Errorf("program_progress counts %v runs not logged one by one, want %d", unlogged, 3000-loggedRuns)
+	}
+	if size := r.log.b.Len(); size > 400<<10 {
+		t.Errorf("the log takes %d bytes", size)
 	}
 }
 

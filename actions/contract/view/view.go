@@ -164,8 +164,8 @@ type Search struct {
 	// Complete: every run asked for was made; exhaustive: every reachable
 	// state was explored.
 	Complete bool `json:"complete"`
-	// Limit is the runs asked for (exhaustive: the paths after which it
-	// stops; 0 when it had no limit); LimitReached says the search
+	// Limit is the runs asked for (0 when it had no limit; exhaustive,
+	// a search of states, has none); LimitReached says the search
 	// stopped there.
 	Limit        int  `json:"limit,omitempty"`
 	LimitReached bool `json:"limit_reached,omitempty"`

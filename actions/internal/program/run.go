@@ -111,6 +111,10 @@ type Interleaving struct {
 	Initial []int64 // the values before the first step
 	Rows    []Row
 	Failure *Failure
+	// Repeats says that the last Repeats rows go round for ever: after
+	// them the run is back in the state it was in before them (a
+	// livelock, or a spin nobody releases).
+	Repeats int
 	// Skipped steps came between Rows[SkippedAt-1] and Rows[SkippedAt]
 	// and were not kept; Left says where in the source they were.
 	Skipped, SkippedAt int
