@@ -67,6 +67,9 @@
 //	yield                           1       nothing: a point where another thread
 //	                                        may run.
 //	log: TEXT                       1       prints TEXT with ${{ EXPR }} parts.
+//	progress                        1       nothing: the thread made progress
+//	                                        (exhaustive looks for starvation:
+//	                                        a fair cycle without it).
 //
 // `set: x = 1` is one step: its expression reads nothing shared, so a read
 // step before the write could not be told apart from any other moment.

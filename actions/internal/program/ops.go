@@ -32,6 +32,7 @@ const (
 	OpWork
 	OpYield
 	OpLog
+	OpProgress
 )
 
 // Shape is what an operation's key takes.
@@ -88,6 +89,7 @@ var ops = [...]opDecl{
 	OpWork:          {name: "work", shape: ShapeDuration, compile: compileWork, doc: "Real time under scheduler: os, none under control: one step."},
 	OpYield:         {name: "yield", shape: ShapeNone, compile: compileYield},
 	OpLog:           {name: "log", shape: ShapeText, compile: compileLog, doc: "A message, with ${{ EXPR }} parts: one step."},
+	OpProgress:      {name: "progress", shape: ShapeNone, compile: compileProgress},
 }
 
 // table is ops, which functions read through it: the table holds
@@ -266,6 +268,14 @@ func compileWork(b *builder, op *Op, in instr) {
 
 func compileYield(b *builder, _ *Op, in instr) {
 	in.kind, in.text = iYield, "yield"
+	b.emit(in)
+}
+
+// compileProgress emits a step that changes nothing but says the thread
+// made progress: a search for starvation looks for runs in which a
+// thread that has one never takes it again.
+func compileProgress(b *builder, _ *Op, in instr) {
+	in.kind, in.text = iProgress, "progress"
 	b.emit(in)
 }
 
