@@ -95,9 +95,9 @@ func TestBoundedRunsLimit(t *testing.T) {
 func TestBoundedMakesEveryRunOnce(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(23, 2007))
-	programs := 25
+	programs := 60
 	if testing.Short() {
-		programs = 8
+		programs = 15
 	}
 	checked := 0
 	for i := range programs {
@@ -115,8 +115,8 @@ func TestBoundedMakesEveryRunOnce(t *testing.T) {
 		if _, f := p.NewState(); f != nil {
 			continue
 		}
-		runs := walkRuns(t, p)
-		if runs.upTo(2) > 2000 {
+		runs, ok := walkRuns(t, p, 2, 2000)
+		if !ok {
 			continue // too many runs to make on real threads in a test
 		}
 		checked++
@@ -181,12 +181,15 @@ func (e everyRun) failingUpTo(b int) int {
 	return n
 }
 
-// walkRuns walks every run of p (a program without loops) on the model,
-// counting each one's preemptions: switches away from a thread that
-// could have taken the step.
-func walkRuns(t testing.TB, p *program.Program) everyRun {
+// walkRuns walks every run of p (a program without loops) with at most
+// bound preemptions on the model, counting each one's preemptions:
+// switches away from a thread that could have taken the step. It gives
+// up (false) past limit runs.
+func walkRuns(t testing.TB, p *program.Program, bound, limit int) (everyRun, bool) {
 	e := everyRun{all: map[int]int{}, failing: map[int]int{}, fewestFailing: -1}
+	n := 0
 	end := func(pre int, failed bool) {
+		n++
 		e.all[pre]++
 		if failed {
 			e.failing[pre]++
@@ -197,6 +200,9 @@ func walkRuns(t testing.TB, p *program.Program) everyRun {
 	}
 	var walk func(s *program.State, last, pre int)
 	walk = func(s *program.State, last, pre int) {
+		if pre > bound || n > limit {
+			return
+		}
 		enabled := s.Enabled()
 		if len(enabled) == 0 {
 			end(pre, s.End() != nil)
@@ -221,5 +227,5 @@ func walkRuns(t testing.TB, p *program.Program) everyRun {
 	}
 	s, _ := p.NewState()
 	walk(s, -1, 0)
-	return e
+	return e, n <= limit
 }

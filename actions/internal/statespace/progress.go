@@ -287,7 +287,69 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 		}
 	}
 	cycle = append(cycle, g.path(t, at, y, in)...)
+	f := starvationFailure(p, t, prefix, cycle)
+	return &Found{Steps: append(slices.Clone(prefix), cycle...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: cycle}}
+}
 
+// Starves says whether the run that takes prefix, then cycle for ever,
+// starves a thread: cycle leads back to the state it starts from, every
+// thread that can go on at each of its states takes a step in it (weak
+// fairness), and a thread with a progress step that has not finished
+// never takes it in the cycle (the first such thread). It is nil when
+// the run does not, or the steps cannot be taken.
+func Starves(p *program.Program, prefix, cycle []int) *program.Failure {
+	if len(cycle) == 0 {
+		return nil
+	}
+	s, f := p.NewState()
+	if f != nil {
+		return nil
+	}
+	for _, t := range prefix {
+		if !s.IsEnabled(t) || s.Advance(t) != nil {
+			return nil
+		}
+	}
+	start := s.Clone()
+	n := len(p.Threads())
+	always := make([]bool, n)
+	for u := range always {
+		always[u] = true
+	}
+	took := make([]bool, n)
+	progressed := make([]bool, n)
+	for _, t := range cycle {
+		for u := range always {
+			always[u] = always[u] && s.IsEnabled(u)
+		}
+		if !s.IsEnabled(t) {
+			return nil
+		}
+		took[t] = true
+		progressed[t] = progressed[t] || s.AtProgress(t)
+		if s.Advance(t) != nil {
+			return nil
+		}
+	}
+	if !s.Equal(start) {
+		return nil
+	}
+	for u := range always {
+		if always[u] && !took[u] {
+			return nil // not fair to u
+		}
+	}
+	for _, t := range p.ProgressThreads() {
+		if !s.Done(t) && !progressed[t] {
+			return starvationFailure(p, t, prefix, cycle)
+		}
+	}
+	return nil
+}
+
+// starvationFailure says that thread t starves in the run that takes
+// prefix, then cycle for ever.
+func starvationFailure(p *program.Program, t int, prefix, cycle []int) *program.Failure {
 	st, _ := p.NewState()
 	for _, s := range prefix {
 		st.Advance(s)
@@ -307,7 +369,7 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 		}
 	}
 	var names []string
-	for u := range g.n {
+	for u := range p.Threads() {
 		if others[u] {
 			names = append(names, p.Threads()[u])
 		}
@@ -316,10 +378,9 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 	if len(names) > 0 {
 		by = strings.Join(names, ", ") + "'s"
 	}
-	f := &program.Failure{Verdict: program.Starvation, Thread: name, Pos: p.Def().Pos,
+	return &program.Failure{Verdict: program.Starvation, Thread: name, Pos: p.Def().Pos,
 		Msg: fmt.Sprintf("%s starves: after %d steps, the next %d (%s) go round for ever, fairly (each thread that could go on all along takes a step in them), and %s, which has not finished, never reaches its progress step%s",
 			name, len(prefix), len(cycle), by, name, where)}
-	return &Found{Steps: append(slices.Clone(prefix), cycle...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: cycle}}
 }
 
 // path is the shortest steps from a to b inside c, in t's graph.

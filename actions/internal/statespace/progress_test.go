@@ -47,8 +47,17 @@ func TestStarvation(t *testing.T) {
 			checkStarving(t, p, f)
 		})
 	}
-	// A cap on the states makes the search incomplete.
+	// Starves of runs that do not starve anyone: B's loop leaves A out
+	// although it could go on all along (not fair); T1's wait alone does
+	// not come back where it started.
+	if p, _ := set.Program("unfair_only"); Starves(p, nil, []int{1, 1}) != nil {
+		t.Error("unfair_only: Starves of B's loop alone is not nil")
+	}
 	p, _ := set.Program("weak_lock")
+	if Starves(p, nil, []int{1}) != nil {
+		t.Error("weak_lock: Starves of one wait is not nil")
+	}
+	// A cap on the states makes the search incomplete.
 	if f, _, complete, _ := Starvation(t.Context(), p, 3); complete || f != nil {
 		t.Errorf("with 3 states: complete %v, found %v", complete, f)
 	}
@@ -93,6 +102,9 @@ func checkStarving(t *testing.T, p *program.Program, f *Found) {
 		if always[u] && !took[u] {
 			t.Errorf("thread %d can go on all along the cycle and takes no step: not fair", u)
 		}
+	}
+	if g := Starves(p, l.Prefix, l.Cycle); g == nil || *g != *f.Failure {
+		t.Errorf("Starves of the lasso: %v; want %v", g, f.Failure)
 	}
 	t.Log(f.Failure.Msg)
 }
