@@ -269,7 +269,50 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 		prefix = append(prefix, int(g.nodes[v].via))
 	}
 	slices.Reverse(prefix)
-	// The cycle: a first step inside c, then each witness, then back.
+	cycle := g.shortFair(t, y, in)
+	if cycle == nil {
+		cycle = g.witnessCycle(t, y, c, in)
+	}
+	f := starvationFailure(p, t, prefix, cycle)
+	return &Found{Steps: append(slices.Clone(prefix), cycle...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: cycle}}
+}
+
+// shortFair is the shortest cycle from y back to y inside c, in t's
+// graph, when it is fair; nil when it is not.
+func (g *pgraph) shortFair(t int, y int32, in map[int32]bool) []int {
+	var best []int
+	for _, e := range g.nodes[y].edges {
+		if !in[e.to] || !g.keeps(t, e) {
+			continue
+		}
+		c := append([]int{int(e.t)}, g.path(t, e.to, y, in)...)
+		if best == nil || len(c) < len(best) {
+			best = c
+		}
+	}
+	always := ^uint64(0)
+	var took uint64
+	v := y
+	for _, u := range best {
+		always &= g.nodes[v].enabled
+		took |= 1 << u
+		for _, e := range g.nodes[v].edges {
+			if int(e.t) == u {
+				v = e.to
+				break
+			}
+		}
+	}
+	if always&^took != 0 {
+		return nil
+	}
+	return best
+}
+
+// witnessCycle is a cycle from y back to y inside c that takes each
+// witness of fairness in turn: fair, if not short.
+func (g *pgraph) witnessCycle(t int, y int32, c []int32, in map[int32]bool) []int {
+	// A first step inside c, then each witness, then back.
 	var cycle []int
 	at := y
 	for _, e := range g.nodes[y].edges {
@@ -286,9 +329,7 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 			cycle, at = append(cycle, u), w[1]
 		}
 	}
-	cycle = append(cycle, g.path(t, at, y, in)...)
-	f := starvationFailure(p, t, prefix, cycle)
-	return &Found{Steps: append(slices.Clone(prefix), cycle...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: cycle}}
+	return append(cycle, g.path(t, at, y, in)...)
 }
 
 // Starves says whether the run that takes prefix, then cycle for ever,
@@ -379,8 +420,23 @@ func starvationFailure(p *program.Program, t int, prefix, cycle []int) *program.
 		by = strings.Join(names, ", ") + "'s"
 	}
 	return &program.Failure{Verdict: program.Starvation, Thread: name, Pos: p.Def().Pos,
-		Msg: fmt.Sprintf("%s starves: after %d steps, the next %d (%s) go round for ever, fairly (each thread that could go on all along takes a step in them), and %s, which has not finished, never reaches its progress step%s",
-			name, len(prefix), len(cycle), by, name, where)}
+		Msg: fmt.Sprintf("%s starves: after %s, %s round for ever, fairly (each thread that could go on all along takes a step in them), and %s, which has not finished, never reaches its progress step%s",
+			name, stepsText(len(prefix)), nextSteps(len(cycle), by), name, where)}
+}
+
+func stepsText(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
+}
+
+// nextSteps is "the next step (B's) goes", "the next 3 steps (T1's) go".
+func nextSteps(n int, by string) string {
+	if n == 1 {
+		return "the next step (" + by + ") goes"
+	}
+	return fmt.Sprintf("the next %d steps (%s) go", n, by)
 }
 
 // path is the shortest steps from a to b inside c, in t's graph.
