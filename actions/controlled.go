@@ -3,11 +3,16 @@ package actions
 import (
 	"context"
 	"fmt"
+	"math"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/native"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/preload"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
@@ -43,6 +48,7 @@ func init() {
 		Check:   checkControlled,
 		Events:  controlledEvents,
 		Note:    controlledNote,
+		Found:   programFound,
 		New:     newControlled,
 	})
 }
@@ -150,7 +156,7 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 				if f != nil {
 					verdict, failure = string(f.Verdict), nativeFailure(f)
 				}
-				log.Info("run ended", "event", "controlled_run", "run", run, "verdict", verdict, "steps", steps, "failure", failure)
+				log.Info("run ended", "event", controlledRun.Name, "run", run, "verdict", verdict, "steps", steps, "failure", failure)
 			},
 		}
 		if sh := programOptions(env).SearchShard; sh.Count > 1 {
@@ -160,9 +166,11 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	res := controlledResultOf(out, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {
-		log.Info("failure found", "event", "controlled_found", "verdict", res.Verdict, "run", res.Run,
+		log.Info("failure found", "event", controlledFound.Name, "verdict", res.Verdict, "run", res.Run,
 			"schedule", res.Schedule, "interleaving", res.Interleaving)
 	}
+	env.Event(controlledShown.Name, "run shown", "program", p.Name, "run", res.Run, "verdict", res.Verdict,
+		"view", s.picture(out, p, res, sched != nil, env.Host.File()))
 	if err != nil {
 		return resultOf(res), fmt.Errorf("controlled %s: %w", p.Name, err)
 	}
@@ -239,18 +247,72 @@ func nativeFailure(f *native.Failure) string {
 
 var controlledRow = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("controlled {program}")}
 
-var controlledEvents = []*Event{
-	{
+// controlledShown carries the run the step shows, laid out for the
+// report (package view): the calls in order, each thread's lines of the
+// source, a deadlock's graph, the search as numbers.
+var controlledShown = &Event{Name: "controlled_shown", Row: stepsRow, View: "view", Console: searchLine}
+
+// picture lays out the run o shows.
+func (s *controlledStep) picture(o native.Outcome, p *native.Program, r controlledResult, replayed bool, scenario string) *view.Run {
+	calls := make([]picture.Call, len(o.Rows))
+	for i, row := range o.Rows {
+		calls[i] = picture.Call{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed}
+	}
+	// The debug information names a source as the compiler was given it:
+	// relative to the folder it ran in, the step's dir or the scenario's.
+	read := func(file string) []byte {
+		for _, dir := range []string{"", s.cfg.Dir, filepath.Dir(scenario)} {
+			if b := readSource(filepath.Join(dir, file)); b != nil {
+				return b
+			}
+		}
+		return nil
+	}
+	v := picture.OfCalls(o.Threads, calls, o.Failure, read)
+	v.Program, v.Kind, v.Schedule, v.Replay = p.Name, engine.KindSearch, r.Schedule, r.Replay
+	v.Note = strings.Join(o.Notes, "; ")
+	if o.Failure == nil {
+		v.Verdict = r.Verdict
+	}
+	if replayed {
+		v.Kind = engine.KindReplay
+		return v
+	}
+	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
+		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
+	if o.PCTBound > 0 {
+		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
+		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))
+	}
+	return v
+}
+
+var (
+	// controlledRun is a run's end. A search's runs are counted, not drawn
+	// one by one, and -v prints the first few: controlled_shown gives the
+	// search as numbers.
+	controlledRun = &Event{
 		Name: "controlled_run", Row: controlledRow,
-		Mark:    &Mark{If: runFailed, Label: Text("run {run}: {verdict}: {failure}"), Failed: Always},
-		Console: Text("{program} run {run}: {verdict} after {steps} steps"),
+		Console: firstRuns,
 		Count:   &Count{Noun: "runs"},
-	},
-	{
+	}
+	controlledFound = &Event{
 		Name: "controlled_found", Row: stepsRow,
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: controlledFoundLines,
-	},
+	}
+	controlledEvents = []*Event{controlledRun, controlledFound, controlledShown}
+)
+
+// shownRuns is how many of a search's runs -v prints, one line each.
+const shownRuns = 5
+
+// firstRuns is -v's line for one of the first runs of a search.
+func firstRuns(o Occurrence) string {
+	if run, ok := o.Fields.Int("run"); !ok || run >= shownRuns {
+		return ""
+	}
+	return fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
 }
 
 func controlledFoundLines(o Occurrence) string {

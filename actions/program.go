@@ -41,16 +41,20 @@ func init() {
 		Params: []Param{
 			{Name: "run", Kind: String, Required: true, Ref: ProgramRef, Doc: "the program to run, by its name under programs:"},
 			{Name: "scheduler", Kind: String, Default: control.DefaultScheduler, Enum: control.Schedulers(), Doc: control.SchedulersDoc()},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (bounded: the runs after which it stops, incomplete; no limit unless set; exhaustive: the paths after which it stops, incomplete; no limit unless set)"},
+			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs (random, pct, os; bounded: the runs after which it stops, incomplete, no limit unless set; exhaustive searches states, not runs, and does not use it)"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for (depth-1 priority change points a run)"},
 			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
 				Doc: "bounded: the most preemptions a run may take (a preemption: a switch away from a thread that could go on); it makes every run with none, then every run with one, … up to this, and stops after the bound that found a failure"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:…) to run exactly, on real threads, instead of searching; --replay on the command line sets it for the steps of its program"},
 			{Name: "max_steps", Kind: Int, Default: program.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps ends with verdict max_steps (a spin, a livelock)"},
 			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
-				Doc: "exhaustive: the distinct states it may keep (about 130 bytes each for three threads); a search that reaches it stops, incomplete"},
+				Doc: "exhaustive: the distinct states it may visit; a search that reaches it stops, incomplete"},
+			{Name: "max_memory", Kind: Size, Default: int(control.DefaultMaxBytes), Min: intp(1 << 20), Max: intp(maxMemory),
+				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 60 bytes a state), e.g. 4GiB; a search that reaches it stops, incomplete"},
+			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
+				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
 			{Name: "allow_incomplete", Kind: Bool, Default: false,
-				Doc: "accept a search that stopped before it did all it was asked (max_states, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
+				Doc: "accept a search that stopped before it did all it was asked (max_states, max_memory, bitstate, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},
 			{Name: "work", Kind: Duration, Doc: "os: real time each thread spends after each of its visible steps, so that the others take steps in between (widens race windows)"},
 			{Name: "jitter", Kind: Duration, Doc: "os: a random pause below this before each visible step, drawn from the run's seed"},
@@ -70,6 +74,7 @@ const (
 	maxRuns   = 10_000_000
 	maxSteps  = 1 << 24
 	maxStates = 1 << 30
+	maxMemory = 1 << 40
 	// maxPreemptions bounds bounded's preemptions: the runs with a few
 	// are already more than a search can make in a long program.
 	maxPreemptions = 16
@@ -83,7 +88,7 @@ type programResult struct {
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
-	Run          int            `result:"run" doc:"the number of the shown run, from 0; -1 for a replay, or when no run was made"`
+	Run          int            `result:"run" doc:"the number of the shown run, from 0 (for a failure shrunk, the run that found it: steps, switches, schedule, interleaving and final are then the shrunk run's, original_steps and original_switches the run's own); -1 for a replay, or when no run was made"`
 	Runs         int            `result:"runs" doc:"how many runs were made"`
 	Complete     bool           `result:"complete" doc:"every run asked for was made (exhaustive: every reachable state was explored); when false, note says why"`
 	Steps        int            `result:"steps" doc:"the shown run's visible steps"`
@@ -97,6 +102,7 @@ type programResult struct {
 	Threads      []string       `result:"threads" doc:"the program's threads, each a real OS thread of that name"`
 	Runtime      time.Duration  `result:"runtime" doc:"how long the runs took"`
 	// What the controlled schedulers add.
+	OriginalSteps    int     `result:"original_steps" doc:"the shown failure's steps before it was shrunk: the steps of run run"`
 	OriginalSwitches int     `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
 	Bound            int     `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
@@ -108,6 +114,7 @@ type programResult struct {
 type programStep struct {
 	name, scheduler, replay          string
 	runs, depth, maxSteps, maxStates int
+	maxMemory, bitstate              int64
 	preemptions                      int
 	runsSet, shrink, trace           bool
 	allowIncomplete                  bool
@@ -118,6 +125,7 @@ func newProgram(a Args) (Action, error) {
 	return &programStep{
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
 		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
+		maxMemory: int64(a.Int("max_memory")), bitstate: int64(a.Int("bitstate")),
 		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
 	}, nil
@@ -243,7 +251,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	opts := control.Options{
 		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
-		MaxSteps: s.maxSteps, MaxStates: s.maxStates, Shrink: s.shrink,
+		MaxSteps: s.maxSteps, MaxStates: s.maxStates, MaxBytes: s.maxMemory, Bitstate: s.bitstate, Shrink: s.shrink,
 		Work: s.work, Jitter: s.jitter, Detect: s.detect,
 	}
 	if s.runsSet {
@@ -263,10 +271,12 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	tr := newProgramTracer(env, p, strategy.Name(), s.trace)
 	opts.OnRun = tr.onRun
+	opts.Explored = tr.explored
 	if s.trace {
 		opts.Trace = tr.onStep
 	}
 	out, err := control.Run(ctx, control.ProgramSystem(p), opts)
+	tr.searched(out)
 	if err != nil {
 		err = fmt.Errorf("program %s: %w", p.Name(), err)
 	}
@@ -317,7 +327,7 @@ func programResultOf(file string, rerun []string, p *program.Program, o engine.O
 		Schedule: o.ScheduleText, Steps: o.Steps, Switches: o.Switches, Final: o.Final, Failures: o.Failures,
 		Threads: p.Threads(), Runtime: o.Runtime,
 		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
-		OriginalSwitches: o.OriginalSwitches, Bound: o.Bound, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
+		OriginalSteps: o.OriginalSteps, OriginalSwitches: o.OriginalSwitches, Bound: o.Bound, PCTBound: o.PCTBound, States: o.States, Note: o.Note,
 	}
 	if n := o.Interleavings; n != nil {
 		r.Interleavings = math.MaxInt64
@@ -383,6 +393,18 @@ func gradeReplayCommand(lab, student, sched string) string {
 	return "pmrun grade " + picture.ShellQuote(lab) + " " + picture.ShellQuote(student) + " --replay " + sched
 }
 
+// resultFields reads a result's fields as text.
+type resultFields Result
+
+// Str is the field as text; "" when there is none.
+func (r resultFields) Str(name string) string {
+	v, ok := r[name]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
 // programNote is what the console prints under a program step that found
 // a failure: which, and how to replay it; or under one whose search did
 // not finish, allowed by allow_incomplete: why.
@@ -398,8 +420,16 @@ func programNote(r Result) []string {
 		return nil
 	}
 	where := fmt.Sprintf("in run %v (%v of %v runs failed)", r["run"], r["failures"], r["runs"])
-	if run, _ := r["run"].(int); run < 0 {
+	run, _ := r["run"].(int)
+	states, _ := r["states"].(int)
+	switch {
+	case run < 0:
 		where = "in the replay"
+	case states > 0: // a search of states, not runs
+		where = fmt.Sprintf("in %v steps (%v failing among %v states)", r["steps"], r["failures"], states)
+	}
+	if shrunk := shrunkText(resultFields(r)); shrunk != "" {
+		where += ", " + shrunk // the values shown are the shrunk run's, not run r["run"]'s own
 	}
 	lines := []string{fmt.Sprintf("found %v %s: %s", r["verdict"], where, f)}
 	if ex, _ := r["explanation"].(string); ex != "" && !strings.Contains(f, ex) {

@@ -10,6 +10,7 @@ package actions
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -37,7 +38,19 @@ const (
 	evProgramWait   = "program_wait"
 	evProgramDone   = "program_done"
 	evScheduleFound = "schedule_found"
+	// A search's bounded account of itself, whatever its size: its runs
+	// and states so far, now and then, and its numbers at the end.
+	evProgramProgress = "program_progress"
+	evProgramExplored = "program_explored"
+	evProgramSearched = "program_searched"
 )
+
+// loggedRuns is how many runs of a step log their start and end when
+// trace is off (the run shown always does): past them a search logs its
+// progress at most once a second and its numbers at the end, so that one
+// search adds a bounded amount to the log whatever its size (a run's two
+// events take about 600 bytes).
+const loggedRuns = 100
 
 var programEvents = []*Event{
 	{
@@ -82,6 +95,20 @@ var programEvents = []*Event{
 		Ends: []End{{Status: Text("{state}")}},
 	},
 	{
+		Name:    evProgramProgress,
+		Count:   &Count{Noun: "runs", Field: "runs"}, // the runs not logged one by one
+		Console: Text("{program}: {scheduler} search, {made} runs so far"),
+	},
+	{
+		Name:    evProgramExplored,
+		Count:   &Count{Noun: "states", Field: "states"},
+		Console: Text("{program}: {scheduler} search, {explored} states so far"),
+	},
+	{
+		Name: evProgramSearched, Row: stepsRow,
+		Mark: &Mark{Label: Text("{scheduler} search of {program}: {runs} runs, {failures} failed, {states} states, complete: {complete}")},
+	},
+	{
 		Name: evScheduleFound, Row: stepsRow,
 		Mark:    &Mark{Label: Text("{verdict} in run {run}: {schedule}"), Failed: Always},
 		Console: foundLines,
@@ -117,11 +144,36 @@ func programEndLine(o Occurrence) string {
 	if !runDrawn(o) {
 		return ""
 	}
-	line := fmt.Sprintf("%s run %s: %s after %s steps", o.Fields.Str("program"), o.Fields.Str("run"), o.Fields.Str("verdict"), o.Fields.Str("steps"))
+	run := "run " + o.Fields.Str("run")
+	if shrunk := shrunkText(o.Fields); shrunk != "" {
+		run += ", " + shrunk // the steps and the failure are the shrunk run's
+	}
+	line := fmt.Sprintf("%s %s: %s after %s steps", o.Fields.Str("program"), run, o.Fields.Str("verdict"), o.Fields.Str("steps"))
 	if f := o.Fields.Str("failure"); f != "" {
 		line += ": " + f
 	}
 	return line
+}
+
+// shrunkText says how a shown run was shrunk from the run that found
+// it, from an event's or a result's steps, switches, original_steps and
+// original_switches: "shrunk from 25 switches to 3"; "" when it was
+// not.
+func shrunkText(f interface{ Str(string) string }) string {
+	steps, switches := f.Str("steps"), f.Str("switches")
+	fromSteps, fromSwitches := f.Str("original_steps"), f.Str("original_switches")
+	if fromSteps == "" || fromSwitches == "" {
+		return ""
+	}
+	switch {
+	case fromSteps != steps && fromSwitches != switches:
+		return fmt.Sprintf("shrunk from %s steps and %s switches to %s and %s", fromSteps, fromSwitches, steps, switches)
+	case fromSteps != steps:
+		return fmt.Sprintf("shrunk from %s steps to %s", fromSteps, steps)
+	case fromSwitches != switches:
+		return fmt.Sprintf("shrunk from %s switches to %s", fromSwitches, switches)
+	}
+	return ""
 }
 
 // foundLines is the failing interleaving, in OSTEP's style, and the
@@ -131,8 +183,12 @@ func foundLines(o Occurrence) string {
 	if where == "in run -1" {
 		where = "in the replay"
 	}
-	return fmt.Sprintf("%s found %s of program %s; schedule %s\n%s",
-		o.Fields.Str("verdict"), where, o.Fields.Str("program"), o.Fields.Str("schedule"),
+	where += " of program " + o.Fields.Str("program")
+	if shrunk := shrunkText(o.Fields); shrunk != "" {
+		where += ", " + shrunk
+	}
+	return fmt.Sprintf("%s found %s; schedule %s\n%s",
+		o.Fields.Str("verdict"), where, o.Fields.Str("schedule"),
 		strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 
@@ -154,6 +210,13 @@ type programTracer struct {
 	// start (free threads).
 	run                     int
 	shown, begun, announced bool
+
+	// What the search has done, for its bounded account: runs ended,
+	// those not logged one by one since the last progress event, and the
+	// states an exhaustive search had then.
+	runs, unlogged int
+	states         int
+	lastProgress   time.Time
 }
 
 func newProgramTracer(env *Env, p *program.Program, scheduler string, trace bool) *programTracer {
@@ -208,6 +271,19 @@ func (t *programTracer) onRun(ri engine.RunInfo) {
 	if ri.Run < 0 && !ri.Shown {
 		return
 	}
+	if !ri.Shown && !t.trace {
+		if t.runs >= loggedRuns { // runs ended so far
+			if !ri.Start {
+				t.runs++
+				t.unlogged++
+				t.progress(false)
+			}
+			return
+		}
+		if !ri.Start {
+			t.runs++
+		}
+	}
 	if ri.Start {
 		t.announced = true
 		t.ensureBegun(ri.Run, ri.Shown)
@@ -218,13 +294,14 @@ func (t *programTracer) onRun(ri engine.RunInfo) {
 	if t.announced {
 		unfinished = t.unfinished
 	}
-	t.end(ri.Run, ri.Failure, ri.Steps, ri.Switches, unfinished)
+	t.end(ri, unfinished)
 	t.begun = false
 }
 
-// end logs the end of run r, and with trace on how each unfinished
+// end logs the end of run ri.Run, and with trace on how each unfinished
 // thread was left.
-func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfinished func(i int) string) {
+func (t *programTracer) end(ri engine.RunInfo, unfinished func(i int) string) {
+	r, f := ri.Run, ri.Failure
 	verdict, failure, level := string(program.Pass), "", hclog.Info
 	if f != nil {
 		verdict, failure, level = string(f.Verdict), failureText(programFile(t.env.Host.File(), t.p), f), hclog.Warn
@@ -237,9 +314,12 @@ func (t *programTracer) end(r int, f *program.Failure, steps, switches int, unfi
 		}
 	}
 	kv := []any{"program", t.p.Name(), "run", r, "scheduler", t.scheduler, "verdict", verdict,
-		"failure", failure, "steps", steps, "switches", switches}
+		"failure", failure, "steps", ri.Steps, "switches", ri.Switches}
 	if t.shown {
 		kv = append(kv, "shown", true)
+	}
+	if ri.Shrunk {
+		kv = append(kv, "original_steps", ri.OriginalSteps, "original_switches", ri.OriginalSwitches)
 	}
 	if t.announced {
 		kv = append(kv, "free", true)
@@ -318,6 +398,42 @@ func (t *programTracer) wait(r, i, tid int, waiting string) {
 	t.env.Event(evProgramWait, "program thread waits", "program", t.p.Name(), "run", r, "worker", t.p.Threads()[i], "tid", tid, "waiting", waiting)
 }
 
+// progress logs, at most once a second (always when last), the runs made
+// since it last did that were not logged one by one.
+func (t *programTracer) progress(last bool) {
+	now := time.Now()
+	if t.unlogged == 0 || !last && now.Sub(t.lastProgress) < time.Second {
+		return
+	}
+	t.lastProgress = now
+	t.env.Event(evProgramProgress, "program search progress", "program", t.p.Name(), "scheduler", t.scheduler, "runs", t.unlogged, "made", t.runs)
+	t.unlogged = 0
+}
+
+// explored is an exhaustive search's progress: states and steps so far,
+// logged at most once a second.
+func (t *programTracer) explored(states, transitions int) {
+	now := time.Now()
+	if now.Sub(t.lastProgress) < time.Second {
+		return
+	}
+	t.lastProgress = now
+	t.env.Event(evProgramExplored, "program search progress", "program", t.p.Name(), "scheduler", t.scheduler,
+		"states", states-t.states, "explored", states, "transitions", transitions)
+	t.states = states
+}
+
+// searched logs a search's numbers at its end.
+func (t *programTracer) searched(o engine.Outcome) {
+	t.progress(true)
+	if o.How.Kind != engine.KindSearch && o.How.Kind != engine.KindFree {
+		return
+	}
+	t.env.Event(evProgramSearched, "program search done", "program", t.p.Name(), "scheduler", t.scheduler,
+		"runs", o.Runs, "failures", o.Failures, "states", o.States, "transitions", o.Transitions,
+		"complete", o.Complete, "verdict", string(o.Verdict), "elapsed_ms", float64(o.Runtime.Microseconds())/1000)
+}
+
 // unfinished says how a thread of a free run that ended was left: "" if
 // it finished (its program_done is logged), else waiting or stopped.
 func (t *programTracer) unfinished(i int) string {
@@ -339,7 +455,8 @@ func (t *programTracer) found(o engine.Outcome, r programResult) {
 		return
 	}
 	t.env.EventLevel(hclog.Warn, evScheduleFound, "program failure found", "program", t.p.Name(), "run", o.Run,
-		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving)
+		"verdict", string(f.Verdict), "failure", r.Failure, "schedule", r.Schedule, "replay", r.Replay, "interleaving", r.Interleaving,
+		"steps", r.Steps, "switches", r.Switches, "original_steps", r.OriginalSteps, "original_switches", r.OriginalSwitches)
 	switch f.Verdict {
 	case program.Deadlock:
 		t.env.EventLevel(hclog.Warn, evDeadlock, "deadlock detected", "program", t.p.Name(), "run", o.Run,

@@ -240,7 +240,7 @@ func compress(s string) string {
 }
 
 // TestProgramIncompleteIsNoPass: an exhaustive search cut by max_states or
-// by runs that found no failure is verdict incomplete, ok false, and fails
+// by max_memory that found no failure is verdict incomplete, ok false, and fails
 // its step, saying why, how many states, and what would let it finish;
 // allow_incomplete lets it pass as incomplete. A cut search that finds its
 // failure is a find, and a complete one a proof.
@@ -249,7 +249,7 @@ func TestProgramIncompleteIsNoPass(t *testing.T) {
 	r := runTestdata(t, "program_incomplete.yaml")
 	for id, want := range map[string][]string{
 		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
-		"paths":  {"program fixed: not a pass: the search stopped after 3 paths (runs: 3),", "states, before it explored every state: raise runs, or leave it unset"},
+		"memory": {"program fixed: not a pass: the search stopped at max_memory (1MiB), ", "states, before it explored every state: raise max_memory, search with bitstate"},
 	} {
 		s := r.step(t, id)
 		if s.Status != lang.StatusFailed || s.Err == nil {
@@ -300,5 +300,99 @@ func TestProgramBounded(t *testing.T) {
 	}
 	if res := s.Result; res["verdict"] != "incomplete" || res["complete"] != false || res["bound"] != 0 {
 		t.Errorf("cut: verdict %v complete %v bound %v; want incomplete, false, 0", res["verdict"], res["complete"], res["bound"])
+	}
+}
+
+// TestProgramLogIsBounded: a search of thousands of runs or states logs
+// the first runs and the run shown, not every run, with its progress and
+// its numbers; trace: true still logs every run. (A search once wrote an
+// event a path: 568 MB for one exhaustive search.)
+func TestProgramLogIsBounded(t *testing.T) {
+	t.Parallel()
+	const loggedRuns = 100 // the runs of a step that log their start and end
+	r := runTestdata(t, "program_log_bounded.yaml")
+	mustPass(t, r)
+	ends := map[string]int{}
+	for _, ev := range r.events(t, "program_end") {
+		ends[fmt.Sprint(ev["scheduler"])]++
+	}
+	searched := map[string]map[string]any{}
+	for _, ev := range r.events(t, "program_searched") {
+		searched[fmt.Sprint(ev["scheduler"])+fmt.Sprint(ev["runs"])] = ev
+	}
+	// random: the first runs and the shown one, then the traced search's
+	// 20 runs and its shown one.
+	if n := ends["random"]; n != loggedRuns+1+20+1 {
+		t.Errorf("%d program_end of random searches, want %d", n, loggedRuns+1+20+1)
+	}
+	if n := ends["exhaustive"]; n != 1 {
+		t.Errorf("%d program_end of the exhaustive search, want 1 (the run shown)", n)
+	}
+	if ev := searched["random3000"]; ev == nil || ev["failures"] == 0.0 {
+		t.Errorf("no program_searched of 3000 random runs with failures: %v", searched)
+	}
+	var states float64
+	for _, ev := range searched {
+		if ev["scheduler"] == "exhaustive" {
+			states, _ = ev["states"].(float64)
+		}
+	}
+	if states < 1000 {
+		t.Errorf("the exhaustive search's program_searched says %v states", states)
+	}
+	var unlogged float64
+	for _, ev := range r.events(t, "program_progress") {
+		unlogged += ev["runs"].(float64)
+	}
+	if unlogged != 3000-loggedRuns {
+		t.Errorf("program_progress counts %v runs not logged one by one, want %d", unlogged, 3000-loggedRuns)
+	}
+	if size := r.log.b.Len(); size > 400<<10 {
+		t.Errorf("the log takes %d bytes", size)
+	}
+}
+
+// TestProgramShrunkSaysSo: a failure shown shrunk names the run that
+// found it and says it was shrunk, wherever its (shrunk) values are
+// shown: the result, the console's note, the shown run's end event.
+func TestProgramShrunkSaysSo(t *testing.T) {
+	t.Parallel()
+	r := runScenario(t, `
+name: shrunk
+seed: 3
+programs:
+  lost:
+    vars: {count: 0}
+    threads:
+      A: &b
+        - repeat: 5
+          do: [set: count = count + 1]
+      B: *b
+      C: *b
+    expect: count == 15
+steps:
+  - id: find
+    program: {run: lost, scheduler: random, runs: 20}
+`)
+	mustPass(t, r)
+	res := r.step(t, "find").Result
+	steps, switches := intField(t, res, "steps"), intField(t, res, "switches")
+	origSteps, origSwitches := intField(t, res, "original_steps"), intField(t, res, "original_switches")
+	if origSwitches <= switches || origSteps < steps {
+		t.Fatalf("steps %d switches %d, original %d %d: want a failure shrunk", steps, switches, origSteps, origSwitches)
+	}
+	spec, _ := actions.Registry().Lookup("program")
+	note := strings.Join(spec.Note(res), "\n")
+	if want := fmt.Sprintf("in run %v (", res["run"]); !strings.Contains(note, want) || !strings.Contains(note, fmt.Sprintf("shrunk from %d switches to %d", origSwitches, switches)) {
+		t.Errorf("note %q: want the run that found it and how it was shrunk", note)
+	}
+	var shown map[string]any
+	for _, ev := range r.events(t, "program_end") {
+		if ev["shown"] == true {
+			shown = ev
+		}
+	}
+	if shown == nil || fmt.Sprint(shown["original_switches"]) != fmt.Sprint(origSwitches) || fmt.Sprint(shown["switches"]) != fmt.Sprint(switches) {
+		t.Errorf("the shown run's end %v: want its switches and the original run's", shown)
 	}
 }

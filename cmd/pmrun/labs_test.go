@@ -81,7 +81,7 @@ func TestThingsToTry(t *testing.T) {
 
 // foundLine is the console's note on a program step that found a failure:
 // its verdict, in which run, and the failure.
-var foundLine = regexp.MustCompile(`(?m)^\s*found (\w+) (?:in run \d+ \([^)]*\)|in the replay): (.*)$`)
+var foundLine = regexp.MustCompile(`(?m)^\s*found (\w+) (?:in run \d+ \([^)]*\)(?:, shrunk from [^:]*)?|in the replay): (.*)$`)
 
 // replayPrinted runs, as a shell would, the last replay line that out (a
 // failing run's console) prints, and wants the same failure from it: the

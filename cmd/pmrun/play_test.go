@@ -30,7 +30,14 @@ type player struct {
 // startPlay runs pmrun play with args and waits for its address.
 func startPlay(t *testing.T, args ...string) *player {
 	t.Helper()
+	return startPlayEnv(t, nil, args...)
+}
+
+// startPlayEnv is startPlay with more environment variables.
+func startPlayEnv(t *testing.T, env []string, args ...string) *player {
+	t.Helper()
 	cmd := exec.Command(pmrunBinary(t), append([]string{"play"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -132,9 +139,9 @@ var replayLine = regexp.MustCompile(`(?m)^ +replay: (pmrun run .*)$`)
 func TestPlayInBrowser(t *testing.T) {
 	t.Parallel()
 	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	b := viewtest.New(t)
 	// The same arguments as the run below: its replay command holds them.
 	p := startPlay(t, "--seed", "7", "--var", "scheduler=manual", lab)
-	b := viewtest.New(t)
 	b.Open(p.url, ".thread")
 	if got := b.Text("#program option:checked"); !strings.HasPrefix(got, "flag_lock") {
 		t.Errorf("the game starts with %q, not the lab's broken attempt", got)
@@ -213,4 +220,28 @@ func brokenOf(t *testing.T, lab string) string {
 	}
 	s, _ := doc.Vars["broken"].(string)
 	return s
+}
+
+// TestPlayOpen: --open gives the page's address to $BROWSER.
+func TestPlayOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opened := filepath.Join(dir, "opened")
+	browser := filepath.Join(dir, "browser")
+	if err := os.WriteFile(browser, []byte("#!/bin/sh\nprintf '%s' \"$1\" > "+opened+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "signaling.yaml")
+	p := startPlayEnv(t, []string{"BROWSER=" + browser}, "--open", lab)
+	var got []byte
+	for range 200 {
+		if got, _ = os.ReadFile(opened); len(got) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if string(got) != p.url {
+		t.Errorf("the browser was given %q, want %q", got, p.url)
+	}
+	p.stop(t)
 }

@@ -352,7 +352,7 @@ func (c *cli) writeOutputs(ctx context.Context, rf *runFlags, outcomes []*lang.O
 		}
 	}
 	if rf.junit != "" {
-		wrote("--junit", report.WriteJUnit(ctx, rf.junit, outcomes))
+		wrote("--junit", report.WriteJUnit(ctx, rf.junit, outcomes, report.JUnitRun{SearchShard: rf.search}))
 	}
 	if rf.trace != "" {
 		wrote("--trace", timeline.WriteTraceFile(ctx, rf.trace))

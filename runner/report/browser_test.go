@@ -28,6 +28,12 @@ func labReport(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return reportOf(t, name, path, src)
+}
+
+// reportOf runs the scenario src of file path and writes its report.
+func reportOf(t *testing.T, name, path string, src []byte) string {
+	t.Helper()
 	sc, err := lang.Parse(path, src, lang.LoadOptions{Registry: actions.Registry()})
 	if err != nil {
 		t.Fatal(err)
@@ -124,4 +130,47 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("the explanation: %q", got)
 	}
 	b.Shot("report-rendezvous")
+}
+
+// edgeCases are runs the drawing must survive: a deadlock nobody can
+// release (a graph without edges), a program without shared objects, a
+// thread that never takes a step.
+const edgeCases = `name: edges
+programs:
+  stuck:
+    semaphores: {s: 0}
+    threads:
+      A: [wait: s]
+  bare:
+    threads:
+      A: [yield]
+      B: [yield]
+      C: [while: "false"]
+steps:
+  - id: stuck
+    program: {run: stuck, scheduler: exhaustive}
+  - id: bare
+    program: {run: bare, scheduler: exhaustive}
+`
+
+// TestReportEdgeCasesInBrowser: those runs are drawn without an error in
+// the page's console.
+func TestReportEdgeCasesInBrowser(t *testing.T) {
+	t.Parallel()
+	b := viewtest.New(t)
+	path := filepath.Join(t.TempDir(), "edges.yaml")
+	if err := os.WriteFile(path, []byte(edgeCases), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.Open("file://"+reportOf(t, "edges", path, []byte(edgeCases)), ".pv")
+	if n := b.Count("section.pv"); n != 2 {
+		t.Errorf("%d runs drawn, want 2", n)
+	}
+	if n, e := b.Count("#view-1-1 .pv-graph .pv-node"), b.Count("#view-1-1 .pv-graph path.pv-edge"); n != 1 || e != 0 {
+		t.Errorf("the graph of a deadlock nobody can release: %d nodes, %d edges", n, e)
+	}
+	if got := b.Text("#view-1-1 .pv-explain"); !strings.Contains(got, "nobody signals it") {
+		t.Errorf("the explanation: %q", got)
+	}
+	b.Shot("report-edges")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/pmrun/pmrun/actions/contract"
@@ -83,12 +84,25 @@ const (
 	junitLoad        = "load"        // the file has mistakes; nothing ran
 )
 
+// JUnitRun is what the run as a whole adds to each suite of its JUnit
+// file.
+type JUnitRun struct {
+	// SearchShard is --search-shard's I/N, or "". Each suite is then
+	// named "NAME (search shard I of N)" and carries it as the property
+	// search_shard, so that the files of N workers merge without two
+	// suites of one name.
+	SearchShard string
+}
+
 // WriteJUnit writes outcomes as a JUnit XML report: a test suite per
 // scenario run (its name unique: repeated runs are numbered), a test case
 // per step — those that never ran as skipped — with the seed as a
-// property, so that a failure can be repeated, and the output of each
-// process a step waited for in its <system-out> and <system-err>.
-func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) error {
+// property, so that a failure can be repeated, the output of each
+// process a step waited for in its <system-out> and <system-err>, and
+// what a step found that the console notes below it (a program's failure,
+// its explanation, the command that replays it) in its <system-out>, and
+// in the failure of an assert that checks that step.
+func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome, run JUnitRun) error {
 	host, _ := os.Hostname()
 	doc := junitSuites{Name: "pmrun"}
 	names := suiteNames(outcomes)
@@ -98,6 +112,11 @@ func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) erro
 			Name: names[i], File: o.Scenario.File, Hostname: host,
 			Time:  seconds(o.Duration.Seconds()),
 			Props: []junitProp{{Name: "seed", Value: fmt.Sprint(o.Seed)}, {Name: "status", Value: o.Status}, {Name: "scenario", Value: o.Scenario.Name}},
+		}
+		if run.SearchShard != "" {
+			shard, of, _ := strings.Cut(run.SearchShard, "/")
+			s.Name = fmt.Sprintf("%s (search shard %s of %s)", s.Name, shard, of)
+			s.Props = append(s.Props, junitProp{Name: "search_shard", Value: run.SearchShard})
 		}
 		if !o.Started.IsZero() {
 			s.Timestamp = o.Started.Format("2006-01-02T15:04:05")
@@ -126,7 +145,7 @@ func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) erro
 				})
 				continue
 			}
-			c := stepCase(r)
+			c := stepCase(r, results)
 			stepFailed = stepFailed || c.Failure != nil || c.Error != nil
 			s.Cases = append(s.Cases, c)
 		}
@@ -148,7 +167,7 @@ func WriteJUnit(ctx context.Context, path string, outcomes []*lang.Outcome) erro
 // error (anything else that failed) or skipped. A failure that
 // continue_on_error allows passes, saying so in its output: the run
 // passed, and CI should agree.
-func stepCase(r *lang.StepResult) junitCase {
+func stepCase(r *lang.StepResult, results map[int]*lang.StepResult) junitCase {
 	c := junitCase{
 		Name: caseName(r.Step), Time: seconds(r.Duration.Seconds()),
 		File: r.Step.Pos.File, Line: r.Step.Pos.Line,
@@ -162,9 +181,14 @@ func stepCase(r *lang.StepResult) junitCase {
 	if text, _ := r.Result["stderr"].(string); text != "" {
 		errOut = append(errOut, processHeading(r, "stderr")+text)
 	}
+	notes := stepNotes(r)
 	switch r.Status {
 	case lang.StatusFailed:
 		story := fmt.Sprintf("%s\nat %s", r.Err, r.Step.Pos)
+		if len(notes) > 0 {
+			story += "\n" + strings.Join(notes, "\n")
+		}
+		story += checkedNotes(r, results)
 		switch {
 		case r.Step.ContinueOnError:
 			out = append(out, "failed, allowed by continue_on_error: "+story)
@@ -179,10 +203,61 @@ func stepCase(r *lang.StepResult) junitCase {
 			msg = "skipped: its if was false"
 		}
 		c.Skipped = &junitSkipped{Message: msg}
+	default:
+		out = append(out, notes...)
 	}
 	c.SystemOut = strings.Join(out, "\n")
 	c.SystemErr = strings.Join(errOut, "\n")
 	return c
+}
+
+// stepNotes are the lines the console prints below a step whatever -q
+// says ([contract.Spec.Note]): what a program step found, and how to
+// replay it.
+func stepNotes(r *lang.StepResult) []string {
+	if spec := r.Step.Spec(); spec != nil && spec.Note != nil && r.Result != nil {
+		return spec.Note(r.Result)
+	}
+	return nil
+}
+
+// stepRef finds the steps an assertion reads: steps.ID, and last.
+var stepRef = regexp.MustCompile(`\b(steps\.[a-z_][a-z0-9_]*|last)\b`)
+
+// checkedNotes is what the steps that a failed assert reads found (their
+// notes), for the assert's failure: a program's failure is the result of
+// its step, and the assert that checks it is the test case CI shows.
+func checkedNotes(r *lang.StepResult, results map[int]*lang.StepResult) string {
+	var assertion *contract.AssertionError
+	if !errors.As(r.Err, &assertion) {
+		return ""
+	}
+	byID := map[string]*lang.StepResult{}
+	var last *lang.StepResult
+	for _, o := range results {
+		if o.Step.ID != "" {
+			byID[o.Step.ID] = o
+		}
+		if !o.Step.Background && o.Step.Index < r.Step.Index && (last == nil || o.Step.Index > last.Step.Index) {
+			last = o
+		}
+	}
+	var b strings.Builder
+	seen := map[*lang.StepResult]bool{}
+	for _, ref := range stepRef.FindAllString(assertion.Source, -1) {
+		o := last
+		if id, ok := strings.CutPrefix(ref, "steps."); ok {
+			o = byID[id]
+		}
+		if o == nil || seen[o] {
+			continue
+		}
+		seen[o] = true
+		if notes := stepNotes(o); len(notes) > 0 {
+			fmt.Fprintf(&b, "\n%s (line %d) %s", ref, o.Step.Pos.Line, strings.Join(notes, "\n"))
+		}
+	}
+	return b.String()
 }
 
 // processHeading names the process whose output follows.

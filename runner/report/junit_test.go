@@ -113,7 +113,7 @@ finally:
 		outcomes = append(outcomes, runner.Run(t.Context(), sc, runner.Options{}))
 	}
 	path := filepath.Join(t.TempDir(), "junit.xml")
-	if err := report.WriteJUnit(t.Context(), path, outcomes); err != nil {
+	if err := report.WriteJUnit(t.Context(), path, outcomes, report.JUnitRun{}); err != nil {
 		t.Fatal(err)
 	}
 	doc := readJUnit(t, path)
@@ -228,5 +228,91 @@ func TestJUnitLoadErrors(t *testing.T) {
 		if a := s.Cases[0].Error; strings.HasSuffix(s.Name, "a.yaml") && (!strings.Contains(a.Message, "3 mistakes") || !strings.Contains(a.Text, `did you mean "sleep"`)) {
 			t.Errorf("a.yaml: %q\n%s", a.Message, a.Text)
 		}
+	}
+}
+
+// TestJUnitProgramStory: what a program step found — its failure, a
+// deadlock's explanation, the command that replays it — is in its test
+// case, as the console prints it: in its system-out when the step passed
+// (a search found what it was asked to), and in the failure of an assert
+// that checks the step's result, where CI shows it.
+func TestJUnitProgramStory(t *testing.T) {
+	t.Parallel()
+	sc := mustParse(t, `name: story
+programs:
+  lost:
+    vars: {count: 0}
+    threads:
+      A: &add
+        - set: count = count + 1
+      B: *add
+    expect: count == 2
+  abba:
+    mutexes: [a, b]
+    threads:
+      A: [lock: a, lock: b, unlock: b, unlock: a]
+      B: [lock: b, lock: a, unlock: a, unlock: b]
+steps:
+  - id: find
+    program: {run: lost, scheduler: exhaustive}
+  - id: stuck
+    program: {run: abba, scheduler: exhaustive}
+  - assert: {that: steps.stuck.ok, message: "no deadlock"}
+`)
+	o := runner.Run(t.Context(), sc, runner.Options{})
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	if err := report.WriteJUnit(t.Context(), path, []*lang.Outcome{o}, report.JUnitRun{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := readJUnit(t, path).Suites[0].Cases
+	find, stuck, check := cases[0], cases[1], cases[2]
+	for _, want := range []string{"found expect in run", "t.yaml:9:13: expect count == 2 failed: count = 1", "replay: pmrun run t.yaml", "--replay pmrun1:lost:"} {
+		if !strings.Contains(find.SystemOut, want) {
+			t.Errorf("the find step's system-out lacks %q:\n%s", want, find.SystemOut)
+		}
+	}
+	if find.outcome() != "ok" || stuck.outcome() != "ok" {
+		t.Errorf("program steps that found a failure: %s, %s; want ok (the step did its work)", find.outcome(), stuck.outcome())
+	}
+	for _, want := range []string{"found deadlock", "A waits for mutex b", "held by B", "replay: pmrun run t.yaml"} {
+		if !strings.Contains(stuck.SystemOut, want) {
+			t.Errorf("the deadlocked step's system-out lacks %q:\n%s", want, stuck.SystemOut)
+		}
+	}
+	if check.Failure == nil {
+		t.Fatalf("the assert on the program's result: %s, want a failure", check.outcome())
+	}
+	for _, want := range []string{"no deadlock", "steps.stuck (line 18) found deadlock", "A waits for mutex b", "replay: pmrun run t.yaml"} {
+		if !strings.Contains(check.Failure.Text, want) {
+			t.Errorf("the assert's failure lacks %q:\n%s", want, check.Failure.Text)
+		}
+	}
+}
+
+// TestJUnitSearchShard: each --search-shard worker's file names its
+// suites after its shard, and says it in a property, so that the files of
+// N workers merge without two suites of one name.
+func TestJUnitSearchShard(t *testing.T) {
+	t.Parallel()
+	o := runner.Run(t.Context(), mustParse(t, "name: s\nsteps:\n  - log: a\n"), runner.Options{})
+	dir := t.TempDir()
+	var names []string
+	for _, shard := range []string{"1/2", "2/2"} {
+		path := filepath.Join(dir, strings.ReplaceAll(shard, "/", "-")+".xml")
+		if err := report.WriteJUnit(t.Context(), path, []*lang.Outcome{o}, report.JUnitRun{SearchShard: shard}); err != nil {
+			t.Fatal(err)
+		}
+		s := readJUnit(t, path).Suites[0]
+		names = append(names, s.Name)
+		found := false
+		for _, p := range s.Props {
+			found = found || (p.Name == "search_shard" && p.Value == shard)
+		}
+		if !found {
+			t.Errorf("shard %s: no search_shard property: %+v", shard, s.Props)
+		}
+	}
+	if got, want := strings.Join(names, " | "), "s (search shard 1 of 2) | s (search shard 2 of 2)"; got != want {
+		t.Errorf("suite names %q, want %q", got, want)
 	}
 }

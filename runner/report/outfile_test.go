@@ -23,7 +23,7 @@ func TestOutputMode(t *testing.T) {
 	for name, write := range map[string]func(string) error{
 		"r.html": func(p string) error { return report.WriteHTMLFile(t.Context(), p, nil, tl) },
 		"t.json": func(p string) error { return tl.WriteTraceFile(t.Context(), p) },
-		"j.xml":  func(p string) error { return report.WriteJUnit(t.Context(), p, nil) },
+		"j.xml":  func(p string) error { return report.WriteJUnit(t.Context(), p, nil, report.JUnitRun{}) },
 	} {
 		path := filepath.Join(dir, name)
 		if err := write(path); err != nil {
@@ -54,7 +54,7 @@ func TestOutputErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- report.WriteJUnit(t.Context(), fifo, nil) }()
+	go func() { done <- report.WriteJUnit(t.Context(), fifo, nil, report.JUnitRun{}) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.HasPrefix(err.Error(), fifo+": ") || !strings.Contains(err.Error(), "FIFO that nothing reads") {

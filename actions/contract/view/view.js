@@ -94,7 +94,8 @@
     parts.push([num(s.runs) + " " + plural(s.runs, what, what + "s"), "runs"]);
     parts.push([num(s.failures) + " failed", s.failures ? "bad" : ""]);
     if (s.states) parts.push([num(s.states) + " states", "states"]);
-    if (s.interleavings) parts.push([num(s.interleavings) + " interleavings", ""]);
+    // A count that saturated (2^63 - 1) is only a lower bound.
+    if (s.interleavings) parts.push([(s.interleavings >= 9.2e18 ? "over 9.2·10¹⁸" : num(s.interleavings)) + " interleavings", ""]);
     if (s.proof) {
       parts.push([s.complete ? "complete: every state explored" : "not complete", s.complete ? "good" : "warn"]);
     } else if (!s.free) {
@@ -241,6 +242,8 @@
   // an arrow from each blocked thread to each thread that could release
   // what it waits for, the circular wait in red.
   function graph(g) {
+    g.nodes = g.nodes || [];
+    g.edges = g.edges || [];
     var box = el("div", "pv-graph");
     box.appendChild(el("div", "pv-label", "Who waits for whom"));
     var n = g.nodes.length;
@@ -492,6 +495,7 @@
         draw(into, JSON.parse(b.textContent));
       } catch (e) {
         into.textContent = "could not draw this run: " + e;
+        console.error("pmrun: could not draw a run:", e);
       }
     });
   }

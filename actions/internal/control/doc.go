@@ -111,46 +111,39 @@
 // round 1 round-robin, each shard then making the later rounds of its
 // own.
 //
-// exhaustive: every reachable state, depth first, threads in declaration
-// order, with visited states hashed ([program.State.Hash], 64 bits: two
-// states with the same hash are taken as one, as in SPIN's hash
-// compaction; with N states the chance of a collision is about N²/2^65)
-// and sleep sets. Each visited state keeps its sleep set, as Godefroid's
-// combination of sleep sets with state caching does ("Partial-Order
-// Methods for the Verification of Concurrent Systems", 1996, §5.3): on a
-// revisit with a sleep set Z′, the steps in the stored set Z but not in
-// Z′ are explored (with Z ∩ Z′ as the sleep set) and Z becomes Z ∩ Z′;
-// the search prunes a revisit only when Z′ ⊇ Z. Two steps are dependent
-// when their footprints conflict ([program.Footprint.Conflict]) or when
-// one writes a variable an invariant reads and the other writes any
-// variable (the invariant is checked after a step that writes, on values
-// the order decides). With that relation, independent steps commute
-// (same state, neither enables or disables the other) and each step's
-// own check (assert, misuse, mutual exclusion, invariant) has the same
-// outcome in either order, so a failing step leads to a sink and the
-// theorem applies to the program with its checks: every state reachable
-// without a failure is visited, and every failing step has an explored
-// step of the same thread, verdict and place. TestReductionIsSound checks
-// both against a brute-force walk on random programs. Spin loops end: a
-// state seen before is not explored again. When the search is complete,
-// states from which no run can end (no final state, no failing step
-// reachable: a livelock, or a spin nobody will release) are reported as
-// max_steps, with the steps that lead to one. A path longer than max_steps
-// fails with max_steps and makes the search incomplete, as do Runs (a run
-// is a path: it ends at a final state, a failure, or a state already
-// explored) and Budget; Complete is true only when nothing cut it. Where
-// the graph is acyclic and the search complete and unsharded, the
-// interleavings (maximal paths, a failing step ending one) are counted by
-// dynamic programming over the state graph, before reduction: the steps a
-// sleep set skipped are taken on the model to learn where they lead. The
-// seed plays no part.
+// exhaustive: every reachable state, on the model alone (package
+// statespace: breadth first, each state known by a 64-bit fingerprint, as
+// SPIN's hash compaction, the chance of confusing two of N states about
+// N²/2^65; every CPU; the result the same whatever their number). No
+// thread runs during the search; the run it shows is then shrunk and
+// replayed on the threads like any search's. The failure shown is one
+// with the fewest steps there are, chosen among them to switch threads
+// little (the shrinker then never makes it longer). States from which no
+// run can end (a livelock, or a spin nobody will release) are a failure,
+// verdict max_steps, shown as a lasso: the steps to such a state, then a
+// cycle back to it. The search goes on past failures and counts each
+// failing step and failing final state once; where the state graph is
+// acyclic and the search complete and unsharded, it counts the
+// interleavings too (maximal runs, a failing step ending one). Options
+// bound it: MaxStates, MaxBytes (what it keeps), MaxSteps (a state
+// further from the start that can still step fails with max_steps),
+// Budget; Bitstate makes it a bitstate search, never complete. It
+// searches states, not runs: Runs does not apply. The seed plays no part.
 //
-// Every step of every strategy is taken by the real thread whose step it
-// is, exhaustive's included; measured on the reference barrier, that costs
-// three to four times a search on the model alone (11–15 ms against 3–4
-// ms), which buys the point of it all: the threads stay real. The model
-// alone takes the steps a sleep set skipped, for the count, and the runs
-// of shrinking; a shrunk schedule is then replayed on the real threads.
+// A run shown as a lasso is replayed on the threads up to the end of its
+// cycle, which must bring it back to the state where the cycle starts;
+// a run of random or PCT that took max_steps is shown up to the first
+// state it came back to, the same way. A replay that goes on past its
+// schedule's end (the last thread while it can, else the lowest) and
+// comes back to a (state, last thread) it was in, found by Brent's cycle
+// finding in constant memory, would go round for ever: it ends there,
+// verdict max_steps, the loop marked in its interleaving
+// ([program.Interleaving.Repeats]).
+//
+// Every step of random, PCT, a replay or a game is taken by the real
+// thread whose step it is; the model alone takes the steps of the
+// exhaustive search and the runs of shrinking, whose result is then
+// replayed on the real threads.
 //
 // replay ([Replay]): the steps a schedule names, in order; a step naming a
 // thread that cannot take it is a [NotFitError] ("the schedule does not
@@ -174,7 +167,7 @@
 // outcome shows the first that failed (the lowest run number), else the
 // last run. Exhaustive goes on past a failure too (not beyond the failing
 // step), counts the failing steps and final states it found, and shows
-// the first. The shown run is shrunk (when [Options.Shrink]) and replayed
+// one with the fewest steps. The shown run is shrunk (when [Options.Shrink]) and replayed
 // on the real threads with every step recorded, which gives the
 // interleaving, the final values and the deadlock's explanation; a replay
 // that does not fail as the search saw is an error.
@@ -198,13 +191,11 @@
 // r mod N = I, each exactly as the whole search would, so the shards
 // between them make every run once and fail in the same runs, and the
 // shard holding the lowest failing run shows the same failure. Exhaustive
-// is split after its first steps: every shard expands the first levels of
-// the state graph breadth first (taking every step), until a level holds
-// at least N states, and searches from every N-th state of that level,
-// from I. Each shard's search is a complete search of what those states
-// reach, so between them the shards visit every state the whole search
-// does and find the same failures (TestExhaustiveShards), though states
-// the roots share are explored more than once.
+// is split by package statespace: every shard searches the first levels
+// alike, until a level holds at least 8·N states, and searches from every
+// N-th state of that level, from I; between them the shards visit every
+// state the whole search does and find the same failures
+// (TestExhaustiveShards), though what the parts reach overlaps.
 //
 // # Faults
 //

@@ -54,7 +54,14 @@ func TestCancelLeavesNoThread(t *testing.T) {
 			defer cancel(nil)
 			interrupt := errors.New("interrupted")
 			runs := 0
-			out, err := Search(ctx, prog(t, "barrier"), Options{Scheduler: sched, Runs: 1_000_000, Seed: 1,
+			name := "barrier"
+			if sched == Exhaustive { // a search of states, on the model: no runs to count
+				name = "counter3"
+				stop := time.AfterFunc(50*time.Millisecond, func() { cancel(interrupt) })
+				defer stop.Stop()
+				runs = -1_000_000
+			}
+			out, err := Search(ctx, prog(t, name), Options{Scheduler: sched, Runs: 1_000_000, Seed: 1,
 				OnRun: func(r engine.RunInfo) {
 					if r.Run < 0 {
 						return // PCT's probe

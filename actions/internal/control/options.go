@@ -14,9 +14,14 @@ const (
 	DefaultRuns     = 100
 	DefaultDepth    = 3
 	DefaultWatchdog = 10 * time.Second
-	// DefaultMaxStates bounds the states exhaustive keeps (about 130
-	// bytes each for three threads): past it the search stops incomplete.
-	DefaultMaxStates = 2_000_000
+	// DefaultMaxStates bounds the states exhaustive visits: past it the
+	// search stops, incomplete. Its memory (DefaultMaxBytes) is what
+	// bounds most searches: a state takes 25 to 60 bytes.
+	DefaultMaxStates = 100_000_000
+	// DefaultMaxBytes bounds the memory exhaustive keeps (the visited
+	// states, the state graph, the states still to expand): past it the
+	// search stops, incomplete.
+	DefaultMaxBytes int64 = 1 << 30
 )
 
 // DefaultPreemptions is the program action's bound for bounded.
@@ -42,8 +47,8 @@ type Options struct {
 	Scheduler string
 	// Replay is the schedule the replay strategy runs exactly.
 	Replay *schedule.Schedule
-	// Runs is how many runs random, pct and os make (0: DefaultRuns); for
-	// exhaustive, the paths after which it stops incomplete (0: no limit).
+	// Runs is how many runs random, pct and os make (0: DefaultRuns);
+	// exhaustive searches states, not runs, and does not use it.
 	Runs int
 	// Depth is PCT's bug depth d (0: DefaultDepth): d-1 priority change
 	// points a run.
@@ -73,9 +78,18 @@ type Options struct {
 	// has: Complete is false. A run under way is finished first.
 	Budget time.Duration
 	// MaxStates stops exhaustive, incomplete, when it has visited that
-	// many states (0: DefaultMaxStates), so that a program with too many
-	// states does not take all the memory.
+	// many states (0: DefaultMaxStates).
 	MaxStates int
+	// MaxBytes stops exhaustive, incomplete, when what it keeps would take
+	// more memory than that (0: DefaultMaxBytes).
+	MaxBytes int64
+	// Bitstate, above 0, makes exhaustive a bitstate search (supertrace)
+	// of a bit array of that many bytes: it covers spaces beyond memory
+	// but may miss states, so it is never complete and never a proof.
+	Bitstate int64
+	// Workers is how many goroutines exhaustive expands states on (0: one
+	// for each CPU); its result does not depend on it.
+	Workers int
 	// Work, Jitter and Detect are the free threads' (os): real time each
 	// thread spends after each step, a random pause below Jitter before
 	// each, and how long no step may be taken before the run is stopped
@@ -91,6 +105,10 @@ type Options struct {
 	// every path), by the thread that took its last step; free threads
 	// also tell each run's start.
 	OnRun func(engine.RunInfo)
+	// Explored, if not nil, hears how far exhaustive has got, now and
+	// then (at most five times a second): the states it has and the steps
+	// it took. It is called on the goroutine that called [Run].
+	Explored func(states, transitions int)
 	// NoInterleaving leaves the shown run unrecorded (Outcome.Interleaving
 	// nil), for runs too long to keep step by step.
 	NoInterleaving bool
@@ -99,11 +117,14 @@ type Options struct {
 // withDefaults fills in the options every strategy shares and checks
 // them; the runs are each strategy's ([Options.Runs]).
 func (o Options) withDefaults() (Options, error) {
-	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 || o.Preemptions < 0 {
-		return o, fmt.Errorf("control: runs, depth, preemptions, max_steps and max_states cannot be negative")
+	if o.Runs < 0 || o.Depth < 0 || o.MaxSteps < 0 || o.MaxStates < 0 || o.MaxBytes < 0 || o.Bitstate < 0 || o.Workers < 0 || o.Preemptions < 0 {
+		return o, fmt.Errorf("control: runs, depth, preemptions, max_steps, max_states, max_memory, bitstate and workers cannot be negative")
 	}
 	if o.MaxStates == 0 {
 		o.MaxStates = DefaultMaxStates
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.Depth == 0 {
 		o.Depth = DefaultDepth

@@ -46,7 +46,7 @@ func (replay) Run(ctx context.Context, sys *System, opts Options) (engine.Outcom
 	if err := sched.Check(id.Name, id.Hash); err != nil {
 		return out, fmt.Errorf("replay: %w", err)
 	}
-	run, continued, err := replayOn(ctx, th, sched.Steps, -1, opts)
+	run, continued, err := replayOn(ctx, th, sched.Steps, -1, nil, opts, 0)
 	if err != nil {
 		return out, fmt.Errorf("replay: %w", err)
 	}

@@ -37,9 +37,12 @@ type runDriver struct {
 	maxSteps int
 	trace    func(engine.StepInfo)
 	onRun    func(engine.RunInfo)
-	shown    bool         // the runs are the outcome's shown run
-	record   bool         // keep an interleaving
-	stop     *atomic.Bool // the time budget ran out: end at the next run
+	shown    bool // the runs are the outcome's shown run
+	// shrunk: the shown run's schedule was shrunk from that of a run of
+	// these steps and switches.
+	shrunk *[2]int
+	record bool         // keep an interleaving
+	stop   *atomic.Bool // the time budget ran out: end at the next run
 
 	plan func() (run int, ch chooser, ok bool)
 	end  func(e runEnd)
@@ -58,6 +61,27 @@ type runDriver struct {
 	arena    []int64 // where the interleaving's rows keep their values
 	sizeHint int     // the steps a run is expected to take, for the rows
 	err      error
+
+	// A replay that goes round for ever ends as soon as that is seen:
+	// with lasso > 0, the schedule's last lasso steps are a cycle, and the
+	// run ends there when they brought it back to the state before them;
+	// past the schedule's end, where the run goes on deterministically,
+	// a (state, thread) met again (Brent's cycle finding, in constant
+	// memory) means it would go round the steps since then for ever. Only
+	// for runs that can hash their state.
+	lasso int
+	loop  loopWatch
+}
+
+// loopWatch is what a replay remembers to see that it goes round for
+// ever.
+type loopWatch struct {
+	hash         engine.Hasher
+	replay       *replayChooser
+	lassoAt      uint64 // the state before the schedule's cycle
+	saved        uint64 // Brent: the (state, thread) kept, and when
+	savedAt      int
+	power, since int
 }
 
 // values copies the shared values after a step into the arena, which
@@ -88,6 +112,13 @@ func (d *runDriver) Next() int {
 		d.enabled = d.s.AppendEnabled(d.enabled[:0])
 		if len(d.enabled) == 0 {
 			d.finish(d.s.End())
+			continue
+		}
+		if n, ok := d.loops(); ok {
+			if d.il != nil {
+				d.il.Repeats = n
+			}
+			d.finish(loopFailure(d.th.Identity().Pos, n))
 			continue
 		}
 		if len(d.steps) >= d.maxSteps {
@@ -126,9 +157,52 @@ func (d *runDriver) begin(run int, ch chooser) {
 		d.il = s.Table()
 		d.il.Rows = make([]program.Row, 0, d.sizeHint)
 	}
+	d.loop = loopWatch{power: 1}
+	if rc, ok := ch.(*replayChooser); ok {
+		if h, ok := s.(engine.Hasher); ok {
+			d.loop.hash, d.loop.replay = h, rc
+			d.markLasso()
+		}
+	}
 	if f != nil {
 		d.finish(f)
 	}
+}
+
+// markLasso keeps the state before the schedule's cycle, when the run is
+// there.
+func (d *runDriver) markLasso() {
+	if d.lasso > 0 && len(d.steps) == len(d.loop.replay.steps)-d.lasso {
+		d.loop.lassoAt = d.loop.hash.Hash()
+	}
+}
+
+// loops says whether the replay under way has been seen to go round for
+// ever, and how many steps the round takes.
+func (d *runDriver) loops() (int, bool) {
+	w := &d.loop
+	if w.hash == nil {
+		return 0, false
+	}
+	n, end := len(d.steps), len(w.replay.steps)
+	switch {
+	case n < end:
+		return 0, false
+	case n == end && d.lasso > 0 && w.hash.Hash() == w.lassoAt:
+		return d.lasso, true
+	}
+	key := w.hash.Hash() ^ uint64(w.replay.last+1)*0x9E3779B97F4A7C15
+	if w.since > 0 && key == w.saved {
+		return n - w.savedAt, true
+	}
+	if w.since == 0 || n-w.savedAt == w.power {
+		if w.since > 0 {
+			w.power *= 2
+		}
+		w.saved, w.savedAt = key, n
+	}
+	w.since++
+	return 0, false
 }
 
 func (d *runDriver) Step(t int) {
@@ -148,6 +222,9 @@ func (d *runDriver) Step(t int) {
 		d.switches++
 	}
 	d.steps = append(d.steps, t)
+	if d.loop.hash != nil {
+		d.markLasso()
+	}
 	if d.il != nil {
 		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
@@ -178,8 +255,23 @@ func (d *runDriver) endRun(f *program.Failure, cut bool) {
 		if f != nil {
 			v = f.Verdict
 		}
-		d.onRun(engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut})
+		ri := engine.RunInfo{Run: e.run, Shown: d.shown, Verdict: v, Failure: f, Steps: len(e.steps), Switches: e.switches, Cut: cut}
+		if d.shrunk != nil {
+			ri.Shrunk, ri.OriginalSteps, ri.OriginalSwitches = true, d.shrunk[0], d.shrunk[1]
+		}
+		d.onRun(ri)
 	}
+}
+
+// loopFailure is the verdict of a run seen going round the same n steps
+// for ever: max_steps, which it would reach.
+func loopFailure(at program.Pos, n int) *program.Failure {
+	what := "the same step"
+	if n > 1 {
+		what = fmt.Sprintf("the same %d steps", n)
+	}
+	return &program.Failure{Verdict: program.MaxSteps, Pos: at,
+		Msg: fmt.Sprintf("the run goes round %s for ever: it came back to a state it was in (a livelock, or a spin nobody releases)", what)}
 }
 
 func maxStepsFailure(at program.Pos, limit int) *program.Failure {

@@ -9,6 +9,7 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
+	"github.com/pmrun/pmrun/actions/internal/statespace"
 )
 
 // found is a run a search keeps: the first that failed, or the last.
@@ -16,6 +17,10 @@ type found struct {
 	run     int
 	steps   []int
 	failure *program.Failure
+	// repeats, for a run that goes on for ever (a lasso), is how many of
+	// the last steps go round: after them the run is back where it was
+	// before them.
+	repeats int
 }
 
 func keep(e runEnd) *found {
@@ -39,9 +44,7 @@ type searchResult struct {
 	// stopped says why the search stopped before it did all it was asked,
 	// and what to do about it; "" when it did.
 	stopped string
-	visited map[uint64]int32 // exhaustive: the states, for tests
-	prefix  map[uint64]bool  // exhaustive: a shard's prefix states
-	kinds   map[string]bool  // exhaustive: the failures, for tests
+	space   *statespace.Result // exhaustive: what the search of the states found, for tests
 }
 
 // searcher is what a searching strategy does on the threads: make its
@@ -102,20 +105,30 @@ func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (
 	if shown == nil {
 		return out, nil
 	}
-	steps, want := shown.steps, shown.failure
+	steps, want, repeats := shown.steps, shown.failure, shown.repeats
 	out.OriginalSteps, out.OriginalSwitches = len(steps), schedule.Switches(steps)
-	if want != nil && opts.Shrink {
-		steps, want = shrink(ctx, th, steps, want, opts.MaxSteps)
+	if want != nil && want.Verdict == program.MaxSteps && repeats == 0 {
+		steps, repeats = lassoOf(ctx, th, steps) // a run that took max_steps, shown as the loop it went round
 	}
-	run, _, err := replayOn(ctx, th, steps, shown.run, opts)
+	if want != nil && opts.Shrink {
+		steps, want = shrink(ctx, th, steps, want, opts.MaxSteps, res.space != nil)
+	}
+	var shrunk *[2]int
+	if len(steps) != out.OriginalSteps || schedule.Switches(steps) != out.OriginalSwitches {
+		shrunk = &[2]int{out.OriginalSteps, out.OriginalSwitches}
+	}
+	run, _, err := replayOn(ctx, th, steps, shown.run, shrunk, opts, repeats)
 	if err != nil {
 		return out, err
 	}
 	if !sameFailure(run.failure, want) {
 		return out, fmt.Errorf("control: run %d replayed on the real threads ended %s, the search saw %s", shown.run, describe(run.failure), describe(want))
 	}
-	if want != nil && want.Verdict == program.MaxSteps && run.failure != nil {
+	if want != nil && want.Verdict == program.MaxSteps && run.failure != nil && res.space != nil {
 		run.failure.Msg = want.Msg // exhaustive says why no run can end
+		if run.il != nil {
+			run.il.Failure = run.failure
+		}
 	}
 	out.Run = shown.run
 	fill(&out, th, run)
@@ -147,12 +160,14 @@ type shownRun struct {
 
 // replayOn replays steps on th, recording every step; past the end of
 // steps it goes on as replayChooser does, and says how many steps that
-// took.
-func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, opts Options) (shownRun, int, error) {
+// took. shrunk is the steps and switches of the run that steps were
+// shrunk from (nil: they were not), for opts.OnRun; lasso, when not 0,
+// is how many last steps of steps go round for ever.
+func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, shrunk *[2]int, opts Options, lasso int) (shownRun, int, error) {
 	var out shownRun
 	ch := newReplayChooser(th, steps)
 	planned := false
-	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps)}
+	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, shrunk: shrunk, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps), lasso: lasso}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false

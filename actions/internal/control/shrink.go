@@ -24,8 +24,9 @@ const shrinkBudget = 4_000_000
 // candidate that is better and starts over, until none is or the budget
 // is spent. The caller replays the result on the real threads, which
 // must fail as the returned failure says. Failures of max_steps are not
-// shrunk.
-func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Failure, maxSteps int) ([]int, *program.Failure) {
+// shrunk. With short, steps have the fewest steps there are (an
+// exhaustive search's), and a candidate must not be longer.
+func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Failure, maxSteps int, short bool) ([]int, *program.Failure) {
 	if f == nil || f.Verdict == program.MaxSteps {
 		return steps, f
 	}
@@ -43,7 +44,7 @@ func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Fail
 		better := false
 		for cand := range candidates(cur) {
 			got, ok := evaluate(ctx, th, cand, maxSteps, &budget)
-			if ok && sameKind(got.failure, f) && improves(got.steps, cur) {
+			if ok && sameKind(got.failure, f) && improves(got.steps, cur) && (!short || len(got.steps) <= len(cur)) {
 				cur, curF, better = got.steps, got.failure, true
 				break
 			}

@@ -60,7 +60,7 @@ func TestShrinkKeepsTheFailure(t *testing.T) {
 			if res.Failure == nil || res.Verdict == program.MaxSteps {
 				continue
 			}
-			steps, f := shrink(t.Context(), Model(p), res.Schedule, res.Failure, 1000)
+			steps, f := shrink(t.Context(), Model(p), res.Schedule, res.Failure, 1000, false)
 			again, err := p.Run(program.Replay(steps), program.RunOptions{MaxSteps: 1000})
 			if err != nil {
 				t.Fatal(err)

@@ -156,4 +156,9 @@ type RunInfo struct {
 	// Cut: the scheduler cut the run short, and it has no verdict
 	// (bounded cuts a run that only goes round in a loop).
 	Cut bool
+	// Shrunk: a shown run whose schedule was shrunk from run Run's. Run
+	// then names the run that found the failure, Steps and Switches are
+	// the shrunk run's, and OriginalSteps and OriginalSwitches run Run's.
+	Shrunk                          bool
+	OriginalSteps, OriginalSwitches int
 }

@@ -310,7 +310,7 @@ func opText(op *program.Op) string {
 // graphOf is the wait-for graph of the deadlocked state s that d
 // explains.
 func graphOf(p *program.Program, s *program.State, d *program.DeadlockInfo) *view.Graph {
-	g := &view.Graph{Cycle: d.Cycle}
+	g := &view.Graph{Cycle: d.Cycle, Nodes: []view.Node{}, Edges: []view.Edge{}}
 	names := p.Threads()
 	holds := map[string][]string{}
 	for _, m := range p.Def().Mutexes {
@@ -322,31 +322,28 @@ func graphOf(p *program.Program, s *program.State, d *program.DeadlockInfo) *vie
 	for _, b := range d.Blocked {
 		blocked[b.Thread] = b
 	}
-	inCycle := map[[2]string]bool{}
-	for i := 0; i+2 < len(d.Cycle); i += 2 {
-		inCycle[[2]string{d.Cycle[i], d.Cycle[i+2]}] = true
-	}
+	inCycle := cycleEdges(d.Cycle)
 	for t, name := range names {
 		n := view.Node{Thread: name, Holds: holds[name], State: "ready"}
 		b, isBlocked := blocked[name]
 		switch {
 		case isBlocked:
-			n.State, n.Waits, n.Line, n.Op = "blocked", kindWord(b.Kind)+" "+b.Object, b.Pos.Line, b.Op
+			n.State, n.Waits, n.Line, n.Op = "blocked", waitsFor(b), b.Pos.Line, b.Op
 		case s.Done(t):
 			n.State = "finished"
 		}
 		g.Nodes = append(g.Nodes, n)
-		if !isBlocked {
-			continue
-		}
-		if b.Holder != "" {
-			g.Edges = append(g.Edges, view.Edge{From: name, To: b.Holder, Object: n.Waits, Holder: true, Cycle: inCycle[[2]string{name, b.Holder}]})
-		}
-		for _, r := range b.Releasers {
-			g.Edges = append(g.Edges, view.Edge{From: name, To: r, Object: n.Waits, Cycle: inCycle[[2]string{name, r}]})
+		if isBlocked {
+			g.Edges = append(g.Edges, edgesOf(name, n.Waits, b, inCycle)...)
 		}
 	}
 	return g
+}
+
+// waitsFor says what a blocked thread waits for: "semaphore s", "mutex
+// m", or the object alone when its kind has no word (a thread joined).
+func waitsFor(b program.BlockedThread) string {
+	return strings.TrimSpace(kindWord(b.Kind) + " " + b.Object)
 }
 
 // kindWord names an object's kind as the game says it: "condition", not

@@ -196,3 +196,53 @@ func TestBadSchedule(t *testing.T) {
 		t.Error("thread 7 of 2 took a step")
 	}
 }
+
+// TestOfCalls: a run of a real program's threads (no model) is laid out
+// from its calls: each thread's code is the lines around its calls in the
+// file most of them came from, there are no shared values, and a deadlock
+// is drawn from its explanation, a mutex held by the thread another waits
+// for it in the name of.
+func TestOfCalls(t *testing.T) {
+	t.Parallel()
+	src := "int main(void)\n{\n\tlock(a);\n\tlock(b);\n}\nvoid other(void)\n{\n\tlock(b);\n\tlock(a);\n}\n"
+	read := func(file string) []byte {
+		if file == "abba.c" {
+			return []byte(src)
+		}
+		return nil
+	}
+	at := func(line int) program.Pos { return program.Pos{File: "abba.c", Line: line} }
+	calls := []picture.Call{
+		{Thread: 0, Op: "lock(a)", Pos: at(3)},
+		{Thread: 1, Op: "lock(b)", Pos: at(8)},
+		{Thread: 0, Op: "lock(b)", Pos: at(4)},
+		{Thread: 1, Op: "lock(a)", Pos: at(9)},
+	}
+	d := &program.DeadlockInfo{
+		Blocked: []program.BlockedThread{
+			{Thread: "T0", Pos: at(4), Op: "lock(b)", Kind: program.ObjMutex, Object: "b", Holder: "T1"},
+			{Thread: "T1", Pos: at(9), Op: "lock(a)", Kind: program.ObjMutex, Object: "a", Holder: "T0"},
+		},
+		Cycle: []string{"T0", "b", "T1", "a", "T0"},
+		Text:  "deadlock: 2 of 2 threads blocked",
+	}
+	f := &program.Failure{Verdict: program.Deadlock, Msg: d.Text, Deadlock: d}
+	r := picture.OfCalls([]string{"T0", "T1"}, calls, f, read)
+	if len(r.Steps) != 4 || r.Steps[3].Line != 9 || len(r.Shared) != 0 || r.Verdict != "deadlock" {
+		t.Errorf("run %+v", r)
+	}
+	if c := r.Threads[0].Code; len(c) != 6 || c[0] != (view.Line{N: 1, Text: "int main(void)"}) || c[5].N != 6 {
+		t.Errorf("T0's code %+v", c)
+	}
+	if c := r.Threads[1].Code; len(c) != 5 || c[0].N != 6 || c[4] != (view.Line{N: 10, Text: "}"}) {
+		t.Errorf("T1's code %+v", c)
+	}
+	g := r.Deadlock
+	if g == nil || !slices.Equal(g.Nodes[0].Holds, []string{"a"}) || g.Nodes[0].Waits != "mutex b" ||
+		len(g.Edges) != 2 || !g.Edges[0].Cycle || !g.Edges[0].Holder || g.Edges[0].To != "T1" {
+		t.Errorf("graph %+v", g)
+	}
+	if r := picture.OfCalls([]string{"T0"}, calls[:1], nil, nil); len(r.Threads[0].Code) != 0 || r.Verdict != "pass" {
+		t.Errorf("without the source: %+v", r)
+	}
+}

@@ -68,9 +68,8 @@ func (b *game) waitSteps(n int) shown {
 // steps forward and back; the quiz hides the values until checked.
 func TestGameInBrowser(t *testing.T) {
 	t.Parallel()
-	o := options(t, "flag_lock")
-	s := serve(t, o)
 	b := &game{viewtest.New(t), t}
+	s := serve(t, options(t, "flag_lock"))
 	b.Open(s.url, ".thread")
 
 	st := b.state()
@@ -177,11 +176,11 @@ func TestGameInBrowser(t *testing.T) {
 // and the page that is still open when the game ends says so.
 func TestPageClosed(t *testing.T) {
 	t.Parallel()
+	b := &game{viewtest.New(t), t} // first: the time limit starts with the server
 	o := options(t, "mutex")
 	o.Idle = time.Second
-	o.Limit = 50 * time.Second // under a minute: the page warns at once
+	o.Limit = 59 * time.Second // under a minute: the page warns at once
 	s := serve(t, o)
-	b := &game{viewtest.New(t), t}
 	b.Open(s.url, ".thread")
 	b.Wait(`!document.getElementById("timer").hidden && document.getElementById("timer").className.includes("warn")`)
 	if got := b.Text("#timer"); !strings.Contains(got, "the game ends when the time limit is reached") {

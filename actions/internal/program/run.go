@@ -108,6 +108,10 @@ type Interleaving struct {
 	Initial []int64 // the values before the first step
 	Rows    []Row
 	Failure *Failure
+	// Repeats says that the last Repeats rows go round for ever: after
+	// them the run is back in the state it was in before them (a
+	// livelock, or a spin nobody releases).
+	Repeats int
 }
 
 // Row is one step of an interleaving.

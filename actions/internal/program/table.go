@@ -155,6 +155,7 @@ func (t *grid) columns(b *strings.Builder, colW []int) {
 	}
 	blank := make([]string, len(t.valW))
 	for r, row := range t.il.Rows {
+		t.loopStart(b, r)
 		vals := t.values(row.Values)
 		for _, part := range wrap(t.ops[r], colW[row.Thread]) {
 			cells := make([]string, len(colW))
@@ -163,6 +164,7 @@ func (t *grid) columns(b *strings.Builder, colW []int) {
 			vals = blank // the values once, on a step's first line
 		}
 	}
+	t.loopEnd(b)
 }
 
 // single writes the table with one column for every thread's steps,
@@ -187,7 +189,28 @@ func (t *grid) single(b *strings.Builder) {
 		line(t.values(t.il.Initial), "", "")
 	}
 	for r, row := range t.il.Rows {
+		t.loopStart(b, r)
 		line(t.values(row.Values), t.il.Threads[row.Thread], t.ops[r])
+	}
+	t.loopEnd(b)
+}
+
+// loopStart marks, before row r, where the rows that go round for ever
+// begin ([Interleaving.Repeats]).
+func (t *grid) loopStart(b *strings.Builder, r int) {
+	switch n := t.il.Repeats; {
+	case n <= 0 || r != len(t.il.Rows)-n:
+	case n == 1:
+		b.WriteString("↻ the step below goes round for ever: after it the run is back where it was here\n")
+	default:
+		fmt.Fprintf(b, "↻ the %d steps below go round for ever: after them the run is back where it was here\n", n)
+	}
+}
+
+// loopEnd closes the loop loopStart opened.
+func (t *grid) loopEnd(b *strings.Builder) {
+	if t.il.Repeats > 0 {
+		b.WriteString("↻ back to where the loop starts, and round again, for ever\n")
 	}
 }
 

@@ -26,7 +26,8 @@ func searchBitstate(ctx context.Context, p *program.Program, o Options) (Result,
 	start := time.Now()
 	b := &bitSearch{p: p, o: o, n: len(p.Threads()), words: p.Words(), kinds: map[Kind]int64{}}
 	b.m = uint64(o.Bitstate) * 8
-	b.bits = make([]uint64, (b.m+63)/64)
+	b.bits = allocOf[uint64](&b.mem, int((b.m+63)/64))
+	defer b.mem.release()
 	res := b.run(ctx, start)
 	res.Elapsed = time.Since(start)
 	res.Workers = 1
@@ -41,6 +42,7 @@ func searchBitstate(ctx context.Context, p *program.Program, o Options) (Result,
 }
 
 type bitSearch struct {
+	mem      arena
 	p        *program.Program
 	o        Options
 	n, words int
@@ -133,6 +135,9 @@ func (b *bitSearch) run(ctx context.Context, start time.Time) Result {
 				return res
 			}
 			res.Bytes = max(res.Bytes, int64(len(b.bits))*8+stackBytes())
+			if b.o.Progress != nil && steps&(1<<20-1) == 0 {
+				b.o.Progress(Progress{States: res.States, Transitions: res.Transitions, Depth: res.Depth, Bytes: res.Bytes, Elapsed: time.Since(start)})
+			}
 		}
 		top := &frames[len(frames)-1]
 		cur := words[(len(frames)-1)*b.words : len(frames)*b.words]

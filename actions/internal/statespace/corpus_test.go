@@ -85,3 +85,15 @@ func BenchmarkCorpus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSmall searches small programs: what a lab's proof costs.
+func BenchmarkSmall(b *testing.B) {
+	for _, name := range []string{"lost", "barrier", "flaglock"} {
+		p := prog(b, name)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				mustSearch(b, p, Options{Count: true})
+			}
+		})
+	}
+}

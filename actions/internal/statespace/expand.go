@@ -20,7 +20,9 @@ const (
 type worker struct {
 	s        *search
 	buf      []int64 // the state being expanded
-	succ     []int64 // its successor
+	succs    []int64 // its successors, one after the other
+	next     []successor
+	touched  uint64 // what the early reads of the table read, kept so that they are made
 	vw       vecWriter
 	from, to uint32 // its block of record numbers
 
@@ -37,8 +39,34 @@ type worker struct {
 	// Final states met at the depth limit that could step on.
 	deep     bool
 	deepKey  uint64
-	overflow bool         // the level has more new states than can be numbered
-	bytes    atomic.Int64 // what its buffers take
+	overflow bool // the level has more new states than can be numbered
+	// While no failure has been found, the level's failures, each with
+	// its kind: the first level with one holds the shortest, and the
+	// run shown is chosen among them.
+	watch     bool
+	stepFails []stepFail
+	endFails  []endFail
+}
+
+// stepFail is a failing step: parent<<8 | thread.
+type stepFail struct {
+	key  uint64
+	kind Kind
+}
+
+// endFail is a failing final state, by its provisional number until the
+// level is numbered.
+type endFail struct {
+	id   uint32
+	kind Kind
+}
+
+// successor is a step of the state being expanded: its thread, and the
+// fingerprint of the state it leads to, or that it failed.
+type successor struct {
+	t      int
+	failed bool
+	fp     uint64
 }
 
 // chunk is the states [from, to) of a level, expanded by one worker:
@@ -50,7 +78,7 @@ type chunk struct {
 }
 
 func newWorker(s *search) *worker {
-	return &worker{s: s, buf: make([]int64, s.words), succ: make([]int64, s.words), kinds: map[Kind]int64{}, failKey: noKey, deepKey: noKey}
+	return &worker{s: s, buf: make([]int64, s.words), succs: make([]int64, s.words*s.n), kinds: map[Kind]int64{}, failKey: noKey, deepKey: noKey}
 }
 
 // noKey is above every key.
@@ -58,6 +86,8 @@ const noKey = ^uint64(0)
 
 // startLevel readies the worker for a level.
 func (w *worker) startLevel() {
+	w.watch = w.s.first == nil
+	w.stepFails, w.endFails = w.stepFails[:0], w.endFails[:0]
 	w.vw.reset(w.s.next)
 	w.from, w.to = 0, 0
 	w.degs, w.edges = w.degs[:0], w.edges[:0]
@@ -70,6 +100,8 @@ func (w *worker) expand(from, to, base uint32, c *chunk) {
 	c.w, c.d0, c.e0 = w, len(w.degs), len(w.edges)
 	deep := s.level >= s.o.MaxSteps
 	for i := from; i < to; i++ {
+		w.degs = grown(&s.mem, w.degs, 1)
+		w.edges = grown(&s.mem, w.edges, s.n)
 		if s.foreign != nil && s.foreign.has(int(i)) {
 			w.degs = append(w.degs, 0)
 			continue
@@ -83,30 +115,58 @@ func (w *worker) expand(from, to, base uint32, c *chunk) {
 			w.degs = append(w.degs, 0)
 			continue
 		}
-		deg := 0
+		// First every step, each on a copy of the state, then the
+		// table: the lookups of the successors do not depend on one
+		// another, so their cache misses overlap.
 		sum := uint64(0)
 		if s.o.Canon == nil {
 			sum = sumOf(w.buf)
 		}
+		w.next = w.next[:0]
 		for t := range s.n {
 			if !st.IsEnabled(t) {
 				continue
 			}
-			deg++
 			w.trans++
-			copy(w.succ, w.buf)
-			v := s.p.View(w.succ)
+			k := len(w.next)
+			succ := w.succs[k*s.words : (k+1)*s.words]
+			copy(succ, w.buf)
+			v := s.p.View(succ)
 			if f := v.Advance(t); f != nil {
-				w.edges = append(w.edges, failEdge)
+				w.next = append(w.next, successor{t: t, failed: true})
 				w.failures++
 				w.kinds[kindOf(f)]++
-				if key := uint64(i)<<8 | uint64(t); key < w.failKey {
+				key := uint64(i)<<8 | uint64(t)
+				if key < w.failKey {
 					w.failKey, w.fail = key, f
+				}
+				if w.watch {
+					w.stepFails = append(w.stepFails, stepFail{key, kindOf(f)})
 				}
 				continue
 			}
-			w.edges = append(w.edges, w.visit(&v, uint64(i)<<8|uint64(t), sum))
+			var fp uint64
+			if s.o.Canon != nil {
+				s.o.Canon(succ)
+				fp = fingerprintOf(succ)
+			} else {
+				fp = finish(resum(sum, w.buf, succ))
+			}
+			w.next = append(w.next, successor{t: t, fp: fp})
 		}
+		var touch uint64
+		for _, n := range w.next {
+			touch += atomic.LoadUint64(&s.tab.slots[s.tab.home(n.fp)].key)
+		}
+		w.touched += touch
+		for k, n := range w.next {
+			if n.failed {
+				w.edges = append(w.edges, failEdge)
+				continue
+			}
+			w.edges = append(w.edges, w.visit(w.succs[k*s.words:(k+1)*s.words], n.fp, uint64(i)<<8|uint64(n.t)))
+		}
+		deg := len(w.next)
 		w.degs = append(w.degs, uint16(deg))
 	}
 	c.d1, c.e1 = len(w.degs), len(w.edges)
@@ -121,17 +181,12 @@ func (w *worker) endLevel() {
 	w.deep, w.deepKey = false, noKey
 }
 
-// visit looks up the state v reached with key from the state whose
-// words' hashes add up to sum, adds it when it is new, and returns the
-// edge to it.
-func (w *worker) visit(v *program.State, key, sum uint64) uint32 {
+// visit looks up the state succ, whose fingerprint is fp, reached with
+// key, adds it when it is new, and returns the edge to it.
+func (w *worker) visit(succ []int64, fp, key uint64) uint32 {
 	s := w.s
-	var fp uint64
-	if s.o.Canon != nil {
-		s.o.Canon(w.succ)
-		fp = fingerprintOf(w.succ)
-	} else {
-		fp = finish(resum(sum, w.buf, w.succ))
+	if s.frozen.Load() {
+		return w.look(succ, fp, key)
 	}
 	slot, val, added := s.tab.claim(fp)
 	if !added {
@@ -154,18 +209,22 @@ func (w *worker) visit(v *program.State, key, sum uint64) uint32 {
 	id := w.from
 	w.from++
 	r := s.recs.at(id)
-	r.fp, r.vec, r.slot = fp, w.vw.put(w.succ), uint32(slot)
+	r.fp, r.vec, r.slot = fp, w.vw.put(succ), uint32(slot)
 	r.key.Store(key)
 	r.end = notEnd
-	if !anyEnabled(v, s.n) {
+	v := s.p.View(succ)
+	if !anyEnabled(&v, s.n) {
 		if s.o.OnEnd != nil {
-			s.o.OnEnd(w.succ)
+			s.o.OnEnd(succ)
 		}
 		r.end = passEnd
 		if f := v.End(); f != nil {
 			r.end = failEnd
 			w.failures++
 			w.kinds[kindOf(f)]++
+			if w.watch {
+				w.endFails = append(w.endFails, endFail{id, kindOf(f)})
+			}
 		}
 	}
 	w.added++
@@ -180,4 +239,36 @@ func anyEnabled(s *program.State, n int) bool {
 		}
 	}
 	return false
+}
+
+// look is visit once the search is frozen: a state seen is found, a new
+// one is not kept, but whether it is a failing final state is told as a
+// failing step (its key, its kind), so that the level's failures are all
+// found.
+func (w *worker) look(succ []int64, fp, key uint64) uint32 {
+	s := w.s
+	if val := s.tab.find(fp); val != 0 {
+		if val&provFlag != 0 {
+			lower(&s.recs.at(val&^provFlag).key, key)
+		}
+		return failEdge // the graph of a frozen level is not kept
+	}
+	v := s.p.View(succ)
+	if anyEnabled(&v, s.n) {
+		return failEdge
+	}
+	if s.o.OnEnd != nil {
+		s.o.OnEnd(succ)
+	}
+	if f := v.End(); f != nil {
+		w.failures++
+		w.kinds[kindOf(f)]++
+		if key < w.failKey {
+			w.failKey, w.fail = key, f
+		}
+		if w.watch {
+			w.stepFails = append(w.stepFails, stepFail{key, kindOf(f)})
+		}
+	}
+	return failEdge
 }

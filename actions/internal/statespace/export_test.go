@@ -25,5 +25,7 @@ func newTestSearch(t testing.TB, p *program.Program, opts Options) *search {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newSearch(t.Context(), p, o)
+	s := newSearch(t.Context(), p, o)
+	t.Cleanup(s.mem.release)
+	return s
 }

@@ -24,14 +24,14 @@ type analysis struct {
 // counted in the same order, while the graph has no cycle.
 func (s *search) analyze(count bool) analysis {
 	n := s.off.len() - 1
-	idx := make([]uint32, n) // 0: not visited; else the visit's order, from 1
-	low := make([]uint32, n) // after a component is done, its root
-	onStack := newBitset(n)
-	canEnd := newBitset(n)
-	onCycle := newBitset(n)
+	idx := allocOf[uint32](&s.mem, n) // 0: not visited; else the visit's order, from 1
+	low := allocOf[uint32](&s.mem, n) // after a component is done, its root
+	onStack := newBitset(&s.mem, n)
+	canEnd := newBitset(&s.mem, n)
+	onCycle := newBitset(&s.mem, n)
 	var c *counts
 	if count {
-		c = newCounts(n)
+		c = newCounts(&s.mem, n)
 	}
 	type frame struct{ v, e uint32 }
 	var stack []uint32
@@ -116,6 +116,11 @@ func (s *search) analyze(count bool) analysis {
 			break
 		}
 	}
+	s.used() // the peak, with the analysis's arrays
+	freeOf(&s.mem, idx)
+	freeOf(&s.mem, onStack)
+	freeOf(&s.mem, canEnd)
+	freeOf(&s.mem, onCycle)
 	a.scc, a.counts = low, c
 	return a
 }
@@ -133,8 +138,8 @@ type counts struct {
 // overflowed marks a count kept as a big integer.
 const overflowed = ^uint64(0)
 
-func newCounts(n int) *counts {
-	return &counts{all: make([]uint64, n), failing: make([]uint64, n), bigAll: map[uint32]*big.Int{}, bigFailing: map[uint32]*big.Int{}}
+func newCounts(mem *arena, n int) *counts {
+	return &counts{all: allocOf[uint64](mem, n), failing: allocOf[uint64](mem, n), bigAll: map[uint32]*big.Int{}, bigFailing: map[uint32]*big.Int{}}
 }
 
 // finish counts the runs from v, whose successors are all counted: one

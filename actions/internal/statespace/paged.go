@@ -5,11 +5,12 @@ package statespace
 // three times its size). One writer appends; readers read what was
 // appended before they started.
 type u32s struct {
+	mem   *arena
 	pages [][]uint32
 	n     int
 }
 
-const u32PageBits = 18
+const u32PageBits = 14
 
 func (a *u32s) len() int { return a.n }
 
@@ -19,7 +20,7 @@ func (a *u32s) setAt(i int, v uint32) { a.pages[i>>u32PageBits][i&(1<<u32PageBit
 
 func (a *u32s) push(v uint32) {
 	if a.n>>u32PageBits == len(a.pages) {
-		a.pages = append(a.pages, make([]uint32, 1<<u32PageBits))
+		a.pages = append(a.pages, allocOf[uint32](a.mem, 1<<u32PageBits))
 	}
 	a.pages[a.n>>u32PageBits][a.n&(1<<u32PageBits-1)] = v
 	a.n++
@@ -30,7 +31,8 @@ func (a *u32s) bytes() int64 { return int64(len(a.pages)) << u32PageBits * 4 }
 // bitset is a set of state numbers.
 type bitset []uint64
 
-func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+// newBitset is a set for numbers below n, in mem.
+func newBitset(mem *arena, n int) bitset { return allocOf[uint64](mem, (n+63)/64) }
 
 // has says whether i is in the set; past its end, it is not.
 func (b bitset) has(i int) bool { return i>>6 < len(b) && b[i>>6]&(1<<(i&63)) != 0 }

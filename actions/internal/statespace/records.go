@@ -26,20 +26,24 @@ const (
 )
 
 const (
-	recPageBits = 16
-	recPages    = 1 << (31 - recPageBits)
+	recPageBits = 12
 	recBlock    = 256 // records a worker claims at a time
 )
 
+// recPage is a page of records.
+type recPage [1 << recPageBits]record
+
 // records are a level's new states, numbered provisionally in the order
 // workers claim them (a block of recBlock at a time, so that workers
-// rarely touch the shared counter).
+// rarely touch the shared counter). The pages are a list that grows by
+// copying, under mu; readers load the list without a lock (a record
+// number is only read after the page that holds it was added).
 type records struct {
+	mem   *arena
 	next  atomic.Uint32
 	mu    sync.Mutex
-	pages [recPages]atomic.Pointer[[1 << recPageBits]record]
-	used  int // pages allocated, under mu
-	spare []*[1 << recPageBits]record
+	pages atomic.Pointer[[]*recPage]
+	spare []*recPage
 }
 
 // claim reserves a block of record numbers; ok is false when the level
@@ -56,46 +60,50 @@ func (r *records) claim() (from, to uint32, ok bool) {
 // provLimit bounds provisional numbers: below the edge flag's FAIL value.
 const provLimit = 1<<31 - recBlock
 
+// page makes sure page i is there.
 func (r *records) page(i uint32) {
-	if r.pages[i].Load() != nil {
+	if ps := r.pages.Load(); ps != nil && int(i) < len(*ps) {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.pages[i].Load() == nil {
-		var pg *[1 << recPageBits]record
+	old := r.pages.Load()
+	var ps []*recPage
+	if old != nil {
+		ps = *old
+	}
+	if int(i) < len(ps) {
+		return
+	}
+	grown := append([]*recPage(nil), ps...)
+	for len(grown) <= int(i) {
+		var pg *recPage
 		if n := len(r.spare); n > 0 {
 			pg, r.spare = r.spare[n-1], r.spare[:n-1]
 		} else {
-			pg = new([1 << recPageBits]record)
+			pg = (*recPage)(allocOf[record](r.mem, 1<<recPageBits))
 		}
-		r.pages[i].Store(pg)
-		r.used++
+		grown = append(grown, pg)
 	}
+	r.pages.Store(&grown)
 }
 
 func (r *records) at(i uint32) *record {
-	return &r.pages[i>>recPageBits].Load()[i&(1<<recPageBits-1)]
-}
-
-// bytes is what the records' pages take.
-func (r *records) bytes() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return int64(r.used+len(r.spare)) * (1 << recPageBits) * 32
+	return &(*r.pages.Load())[i>>recPageBits][i&(1<<recPageBits-1)]
 }
 
 // reset empties the records for the next level, keeping their pages.
 func (r *records) reset() {
 	n := int(min(r.next.Load(), provLimit))
-	for i := 0; i<<recPageBits < n; i++ {
-		if pg := r.pages[i].Load(); pg != nil {
-			clear(pg[:min(n-i<<recPageBits, 1<<recPageBits)])
+	if ps := r.pages.Load(); ps != nil {
+		for i, pg := range *ps {
+			if i<<recPageBits < n {
+				clear(pg[:min(n-i<<recPageBits, 1<<recPageBits)])
+			}
 			r.spare = append(r.spare, pg)
-			r.pages[i].Store(nil)
 		}
 	}
-	r.used = 0
+	r.pages.Store(nil)
 	r.next.Store(0)
 }
 

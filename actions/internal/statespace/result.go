@@ -3,7 +3,6 @@ package statespace
 import (
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -25,10 +24,23 @@ func (s *search) result() Result {
 		res.Stop = StopMaxSteps
 	}
 	res.Complete = res.Stop == ""
-	// The stores are no longer needed: their memory goes to the analysis.
+	// The levels' vectors are no longer needed: their memory goes to the
+	// analysis.
 	s.cur.release()
 	s.next.release()
+	for _, pg := range s.free {
+		s.mem.free(pg[:cap(pg)])
+	}
 	s.free = nil
+	for _, w := range s.workers {
+		freeOf(&s.mem, w.edges[:cap(w.edges)])
+		freeOf(&s.mem, w.degs[:cap(w.degs)])
+		w.edges, w.degs = nil, nil
+	}
+	freeOf(&s.mem, s.curRefs[:cap(s.curRefs)])
+	freeOf(&s.mem, s.nextRefs[:cap(s.nextRefs)])
+	freeOf(&s.mem, s.order[:cap(s.order)])
+	freeOf(&s.mem, s.final[:cap(s.final)])
 	s.curRefs, s.nextRefs, s.order, s.final = nil, nil, nil, nil
 	if res.Complete {
 		need := int64(s.off.len()) * 8
@@ -58,7 +70,8 @@ func (s *search) result() Result {
 		res.Failure = s.found(s.first)
 	}
 	if s.passEnd >= 0 && s.o.Canon == nil {
-		res.Final = s.pathTo(uint32(s.passEnd))
+		v := uint32(s.passEnd)
+		res.Final = s.shortPath(&targets{steps: s.levelOf(v), ends: []uint32{v}})
 	}
 	res.Bytes = s.peak.Load()
 	return res
@@ -74,12 +87,16 @@ func (s *search) found(c *candidate) *Found {
 		}
 		return &Found{Failure: f}
 	}
-	if c.parent >= 0 {
-		steps := append(s.pathTo(uint32(c.parent)), c.thread)
-		return &Found{Steps: steps, Failure: c.failure}
+	steps := s.shortPath(s.targets)
+	st, _ := s.p.NewState()
+	for i, t := range steps {
+		if f := st.Advance(t); f != nil {
+			if i != len(steps)-1 {
+				panic("statespace: a shortest failing run fails before its end")
+			}
+			return &Found{Steps: steps, Failure: f}
+		}
 	}
-	steps := s.pathTo(uint32(c.state))
-	st := s.replay(steps)
 	if f := st.End(); f != nil {
 		return &Found{Steps: steps, Failure: f}
 	}
@@ -100,60 +117,6 @@ func (s *search) replay(steps []int) *program.State {
 	return st
 }
 
-// levelOf is the level of state v.
-func (s *search) levelOf(v uint32) int {
-	return sort.Search(len(s.levels), func(L int) bool { return s.levels[L] > v }) - 1
-}
-
-// pathTo returns the steps of the first of the shortest paths to v (by
-// thread order): for each state from v back to the start, the first
-// state of the level before with an edge to it, and that edge. Then the
-// edges become threads, on the model: the j-th edge of a state is the
-// step of its j-th enabled thread.
-func (s *search) pathTo(v uint32) []int {
-	var edges []uint32
-	for v != 0 {
-		L := s.levelOf(v)
-		found := false
-		for u := s.levels[L-1]; u < s.levels[L] && !found; u++ {
-			a, b := s.off.at(int(u)), s.off.at(int(u)+1)
-			for e := a; e < b; e++ {
-				if s.edges.at(int(e)) == v {
-					edges, v, found = append(edges, e-a), u, true
-					break
-				}
-			}
-		}
-		if !found {
-			panic(fmt.Sprintf("statespace: state %d has no parent in level %d", v, L-1))
-		}
-	}
-	slices.Reverse(edges)
-	st, _ := s.p.NewState()
-	return s.threads(st, edges)
-}
-
-// threads turns edges (the j-th edge of each state in turn) into the
-// threads whose steps they are, stepping st along them.
-func (s *search) threads(st *program.State, edges []uint32) []int {
-	steps := make([]int, 0, len(edges))
-	for _, j := range edges {
-		t := -1
-		for u, k := 0, uint32(0); u < s.n; u++ {
-			if st.IsEnabled(u) {
-				if k == j {
-					t = u
-					break
-				}
-				k++
-			}
-		}
-		steps = append(steps, t)
-		st.Advance(t)
-	}
-	return steps
-}
-
 // lasso is the livelock at state y, on a cycle from which no run can
 // end: the first shortest path to it, then the shortest cycle back to it
 // (breadth-first within its component, edges in thread order).
@@ -162,7 +125,7 @@ func (s *search) lasso(y uint32, scc []uint32) *Found {
 		return &Found{Failure: &program.Failure{Verdict: program.MaxSteps, Pos: s.p.Def().Pos,
 			Msg: "a state from which no run can end any more can be reached (a livelock, or a spin nobody releases)"}}
 	}
-	prefix := s.pathTo(y)
+	prefix := s.shortPath(&targets{steps: s.levelOf(y), ends: []uint32{y}})
 	type via struct{ from, edge uint32 }
 	back := map[uint32]via{}
 	queue := []uint32{y}
@@ -195,6 +158,14 @@ func (s *search) lasso(y uint32, scc []uint32) *Found {
 	st := s.replay(prefix)
 	loop := s.threads(st, cycle)
 	f := &program.Failure{Verdict: program.MaxSteps, Pos: s.p.Def().Pos,
-		Msg: fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): the %d steps after them repeat for ever", len(prefix), len(loop))}
+		Msg: fmt.Sprintf("after %d steps no run can end any more (a livelock, or a spin nobody releases): %s", len(prefix), goesRound(len(loop)))}
 	return &Found{Steps: append(slices.Clone(prefix), loop...), Failure: f, Lasso: &Lasso{Prefix: prefix, Cycle: loop}}
+}
+
+// goesRound says that the last n steps of a run go round for ever.
+func goesRound(n int) string {
+	if n == 1 {
+		return "the next step goes round for ever"
+	}
+	return fmt.Sprintf("the next %d steps go round for ever", n)
 }

@@ -14,6 +14,7 @@ import (
 // search is one breadth-first search: the states found, numbered level
 // by level, and the state graph's edges.
 type search struct {
+	mem   arena
 	ctx   context.Context
 	p     *program.Program
 	o     Options
@@ -49,6 +50,7 @@ type search struct {
 	headroom int64
 
 	stopped atomic.Bool
+	frozen  atomic.Bool // a bound was reached: finish the level, keep no new state
 	stopMu  sync.Mutex
 	stop    Stop
 	err     error
@@ -57,13 +59,13 @@ type search struct {
 	failures int64
 	kinds    map[Kind]int64
 	first    *candidate
+	targets  *targets
 	// The level's first failing final state and its key, -1 if none.
 	firstFailEnd    int64
 	firstFailEndKey uint64
 	tooDeep         bool  // a state at the depth limit could step on
 	passEnd         int64 // the first final state that passes, -1 if none
 	peak            atomic.Int64
-	tableB          atomic.Int64
 	lastProg        time.Time
 }
 
@@ -88,6 +90,7 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Result, erro
 		return searchBitstate(ctx, p, o)
 	}
 	s := newSearch(ctx, p, o)
+	defer s.mem.release()
 	res := s.run()
 	res.Elapsed = time.Since(s.start)
 	if s.err != nil {
@@ -98,10 +101,10 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Result, erro
 
 func newSearch(ctx context.Context, p *program.Program, o Options) *search {
 	s := &search{ctx: ctx, p: p, o: o, n: len(p.Threads()), words: p.Words(), start: time.Now(), kinds: map[Kind]int64{}, passEnd: -1}
-	s.cur = newStore(s.words, &s.free, &s.freeMu)
-	s.next = newStore(s.words, &s.free, &s.freeMu)
-	s.tab = newTable(1024)
-	s.tableB.Store(s.tab.bytes())
+	s.cur = newStore(&s.mem, s.words, &s.free, &s.freeMu)
+	s.next = newStore(&s.mem, s.words, &s.free, &s.freeMu)
+	s.recs.mem, s.off.mem, s.edges.mem = &s.mem, &s.mem, &s.mem
+	s.tab = newTable(&s.mem, 0)
 	return s
 }
 
@@ -118,7 +121,7 @@ func (s *search) run() Result {
 	s.tab.count.Add(1)
 	var vw vecWriter
 	vw.reset(s.cur)
-	s.curRefs = append(s.curRefs, vw.put(w))
+	s.curRefs = append(grown(&s.mem, s.curRefs, 1), vw.put(w))
 	s.levels = []uint32{0, 1}
 	if !anyEnabled(st, s.n) {
 		if s.o.OnEnd != nil {
@@ -130,6 +133,7 @@ func (s *search) run() Result {
 			s.failures++
 			s.kinds[kindOf(f)]++
 			s.first = &candidate{parent: -1, state: 0, failure: f}
+			s.targets = &targets{ends: []uint32{0}}
 		} else {
 			s.passEnd = 0
 		}
@@ -144,6 +148,9 @@ func (s *search) run() Result {
 			break
 		}
 		if !s.expandLevel(from, to) {
+			if s.frozen.Load() && !s.stopped.Load() {
+				s.finishFrozen()
+			}
 			break
 		}
 		s.assemble(from, to)
@@ -178,7 +185,7 @@ func (s *search) expandLevel(from, to uint32) bool {
 	work := func(w *worker) {
 		for !s.stopped.Load() {
 			s.tab.mu.RLock()
-			if s.tab.full(s.headroom) {
+			if s.tab.full(s.headroom) && !s.frozen.Load() {
 				s.tab.mu.RUnlock()
 				s.grow()
 				continue
@@ -193,7 +200,6 @@ func (s *search) expandLevel(from, to uint32) bool {
 			s.tab.count.Add(w.added)
 			w.added = 0
 			s.tab.mu.RUnlock()
-			w.bytes.Store(int64(cap(w.degs))*2 + int64(cap(w.edges))*4)
 			s.check(w)
 		}
 	}
@@ -206,7 +212,7 @@ func (s *search) expandLevel(from, to uint32) bool {
 		}
 		wg.Wait()
 	}
-	return !s.stopped.Load()
+	return !s.stopped.Load() && !s.frozen.Load()
 }
 
 // grow makes the table larger, unless that would pass the memory bound.
@@ -216,12 +222,14 @@ func (s *search) grow() {
 	if !s.tab.full(s.headroom) {
 		return
 	}
-	if s.used()-s.tab.bytes()+s.tab.grownBytes(s.headroom) > s.o.MaxBytes {
-		s.halt(StopMemory)
+	// While it grows, the table is there twice.
+	both := s.used() + s.tab.grownBytes(s.headroom)
+	if both > s.softBytes() {
+		s.freeze(StopMemory)
 		return
 	}
+	s.notePeak(both)
 	s.tab.grow(s.headroom)
-	s.tableB.Store(s.tab.bytes())
 	s.resized.Store(true)
 }
 
@@ -230,10 +238,11 @@ func (s *search) check(w *worker) {
 	switch {
 	case w.overflow:
 		s.halt(StopMemory)
+	case s.frozen.Load():
 	case s.tab.count.Load() > int64(s.o.MaxStates):
-		s.halt(StopMaxStates)
-	case s.used() > s.o.MaxBytes:
-		s.halt(StopMemory)
+		s.freeze(StopMaxStates)
+	case s.used() > s.softBytes():
+		s.freeze(StopMemory)
 	case s.ctx.Err() != nil:
 		s.haltErr(StopCanceled, context.Cause(s.ctx))
 	case s.o.Budget > 0 && time.Since(s.start) > s.o.Budget:
@@ -241,7 +250,28 @@ func (s *search) check(w *worker) {
 	}
 }
 
+// softBytes is the memory past which the search stops: MaxBytes less
+// what the workers may allocate before they next look (a page of vectors
+// and one of records each, and a sixteenth for the arrays that double).
+func (s *search) softBytes() int64 {
+	return s.o.MaxBytes*15/16 - int64(len(s.workers))*(3<<20)
+}
+
 func (s *search) halt(why Stop) { s.haltErr(why, nil) }
+
+// freeze stops the search at the end of the level under way: the rest of
+// the level is expanded without keeping a new state (so with no more
+// memory), to find every failure the level holds; then the search stops,
+// for why. A bound reached in the middle of a level thus reports what the
+// whole level found, whatever the number of workers.
+func (s *search) freeze(why Stop) {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.stop == "" {
+		s.stop = why
+	}
+	s.frozen.Store(true)
+}
 
 func (s *search) haltErr(why Stop, err error) {
 	s.stopMu.Lock()
@@ -260,19 +290,17 @@ func (s *search) haltErr(why Stop, err error) {
 // workers' buffers. Workers call it while others work: it reads only
 // what is safe to read then.
 func (s *search) used() int64 {
-	b := s.tableB.Load() + s.off.bytes() + s.edges.bytes() + s.endFail.bytes() + s.foreign.bytes()
-	b += s.cur.bytes() + int64(cap(s.curRefs)+cap(s.nextRefs))*8
-	s.next.mu.Lock()
-	b += s.next.bytes()
-	s.next.mu.Unlock()
-	b += s.recs.bytes() + int64(cap(s.order)+cap(s.final))*4
-	for _, w := range s.workers {
-		b += w.bytes.Load()
-	}
+	b := s.mem.bytes() + s.endFail.bytes() + s.foreign.bytes()
+	s.notePeak(b)
+	return b
+}
+
+// notePeak keeps b if it is the most memory seen.
+func (s *search) notePeak(b int64) {
 	for {
 		old := s.peak.Load()
 		if b <= old || s.peak.CompareAndSwap(old, b) {
-			return b
+			return
 		}
 	}
 }

@@ -34,6 +34,8 @@ func TestCounts(t *testing.T) {
 		{"opposite", 6, 2, 19, program.Deadlock, 1},
 		// B's test while the flag is down comes back to the same state.
 		{"spin", -1, -1, 3, program.Pass, 0},
+		// Nobody can step: one state, one failing run of no step.
+		{"stuck_at_start", 1, 1, 1, program.Deadlock, 1},
 		// 2^12 states: who has stepped; 12! interleavings.
 		{"one_step", 479001600, 0, 4096, program.Pass, 0},
 	}

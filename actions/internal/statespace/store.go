@@ -11,6 +11,7 @@ import (
 // its offset in it. Each worker writes into a page of its own
 // ([vecWriter]); pages are handed out under a lock, once a page.
 type store struct {
+	mem      *arena
 	mu       sync.Mutex
 	pages    [][]byte
 	pageSize int
@@ -21,14 +22,14 @@ type store struct {
 // ref locates a vector: page<<32 | offset.
 type ref uint64
 
-const pageSize = 1 << 20
+const pageSize = 64 << 10
 
-func newStore(words int, free *[][]byte, freeMu *sync.Mutex) *store {
+func newStore(mem *arena, words int, free *[][]byte, freeMu *sync.Mutex) *store {
 	size := pageSize
 	for size < words*binaryMaxVarintLen {
 		size *= 2
 	}
-	return &store{pageSize: size, free: free, freeMu: freeMu}
+	return &store{mem: mem, pageSize: size, free: free, freeMu: freeMu}
 }
 
 const binaryMaxVarintLen = 10
@@ -43,7 +44,7 @@ func (s *store) page() (int, []byte) {
 	}
 	s.freeMu.Unlock()
 	if pg == nil {
-		pg = make([]byte, 0, s.pageSize)
+		pg = s.mem.alloc(s.pageSize, false)[:0]
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 // (they hold the read side of mu while they use the table, the resize
 // the write side).
 type table struct {
+	mem   *arena
 	mu    sync.RWMutex
 	slots []slot
 	mask  uint64
@@ -36,18 +37,18 @@ const tableLoad = 11
 // slotBytes is what one slot takes.
 const slotBytes = 16
 
-func newTable(capacity int) *table {
-	n := 1024
+func newTable(mem *arena, capacity int) *table {
+	n := 1 << 10
 	for n*tableLoad/16 < capacity {
 		n *= 2
 	}
-	t := &table{}
+	t := &table{mem: mem}
 	t.alloc(n)
 	return t
 }
 
 func (t *table) alloc(n int) {
-	t.slots = make([]slot, n)
+	t.slots = allocHuge[slot](t.mem, n, true)
 	t.mask = uint64(n - 1)
 	t.shift = uint(64 - bits.TrailingZeros(uint(n)))
 	t.limit = int64(n) * tableLoad / 16
@@ -134,6 +135,7 @@ func (t *table) grow(headroom int64) {
 		}
 		t.slots[j] = sl
 	}
+	freeOf(t.mem, old)
 }
 
 // grownBytes is what the table would take once grown for headroom more.

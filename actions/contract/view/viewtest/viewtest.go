@@ -4,7 +4,8 @@
 //
 // A test that needs a browser calls [New]: it skips when no Chromium is
 // installed, but fails under CI=true, where .ci/run installs Debian's
-// chromium. PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
+// chromium. One browser runs at a time, across test binaries (a lock
+// file in the temporary folder). PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
 // folder that keeps the screenshots (otherwise they go to the test's
 // temporary folder, and are removed with it).
 package viewtest
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
 )
 
 // Browser is one tab of a headless Chromium that a test drives.
@@ -35,7 +37,26 @@ type Browser struct {
 }
 
 // Timeout bounds each action a test asks of the browser.
-const Timeout = 30 * time.Second
+const Timeout = 60 * time.Second
+
+// lockFile is the file whose lock lets one browser run at a time, across
+// the test binaries go test runs side by side: several Chromiums at once
+// on a small machine take minutes to start.
+var lockFile = filepath.Join(os.TempDir(), "pmrun-viewtest.lock")
+
+// oneAtATime waits for the lock and returns what releases it.
+func oneAtATime(t testing.TB) func() {
+	t.Helper()
+	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		t.Fatalf("viewtest: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("viewtest: locking %s: %v", lockFile, err)
+	}
+	return func() { f.Close() } // closing the file releases the lock
+}
 
 // New starts a headless Chromium for t, in a fresh profile, and ends it
 // when t ends; the page's uncaught exceptions and console errors fail t.
@@ -48,6 +69,45 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skip("no Chromium (chromium, chromium-browser or google-chrome, or PMRUN_CHROMIUM): the browser tests are skipped")
 	}
+	t.Cleanup(oneAtATime(t)) // released last: after the browser has ended
+	ctx, err := start(t, path)
+	for attempt := 2; err != nil && attempt <= startAttempts; attempt++ {
+		// Chromium now and then exits at once, without a word, on a
+		// loaded machine; a second start in a fresh profile succeeds.
+		t.Logf("starting %s: %v; trying again", path, err)
+		time.Sleep(time.Second)
+		ctx, err = start(t, path)
+	}
+	if err != nil {
+		t.Fatalf("starting %s (%d attempts): %v", path, startAttempts, err)
+	}
+	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS")}
+	if b.dir == "" {
+		b.dir = t.TempDir()
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				b.mu.Lock()
+				b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(b.checkConsole)
+	return b
+}
+
+// startAttempts is how many times New tries to start the browser.
+const startAttempts = 3
+
+// start starts a headless Chromium in a fresh profile and returns its
+// tab, which ends when t ends.
+func start(t testing.TB, path string) (context.Context, error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -65,29 +125,13 @@ func New(t testing.TB) *Browser {
 		cancelTab()
 		cancelAlloc()
 	})
-	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS")}
-	if b.dir == "" {
-		b.dir = t.TempDir()
-	}
 	// The first run starts the browser; it must have no deadline.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
+		cancelTab()
+		cancelAlloc()
+		return nil, err
 	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				b.mu.Lock()
-				b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(b.checkConsole)
-	return b
+	return ctx, nil
 }
 
 // chromium finds the browser: PMRUN_CHROMIUM, else the usual names.
