@@ -73,6 +73,9 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	if !res.Complete {
 		out.stopped = stoppedBecause(res, opts)
 	}
+	if err == nil && res.Complete && res.Failure == nil && len(p.ProgressThreads()) > 0 {
+		err = searchStarvation(ctx, p, opts, &out)
+	}
 	if c := res.Coverage; c != nil {
 		out.note = coverageNote(res)
 	}
