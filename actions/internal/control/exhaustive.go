@@ -24,7 +24,7 @@ type exhaustive struct{}
 
 func (exhaustive) Name() string { return Exhaustive }
 func (exhaustive) Doc() string {
-	return "every reachable state, on the model, the failure with the fewest steps replayed on the real threads: a pass is a proof, unless it stopped before it finished (verdict incomplete)"
+	return "every reachable state, on the model, the failure with the fewest steps replayed on the real threads (with progress steps, a starving thread too, as a lasso): a pass is a proof, unless it stopped before it finished (verdict incomplete)"
 }
 
 func (exhaustive) Check(p *program.Program, opts Options) []OptionError {
