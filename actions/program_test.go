@@ -137,7 +137,7 @@ func TestProgramLoadErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		"program: {run: q}":                            `run: no program named "q", did you mean "p"?`,
 		"program: {scheduler: os}":                     `missing required parameter "run"`,
-		"program: {run: p, scheduler: fair}":           `scheduler: "fair" is not one of os, random, pct, exhaustive`,
+		"program: {run: p, scheduler: fair}":           `scheduler: "fair" is not one of os, random, pct, bounded, exhaustive`,
 		"program: {run: p, runs: 0}":                   "runs: 0 is below the minimum 1",
 		"program: {run: p, scheduler: pct, work: 1ms}": "work: applies to scheduler: os only",
 		"program: {run: p, replay: x}":                 `replay: schedule "x": not a pmrun schedule`,
