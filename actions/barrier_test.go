@@ -3,9 +3,6 @@ package actions_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestBarrierScenario runs the action through the runner: the two-phase
@@ -35,7 +32,7 @@ func TestBarrierScenario(t *testing.T) {
 	if early == 0 {
 		t.Error("no barrier_leave event of the one-turnstile run says early")
 	}
-	_, err := lang.Parse("b.yaml", []byte("name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n"), lang.LoadOptions{Registry: actions.Registry()})
+	err := loadError("b.yaml", "name: b\nsteps:\n  - barrier: {work_time: 200ms, stall: 50ms}\n")
 	if err == nil || !strings.Contains(err.Error(), "stall: 50ms is no longer than a round's work") {
 		t.Errorf("a stall shorter than the work: err = %v", err)
 	}

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/pmrun/pmrun/actions/contract/view"
+	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/native"
 	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/preload"
+	"github.com/pmrun/pmrun/actions/internal/proc"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
@@ -34,11 +36,12 @@ func init() {
 			{Name: "env", Kind: StringMap, Doc: "variables added to its environment"},
 			{Name: "dir", Kind: String, Doc: "its working folder (a relative cmd is found from it)"},
 			{Name: "stdin", Kind: String, Doc: "text written to its standard input"},
-			{Name: "scheduler", Kind: String, Default: native.Random, Enum: []string{native.Random, native.PCT},
+			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT},
 				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.)"},
 			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each executes the program anew"},
 			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:BINARY:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the steps of its binary"},
+			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try executes the program: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: native.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps (synchronization calls) fails with verdict max_steps (a spin, a livelock)"},
 			{Name: "expect_exit", Kind: Int, Default: 0, Min: intp(0), Max: intp(255), Doc: "the exit status a run must end with"},
 			{Name: "expect_stdout", Kind: String, Doc: "a regular expression the standard output (its last 64 KiB) must match somewhere"},
@@ -56,30 +59,32 @@ func init() {
 // controlledResult shows one run: the first that failed, or else the
 // last.
 type controlledResult struct {
-	OK           bool          `result:"ok" doc:"no run failed"`
-	Verdict      string        `result:"verdict" doc:"the shown run's: pass, deadlock, assert (an assert failed), signal, exit, output, timeout, misuse (a mutex unlocked by another thread) or max_steps"`
-	Failure      string        `result:"failure" doc:"what broke and where: FILE:LINE: message (the line from the binary's debug information, when it has some); empty on a pass"`
-	Schedule     string        `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:BINARY:HASH:STEPS), tied to a hash of the binary; replay: or --replay runs it again exactly"`
-	Replay       string        `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
-	Run          int           `result:"run" doc:"the number of the shown run, from 0; -1 for a replay"`
-	Runs         int           `result:"runs" doc:"how many runs were made"`
-	Complete     bool          `result:"complete" doc:"every run asked for was made"`
-	Steps        int           `result:"steps" doc:"the shown run's steps: synchronization calls let go"`
-	Switches     int           `result:"switches" doc:"the shown run's context switches"`
-	Interleaving string        `result:"interleaving" doc:"the shown run step by step, a column per thread: each call with its source line (OSTEP's style), the failure at the bottom"`
-	Deadlock     bool          `result:"deadlock" doc:"the shown run deadlocked: no thread could go on, some had not ended"`
-	Cycle        []string      `result:"cycle" doc:"a deadlock's circular wait: thread, what it waits for, the thread holding it, …, back to the first"`
-	Explanation  string        `result:"explanation" doc:"a deadlock's explanation: every blocked thread, what it waits for at which line, who holds it or could release it"`
-	Failures     int           `result:"failures" doc:"how many runs failed"`
-	Threads      []string      `result:"threads" doc:"the shown run's threads, in the order they were made: main, then each named after its start routine (worker1, worker2), child1… for forked processes"`
-	ExitCode     int           `result:"exit_code" doc:"the shown run's exit status, -1 when a signal killed it"`
-	Signal       string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
-	Stdout       string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
-	Stderr       string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
-	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule"`
-	PCTBound     float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
-	Binary       string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
-	Runtime      time.Duration `result:"runtime" doc:"how long the runs took"`
+	OK       bool   `result:"ok" doc:"no run failed"`
+	Verdict  string `result:"verdict" doc:"the shown run's: pass, deadlock, assert (an assert failed), signal, exit, output, timeout, misuse (a mutex unlocked by another thread) or max_steps"`
+	Failure  string `result:"failure" doc:"what broke and where: FILE:LINE: message (the line from the binary's debug information, when it has some); empty on a pass"`
+	Schedule string `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:BINARY:HASH:STEPS), tied to a hash of the binary; replay: or --replay runs it again exactly"`
+	Replay   string `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
+	Run      int    `result:"run" doc:"the number of the shown run, from 0; -1 for a replay"`
+	Runs     int    `result:"runs" doc:"how many runs were made"`
+	Complete bool   `result:"complete" doc:"every run asked for was made"`
+	Steps    int    `result:"steps" doc:"the shown run's steps: synchronization calls let go"`
+	Switches int    `result:"switches" doc:"the shown run's context switches"`
+	// OriginalSwitches are the shown failure's before it was shrunk.
+	OriginalSwitches int           `result:"original_switches" doc:"the shown failure's context switches before it was shrunk"`
+	Interleaving     string        `result:"interleaving" doc:"the shown run step by step, a column per thread: each call with its source line (OSTEP's style), the failure at the bottom"`
+	Deadlock         bool          `result:"deadlock" doc:"the shown run deadlocked: no thread could go on, some had not ended"`
+	Cycle            []string      `result:"cycle" doc:"a deadlock's circular wait: thread, what it waits for, the thread holding it, …, back to the first"`
+	Explanation      string        `result:"explanation" doc:"a deadlock's explanation: every blocked thread, what it waits for at which line, who holds it or could release it"`
+	Failures         int           `result:"failures" doc:"how many runs failed"`
+	Threads          []string      `result:"threads" doc:"the shown run's threads, in the order they were made: main, then each named after its start routine (worker1, worker2), child1… for forked processes"`
+	ExitCode         int           `result:"exit_code" doc:"the shown run's exit status, -1 when a signal killed it"`
+	Signal           string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
+	Stdout           string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
+	Stderr           string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
+	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched"`
+	PCTBound         float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
+	Binary           string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
+	Runtime          time.Duration `result:"runtime" doc:"how long the runs took"`
 }
 
 type controlledStep struct {
@@ -88,6 +93,7 @@ type controlledStep struct {
 	replay, stdout string
 	runs, depth    int
 	maxSteps, exit int
+	shrink         bool
 }
 
 func newControlled(a Args) (Action, error) {
@@ -98,6 +104,7 @@ func newControlled(a Args) (Action, error) {
 		},
 		scheduler: a.String("scheduler"), replay: a.String("replay"), stdout: a.String("expect_stdout"),
 		runs: a.Int("runs"), depth: a.Int("depth"), maxSteps: a.Int("max_steps"), exit: a.Int("expect_exit"),
+		shrink: a.Bool("shrink"),
 	}, nil
 }
 
@@ -120,8 +127,19 @@ func checkControlled(s Static) []error {
 	if s.Has("timeout") && s.Duration("timeout") <= 0 {
 		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
 	}
-	if s.Has("depth") && s.Has("scheduler") && s.String("scheduler") != native.PCT {
-		errs = append(errs, Paramf("depth", "applies to scheduler: pct only"))
+	return append(errs, checkDepth(s)...)
+}
+
+// checkDepth has the scheduler say whether it takes a depth: pct does,
+// random not.
+func checkDepth(s Static) []error {
+	var errs []error
+	if s.Has("depth") && s.Has("scheduler") {
+		if st, err := control.For(control.Options{Scheduler: s.String("scheduler")}); err == nil {
+			for _, e := range st.Check(nil, control.Options{Depth: 1}) {
+				errs = append(errs, Paramf(e.Option, "%s", e.Msg))
+			}
+		}
 	}
 	return errs
 }
@@ -144,27 +162,37 @@ func (s *controlledStep) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := env.Log.With("program", p.Name)
-	var out native.Outcome
 	if sched != nil {
-		out, err = p.Replay(ctx, *sched, s.maxSteps, ex)
-	} else {
-		opts := native.Options{
-			Scheduler: s.scheduler, Runs: s.runs, Depth: s.depth, Seed: uint64(env.Seed()), MaxSteps: s.maxSteps, Expect: ex,
-			OnRun: func(run int, f *native.Failure, steps int) {
-				verdict, failure := string(program.Pass), ""
-				if f != nil {
-					verdict, failure = string(f.Verdict), nativeFailure(f)
-				}
-				log.Info("run ended", "event", controlledRun.Name, "run", run, "verdict", verdict, "steps", steps, "failure", failure)
-			},
+		if err := p.CheckSchedule(*sched); err != nil {
+			return nil, fmt.Errorf("controlled %s: %w", p.Name, err)
 		}
-		if sh := programOptions(env).SearchShard; sh.Count > 1 {
-			opts.ShardIndex, opts.ShardCount = sh.Index, sh.Count
-		}
-		out, err = p.Search(ctx, opts)
 	}
-	res := controlledResultOf(out, p, hostOf(env).Rerun())
+	log := env.Log.With("program", p.Name)
+	opts := control.Options{
+		Scheduler: s.scheduler, Replay: sched, Runs: s.runs, Depth: s.depth, Seed: uint64(env.Seed()),
+		MaxSteps: s.maxSteps, Shrink: s.shrink,
+		OnRun: func(r engine.RunInfo) {
+			failure := ""
+			if r.Failure != nil {
+				failure = nativeFailure(r.Failure)
+			}
+			log.Info("run ended", "event", controlledRun.Name, "run", r.Run, "shown", r.Shown, "verdict", string(r.Verdict),
+				"steps", r.Steps, "switches", r.Switches, "failure", failure)
+		},
+	}
+	if sh := programOptions(env).SearchShard; sh.Count > 1 {
+		opts.Shard = control.Shard{Index: sh.Index, Count: sh.Count}
+	}
+	th := p.Threads(ctx, ex)
+	out, err := control.Run(ctx, control.ThreadsSystem(func() (engine.Threads, error) { return th, nil }), opts)
+	notes, exit := th.Shown()
+	if out.Note != "" {
+		notes = append([]string{out.Note}, notes...)
+	}
+	if n := p.PassNote(); out.OK && sched == nil && n != "" {
+		notes = append(notes, n)
+	}
+	res := controlledResultOf(out, notes, exit, p, hostOf(env).Rerun())
 	if !out.OK && out.Failure != nil {
 		log.Info("failure found", "event", controlledFound.Name, "verdict", res.Verdict, "run", res.Run,
 			"schedule", res.Schedule, "interleaving", res.Interleaving)
@@ -195,42 +223,28 @@ func (s *controlledStep) replayFor(p *native.Program, given []string) (*schedule
 	return nil, nil
 }
 
-func controlledResultOf(o native.Outcome, p *native.Program, rerun []string) controlledResult {
+func controlledResultOf(o engine.Outcome, notes []string, exit proc.Exit, p *native.Program, rerun []string) controlledResult {
 	r := controlledResult{
-		OK: o.OK, Verdict: string(o.Verdict), Run: o.Run, Runs: o.Runs, Complete: o.Complete,
-		Steps: o.Steps, Switches: o.Switches, Failures: o.Failures, Threads: o.Threads,
-		ExitCode: o.Exit.ExitCode, Signal: o.Exit.Signal, Stdout: o.Exit.Stdout, Stderr: o.Exit.Stderr,
-		Notes: o.Notes, PCTBound: o.PCTBound, Binary: p.Name + ":" + p.Hash, Runtime: o.Runtime,
-		Cycle: []string{},
+		OK: o.OK, Verdict: string(o.Verdict), Schedule: o.ScheduleText, Run: o.Run, Runs: o.Runs, Complete: o.Complete,
+		Steps: o.Steps, Switches: o.Switches, OriginalSwitches: o.OriginalSwitches, Failures: o.Failures,
+		ExitCode: exit.ExitCode, Signal: exit.Signal, Stdout: exit.Stdout, Stderr: exit.Stderr,
+		Notes: notes, PCTBound: o.PCTBound, Binary: p.Name + ":" + p.Hash, Runtime: o.Runtime,
+		Deadlock: o.Deadlock, Cycle: o.Cycle, Explanation: o.Explanation,
 	}
 	if r.Verdict == "" {
 		r.Verdict = string(program.Pass)
 	}
-	if r.Threads == nil {
-		r.Threads = []string{}
+	for _, t := range o.Threads {
+		r.Threads = append(r.Threads, t.Name)
 	}
-	if r.Notes == nil {
-		r.Notes = []string{}
-	}
-	if o.Schedule.Program != "" {
-		r.Schedule = o.Schedule.String()
-	}
-	if o.Rows != nil {
-		il := &program.Interleaving{Threads: o.Threads, Failure: o.Failure}
-		for _, row := range o.Rows {
-			il.Rows = append(il.Rows, program.Row{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
-		}
-		r.Interleaving = il.Format()
+	if o.Interleaving != nil {
+		r.Interleaving = o.Interleaving.Format()
 	}
 	if f := o.Failure; f != nil {
 		r.Failure = nativeFailure(f)
 		r.Replay = replayCommand(rerun, r.Schedule)
 		if d := f.Deadlock; d != nil {
-			r.Deadlock, r.Explanation = true, d.Text
 			r.Failure = strings.TrimPrefix(strings.SplitN(d.Text, "\n", 2)[0], "deadlock: ")
-			if d.Cycle != nil {
-				r.Cycle = d.Cycle
-			}
 		}
 	}
 	return r
@@ -253,10 +267,12 @@ var controlledRow = Row{Kind: WorkerRow, Key: []string{"program"}, Label: Text("
 var controlledShown = &Event{Name: "controlled_shown", Row: stepsRow, View: "view", Console: searchLine}
 
 // picture lays out the run o shows.
-func (s *controlledStep) picture(o native.Outcome, p *native.Program, r controlledResult, replayed bool, scenario string) *view.Run {
-	calls := make([]picture.Call, len(o.Rows))
-	for i, row := range o.Rows {
-		calls[i] = picture.Call{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed}
+func (s *controlledStep) picture(o engine.Outcome, p *native.Program, r controlledResult, replayed bool, scenario string) *view.Run {
+	var calls []picture.Call
+	if il := o.Interleaving; il != nil {
+		for _, row := range il.Rows {
+			calls = append(calls, picture.Call{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
+		}
 	}
 	// The debug information names a source as the compiler was given it:
 	// relative to the folder it ran in, the step's dir or the scenario's.
@@ -268,9 +284,9 @@ func (s *controlledStep) picture(o native.Outcome, p *native.Program, r controll
 		}
 		return nil
 	}
-	v := picture.OfCalls(o.Threads, calls, o.Failure, read)
+	v := picture.OfCalls(r.Threads, calls, o.Failure, read)
 	v.Program, v.Kind, v.Schedule, v.Replay = p.Name, engine.KindSearch, r.Schedule, r.Replay
-	v.Note = strings.Join(o.Notes, "; ")
+	v.Note = strings.Join(r.Notes, "; ")
 	if o.Failure == nil {
 		v.Verdict = r.Verdict
 	}

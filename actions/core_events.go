@@ -40,9 +40,11 @@ const (
 	evThreadStart     = "thread_start"
 	evMessageSent     = "message_sent"
 	evMessageReceived = "message_received"
-	evLog             = "log"
-	evAssertFailed    = "assert_failed"
-	evDeadlock        = "deadlock_detected"
+	// A receiver's read-ahead of a channel could not be handed on.
+	evReceiveStateLost = "receive_state_lost"
+	evLog              = "log"
+	evAssertFailed     = "assert_failed"
+	evDeadlock         = "deadlock_detected"
 )
 
 // coreEvents are the events that do not belong to one action: the host
@@ -94,6 +96,12 @@ var coreEvents = []*Event{
 		Mark:    &Mark{Label: messageLabel("received", "receiver"), Color: inColor, Legend: "message received"},
 		Console: FieldLine,
 		Count:   &Count{Noun: "messages received", Field: "count"},
+	},
+	{
+		Name:    evReceiveStateLost,
+		Row:     channelRow,
+		Mark:    &Mark{Label: Text("lost what {process} had read: {error}"), Failed: Always},
+		Console: FieldLine,
 	},
 	{
 		Name: evLog,

@@ -3,9 +3,6 @@ package actions_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestDiningScenario runs the deadlock lab's shape through the runner: the
@@ -65,7 +62,7 @@ func TestDiningLoadErrors(t *testing.T) {
 		"dining: {order: randomly}": "order",
 		"dining: {meals: 0}":        "meals",
 	} {
-		_, err := lang.Parse("d.yaml", []byte("name: d\nsteps:\n  - "+src+"\n"), lang.LoadOptions{Registry: actions.Registry()})
+		err := loadError("d.yaml", "name: d\nsteps:\n  - "+src+"\n")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
@@ -43,41 +44,79 @@ func (l *eventLog) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// runWith changes how the harness loads or runs a scenario.
+type runWith func(*runConfig)
+
+// runConfig is how a scenario is loaded and run: against pmrun's actions,
+// with seed 42, the program steps given nothing from a command line.
+type runConfig struct {
+	reg      *contract.Registry
+	seed     uint64
+	programs *actions.ProgramOptions
+}
+
+// withRegistry loads the scenario against reg.
+func withRegistry(reg *contract.Registry) runWith { return func(c *runConfig) { c.reg = reg } }
+
+// withSeed runs the scenario with seed.
+func withSeed(seed uint64) runWith { return func(c *runConfig) { c.seed = seed } }
+
+// withPrograms gives the program steps what a command line would (a
+// terminal for scheduler: manual).
+func withPrograms(o *actions.ProgramOptions) runWith {
+	return func(c *runConfig) { c.programs = o }
+}
+
 // runScenario loads src and runs it with t's context.
-func runScenario(t *testing.T, src string) scenarioRun {
+func runScenario(t *testing.T, src string, with ...runWith) scenarioRun {
 	t.Helper()
-	return runScenarioCtx(t, t.Context(), src)
+	return runScenarioCtx(t, t.Context(), src, with...)
 }
 
 // runScenarioCtx loads src and runs it with ctx.
-func runScenarioCtx(t *testing.T, ctx context.Context, src string) scenarioRun {
+func runScenarioCtx(t *testing.T, ctx context.Context, src string, with ...runWith) scenarioRun {
 	t.Helper()
 	name := strings.ReplaceAll(t.Name(), "/", "_") + ".yaml"
-	return runParsed(t, ctx, name, []byte(src))
+	return runNamed(t, ctx, name, []byte(src), with...)
 }
 
 // runTestdata loads testdata/name and runs it with t's context.
-func runTestdata(t *testing.T, name string) scenarioRun {
+func runTestdata(t *testing.T, name string, with ...runWith) scenarioRun {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runParsed(t, t.Context(), name, src)
+	return runNamed(t, t.Context(), name, src, with...)
 }
 
-func runParsed(t *testing.T, ctx context.Context, name string, src []byte) scenarioRun {
+// runNamed loads src as the file name and runs it with ctx; an event
+// logged but not declared fails the test.
+func runNamed(t *testing.T, ctx context.Context, name string, src []byte, with ...runWith) scenarioRun {
 	t.Helper()
-	sc, err := lang.Parse(name, src, lang.LoadOptions{Registry: actions.Registry()})
+	c := runConfig{reg: actions.Registry(), seed: 42}
+	for _, w := range with {
+		w(&c)
+	}
+	sc, err := lang.Parse(name, src, lang.LoadOptions{Registry: c.reg})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
 	log := &eventLog{}
-	seed := uint64(42)
 	events := runner.NewEventLog(log, hclog.Info)
-	events.CheckDeclared(actions.Registry(), func(name string) { t.Errorf("event %q is logged but not declared", name) })
-	o := runner.Run(ctx, sc, runner.Options{RunID: "test", Log: events, Seed: &seed, Grace: time.Second})
-	return scenarioRun{Outcome: o, log: log}
+	events.CheckDeclared(c.reg, func(name string) { t.Errorf("event %q is logged but not declared", name) })
+	opt := runner.Options{RunID: "test", Log: events, Seed: &c.seed, Grace: time.Second}
+	if c.programs != nil {
+		opt.SectionOptions = map[string]any{actions.ProgramsKey: c.programs}
+	}
+	return scenarioRun{Outcome: runner.Run(ctx, sc, opt), log: log}
+}
+
+// loadError is the error of loading src as the file name: nil when it
+// loads.
+func loadError(name, src string) error {
+	_, err := lang.Parse(name, []byte(src), lang.LoadOptions{Registry: actions.Registry()})
+	return err
 }
 
 // mustPass fails the test unless the scenario passed.

@@ -68,6 +68,7 @@ type Host struct {
 	agents   map[string]*agentProc
 	threads  threadTable
 	channels map[string]*channel.Channel
+	turns    map[string]*receiveTurn // each channel's, made at its first receive
 }
 
 // NewHost returns an empty Host for one scenario run.

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -54,6 +53,56 @@ steps:
   - id: r
     receive: {channel: big, count: 200, verify: true, timeout: 1m}
   - assert: steps.r.verified && steps.r.count == 200 && steps.r.bytes == 200 * 65536
+`, lang.StatusPassed, "", nil},
+		// A channel received from by more than one place: no receiver
+		// holds back or breaks another's messages (issue 27, item 5).
+		{"receivers take turns", `
+name: turns
+steps:
+  - spawn: {name: a, agent: true}
+  - send: {message: one}
+  - send: {message: two}
+  - send: {message: three}
+  - id: r1
+    receive: {to: a}
+  - id: r2
+    receive: {}
+  - id: r3
+    receive: {to: a}
+  - assert: steps.r1.message == "one" && steps.r2.message == "two" && steps.r3.message == "three"
+  - assert: steps.r1.verified && steps.r2.verified && steps.r3.verified
+`, lang.StatusPassed, "", nil},
+		{"two agents share a hundred messages", `
+name: share
+steps:
+  - spawn: {name: a, agent: true}
+  - spawn: {name: b, agent: true}
+  - send: {count: 100, size: 100}
+  - id: ra
+    receive: {to: a, count: 50, timeout: 10s}
+  - id: rb
+    receive: {to: b, count: 50, timeout: 10s}
+  - id: rest
+    receive: {}
+  - assert: steps.ra.count == 50 && steps.rb.count == 50 && steps.rest.count == 0
+  - assert: steps.ra.verified && steps.rb.verified
+`, lang.StatusPassed, "", nil},
+		{"receivers at the same time share the messages", `
+name: concurrent
+timeout: 1m
+channels: {jobs: {}}
+steps:
+  - spawn: {name: a, agent: true}
+  - spawn: {name: b, agent: true}
+  - {id: ra, receive: {channel: jobs, to: a, count: 60, timeout: 20s}, background: true}
+  - {id: rb, receive: {channel: jobs, to: b, count: 60, timeout: 20s}, background: true}
+  - {id: rr, receive: {channel: jobs, count: 60, timeout: 20s}, background: true}
+  - send: {channel: jobs, count: 180, size: 5000}
+  - wait: {step: ra}
+  - wait: {step: rb}
+  - wait: {step: rr}
+  - assert: steps.ra.count == 60 && steps.rb.count == 60 && steps.rr.count == 60
+  - assert: steps.ra.verified && steps.rb.verified && steps.rr.verified
 `, lang.StatusPassed, "", nil},
 		{"timeout gives what came", `
 name: partial
@@ -138,7 +187,7 @@ steps:
 // TestIPCLoadErrors: channel names are checked when the file is loaded.
 func TestIPCLoadErrors(t *testing.T) {
 	t.Parallel()
-	_, err := lang.Parse("c.yaml", []byte(`
+	err := loadError("c.yaml", `
 name: c
 channels: {jobs: {}}
 steps:
@@ -147,7 +196,7 @@ steps:
   - send: {channel: jobs}
   - send: {channel: jobs, message: a, size: 4}
   - receive: {to: ghost}
-`), lang.LoadOptions{Registry: actions.Registry()})
+`)
 	want := []string{
 		`c.yaml:5:21: send: channel: no channel named "jbos", did you mean "jobs"?`,
 		`c.yaml:6:24: receive: channel: no channel named "nope"`,

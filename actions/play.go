@@ -20,6 +20,9 @@ type PlayOptions struct {
 	// 0, seeds the page's searches and quizzes.
 	Rerun []string
 	Seed  uint64
+	// Open, if set, is a schedule or replay command to open at the
+	// start: the game is of its program, not name's.
+	Open string
 	// Idle ends the game when its page has been closed that long (0: 30 s);
 	// Limit, if not 0, after that long in any case, with a warning on the
 	// page in the last minute.
@@ -44,7 +47,7 @@ func PlayPage(ctx context.Context, section any, name string, o PlayOptions) erro
 		return err
 	}
 	return play.Serve(ctx, play.Options{
-		Set: set, File: o.File, Source: o.Source, Program: name, Rerun: o.Rerun, Seed: o.Seed,
+		Set: set, File: o.File, Source: o.Source, Program: name, Rerun: o.Rerun, Seed: o.Seed, Open: o.Open,
 		Idle: o.Idle, Limit: o.Limit, Ready: o.Ready, Say: o.Say,
 	})
 }

@@ -12,9 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner/lang"
 )
 
 var pcModes = []string{"threads", "processes"}
@@ -218,7 +215,7 @@ func TestProdconsLoadErrors(t *testing.T) {
 		t.Run(tt.params, func(t *testing.T) {
 			t.Parallel()
 			src := "name: bad\nsteps:\n  - prodcons: {" + tt.params + "}\n"
-			_, err := lang.Parse("bad.yaml", []byte(src), lang.LoadOptions{Registry: actions.Registry()})
+			err := loadError("bad.yaml", src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("load error %v, want one containing %q", err, tt.want)
 			}

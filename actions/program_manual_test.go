@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -37,21 +33,11 @@ steps:
 // schedule), and with trace on the final run's steps are the events.
 func TestProgramManual(t *testing.T) {
 	t.Parallel()
-	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{Registry: actions.Registry()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var screen bytes.Buffer
 	keys := "a b\na b u b\nab\na\nb\n" // the second line: a, b, then B's step undone and taken again
-	log := &eventLog{}
-	seed := uint64(42)
-	o := runner.Run(t.Context(), sc, runner.Options{
-		RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second,
-		SectionOptions: map[string]any{actions.ProgramsKey: &actions.ProgramOptions{
-			Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
-		}},
-	})
-	r := scenarioRun{Outcome: o, log: log}
+	r := runNamed(t, t.Context(), "manual.yaml", []byte(manualLock), withPrograms(&actions.ProgramOptions{
+		Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+	}))
 	mustPass(t, r)
 	res := r.step(t, "play").Result
 	if res["ok"] != false || res["verdict"] != "mutual_exclusion" || res["complete"] != true || !strings.HasSuffix(res["schedule"].(string), ":ababab") {
@@ -85,20 +71,12 @@ func TestProgramManualNeedsTerminal(t *testing.T) {
 // saying so, as a search that stops early does.
 func TestProgramManualStopped(t *testing.T) {
 	t.Parallel()
-	sc, err := lang.Parse("manual.yaml", []byte(manualLock), lang.LoadOptions{Registry: actions.Registry()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, keys := range []string{"", "a\nq\n"} {
 		var screen bytes.Buffer
-		log := &eventLog{}
-		o := runner.Run(t.Context(), sc, runner.Options{
-			RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Grace: time.Second,
-			SectionOptions: map[string]any{actions.ProgramsKey: &actions.ProgramOptions{
-				Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
-			}},
-		})
-		r := scenarioRun{Outcome: o, log: log}
+		r := runNamed(t, t.Context(), "manual.yaml", []byte(manualLock), withPrograms(&actions.ProgramOptions{
+			Terminal: actions.NewTerminal(strings.NewReader(keys), &screen, true),
+		}))
+		o := r.Outcome
 		res := r.step(t, "play").Result
 		if res["ok"] != false || res["verdict"] != "incomplete" || res["complete"] != false {
 			t.Errorf("keys %q: result %v: want ok false, verdict incomplete", keys, res)

@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/actions/contract"
@@ -15,8 +12,6 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
-	"github.com/pmrun/pmrun/runner"
-	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // lowestFirst is a scheduler of this test's own: the lowest thread that
@@ -139,7 +134,7 @@ func TestProgramWithARegisteredScheduler(t *testing.T) {
 		}
 		reg.Register(s)
 	}
-	sc, err := lang.Parse("lowest.yaml", []byte(`name: lowest
+	r := runNamed(t, t.Context(), "lowest.yaml", []byte(`name: lowest
 programs:
   opposite:
     mutexes: [m1, m2]
@@ -154,14 +149,7 @@ steps:
   - id: again
     program: {run: opposite, replay: "${{ steps.lowest.schedule }}"}
   - assert: steps.again.verdict == "deadlock" && steps.again.explanation == steps.lowest.explanation
-`), lang.LoadOptions{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &eventLog{}
-	seed := uint64(1)
-	o := runner.Run(t.Context(), sc, runner.Options{RunID: "test", Log: runner.NewEventLog(log, hclog.Info), Seed: &seed, Grace: time.Second})
-	r := scenarioRun{Outcome: o, log: log}
+`), withRegistry(reg), withSeed(1))
 	mustPass(t, r)
 	res := r.step(t, "lowest").Result
 	if !strings.HasSuffix(res["schedule"].(string), ":a2b2ab") || res["threads"] == nil {

@@ -142,7 +142,7 @@ func TestProgramLoadErrors(t *testing.T) {
 		"program: {run: p, scheduler: pct, work: 1ms}": "work: applies to scheduler: os only",
 		"program: {run: p, replay: x}":                 `replay: schedule "x": not a pmrun schedule`,
 	} {
-		_, err := lang.Parse("p.yaml", []byte(head+src+"\n"), lang.LoadOptions{Registry: actions.Registry()})
+		err := loadError("p.yaml", head+src+"\n")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to say %q", src, err, want)
 		}

@@ -3,9 +3,6 @@ package actions_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/pmrun/pmrun/actions"
-	"github.com/pmrun/pmrun/runner/lang"
 )
 
 // TestReadersWritersScenario runs the action through the runner: results,
@@ -40,7 +37,7 @@ func TestReadersWritersScenario(t *testing.T) {
 		"readers_writers: {readers: 0, writers: 0}": "nobody to run",
 		"readers_writers: {policy: lottery}":        "policy",
 	} {
-		if _, err := lang.Parse("rw.yaml", []byte("name: rw\nsteps:\n  - "+src+"\n"), lang.LoadOptions{Registry: actions.Registry()}); err == nil || !strings.Contains(err.Error(), want) {
+		if err := loadError("rw.yaml", "name: rw\nsteps:\n  - "+src+"\n"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", src, err, want)
 		}
 	}

@@ -45,11 +45,7 @@ type receiveStep struct {
 }
 
 func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
-	var reply place.ReceiveReply
-	p, err := hostOf(env).place(r.to)
-	if err == nil {
-		reply, err = p.Receive(ctx, r.args)
-	}
+	reply, err := hostOf(env).receive(ctx, env, r.to, r.args)
 	messages := make([]any, len(reply.Messages))
 	first := ""
 	for i, m := range reply.Messages {

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pmrun/pmrun/actions"
 	"github.com/pmrun/pmrun/actions/internal/place"
-	"github.com/pmrun/pmrun/runner"
 	"github.com/pmrun/pmrun/runner/lang"
 )
 
@@ -105,18 +103,15 @@ func TestThreadsInRunner(t *testing.T) {
 func TestThreadNameInKernel(t *testing.T) {
 	t.Parallel()
 	names := []string{"kernel-name-1", "ünïcode-and-then-some"}
-	sc, err := lang.Parse("kernel.yaml", []byte(`
+	src := `
 name: kernel
 steps:
   - id: a
-    thread: {name: `+names[0]+`}
+    thread: {name: ` + names[0] + `}
   - id: b
-    thread: {name: "`+names[1]+`"}
+    thread: {name: "` + names[1] + `"}
   - sleep: 1m
-`), lang.LoadOptions{Registry: actions.Registry()})
-	if err != nil {
-		t.Fatal(err)
-	}
+`
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	seen := map[string]int{} // comm -> tid
@@ -137,7 +132,7 @@ steps:
 			}
 		}
 	}()
-	o := runner.Run(ctx, sc, runner.Options{RunID: "test"})
+	o := runScenarioCtx(t, ctx, src)
 	<-done
 	for i, name := range names {
 		c := string([]byte(name)[:min(15, len(name))])
@@ -217,7 +212,7 @@ steps:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := lang.Parse("x.yaml", []byte(tt.src), lang.LoadOptions{Registry: actions.Registry()})
+			err := loadError("x.yaml", tt.src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("load error %v, want one containing %q", err, tt.want)
 			}

@@ -57,12 +57,21 @@ func (e *Env) EventLevel(level hclog.Level, event, msg string, kv ...any) {
 		return
 	}
 	args := make([]any, 0, len(kv)+8)
-	args = append(args, "event", event, "step", e.Step, "action", e.Action)
-	if e.StepID != "" {
-		args = append(args, "step_id", e.StepID)
-	}
+	args = AppendStepFields(append(args, "event", event), e.Step, e.Action, e.StepID)
 	args = append(args, kv...)
 	e.Log.Log(level, msg, args...)
+}
+
+// AppendStepFields appends to fields the key/value pairs that every event
+// of a step carries: its index (step), its action and its id (step_id),
+// if it has one. The runner's events of the step, the action's and an
+// agent's for the step carry them alike.
+func AppendStepFields(fields []any, index int, action, id string) []any {
+	fields = append(fields, "step", index, "action", action)
+	if id != "" {
+		fields = append(fields, "step_id", id)
+	}
+	return fields
 }
 
 // Rand returns a random source derived from the run's seed and the step, so

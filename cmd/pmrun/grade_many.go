@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,6 +163,9 @@ func labTimeout(lab string, gf *gradeFlags) time.Duration {
 	return sc.Timeout
 }
 
+// gradeFiles are what a submission's pmrun writes in its run folder.
+var gradeFiles = []string{"grade.json", "results.json", "junit.xml", "pmrun.log", "output.txt"}
+
 // gradeChild grades one submission with a pmrun of its own, in its run
 // folder: what it prints goes to output.txt, its grade to grade.json. A
 // pmrun that does not finish within limit is killed with everything it
@@ -179,6 +183,13 @@ func gradeChild(ctx context.Context, gf *gradeFlags, lab, labAbs string, s submi
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("its run folder could not be made", err.Error())
+	}
+	// A grade of an earlier batch in the folder must not pass for this
+	// one's when this pmrun writes none.
+	for _, name := range gradeFiles {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail("its run folder could not be emptied", err.Error())
+		}
 	}
 	subAbs, err := filepath.Abs(s.path)
 	if err != nil {

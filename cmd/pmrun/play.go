@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"slices"
@@ -21,14 +22,9 @@ import (
 
 func init() {
 	register(func(c *cli) *cobra.Command {
-		var (
-			vars    stringList
-			open    bool
-			timeout time.Duration
-			seed    uint64
-		)
+		var f playFlags
 		cmd := &cobra.Command{
-			Use:   "play [--open] [--var NAME=VALUE] [--seed N] FILE [PROGRAM]",
+			Use:   "play [--open] [--var NAME=VALUE] [--seed N] [--replay SCHEDULE] FILE [PROGRAM]",
 			Short: "be the scheduler of a program, in a browser",
 			Long: `Serves the manual scheduler of a program of FILE's programs: section as a
 page in a browser: the threads side by side with their code, each one's next
@@ -39,7 +35,9 @@ find a failure, or take a quiz. You win by breaking the program: the page then
 shows the run as a table and the command that replays it.
 
 PROGRAM defaults to the program the file's first program step runs (a lab's
-broken attempt), else its first program. The page is served on 127.0.0.1
+broken attempt), else its first program. --replay SCHEDULE opens a schedule
+at the start, ready to step through: a replay line pmrun run prints works
+with run changed to play. The page is served on 127.0.0.1
 only, at an address with a random token, printed when it is ready (--open
 opens it in a browser). The game ends with Ctrl-C, or when the page has been
 closed for 30 seconds; it has no time limit unless --timeout gives one.`,
@@ -55,24 +53,37 @@ closed for 30 seconds; it has no time limit unless --timeout gives one.`,
 				if len(args) > 1 {
 					name = args[1]
 				}
-				return c.play(args[0], name, vars, open, timeout, seed)
+				return c.play(args[0], name, f)
 			},
 		}
-		cmd.Flags().Var(&vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
-		cmd.Flags().BoolVar(&open, "open", false, "open the page in a browser (xdg-open, or $BROWSER)")
-		cmd.Flags().Uint64Var(&seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: drawn at random)")
-		cmd.Flags().DurationVar(&timeout, "timeout", 0, "end the game after this long, with a warning on the page in its last minute (`DURATION`; 0: no limit)")
+		cmd.Flags().Var(&f.vars, "var", "set a scenario var: `NAME=VALUE`, as for run; repeatable")
+		cmd.Flags().BoolVar(&f.open, "open", false, "open the page in a browser (xdg-open, or $BROWSER)")
+		cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed the page's searches and quizzes, and give the replay command this --seed (`N`; 0: the file's seed, else drawn at random)")
+		cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "end the game after this long, with a warning on the page in its last minute (`DURATION`; 0: no limit)")
+		cmd.Flags().StringVar(&f.replay, "replay", "", "open this schedule at the start, to step through (`SCHEDULE`: pmrun1:PROGRAM:HASH:STEPS, as pmrun run's --replay)")
 		completeFlags(cmd, map[string]cobra.CompletionFunc{"var": completeVars})
 		return cmd
 	})
 }
 
-func (c *cli) play(path, name string, vars stringList, open bool, timeout time.Duration, seed uint64) error {
-	if timeout < 0 {
-		return usageErrorf("--timeout %v: want a duration of 0 or more", timeout)
+// playFlags are pmrun play's flags.
+type playFlags struct {
+	vars    stringList
+	open    bool
+	timeout time.Duration
+	seed    uint64
+	replay  string
+}
+
+func (c *cli) play(path, name string, f playFlags) error {
+	if f.timeout < 0 {
+		return usageErrorf("--timeout %v: want a duration of 0 or more", f.timeout)
+	}
+	if f.replay != "" && name != "" {
+		return usageErrorf("play: give PROGRAM or --replay, not both: the schedule names its program")
 	}
 	opt := lang.LoadOptions{Registry: actions.Registry(), Vars: map[string]string{}}
-	for _, v := range vars {
+	for _, v := range f.vars {
 		n, value, err := lang.ParseVar(v)
 		if err != nil {
 			return usageErrorf("%v", err)
@@ -105,6 +116,13 @@ func (c *cli) play(path, name string, vars stringList, open bool, timeout time.D
 	for _, p := range list {
 		names = append(names, p.Name)
 	}
+	if f.replay != "" {
+		prog, err := actions.ScheduleProgram(f.replay)
+		if err != nil {
+			return usageErrorf("play: --replay: %v", err)
+		}
+		name = prog // checked below
+	}
 	switch {
 	case name == "":
 		name = firstProgramRun(sc, names)
@@ -115,20 +133,30 @@ func (c *cli) play(path, name string, vars stringList, open bool, timeout time.D
 		}
 		return usageErrorf("play: %s has no program %q%s Its programs: %s", path, name, hint, strings.Join(names, ", "))
 	}
-	// The replay command is pmrun run's: the file, the --var values that
-	// changed its vars, and the seed when one was given.
+	// The replay command is the one pmrun run prints: the file, the --var
+	// values that changed its vars, and the seed, unless the file fixes it
+	// and no --seed was given. The seed is drawn as run draws it.
+	seed := f.seed
+	given := seed != 0
+	switch {
+	case given:
+	case sc.Seed != nil:
+		seed = *sc.Seed
+	default:
+		seed = rand.Uint64() >> 1
+	}
 	rerun := []string{path}
 	for _, v := range sc.VarArgs {
 		rerun = append(rerun, "--var", v)
 	}
-	if seed != 0 {
+	if given || sc.Seed == nil {
 		rerun = append(rerun, "--seed", strconv.FormatUint(seed, 10))
 	}
 	err = actions.PlayPage(ctx, section, name, actions.PlayOptions{
-		File: path, Source: source, Limit: timeout, Rerun: rerun, Seed: seed,
+		File: path, Source: source, Limit: f.timeout, Rerun: rerun, Seed: seed, Open: f.replay,
 		Ready: func(url string) {
 			fmt.Fprintf(c.stdout, "pmrun play: program %s of %s\n  %s\nOpen it in a browser; Ctrl-C ends the game.\n", name, path, url)
-			if open {
+			if f.open {
 				c.openBrowser(url)
 			}
 		},

@@ -172,7 +172,8 @@ func TestPlayInBrowser(t *testing.T) {
 
 // TestPlayEveryBookLab: pmrun play starts every lab of the book with its
 // broken attempt; the page's search finds its failure and opens its
-// schedule, which steps forward to a win with the replay command.
+// schedule, which steps forward to a win with the replay command, back a
+// step and forward again; that command, run, finds the same failure.
 func TestPlayEveryBookLab(t *testing.T) {
 	labs, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "labs", "book", "*.yaml"))
 	if err != nil || len(labs) < 19 {
@@ -197,10 +198,28 @@ func TestPlayEveryBookLab(t *testing.T) {
 				}
 				p.call(t, "forward", "{}", &st)
 			}
-			if !st.Won || st.Run.Replay != "pmrun run "+lab+" --replay "+st.Schedule {
-				t.Errorf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+			replay := regexp.MustCompile(`^pmrun run ` + regexp.QuoteMeta(lab) + ` --seed [0-9]+ --replay ` + regexp.QuoteMeta(st.Schedule) + `$`)
+			if !st.Won || !replay.MatchString(st.Run.Replay) {
+				t.Fatalf("after its schedule: won %v, verdict %s, replay %q (%s)", st.Won, st.Run.Verdict, st.Run.Replay, st.Message)
+			}
+			// Back one step and forward again.
+			won := st.Schedule
+			p.call(t, "undo", "{}", &st)
+			if st.Over || len(st.Run.Steps) != len(st.Plan.Steps)-1 {
+				t.Errorf("a step back from the win: over %v, %d steps", st.Over, len(st.Run.Steps))
+			}
+			p.call(t, "forward", "{}", &st)
+			if !st.Won || st.Schedule != won {
+				t.Errorf("forward again: won %v, schedule %s, want %s", st.Won, st.Schedule, won)
 			}
 			p.stop(t)
+
+			// The page's replay command, run, finds the same failure.
+			args := strings.Fields(strings.TrimPrefix(st.Run.Replay, "pmrun run "))
+			out, _ := exec.Command(pmrunBinary(t), append([]string{"run", "--no-log"}, args...)...).CombinedOutput()
+			if want := "found " + st.Run.Verdict + " in the replay"; !strings.Contains(string(out), want) {
+				t.Errorf("%s: its output does not say %q:\n%s", st.Run.Replay, want, out)
+			}
 		})
 	}
 }
@@ -220,6 +239,75 @@ func brokenOf(t *testing.T, lab string) string {
 	}
 	s, _ := doc.Vars["broken"].(string)
 	return s
+}
+
+// TestPlayReplayLine: the replay line pmrun run prints, with run changed
+// to play, opens the page on that schedule; stepped through, the page
+// wins with the very same line.
+func TestPlayReplayLine(t *testing.T) {
+	t.Parallel()
+	lab := filepath.Join("..", "..", "scenarios", "labs", "book", "mutex.yaml")
+	out, err := exec.Command(pmrunBinary(t), "run", "--no-log", lab).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmrun run: %v\n%s", err, out)
+	}
+	m := replayLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pmrun run printed no replay line:\n%s", out)
+	}
+	line := string(m[1])
+	p := startPlay(t, strings.Fields(strings.TrimPrefix(line, "pmrun run "))...)
+	var st gameState
+	p.call(t, "state", "", &st)
+	if st.Plan == nil || len(st.Plan.Steps) == 0 || len(st.Run.Steps) != 0 {
+		t.Fatalf("%s opened no schedule: %+v", line, st)
+	}
+	for range st.Plan.Steps {
+		p.call(t, "forward", "{}", &st)
+	}
+	if !st.Won || st.Run.Replay != line {
+		t.Errorf("after the schedule: won %v, replay\n%s\nwant\n%s", st.Won, st.Run.Replay, line)
+	}
+	p.stop(t)
+}
+
+// seeded is a scenario that fixes its seed, with a program one step
+// breaks.
+const seeded = `name: seeded
+seed: 5
+programs:
+  once:
+    vars: {x: 0}
+    threads:
+      A: [set: x = 1]
+    expect: x == 2
+steps:
+  - program: {run: once}
+`
+
+// TestPlaySeed: the page's replay command holds the seed as pmrun run's
+// does: the one given, or none when the file sets it.
+func TestPlaySeed(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "seeded.yaml")
+	if err := os.WriteFile(file, []byte(seeded), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{file}, "pmrun run " + file + " --replay pmrun1:once:"},
+		{[]string{"--seed", "9", file}, "pmrun run " + file + " --seed 9 --replay pmrun1:once:"},
+	} {
+		p := startPlay(t, tc.args...)
+		var st gameState
+		p.call(t, "step", `{"thread": 0}`, &st)
+		if !st.Won || !strings.HasPrefix(st.Run.Replay, tc.want) {
+			t.Errorf("pmrun play %v: won %v, replay %q; want it to start %q", tc.args, st.Won, st.Run.Replay, tc.want)
+		}
+		p.stop(t)
+	}
 }
 
 // TestPlayOpen: --open gives the page's address to $BROWSER.

@@ -35,12 +35,12 @@ func checkReplays(schedules []string, scenarios []*lang.Scenario) error {
 	return nil
 }
 
-// runsBinaries says whether a scenario has controlled steps: a schedule
-// there names a binary, which a step's cmd gives only when it runs (a
-// program compiled into run.tmp).
+// runsBinaries says whether a scenario has controlled or scripts steps: a
+// schedule there names a binary, which a step's cmd gives only when it
+// runs (a program compiled into run.tmp), or a scripts step's name.
 func runsBinaries(sc *lang.Scenario) bool {
 	for _, st := range append(slices.Clip(sc.Steps), sc.Finally...) {
-		if st.Action == "controlled" {
+		if st.Action == "controlled" || st.Action == "scripts" {
 			return true
 		}
 	}

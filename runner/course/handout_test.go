@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +85,16 @@ func TestHandoutGrades(t *testing.T) {
 	if !strings.Contains(h.VariantText(), "Student zoe, your variant: rounds = ") || len(h.Tries) != 1 {
 		t.Errorf("variant %q, tries %v", h.VariantText(), h.Tries)
 	}
+	// The broken attempt shown, and the one the manual game plays, are
+	// the variant's.
+	variant := map[string]string{}
+	for _, s := range h.Variant {
+		variant[s.Var] = fmt.Sprint(s.Value)
+	}
+	manual := fmt.Sprintf("pmrun run --var scheduler=manual --var rounds=%s --var broken=%s %s", variant["rounds"], variant["broken"], h.LabFile)
+	if h.Broken == nil || h.Broken.Name != variant["broken"] || !slices.Contains(h.Commands(), [2]string{manual, "be the scheduler of the broken attempt: break it"}) {
+		t.Errorf("variant %v: broken attempt %+v, commands %q", variant, h.Broken, h.Commands())
+	}
 	write := func(name, text string) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -106,7 +118,7 @@ func TestHandoutGrades(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Score != tc.score || res.Max != 5 || len(res.Errors) > 0 || res.VariantText() != "rounds="+strings.TrimSuffix(strings.TrimPrefix(h.VariantText(), "Student zoe, your variant: rounds = "), ".") {
+		if res.Score != tc.score || res.Max != 5 || len(res.Errors) > 0 || !slices.Equal(res.Variant, h.Variant) {
 			t.Errorf("%s in %s: %s (variant %s)\n%s", filepath.Base(tc.file), filepath.Base(tc.lab), res.Summary(), h.VariantText(), solved)
 		}
 	}
@@ -187,5 +199,56 @@ func TestHandoutBookLabs(t *testing.T) {
 				t.Errorf("the key does not load into the student's lab: %v", err)
 			}
 		})
+	}
+}
+
+// TestBookLabVariants: each variant of a book lab that has them is handed
+// out and graded: the lab's solution earns every point in it, and the
+// grade names the variant the handout gave.
+func TestBookLabVariants(t *testing.T) {
+	t.Parallel()
+	labs, err := filepath.Glob("../../scenarios/labs/book/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	varied := 0
+	for _, lab := range labs {
+		h, err := course.MakeHandout(lab, course.HandoutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Variant) == 0 {
+			continue
+		}
+		varied++
+		key := filepath.Join(t.TempDir(), "key.yaml")
+		if err := os.WriteFile(key, []byte(h.Key), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for i := range 40 {
+			id := fmt.Sprintf("student%d", i)
+			h, err := course.MakeHandout(lab, course.HandoutOptions{Student: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[fmt.Sprint(h.Variant)] {
+				continue
+			}
+			seen[fmt.Sprint(h.Variant)] = true
+			res, err := course.Grade(t.Context(), lab, key, course.Options{Student: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Score != res.Max || res.Max == 0 || !slices.Equal(res.Variant, h.Variant) {
+				t.Errorf("%s, %s: %s; the handout's %s", filepath.Base(lab), id, res.Summary(), h.VariantText())
+			}
+		}
+		if len(seen) < 2 {
+			t.Errorf("%s: 40 students got one variant, %v", filepath.Base(lab), seen)
+		}
+	}
+	if varied == 0 {
+		t.Error("no book lab has variants")
 	}
 }

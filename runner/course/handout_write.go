@@ -97,9 +97,22 @@ func (h *Handout) them() string { return plural(len(h.Programs), "it", "them") }
 func (h *Handout) Commands() [][2]string {
 	out := [][2]string{{h.GradeCommand(), "each check: passed, or what broke, the interleaving and the line that replays it"}}
 	if h.Manual && h.Broken != nil {
-		out = append(out, [2]string{"pmrun run --var scheduler=manual " + h.LabFile, "be the scheduler of the broken attempt: break it"})
+		out = append(out, [2]string{h.ManualCommand(), "be the scheduler of the broken attempt: break it"})
 	}
 	return out
+}
+
+// ManualCommand plays the broken attempt of the student's variant by
+// hand: pmrun run knows no student, so the variant's values are given as
+// --var.
+func (h *Handout) ManualCommand() string {
+	cmd := "pmrun run --var scheduler=manual"
+	if h.Student != "" {
+		for _, s := range h.Variant {
+			cmd += " --var " + shellQuote(fmt.Sprintf("%s=%v", s.Var, s.Value))
+		}
+	}
+	return cmd + " " + h.LabFile
 }
 
 // TryCommand is a thing to try as a command on the student's files.

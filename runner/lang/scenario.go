@@ -153,10 +153,7 @@ func (s *Step) LogFields() []any {
 }
 
 func (s *Step) makeLogFields() []any {
-	if s.ID == "" {
-		return []any{"step", s.Index, "action", s.Action}
-	}
-	return []any{"step", s.Index, "action", s.Action, "step_id", s.ID}
+	return contract.AppendStepFields(make([]any, 0, 6), s.Index, s.Action, s.ID)
 }
 
 // StepAt returns the step with index i, counting the finally steps after

@@ -226,7 +226,9 @@
     });
     if (run.verdict !== "pass" && run.verdict !== "incomplete" && run.rule) {
       var fr = el("tr", "pv-rule-row");
-      fr.appendChild(el("td", "pv-n", "✗"));
+      var x = el("td", "pv-n", quiz ? "?" : "✗");
+      if (quiz) x.dataset.hidden = "✗";
+      fr.appendChild(x);
       var td = el("td", "pv-rule", quiz ? "? (how the run ends is shown when you check)" : run.rule);
       if (quiz) td.dataset.hidden = run.rule;
       td.colSpan = run.threads.length + run.shared.length;

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -53,7 +51,7 @@ func TestBenchHelper(t *testing.T) {
 // baseline's does.
 func benchSwitchRow(t *testing.T, n int) map[string]any {
 	src := fmt.Sprintf("turns:\n  threads:\n    A: [{repeat: %d, do: [yield]}]\n    B: [{repeat: %d, do: [yield]}]\n", (n+2)/2, (n+1)/2)
-	p := loadOne(t, src, "turns")
+	p := programtest.One(t, src, "turns")
 	steps := make([]int, n+1)
 	for i := range steps {
 		steps[i] = i % 2
@@ -69,7 +67,7 @@ func benchSwitchRow(t *testing.T, n int) map[string]any {
 // benchExhaustiveRow searches the reference program exhaustively: three
 // workers through Downey's reusable barrier, two rounds.
 func benchExhaustiveRow(t *testing.T) map[string]any {
-	p := loadOne(t, referenceBarrier, "barrier")
+	p := programtest.One(t, referenceBarrier, "barrier")
 	start := time.Now()
 	out, err := Search(t.Context(), p, Options{Scheduler: Exhaustive})
 	if err != nil {
@@ -115,20 +113,3 @@ barrier:
             - signal: turnstile2
   expect: count == 0 && arrived == 6
 `
-
-func loadOne(t testing.TB, src, name string) *program.Program {
-	t.Helper()
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}

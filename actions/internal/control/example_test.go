@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/program"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
@@ -21,11 +19,7 @@ lost:
 `
 
 func load(src, name string) *program.Program {
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		panic(err)
-	}
-	set, err := program.Load(&n)
+	set, err := program.LoadText([]byte(src))
 	if err != nil {
 		panic(err)
 	}

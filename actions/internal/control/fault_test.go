@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -100,15 +99,7 @@ leak:
     leakA: &body [lock: m, atomic_set: x = x + 1, unlock: m]
     leakB: *body
 `
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := set.Program("leak")
+	p := programtest.One(t, src, "leak")
 	goroutines := runtime.NumGoroutine()
 	if _, err := Search(t.Context(), p, Options{Runs: 3000, Seed: 2}); err != nil {
 		t.Fatal(err)

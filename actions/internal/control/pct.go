@@ -35,6 +35,7 @@ func (pct) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome, 
 			return newPCTChooser(newRNG(opts.Seed, uint64(r)), n, opts.Depth, probe.count)
 		}, probe)
 		res.pctSteps = probe.count
+		n = max(n, len(th.Names())) // a real program's, known once it ran
 		res.pctBound = pctBound(n, probe.count, opts.Depth)
 		return res, err
 	})
@@ -65,6 +66,7 @@ func (pct) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome, 
 // condition as it was) drops its thread below every other priority. A
 // program without spins runs exactly the paper's algorithm.
 type pctChooser struct {
+	r      *rng
 	prio   []int
 	change []int // change[i-1] is k_i
 	d      int
@@ -79,7 +81,7 @@ func (c *pctChooser) spun(t int) {
 
 // newPCTChooser draws a run's priorities, then its change points, from r.
 func newPCTChooser(r *rng, n, d, k int) *pctChooser {
-	c := &pctChooser{prio: make([]int, n), change: make([]int, d-1), d: d}
+	c := &pctChooser{r: r, prio: make([]int, n), change: make([]int, d-1), d: d}
 	for t, p := range r.perm(n) { // π(t) − 1
 		c.prio[t] = d + p
 	}
@@ -89,7 +91,33 @@ func newPCTChooser(r *rng, n, d, k int) *pctChooser {
 	return c
 }
 
+// grow gives a thread made during the run (a real program makes its
+// threads as it runs) its starting priority when it is first enabled: a
+// rank drawn uniformly among the starting priorities, as if the
+// permutation had held it from the start. A program's threads, all known
+// at the start, never need it.
+func (c *pctChooser) grow(t int) {
+	for len(c.prio) <= t {
+		m := 0
+		for _, p := range c.prio {
+			if p >= c.d {
+				m++
+			}
+		}
+		rank := c.d + c.r.below(m+1)
+		for i, p := range c.prio {
+			if p >= rank {
+				c.prio[i] = p + 1
+			}
+		}
+		c.prio = append(c.prio, rank)
+	}
+}
+
 func (c *pctChooser) choose(_ engine.Run, enabled []int) (int, error) {
+	if last := enabled[len(enabled)-1]; last >= len(c.prio) {
+		c.grow(last)
+	}
 	t := enabled[0]
 	for _, u := range enabled[1:] {
 		if c.prio[u] > c.prio[t] {

@@ -21,7 +21,13 @@ func (random) Doc() string {
 	return "one thread at a time, picked uniformly among those that can go on, runs times (a failure found replays exactly)"
 }
 
-func (random) Check(_ *program.Program, opts Options) []OptionError { return controlledOnly(opts) }
+func (random) Check(_ *program.Program, opts Options) []OptionError {
+	errs := controlledOnly(opts)
+	if opts.Depth != 0 {
+		errs = append(errs, OptionError{"depth", "applies to scheduler: " + PCT + " only"})
+	}
+	return errs
+}
 
 func (random) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome, error) {
 	if opts.Runs == 0 {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -121,11 +119,7 @@ func TestExhaustiveIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
 		src := randomProgram(r, name)
-		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-			t.Fatal(err)
-		}
-		set, err := program.Load(&n)
+		set, err := program.LoadText([]byte(src))
 		if err != nil {
 			t.Fatalf("%s:\n%s", err, src)
 		}

@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -66,19 +66,7 @@ func edited(t *testing.T, name, old, new string) *program.Program {
 	if src == string(data) {
 		t.Fatalf("%q is not in the programs", old)
 	}
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return programtest.One(t, src, name)
 }
 
 func TestReplayRefuses(t *testing.T) {
@@ -148,15 +136,7 @@ named:
     a_very_long_thread_name: &body [{repeat: 3, do: [atomic_set: x = x + 1, yield]}]
     B: *body
 `
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := set.Program("named")
+	p := programtest.One(t, src, "named")
 	var inside, steps atomic.Int32
 	seen := map[int]string{}
 	out, err := Search(t.Context(), p, Options{Scheduler: Random, Runs: 20, Seed: 5, Trace: func(s engine.StepInfo) {

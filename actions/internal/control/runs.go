@@ -307,6 +307,7 @@ type spinAware interface {
 // replayChooser takes the threads of a schedule in order; past its end it
 // keeps the last thread while it is enabled, else takes the lowest enabled.
 type replayChooser struct {
+	th        engine.Threads
 	names     []string
 	system    string // the system's name, for NotFitError
 	steps     []int
@@ -316,13 +317,16 @@ type replayChooser struct {
 }
 
 func newReplayChooser(th engine.Threads, steps []int) *replayChooser {
-	return &replayChooser{names: th.Names(), system: th.Identity().Name, steps: steps, last: -1}
+	return &replayChooser{th: th, names: th.Names(), system: th.Identity().Name, steps: steps, last: -1}
 }
 
 func (c *replayChooser) choose(s engine.Run, enabled []int) (int, error) {
 	if c.i < len(c.steps) {
 		t := c.steps[c.i]
 		c.i++
+		if t >= len(c.names) { // a real program makes its threads as it runs
+			c.names = c.th.Names()
+		}
 		if err := fits(c.names, c.system, s, c.i, t); err != nil {
 			return -1, err
 		}

@@ -33,17 +33,21 @@ func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Fail
 	if m, ok := th.(engine.Modeled); ok {
 		th = m.Model()
 	}
-	budget := shrinkBudget
+	// A kind whose runs execute a program spends its budget in runs.
+	budget, perRun := shrinkBudget, false
+	if e, ok := th.(engine.Executed); ok {
+		budget, perRun = e.ShrinkRuns(), true
+	}
 	cur, curF := steps, f
 	if quiet := withoutIdleSteps(ctx, th, steps); len(quiet) < len(steps) {
-		if got, ok := evaluate(ctx, th, quiet, maxSteps, &budget); ok && sameKind(got.failure, f) {
+		if got, ok := evaluate(ctx, th, quiet, maxSteps, &budget, perRun); ok && sameKind(got.failure, f) {
 			cur, curF = got.steps, got.failure
 		}
 	}
 	for budget > 0 {
 		better := false
 		for cand := range candidates(cur) {
-			got, ok := evaluate(ctx, th, cand, maxSteps, &budget)
+			got, ok := evaluate(ctx, th, cand, maxSteps, &budget, perRun)
 			if ok && sameKind(got.failure, f) && improves(got.steps, cur) && (!short || len(got.steps) <= len(cur)) {
 				cur, curF, better = got.steps, got.failure, true
 				break
@@ -136,8 +140,9 @@ type evaluated struct {
 }
 
 // evaluate runs prefix on th and goes on past it as a replay does; ok is
-// false when prefix names a thread that cannot take its step.
-func evaluate(ctx context.Context, th engine.Threads, prefix []int, maxSteps int, budget *int) (evaluated, bool) {
+// false when prefix names a thread that cannot take its step. It takes
+// the run's steps and one from budget, or one alone when perRun.
+func evaluate(ctx context.Context, th engine.Threads, prefix []int, maxSteps int, budget *int, perRun bool) (evaluated, bool) {
 	var got evaluated
 	planned := false
 	d := &runDriver{th: th, maxSteps: maxSteps}
@@ -156,7 +161,11 @@ func evaluate(ctx context.Context, th engine.Threads, prefix []int, maxSteps int
 		*budget--
 		return evaluated{}, false
 	}
-	*budget -= len(got.steps) + 1
+	if perRun {
+		*budget--
+	} else {
+		*budget -= len(got.steps) + 1
+	}
 	return got, true
 }
 

@@ -102,6 +102,14 @@ type Modeled interface {
 	Model() Threads
 }
 
+// Executed is a kind of thread whose every run executes a program anew
+// (a real program's threads): a run costs milliseconds where a model's
+// costs microseconds, so the shrinker bounds its candidates by
+// ShrinkRuns, a number of runs, rather than by model steps.
+type Executed interface {
+	ShrinkRuns() int
+}
+
 // Identity names the system a schedule was made on: a program's name and
 // the hash of its text, or a binary's name and the hash of its bytes. Pos
 // is where the system is declared in the scenario: the place of a failure

@@ -342,3 +342,76 @@ func (d *LineDecoder) Next(b []byte, eof bool) (m Message, n int, err error) {
 	}
 	return Message{}, 0, nil
 }
+
+// State is what a [Decoder] knows of its stream: each sender's next
+// sequence number and its unfinished message. A Decoder in another
+// process given it ([Decoder.Import]) goes on where this one stopped:
+// the endpoints of a channel that receive in turn share one stream.
+type State struct {
+	Senders []SenderState `json:"senders,omitempty"`
+}
+
+// SenderState is one sender's part of a [State]. Partial, the unfinished
+// message put together so far, travels apart from the JSON.
+type SenderState struct {
+	Sender     Sender `json:"sender"`
+	Next       uint32 `json:"next"`
+	Synced     bool   `json:"synced,omitempty"`
+	Open       bool   `json:"open,omitempty"`
+	Seq        uint32 `json:"seq,omitempty"`
+	Total      uint32 `json:"total,omitempty"`
+	Got        uint32 `json:"got,omitempty"`
+	Assembling bool   `json:"assembling,omitempty"` // Partial holds the message so far
+	Dropping   bool   `json:"dropping,omitempty"`
+	Skipping   bool   `json:"skipping,omitempty"`
+	SkipSeq    uint32 `json:"skip_seq,omitempty"`
+	Partial    []byte `json:"-"`
+}
+
+// Export returns the Decoder's state and forgets it: the Decoder is as
+// new.
+func (d *Decoder) Export() State {
+	var s State
+	for id, st := range d.senders {
+		s.Senders = append(s.Senders, SenderState{
+			Sender: id, Next: st.next, Synced: st.synced, Open: st.open,
+			Seq: st.seq, Total: st.total, Got: st.got,
+			Assembling: st.partial != nil, Partial: st.partial,
+			Dropping: st.dropping, Skipping: st.skipping, SkipSeq: st.skipSeq,
+		})
+	}
+	d.senders = make(map[Sender]*senderState)
+	d.lastID, d.last = 0, nil
+	return s
+}
+
+// Import replaces the Decoder's state with s, which another Decoder
+// exported. It checks what it can: an unfinished message must fit in the
+// Decoder's bounds.
+func (d *Decoder) Import(s State) error {
+	senders := make(map[Sender]*senderState, len(s.Senders))
+	for _, ss := range s.Senders {
+		if ss.Total > uint32(min(d.maxMessage, 1<<31)) || ss.Got > ss.Total || (ss.Assembling && len(ss.Partial) != int(ss.Got)) {
+			return fmt.Errorf("frame: %w: the state of sender %v does not fit (message %d, %d of %d bytes)", ErrCorrupt, ss.Sender, ss.Seq, ss.Got, ss.Total)
+		}
+		st := &senderState{next: ss.Next, synced: ss.Synced, open: ss.Open, seq: ss.Seq, total: ss.Total, got: ss.Got,
+			dropping: ss.Dropping, skipping: ss.Skipping, skipSeq: ss.SkipSeq}
+		if ss.Assembling {
+			st.partial = append(make([]byte, 0, ss.Total), ss.Partial...)
+		}
+		senders[ss.Sender] = st
+	}
+	d.senders = senders
+	d.lastID, d.last = 0, nil
+	return nil
+}
+
+// Empty reports whether the state holds nothing a fresh Decoder lacks.
+func (s State) Empty() bool { return len(s.Senders) == 0 }
+
+// Skipping reports whether the LineDecoder is dropping the rest of a line
+// too long; SetSkipping gives another LineDecoder that state.
+func (d *LineDecoder) Skipping() bool { return d.skipping }
+
+// SetSkipping sets what Skipping reports.
+func (d *LineDecoder) SetSkipping(on bool) { d.skipping = on }

@@ -12,36 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
-
-var programs = sync.OnceValues(func() (*program.Set, error) {
-	data, err := os.ReadFile("testdata/programs.yaml")
-	if err != nil {
-		return nil, err
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		return nil, err
-	}
-	return program.Load(&n)
-})
 
 // prog returns a program of testdata/programs.yaml.
 func prog(t *testing.T, name string) *program.Program {
 	t.Helper()
-	set, err := programs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return programtest.Prog(t, "testdata/programs.yaml", name)
 }
 
 // replayed replays out's schedule on the model and checks that it ends as

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
@@ -28,25 +27,10 @@ func playGame(t *testing.T, ctx context.Context, p *program.Program, in Input, o
 	return Play(ctx, g, in, out, opts)
 }
 
+// prog returns a program of testdata/programs.yaml.
 func prog(t *testing.T, name string) *program.Program {
 	t.Helper()
-	data, err := os.ReadFile("testdata/programs.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return programtest.Prog(t, "testdata/programs.yaml", name)
 }
 
 // game plays p with input as the player's lines, as from a pipe.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
 	pl "github.com/pmrun/pmrun/actions/internal/preload"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
@@ -91,13 +92,13 @@ func benchSwitches(t *testing.T, bin string, n int) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Search(t.Context(), Options{Runs: 1, MaxSteps: 4*n + 100})
+	out, err := search(t, p, Expect{}, control.Options{Runs: 1, MaxSteps: 4*n + 100, NoInterleaving: true})
 	if err != nil || !out.OK {
 		t.Fatalf("%v %v", err, out.Failure)
 	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(out.Exit.Stdout), 64)
+	secs, err := strconv.ParseFloat(strings.TrimSpace(out.exit.Stdout), 64)
 	if err != nil {
-		t.Fatalf("the program printed %q", out.Exit.Stdout)
+		t.Fatalf("the program printed %q", out.exit.Stdout)
 	}
 	return map[string]any{"switches": out.Switches, "steps": out.Steps, "seconds": secs}
 }
@@ -109,7 +110,7 @@ func benchRuns(t *testing.T, bin string, n int) map[string]any {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	out, err := p.Search(t.Context(), Options{Runs: n, Seed: 1})
+	out, err := search(t, p, Expect{}, control.Options{Runs: n, Seed: 1})
 	if err != nil || !out.OK {
 		t.Fatalf("%v %v", err, out.Failure)
 	}

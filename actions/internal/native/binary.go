@@ -28,6 +28,9 @@ type binary struct {
 	// inlined are the inlined calls (pmrun.h's pmrun_point, std::mutex's
 	// lock, a static helper): where each was called from.
 	inlined []inlineRange
+	// points: the program calls pmrun_point (pmrun.h's weak reference
+	// to pmrun_point_ is in its symbols).
+	points bool
 }
 
 type inlineRange struct {
@@ -104,6 +107,7 @@ func readBinary(path string) *binary {
 	syms, _ := ef.Symbols()
 	dyn, _ := ef.DynamicSymbols()
 	for _, s := range append(syms, dyn...) {
+		b.points = b.points || s.Name == "pmrun_point_"
 		if s.Value == 0 || s.Name == "" {
 			continue
 		}

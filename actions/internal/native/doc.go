@@ -81,10 +81,18 @@
 //
 // # Strategies
 //
-// [Program.Search] re-executes the program for every run (a stateless
-// search: there is no model state to hash), choosing at every step at
-// random or by PCT from (seed, run), and [Program.Replay] runs one
-// schedule. A schedule is the one-line text of package schedule, naming
-// the binary's file and a hash of its bytes: a rebuilt binary refuses an
-// old schedule ([RebuiltError]).
+// [Threads] are the program's threads as package engine's interface
+// gives them to package control, whose strategies (random, PCT, replay),
+// shrinker and outcome are written once for every kind of thread: each
+// [Threads.Start] executes the program anew (a stateless search: there
+// is no model state to hash), and a step hands the turn to a thread and
+// waits for it at its next call. Threads are numbered in the order the
+// program makes them, the same in every run that takes the same turns.
+// The shrinker re-executes the program for each candidate, at most
+// ShrinkRuns times. PCT gives a thread made during a run a priority when
+// it first can go, and drops a thread that yields or sleeps and comes
+// back to the same call (a spin: [engineRun.Hash] stands for the state
+// pmrun sees). A schedule is the one-line text of package schedule,
+// naming the binary's file and a hash of its bytes: a rebuilt binary
+// refuses an old schedule ([Program.CheckSchedule], [RebuiltError]).
 package native

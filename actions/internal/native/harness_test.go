@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
+	"github.com/pmrun/pmrun/actions/internal/engine"
 	pl "github.com/pmrun/pmrun/actions/internal/preload"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
@@ -74,6 +76,35 @@ func compile(t *testing.T, name string, extra ...string) string {
 	}
 	programs.bins[key] = bin
 	return bin
+}
+
+// result is what a strategy found, with what the shown run left beside.
+type result struct {
+	engine.Outcome
+	notes []string
+	exit  proc.Exit
+}
+
+// search runs the strategy opts names (replay, when opts.Replay is set)
+// on p's threads, as the controlled action does; it shrinks a failure.
+func search(t *testing.T, p *Program, ex Expect, opts control.Options) (result, error) {
+	t.Helper()
+	th := p.Threads(t.Context(), ex)
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = DefaultMaxSteps
+	}
+	opts.Shrink = true
+	out, err := control.Run(t.Context(), control.ThreadsSystem(func() (engine.Threads, error) { return th, nil }), opts)
+	notes, exit := th.Shown()
+	return result{Outcome: out, notes: notes, exit: exit}, err
+}
+
+// table prints a run's interleaving for a test's log and comparisons.
+func table(o result) string {
+	if o.Interleaving == nil {
+		return ""
+	}
+	return o.Interleaving.Format()
 }
 
 // prepare compiles testdata/NAME.c and prepares it to run under control.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 )
 
@@ -38,22 +39,22 @@ func TestReplayUnderLoad(t *testing.T) {
 	}{{"condif", nil, 100}, {"procs", []string{"-DNOLOCK"}, 20}, {"buffer", []string{"-DSWAPPED"}, 20}} {
 		t.Run(tc.prog, func(t *testing.T) {
 			p := prepare(t, tc.prog, tc.flags...)
-			found, err := p.Search(t.Context(), Options{Runs: tc.runs, Seed: 5})
+			found, err := search(t, p, Expect{}, control.Options{Runs: tc.runs, Seed: 5})
 			if err != nil || found.OK {
 				t.Fatalf("search: %v, ok %v", err, found.OK)
 			}
-			want := fmt.Sprintf("%s %s\n%s", found.Verdict, found.Schedule, table(found))
+			want := fmt.Sprintf("%s %s\n%s", found.Verdict, found.ScheduleText, table(found))
 			start := time.Now()
 			for i := range 20 {
-				again, err := p.Replay(t.Context(), found.Schedule, 0, Expect{})
+				again, err := search(t, p, Expect{}, control.Options{Replay: &found.Schedule})
 				if err != nil {
 					t.Fatalf("replay %d: %v", i+1, err)
 				}
-				if got := fmt.Sprintf("%s %s\n%s", again.Verdict, again.Schedule, table(again)); got != want {
+				if got := fmt.Sprintf("%s %s\n%s", again.Verdict, again.ScheduleText, table(again)); got != want {
 					t.Fatalf("replay %d of 20 differs:\n%s\nthe search found:\n%s", i+1, got, want)
 				}
 			}
-			t.Logf("20 replays of %s in %v", found.Schedule, time.Since(start))
+			t.Logf("20 replays of %s in %v", found.ScheduleText, time.Since(start))
 		})
 	}
 }

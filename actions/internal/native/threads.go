@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
+	pl "github.com/pmrun/pmrun/actions/internal/preload"
 	"github.com/pmrun/pmrun/actions/internal/proc"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -25,9 +27,18 @@ type Threads struct {
 }
 
 var (
-	_ engine.Threads = (*Threads)(nil)
-	_ engine.Run     = (*engineRun)(nil)
+	_ engine.Threads  = (*Threads)(nil)
+	_ engine.Executed = (*Threads)(nil)
+	_ engine.Run      = (*engineRun)(nil)
+	_ engine.Hasher   = (*engineRun)(nil)
 )
+
+// shrinkRuns bounds the executions a shrink of a failing run makes.
+const shrinkRuns = 40
+
+// ShrinkRuns is how many runs the shrinker may make: each executes the
+// program.
+func (th *Threads) ShrinkRuns() int { return shrinkRuns }
 
 // Threads returns p's threads for the engine; ex is what a run must do to
 // pass, ctx bounds every run (Drive's ctx bounds the runs of a drive).
@@ -105,6 +116,16 @@ func (th *Threads) OS() []engine.Thread {
 	return out
 }
 
+// Shown is what the last run (the run a strategy shows: it replays it
+// last) left beside its table: the notes on what pmrun could not control,
+// and how the program's first process exited.
+func (th *Threads) Shown() (notes []string, exit proc.Exit) {
+	if th.cur == nil {
+		return nil, proc.Exit{}
+	}
+	return th.cur.r.Notes(), th.cur.exit
+}
+
 // Close ends the last run.
 func (th *Threads) Close() error {
 	if th.cur != nil {
@@ -116,6 +137,7 @@ func (th *Threads) Close() error {
 // engineRun is one execution as an engine.Run.
 type engineRun struct {
 	r      *Run
+	work   uint64 // steps that were not a yield or a sleep, for Hash
 	th     *Threads
 	il     *program.Interleaving // the table the driver fills, its threads kept up to date
 	exit   proc.Exit
@@ -174,6 +196,9 @@ func (e *engineRun) Step(t int) (program.StepInfo, error) {
 	if e.closed {
 		return program.StepInfo{}, errors.New("native: the run is over")
 	}
+	if u := e.r.threads[t]; u == nil || u.state != tParked || u.req.op != pl.OpYield && u.req.op != pl.OpSleep {
+		e.work++
+	}
 	row, err := e.r.Step(t)
 	rows := []Row{row}
 	resolve(rows)
@@ -200,6 +225,33 @@ func (e *engineRun) End() *program.Failure {
 		e.il.Threads = e.r.Threads()
 	}
 	return f
+}
+
+// Hash stands for the run's state as far as pmrun sees it: where each
+// thread is, and how many steps that were not a yield or a sleep were
+// taken (memory pmrun does not see may change at any of those). A thread
+// that yields or sleeps in a loop and comes back to the same call leaves
+// it as it was: a spin, which PCT drops below every other thread, and
+// which the shrinker leaves out.
+func (e *engineRun) Hash() uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	put := func(v uint64) {
+		for i := range b {
+			b[i] = byte(v >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	put(e.work)
+	for _, t := range e.r.threads {
+		if t == nil {
+			put(0)
+			continue
+		}
+		put(uint64(t.state)<<32 | uint64(t.req.op))
+		put(t.req.site)
+	}
+	return h.Sum64()
 }
 
 // Values: a real program has no shared variables pmrun reads.

@@ -86,7 +86,7 @@ func TestEngineThreads(t *testing.T) {
 	}
 	text := d.tables[0].Format()
 	t.Log("\n" + text)
-	for _, want := range []string{"main", "add1", "add2", "\n23: pthread_create(add) → add1", "14: point read", "exit (main returned)"} {
+	for _, want := range []string{"main", "add1", "add2", "\n35: pthread_create(add) → add1", "26: point read", "exit (main returned)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the table has no %q", want)
 		}

@@ -6,11 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 const file = "testdata/programs.yaml"
@@ -23,19 +22,7 @@ func load(t *testing.T, name string) (*program.Program, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(src, &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, src
+	return programtest.Prog(t, file, name), src
 }
 
 // steps reads a schedule's steps: "abba" is thread 0, 1, 1, 0.

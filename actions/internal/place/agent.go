@@ -73,6 +73,18 @@ func (a *Agent) Receive(ctx context.Context, args ReceiveArgs) (ReceiveReply, er
 	return r, a.err(err)
 }
 
+// TakeReceive takes the receive state of the agent's end of a channel.
+func (a *Agent) TakeReceive(ctx context.Context, channel string) (Handoff, error) {
+	r, err := opTakeReceive.call(ctx, a.client, channelRef{channel})
+	return r, a.err(err)
+}
+
+// PutReceive gives the agent's end of a channel a receive state.
+func (a *Agent) PutReceive(ctx context.Context, h Handoff) error {
+	_, err := opPutReceive.call(ctx, a.client, h)
+	return a.err(err)
+}
+
 // RunWorker runs a prodcons worker in the agent, which must have been
 // started with the run's shared region as its first file, and returns the
 // worker's error.

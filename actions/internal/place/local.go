@@ -115,6 +115,26 @@ func (l *Local) Receive(ctx context.Context, a ReceiveArgs) (ReceiveReply, error
 	return r, err
 }
 
+// TakeReceive takes the receive state of this process's end of the
+// channel.
+func (l *Local) TakeReceive(ctx context.Context, name string) (Handoff, error) {
+	ch, err := l.channel(name)
+	if err != nil {
+		return Handoff{}, err
+	}
+	st, err := ch.TakeReceiveState(ctx)
+	return Handoff{Channel: name, State: st}, err
+}
+
+// PutReceive gives this process's end of the channel a receive state.
+func (l *Local) PutReceive(ctx context.Context, h Handoff) error {
+	ch, err := l.channel(h.Channel)
+	if err != nil {
+		return err
+	}
+	return ch.PutReceiveState(ctx, h.State)
+}
+
 func (l *Local) channel(name string) (*channel.Channel, error) {
 	if l.channels == nil {
 		return nil, errors.New("no channels here")

@@ -23,12 +23,19 @@ var (
 	opThreadClose  = op[none, none]{"thread.close"}
 	opSend         = op[SendArgs, SendReply]{"channel.send"}
 	opReceive      = op[ReceiveArgs, ReceiveReply]{"channel.receive"}
+	opTakeReceive  = op[channelRef, Handoff]{"channel.take_receive"}
+	opPutReceive   = op[Handoff, none]{"channel.put_receive"}
 	// opWorker runs one prodcons worker of a processes-mode run.
 	opWorker = op[WorkerArgs, none]{"prodcons.worker"}
 )
 
 // threadRef names a thread, as the arguments of an operation on it.
 type threadRef struct {
+	Name string `json:"name"`
+}
+
+// channelRef names a channel, as the arguments of an operation on it.
+type channelRef struct {
 	Name string `json:"name"`
 }
 

@@ -54,6 +54,12 @@ type Place interface {
 	// or fewer messages than asked before the timeout, is not an error;
 	// an error may come with the messages received before it.
 	Receive(ctx context.Context, a ReceiveArgs) (ReceiveReply, error)
+	// TakeReceive returns the receive state of the place's end of a
+	// channel, and leaves the end as new; PutReceive gives an end the
+	// state another took. The places that receive from one channel take
+	// turns this way (see [channel.ReceiveState]).
+	TakeReceive(ctx context.Context, channel string) (Handoff, error)
+	PutReceive(ctx context.Context, h Handoff) error
 }
 
 // Emitter reports an event of a place: the runner writes it to the run's
@@ -237,6 +243,47 @@ func (r ReceiveReply) BulkParts() [][]byte { return r.Messages }
 // SetBulkParts takes the messages back.
 func (r *ReceiveReply) SetBulkParts(parts [][]byte) error {
 	r.Messages = parts
+	return nil
+}
+
+// Handoff is a channel's receive state on its way from the place that
+// received last to the one that receives next; its buffered bytes and
+// unfinished messages travel beside the JSON.
+type Handoff struct {
+	Channel string               `json:"channel"`
+	State   channel.ReceiveState `json:"state"`
+}
+
+// BulkParts returns the buffered bytes, then each unfinished message.
+func (h Handoff) BulkParts() [][]byte {
+	parts := [][]byte{h.State.Buffered}
+	for _, s := range h.State.Decoder.Senders {
+		if s.Assembling {
+			parts = append(parts, s.Partial)
+		}
+	}
+	return parts
+}
+
+// SetBulkParts takes them back.
+func (h *Handoff) SetBulkParts(parts [][]byte) error {
+	if len(parts) == 0 {
+		return errors.New("a receive state without its buffered bytes")
+	}
+	h.State.Buffered, parts = parts[0], parts[1:]
+	for i := range h.State.Decoder.Senders {
+		s := &h.State.Decoder.Senders[i]
+		if !s.Assembling {
+			continue
+		}
+		if len(parts) == 0 {
+			return errors.New("a receive state lacks an unfinished message")
+		}
+		s.Partial, parts = parts[0], parts[1:]
+	}
+	if len(parts) > 0 {
+		return fmt.Errorf("a receive state with %d parts too many", len(parts))
+	}
 	return nil
 }
 

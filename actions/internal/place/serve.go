@@ -55,6 +55,12 @@ func (a *agentProcess) handlers() map[string]agent.Handler {
 		}),
 		opSend.name:    opSend.serve(l.Send),
 		opReceive.name: opReceive.serve(l.Receive),
+		opTakeReceive.name: opTakeReceive.serve(func(ctx context.Context, c channelRef) (Handoff, error) {
+			return l.TakeReceive(ctx, c.Name)
+		}),
+		opPutReceive.name: opPutReceive.serve(func(ctx context.Context, h Handoff) (none, error) {
+			return none{}, l.PutReceive(ctx, h)
+		}),
 		opWorker.name: opWorker.serve(func(ctx context.Context, w WorkerArgs) (none, error) {
 			return none{}, runWorker(ctx, a.files, w, a.emit)
 		}),

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/actions/internal/osthread"
 	"github.com/pmrun/pmrun/actions/internal/prodcons"
 	"github.com/pmrun/pmrun/actions/internal/shm"
@@ -46,10 +47,7 @@ func runWorker(ctx context.Context, files []*os.File, wa WorkerArgs, emit Emitte
 	defer region.Close()
 	var onEvent func(prodcons.Event)
 	if emit != nil {
-		step := []any{"step", wa.Step, "action", "prodcons"}
-		if wa.StepID != "" {
-			step = append(step, "step_id", wa.StepID)
-		}
+		step := contract.AppendStepFields(nil, wa.Step, "prodcons", wa.StepID)
 		onEvent = func(e prodcons.Event) {
 			// at is when it happened, in the critical section: events of
 			// several agents reach the log in the order their sockets

@@ -65,7 +65,10 @@ func (b *game) waitSteps(n int) shown {
 // thread), undo takes one back, a blocked thread is greyed with what it
 // waits for and refuses to go, and breaking the flag lock wins, with the
 // run as a table and the command that replays it. An opened schedule
-// steps forward and back; the quiz hides the values until checked.
+// steps forward and back; the quiz hides the values, and how the run
+// ends, until checked. The page's search finds abba's deadlock and opens
+// it; stepped through, it wins with the wait-for graph; back and restart
+// leave it. A program with nothing shared and no region plays too.
 func TestGameInBrowser(t *testing.T) {
 	t.Parallel()
 	b := &game{viewtest.New(t), t}
@@ -162,6 +165,9 @@ func TestGameInBrowser(t *testing.T) {
 			t.Fatalf("the quiz shows a value: %q", hidden)
 		}
 	}
+	if n := b.visible("#quizrun .pv-x"); n != 0 || b.redRule() {
+		t.Errorf("the quiz shows how the run ends: %d ✗ marks, the rule row red: %v", n, b.redRule())
+	}
 	b.Shot("play-quiz")
 	b.Do(typeInto(`#quizrun input[name="flag"]`, "true"), typeInto(`#quizrun input[name="count"]`, "2"))
 	b.Click("#quizrun .pv-check")
@@ -169,7 +175,78 @@ func TestGameInBrowser(t *testing.T) {
 	if got := b.Text("#quizrun .pv-quiz-result"); !strings.Contains(got, "of 2 right") || b.Count(`#quizrun td.pv-val`) == 0 || b.Text(`#quizrun td.pv-val`) == "?" {
 		t.Errorf("after the check: %q", got)
 	}
+	if n := b.visible("#quizrun .pv-x"); n != 1 || !b.redRule() {
+		t.Errorf("the checked quiz hides how the run ends: %d ✗ marks, the rule row red: %v", n, b.redRule())
+	}
 	b.Shot("play-quiz-checked")
+
+	// A deadlock the page's search finds: its schedule opens, steps
+	// forward to the win, which draws the wait-for graph; back and
+	// restart leave it.
+	b.Click("#closequiz")
+	b.choose("#program", "abba")
+	b.Wait(`document.title === "pmrun play: abba"`)
+	b.Click("#search")
+	b.Wait(`!document.getElementById("plan").hidden`)
+	if got := b.Text("#message"); !strings.Contains(got, "found deadlock") {
+		t.Errorf("after the search the page says %q", got)
+	}
+	n, _ := strconv.Atoi(b.Text("#planlen"))
+	if n < 2 {
+		t.Fatalf("the search opened a schedule of %d steps", n)
+	}
+	for i := 1; i <= n; i++ {
+		b.Key(kb.ArrowRight)
+		st = b.waitSteps(i)
+	}
+	if !st.Won || !strings.HasPrefix(st.Status, "You broke it! deadlock") {
+		t.Fatalf("after the found schedule: %+v", st)
+	}
+	for _, th := range st.Threads {
+		if !strings.Contains(th.Cls, "blocked") || !strings.HasPrefix(th.What, "blocked: waits for mutex ") {
+			t.Errorf("a thread of the deadlock: %+v", th)
+		}
+	}
+	if nodes, cycle := b.Count("#won .pv-graph .pv-node"), b.Count("#won .pv-graph path.pv-edge.pv-cycle"); nodes != 2 || cycle != 2 {
+		t.Errorf("the wait-for graph: %d nodes, %d edges of the cycle; want 2 and 2", nodes, cycle)
+	}
+	if got := b.Text("#won .pv-explain"); !strings.Contains(got, "cycle: ") {
+		t.Errorf("the explanation: %q", got)
+	}
+	b.Shot("play-deadlock")
+	// Its quiz hides the graph, which names the mutexes' holders.
+	b.Click("#quizbtn")
+	b.Wait(`document.querySelector("#quizrun .pv-quiz") !== null`)
+	if n := b.visible("#quizrun .pv-graph"); n != 0 {
+		t.Errorf("the quiz shows the wait-for graph")
+	}
+	b.Click("#quizrun .pv-check")
+	b.Wait(`document.querySelector("#quizrun .pv-quiz-result").textContent !== ""`)
+	if n := b.visible("#quizrun .pv-graph"); n != 1 {
+		t.Errorf("the checked quiz shows %d graphs", n)
+	}
+	b.Click("#closequiz")
+	b.Key(kb.ArrowLeft)
+	b.Wait(`document.getElementById("won").hidden && document.querySelectorAll("#table tbody tr").length - 1 === ` + strconv.Itoa(n-1))
+	if st = b.state(); st.Won || b.Count("#won .pv-graph") != 0 {
+		t.Errorf("a step back from the deadlock: %+v", st)
+	}
+	b.Click("#restart")
+	st = b.waitSteps(0)
+	if st.Won || b.Text("#planat") != "0" || b.Text("#planlen") != strconv.Itoa(n) {
+		t.Errorf("after restart: %+v, the plan at step %s of %s", st, b.Text("#planat"), b.Text("#planlen"))
+	}
+
+	// A program with nothing shared and no region plays to its end.
+	b.choose("#program", "bare")
+	b.Wait(`document.title === "pmrun play: bare" && document.querySelectorAll(".thread").length === 2`)
+	b.Key("a")
+	b.waitSteps(1)
+	b.Key("b")
+	b.Wait(`document.getElementById("status").className.includes("survived")`)
+	if st = b.state(); len(st.Shared) != 0 || len(st.Threads) != 2 || st.Threads[1].What != "finished" {
+		t.Errorf("the bare program: %+v", st)
+	}
 }
 
 // TestPageClosed: the game ends when its page has been closed for Idle,
@@ -197,6 +274,23 @@ func TestPageClosed(t *testing.T) {
 	s2.stop()
 	b.Wait(`!document.getElementById("ended").hidden`)
 	b.ForgetErrors() // the page's event stream loses its server
+}
+
+// visible counts the elements sel matches that are drawn.
+func (b *game) visible(sel string) int {
+	b.t.Helper()
+	var n int
+	b.Eval(fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).filter(e => e.getClientRects().length > 0).length`, sel), &n)
+	return n
+}
+
+// redRule says whether the quiz's rule row is drawn red, as a broken
+// rule is.
+func (b *game) redRule() bool {
+	b.t.Helper()
+	var red bool
+	b.Eval(`(() => { const td = document.querySelector("#quizrun .pv-rule-row td.pv-rule"); return !!td && getComputedStyle(td).backgroundColor === "rgb(192, 38, 45)" })()`, &red)
+	return red
 }
 
 // choose picks value in the select element sel and tells the page, as a

@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/play"
-	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 const labFile = "testdata/lab.yaml"
@@ -25,15 +23,7 @@ func options(t *testing.T, name string) play.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(src, &n); err != nil {
-		t.Fatal(err)
-	}
-	set, err := program.Load(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return play.Options{Set: set, File: labFile, Source: src, Program: name}
+	return play.Options{Set: programtest.File(t, labFile), File: labFile, Source: src, Program: name}
 }
 
 // server is a game served for a test.
@@ -193,6 +183,26 @@ func TestUnknownProgram(t *testing.T) {
 	o := options(t, "nope")
 	o.Ready = func(string) { t.Error("served") }
 	if err := play.Serve(context.Background(), o); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestOpenAtStart: Options.Open opens a schedule (or a replay command
+// holding one) at the start, of its own program; one that does not fit
+// the program's text is an error before anything is served.
+func TestOpenAtStart(t *testing.T) {
+	t.Parallel()
+	o := options(t, "mutex")
+	o.Open = "pmrun run testdata/lab.yaml --replay pmrun1:flag_lock:83de8b808d5913ce:ababab"
+	s := serve(t, o)
+	code, body, _ := request(t, "GET", s.url+"api/state", nil, "")
+	if code != 200 || !strings.Contains(body, `"program":"flag_lock"`) || !strings.Contains(body, `"plan":{"schedule":"pmrun1:flag_lock:83de8b808d5913ce:ababab"`) {
+		t.Errorf("the state at the start: %d %s", code, body)
+	}
+
+	o.Open = "pmrun1:flag_lock:0123456789abcdef:ab"
+	o.Ready = func(string) { t.Error("served") }
+	if err := play.Serve(context.Background(), o); err == nil || !strings.Contains(err.Error(), "play: the schedule to open: ") {
 		t.Errorf("Serve: %v", err)
 	}
 }

@@ -51,6 +51,10 @@ type Options struct {
 	Source []byte
 	// Program is the program the game starts with.
 	Program string
+	// Open, if set, is a schedule (or a replay command holding one) the
+	// game opens at the start, in place of Program, ready to be stepped
+	// through.
+	Open string
 	// Rerun are the arguments of pmrun run that run the scenario as the
 	// game's replay command should (the file, its --var values, a seed);
 	// nil: the file alone.
@@ -130,6 +134,13 @@ func Serve(ctx context.Context, o Options) error {
 	if err := s.sess.start(o.Program); err != nil {
 		ln.Close()
 		return fmt.Errorf("play: %w", err)
+	}
+	if o.Open != "" {
+		if err := s.sess.open(o.Open); err != nil {
+			ln.Close()
+			s.sess.close()
+			return fmt.Errorf("play: the schedule to open: %w", err)
+		}
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	served := make(chan error, 1)

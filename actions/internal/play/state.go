@@ -69,7 +69,7 @@ type planState struct {
 
 // state is the game as it stands. The caller holds mu.
 func (s *session) state() *state {
-	st := &state{Program: s.p.Name(), File: s.file, Message: s.message, Remaining: -1}
+	st := &state{Program: s.p.Name(), File: s.file, Message: s.message, Remaining: -1, Shared: []sharedState{}}
 	for _, name := range s.set.Names() {
 		if p, err := s.set.Program(name); err == nil {
 			st.Programs = append(st.Programs, programInfo{Name: name, Description: p.Def().Description, Line: p.Def().Pos.Line})
@@ -131,7 +131,7 @@ func (s *session) state() *state {
 // order; regions nobody is inside are listed too.
 func regionsOf(p *program.Program, now *program.State) []regionState {
 	names := p.Threads()
-	var out []regionState
+	out := []regionState{} // a list for the page even when there is none
 	index := map[string]int{}
 	add := func(name string) int {
 		if i, ok := index[name]; ok {

@@ -97,17 +97,23 @@ func NewBlock(spin uint32) (*Block, error) {
 // number there goes in the [Env] variable). It is closed by Close.
 func (b *Block) File() *os.File { return b.file }
 
-// Close unmaps the block and closes its descriptor.
+// Close unmaps the block and closes its descriptor, if [Block.CloseFile]
+// has not.
 func (b *Block) Close() error {
 	err := unix.Munmap(b.mem)
-	if cerr := b.file.Close(); err == nil {
-		err = cerr
+	if b.file != nil {
+		if cerr := b.file.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
 
 // CloseFile closes pmrun's descriptor, once the program has its own.
-func (b *Block) CloseFile() { b.file.Close() }
+func (b *Block) CloseFile() {
+	b.file.Close()
+	b.file = nil
+}
 
 // Header returns the block's header.
 func (b *Block) Header() *Header { return b.hdr }

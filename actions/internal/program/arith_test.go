@@ -63,7 +63,7 @@ func TestArithmeticChecked(t *testing.T) {
 // found at load, where expr would have folded it silently.
 func TestArithmeticLiterals(t *testing.T) {
 	t.Parallel()
-	_, err := loadYAML([]byte(`
+	_, err := LoadText([]byte(`
 p:
   vars: {x: 0}
   threads:

@@ -17,9 +17,13 @@ type Def struct {
 	Mutexes     []Decl
 	Conds       []Decl
 	Regions     []RegionDecl
-	Threads     []ThreadDecl
-	Invariants  []Expr
-	Expect      *Expr
+	// Arrays are the arrays among the declarations above, whose elements
+	// they hold as NAME[0], NAME[1], ….
+	Arrays     []ArrayDecl
+	Procedures []ProcDecl
+	Threads    []ThreadDecl
+	Invariants []Expr
+	Expect     *Expr
 }
 
 // Decl is a declared name and where it is declared.
@@ -44,6 +48,24 @@ type SemDecl struct {
 	Value int64
 	FIFO  bool
 	Max   int64
+}
+
+// ArrayDecl is an array of Count objects of one kind, declared as one
+// name: its elements are NAME[0] … NAME[Count-1], each a declaration of
+// its own in the program's lists, and an operation names one as
+// NAME[EXPR], EXPR known when the program loads.
+type ArrayDecl struct {
+	Decl
+	Kind  ObjKind
+	Count int
+}
+
+// ProcDecl is a procedure: operations, with parameters, that a call:
+// puts in place in the thread that calls it.
+type ProcDecl struct {
+	Decl
+	Params []Decl
+	Body   []*Op
 }
 
 // RegionDecl is a named critical region and how many threads may be inside

@@ -39,6 +39,17 @@ func Load(n *yaml.Node) (*Set, error) {
 	return set, nil
 }
 
+// LoadText loads programs from YAML text that holds what a `programs:`
+// key holds (a mapping of names to programs), as an example or a test
+// writes them. A YAML mistake is an error as [Load]'s are.
+func LoadText(data []byte) (*Set, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	return Load(&n)
+}
+
 // Names are the programs' names in the order of the file.
 func (s *Set) Names() []string {
 	out := make([]string, len(s.programs))
@@ -65,6 +76,8 @@ type compiler struct {
 	errs    errorList
 	objects map[string]string // name → kind, over every declaration
 	byKind  map[string]map[string]int
+	arrays  map[string]arrayInfo
+	procs   map[string]*ProcDecl
 }
 
 // Compile checks d and compiles it. Errors lists every problem, each at
@@ -74,8 +87,11 @@ func Compile(d *Def) (*Program, Errors) {
 		p:       &Program{def: d},
 		objects: map[string]string{},
 		byKind:  map[string]map[string]int{},
+		arrays:  map[string]arrayInfo{},
+		procs:   map[string]*ProcDecl{},
 	}
 	c.declare(d)
+	c.declareArrays(d)
 	c.threads(d)
 	c.checks(d)
 	if errs := c.errs.result(); errs != nil {
@@ -153,6 +169,35 @@ func (c *compiler) resolve(kind, name string, at Pos, use string) (int, bool) {
 	return 0, false
 }
 
+// resolve finds the object an operation names, as written: NAME, or
+// NAME[INDEX], an element of an array, its index computed now; in a
+// procedure's body a parameter stands for what the call gave it. It
+// returns the object's index among those of its kind and its name.
+func (b *builder) resolve(kind, ref string, at Pos, use string) (int, string, bool) {
+	name, index, offset, _ := splitIndex(ref)
+	if index != "" {
+		at.Col += offset
+	}
+	if bind, ok := b.bound(name); ok {
+		switch {
+		case bind.object == "":
+			b.c.errs.add(at, "%s: %s is a parameter given a value, not a %s", use, name, kind)
+			return 0, "", false
+		case index != "":
+			return b.element(kind, bind.object, index, at, use)
+		}
+		name = bind.object
+	} else if index != "" {
+		return b.element(kind, name, index, at, use)
+	}
+	if a, ok := b.c.arrays[name]; ok {
+		b.c.errs.add(at, "%s: %s is an array of %d %s: name one, as %s[i]", use, name, a.count, plural(a.kind), name)
+		return 0, "", false
+	}
+	i, ok := b.c.resolve(kind, name, at, use)
+	return i, name, ok
+}
+
 func kindHint(kind string) string {
 	switch kind {
 	case "semaphore":
@@ -191,24 +236,47 @@ func (c *compiler) threads(d *Def) {
 		return
 	}
 	for _, t := range d.Threads {
-		b := &builder{c: c, code: &code{}, sc: c.scope(t.Count > 0)}
-		b.ops(t.Body)
 		if t.Count == 0 {
+			b := c.builder(t.Name, -1)
+			b.ops(t.Body)
 			p.threads = append(p.threads, threadInfo{name: t.Name, pos: t.Pos, code: b.code})
 			continue
 		}
+		// Alike threads share their code, unless it names an element by
+		// self (fork[self]): then each has its own, its index computed.
+		first := c.builder(t.Name+"0", 0)
+		first.ops(t.Body)
 		for i := range t.Count {
-			p.threads = append(p.threads, threadInfo{name: fmt.Sprintf("%s%d", t.Name, i), pos: t.Pos, self: i, code: b.code})
+			code := first.code
+			if first.usedSelf && i > 0 {
+				b := c.builder(fmt.Sprintf("%s%d", t.Name, i), i)
+				b.ops(t.Body)
+				code = b.code
+			}
+			p.threads = append(p.threads, threadInfo{name: fmt.Sprintf("%s%d", t.Name, i), pos: t.Pos, self: i, code: code})
 		}
 	}
+}
+
+// builder returns a builder of a thread's code; self is its index, or -1
+// for a thread declared without count.
+func (c *compiler) builder(thread string, self int) *builder {
+	b := &builder{c: c, code: &code{}, sc: c.scope(self >= 0), self: self, thread: thread}
+	b.sc.self, b.sc.usedSelf = self, &b.usedSelf
+	return b
 }
 
 // scope is the names an expression of a thread (withSelf: a counted one)
 // or, with no thread, of a check may read.
 func (c *compiler) scope(withSelf bool) *scope {
-	sc := &scope{vars: map[string]ref{}, locals: map[string]ref{}, hasSelf: withSelf, objects: map[string]string{}}
+	sc := &scope{vars: map[string]ref{}, locals: map[string]ref{}, hasSelf: withSelf, objects: map[string]string{}, arrays: map[string]arrayInfo{}, self: -1}
 	for i, v := range c.p.vars {
 		sc.vars[v.Name] = ref{name: v.Name, kind: refVar, idx: i, isBool: v.isBool}
+	}
+	for name, a := range c.arrays {
+		if a.kind == "variable" {
+			sc.arrays[name] = a
+		}
 	}
 	for name, kind := range c.objects {
 		if kind != "variable" {
@@ -272,6 +340,13 @@ type builder struct {
 	code   *code
 	sc     *scope
 	inside []int // regions of the enclosing critical blocks
+	// thread and self are the thread compiled for and its index (-1:
+	// declared without count); usedSelf says that an index known at load
+	// read self, so that each alike thread needs code of its own.
+	thread   string
+	self     int
+	usedSelf bool
+	frames   []*frame // the calls being put in place, the innermost last
 }
 
 func (b *builder) emit(in instr) int {
@@ -307,19 +382,19 @@ func (b *builder) op(op *Op) {
 // variable) and atomic_set (one step).
 func (b *builder) set(op *Op, in instr) {
 	name := op.Kind.String()
-	v, ok := b.target(op, name)
+	v, vname, ok := b.target(op, name)
 	e := b.expr(op.Expr, wantValue, name)
 	if !ok || e == nil {
 		return
 	}
 	vi := b.c.p.vars[v]
 	if e.isBool != vi.isBool {
-		b.c.errs.add(op.Expr.Pos, "%s %s = %s: %s holds %s, the expression gives %s", name, op.Target, op.Expr.Src, op.Target, typeWord(vi.isBool), typeWord(e.isBool))
+		b.c.errs.add(op.Expr.Pos, "%s %s = %s: %s holds %s, the expression gives %s", name, op.Target, op.Expr.Src, vname, typeWord(vi.isBool), typeWord(e.isBool))
 		return
 	}
 	in.obj, in.e = v, e
 	write := Footprint{Writes: []Object{{ObjVar, v}}}
-	assign := op.Target + " = " + op.Expr.Src
+	assign := vname + " = " + op.Expr.Src
 	if op.Kind == OpAtomicSet || !e.shared {
 		in.kind, in.text = iAssign, assign
 		if op.Kind == OpAtomicSet {
@@ -345,17 +420,17 @@ func typeWord(isBool bool) string {
 	return "an integer"
 }
 
-// target resolves the variable a set or atomic_set writes.
-func (b *builder) target(op *Op, name string) (int, bool) {
-	if _, isLocal := b.sc.locals[op.Target]; isLocal {
+// target resolves the variable a set or atomic_set writes, and its name.
+func (b *builder) target(op *Op, name string) (int, string, bool) {
+	if r, isLocal := b.sc.locals[op.Target]; isLocal && r.kind == refLocal {
 		b.c.errs.add(op.TargetPos, "%s: %s is a local; write local: %s = …", name, op.Target, op.Target)
-		return 0, false
+		return 0, "", false
 	}
 	if op.Target == "self" {
 		b.c.errs.add(op.TargetPos, "%s: self cannot be assigned", name)
-		return 0, false
+		return 0, "", false
 	}
-	return b.c.resolve("variable", op.Target, op.TargetPos, name)
+	return b.resolve("variable", op.Target, op.TargetPos, name)
 }
 
 func (b *builder) local(op *Op, in instr) {
@@ -413,7 +488,7 @@ func (b *builder) ifOp(op *Op, in instr) {
 func (b *builder) critical(op *Op, in instr) {
 	region, ok := 0, true
 	if op.Object != "" {
-		region, ok = b.c.resolve("region", op.Object, op.ObjectPos, "critical")
+		region, _, ok = b.resolve("region", op.Object, op.ObjectPos, "critical")
 	}
 	if ok && slices.Contains(b.inside, region) {
 		b.c.errs.add(op.Pos, "critical: a block of region %s inside another: a thread cannot enter a region it is already in", b.c.p.regions[region].Name)

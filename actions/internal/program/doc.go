@@ -67,6 +67,10 @@
 //	yield                           1       nothing: a point where another thread
 //	                                        may run.
 //	log: TEXT                       1       prints TEXT with ${{ EXPR }} parts.
+//	call: NAME(ARGS)                0       the procedure's operations, in place,
+//	                                        its parameters standing for ARGS (a
+//	                                        value computed into a local: a step
+//	                                        when it reads shared).
 //	progress                        1       nothing: the thread made progress
 //	                                        (exhaustive looks for starvation:
 //	                                        a fair cycle without it).
@@ -88,6 +92,28 @@
 // and hold that expression's type (an integer or a bool) from then on;
 // each thread has its own. `self` is the index of a thread declared with
 // `count`, and undefined elsewhere.
+//
+// # Arrays and procedures
+//
+// An array is a family of objects declared as one name — vars: {state:
+// [0, 0, 0]}, semaphores: {fork: {count: 5, value: 1}}, mutexes: [{m:
+// 3}], regions: {seat: [1, 1]} — whose elements are objects of their
+// own, named NAME[0] … NAME[N-1] in states, footprints and messages. An
+// operation names one as NAME[EXPR] (wait: fork[(self + 1) % 5]), EXPR
+// computed at load for each thread from self, numbers and the parameters
+// of the procedure it is in: alike threads whose indices read self get
+// code each. An index outside the array is a load error at its line and
+// column. An expression reads an element as NAME[EXPR] too: with an index
+// known at load the step reads that element alone; with one only a run
+// knows (a local, a shared variable) it reads the whole array, and an
+// index outside it fails the step (verdict assert).
+//
+// A procedure (procedures: {NAME: {params: [P, …], do: [ops]}}) is put in
+// place by each call: (see procs.go): a parameter stands for an object or
+// an array element (the body acts on it), for a number known at load, or
+// for a value computed into a local when the call starts. A procedure
+// does not call itself. Errors in its body are at their line and column
+// in the procedure, with the call they were made for.
 //
 // # Critical regions
 //

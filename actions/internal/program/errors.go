@@ -50,10 +50,13 @@ func (l Errors) Error() string {
 type errorList struct {
 	errs Errors
 	seen map[Error]bool
+	// note ends every message added: which call of a procedure the
+	// compiler was putting in place.
+	note string
 }
 
 func (l *errorList) add(p Pos, format string, args ...any) {
-	e := Error{Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...)}
+	e := Error{Line: p.Line, Col: p.Col, Msg: fmt.Sprintf(format, args...) + l.note}
 	if l.seen == nil {
 		l.seen = map[Error]bool{}
 	}

@@ -3,8 +3,6 @@ package program_test
 import (
 	"fmt"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -18,12 +16,7 @@ lost:
     B: [set: count = count + 1]
   expect: count == 2
 `
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		fmt.Println(err)
-		return
-	}
-	set, err := program.Load(&n)
+	set, err := program.LoadText([]byte(src))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,7 +39,7 @@ lost:
 }
 
 // Every error of a section, each at its line and column.
-func ExampleLoad() {
+func ExampleLoadText() {
 	src := `
 race:
   vars: {count: 0}
@@ -54,12 +47,7 @@ race:
   threads:
     A: [wiat: mutex, set: count = cuont + 1, lock: mutex]
 `
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
-		fmt.Println(err)
-		return
-	}
-	_, err := program.Load(&n)
+	_, err := program.LoadText([]byte(src))
 	fmt.Println(err)
 	// Output:
 	// 6:9: unknown operation "wiat", did you mean "wait"?

@@ -3,6 +3,7 @@ package program
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,13 +23,15 @@ const (
 	refVar   refKind = iota // a shared variable: reading it is a visible step
 	refLocal                // a thread-local
 	refSelf                 // the index of a counted thread
+	refArray                // a whole array of shared variables, read with an index only a run knows
 )
 
 // ref is a name an expression reads.
 type ref struct {
 	name   string
 	kind   refKind
-	idx    int // variable index, or local slot
+	idx    int // variable index (an array's first element), or local slot
+	n      int // an array's elements
 	isBool bool
 }
 
@@ -65,14 +68,52 @@ type scope struct {
 	locals  map[string]ref
 	hasSelf bool
 	objects map[string]string // name → "semaphore", "mutex", …
+	// In a procedure's body: the parameters that stand for a variable
+	// (read under the parameter's name), for a number known at load, or
+	// for an array of variables (by the array's name).
+	aliases map[string]ref
+	statics map[string]int64
+	renames map[string]string
+	// arrays are the arrays of variables; self, when it is not -1, the
+	// thread's index, known at load, for an element's index (usedSelf
+	// then says that one read it).
+	arrays   map[string]arrayInfo
+	self     int
+	usedSelf *bool
+}
+
+// child is the scope of a call's body: sc's names, and the parameters'
+// that the call adds.
+func (sc *scope) child() *scope {
+	c := *sc
+	c.locals = maps.Clone(sc.locals)
+	c.aliases = maps.Clone(sc.aliases)
+	c.statics = maps.Clone(sc.statics)
+	c.renames = maps.Clone(sc.renames)
+	if c.aliases == nil {
+		c.aliases = map[string]ref{}
+	}
+	if c.statics == nil {
+		c.statics = map[string]int64{}
+	}
+	if c.renames == nil {
+		c.renames = map[string]string{}
+	}
+	return &c
 }
 
 func (sc *scope) lookup(name string) (ref, bool) {
 	if r, ok := sc.locals[name]; ok {
 		return r, true
 	}
+	if r, ok := sc.aliases[name]; ok {
+		return r, true
+	}
 	if r, ok := sc.vars[name]; ok {
 		return r, true
+	}
+	if a, ok := sc.arrays[name]; ok {
+		return ref{name: name, kind: refArray, idx: a.first, n: a.count, isBool: a.isBool}, true
 	}
 	if name == "self" && sc.hasSelf {
 		return ref{name: "self", kind: refSelf}, true
@@ -86,6 +127,12 @@ func (sc *scope) names() []string {
 		out = append(out, n)
 	}
 	for n := range sc.locals {
+		out = append(out, n)
+	}
+	for n := range sc.aliases {
+		out = append(out, n)
+	}
+	for n := range sc.arrays {
 		out = append(out, n)
 	}
 	if sc.hasSelf {
@@ -112,6 +159,16 @@ func (sc *scope) typeEnv() map[string]any {
 	for _, r := range sc.locals {
 		add(r)
 	}
+	for _, r := range sc.aliases {
+		add(r)
+	}
+	for name, a := range sc.arrays {
+		if a.isBool {
+			env[name] = []bool{}
+		} else {
+			env[name] = []int{}
+		}
+	}
 	if sc.hasSelf {
 		env["self"] = 0
 	}
@@ -130,8 +187,13 @@ func at(pos Pos, line, col int) Pos {
 // compileExpr compiles x in sc; what names the expression in messages.
 func compileExpr(errs *errorList, x Expr, sc *scope, w want, what string) (*cexpr, bool) {
 	checked := &arith{}
-	opts := append([]expr.Option{expr.Env(sc.typeEnv()), expr.Patch(checked)}, arithFuncs...)
+	names := &namePatch{sc: sc}
+	opts := append([]expr.Option{expr.Env(sc.typeEnv()), expr.Patch(names), expr.Patch(checked)}, arithFuncs...)
 	prog, err := expr.Compile(x.Src, opts...)
+	if err == nil && names.err != "" {
+		errs.add(x.Pos, "%s: %s", what, names.err)
+		return nil, false
+	}
 	if err == nil && checked.err != nil {
 		errs.add(x.Pos, "%s: %s: %v", what, x.Src, checked.err)
 		return nil, false
@@ -167,7 +229,7 @@ func compileExpr(errs *errorList, x Expr, sc *scope, w want, what string) (*cexp
 			return
 		}
 		e.refs = append(e.refs, r)
-		if r.kind == refVar {
+		if r.kind == refVar || r.kind == refArray {
 			e.shared = true
 		}
 	}))
@@ -270,6 +332,10 @@ func (e *cexpr) eval(s *State, t int, sc *scratch) (int64, error) {
 		return v, nil
 	}
 	for _, r := range e.refs {
+		if r.kind == refArray {
+			sc.env[r.name] = s.array(r)
+			continue
+		}
 		sc.env[r.name] = boxed(s.load(r, t), r.isBool)
 	}
 	out, err := sc.vm.Run(e.prog, sc.env)
@@ -314,6 +380,10 @@ func (e *cexpr) arithFailed(err error, s *State, t int) error {
 func (e *cexpr) values(s *State, t int) string {
 	parts := make([]string, 0, len(e.refs))
 	for _, r := range e.refs {
+		if r.kind == refArray {
+			parts = append(parts, fmt.Sprintf("%s = %v", r.name, s.array(r)))
+			continue
+		}
 		parts = append(parts, r.name+" = "+formatValue(s.load(r, t), r.isBool))
 	}
 	return strings.Join(parts, ", ")

@@ -69,9 +69,17 @@ func readsOf(es ...*cexpr) []Object {
 			continue
 		}
 		for _, r := range e.refs {
-			o := Object{Kind: ObjVar, Index: r.idx}
-			if r.kind == refVar && !contains(out, o) {
-				out = append(out, o)
+			switch r.kind {
+			case refVar:
+				if o := (Object{Kind: ObjVar, Index: r.idx}); !contains(out, o) {
+					out = append(out, o)
+				}
+			case refArray:
+				for i := range r.n {
+					if o := (Object{Kind: ObjVar, Index: r.idx + i}); !contains(out, o) {
+						out = append(out, o)
+					}
+				}
 			}
 		}
 	}

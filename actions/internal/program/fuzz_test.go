@@ -23,7 +23,7 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := loadYAML(data)
+		set, err := LoadText(data)
 		if err != nil {
 			return
 		}

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // loadFile loads the programs: mapping of a YAML file in testdata.
@@ -16,19 +14,11 @@ func loadFile(t testing.TB, path string) *Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := loadYAML(data)
+	set, err := LoadText(data)
 	if err != nil {
 		t.Fatalf("%s:\n%v", path, err)
 	}
 	return set
-}
-
-func loadYAML(data []byte) (*Set, error) {
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		return nil, err
-	}
-	return Load(&n)
 }
 
 var modelSet = sync.OnceValues(func() (*Set, error) {
@@ -36,7 +26,7 @@ var modelSet = sync.OnceValues(func() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadYAML(data)
+	return LoadText(data)
 })
 
 // prog returns a program of testdata/model.yaml.

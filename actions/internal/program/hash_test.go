@@ -69,7 +69,7 @@ func TestTextHash(t *testing.T) {
 	t.Parallel()
 	load := func(src string) *Program {
 		t.Helper()
-		set, err := loadYAML([]byte(src))
+		set, err := LoadText([]byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}

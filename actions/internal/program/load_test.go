@@ -39,7 +39,7 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatal("want programs.yaml and errors")
 			}
 			got := ""
-			if _, err := loadYAML(src); err != nil {
+			if _, err := LoadText(src); err != nil {
 				got = err.Error() + "\n"
 			}
 			if *update {

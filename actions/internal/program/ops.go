@@ -32,6 +32,7 @@ const (
 	OpWork
 	OpYield
 	OpLog
+	OpCall
 	OpProgress
 )
 
@@ -48,6 +49,7 @@ const (
 	ShapeRegion                    // a list of operations, or {region: R, do: [ops]}: critical
 	ShapeDuration                  // a duration: work: 10ms
 	ShapeText                      // text with ${{ EXPR }} parts: log: …
+	ShapeCall                      // a procedure and its arguments: call: lock(readers, room_empty)
 )
 
 // opDecl is one operation.
@@ -89,6 +91,7 @@ var ops = [...]opDecl{
 	OpWork:          {name: "work", shape: ShapeDuration, compile: compileWork, doc: "Real time under scheduler: os, none under control: one step."},
 	OpYield:         {name: "yield", shape: ShapeNone, compile: compileYield},
 	OpLog:           {name: "log", shape: ShapeText, compile: compileLog, doc: "A message, with ${{ EXPR }} parts: one step."},
+	OpCall:          {name: "call", shape: ShapeCall, compile: compileCall, doc: "NAME(ARGS): the procedure's operations, in place, its parameters standing for the arguments: no step of its own."},
 	OpProgress:      {name: "progress", shape: ShapeNone, compile: compileProgress},
 }
 
@@ -152,7 +155,7 @@ var objectWord = map[ObjKind]string{
 // yield and a critical block of the default region.
 func (op *Op) Arg() string {
 	switch op.Kind.Shape() {
-	case ShapeObject, ShapeRegion:
+	case ShapeObject, ShapeRegion, ShapeCall:
 		return op.Object
 	case ShapeCondWait:
 		return "{cond: " + op.Object + ", mutex: " + op.Mutex + "}"
@@ -194,8 +197,8 @@ func (k OpKind) Blocks() (blocks, shown []string) {
 // step, which writes it.
 func compileObject(b *builder, op *Op, in instr, d *opDecl) {
 	name := d.name
-	i, ok := b.c.resolve(objectWord[d.object], op.Object, op.ObjectPos, name)
-	in.kind, in.obj, in.text = d.instr, i, name+" "+op.Object
+	i, oname, ok := b.resolve(objectWord[d.object], op.Object, op.ObjectPos, name)
+	in.kind, in.obj, in.text = d.instr, i, name+" "+oname
 	in.fp = Footprint{Writes: []Object{{d.object, i}}}
 	if ok {
 		b.emit(in)
@@ -203,19 +206,18 @@ func compileObject(b *builder, op *Op, in instr, d *opDecl) {
 }
 
 func compileCondWait(b *builder, op *Op, in instr) {
-	c := b.c
-	ci, ok1 := c.resolve("condition variable", op.Object, op.ObjectPos, "cond_wait cond")
-	mi, ok2 := c.resolve("mutex", op.Mutex, op.MutexPos, "cond_wait mutex")
+	ci, cname, ok1 := b.resolve("condition variable", op.Object, op.ObjectPos, "cond_wait cond")
+	mi, mname, ok2 := b.resolve("mutex", op.Mutex, op.MutexPos, "cond_wait mutex")
 	if !ok1 || !ok2 {
 		return
 	}
 	in.obj, in.obj2 = ci, mi
 	rel, re := in, in
 	rel.kind, rel.phase = iCondRelease, PhaseRelease
-	rel.text = "cond_wait " + op.Object + " (release " + op.Mutex + ")"
+	rel.text = "cond_wait " + cname + " (release " + mname + ")"
 	rel.fp = Footprint{Writes: []Object{{ObjCond, ci}, {ObjMutex, mi}}}
 	re.kind, re.phase = iCondReacquire, PhaseReacquire
-	re.text = "cond_wait " + op.Object + " (reacquire " + op.Mutex + ")"
+	re.text = "cond_wait " + cname + " (reacquire " + mname + ")"
 	// The reacquire waits for the signal's write to the condition.
 	re.fp = Footprint{Reads: []Object{{ObjCond, ci}}, Writes: []Object{{ObjMutex, mi}}}
 	b.emit(rel)

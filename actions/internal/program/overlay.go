@@ -108,7 +108,7 @@ func (d *Def) Checks() []Check {
 	}
 	read := d.checkedVars()
 	for _, v := range d.Vars {
-		if read[v.Name] {
+		if read[arrayBase(v.Name)] {
 			out = append(out, Check{Text: "var: " + varText(v), Pos: v.Pos})
 		}
 	}
@@ -116,7 +116,7 @@ func (d *Def) Checks() []Check {
 		out = append(out, Check{Text: fmt.Sprintf("regions: {%s: %d}", r.Name, r.Capacity), Pos: r.Pos})
 	}
 	for _, t := range d.Threads {
-		if ops := threadChecks(t.Body, read); len(ops) > 0 {
+		if ops := d.threadChecks(t.Body, read, nil); len(ops) > 0 {
 			out = append(out, Check{Text: threadText(t), Pos: t.Pos})
 			out = append(out, ops...)
 		}
@@ -155,7 +155,7 @@ func keepsChecks(lab, student *Def) []*Error {
 	// The variables the lab's checks read, as the lab declares them (in
 	// any order: the declarations are the student's).
 	for _, v := range lab.Vars {
-		if !lab.checkedVars()[v.Name] {
+		if !lab.checkedVars()[arrayBase(v.Name)] {
 			continue
 		}
 		i := slices.IndexFunc(student.Vars, func(s VarDecl) bool { return s.Name == v.Name })
@@ -252,9 +252,9 @@ func threadGroups(checks []Check) []threadGroup {
 	return out
 }
 
-// threadChecks are the operations of ops, nested ones included, that a
-// student keeps.
-func threadChecks(ops []*Op, read map[string]bool) []Check {
+// threadChecks are the operations of ops, nested ones included, and those
+// of the procedures they call, that a student keeps.
+func (d *Def) threadChecks(ops []*Op, read map[string]bool, calling []string) []Check {
 	var out []Check
 	for _, op := range ops {
 		switch {
@@ -262,17 +262,41 @@ func threadChecks(ops []*Op, read map[string]bool) []Check {
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
 		case op.Kind == OpCritical:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
-		case (op.Kind == OpSet || op.Kind == OpAtomicSet || op.Kind == OpLocal) && read[op.Target]:
+		case (op.Kind == OpSet || op.Kind == OpAtomicSet || op.Kind == OpLocal) && read[arrayBase(op.Target)]:
 			out = append(out, Check{Text: opLine(op), Pos: op.Pos})
+		case op.Kind == OpCall:
+			if p := d.procedure(op); p != nil && !slices.Contains(calling, p.Name) {
+				out = append(out, d.threadChecks(p.Body, read, append(calling, p.Name))...)
+			}
 		}
 		for _, block := range [][]*Op{op.Then, op.Else} {
-			out = append(out, threadChecks(block, read)...)
+			out = append(out, d.threadChecks(block, read, calling)...)
 		}
 		if op.Kind != OpCritical {
-			out = append(out, threadChecks(op.Do, read)...)
+			out = append(out, d.threadChecks(op.Do, read, calling)...)
 		}
 	}
 	return out
+}
+
+// procedure is the procedure a call names; nil if there is none.
+func (d *Def) procedure(call *Op) *ProcDecl {
+	name, _, _ := callText(call.Object, call.ObjectPos)
+	for i := range d.Procedures {
+		if d.Procedures[i].Name == name {
+			return &d.Procedures[i]
+		}
+	}
+	return nil
+}
+
+// arrayBase is the array an element's name is of (state of state[2]),
+// or the name itself.
+func arrayBase(name string) string {
+	if base, _, _, ok := splitIndex(name); ok {
+		return base
+	}
+	return name
 }
 
 // checkedVars are the names the checks read: the invariants, expect and
@@ -298,6 +322,9 @@ func (d *Def) checkedVars() map[string]bool {
 	}
 	for _, t := range d.Threads {
 		walk(t.Body)
+	}
+	for _, p := range d.Procedures {
+		walk(p.Body)
 	}
 	return read
 }

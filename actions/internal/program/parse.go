@@ -21,9 +21,9 @@ const (
 )
 
 var (
-	programKeys = []string{"description", "vars", "semaphores", "mutexes", "conds", "regions", "threads", "invariants", "expect"}
-	semKeys     = []string{"value", "fifo", "max"}
-	regionKeys  = []string{"capacity"}
+	programKeys = []string{"description", "vars", "semaphores", "mutexes", "conds", "regions", "procedures", "threads", "invariants", "expect"}
+	semKeys     = []string{"value", "fifo", "max", "count"}
+	regionKeys  = []string{"capacity", "count"}
 	countKeys   = []string{"count", "body"}
 	identRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// reserved are the words of expr and `self`, which a declared name
@@ -144,11 +144,13 @@ func (p *parser) program(name string, k, n *yaml.Node) *Def {
 		case "semaphores":
 			p.semaphores(d, v)
 		case "mutexes":
-			d.Mutexes = p.nameList(v, "mutex", "mutexes")
+			d.Mutexes = p.nameList(d, v, ObjMutex, "mutex", "mutexes")
 		case "conds":
-			d.Conds = p.nameList(v, "cond", "conds")
+			d.Conds = p.nameList(d, v, ObjCond, "cond", "conds")
 		case "regions":
 			p.regions(d, v)
+		case "procedures":
+			p.procedures(d, v)
 		case "threads":
 			threads = v
 			p.threads(d, v)
@@ -243,25 +245,32 @@ func (p *parser) vars(d *Def, v *yaml.Node) {
 		if !p.name(k, "var") {
 			return
 		}
-		decl := VarDecl{Decl: Decl{Name: name, Pos: pos(k)}}
-		switch {
-		case val.Kind == yaml.ScalarNode && val.Tag == "!!bool":
-			b, _ := p.boolean(val, "var "+name)
-			decl.Bool = true
-			if b {
-				decl.Value = 1
+		values, isArray := p.arrayValues(d, ObjVar, name, k, val, "value")
+		for i, val := range values {
+			elem := name
+			if isArray {
+				elem = elementName(name, i)
 			}
-		case val.Kind == yaml.ScalarNode && val.Tag == "!!int":
-			x, ok := p.integer(val, "var "+name, -1<<62, 1<<62)
-			if !ok {
+			decl := VarDecl{Decl: Decl{Name: elem, Pos: pos(k)}}
+			switch {
+			case val.Kind == yaml.ScalarNode && val.Tag == "!!bool":
+				b, _ := p.boolean(val, "var "+elem)
+				decl.Bool = true
+				if b {
+					decl.Value = 1
+				}
+			case val.Kind == yaml.ScalarNode && val.Tag == "!!int":
+				x, ok := p.integer(val, "var "+elem, -1<<62, 1<<62)
+				if !ok {
+					return
+				}
+				decl.Value = x
+			default:
+				p.errorf(val, "var %s must be an integer or true/false (or a list of them, an array), not %s", name, kindName(val))
 				return
 			}
-			decl.Value = x
-		default:
-			p.errorf(val, "var %s must be an integer or true/false, not %s", name, kindName(val))
-			return
+			d.Vars = append(d.Vars, decl)
 		}
-		d.Vars = append(d.Vars, decl)
 	})
 }
 
@@ -270,33 +279,46 @@ func (p *parser) semaphores(d *Def, v *yaml.Node) {
 		if !p.name(k, "semaphore") {
 			return
 		}
-		s := SemDecl{Decl: Decl{Name: name, Pos: pos(k)}}
-		what := "semaphore " + name
-		if val.Kind != yaml.MappingNode {
-			s.Value, _ = p.integer(val, what, 0, MaxValue)
-			d.Semaphores = append(d.Semaphores, s)
-			return
-		}
-		var maxNode *yaml.Node
-		p.mapping(val, what, semKeys, func(key string, k2, v2 *yaml.Node) {
-			switch key {
-			case "value":
-				s.Value, _ = p.integer(v2, what+" value", 0, MaxValue)
-			case "fifo":
-				s.FIFO, _ = p.boolean(v2, what+" fifo")
-			case "max":
-				maxNode = v2
-				s.Max, _ = p.integer(v2, what+" max", 1, MaxValue)
+		values, isArray := p.arrayValues(d, ObjSemaphore, name, k, val, "value")
+		for i, val := range values {
+			elem := name
+			if isArray {
+				elem = elementName(name, i)
 			}
-		})
-		if maxNode != nil && s.Max > 0 && s.Value > s.Max {
-			p.errorf(maxNode, "%s: max %d is below its value %d", what, s.Max, s.Value)
+			d.Semaphores = append(d.Semaphores, p.semaphore(elem, k, val))
 		}
-		d.Semaphores = append(d.Semaphores, s)
 	})
 }
 
-func (p *parser) nameList(v *yaml.Node, what, key string) []Decl {
+// semaphore reads one semaphore: its value, or {value, fifo, max}.
+func (p *parser) semaphore(name string, k, val *yaml.Node) SemDecl {
+	s := SemDecl{Decl: Decl{Name: name, Pos: pos(k)}}
+	what := "semaphore " + name
+	if val.Kind != yaml.MappingNode {
+		s.Value, _ = p.integer(val, what, 0, MaxValue)
+		return s
+	}
+	var maxNode *yaml.Node
+	p.mapping(val, what, semKeys, func(key string, k2, v2 *yaml.Node) {
+		switch key {
+		case "value":
+			s.Value, _ = p.integer(v2, what+" value", 0, MaxValue)
+		case "fifo":
+			s.FIFO, _ = p.boolean(v2, what+" fifo")
+		case "max":
+			maxNode = v2
+			s.Max, _ = p.integer(v2, what+" max", 1, MaxValue)
+		case "count":
+			p.errorf(k2, "%s: count makes an array: write it beside value, as {count: 5, value: 1}", what)
+		}
+	})
+	if maxNode != nil && s.Max > 0 && s.Value > s.Max {
+		p.errorf(maxNode, "%s: max %d is below its value %d", what, s.Max, s.Value)
+	}
+	return s
+}
+
+func (p *parser) nameList(d *Def, v *yaml.Node, kind ObjKind, what, key string) []Decl {
 	if v.Kind != yaml.SequenceNode {
 		p.errorf(v, "%s must be a list of names, not %s", key, kindName(v))
 		return nil
@@ -304,8 +326,24 @@ func (p *parser) nameList(v *yaml.Node, what, key string) []Decl {
 	var out []Decl
 	for _, e := range v.Content {
 		e = deref(e)
+		if e.Kind == yaml.MappingNode && len(e.Content) == 2 {
+			// {fork: 5}: an array of five.
+			k, n := deref(e.Content[0]), deref(e.Content[1])
+			if !p.name(k, what) {
+				continue
+			}
+			count, ok := p.integer(n, what+" array "+k.Value+" size", 1, MaxArray)
+			if !ok {
+				continue
+			}
+			d.Arrays = append(d.Arrays, ArrayDecl{Decl: Decl{Name: k.Value, Pos: pos(k)}, Kind: kind, Count: int(count)})
+			for i := range int(count) {
+				out = append(out, Decl{Name: elementName(k.Value, i), Pos: pos(k)})
+			}
+			continue
+		}
 		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
-			p.errorf(e, "%s must be a name, not %s", what, kindName(e))
+			p.errorf(e, "%s must be a name, or {NAME: N} for an array of N, not %s", what, kindName(e))
 			continue
 		}
 		if p.name(e, what) {
@@ -324,21 +362,32 @@ func (p *parser) regions(d *Def, v *yaml.Node) {
 			p.errorf(k, "region name %q is the region of a bare critical: list; choose another", name)
 			return
 		}
-		r := RegionDecl{Decl: Decl{Name: name, Pos: pos(k)}}
-		what := "region " + name
-		if val.Kind == yaml.MappingNode {
-			p.mapping(val, what, regionKeys, func(_ string, _, v2 *yaml.Node) {
-				c, _ := p.integer(v2, what+" capacity", 1, MaxThreads)
-				r.Capacity = int(c)
-			})
-			if r.Capacity == 0 {
-				p.errorf(val, "%s needs a capacity", what)
+		values, isArray := p.arrayValues(d, ObjRegion, name, k, val, "capacity")
+		for i, val := range values {
+			elem := name
+			if isArray {
+				elem = elementName(name, i)
 			}
-		} else {
-			c, _ := p.integer(val, what+" capacity", 1, MaxThreads)
-			r.Capacity = int(c)
+			r := RegionDecl{Decl: Decl{Name: elem, Pos: pos(k)}}
+			what := "region " + elem
+			if val.Kind == yaml.MappingNode {
+				p.mapping(val, what, regionKeys, func(key string, k2, v2 *yaml.Node) {
+					if key == "count" {
+						p.errorf(k2, "%s: count makes an array: write it beside capacity, as {count: 5, capacity: 1}", what)
+						return
+					}
+					c, _ := p.integer(v2, what+" capacity", 1, MaxThreads)
+					r.Capacity = int(c)
+				})
+				if r.Capacity == 0 {
+					p.errorf(val, "%s needs a capacity", what)
+				}
+			} else {
+				c, _ := p.integer(val, what+" capacity", 1, MaxThreads)
+				r.Capacity = int(c)
+			}
+			d.Regions = append(d.Regions, r)
 		}
-		d.Regions = append(d.Regions, r)
 	})
 }
 

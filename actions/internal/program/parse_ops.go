@@ -107,16 +107,16 @@ func (p *parser) opBody(kind OpKind, k, v, item *yaml.Node) *Op {
 		if !p.objectName(v, key) {
 			return nil
 		}
-		op.Object, op.ObjectPos = v.Value, pos(v)
+		op.Object, op.ObjectPos = v.Value, contentPos(v)
 	case ShapeCondWait:
 		p.mapping(v, key, []string{"cond", "mutex"}, func(sub string, _, v2 *yaml.Node) {
 			if !p.objectName(v2, key+" "+sub) {
 				return
 			}
 			if sub == "cond" {
-				op.Object, op.ObjectPos = v2.Value, pos(v2)
+				op.Object, op.ObjectPos = v2.Value, contentPos(v2)
 			} else {
-				op.Mutex, op.MutexPos = v2.Value, pos(v2)
+				op.Mutex, op.MutexPos = v2.Value, contentPos(v2)
 			}
 		})
 		if v.Kind == yaml.MappingNode && (op.Object == "" || op.Mutex == "") {
@@ -146,7 +146,7 @@ func (p *parser) opBody(kind OpKind, k, v, item *yaml.Node) *Op {
 				if sub == "do" {
 					body = v2
 				} else if p.objectName(v2, key+" region") {
-					op.Object, op.ObjectPos = v2.Value, pos(v2)
+					op.Object, op.ObjectPos = v2.Value, contentPos(v2)
 				}
 			})
 			if body == nil {
@@ -173,13 +173,33 @@ func (p *parser) opBody(kind OpKind, k, v, item *yaml.Node) *Op {
 		}
 	case ShapeText:
 		op.Text, op.TextPos = p.text(v, key), contentPos(v)
+	case ShapeCall:
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			p.errorf(v, "%s needs NAME(ARGUMENTS), not %s", key, kindName(v))
+			return nil
+		}
+		if _, _, ok := callText(v.Value, contentPos(v)); !ok {
+			hint := ""
+			if strings.Contains(v.Value, "(") && !strings.Contains(v.Value, ")") {
+				hint = ": in a flow list [ … ] YAML splits at the commas; quote the call, \"lock(readers, room_empty)\""
+			}
+			p.errorf(v, "%s needs NAME(ARGUMENTS), such as lock(readers, room_empty), not %q%s", key, v.Value, hint)
+			return nil
+		}
+		op.Object, op.ObjectPos = strings.TrimSpace(v.Value), contentPos(v)
 	}
 	return op
 }
 
+// objectName checks an object's name as an operation gives it: NAME, or
+// NAME[EXPR], an element of an array.
 func (p *parser) objectName(v *yaml.Node, what string) bool {
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || !identRe.MatchString(v.Value) {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 		p.errorf(v, "%s needs a name, not %s", what, kindName(v))
+		return false
+	}
+	if _, _, _, ok := splitIndex(v.Value); !ok {
+		p.errorf(v, "%s needs a name, or NAME[INDEX] for an element of an array, not %s", what, kindName(v))
 		return false
 	}
 	return true
@@ -228,12 +248,27 @@ func (p *parser) assignment(op *Op, v *yaml.Node, key string) bool {
 	for j < len(src) && (src[j] == '_' || src[j] >= '0' && src[j] <= '9' || src[j] >= 'a' && src[j] <= 'z' || src[j] >= 'A' && src[j] <= 'Z') {
 		j++
 	}
+	if j < len(src) && src[j] == '[' {
+		// NAME[INDEX]: an element of an array.
+		depth := 0
+		for j < len(src) {
+			if src[j] == '[' {
+				depth++
+			} else if src[j] == ']' {
+				depth--
+			}
+			j++
+			if depth == 0 {
+				break
+			}
+		}
+	}
 	name := src[i:j]
 	k := j
 	for k < len(src) && src[k] == ' ' {
 		k++
 	}
-	if name == "" || !identRe.MatchString(name) || k >= len(src) || src[k] != '=' || k+1 < len(src) && src[k+1] == '=' {
+	if _, _, _, ok := splitIndex(name); name == "" || !ok || k >= len(src) || src[k] != '=' || k+1 < len(src) && src[k+1] == '=' {
 		p.errs.add(at, "%s needs NAME = EXPR: %q has no assignment", key, src)
 		return false
 	}

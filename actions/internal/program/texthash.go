@@ -40,6 +40,17 @@ func Canonical(d *Def) string {
 	for _, r := range d.Regions {
 		fmt.Fprintf(&b, "region %s %d\n", r.Name, r.Capacity)
 	}
+	for _, a := range d.Arrays {
+		fmt.Fprintf(&b, "array %s %s %d\n", a.Name, a.Kind, a.Count)
+	}
+	for _, pr := range d.Procedures {
+		params := make([]string, len(pr.Params))
+		for i, p := range pr.Params {
+			params[i] = p.Name
+		}
+		fmt.Fprintf(&b, "procedure %s(%s)\n", pr.Name, strings.Join(params, ", "))
+		canonicalOps(&b, pr.Body, 1)
+	}
 	for _, t := range d.Threads {
 		fmt.Fprintf(&b, "thread %s count=%d\n", t.Name, t.Count)
 		canonicalOps(&b, t.Body, 1)
@@ -59,7 +70,7 @@ func canonicalOps(b *strings.Builder, ops []*Op, depth int) {
 		b.WriteString(indent)
 		b.WriteString(op.Kind.String())
 		switch op.Kind.Shape() {
-		case ShapeObject, ShapeRegion:
+		case ShapeObject, ShapeRegion, ShapeCall:
 			b.WriteString(" " + op.Object)
 		case ShapeCondWait:
 			b.WriteString(" " + op.Object + " " + op.Mutex)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // corpusDir holds the models written both as pmrun programs (NAME.yaml,
@@ -17,19 +18,7 @@ const corpusDir = "testdata/spin"
 // corpus loads model name of the corpus.
 func corpus(t testing.TB, name string) *program.Program {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir, name+".yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := load(data)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	p, err := set.Program(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return programtest.Prog(t, filepath.Join(corpusDir, name+".yaml"), name)
 }
 
 // corpusNames are the corpus's models.

@@ -164,7 +164,7 @@ func TestSearchIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
 		src, _ := randomProgram(r, name)
-		set, err := load([]byte(src))
+		set, err := program.LoadText([]byte(src))
 		if err != nil {
 			t.Fatalf("%s:\n%s", err, src)
 		}

@@ -238,7 +238,7 @@ func TestSpinAgreesOnRandomPrograms(t *testing.T) {
 		yml, pml := randomProgram(r, name)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			set, err := load([]byte(yml))
+			set, err := program.LoadText([]byte(yml))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, yml)
 			}

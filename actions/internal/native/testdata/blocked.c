@@ -1,8 +1,9 @@
 /* A thread reads a pipe that another thread writes only after a
  * semaphore: if the reader goes first it blocks in read(), a call pmrun
- * does not control. */
+ * does not control (with POLL, in poll() first). */
 #include <pthread.h>
 #include <semaphore.h>
+#include <poll.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -13,6 +14,11 @@ static void *reader(void *arg)
 {
 	char c;
 	sem_post(&go);
+#ifdef POLL
+	struct pollfd p = {.fd = fds[0], .events = POLLIN};
+	if (poll(&p, 1, -1) != 1)
+		return (void *)1;
+#endif
 	if (read(fds[0], &c, 1) != 1)
 		return (void *)1;
 	return arg;

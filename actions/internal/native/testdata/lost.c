@@ -7,6 +7,18 @@
 
 static int count;
 
+#ifdef NOPOINT
+#define pmrun_point(name) ((void)0)
+#endif
+#ifdef LOOKS_LIKE
+/* A function of the name a Go or a Rust program has, for the test that
+ * pmrun refuses one. */
+#define STR2(x) #x
+#define STR(x) STR2(x)
+void looks_like(void) __asm__(STR(LOOKS_LIKE));
+void looks_like(void) {}
+#endif
+
 static void *add(void *arg)
 {
 	for (int i = 0; i < 2; i++) {
