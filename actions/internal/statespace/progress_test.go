@@ -1,11 +1,11 @@
 package statespace
 
 import (
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // TestStarvation: a weak semaphore lets a thread starve, and so does a
@@ -17,14 +17,7 @@ import (
 // that can go on at every state of the cycle takes a step in it.
 func TestStarvation(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/progress.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := programtest.File(t, "testdata/progress.yaml")
 	for name, want := range map[string]string{"weak_lock": "T0", "held_for_ever": "A", "fifo_lock": "", "unfair_only": "", "ends": ""} {
 		t.Run(name, func(t *testing.T) {
 			p, err := set.Program(name)
