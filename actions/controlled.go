@@ -268,9 +268,21 @@ var controlledShown = &Event{Name: "controlled_shown", Row: stepsRow, View: "vie
 
 // picture lays out the run o shows.
 func (s *controlledStep) picture(o engine.Outcome, p *native.Program, r controlledResult, replayed bool, scenario string) *view.Run {
-	var calls []picture.Call
+	var (
+		calls  []picture.Call
+		left   []program.Span
+		before int // steps before the first of calls
+	)
 	if il := o.Interleaving; il != nil {
-		for _, row := range il.Rows {
+		rows := il.Rows
+		left = il.Left
+		if il.Skipped > 0 { // a long run: the picture shows the last steps the table kept
+			for _, row := range rows[:il.SkippedAt] {
+				left = append(left, program.Span{Thread: row.Thread, File: row.Pos.File, First: row.Pos.Line, Last: row.Pos.Line, Steps: 1})
+			}
+			rows, before = rows[il.SkippedAt:], il.SkippedAt+il.Skipped
+		}
+		for _, row := range rows {
 			calls = append(calls, picture.Call{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
 		}
 	}
@@ -284,7 +296,11 @@ func (s *controlledStep) picture(o engine.Outcome, p *native.Program, r controll
 		}
 		return nil
 	}
-	v := picture.OfCalls(r.Threads, calls, o.Failure, read)
+	v := picture.OfCalls(r.Threads, calls, o.Failure, read, left...)
+	v.Skipped += before
+	for i := range v.Steps {
+		v.Steps[i].N += before
+	}
 	v.Program, v.Kind, v.Schedule, v.Replay = p.Name, engine.KindSearch, r.Schedule, r.Replay
 	v.Note = strings.Join(r.Notes, "; ")
 	if o.Failure == nil {
@@ -336,8 +352,9 @@ func controlledFoundLines(o Occurrence) string {
 	if where == "in run -1" {
 		where = "in the replay"
 	}
+	sched, _ := schedule.Printable(o.Fields.Str("schedule"))
 	return fmt.Sprintf("%s found %s of %s; schedule %s\n%s", o.Fields.Str("verdict"), where, o.Fields.Str("program"),
-		o.Fields.Str("schedule"), strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
+		sched, strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 
 // controlledNote is what the console prints under a step that found a
@@ -356,7 +373,7 @@ func controlledNote(r Result) []string {
 				lines = append(lines, strings.Split(rest, "\n")...)
 			}
 			if cmd, _ := r["replay"].(string); cmd != "" {
-				lines = append(lines, "replay: "+cmd)
+				lines = append(lines, "replay: "+printableReplay(cmd, resultFields(r).Str("schedule")))
 			}
 		}
 	}

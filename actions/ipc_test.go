@@ -155,8 +155,10 @@ steps:
   - send: {from: a, size: 2MiB}
     background: true
     continue_on_error: true
-  - sleep: 300ms
-  - spawn: {name: killer, shell: 'kill -KILL ${{ steps.a.pid }}'}
+  # Killed once it has written a burst (256 KiB) of the message, as its
+  # write count says: a fixed sleep was too short on a loaded machine.
+  - spawn: {name: killer, shell: 'p=${{ steps.a.pid }}; for i in $(seq 1200); do w=$(sed -n "s/^wchar: //p" /proc/$p/io); [ "$w" -gt 300000 ] 2>/dev/null && break; sleep 0.05; done; kill -KILL $p'}
+  - wait: {process: killer}
   - id: r
     receive: {verify: true, timeout: 10s}
 `, lang.StatusFailed, "truncated", func(t *testing.T, r scenarioRun) bool {

@@ -436,7 +436,23 @@ func programNote(r Result) []string {
 		lines = append(lines, ex)
 	}
 	if cmd, _ := r["replay"].(string); cmd != "" {
-		lines = append(lines, "replay: "+cmd)
+		lines = append(lines, "replay: "+printableReplay(cmd, resultFields(r).Str("schedule")))
 	}
 	return lines
+}
+
+// printableReplay is cmd, the command line that replays sched, as a
+// console shows it: whole, or, for a schedule too long to print (a run
+// of thousands of steps), where to find the schedule and the command
+// that reads it from a file.
+func printableReplay(cmd, sched string) string {
+	if _, ok := schedule.Printable(sched); ok {
+		return cmd
+	}
+	prefix := cmd
+	if i := strings.LastIndex(cmd, " --replay "); i >= 0 {
+		prefix = cmd[:i]
+	}
+	return fmt.Sprintf("the schedule is %d bytes, too long to print; the step's result holds it (schedule), as does the log: "+
+		"write it to a file and run %s --replay @FILE", len(sched), prefix)
 }

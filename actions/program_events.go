@@ -16,6 +16,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
 var (
@@ -187,8 +188,9 @@ func foundLines(o Occurrence) string {
 	if shrunk := shrunkText(o.Fields); shrunk != "" {
 		where += ", " + shrunk
 	}
+	sched, _ := schedule.Printable(o.Fields.Str("schedule"))
 	return fmt.Sprintf("%s found %s; schedule %s\n%s",
-		o.Fields.Str("verdict"), where, o.Fields.Str("schedule"),
+		o.Fields.Str("verdict"), where, sched,
 		strings.TrimRight(o.Fields.Str("interleaving"), "\n"))
 }
 

@@ -277,32 +277,6 @@ func TestProgramIncompleteIsNoPass(t *testing.T) {
 	}
 }
 
-// TestProgramBounded: scheduler bounded through the program action finds
-// a lost update that needs one preemption and says its bound; a pass says
-// the bound it covered; a search stopped by its runs limit before its
-// bound fails its step, incomplete, saying how far it got.
-func TestProgramBounded(t *testing.T) {
-	t.Parallel()
-	r := runTestdata(t, "program_bounded.yaml")
-	for _, s := range r.Steps {
-		if s.Step.Action == "assert" && s.Status != lang.StatusOK {
-			t.Errorf("line %d: %v", s.Step.Pos.Line, s.Err)
-		}
-	}
-	s := r.step(t, "cut")
-	if s.Status != lang.StatusFailed || s.Err == nil {
-		t.Fatalf("cut: status %s, want failed", s.Status)
-	}
-	for _, w := range []string{"stopped at its runs limit (3) after 3 runs", "raise runs, or lower preemptions", "verdict incomplete"} {
-		if !strings.Contains(s.Err.Error(), w) {
-			t.Errorf("cut: error %q does not say %q", s.Err, w)
-		}
-	}
-	if res := s.Result; res["verdict"] != "incomplete" || res["complete"] != false || res["bound"] != 0 {
-		t.Errorf("cut: verdict %v complete %v bound %v; want incomplete, false, 0", res["verdict"], res["complete"], res["bound"])
-	}
-}
-
 // TestProgramLogIsBounded: a search of thousands of runs or states logs
 // the first runs and the run shown, not every run, with its progress and
 // its numbers; trace: true still logs every run. (A search once wrote an
@@ -349,6 +323,32 @@ func TestProgramLogIsBounded(t *testing.T) {
 	}
 	if size := r.log.b.Len(); size > 400<<10 {
 		t.Errorf("the log takes %d bytes", size)
+	}
+}
+
+// TestProgramBounded: scheduler bounded through the program action finds
+// a lost update that needs one preemption and says its bound; a pass says
+// the bound it covered; a search stopped by its runs limit before its
+// bound fails its step, incomplete, saying how far it got.
+func TestProgramBounded(t *testing.T) {
+	t.Parallel()
+	r := runTestdata(t, "program_bounded.yaml")
+	for _, s := range r.Steps {
+		if s.Step.Action == "assert" && s.Status != lang.StatusOK {
+			t.Errorf("line %d: %v", s.Step.Pos.Line, s.Err)
+		}
+	}
+	s := r.step(t, "cut")
+	if s.Status != lang.StatusFailed || s.Err == nil {
+		t.Fatalf("cut: status %s, want failed", s.Status)
+	}
+	for _, w := range []string{"stopped at its runs limit (3) after 3 runs", "raise runs, or lower preemptions", "verdict incomplete"} {
+		if !strings.Contains(s.Err.Error(), w) {
+			t.Errorf("cut: error %q does not say %q", s.Err, w)
+		}
+	}
+	if res := s.Result; res["verdict"] != "incomplete" || res["complete"] != false || res["bound"] != 0 {
+		t.Errorf("cut: verdict %v complete %v bound %v; want incomplete, false, 0", res["verdict"], res["complete"], res["bound"])
 	}
 }
 

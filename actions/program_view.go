@@ -55,6 +55,9 @@ func (s *programStep) picture(file string, p *program.Program, o engine.Outcome,
 	}
 	how := o.How
 	v.Kind, v.Schedule, v.Replay, v.Note = how.Kind, r.Schedule, r.Replay, r.Note
+	if args, ok := strings.CutPrefix(r.Replay, "pmrun run "); ok {
+		v.Play = "pmrun play " + args // pmrun play takes run's file, --var, --seed and --replay
+	}
 	if how.Kind == engine.KindSearch || how.Kind == engine.KindFree && r.Runs > 1 {
 		v.Search = s.searchOf(how, r)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/pmrun/pmrun/actions/internal/place"
 )
@@ -49,7 +50,7 @@ func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
 	messages := make([]any, len(reply.Messages))
 	first := ""
 	for i, m := range reply.Messages {
-		s := string(m)
+		s := text(m)
 		if i == 0 {
 			first = s // the same string, not a second copy
 		}
@@ -70,4 +71,15 @@ func (r *receiveStep) Run(ctx context.Context, env *Env) (Result, error) {
 		return res, fmt.Errorf("receive on %s in %s: %w", r.args.Channel, r.to, err)
 	}
 	return res, nil
+}
+
+// text returns m as a string without copying it: a message may be as
+// large as 1 GiB, and a copy would double what the runner holds (issue
+// 27, item 7). Safe because a receive's messages are each in memory of
+// their own that nothing writes once received ([place.ReceiveReply]).
+func text(m []byte) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return unsafe.String(&m[0], len(m))
 }

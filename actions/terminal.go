@@ -12,6 +12,7 @@ import (
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/manual"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
 // Terminal is the person in front of pmrun, for the program action's
@@ -81,6 +82,11 @@ func (pl terminalPlayer) Play(ctx context.Context, g *control.Game) (engine.Outc
 	}
 	return manual.Play(ctx, g, t.in, t.out, manual.Options{File: pl.file, Replay: pl.replay, Echo: t.echo, Note: note})
 }
+
+// PrintableSchedule is a schedule's text as a console line shows it:
+// whole, or its program and length when it is too long to print (and
+// false).
+func PrintableSchedule(text string) (string, bool) { return schedule.Printable(text) }
 
 // ProgramInfo is a program of a scenario's programs: section, for a list
 // to choose from.

@@ -65,8 +65,10 @@ func (m *menu) beScheduler(ctx context.Context) error {
 		m.say("Could not play %s: %v", name, err)
 		return nil
 	}
-	if file == "" {
-		m.say("(Replay it from a scenario holding the program, with pmrun run FILE --replay %s.)", sched)
+	if text, whole := actions.PrintableSchedule(sched); file == "" && whole {
+		m.say("(Replay it from a scenario holding the program, with pmrun run FILE --replay %s.)", text)
+	} else if file == "" {
+		m.say("(Its schedule is %d bytes, too long to print: play it from a scenario's program step, whose result and log keep it whole.)", len(sched))
 	}
 	return nil
 }

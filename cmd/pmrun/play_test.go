@@ -224,6 +224,44 @@ func TestPlayEveryBookLab(t *testing.T) {
 	}
 }
 
+// TestPlayBookLabsInBrowser: the page of every book lab, once its found
+// failure is stepped through, draws the win in headless Chromium without
+// an error in its console: the broken rule, the table with its rule row
+// (a deadlock's: the wait-for graph) and the replay command.
+func TestPlayBookLabsInBrowser(t *testing.T) {
+	t.Parallel()
+	labs, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "labs", "book", "*.yaml"))
+	if err != nil || len(labs) < 19 {
+		t.Fatalf("%d labs: %v", len(labs), err)
+	}
+	b := viewtest.New(t)
+	for _, lab := range labs {
+		name := strings.TrimSuffix(filepath.Base(lab), ".yaml")
+		p := startPlay(t, lab)
+		var st gameState
+		p.call(t, "search", "{}", &st)
+		for st.Plan != nil && !st.Over && len(st.Run.Steps) < len(st.Plan.Steps) {
+			p.call(t, "forward", "{}", &st)
+		}
+		if !st.Won {
+			t.Errorf("%s: no win to draw (%s)", name, st.Message)
+			p.stop(t)
+			continue
+		}
+		b.Open(p.url, "#won .pv")
+		status, replay := b.Text("#status"), b.Text("#won .pv-replay .pv-cmd")
+		rule, graph := b.Count("#won .pv-table tr.pv-rule-row"), b.Count("#won .pv-graph .pv-node")
+		if !strings.HasPrefix(status, "You broke it! ") || replay != st.Run.Replay || rule != 1 || st.Run.Verdict == "deadlock" && graph == 0 {
+			t.Errorf("%s: the page says %q, replay %q, %d rule rows, %d nodes of a graph (verdict %s)", name, status, replay, rule, graph, st.Run.Verdict)
+		}
+		if name == "santa_claus" || name == "dining_tanenbaum" {
+			b.Shot("play-lab-" + name)
+		}
+		b.Open("about:blank", "body") // the page closes before its server ends
+		p.stop(t)
+	}
+}
+
 // brokenOf is the value of a lab's var broken.
 func brokenOf(t *testing.T, lab string) string {
 	t.Helper()

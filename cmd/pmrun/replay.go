@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -79,4 +81,26 @@ func shortSchedule(text string) string {
 		return text[:i+1] + "…"
 	}
 	return text
+}
+
+// maxScheduleFile caps a schedule read from a file (--replay @FILE): the
+// longest run's (max_steps) schedule with room to spare, and no more, so
+// that a mistaken path (/dev/zero, a log) stops at once.
+const maxScheduleFile = 128 << 20
+
+// readSchedule is a --replay value: the schedule itself, or @FILE, the
+// schedule in FILE (a schedule too long to print is given so).
+func readSchedule(arg string) (string, error) {
+	path, ok := strings.CutPrefix(arg, "@")
+	if !ok {
+		return arg, nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() > maxScheduleFile {
+		return "", fmt.Errorf("%s is larger than %d MiB: no schedule is that long", path, maxScheduleFile>>20)
+	}
+	data, err := lang.ReadScenario(context.Background(), path, maxScheduleFile)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
 }

@@ -100,7 +100,7 @@ func (rf *runFlags) define(cmd *cobra.Command) {
 	fs.BoolVarP(&rf.verbose, "verbose", "v", false, "debug events in the log, message payloads, process output on the console")
 	fs.BoolVarP(&rf.quiet, "quiet", "q", false, "only failures and results on the console")
 	fs.StringVar(&rf.color, "color", "auto", "colour the console's ✓ and ✗: `auto|always|never` (auto: on a terminal, unless NO_COLOR is set)")
-	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it) in every program step of its program; repeatable")
+	fs.Var(&rf.replay, "replay", "replay `SCHEDULE` (pmrun1:PROGRAM:…, as a program step printed it, or @FILE holding one) in every program step of its program; repeatable")
 	completeFlags(cmd, map[string]cobra.CompletionFunc{
 		"var":          completeVars,
 		"format":       fixedChoices("text\tfor people", "json\tthe log events"),
@@ -183,8 +183,11 @@ func (rf *runFlags) check(paths []string, stdout io.Writer) (consoleLook, error)
 	if rf.timeoutSet && rf.timeout <= 0 {
 		return consoleLook{}, usageErrorf("--timeout %s: want a time above 0, such as 30s (as timeout: in a file)", rf.timeout)
 	}
-	for _, sched := range rf.replay {
-		if _, err := actions.ScheduleProgram(sched); err != nil {
+	for i, sched := range rf.replay {
+		if rf.replay[i], err = readSchedule(sched); err != nil {
+			return consoleLook{}, usageErrorf("--replay %s: %v", sched, err)
+		}
+		if _, err := actions.ScheduleProgram(rf.replay[i]); err != nil {
 			return consoleLook{}, usageErrorf("--replay: %v", err)
 		}
 	}

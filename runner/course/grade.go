@@ -392,13 +392,21 @@ func (r *Result) programFeedback(b *strings.Builder, sr *lang.StepResult, detail
 	if ok || !detail {
 		return
 	}
-	if f, _ := res["failure"].(string); f != "" {
-		fmt.Fprintf(b, "  %s\n", f)
+	// A deadlock's explanation is in the failure and at the foot of the
+	// interleaving: say it once, under the table.
+	f, _ := res["failure"].(string)
+	ex, _ := res["explanation"].(string)
+	il, _ := res["interleaving"].(string)
+	if first, rest, more := strings.Cut(f, "\n"); more && strings.Contains(il, rest) {
+		f = first
 	}
-	if ex, _ := res["explanation"].(string); ex != "" {
+	if f != "" {
+		fmt.Fprintf(b, "  %s\n", strings.ReplaceAll(f, "\n", "\n  "))
+	}
+	if ex != "" && !strings.Contains(f, ex) && !strings.Contains(il, ex) {
 		fmt.Fprintf(b, "  %s\n", strings.ReplaceAll(ex, "\n", "\n  "))
 	}
-	if il, _ := res["interleaving"].(string); il != "" {
+	if il != "" {
 		fmt.Fprintf(b, "%s\n", strings.TrimRight(il, "\n"))
 	}
 	if sched, _ := res["schedule"].(string); sched != "" {

@@ -26,12 +26,17 @@ func TestGrade(t *testing.T) {
 		score   float64
 		errors  []string // in the grade's Errors
 		outputs []string // in the failing check's output
+		once    string   // said once in it
 	}{
 		{file: "mutex_good.yaml", score: 1},
 		{file: "mutex_nolock.yaml", score: 0, outputs: []string{
 			"verdict mutual_exclusion", "testdata/mutex_nolock.yaml:9:15: B entered critical while A is inside",
 			"enter critical  ✗", "replay: pmrun grade ../../scenarios/labs/book/mutex.yaml testdata/mutex_nolock.yaml --student ann --replay pmrun1:mutex:",
 		}},
+		{file: "mutex_deadlock.yaml", score: 0, outputs: []string{
+			"verdict deadlock", "testdata/mutex_deadlock.yaml:3:3: deadlock: 2 of 2 threads blocked\n",
+			"A waits on semaphore m (value 0) at 13:15 (wait m)", "replay: pmrun grade",
+		}, once: "A waits on semaphore m"},
 		{file: "mutex_weakened.yaml", score: 0, errors: []string{
 			"testdata/mutex_weakened.yaml:6:7: program mutex: the lab's `critical: [set: count = count + 1]` is missing",
 			"testdata/mutex_weakened.yaml:11:13: program mutex: the lab has `expect: count == 4` here, not `expect: true`",
@@ -64,6 +69,9 @@ func TestGrade(t *testing.T) {
 				if !strings.Contains(proof.Output, want) {
 					t.Errorf("the proof's feedback:\n%s\nwant %q", proof.Output, want)
 				}
+			}
+			if n := strings.Count(proof.Output, tc.once); tc.once != "" && n != 1 {
+				t.Errorf("the proof's feedback says %q %d times:\n%s", tc.once, n, proof.Output)
 			}
 			if tc.score == 1 && !res.Passed() {
 				t.Errorf("a full score that did not pass: %+v", res.Checks)

@@ -60,7 +60,8 @@ func reportOf(t *testing.T, name, path string, src []byte) string {
 // the flag lock's race and the rendezvous' deadlock are drawn below their
 // find steps (a lane per thread with its code and step numbers, the steps
 // in a table, the broken rule, the wait-for graph); a click or an arrow
-// key walks the steps; the copy button copies the replay line; the
+// key walks the steps; the copy button copies the replay line, and the
+// pmrun play line beside it is the same with run changed to play; the
 // timeline zooms, its labels kept.
 func TestReportInBrowser(t *testing.T) {
 	t.Parallel()
@@ -105,6 +106,10 @@ func TestReportInBrowser(t *testing.T) {
 	b.Wait(`document.querySelector("#view-1-1 .pv-copy").textContent !== "Copy"`)
 	if got := b.Text(first + ".pv-copy"); got != "Copied" {
 		t.Errorf("the copy button says %q", got)
+	}
+	replay, play := b.Text(first+".pv-replay:not(.pv-play) .pv-cmd"), b.Text(first+".pv-play .pv-cmd")
+	if args, ok := strings.CutPrefix(replay, "pmrun run "); !ok || play != "pmrun play "+args {
+		t.Errorf("the replay command %q and the play command %q", replay, play)
 	}
 	var width0, width1 float64
 	b.Eval(`document.querySelector(".chart svg").width.baseVal.value`, &width0)

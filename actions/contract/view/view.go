@@ -40,9 +40,13 @@ type Run struct {
 	Explanation string `json:"explanation,omitempty"`
 	// Schedule is the run as one line, which --replay runs again;
 	// Replay the command line that does it.
-	Schedule string   `json:"schedule,omitempty"`
-	Replay   string   `json:"replay,omitempty"`
-	Threads  []Thread `json:"threads"`
+	Schedule string `json:"schedule,omitempty"`
+	Replay   string `json:"replay,omitempty"`
+	// Play is the command line that opens the run in pmrun play, to step
+	// through in a browser; "" when play cannot open it (a C program, a
+	// student's program graded).
+	Play    string   `json:"play,omitempty"`
+	Threads []Thread `json:"threads"`
 	// Shared are the variables, semaphores and mutexes, in that order;
 	// a step's Values follow it.
 	Shared []Shared `json:"shared"`
@@ -160,8 +164,8 @@ type Search struct {
 	// Complete: every run asked for was made; exhaustive: every reachable
 	// state was explored.
 	Complete bool `json:"complete"`
-	// Limit is the runs asked for (exhaustive: the paths after which it
-	// stops; 0 when it had no limit); LimitReached says the search
+	// Limit is the runs asked for (0 when it had no limit; exhaustive,
+	// a search of states, has none); LimitReached says the search
 	// stopped there.
 	Limit        int  `json:"limit,omitempty"`
 	LimitReached bool `json:"limit_reached,omitempty"`

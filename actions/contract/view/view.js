@@ -87,6 +87,19 @@
     return box;
   }
 
+  // playBox is the command that opens the run in pmrun play.
+  function playBox(run) {
+    var box = el("div", "pv-replay pv-play");
+    box.appendChild(el("span", "pv-label", "Step through it:"));
+    box.appendChild(el("code", "pv-cmd", run.play));
+    var b = el("button", "pv-copy", "Copy");
+    b.type = "button";
+    b.title = "Copy the command line";
+    b.addEventListener("click", function () { copyText(run.play, b); });
+    box.appendChild(b);
+    return box;
+  }
+
   function searchBox(s) {
     var box = el("div", "pv-search");
     var parts = [];
@@ -430,6 +443,7 @@
     if (run.search) root.appendChild(searchBox(run.search));
     if (run.note) root.appendChild(el("div", "pv-note", run.note));
     if (run.replay && !opts.compact) root.appendChild(replayBox(run));
+    if (run.play && !opts.compact) root.appendChild(playBox(run));
     if (quiz) root.appendChild(quizBox(run, root));
     // A search that found nothing shows its numbers; its last run, which
     // proves nothing, is there for whoever opens it.

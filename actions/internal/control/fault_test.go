@@ -54,13 +54,17 @@ func TestCancelLeavesNoThread(t *testing.T) {
 			interrupt := errors.New("interrupted")
 			runs := 0
 			name := "barrier"
+			var explored func(states, transitions int)
 			if sched == Exhaustive { // a search of states, on the model: no runs to count
 				name = "counter3"
-				stop := time.AfterFunc(50*time.Millisecond, func() { cancel(interrupt) })
-				defer stop.Stop()
+				explored = func(_, transitions int) {
+					if transitions >= 20 {
+						cancel(interrupt)
+					}
+				}
 				runs = -1_000_000
 			}
-			out, err := Search(ctx, prog(t, name), Options{Scheduler: sched, Runs: 1_000_000, Seed: 1,
+			out, err := Search(ctx, prog(t, name), Options{Scheduler: sched, Runs: 1_000_000, Seed: 1, Explored: explored,
 				OnRun: func(r engine.RunInfo) {
 					if r.Run < 0 {
 						return // PCT's probe

@@ -19,7 +19,8 @@ import (
 // shows the state and asks who goes next, for as long as it likes (no
 // watchdog runs between steps). [Game.Undo] takes a step back: the run's
 // whole state is the model's (the threads keep nothing of their own), so
-// going back is restoring the state before the step. [Game.Finish]
+// going back is restoring the state before the step (rebuilt on the
+// model from one kept a few steps earlier). [Game.Finish]
 // replays the steps kept on the real threads, with every step recorded,
 // and returns the outcome, as [Replay] does.
 //
@@ -31,7 +32,7 @@ type Game struct {
 	start time.Time
 
 	s     *program.State
-	past  []*program.State // the state before each step taken, for Undo
+	hist  *history // states of the run so far, for Undo
 	steps []int
 	// failure is how the run ended, once it has: the failing step's check,
 	// a deadlock, expect, or max_steps; over with a nil failure is a pass.
@@ -67,6 +68,7 @@ func newGame(p *program.Program, th engine.Threads, opts Options) *Game {
 	g := &Game{p: p, th: th, opts: opts, start: time.Now()}
 	var f *program.Failure
 	g.s, f = p.NewState()
+	g.hist = newHistory(g.s.Clone())
 	g.settle(f)
 	return g
 }
@@ -80,6 +82,10 @@ func (g *Game) State() *program.State { return g.s }
 
 // Steps are the threads that took the steps so far, in order.
 func (g *Game) Steps() []int { return slices.Clone(g.steps) }
+
+// Taken is how many steps were taken so far: len(Steps()), without the
+// copy.
+func (g *Game) Taken() int { return len(g.steps) }
 
 // Schedule is the steps so far as a schedule, which [Replay] (or a
 // program step's replay) runs again.
@@ -116,8 +122,8 @@ func (g *Game) Step(ctx context.Context, t int) (program.StepInfo, error) {
 		g.s = before
 		return program.StepInfo{}, d.err
 	}
-	g.past = append(g.past, before)
 	g.steps = append(g.steps, t)
+	g.hist.stepped(len(g.steps), g.s)
 	g.settle(d.info.Failure)
 	return d.info, nil
 }
@@ -135,14 +141,19 @@ func (g *Game) settle(f *program.Failure) {
 	}
 }
 
-// Undo takes the last step back; false when no step was taken.
+// Undo takes the last step back; false when no step was taken. It goes
+// back to the state before it, which the game rebuilds from a state it
+// kept (within [MaxUndoBytes]) and the steps after it.
 func (g *Game) Undo() bool {
-	n := len(g.past)
+	n := len(g.steps)
 	if n == 0 || g.closed {
 		return false
 	}
-	g.s = g.past[n-1]
-	g.past, g.steps = g.past[:n-1], g.steps[:n-1]
+	s, err := g.hist.at(n-1, g.steps)
+	if err != nil {
+		return false // the steps were taken once: they fit again
+	}
+	g.s, g.steps = s, g.steps[:n-1]
 	g.failure, g.over = nil, false
 	return true
 }
@@ -267,7 +278,7 @@ func (d *gameReplay) Step(t int) {
 	}
 	d.i++
 	if d.il != nil {
-		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.s.Values(), Log: info.Log, Failed: info.Failure != nil})
+		d.il.Add(program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.s.Values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if tr := d.g.opts.Trace; tr != nil {
 		tr(engine.StepInfo{Run: 0, Shown: true, Step: d.i - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})

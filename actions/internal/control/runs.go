@@ -87,6 +87,10 @@ type loopWatch struct {
 	power, since int
 }
 
+// maxRowHint bounds the rows made room for at the start of a recorded
+// run: the interleaving keeps no more than [program.MaxTableBytes] of them.
+const maxRowHint = 4096
+
 // values copies the shared values after a step into the arena, which
 // grows a block at a time rather than a slice a step.
 func (d *runDriver) values() []int64 {
@@ -152,6 +156,9 @@ func (d *runDriver) begin(run int, ch chooser) {
 		d.err = fmt.Errorf("control: run %d: %w", run, err)
 		return
 	}
+	if d.steps == nil && d.sizeHint > 0 {
+		d.steps = make([]int, 0, d.sizeHint) // a replay: its length is known
+	}
 	d.run, d.ch, d.s, d.steps, d.switches = run, ch, s, d.steps[:0], 0
 	d.spin, _ = ch.(spinAware)
 	d.hash = nil
@@ -163,7 +170,7 @@ func (d *runDriver) begin(run int, ch chooser) {
 	}
 	if d.record {
 		d.il = s.Table()
-		d.il.Rows = make([]program.Row, 0, d.sizeHint)
+		d.il.Rows = make([]program.Row, 0, min(d.sizeHint, maxRowHint)) // the table keeps a few thousand rows at most
 	}
 	d.loop = loopWatch{power: 1}
 	if rc, ok := ch.(*replayChooser); ok {
@@ -234,7 +241,7 @@ func (d *runDriver) Step(t int) {
 		d.markLasso()
 	}
 	if d.il != nil {
-		d.il.Rows = append(d.il.Rows, program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
+		d.il.Add(program.Row{Thread: t, Op: info.Text, Pos: info.Pos, Values: d.values(), Log: info.Log, Failed: info.Failure != nil})
 	}
 	if d.trace != nil {
 		d.trace(engine.StepInfo{Run: d.run, Shown: d.shown, Step: len(d.steps) - 1, Name: d.os[t].Name, TID: d.os[t].TID, StepInfo: info, Values: d.s.Values()})

@@ -180,26 +180,59 @@ func (pl *player) apply(ctx context.Context, keys []key) (quit bool, err error) 
 			case undone == 0:
 				pl.say("  nothing to undo")
 			case undone < k.count:
-				pl.say("  undone: back to step %d (nothing more to undo)", len(pl.g.Steps())+1)
+				pl.say("  undone: back to step %d (nothing more to undo)", pl.g.Taken()+1)
 			default:
-				pl.say("  undone: back to step %d", len(pl.g.Steps())+1)
+				pl.say("  undone: back to step %d", pl.g.Taken()+1)
 			}
 		case cmdStep:
-			for range k.count {
-				if over, _ := pl.g.Over(); over {
-					return false, nil
-				}
-				if why := pl.cannot(k.thread); why != "" {
-					pl.say("  %s: %s", k.text, why)
-					return false, nil
-				}
-				info, err := pl.g.Step(ctx, k.thread)
-				if err != nil {
-					return false, err
-				}
-				pl.stepped(k.thread, info)
+			if ok, err := pl.repeat(ctx, k); !ok || err != nil {
+				return false, err
 			}
 		}
 	}
 	return false, nil
+}
+
+// maxShownRepeats bounds the steps of one key repeated by a count that
+// are shown: the first ones, then a line for those not shown, then the
+// last. A count of millions would otherwise print as many lines.
+const maxShownRepeats = 8
+
+// repeat plays key k's thread k.count times, showing its first steps and
+// its last. It reports whether every step was taken.
+func (pl *player) repeat(ctx context.Context, k key) (bool, error) {
+	var (
+		hidden int
+		last   program.StepInfo
+	)
+	flush := func() {
+		if hidden > 1 {
+			pl.say("  … %s took %d more steps, not shown (a count shows its first %d steps and its last)", pl.p.Threads()[k.thread], hidden-1, maxShownRepeats)
+		}
+		if hidden > 0 {
+			pl.stepped(k.thread, last)
+		}
+		hidden = 0
+	}
+	defer flush()
+	for i := range k.count {
+		if over, _ := pl.g.Over(); over {
+			return false, nil
+		}
+		if why := pl.cannot(k.thread); why != "" {
+			flush()
+			pl.say("  %s: %s", k.text, why)
+			return false, nil
+		}
+		info, err := pl.g.Step(ctx, k.thread)
+		if err != nil {
+			return false, err
+		}
+		if i < maxShownRepeats {
+			pl.stepped(k.thread, info)
+		} else {
+			hidden, last = hidden+1, info
+		}
+	}
+	return true, nil
 }

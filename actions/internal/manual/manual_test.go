@@ -271,3 +271,24 @@ func TestUndoAtStart(t *testing.T) {
 		t.Errorf("%d lines say undone, want 1:\n%s", n, out)
 	}
 }
+
+// TestCountShowsFirstAndLast: a key repeated by a count shows its first
+// steps, a line for those between, and its last, however large the count
+// (a line a step printed 126 MB for a game of three million steps).
+func TestCountShowsFirstAndLast(t *testing.T) {
+	const count = 1000
+	_, out, err := game(t, prog(t, "counter"), fmt.Sprintf("a%d\nq\n", count))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := strings.Count(out.String(), "\n  a A: ")
+	if shown != maxShownRepeats+1 {
+		t.Errorf("%d steps of a count of %d shown; want the first %d and the last:\n%s", shown, count, maxShownRepeats, out)
+	}
+	wantLines(t, out.String(),
+		fmt.Sprintf("  … A took %d more steps, not shown (a count shows its first %d steps and its last)", count-maxShownRepeats-1, maxShownRepeats),
+		"step 1001")
+	if !strings.Contains(out.String(), "atomic x = x + 1   (x: 999 → 1000)\n\nstep 1001\n") {
+		t.Errorf("the count's last step is not shown before the next choice:\n%s", out)
+	}
+}

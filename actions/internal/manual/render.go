@@ -6,6 +6,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/schedule"
 )
 
 // What the player sees: the rules once, then before every choice the
@@ -39,7 +40,7 @@ func (pl *player) state() {
 	s := pl.g.State()
 	d := pl.p.Def()
 	pl.say("")
-	pl.say("step %d", len(pl.g.Steps())+1)
+	pl.say("step %d", pl.g.Taken()+1)
 	if vals := s.Final(); len(d.Vars) > 0 {
 		var parts []string
 		for _, v := range d.Vars {
@@ -153,10 +154,17 @@ func (pl *player) outro(out engine.Outcome) {
 		pl.say("")
 		pl.write(out.Interleaving.Format())
 	}
-	pl.say("The game as a schedule (%d steps, %d switches): %s", out.Steps, out.Switches, out.ScheduleText)
-	if pl.replay != nil && out.Steps > 0 {
+	sched, whole := schedule.Printable(out.ScheduleText)
+	pl.say("The game as a schedule (%d steps, %d switches): %s", out.Steps, out.Switches, sched)
+	switch {
+	case pl.replay == nil || out.Steps == 0:
+	case whole:
 		if cmd := pl.replay(out.ScheduleText); cmd != "" {
 			pl.say("Replay it on real threads: %s", cmd)
+		}
+	default: // the step's result and the log hold it whole
+		if cmd := pl.replay("@FILE"); cmd != "" {
+			pl.say("Replay it on real threads: write the schedule (the step's schedule, in the log too) to a file and run %s", cmd)
 		}
 	}
 }

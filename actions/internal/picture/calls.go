@@ -27,8 +27,11 @@ const around = 2
 // order, each thread's code the lines of the source file its calls came
 // from (read reads a file; nil, or a file it cannot read, leaves the code
 // out), how the run ended and a deadlock's wait-for graph. It has no
-// shared values: pmrun does not see the program's memory.
-func OfCalls(threads []string, calls []Call, f *program.Failure, read func(file string) []byte) *view.Run {
+// shared values: pmrun does not see the program's memory. left are the
+// calls of the run not in calls (a long run's table keeps its first and
+// last steps: [program.Interleaving.Left]), which place each thread's
+// code too.
+func OfCalls(threads []string, calls []Call, f *program.Failure, read func(file string) []byte, left ...program.Span) *view.Run {
 	r := &view.Run{Verdict: string(program.Pass), Shared: []view.Shared{}, Steps: []view.Step{}}
 	skip := max(0, len(calls)-MaxSteps)
 	r.Skipped = skip
@@ -38,7 +41,7 @@ func OfCalls(threads []string, calls []Call, f *program.Failure, read func(file 
 	sources := map[string][]string{}
 	for t, name := range threads {
 		th := view.Thread{Name: name, Key: schedule.Letter(t), Code: []view.Line{}}
-		if file, first, last := span(calls, t); file != "" && read != nil {
+		if file, first, last := span(calls, left, t); file != "" && read != nil {
 			lines, ok := sources[file]
 			if !ok {
 				lines = splitLines(read(file))
@@ -64,13 +67,18 @@ func OfCalls(threads []string, calls []Call, f *program.Failure, read func(file 
 	return r
 }
 
-// span is the source file most of thread t's calls came from, and the
-// first and last lines of those calls.
-func span(calls []Call, t int) (file string, first, last int) {
+// span is the source file most of thread t's calls came from (those of
+// calls and of left), and the first and last lines of those calls.
+func span(calls []Call, left []program.Span, t int) (file string, first, last int) {
 	count := map[string]int{}
 	for _, c := range calls {
 		if c.Thread == t && c.Pos.File != "" && c.Pos.Line > 0 {
 			count[c.Pos.File]++
+		}
+	}
+	for _, sp := range left {
+		if sp.Thread == t && sp.File != "" {
+			count[sp.File] += sp.Steps
 		}
 	}
 	if len(count) == 0 {
@@ -82,12 +90,20 @@ func span(calls []Call, t int) (file string, first, last int) {
 	}
 	slices.SortFunc(files, func(a, b string) int { return cmp.Or(count[b]-count[a], cmp.Compare(a, b)) })
 	file = files[0]
+	widen := func(lo, hi int) {
+		if first == 0 || lo < first {
+			first = lo
+		}
+		last = max(last, hi)
+	}
 	for _, c := range calls {
 		if c.Thread == t && c.Pos.File == file && c.Pos.Line > 0 {
-			if first == 0 || c.Pos.Line < first {
-				first = c.Pos.Line
-			}
-			last = max(last, c.Pos.Line)
+			widen(c.Pos.Line, c.Pos.Line)
+		}
+	}
+	for _, sp := range left {
+		if sp.Thread == t && sp.File == file {
+			widen(sp.First, sp.Last)
 		}
 	}
 	return file, first, last

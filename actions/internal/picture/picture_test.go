@@ -232,4 +232,10 @@ func TestOfCalls(t *testing.T) {
 	if r := picture.OfCalls([]string{"T0"}, calls[:1], nil, nil); len(r.Threads[0].Code) != 0 || r.Verdict != "pass" {
 		t.Errorf("without the source: %+v", r)
 	}
+	// A long run's table left T1's calls out: they still place its code.
+	left := []program.Span{{Thread: 1, File: "abba.c", First: 8, Last: 9, Steps: 1000}}
+	r = picture.OfCalls([]string{"T0", "T1"}, calls[2:3], nil, read, left...)
+	if c := r.Threads[1].Code; len(c) != 5 || c[0].N != 6 || len(r.Steps) != 1 {
+		t.Errorf("T1's code from the calls left out %+v, steps %+v", c, r.Steps)
+	}
 }

@@ -228,7 +228,9 @@ type ReceiveArgs struct {
 }
 
 // ReceiveReply is what arrived: Count and Bytes count every message, and
-// Messages holds the first ones (see [Keep]). From an agent, the messages
+// Messages holds the first ones (see [Keep]), each in memory of its own
+// that nothing writes after: the caller may keep it as a string without
+// a copy. From an agent, the messages
 // travel beside the JSON (see [agent.Bulk]).
 type ReceiveReply struct {
 	Messages [][]byte `json:"-"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -203,6 +204,22 @@ func TestOpenAtStart(t *testing.T) {
 	o.Open = "pmrun1:flag_lock:0123456789abcdef:ab"
 	o.Ready = func(string) { t.Error("served") }
 	if err := play.Serve(context.Background(), o); err == nil || !strings.Contains(err.Error(), "play: the schedule to open: ") {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestCtrlCWithSpareConnection: a connection a browser opened ahead,
+// which never sends a request, does not turn Ctrl-C into an error.
+func TestCtrlCWithSpareConnection(t *testing.T) {
+	t.Parallel()
+	s := serve(t, options(t, "mutex"))
+	conn, err := net.Dial("tcp", strings.Split(s.url, "/")[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s.stop()
+	if err := s.ended(t, 20*time.Second); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 }

@@ -159,11 +159,16 @@ func Serve(ctx context.Context, o Options) error {
 		say("The page has been closed for %v: the game ends.", o.Idle)
 	}
 	close(s.quit)
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// Shutdown waits for open connections to be idle, and counts one a
+	// browser opened ahead (no request yet) as busy for 5 s: past a short
+	// wait the rest are closed, which is no error of the game's.
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdown)
+	if srv.Shutdown(shutdown) != nil {
+		srv.Close()
+	}
 	stopGame()
-	err = errors.Join(err, s.sess.close())
+	err = s.sess.close()
 	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

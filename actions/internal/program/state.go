@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // State is the whole state of one run of a program, as one value: shared
@@ -48,6 +49,9 @@ func (s *State) Program() *Program { return s.p }
 // Steps is the number of steps taken to reach s. It is not part of the
 // state: two states reached by different paths are equal and hash alike.
 func (s *State) Steps() int { return s.steps }
+
+// Bytes is about what s takes in memory, for a caller that keeps many.
+func (s *State) Bytes() int { return int(unsafe.Sizeof(*s)) + 8*len(s.w) }
 
 // Clone returns an independent copy of s.
 func (s *State) Clone() *State {

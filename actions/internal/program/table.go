@@ -155,6 +155,7 @@ func (t *grid) columns(b *strings.Builder, colW []int) {
 	}
 	blank := make([]string, len(t.valW))
 	for r, row := range t.il.Rows {
+		t.gap(b, r)
 		t.loopStart(b, r)
 		vals := t.values(row.Values)
 		for _, part := range wrap(t.ops[r], colW[row.Thread]) {
@@ -189,6 +190,7 @@ func (t *grid) single(b *strings.Builder) {
 		line(t.values(t.il.Initial), "", "")
 	}
 	for r, row := range t.il.Rows {
+		t.gap(b, r)
 		t.loopStart(b, r)
 		line(t.values(row.Values), t.il.Threads[row.Thread], t.ops[r])
 	}
@@ -211,6 +213,14 @@ func (t *grid) loopStart(b *strings.Builder, r int) {
 func (t *grid) loopEnd(b *strings.Builder) {
 	if t.il.Repeats > 0 {
 		b.WriteString("↻ back to where the loop starts, and round again, for ever\n")
+	}
+}
+
+// gap writes, before row r, the line that stands for the steps the
+// interleaving did not keep, if they came there.
+func (t *grid) gap(b *strings.Builder, r int) {
+	if il := t.il; il.Skipped > 0 && r == il.SkippedAt {
+		fmt.Fprintf(b, "… %d more steps not kept (a table keeps the first and the last steps of a run) …\n", il.Skipped)
 	}
 }
 

@@ -70,6 +70,28 @@ func Letter(t int) string {
 	return b.String()
 }
 
+// MaxPrinted is the longest schedule text a console line shows whole: a
+// run of thousands of steps has one of megabytes, which no one reads and
+// no terminal should be sent. [Printable] says so instead.
+const MaxPrinted = 1024
+
+// Printable is text, a schedule's text form, as a console line shows it:
+// whole up to MaxPrinted bytes (and true), else its program and hash
+// with its length, "pmrun1:spin:beefa71a9d6dc0ca:… (1502012 bytes, too
+// long to print)" (and false).
+func Printable(text string) (string, bool) {
+	if len(text) <= MaxPrinted {
+		return text, true
+	}
+	head := text
+	if i := strings.LastIndexByte(text[:min(len(text), 256)], ':'); i >= 0 {
+		head = text[:i+1]
+	} else {
+		head = text[:64]
+	}
+	return fmt.Sprintf("%s… (%d bytes, too long to print)", head, len(text)), false
+}
+
 // Parse reads a schedule's text form. Its errors say what is wrong and
 // where, for a line a person pasted.
 func Parse(text string) (Schedule, error) {

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -98,4 +99,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q read back as %+v, then %+v (%v)", text, s, again, err)
 		}
 	})
+}
+
+// TestPrintable: a short schedule prints whole; a long one (every other
+// step a switch, for a million steps) prints as its program and hash and
+// its length, in a line of less than a hundred bytes.
+func TestPrintable(t *testing.T) {
+	short := Schedule{Program: "spin", Hash: "beefa71a9d6dc0ca", Steps: []int{0, 0, 1}}.String()
+	if got, whole := Printable(short); got != short || !whole {
+		t.Errorf("Printable(%q) = %q, %v; want it whole", short, got, whole)
+	}
+	steps := make([]int, 1_000_000)
+	for i := range steps {
+		steps[i] = i % 2
+	}
+	long := Schedule{Program: "spin", Hash: "beefa71a9d6dc0ca", Steps: steps}.String()
+	got, whole := Printable(long)
+	want := fmt.Sprintf("pmrun1:spin:beefa71a9d6dc0ca:… (%d bytes, too long to print)", len(long))
+	if got != want || whole {
+		t.Errorf("Printable of %d bytes = %q, %v; want %q, false", len(long), got, whole, want)
+	}
 }
