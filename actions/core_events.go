@@ -42,9 +42,11 @@ const (
 	evMessageReceived = "message_received"
 	// A receiver's read-ahead of a channel could not be handed on.
 	evReceiveStateLost = "receive_state_lost"
-	evLog              = "log"
-	evAssertFailed     = "assert_failed"
-	evDeadlock         = "deadlock_detected"
+	// The guard that cleans up after a SIGKILL of pmrun was killed.
+	evGuardRestarted = "guard_restarted"
+	evLog            = "log"
+	evAssertFailed   = "assert_failed"
+	evDeadlock       = "deadlock_detected"
 )
 
 // coreEvents are the events that do not belong to one action: the host
@@ -101,6 +103,12 @@ var coreEvents = []*Event{
 		Name:    evReceiveStateLost,
 		Row:     channelRow,
 		Mark:    &Mark{Label: Text("lost what {process} had read: {error}"), Failed: Always},
+		Console: FieldLine,
+	},
+	{
+		Name:    evGuardRestarted,
+		Row:     stepsRow,
+		Mark:    &Mark{Label: Text("guard {old_pid} killed; new guard {pid}"), Failed: Always},
 		Console: FieldLine,
 	},
 	{

@@ -150,7 +150,18 @@ func (h *Host) dirLocked() (string, error) {
 	}
 	h.dir, h.undoDir = dir, func() {}
 	if gerr == nil {
-		h.undoDir = g.RemoveOnDeath(dir)
+		forget, log := g.RemoveOnDeath(dir), h.log
+		// Someone killed the guard: the run says so, and goes on with
+		// the one that took its place.
+		unwatch := g.Watch(func(r guard.Restart) {
+			if r.Err != nil {
+				log.Warn("the guard was killed and none could take its place: a SIGKILL of pmrun would now leave processes behind",
+					"event", evGuardRestarted, "old_pid", r.Old, "error", r.Err.Error())
+				return
+			}
+			log.Warn("the guard was killed: another took its place", "event", evGuardRestarted, "old_pid", r.Old, "pid", r.New)
+		})
+		h.undoDir = func() { unwatch(); forget() }
 	}
 	return dir, nil
 }

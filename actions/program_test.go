@@ -248,7 +248,7 @@ func TestProgramIncompleteIsNoPass(t *testing.T) {
 	t.Parallel()
 	r := runTestdata(t, "program_incomplete.yaml")
 	for id, want := range map[string][]string{
-		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
+		"states": {"program fixed: not a pass: the search stopped at max_states, 50 states, before it explored every state: raise max_states, search with bitstate (which covers more states in the same memory, but proves nothing), or make the program smaller", "verdict incomplete", "allow_incomplete: true"},
 		"memory": {"program fixed: not a pass: the search stopped at max_memory (1MiB), ", "states, before it explored every state: raise max_memory, search with bitstate"},
 	} {
 		s := r.step(t, id)

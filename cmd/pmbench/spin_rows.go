@@ -27,7 +27,7 @@ import (
 func init() {
 	for i, m := range spinModels {
 		addRow(row{
-			order:    72 + i,
+			order:    80 + i,
 			name:     "exhaustive search vs SPIN: " + m.what,
 			baseline: "SPIN 6.5 -DSAFETY (pan alone; spin -a + gcc -O2 + pan)",
 			target:   "search ≤ 2× pan's time; end to end faster than SPIN's; peak RSS ≤ pan's",

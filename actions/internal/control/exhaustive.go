@@ -87,9 +87,9 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 func stoppedBecause(res statespace.Result, opts Options) string {
 	switch res.Stop {
 	case statespace.StopMaxStates:
-		return fmt.Sprintf("the search stopped at max_states, %d states, before it explored every state: raise max_states, or make the program smaller (fewer threads, rounds or values)", opts.MaxStates)
+		return fmt.Sprintf("the search stopped at max_states, %d states, before it explored every state: raise max_states, %sor make the program smaller (fewer threads, rounds or values)", opts.MaxStates, bitstateAdvice(opts))
 	case statespace.StopMemory:
-		return fmt.Sprintf("the search stopped at max_memory (%s), %d states, before it explored every state: raise max_memory, search with bitstate (which covers more states in the same memory, but proves nothing), or make the program smaller (fewer threads, rounds or values)", sizeText(opts.MaxBytes), res.States)
+		return fmt.Sprintf("the search stopped at max_memory (%s), %d states, before it explored every state: raise max_memory, %sor make the program smaller (fewer threads, rounds or values)", sizeText(opts.MaxBytes), res.States, bitstateAdvice(opts))
 	case statespace.StopMaxSteps:
 		return fmt.Sprintf("the search did not go past a state %d steps from the start (max_steps): raise max_steps", opts.MaxSteps)
 	case statespace.StopBudget, statespace.StopCanceled:
@@ -98,6 +98,14 @@ func stoppedBecause(res statespace.Result, opts Options) string {
 		return coverageNote(res)
 	}
 	return fmt.Sprintf("the search stopped after %d states, before it explored every state", res.States)
+}
+
+// bitstateAdvice suggests a bitstate search to a search that is not one.
+func bitstateAdvice(opts Options) string {
+	if opts.Bitstate > 0 {
+		return ""
+	}
+	return "search with bitstate (which covers more states in the same memory, but proves nothing), "
 }
 
 // coverageNote is what a bitstate search says of itself, as SPIN does.

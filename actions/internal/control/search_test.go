@@ -75,10 +75,10 @@ func TestExhaustiveCutOff(t *testing.T) {
 		verdict program.Verdict
 		note    string
 	}{
-		{"states", "barrier", Options{MaxStates: 100}, program.Incomplete, "the search stopped at max_states, 100 states, before it explored every state: raise max_states, or make the program smaller (fewer threads, rounds or values)"},
+		{"states", "barrier", Options{MaxStates: 100}, program.Incomplete, "the search stopped at max_states, 100 states, before it explored every state: raise max_states, search with bitstate (which covers more states in the same memory, but proves nothing), or make the program smaller (fewer threads, rounds or values)"},
 		{"memory", "counter3", Options{MaxBytes: 32 << 20}, program.Incomplete, "the search stopped at max_memory (32MiB), "},
 		{"steps", "counter", Options{MaxSteps: 50}, program.MaxSteps, "the search did not go past a state 50 steps from the start (max_steps): raise max_steps"},
-		{"states, no run ended", "counter", Options{MaxStates: 2000}, program.Incomplete, "the search stopped at max_states, 2000 states, before it explored every state: raise max_states, or make the program smaller (fewer threads, rounds or values)"},
+		{"states, no run ended", "counter", Options{MaxStates: 2000}, program.Incomplete, "the search stopped at max_states, 2000 states, before it explored every state: raise max_states, search with bitstate (which covers more states in the same memory, but proves nothing), or make the program smaller (fewer threads, rounds or values)"},
 		{"time", "counter3", Options{Budget: 100 * time.Millisecond}, program.Incomplete, "the search ran out of time after "},
 		{"bitstate", "barrier", Options{Bitstate: 1 << 20}, program.Incomplete, "bitstate search, which is never a proof: 1522 states stored in 1MiB of bits (hash factor 5.51e+03"},
 	}

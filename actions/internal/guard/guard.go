@@ -61,13 +61,18 @@ const (
 // guardFD is the read end of the pipe in the guard.
 const guardFD = 3
 
-// Guard is the running guard of this process.
+// Guard is the running guard of this process. Should the guard itself
+// be killed, another takes its place (see watch).
 type Guard struct {
-	pid  int
-	mark string // Name=token
+	token string
+	mark  string // Name=token
 
-	mu sync.Mutex
-	w  int // write end of the pipe; only this process holds it
+	mu       sync.Mutex
+	pid      int
+	w        int            // write end of the pipe; only this process holds it
+	paths    map[string]int // the folders to remove, each with its count of requests
+	watchers map[int]func(Restart)
+	nextID   int
 }
 
 var (
@@ -81,7 +86,12 @@ var (
 // process that reaps every child (package proc's reaper does) reaps it too
 // should it ever exit first.
 func Get() (*Guard, error) {
-	once.Do(func() { theGuard, startErr = start() })
+	once.Do(func() {
+		theGuard, startErr = start()
+		if startErr == nil {
+			go theGuard.watch()
+		}
+	})
 	return theGuard, startErr
 }
 
@@ -91,15 +101,25 @@ func start() (*Guard, error) {
 		return nil, fmt.Errorf("guard: token: %w", err)
 	}
 	token := hex.EncodeToString(b[:])
+	pid, w, err := spawn(token)
+	if err != nil {
+		return nil, err
+	}
+	return &Guard{token: token, mark: Name + "=" + token, pid: pid, w: w, paths: map[string]int{}}, nil
+}
+
+// spawn starts a guard looking for token and returns its pid and the
+// write end of its pipe.
+func spawn(token string) (pid, w int, err error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("guard: pipe: %w", err)
+		return 0, 0, fmt.Errorf("guard: pipe: %w", err)
 	}
 	null, err := unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
-		return nil, fmt.Errorf("guard: open %s: %w", os.DevNull, err)
+		return 0, 0, fmt.Errorf("guard: open %s: %w", os.DevNull, err)
 	}
 	pgid, _ := unix.Getpgid(0)
 	attr := &syscall.ProcAttr{
@@ -112,19 +132,23 @@ func start() (*Guard, error) {
 		Files: []uintptr{uintptr(null), uintptr(null), uintptr(null), uintptr(p[0])},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	}
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{argv0}, attr)
+	pid, err = syscall.ForkExec("/proc/self/exe", []string{argv0}, attr)
 	unix.Close(null)
 	unix.Close(p[0])
 	if err != nil {
 		unix.Close(p[1])
-		return nil, fmt.Errorf("guard: start /proc/self/exe: %w", err)
+		return 0, 0, fmt.Errorf("guard: start /proc/self/exe: %w", err)
 	}
-	return &Guard{pid: pid, mark: Name + "=" + token, w: p[1]}, nil
+	return pid, p[1], nil
 }
 
 // PID is the guard's process id, which a process that cleans up its own
 // children must leave alone.
-func (g *Guard) PID() int { return g.pid }
+func (g *Guard) PID() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pid
+}
 
 // Mark is the environment entry (NAME=token) that marks a process as
 // started by this pmrun; put it in the environment of every child.
@@ -134,20 +158,28 @@ func (g *Guard) Mark() string { return g.mark }
 // if this process dies before calling forget, which it does once it has
 // removed path itself.
 func (g *Guard) RemoveOnDeath(path string) (forget func()) {
-	g.send('+', path)
-	return func() { g.send('-', path) }
+	g.mu.Lock()
+	g.paths[path]++
+	g.sendLocked('+', path)
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.paths[path]--; g.paths[path] <= 0 {
+			delete(g.paths, path)
+		}
+		g.sendLocked('-', path)
+	}
 }
 
 // send writes one request: an op byte, the path, a NUL. A write of less
 // than PIPE_BUF is atomic and the guard reads all the time, so this never
 // blocks for long; if the guard is gone there is nobody to tell.
-func (g *Guard) send(op byte, path string) {
+func (g *Guard) sendLocked(op byte, path string) {
 	msg := make([]byte, 0, len(path)+2)
 	msg = append(msg, op)
 	msg = append(msg, path...)
 	msg = append(msg, 0)
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	for len(msg) > 0 {
 		n, err := unix.Write(g.w, msg)
 		if err == unix.EINTR {

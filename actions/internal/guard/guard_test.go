@@ -39,6 +39,23 @@ func helper(args []string) int {
 	keep, forget, marker := args[0], args[1], args[2]
 	g.RemoveOnDeath(keep)
 	g.RemoveOnDeath(forget)()
+	if len(args) > 3 && args[3] == "kill-guard" {
+		// Someone kills the guard: another must take its place.
+		restarted := make(chan Restart, 1)
+		defer g.Watch(func(r Restart) { restarted <- r })()
+		syscall.Kill(g.PID(), syscall.SIGKILL)
+		var r Restart
+		select {
+		case r = <-restarted:
+		case <-time.After(time.Minute):
+			fmt.Println("the guard was killed, and nothing noticed")
+			return 1
+		}
+		if r.Err != nil || r.New == r.Old || r.New != g.PID() || syscall.Kill(r.New, 0) != nil {
+			fmt.Printf("restart %+v, guard now %d\n", r, g.PID())
+			return 1
+		}
+	}
 	sh := fmt.Sprintf(`trap "" TERM; sleep %[1]s & setsid sleep %[1]s & (sleep %[1]s &); setsid sh -c "sleep %[1]s &"; echo ready; exec sleep %[1]s`, marker)
 	env := append(os.Environ(), g.Mark())
 	r, w, err := os.Pipe()
@@ -63,7 +80,7 @@ func helper(args []string) int {
 }
 
 // startHelper starts the stand-in and waits until its descendants run.
-func startHelper(t *testing.T, marker string) (cmd *exec.Cmd, keep, forget string, stdin *os.File) {
+func startHelper(t *testing.T, marker string, more ...string) (cmd *exec.Cmd, keep, forget string, stdin *os.File) {
 	t.Helper()
 	base := t.TempDir()
 	keep, forget = filepath.Join(base, "keep"), filepath.Join(base, "forget")
@@ -72,7 +89,7 @@ func startHelper(t *testing.T, marker string) (cmd *exec.Cmd, keep, forget strin
 			t.Fatal(err)
 		}
 	}
-	cmd = exec.Command(os.Args[0], keep, forget, marker)
+	cmd = exec.Command(os.Args[0], append([]string{keep, forget, marker}, more...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -113,6 +130,19 @@ func TestSIGKILLLeavesNothing(t *testing.T) {
 	if _, err := os.Stat(forget); err != nil {
 		t.Errorf("the forgotten folder was removed: %v", err)
 	}
+}
+
+// TestKilledGuardIsReplaced: the guard killed while pmrun lives is
+// noticed and replaced (Watch says so), and the new guard cleans up
+// after a SIGKILL of pmrun as the first would have (issue 27, item 14).
+func TestKilledGuardIsReplaced(t *testing.T) {
+	t.Parallel()
+	marker := "7793.5"
+	cmd, keep, _, stdin := startHelper(t, marker, "kill-guard")
+	defer stdin.Close()
+	cmd.Process.Kill()
+	cmd.Wait()
+	checkGone(t, marker, keep)
 }
 
 // TestNormalExitSweepsToo: a pmrun that exits without cleaning up (a
