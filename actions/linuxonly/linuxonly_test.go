@@ -10,21 +10,23 @@ import (
 	"testing"
 )
 
-// TestOtherSystems builds pmrun's commands for other systems: each build
-// stops with one error, the one that says pmrun runs on Linux only, not
-// a page of undefined names of golang.org/x/sys/unix.
+// TestOtherSystems builds pmrun for another system (one: each costs a
+// build of pmrun's dependencies: under a minute on 2 CPUs with an empty
+// cache, about 90 s of CPU): the build stops with one error, the one that says
+// pmrun runs on Linux only, not a page of undefined names of
+// golang.org/x/sys/unix.
 func TestOtherSystems(t *testing.T) {
 	if testing.Short() {
-		t.Skip("cross-compiles pmrun's dependencies for three systems")
+		t.Skip("cross-compiles pmrun's dependencies for another system")
 	}
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		t.Skipf("no go command beside the test's toolchain: %v", err)
 	}
 	errorLine := regexp.MustCompile(`(?m)^[^ #].*\.go:\d+:\d+: .*$`)
-	for _, goos := range []string{"darwin", "windows", "freebsd"} {
+	for _, goos := range []string{"darwin"} {
 		t.Run(goos, func(t *testing.T) {
-			cmd := exec.Command(goBin, "build", "-o", os.DevNull, "../../cmd/...")
+			cmd := exec.Command(goBin, "build", "-o", os.DevNull, "../../cmd/pmrun")
 			cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
 			out, err := cmd.CombinedOutput()
 			if err == nil {

@@ -266,7 +266,7 @@ steps:
 	}
 	cases := readJUnit(t, path).Suites[0].Cases
 	find, stuck, check := cases[0], cases[1], cases[2]
-	for _, want := range []string{"found expect in run", "t.yaml:9:13: expect count == 2 failed: count = 1", "replay: pmrun run t.yaml", "--replay pmrun1:lost:"} {
+	for _, want := range []string{"found expect in 4 steps", "t.yaml:9:13: expect count == 2 failed: count = 1", "replay: pmrun run t.yaml", "--replay pmrun1:lost:"} {
 		if !strings.Contains(find.SystemOut, want) {
 			t.Errorf("the find step's system-out lacks %q:\n%s", want, find.SystemOut)
 		}

@@ -287,7 +287,7 @@ func (r *recvState) run(ctx context.Context, e *end, nonblock bool, step func(b 
 			// A message whose sender has exited will never be
 			// finished, and that is the news to give.
 			if r.framed != nil {
-				if terr := r.framed.Abandon(senderGone); terr != nil {
+				if terr := r.framed.Abandon(r.cutOff); terr != nil {
 					return terr
 				}
 			}
@@ -302,6 +302,19 @@ func (r *recvState) run(ctx context.Context, e *end, nonblock bool, step func(b 
 			return r.c.ioError(ctx, e, err)
 		}
 	}
+}
+
+// cutOff reports whether sender s stopped in the middle of a message for
+// good: it has exited, and nothing waits unread in the channel. A sender
+// that wrote its last chunk and exited after this receive's read gave up
+// is not cut off: its chunk is still to read. The order matters: what an
+// exited sender wrote is in the channel before the look at it.
+func (r *recvState) cutOff(s frame.Sender) bool {
+	if !senderGone(s) {
+		return false
+	}
+	n, ok := r.c.Unread()
+	return !ok || n == 0
 }
 
 // setDeadline sets the read deadline a blocking read needs: the
