@@ -84,7 +84,7 @@ const (
 // failed, or else the last.
 type programResult struct {
 	OK           bool           `result:"ok" doc:"the verdict is pass: no run failed and the search did all it was asked"`
-	Verdict      string         `result:"verdict" doc:"the shown run's failure: assert, expect, invariant, mutual_exclusion, misuse, deadlock or max_steps; else pass, or incomplete for a search that stopped before it did all it was asked (max_states, runs, time), which proves nothing"`
+	Verdict      string         `result:"verdict" doc:"the shown run's failure: assert, expect, invariant, mutual_exclusion, misuse, deadlock, max_steps or starvation (a thread that never makes progress again: see the op progress); else pass, or incomplete for a search that stopped before it did all it was asked (max_states, runs, time), which proves nothing"`
 	Failure      string         `result:"failure" doc:"what broke, where and by whom: FILE:LINE:COL: message; empty on a pass"`
 	Schedule     string         `result:"schedule" doc:"the shown run's interleaving as one line (pmrun1:PROGRAM:HASH:STEPS), which replay: or --replay runs again exactly"`
 	Replay       string         `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`

@@ -35,6 +35,7 @@
     pass: "passed", assert: "an assert failed", expect: "expect failed",
     invariant: "an invariant broke", mutual_exclusion: "mutual exclusion broke",
     misuse: "misuse", deadlock: "deadlock", max_steps: "no end (max_steps)",
+    starvation: "a thread starves (it never makes progress again)",
     incomplete: "incomplete: the search stopped before it finished, and proves nothing"
   };
 

@@ -129,6 +129,11 @@
 // further from the start that can still step fails with max_steps),
 // Budget; Bitstate makes it a bitstate search, never complete. It
 // searches states, not runs: Runs does not apply. The seed plays no part.
+// In a program with a progress step, a search that found no failure then
+// looks for a thread that starves (statespace.Starvation): the starvation
+// is shown as a lasso, not shrunk, replayed with the loop watch ending
+// the run with it; a schedule replayed whose last steps go round from
+// where they started, starving a thread, says starvation too.
 //
 // A run shown as a lasso is replayed on the threads up to the end of its
 // cycle, which must bring it back to the state where the cycle starts;

@@ -24,7 +24,7 @@ type exhaustive struct{}
 
 func (exhaustive) Name() string { return Exhaustive }
 func (exhaustive) Doc() string {
-	return "every reachable state, on the model, the failure with the fewest steps replayed on the real threads: a pass is a proof, unless it stopped before it finished (verdict incomplete)"
+	return "every reachable state, on the model, the failure with the fewest steps replayed on the real threads (with progress steps, a starving thread too, as a lasso): a pass is a proof, unless it stopped before it finished (verdict incomplete)"
 }
 
 func (exhaustive) Check(p *program.Program, opts Options) []OptionError {
@@ -72,6 +72,9 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	}
 	if !res.Complete {
 		out.stopped = stoppedBecause(res, opts)
+	}
+	if err == nil && res.Complete && res.Failure == nil && len(p.ProgressThreads()) > 0 {
+		err = searchStarvation(ctx, p, opts, &out)
 	}
 	if c := res.Coverage; c != nil {
 		out.note = coverageNote(res)

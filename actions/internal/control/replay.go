@@ -46,7 +46,8 @@ func (replay) Run(ctx context.Context, sys *System, opts Options) (engine.Outcom
 	if err := sched.Check(id.Name, id.Hash); err != nil {
 		return out, fmt.Errorf("replay: %w", err)
 	}
-	run, continued, err := replayOn(ctx, th, sched.Steps, -1, nil, opts, 0)
+	starved, lasso := starvedReplay(sys.Program, sched.Steps)
+	run, continued, err := replayOn(ctx, th, sched.Steps, -1, nil, opts, lasso, starved)
 	if err != nil {
 		return out, fmt.Errorf("replay: %w", err)
 	}

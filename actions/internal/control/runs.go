@@ -71,6 +71,9 @@ type runDriver struct {
 	// for runs that can hash their state.
 	lasso int
 	loop  loopWatch
+	// looped, if not nil, is the failure of a run seen going round the
+	// schedule's cycle (a starvation), instead of max_steps.
+	looped *program.Failure
 }
 
 // loopWatch is what a replay remembers to see that it goes round for
@@ -122,7 +125,12 @@ func (d *runDriver) Next() int {
 			if d.il != nil {
 				d.il.Repeats = n
 			}
-			d.finish(loopFailure(d.th.Identity().Pos, n))
+			f := loopFailure(d.th.Identity().Pos, n)
+			if d.looped != nil && n == d.lasso {
+				c := *d.looped // what going round the schedule's cycle is
+				f = &c
+			}
+			d.finish(f)
 			continue
 		}
 		if len(d.steps) >= d.maxSteps {

@@ -117,7 +117,11 @@ func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (
 	if len(steps) != out.OriginalSteps || schedule.Switches(steps) != out.OriginalSwitches {
 		shrunk = &[2]int{out.OriginalSteps, out.OriginalSwitches}
 	}
-	run, _, err := replayOn(ctx, th, steps, shown.run, shrunk, opts, repeats)
+	var looped *program.Failure
+	if want != nil && want.Verdict == program.Starvation {
+		looped = want // the replay comes back where the cycle starts
+	}
+	run, _, err := replayOn(ctx, th, steps, shown.run, shrunk, opts, repeats, looped)
 	if err != nil {
 		return out, err
 	}
@@ -162,12 +166,13 @@ type shownRun struct {
 // steps it goes on as replayChooser does, and says how many steps that
 // took. shrunk is the steps and switches of the run that steps were
 // shrunk from (nil: they were not), for opts.OnRun; lasso, when not 0,
-// is how many last steps of steps go round for ever.
-func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, shrunk *[2]int, opts Options, lasso int) (shownRun, int, error) {
+// is how many last steps of steps go round for ever, and looped, if not
+// nil, the failure of a run seen going round them (else max_steps).
+func replayOn(ctx context.Context, th engine.Threads, steps []int, run int, shrunk *[2]int, opts Options, lasso int, looped *program.Failure) (shownRun, int, error) {
 	var out shownRun
 	ch := newReplayChooser(th, steps)
 	planned := false
-	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, shrunk: shrunk, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps), lasso: lasso}
+	d := &runDriver{th: th, maxSteps: opts.MaxSteps, trace: opts.Trace, onRun: opts.OnRun, shown: true, shrunk: shrunk, record: !opts.NoInterleaving, sizeHint: min(len(steps)+1, opts.MaxSteps), lasso: lasso, looped: looped}
 	d.plan = func() (int, chooser, bool) {
 		if planned {
 			return 0, nil, false

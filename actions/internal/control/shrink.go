@@ -27,7 +27,7 @@ const shrinkBudget = 4_000_000
 // shrunk. With short, steps have the fewest steps there are (an
 // exhaustive search's), and a candidate must not be longer.
 func shrink(ctx context.Context, th engine.Threads, steps []int, f *program.Failure, maxSteps int, short bool) ([]int, *program.Failure) {
-	if f == nil || f.Verdict == program.MaxSteps {
+	if f == nil || f.Verdict == program.MaxSteps || f.Verdict == program.Starvation {
 		return steps, f
 	}
 	if m, ok := th.(engine.Modeled); ok {

@@ -71,6 +71,9 @@
 //	                                        its parameters standing for ARGS (a
 //	                                        value computed into a local: a step
 //	                                        when it reads shared).
+//	progress                        1       nothing: the thread made progress
+//	                                        (exhaustive looks for starvation:
+//	                                        a fair cycle without it).
 //
 // `set: x = 1` is one step: its expression reads nothing shared, so a read
 // step before the write could not be told apart from any other moment.

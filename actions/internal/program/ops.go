@@ -33,6 +33,7 @@ const (
 	OpYield
 	OpLog
 	OpCall
+	OpProgress
 )
 
 // Shape is what an operation's key takes.
@@ -91,6 +92,7 @@ var ops = [...]opDecl{
 	OpYield:         {name: "yield", shape: ShapeNone, compile: compileYield},
 	OpLog:           {name: "log", shape: ShapeText, compile: compileLog, doc: "A message, with ${{ EXPR }} parts: one step."},
 	OpCall:          {name: "call", shape: ShapeCall, compile: compileCall, doc: "NAME(ARGS): the procedure's operations, in place, its parameters standing for the arguments: no step of its own."},
+	OpProgress:      {name: "progress", shape: ShapeNone, compile: compileProgress},
 }
 
 // table is ops, which functions read through it: the table holds
@@ -268,6 +270,14 @@ func compileWork(b *builder, op *Op, in instr) {
 
 func compileYield(b *builder, _ *Op, in instr) {
 	in.kind, in.text = iYield, "yield"
+	b.emit(in)
+}
+
+// compileProgress emits a step that changes nothing but says the thread
+// made progress: a search for starvation looks for runs in which a
+// thread that has one never takes it again.
+func compileProgress(b *builder, _ *Op, in instr) {
+	in.kind, in.text = iProgress, "progress"
 	b.emit(in)
 }
 

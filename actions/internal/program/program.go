@@ -119,6 +119,7 @@ const (
 	iWork
 	iYield
 	iLog
+	iProgress
 )
 
 // instr is one instruction of a thread's code. A visible instruction is a

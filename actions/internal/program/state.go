@@ -357,3 +357,25 @@ func (s *State) String() string {
 	}
 	return out
 }
+
+// AtProgress says whether thread t's next step is a progress step (the
+// op progress).
+func (s *State) AtProgress(t int) bool {
+	in := s.instr(t)
+	return in != nil && in.kind == iProgress
+}
+
+// ProgressThreads are the threads whose code has a progress step, in
+// index order: the threads a search for starvation watches.
+func (p *Program) ProgressThreads() []int {
+	var ts []int
+	for t, th := range p.threads {
+		for _, in := range th.code.instrs {
+			if in.kind == iProgress {
+				ts = append(ts, t)
+				break
+			}
+		}
+	}
+	return ts
+}

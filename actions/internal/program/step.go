@@ -19,6 +19,7 @@ const (
 	Misuse          Verdict = "misuse"           // a synchronization object used against its rules
 	Deadlock        Verdict = "deadlock"         // no thread can step, some have not finished
 	MaxSteps        Verdict = "max_steps"        // the run took more steps than allowed
+	Starvation      Verdict = "starvation"       // a fair run goes round for ever while a thread never makes progress
 	// Incomplete is a search's verdict, never a run's: it stopped before
 	// it did all it was asked (a cap, a time limit) and found no failure.
 	// A search that did not finish proves nothing, so it is not a pass.

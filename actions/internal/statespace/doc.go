@@ -106,6 +106,16 @@
 // 0.81 to 0.87): the split is even, but saves little. Parallel search on
 // the cores of one machine does not duplicate anything.
 //
+// # Starvation
+//
+// A program with a progress step ([program.Program.ProgressThreads]) is
+// one whose runs may go on for ever: its cycles are not livelocks in
+// themselves, and [Search] does not report them. [Starvation] judges
+// them instead (progress.go): it keeps every state and every step, and
+// for each thread with a progress step looks for a weakly fair cycle in
+// which that thread, not finished, never takes it (SPIN's non-progress
+// cycles, a thread at a time). [Starves] checks one lasso, for a replay.
+//
 // # Hooks for reductions
 //
 // [Options.Canon] puts each state in a canonical form before it is

@@ -57,7 +57,7 @@ func (s *search) result() Result {
 		if a.counts != nil {
 			res.Interleavings, res.FailingInterleavings = a.counts.of(0)
 		}
-		if a.stuck >= 0 {
+		if a.stuck >= 0 && len(s.p.ProgressThreads()) == 0 { // with progress steps, Starvation judges the cycles
 			l := s.lasso(uint32(a.stuck), a.scc)
 			res.Failures++
 			res.Kinds[kindOf(l.Failure)]++
