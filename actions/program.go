@@ -53,6 +53,8 @@ func init() {
 				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 60 bytes a state), e.g. 4GiB; a search that reaches it stops, incomplete"},
 			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
 				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
+			{Name: "symmetry", Kind: Bool, Default: false,
+				Doc: "exhaustive: a symmetry reduction: threads declared with count whose body does not read self are interchangeable, and the search keeps one state of those that differ only by which of them is where (fewer states; the failure shown is still a real run). Threads declared apart, even alike, are not reduced; no interleaving count; a livelock found is shown by a search without it; ignored with bitstate"},
 			{Name: "allow_incomplete", Kind: Bool, Default: false,
 				Doc: "accept a search that stopped before it did all it was asked (max_states, max_memory, bitstate, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},
@@ -115,6 +117,7 @@ type programStep struct {
 	name, scheduler, replay          string
 	runs, depth, maxSteps, maxStates int
 	maxMemory, bitstate              int64
+	symmetry                         bool
 	preemptions                      int
 	runsSet, shrink, trace           bool
 	allowIncomplete                  bool
@@ -126,7 +129,7 @@ func newProgram(a Args) (Action, error) {
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
 		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
 		maxMemory: int64(a.Int("max_memory")), bitstate: int64(a.Int("bitstate")),
-		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"),
+		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"), symmetry: a.Bool("symmetry"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
 	}, nil
 }
@@ -251,7 +254,7 @@ func (s *programStep) Run(ctx context.Context, env *Env) (Result, error) {
 	}
 	opts := control.Options{
 		Scheduler: s.scheduler, Replay: replay, Depth: s.depth, Preemptions: s.preemptions, Seed: uint64(env.Seed()),
-		MaxSteps: s.maxSteps, MaxStates: s.maxStates, MaxBytes: s.maxMemory, Bitstate: s.bitstate, Shrink: s.shrink,
+		MaxSteps: s.maxSteps, MaxStates: s.maxStates, MaxBytes: s.maxMemory, Bitstate: s.bitstate, Symmetry: s.symmetry, Shrink: s.shrink,
 		Work: s.work, Jitter: s.jitter, Detect: s.detect,
 	}
 	if s.runsSet {

@@ -54,7 +54,16 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	if opts.Explored != nil {
 		so.Progress = func(pr statespace.Progress) { opts.Explored(int(pr.States), int(pr.Transitions)) }
 	}
+	if opts.Symmetry && opts.Bitstate == 0 {
+		so.Canon = p.Symmetry()
+	}
 	res, err := statespace.Search(ctx, p, so)
+	if err == nil && so.Canon != nil && res.Failure != nil && res.Failure.Steps == nil {
+		// A livelock among canonical states: its cycle need not be one
+		// of the program's, so the search without symmetry shows it.
+		so.Canon = nil
+		res, err = statespace.Search(ctx, p, so)
+	}
 	out := searchResult{
 		runs: int(res.Transitions), failures: int(res.Failures), complete: res.Complete,
 		states: int(res.States), trans: int(res.Transitions),

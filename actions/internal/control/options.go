@@ -87,6 +87,10 @@ type Options struct {
 	// of a bit array of that many bytes: it covers spaces beyond memory
 	// but may miss states, so it is never complete and never a proof.
 	Bitstate int64
+	// Symmetry makes exhaustive keep one state of those that differ only
+	// by a permutation of interchangeable threads (program.Symmetry); it
+	// is ignored with Bitstate.
+	Symmetry bool
 	// Workers is how many goroutines exhaustive expands states on (0: one
 	// for each CPU); its result does not depend on it.
 	Workers int

@@ -175,7 +175,7 @@ func (b *bitSearch) run(ctx context.Context, start time.Time) Result {
 			continue
 		}
 		if b.o.Canon != nil {
-			b.o.Canon(succ)
+			b.o.Canon(succ, nil)
 		}
 		sum := resum(top.sum, cur, succ)
 		if b.o.Canon != nil {

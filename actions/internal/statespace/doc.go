@@ -123,7 +123,9 @@
 // permutation of interchangeable threads to one); the search then keeps
 // canonical states. The graph the search keeps is what a search for
 // cycles needs (progress cycles, fair cycles): every edge of every state.
-// A search with Canon cannot turn its paths back into runs of the
-// program yet (the permutations are not kept), so it is for counting
-// states and verdicts until it does.
+// Canon also gives the permutation it made, with which a path of
+// canonical states becomes a run of the program (path.go): the failure
+// and the passing run a search with Canon shows are real runs. Its
+// livelocks have no steps (a canonical cycle need not be one of the
+// program) and it counts no interleavings.
 package statespace

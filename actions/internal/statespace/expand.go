@@ -147,7 +147,7 @@ func (w *worker) expand(from, to, base uint32, c *chunk) {
 			}
 			var fp uint64
 			if s.o.Canon != nil {
-				s.o.Canon(succ)
+				s.o.Canon(succ, nil)
 				fp = fingerprintOf(succ)
 			} else {
 				fp = finish(resum(sum, w.buf, succ))

@@ -65,10 +65,16 @@ type Options struct {
 	// Canon, if not nil, puts a state's words in a canonical form, in
 	// place, after each step and before the state is hashed: a symmetry
 	// reduction maps the states a permutation of interchangeable threads
-	// makes to one. The search keeps and expands canonical states, and
-	// shows no steps (Found.Steps and Final are nil): its paths are of
-	// canonical states, not runs of the program.
-	Canon func(w []int64)
+	// makes to one (program.Program.Symmetry). The search keeps and
+	// expands canonical states; when perm is not nil, Canon sets it to
+	// the permutation it made (perm[i] is the thread whose part became
+	// thread i's), with which the search turns a path of canonical states
+	// into a run of the program: Found.Steps and Final are real runs. A
+	// livelock is shown without steps (a canonical cycle is not a cycle
+	// of the program), interleavings are not counted, and a bitstate
+	// search ignores Canon's permutations (its steps would not be runs):
+	// do not give Canon to one.
+	Canon func(w []int64, perm []int)
 	// OnEnd, if not nil, is called with the words of each final state
 	// (no thread can step) the search finds, once a state, by the worker
 	// that found it: it must be safe to call from several goroutines at
@@ -197,6 +203,9 @@ type Coverage struct {
 func (o Options) withDefaults() (Options, error) {
 	if o.MaxSteps < 0 || o.MaxStates < 0 || o.MaxBytes < 0 || o.Workers < 0 || o.Bitstate < 0 {
 		return o, fmt.Errorf("statespace: max_steps, max_states, max_bytes, workers and bitstate cannot be negative")
+	}
+	if o.Canon != nil {
+		o.Count = false // the counts would be of canonical paths
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = program.DefaultMaxSteps

@@ -1,6 +1,7 @@
 package statespace
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
@@ -43,12 +44,23 @@ func (s *search) shortPath(tg *targets) []int {
 		}
 	}
 	st, _ := s.p.NewState()
+	// With Canon, st is the canonical state the graph holds and real the
+	// state of the run: thread perm[t]'s step of real is t's of st.
+	var real *program.State
+	var perm []int
+	if s.o.Canon != nil {
+		real, perm = st.Clone(), make([]int, s.n)
+		s.o.Canon(st.Words(), perm)
+	}
 	steps := make([]int, 0, L)
 	u, last := uint32(0), -1
 	enabled := make([]int, 0, s.n)
 	for k := range L {
 		enabled = st.AppendEnabled(enabled[:0])
 		pick, next := -1, uint32(0)
+		if real != nil && last >= 0 { // go on with the same real thread
+			last = slices.Index(perm, steps[len(steps)-1])
+		}
 		if k == L-1 { // a failing step ends the run
 			for _, t := range enabled {
 				if tg.fails[uint64(u)<<8|uint64(t)] && (pick < 0 || t == last) {
@@ -73,9 +85,16 @@ func (s *search) shortPath(tg *targets) []int {
 		if pick < 0 {
 			panic("statespace: no step leads on towards the targets")
 		}
-		steps = append(steps, pick)
-		st.Advance(pick)
 		u, last = next, pick
+		if real != nil {
+			pick = perm[pick]
+			real.Advance(pick)
+			copy(st.Words(), real.Words())
+			s.o.Canon(st.Words(), perm)
+		} else {
+			st.Advance(pick)
+		}
+		steps = append(steps, pick)
 	}
 	return steps
 }

@@ -69,7 +69,7 @@ func (s *search) result() Result {
 	if s.first != nil {
 		res.Failure = s.found(s.first)
 	}
-	if s.passEnd >= 0 && s.o.Canon == nil {
+	if s.passEnd >= 0 {
 		v := uint32(s.passEnd)
 		res.Final = s.shortPath(&targets{steps: s.levelOf(v), ends: []uint32{v}})
 	}
@@ -77,16 +77,8 @@ func (s *search) result() Result {
 	return res
 }
 
-// found makes the candidate failure a run (with no steps when the search
-// kept canonical states: see Options.Canon).
+// found makes the candidate failure a run.
 func (s *search) found(c *candidate) *Found {
-	if s.o.Canon != nil {
-		f := c.failure
-		if f == nil {
-			f = s.maxStepsFailure()
-		}
-		return &Found{Failure: f}
-	}
 	steps := s.shortPath(s.targets)
 	st, _ := s.p.NewState()
 	for i, t := range steps {

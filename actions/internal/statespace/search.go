@@ -116,6 +116,9 @@ func (s *search) run() Result {
 		return Result{Complete: true, States: 1, Failures: 1, Kinds: s.kinds, Failure: &Found{Steps: []int{}, Failure: f}, Workers: 1}
 	}
 	w := st.Words()
+	if s.o.Canon != nil {
+		s.o.Canon(w, nil)
+	}
 	slot, _, _ := s.tab.claim(fingerprintOf(w))
 	s.tab.publish(slot, 1)
 	s.tab.count.Add(1)
