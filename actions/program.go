@@ -54,7 +54,7 @@ func init() {
 			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
 				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
 			{Name: "symmetry", Kind: Bool, Default: false,
-				Doc: "exhaustive: a symmetry reduction: threads declared with count whose body does not read self are interchangeable, and the search keeps one state of those that differ only by which of them is where (fewer states; the failure shown is still a real run). Threads declared apart, even alike, are not reduced; no interleaving count; a livelock found is shown by a search without it; ignored with bitstate"},
+				Doc: "exhaustive: a symmetry reduction: threads declared with count whose body does not read self, and threads whose body is a YAML alias of another's (A: &b [...], B: *b), are interchangeable, and the search keeps one state of those that differ only by which of them is where (fewer states; the failure shown is still a real run). Bodies written out twice are not taken for alike; no interleaving count; a livelock found is shown by a search without it; ignored with bitstate"},
 			{Name: "allow_incomplete", Kind: Bool, Default: false,
 				Doc: "accept a search that stopped before it did all it was asked (max_states, max_memory, bitstate, runs, time) and found no failure: the step passes with verdict incomplete; without it such a step fails, since it proves nothing"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it"},

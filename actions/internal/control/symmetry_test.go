@@ -20,7 +20,8 @@ func TestExhaustiveSymmetry(t *testing.T) {
 		{"lost_many", program.Expect, true},
 		{"barrier", program.Pass, true},
 		{"spin_alike", program.MaxSteps, true},
-		{"flaglock", program.MutualExclusion, false},
+		{"flaglock", program.MutualExclusion, true}, // A: &body, B: *body
+		{"opposite", program.Deadlock, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.program, func(t *testing.T) {

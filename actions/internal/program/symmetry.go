@@ -1,6 +1,9 @@
 package program
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Symmetry returns a function that puts a state's words in a canonical
 // form: among threads that are interchangeable, their parts of the state
@@ -13,10 +16,11 @@ import "sync"
 //
 // Threads are interchangeable when they run the same compiled code (a
 // thread declared with count, whose body does not read self and names no
-// element by self): their steps depend on nothing that tells them apart,
-// and the checks (invariants, expect) read shared variables only.
-// Threads declared apart, even with the same body, are not taken for
-// interchangeable. Symmetry returns nil when no two threads are.
+// element by self; or threads declared apart whose bodies compile to the
+// same instructions from the same source positions, as a YAML alias
+// gives): their steps depend on nothing that tells them apart, and the
+// checks (invariants, expect) read shared variables only. Symmetry
+// returns nil when no two threads are.
 //
 // The function is safe to call from several goroutines at once. If perm
 // is not nil (of length len(Threads())), it is set to the permutation
@@ -113,17 +117,19 @@ func less(a, b []int64) bool {
 	return false
 }
 
-// symmetricGroups is the sets of two or more threads that share their
-// code, whose code does not read self.
+// symmetricGroups is the sets of two or more threads that run the same
+// code (shared, or compiled alike from the same text at the same place:
+// a YAML alias), whose code does not read self.
 func (p *Program) symmetricGroups() [][]int {
 	var groups [][]int
-	at := map[*code]int{}
+next:
 	for t, th := range p.threads {
-		if i, ok := at[th.code]; ok {
-			groups[i] = append(groups[i], t)
-			continue
+		for i, g := range groups {
+			if c := p.threads[g[0]].code; c == th.code || sameCode(c, th.code) {
+				groups[i] = append(groups[i], t)
+				continue next
+			}
 		}
-		at[th.code] = len(groups)
 		groups = append(groups, []int{t})
 	}
 	out := groups[:0]
@@ -159,4 +165,30 @@ func readsSelf(c *code) bool {
 		}
 	}
 	return false
+}
+
+// sameCode says whether a and b are the same instructions, from the same
+// source positions, on the same objects and locals.
+func sameCode(a, b *code) bool {
+	if len(a.instrs) != len(b.instrs) || !slices.Equal(a.locals, b.locals) || !slices.Equal(a.regions, b.regions) {
+		return false
+	}
+	sameExpr := func(x, y *cexpr) bool {
+		return x == nil && y == nil || x != nil && y != nil && x.src == y.src && x.pos == y.pos && slices.Equal(x.refs, y.refs)
+	}
+	for i := range a.instrs {
+		x, y := &a.instrs[i], &b.instrs[i]
+		if x.kind != y.kind || x.op != y.op || x.phase != y.phase || x.pos != y.pos || x.text != y.text ||
+			x.visible != y.visible || x.obj != y.obj || x.obj2 != y.obj2 || x.slot != y.slot || x.jump != y.jump ||
+			x.work != y.work || !sameExpr(x.e, y.e) || len(x.log) != len(y.log) ||
+			!slices.Equal(x.fp.Reads, y.fp.Reads) || !slices.Equal(x.fp.Writes, y.fp.Writes) {
+			return false
+		}
+		for j := range x.log {
+			if x.log[j].text != y.log[j].text || !sameExpr(x.log[j].e, y.log[j].e) {
+				return false
+			}
+		}
+	}
+	return true
 }

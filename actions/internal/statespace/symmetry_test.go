@@ -19,7 +19,8 @@ var symOps = []string{
 }
 
 // symProgram writes a program with a counted thread W (2 or 3 alike
-// threads) and maybe a thread T of its own, of random operations.
+// threads) and maybe a thread T of its own, and maybe U with T's body (a
+// YAML alias), of random operations.
 func symProgram(r *rand.Rand, name string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s:\n  vars: {x: 0, y: 0}\n  semaphores: {s: %d, q: {value: %d, fifo: true}}\n  mutexes: [m]\n  conds: [c]\n  threads:\n", name, r.IntN(2), r.IntN(2))
@@ -39,10 +40,13 @@ func symProgram(r *rand.Rand, name string) string {
 	for range 1 + r.IntN(4) {
 		fmt.Fprintf(&b, "      - %s\n", op(true))
 	}
-	if r.IntN(2) == 0 {
-		b.WriteString("    T:\n")
+	if k := r.IntN(3); k > 0 {
+		b.WriteString("    T: &t\n")
 		for range 1 + r.IntN(3) {
 			fmt.Fprintf(&b, "      - %s\n", op(false))
+		}
+		if k == 2 { // a thread of its own with the same body
+			b.WriteString("    U: *t\n")
 		}
 	}
 	if r.IntN(2) == 0 {
@@ -54,12 +58,15 @@ func symProgram(r *rand.Rand, name string) string {
 	return b.String()
 }
 
-// sameKinds is the kinds of failure with the counted threads' names
-// made one (W0, W1 → W), as a symmetry reduction sees them.
+// sameKinds is the kinds of failure with the alike threads' names made
+// one (W0, W1 → W; U → T), as a symmetry reduction sees them.
 func sameKinds(kinds map[Kind]int64) map[Kind]bool {
 	out := map[Kind]bool{}
 	for k := range kinds {
 		k.Thread = strings.TrimRight(k.Thread, "0123456789")
+		if k.Thread == "U" {
+			k.Thread = "T"
+		}
 		out[k] = true
 	}
 	return out
