@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// The symmetry reduction's rows: the same exhaustive search of a model
+// of alike threads (corpus models, as the SPIN rows), with symmetry: true
+// and without, one after the other each round. The target: fewer states
+// and less time for the search (the program step) with it.
+func init() {
+	for i, m := range []struct{ name, what string }{
+		{"lost_5x2", "lost update, 5 threads × 2 (fails)"},
+		{"barrier_7", "Downey's reusable barrier, 7 threads × 2 rounds"},
+	} {
+		addRow(row{
+			order:    85 + i,
+			name:     "exhaustive search, symmetry: true: " + m.what,
+			baseline: "the same search without symmetry",
+			target:   "fewer states, less search time",
+			measure:  func(b *bench) (measurement, error) { return measureSymmetry(b, m.name) },
+		})
+	}
+}
+
+func measureSymmetry(b *bench, name string) (measurement, error) {
+	plain, err := b.spinScenario(name)
+	if err != nil {
+		return measurement{}, err
+	}
+	src, err := os.ReadFile(plain)
+	if err != nil {
+		return measurement{}, err
+	}
+	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive,", "scheduler: exhaustive, symmetry: true,", 1))
+	if err != nil {
+		return measurement{}, err
+	}
+	var with, without []spinRun
+	_, err = b.alternate(func() (time.Duration, error) {
+		r, err := b.pmrunSearch(sym)
+		with = append(with, r)
+		return r.search, err
+	}, func() (time.Duration, error) {
+		r, err := b.pmrunSearch(plain)
+		without = append(without, r)
+		return r.search, err
+	})
+	if err != nil {
+		return measurement{}, err
+	}
+	searchOf := func(rs []spinRun) stat {
+		s := make(samples, len(rs))
+		for i, r := range rs {
+			s[i] = r.search
+		}
+		return statOf(s)
+	}
+	w, o := searchOf(with), searchOf(without)
+	return measurement{
+		value: fmt.Sprintf("%.0f states, search %v (median %v)", with[0].states, w.best.Round(time.Millisecond), w.median.Round(time.Millisecond)),
+		base:  fmt.Sprintf("%.0f states, search %v (median %v)", without[0].states, o.best.Round(time.Millisecond), o.median.Round(time.Millisecond)),
+		ratio: fmt.Sprintf("%.1f× fewer states, %.1f× faster", without[0].states/with[0].states, o.best.Seconds()/w.best.Seconds()),
+		ok:    with[0].states < without[0].states && w.best < o.best,
+	}, nil
+}
