@@ -43,6 +43,9 @@ func startPlayEnv(t *testing.T, env []string, args ...string) *player {
 		t.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
+	// A test binary that dies (a timeout's panic) runs no cleanup: the
+	// page must not outlive it, holding go test's output open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

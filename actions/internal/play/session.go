@@ -204,13 +204,18 @@ func (s *session) open(text string) error {
 }
 
 // searches are what search tries, in order, until one finds a failure:
-// every interleaving (as a lab's find step), then PCT and random runs,
-// which reach deeper into a program too large to explore in 1000 paths.
+// every interleaving (as a lab's find step) up to searchStates states,
+// then PCT and random runs, which reach deeper into a program too large
+// to explore that far.
 var searches = []control.Options{
-	{Scheduler: control.Exhaustive, Runs: 1000},
+	{Scheduler: control.Exhaustive, MaxStates: searchStates},
 	{Scheduler: control.PCT, Runs: 1000, Depth: 3},
 	{Scheduler: control.Random, Runs: 1000},
 }
+
+// searchStates bounds the exhaustive search of the page: a river
+// crossing explored whole is millions of states, which took minutes.
+const searchStates = 200_000
 
 // search looks for a failure of the program and opens the schedule of
 // the one it finds, shrunk.
