@@ -305,25 +305,39 @@ func (s *controlledStep) picture(o engine.Outcome, p *native.Program, r controll
 	for i := range v.Steps {
 		v.Steps[i].N += before
 	}
-	v.Program, v.Kind, v.Schedule, v.Replay = p.Name, engine.KindSearch, r.Schedule, r.Replay
-	v.Note = strings.Join(r.Notes, "; ")
+	shown := shownRun{name: p.Name, schedule: r.Schedule, replay: r.Replay, verdict: r.Verdict, notes: r.Notes}
+	shown.dress(v, o, replayed, s.scheduler, s.runs, s.depth)
+	return v
+}
+
+// shownRun is what a drawn run of a real program (the controlled and
+// scripts actions) says beside its steps, from the step's result.
+type shownRun struct {
+	name, schedule, replay, verdict string
+	notes                           []string
+}
+
+// dress fills v's name, schedule, replay line and notes, and the search
+// that found it (scheduler, runs asked, pct depth) unless it was replayed.
+func (r shownRun) dress(v *view.Run, o engine.Outcome, replayed bool, scheduler string, runs, depth int) {
+	v.Program, v.Kind, v.Schedule, v.Replay = r.name, engine.KindSearch, r.schedule, r.replay
+	v.Note = strings.Join(r.notes, "; ")
 	if o.Failure == nil {
-		v.Verdict = r.Verdict
+		v.Verdict = r.verdict
 	}
 	if replayed {
 		v.Kind = engine.KindReplay
-		return v
+		return
 	}
-	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
-		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
+	v.Search = &view.Search{Scheduler: scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
+		Limit: runs, Runtime: roundDuration(o.Runtime)}
 	if o.How.Bounded {
 		v.Search.Bounded, v.Search.Bound = true, o.Bound
 	}
 	if o.PCTBound > 0 {
-		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
+		v.Search.PCTBound, v.Search.Depth = o.PCTBound, depth
 		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))
 	}
-	return v
 }
 
 var (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,24 +201,8 @@ func (s *pointsStep) picture(o engine.Outcome, r pointsResult, name string, repl
 		}
 	}
 	v := picture.OfCalls(r.Threads, calls, o.Failure, nil)
-	v.Program, v.Kind, v.Schedule, v.Replay = name, engine.KindSearch, r.Schedule, r.Replay
-	v.Note = strings.Join(r.Notes, "; ")
-	if o.Failure == nil {
-		v.Verdict = r.Verdict
-	}
-	if replayed {
-		v.Kind = engine.KindReplay
-		return v
-	}
-	v.Search = &view.Search{Scheduler: s.scheduler, Unit: "run", Runs: o.Runs, Failures: o.Failures, Complete: o.Complete,
-		Limit: s.runs, Runtime: roundDuration(o.Runtime)}
-	if o.How.Bounded {
-		v.Search.Bounded, v.Search.Bound = true, o.Bound
-	}
-	if o.PCTBound > 0 {
-		v.Search.PCTBound, v.Search.Depth = o.PCTBound, s.depth
-		v.Search.Chance = -math.Expm1(float64(o.Runs) * math.Log1p(-o.PCTBound))
-	}
+	shown := shownRun{name: name, schedule: r.Schedule, replay: r.Replay, verdict: r.Verdict, notes: r.Notes}
+	shown.dress(v, o, replayed, s.scheduler, s.runs, s.depth)
 	return v
 }
 
