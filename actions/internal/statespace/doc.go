@@ -59,8 +59,9 @@
 // as a failure, verdict max_steps, shown when nothing else failed. When
 // the graph has no cycle and [Options.Count] asks, the interleavings are
 // counted in the same pass: the maximal runs from the start (a failing
-// step ends one), in machine words while they fit and in big integers
-// past that. A cycle (a spin) makes them infinitely many
+// step ends one), in machine words that saturate at 2^64-1
+// ([Result.Saturated]): big integers for each state would cost more than
+// the rest of the search. A cycle (a spin) makes them infinitely many
 // ([Result.Cyclic]).
 //
 // # Limits

@@ -55,7 +55,7 @@ func (s *search) result() Result {
 		a := s.analyze(s.o.Count && s.o.Shard.whole())
 		res.Cyclic = a.cyclic
 		if a.counts != nil {
-			res.Interleavings, res.FailingInterleavings = a.counts.of(0)
+			res.Interleavings, res.FailingInterleavings, res.Saturated = a.counts.of(0)
 		}
 		if a.stuck >= 0 && len(s.p.ProgressThreads()) == 0 { // with progress steps, Starvation judges the cycles
 			l := s.lasso(uint32(a.stuck), a.scc)
