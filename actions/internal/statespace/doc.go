@@ -13,7 +13,7 @@
 // a copy of its words ([program.State.Advance]: every check of the model
 // applies). A successor is known by its fingerprint (hash.go: 64 bits, a
 // sum over the words so that a step's few changed words update it), in an
-// open-addressing table of fingerprints (table.go, 16 bytes a state): two
+// open-addressing table of fingerprints (table.go, 12 bytes a slot): two
 // states with the same fingerprint are taken as one, as in SPIN's hash
 // compaction (-DHC); with N states the chance that any two are confused
 // is about N²/2^65 (10⁻⁶ for 6 million states). Only the level being

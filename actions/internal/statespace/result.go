@@ -32,6 +32,11 @@ func (s *search) result() Result {
 		s.mem.free(pg[:cap(pg)])
 	}
 	s.free = nil
+	// Nor is the table: the graph numbers the states.
+	if !s.keepTable {
+		freeOf(&s.mem, s.tab.pairs)
+		s.tab.pairs = nil
+	}
 	for _, w := range s.workers {
 		freeOf(&s.mem, w.edges[:cap(w.edges)])
 		freeOf(&s.mem, w.degs[:cap(w.degs)])
