@@ -31,9 +31,27 @@ type Browser struct {
 	t   testing.TB
 	ctx context.Context
 	dir string // where screenshots go
+	*console
+}
 
+// console is what the page said, shared by a browser and its [Browser.For]s.
+type console struct {
 	mu     sync.Mutex
 	errors []string // exceptions and console errors of the page
+}
+
+// For is the same browser for t, a subtest of the test that started it:
+// its failures fail t, not the test that started it.
+func (b *Browser) For(t testing.TB) *Browser {
+	c := *b
+	c.t = t
+	return &c
+}
+
+// Available says whether [New] starts a browser rather than skipping the
+// test: a Chromium is installed, or CI=true (where New fails without one).
+func Available() bool {
+	return chromium() != "" || os.Getenv("CI") == "true"
 }
 
 // Timeout bounds each action a test asks of the browser.
@@ -81,7 +99,7 @@ func New(t testing.TB) *Browser {
 	if err != nil {
 		t.Fatalf("starting %s (%d attempts): %v", path, startAttempts, err)
 	}
-	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS")}
+	b := &Browser{t: t, ctx: ctx, dir: os.Getenv("PMRUN_SCREENSHOTS"), console: &console{}}
 	if b.dir == "" {
 		b.dir = t.TempDir()
 	}
