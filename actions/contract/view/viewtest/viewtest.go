@@ -4,8 +4,9 @@
 //
 // A test that needs a browser calls [New]: it skips when no Chromium is
 // installed, but fails under CI=true, where .ci/run installs Debian's
-// chromium. One browser runs at a time, across test binaries (a lock
-// file in the temporary folder). PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
+// chromium. One browser starts at a time, across test binaries (a lock
+// file in the temporary folder); once started, browsers run side by
+// side. PMRUN_CHROMIUM names the browser to use; PMRUN_SCREENSHOTS a
 // folder that keeps the screenshots (otherwise they go to the test's
 // temporary folder, and are removed with it).
 package viewtest
@@ -57,9 +58,13 @@ func Available() bool {
 // Timeout bounds each action a test asks of the browser.
 const Timeout = 60 * time.Second
 
-// lockFile is the file whose lock lets one browser run at a time, across
-// the test binaries go test runs side by side: several Chromiums at once
-// on a small machine take minutes to start.
+// lockFile is the file whose lock lets one browser start at a time,
+// across the test binaries go test runs side by side: several Chromiums
+// starting at once on a small machine take minutes. It is not held while
+// a browser runs: a test binary that waited for another's browser tests
+// to end kept one of go test's few package slots (-p, the number of
+// CPUs) idle, with the searches and runs its tests do before and between
+// their pages.
 var lockFile = filepath.Join(os.TempDir(), "pmrun-viewtest.lock")
 
 // oneAtATime waits for the lock and returns what releases it.
@@ -87,7 +92,7 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skip("no Chromium (chromium, chromium-browser or google-chrome, or PMRUN_CHROMIUM): the browser tests are skipped")
 	}
-	t.Cleanup(oneAtATime(t)) // released last: after the browser has ended
+	unlock := oneAtATime(t)
 	ctx, err := start(t, path)
 	for attempt := 2; err != nil && attempt <= startAttempts; attempt++ {
 		// Chromium now and then exits at once, without a word, on a
@@ -96,6 +101,7 @@ func New(t testing.TB) *Browser {
 		time.Sleep(time.Second)
 		ctx, err = start(t, path)
 	}
+	unlock()
 	if err != nil {
 		t.Fatalf("starting %s (%d attempts): %v", path, startAttempts, err)
 	}
