@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // nprocUser is the user the process limit test runs pmrun as: root is
@@ -24,14 +22,12 @@ const nprocUser = "pmrun-nproc"
 
 // TestProcessLimit runs pmrun as a user whose process limit (ulimit -u)
 // is low, and has it start threads, processes, an agent's threads and a
-// program's (free, and one at a time under control) until the limit. The step that would pass it fails with a message
-// naming the limit; finally and cleanup run; nothing is left. Without the
-// check the Go runtime aborted pmrun (fatal error: newosproc, exit 2).
-//
-// Not parallel: it lowers this process's own limit for the moment it
-// starts pmrun (root is exempt, and parallel tests wait meanwhile), as
-// os/exec has no other way to give a child a limit.
+// program's (free, and one at a time under control) until the limit. The
+// step that would pass it fails with a message naming the limit; finally
+// and cleanup run; nothing is left. Without the check the Go runtime
+// aborted pmrun (fatal error: newosproc, exit 2).
 func TestProcessLimit(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("skipped: this test creates a user (useradd) to run pmrun as, which needs root; a non-root user cannot have a process limit that root's processes do not count against")
 	}
@@ -143,21 +139,21 @@ func sharedDir(t *testing.T, u testUser) string {
 	return dir
 }
 
-// startLimited starts cmd with RLIMIT_NPROC lowered to limit, by lowering
-// this process's soft limit for the moment of the fork.
+// startLimited starts cmd with RLIMIT_NPROC lowered to limit: through
+// bash (dash has no ulimit -u), whose ulimit -u lowers its own limit
+// before it execs cmd. (Lowering
+// this process's limit for the moment of the fork, as os/exec has no
+// other way to give a child a limit, held every parallel test's fork to
+// it too, so the test had to run alone.)
 func startLimited(t *testing.T, cmd *exec.Cmd, limit uint64) {
-	var old unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NPROC, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: limit, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Start()
-	if rerr := unix.Setrlimit(unix.RLIMIT_NPROC, &old); rerr != nil {
-		t.Fatal(rerr)
-	}
+	t.Helper()
+	sh, err := exec.LookPath("bash")
 	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Args = append([]string{"bash", "-c", fmt.Sprintf(`ulimit -u %d && exec "$0" "$@"`, limit), cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = sh
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 }
