@@ -107,11 +107,18 @@ func table(o result) string {
 	return o.Interleaving.Format()
 }
 
+// runLimit bounds a run of a test program, and its wait for the first
+// call to the library: the whole suite under the race detector on a
+// loaded machine once took more than the 10 s of DefaultTimeout for a run
+// of buffer.c (TestSearchFinds/buffer), which takes milliseconds alone. A
+// run that hangs still fails, later.
+const runLimit = 2 * time.Minute
+
 // prepare compiles testdata/NAME.c and prepares it to run under control.
 func prepare(t *testing.T, name string, extra ...string) *Program {
 	t.Helper()
 	bin := compile(t, name, extra...)
-	p, err := Prepare(t.Context(), Config{Argv: []string{bin}})
+	p, err := Prepare(t.Context(), Config{Argv: []string{bin}, Timeout: runLimit, Handshake: runLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
