@@ -313,21 +313,30 @@ func cmdFilePerm(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdNoLive fails if a process whose command line or environment contains
-// MARKER is alive: nolive MARKER. It gives the system a second, since a
-// process killed by pmrun's cleanup may still be on its way out.
+// MARKER is alive: nolive MARKER. It waits for them to go (see
+// processesLeft).
 func cmdNoLive(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: nolive MARKER")
 	}
-	var found []string
-	for try := 0; try < 50; try++ {
-		found = processesMatching(args[0])
-		if len(found) == 0 {
-			return
+	if found := processesLeft(args[0]); len(found) > 0 {
+		ts.Fatalf("processes still there: %s", strings.Join(found, "; "))
+	}
+}
+
+// processesLeft is processesMatching(marker) once they are gone, or after
+// 30 s: a process killed by pmrun's cleanup may still be on its way out,
+// for long on a loaded machine (it once took more than the second this
+// gave); one left running is still found, later.
+func processesLeft(marker string) []string {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		found := processesMatching(marker)
+		if len(found) == 0 || time.Now().After(deadline) {
+			return found
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ts.Fatalf("processes still there: %s", strings.Join(found, "; "))
 }
 
 // processesMatching lists the live processes whose command line or

@@ -93,15 +93,8 @@ func TestProcessLimit(t *testing.T) {
 			if json.Unmarshal([]byte(lines[len(lines)-1]), &last); last.Event != "run_end" {
 				t.Errorf("the log ends with %s, want run_end", lines[len(lines)-1])
 			}
-			for try := 0; ; try++ {
-				left := processesMatching("7785.5")
-				if len(left) == 0 {
-					break
-				}
-				if try == 50 {
-					t.Fatalf("left behind: %v", left)
-				}
-				time.Sleep(20 * time.Millisecond)
+			if left := processesLeft("7785.5"); len(left) > 0 {
+				t.Fatalf("left behind: %v", left)
 			}
 		})
 	}

@@ -95,14 +95,7 @@ func TestConsoleReaderGoes(t *testing.T) {
 	if strings.Contains(string(data), "all steps ran") {
 		t.Errorf("the run went on to its end instead of stopping")
 	}
-	for try := 0; ; try++ {
-		left := processesMatching("7784.5")
-		if len(left) == 0 {
-			break
-		}
-		if try == 50 {
-			t.Fatalf("left behind: %v", left)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if left := processesLeft("7784.5"); len(left) > 0 {
+		t.Fatalf("left behind: %v", left)
 	}
 }
