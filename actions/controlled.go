@@ -317,10 +317,13 @@ type shownRun struct {
 	notes                           []string
 }
 
-// dress fills v's name, schedule, replay line and notes, and the search
+// dress fills v's name, schedule, replay and play lines and notes, and the search
 // that found it (scheduler, runs asked, pct depth) unless it was replayed.
 func (r shownRun) dress(v *view.Run, o engine.Outcome, replayed bool, scheduler string, runs, depth int) {
 	v.Program, v.Kind, v.Schedule, v.Replay = r.name, engine.KindSearch, r.schedule, r.replay
+	if args, ok := strings.CutPrefix(r.replay, "pmrun run "); ok {
+		v.Play = "pmrun play " + args // pmrun play runs the steps up to the one that replays it
+	}
 	v.Note = strings.Join(r.notes, "; ")
 	if o.Failure == nil {
 		v.Verdict = r.verdict

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
+	"github.com/pmrun/pmrun/actions/internal/picture"
 	"github.com/pmrun/pmrun/actions/internal/play"
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -49,5 +51,31 @@ func PlayPage(ctx context.Context, section any, name string, o PlayOptions) erro
 	return play.Serve(ctx, play.Options{
 		Set: set, File: o.File, Source: o.Source, Program: name, Rerun: o.Rerun, Seed: o.Seed, Open: o.Open,
 		Idle: o.Idle, Limit: o.Limit, Ready: o.Ready, Say: o.Say,
+	})
+}
+
+// ShownOptions say which run of a real program pmrun play shows: the
+// step that made it and its action (controlled, scripts), and the
+// arguments of pmrun play that search again (the file, its --var values).
+type ShownOptions struct {
+	Step, Action string
+	Again        []string
+}
+
+// PlayRun serves a page that shows run, the run a controlled or scripts
+// step showed (a real program's: pmrun has no model to play), to step
+// through, until ctx ends or the page has been closed a while: pmrun play
+// of a file whose steps run real programs.
+func PlayRun(ctx context.Context, run *view.Run, s ShownOptions, o PlayOptions) error {
+	if run == nil {
+		return fmt.Errorf("%s: no run to show", o.File)
+	}
+	again := "pmrun play"
+	for _, a := range s.Again {
+		again += " " + picture.ShellQuote(a)
+	}
+	return play.Serve(ctx, play.Options{
+		File: o.File, Idle: o.Idle, Limit: o.Limit, Ready: o.Ready, Say: o.Say,
+		Shown: &play.Shown{Run: run, Step: s.Step, Action: s.Action, Again: again},
 	})
 }

@@ -25,6 +25,10 @@ import (
 // ProgramsKey is the top-level key of the scenario's programs.
 const ProgramsKey = "programs"
 
+// ChecksKept is in the message of every load error that refuses a
+// student's change to a lab's checks (pmrun grade tells those apart).
+const ChecksKept = program.WhyKept
+
 func init() {
 	registerSection(&Section{
 		Key:      ProgramsKey,

@@ -449,7 +449,7 @@ func checkLabReport(t *testing.T, html string, model bool) {
 	if run.Kind != "search" || run.Verdict == "pass" || run.Rule == "" || len(run.Steps) == 0 || run.Replay == "" || model && !failed && run.Verdict != "expect" {
 		t.Errorf("the find step's run: kind %s, verdict %s, rule %q, %d steps, failing step or graph %v", run.Kind, run.Verdict, run.Rule, len(run.Steps), failed)
 	}
-	if args, _ := strings.CutPrefix(run.Replay, "pmrun run "); model && run.Play != "pmrun play "+args || !model && run.Play != "" {
+	if args, _ := strings.CutPrefix(run.Replay, "pmrun run "); run.Play != "pmrun play "+args {
 		t.Errorf("the find step's run: replay %q, play %q", run.Replay, run.Play)
 	}
 	// A thread that took no step of the run (a C thread created but

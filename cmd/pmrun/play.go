@@ -24,7 +24,7 @@ func init() {
 	register(func(c *cli) *cobra.Command {
 		var f playFlags
 		cmd := &cobra.Command{
-			Use:   "play [--open] [--var NAME=VALUE] [--seed N] [--replay SCHEDULE] FILE [PROGRAM]",
+			Use:   "play [--open] [--var NAME=VALUE] [--seed N] [--replay SCHEDULE] FILE [PROGRAM|STEP]",
 			Short: "be the scheduler of a program, in a browser",
 			Long: `Serves the manual scheduler of a program of FILE's programs: section as a
 page in a browser: the threads side by side with their code, each one's next
@@ -37,7 +37,18 @@ shows the run as a table and the command that replays it.
 PROGRAM defaults to the program the file's first program step runs (a lab's
 broken attempt), else its first program. --replay SCHEDULE opens a schedule
 at the start, ready to step through: a replay line pmrun run prints works
-with run changed to play. The page is served on 127.0.0.1
+with run changed to play.
+
+A file whose steps run real programs (controlled: a C program; scripts)
+and that has no programs: section is played differently: pmrun has no
+model of a real program to step by hand. pmrun play runs the file's steps
+as pmrun run does, up to its first controlled or scripts step (PROGRAM:
+the step of that id or name; --replay: the first step that replays the
+schedule), and the page shows the run that step found: each thread's
+calls in order with their source lines, a deadlock's wait-for graph, the
+replay command; the page says what it cannot do for a real program.
+
+The page is served on 127.0.0.1
 only, at an address with a random token, printed when it is ready (--open
 opens it in a browser). The game ends with Ctrl-C, or when the page has been
 closed for 30 seconds; it has no time limit unless --timeout gives one.`,
@@ -109,19 +120,29 @@ func (c *cli) play(path, name string, f playFlags) error {
 	}
 	section := sc.Sections[actions.ProgramsKey]
 	list := actions.Programs(section)
-	if len(list) == 0 {
-		return usageErrorf("play: %s has no programs: section", path)
-	}
 	var names []string
 	for _, p := range list {
 		names = append(names, p.Name)
 	}
 	if f.replay != "" {
-		prog, err := actions.ScheduleProgram(f.replay)
+		text, err := readSchedule(f.replay)
+		if err != nil {
+			return usageErrorf("play: --replay %s: %v", f.replay, err)
+		}
+		prog, err := actions.ScheduleProgram(text)
 		if err != nil {
 			return usageErrorf("play: --replay: %v", err)
 		}
-		name = prog // checked below
+		if len(realSteps(sc)) > 0 && !slices.Contains(names, prog) {
+			return c.playShown(ctx, path, sc, "", f)
+		}
+		name, f.replay = prog, text // checked below
+	}
+	if real := realSteps(sc); len(real) > 0 && (len(names) == 0 || name != "" && !slices.Contains(names, name) && stepCalled(real, name) != nil) {
+		return c.playShown(ctx, path, sc, name, f)
+	}
+	if len(list) == 0 {
+		return usageErrorf("play: %s has no programs: section, and no controlled or scripts step", path)
 	}
 	switch {
 	case name == "":

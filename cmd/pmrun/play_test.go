@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pmrun/pmrun/actions/contract/view"
 	"github.com/pmrun/pmrun/actions/contract/view/viewtest"
 )
 
@@ -371,6 +374,116 @@ func TestPlayOpen(t *testing.T) {
 	}
 	if string(got) != p.url {
 		t.Errorf("the browser was given %q, want %q", got, p.url)
+	}
+	p.stop(t)
+}
+
+// shownState is what the page of a real program's run is given.
+type shownState struct {
+	Step, Action string
+	Run          view.Run
+}
+
+// needCC skips a test without a C compiler (CI has gcc).
+func needCC(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no C compiler (cc): the C labs need one")
+	}
+}
+
+// TestPlayCLabInBrowser: pmrun play of a C lab runs its steps up to the
+// search and draws the deadlock it found in Chromium, without a console
+// error: a column per thread with abba.c's lines, the calls in order, the
+// wait-for graph, the replay command, and what the page cannot do for a
+// real program; ← steps back.
+func TestPlayCLabInBrowser(t *testing.T) {
+	t.Parallel()
+	needCC(t)
+	lab := filepath.Join("..", "..", "scenarios", "labs", "c", "abba.yaml")
+	b := viewtest.New(t)
+	p := startPlay(t, lab)
+	var st shownState
+	p.call(t, "state", "", &st)
+	if st.Action != "controlled" || st.Step != "find the failure" || st.Run.Verdict != "deadlock" || st.Run.Kind != "search" {
+		t.Fatalf("the page shows step %q (%s): %s, kind %s", st.Step, st.Action, st.Run.Verdict, st.Run.Kind)
+	}
+	b.Open(p.url, "#run .pv-lanes")
+	var page struct {
+		Lanes  []string
+		Calls  []string
+		Nodes  int
+		Replay string
+		Cannot string
+		Said   string
+	}
+	b.Eval(`({
+		lanes: Array.from(document.querySelectorAll("#run .pv-lane-head")).map(h => h.textContent),
+		calls: Array.from(document.querySelectorAll("#run .pv-table td.pv-took")).map(td => td.textContent),
+		nodes: document.querySelectorAll("#run .pv-graph .pv-node").length,
+		replay: (document.querySelector("#run .pv-replay .pv-cmd") || {}).textContent || "",
+		cannot: document.getElementById("cannot").textContent,
+		said: document.querySelector("#run .pv-said").textContent
+	})`, &page)
+	if len(page.Lanes) != 3 || !strings.Contains(page.Lanes[1], "abba.c") {
+		t.Errorf("the threads' columns: %q", page.Lanes)
+	}
+	locks := 0
+	for _, c := range page.Calls {
+		if strings.Contains(c, "pthread_mutex_lock") {
+			locks++
+		}
+	}
+	if locks < 2 || page.Nodes != 3 || page.Replay != st.Run.Replay || !strings.HasPrefix(page.Replay, "pmrun run ") {
+		t.Errorf("calls %q (%d locks), %d nodes in the graph, replay %q (want %q)", page.Calls, locks, page.Nodes, page.Replay, st.Run.Replay)
+	}
+	if !strings.Contains(page.Cannot, "cannot let you choose the next thread") || !strings.Contains(page.Cannot, "variables") {
+		t.Errorf("the page does not say what it cannot do: %q", page.Cannot)
+	}
+	n := len(st.Run.Steps)
+	if want := fmt.Sprintf("step %d of %d: ", n, n); !strings.HasPrefix(page.Said, want) {
+		t.Errorf("the player says %q, want %q…", page.Said, want)
+	}
+	b.Key(kb.ArrowLeft)
+	if got, want := b.Text("#run .pv-said"), fmt.Sprintf("step %d of %d: ", n-1, n); !strings.HasPrefix(got, want) || !strings.Contains(got, "abba.c:") {
+		t.Errorf("after ←: %q, want %q with abba.c:LINE", got, want)
+	}
+	b.Shot("play-c-abba")
+	b.Open("about:blank", "body") // the page closes before its server ends
+	p.stop(t)
+}
+
+// TestPlayCReplay: the replay line pmrun run prints for a C lab's
+// failure, with run changed to play, opens that failure: the same
+// schedule, replayed, with the same calls.
+func TestPlayCReplay(t *testing.T) {
+	t.Parallel()
+	needCC(t)
+	lab := filepath.Join("..", "..", "scenarios", "labs", "c", "abba.yaml")
+	out, err := exec.Command(pmrunBinary(t), "run", "--no-log", lab).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmrun run: %v\n%s", err, out)
+	}
+	m := replayLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("pmrun run printed no replay line:\n%s", out)
+	}
+	line := string(m[1])
+	sched := line[strings.LastIndex(line, " ")+1:]
+	p := startPlay(t, strings.Fields(strings.TrimPrefix(line, "pmrun run "))...)
+	var st shownState
+	p.call(t, "state", "", &st)
+	if st.Run.Kind != "replay" || st.Run.Schedule != sched || st.Run.Verdict != "deadlock" || st.Run.Replay != line {
+		t.Errorf("%s opened a %s of %s: %s, replay %q", line, st.Run.Kind, st.Run.Schedule, st.Run.Verdict, st.Run.Replay)
+	}
+	var refused *http.Response
+	if refused, err = http.Post(p.url+"api/step", "application/json", strings.NewReader(`{"thread": 0}`)); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(refused.Body)
+	refused.Body.Close()
+	if refused.StatusCode != http.StatusConflict || !strings.Contains(string(body), "cannot step by hand") {
+		t.Errorf("a step asked of a real program's page: %d %s", refused.StatusCode, body)
 	}
 	p.stop(t)
 }

@@ -134,7 +134,7 @@ func Grade(ctx context.Context, lab, file string, opt Options) (*Result, error) 
 	defer func() { res.Duration = time.Since(started) }()
 	data, err := readSubmission(file, load.MaxSize)
 	if err != nil {
-		res.Fail("the file does not load", []string{fmt.Sprintf("%s: %v", res.File, err)})
+		res.Fail("the file cannot be read", []string{fmt.Sprintf("%s: %v", res.File, err)})
 		return res, nil
 	}
 	load.Submission = &lang.Submission{File: res.File, Data: data}
@@ -151,7 +151,7 @@ func Grade(ctx context.Context, lab, file string, opt Options) (*Result, error) 
 		if len(mine) == 0 {
 			return nil, err
 		}
-		res.Fail("the file does not load", mine)
+		res.Fail(loadProblem(loadErrs, res.File), mine)
 		return res, nil
 	case err != nil:
 		return nil, err
@@ -166,6 +166,26 @@ func Grade(ctx context.Context, lab, file string, opt Options) (*Result, error) 
 	})
 	res.score(out, opt)
 	return res, nil
+}
+
+// loadProblem says in a few words why the student's file did not load,
+// for the grade's line and a batch's table: not YAML, a change to the
+// lab's checks, or other mistakes (each is in the grade's Errors).
+func loadProblem(errs lang.LoadErrors, file string) string {
+	checks := false
+	for _, e := range errs {
+		switch {
+		case e.File != file:
+		case strings.HasPrefix(e.Msg, "yaml: "):
+			return "the file is not valid YAML"
+		case strings.Contains(e.Msg, actions.ChecksKept):
+			checks = true
+		}
+	}
+	if checks {
+		return "the file changes the lab's checks"
+	}
+	return "the file does not load"
 }
 
 // CheckSubmission loads the student's file into the lab, as [Grade] does,

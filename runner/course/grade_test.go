@@ -27,6 +27,7 @@ func TestGrade(t *testing.T) {
 		errors  []string // in the grade's Errors
 		outputs []string // in the failing check's output
 		once    string   // said once in it
+		problem string   // the grade's Problem, when errors
 	}{
 		{file: "mutex_good.yaml", score: 1},
 		{file: "mutex_nolock.yaml", score: 0, outputs: []string{
@@ -40,8 +41,8 @@ func TestGrade(t *testing.T) {
 		{file: "mutex_weakened.yaml", score: 0, errors: []string{
 			"testdata/mutex_weakened.yaml:6:7: program mutex: the lab's `critical: [set: count = count + 1]` is missing",
 			"testdata/mutex_weakened.yaml:11:13: program mutex: the lab has `expect: count == 4` here, not `expect: true`",
-		}},
-		{file: "mutex_unparsable.yaml", score: 0, errors: []string{"testdata/mutex_unparsable.yaml:4:1: yaml: did not find expected ',' or ']'"}},
+		}, problem: "the file changes the lab's checks"},
+		{file: "mutex_unparsable.yaml", score: 0, errors: []string{"testdata/mutex_unparsable.yaml:4:1: yaml: did not find expected ',' or ']'"}, problem: "the file is not valid YAML"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -61,7 +62,7 @@ func TestGrade(t *testing.T) {
 					t.Errorf("errors:\n%s\nwant %q", all, want)
 				}
 			}
-			if len(tc.errors) > 0 && (res.Problem != "the file does not load" || res.Passed()) {
+			if len(tc.errors) > 0 && (res.Problem != tc.problem || res.Passed()) {
 				t.Errorf("problem %q, passed %v", res.Problem, res.Passed())
 			}
 			proof := res.Checks[2]

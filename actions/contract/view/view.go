@@ -43,8 +43,8 @@ type Run struct {
 	Schedule string `json:"schedule,omitempty"`
 	Replay   string `json:"replay,omitempty"`
 	// Play is the command line that opens the run in pmrun play, to step
-	// through in a browser; "" when play cannot open it (a C program, a
-	// student's program graded).
+	// through in a browser; "" when play cannot open it (a student's
+	// program graded, a run with no failure).
 	Play    string   `json:"play,omitempty"`
 	Threads []Thread `json:"threads"`
 	// Shared are the variables, semaphores and mutexes, in that order;
@@ -66,6 +66,9 @@ type Run struct {
 // Thread is one thread and its code.
 type Thread struct {
 	Name string `json:"name"`
+	// File is the source file Code is from when it is not the scenario
+	// file: a C program's (from its debug information), a script's.
+	File string `json:"file,omitempty"`
 	// Key is the letter that stands for the thread in schedules and
 	// games: a, b, c…
 	Key string `json:"key"`
@@ -99,6 +102,9 @@ type Step struct {
 	// did ("count = count + 1 (read)").
 	Line int    `json:"line"`
 	Op   string `json:"op"`
+	// File is the source file of Line when it is not its thread's File
+	// (a C call made in another file than most of its thread's).
+	File string `json:"file,omitempty"`
 	// Values are the shared objects' values after the step, in the order
 	// of Run.Shared; Changed the indices of those the step changed.
 	Values  []string `json:"values"`

@@ -136,6 +136,7 @@
     var box = el("div", "pv-lanes");
     var at = run.threads.map(function () { return {}; });
     run.steps.forEach(function (st) {
+      if (st.file) return; // a line of another file than the lane's
       var m = at[st.thread];
       (m[st.line] = m[st.line] || []).push(st);
     });
@@ -148,6 +149,7 @@
       var head = el("div", "pv-lane-head");
       head.appendChild(el("span", "pv-key", th.key));
       head.appendChild(el("span", "pv-name", th.name));
+      if (th.file) head.appendChild(el("span", "pv-file", th.file));
       lane.appendChild(head);
       var rows = {};
       (th.code || []).forEach(function (ln) {
@@ -225,7 +227,11 @@
         var td = el("td", "pv-cell");
         if (t === st.thread) {
           td.classList.add("pv-took");
-          if (st.line) td.appendChild(el("span", "pv-ln", st.line)); // 0: no source line (a script's point)
+          if (st.line) { // 0: no source line (a script's point without --at)
+            var ln = el("span", "pv-ln", st.line);
+            if (st.file || th.file) ln.title = (st.file || th.file) + ":" + st.line;
+            td.appendChild(ln);
+          }
           td.appendChild(el("span", "pv-op", st.op));
           if (st.blocked) td.appendChild(el("span", "pv-tag", "waits"));
           if (st.log) td.appendChild(el("span", "pv-log", "log: " + st.log));
@@ -473,10 +479,11 @@
       if (st) {
         if (state.rows[n]) state.rows[n].classList.add("pv-sel");
         if (state.badges[n]) state.badges[n].classList.add("pv-sel");
-        var row = state.lineRows[st.thread][st.line];
+        var row = st.file ? null : state.lineRows[st.thread][st.line];
         if (row) row.classList.add("pv-sel");
         var hidden = root.classList.contains("pv-quiz-on");
-        state.said.textContent = "step " + n + " of " + hi + ": " + run.threads[st.thread].name + (st.line ? " " + st.line : "") + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
+        var who = run.threads[st.thread];
+        state.said.textContent = "step " + n + " of " + hi + ": " + who.name + (st.line ? " " + (st.file || who.file ? (st.file || who.file) + ":" : "") + st.line : "") + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
       } else {
         state.said.textContent = n === 0 ? "before the first step" : "step " + n;
       }

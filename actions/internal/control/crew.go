@@ -1,10 +1,13 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,7 +212,7 @@ func (c *crew) stuckNow(watchdog time.Duration) error {
 
 // watcher is what the watchdog saw last: the steps taken, the thread that
 // held the turn and the CPU time it had used, and since when none of
-// them changed.
+// them changed while the thread was not runnable.
 type watcher struct {
 	c      *crew
 	steps  uint64
@@ -226,16 +229,18 @@ func (c *crew) watch() *watcher {
 }
 
 // idle says how long the drive has made no progress at now: no step
-// taken, and the thread that holds the turn has used no CPU time. A
-// thread that holds it longer while it works — a step of a big search,
-// its bookkeeping, an allocation of gigabytes, its share of the garbage
-// collector's marking, slowed by a loaded machine — is not stuck; one
-// blocked outside the scheduler's control (a trace callback waiting on a
-// full pipe) uses none.
+// taken, and the thread that holds the turn has used no CPU time and is
+// not runnable. A thread that holds it longer while it works — a step of
+// a big search, its bookkeeping, an allocation of gigabytes, its share of
+// the garbage collector's marking — is not stuck, nor is one that a
+// loaded machine keeps waiting for a CPU; one blocked outside the
+// scheduler's control (a trace callback waiting on a full pipe) is
+// neither.
 func (w *watcher) idle(now time.Time) time.Duration {
 	n, h := w.c.steps.Load(), w.c.holder.Load()
-	cpu := threadCPU(w.c.tid(int(h)))
-	if n != w.steps || h != w.holder || cpu != w.cpu {
+	tid := w.c.tid(int(h))
+	cpu := threadCPU(tid)
+	if n != w.steps || h != w.holder || cpu != w.cpu || threadRunnable(tid) {
 		w.steps, w.holder, w.cpu, w.since = n, h, cpu, now
 	}
 	return now.Sub(w.since)
@@ -250,6 +255,19 @@ func threadCPU(tid int) time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// threadRunnable says whether thread tid of this process is running or
+// waiting for a CPU: state R in /proc/self/task/TID/stat, the field after
+// the command name's closing parenthesis. A thread that waits longer than
+// the watchdog time to be given a CPU has used none meanwhile.
+func threadRunnable(tid int) bool {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, after, ok := bytes.Cut(b[bytes.LastIndexByte(b, ')')+1:], []byte(" "))
+	return ok && len(after) > 0 && after[0] == 'R'
 }
 
 // close cancels and joins every thread. A stuck thread is cancelled but not

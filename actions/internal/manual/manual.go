@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/contract"
 	"github.com/pmrun/pmrun/actions/internal/control"
@@ -49,6 +51,10 @@ type player struct {
 	replay func(string) string
 	echo   bool
 	keys   bool // a key at a time, as pressed (keyInput)
+
+	mu     sync.Mutex // out is written by the game and by the time warning
+	prompt string     // the prompt last written, written again after a warning
+	ended  bool       // the game is over: no more warnings
 }
 
 // say writes a line (or several) to the player.
@@ -61,6 +67,12 @@ func (pl *player) say(format string, args ...any) {
 // its log and the keys echoed are the file's and the player's, and a
 // terminal must not act on them (retitle the window, clear the screen).
 func (pl *player) write(text string) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.writeLocked(text)
+}
+
+func (pl *player) writeLocked(text string) {
 	var b strings.Builder
 	for line := range strings.SplitAfterSeq(text, "\n") {
 		body, nl := strings.CutSuffix(line, "\n")
@@ -87,6 +99,7 @@ func Play(ctx context.Context, g *control.Game, in Input, out io.Writer, opts Op
 	if opts.Note != "" {
 		pl.say("%s", opts.Note)
 	}
+	defer pl.warnBeforeDeadline(ctx)()
 	if err := pl.loop(ctx, in); err != nil {
 		g.Close()
 		return engine.Outcome{Run: -1, Verdict: program.Pass}, err
@@ -97,6 +110,45 @@ func Play(ctx context.Context, g *control.Game, in Input, out io.Writer, opts Op
 	}
 	pl.outro(res)
 	return res, nil
+}
+
+// warnLeft is how long before the run's time limit the game warns the
+// player, once; a limit shorter than twice that is warned at its half.
+const warnLeft = time.Minute
+
+// warnBeforeDeadline warns the player, once, while the game waits for a
+// key, that ctx's deadline is near: the prompt is written again after the
+// warning. The func it returns ends the warnings; a game without a
+// deadline has none.
+func (pl *player) warnBeforeDeadline(ctx context.Context) (stop func()) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return func() {}
+	}
+	left := min(warnLeft, time.Until(d)/2)
+	t := time.AfterFunc(time.Until(d)-left, func() {
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		if pl.ended {
+			return
+		}
+		pl.writeLocked(fmt.Sprintf("\n  %v left: the run's time limit stops the game at %s (pmrun run --timeout 1h gives more).\n%s",
+			roundLeft(left), d.Format(time.TimeOnly), pl.prompt))
+	})
+	return func() {
+		t.Stop()
+		pl.mu.Lock()
+		pl.ended = true
+		pl.mu.Unlock()
+	}
+}
+
+// roundLeft rounds a time left for the player to read it.
+func roundLeft(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
 }
 
 // loop reads and plays lines until the game ends.
@@ -113,7 +165,11 @@ func (pl *player) loop(ctx context.Context, in Input) error {
 		} else {
 			pl.state()
 		}
-		pl.write(pl.prompt(n, over) + "> ")
+		prompt := pl.promptText(n, over) + "> "
+		pl.mu.Lock()
+		pl.prompt = prompt
+		pl.writeLocked(prompt)
+		pl.mu.Unlock()
 		line, err := in.Line(ctx)
 		switch {
 		case errors.Is(err, io.EOF):
@@ -154,8 +210,8 @@ func (pl *player) cannot(t int) string {
 	return fmt.Sprintf("%s cannot go: it waits for %s (%d: %s)", name, st.Waiting, a.Pos.Line, a.Text)
 }
 
-// prompt names the keys that make sense now.
-func (pl *player) prompt(n int, over bool) string {
+// promptText names the keys that make sense now.
+func (pl *player) promptText(n int, over bool) string {
 	if over {
 		return "u or q "
 	}

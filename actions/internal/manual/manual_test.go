@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pmrun/pmrun/actions/internal/control"
 	"github.com/pmrun/pmrun/actions/internal/engine"
@@ -191,6 +193,36 @@ func TestCancel(t *testing.T) {
 	cancel(stop)
 	if err := <-done; !errors.Is(err, stop) {
 		t.Errorf("Play ended with %v, want the context's cause", err)
+	}
+}
+
+// TestWarnsBeforeTheTimeLimit: a player who thinks too long is told,
+// once, while the game waits, how long is left before the run's time
+// limit stops it, and the prompt is written again after the warning.
+func TestWarnsBeforeTheTimeLimit(t *testing.T) {
+	p := prog(t, "flaglock")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	var out bytes.Buffer
+	if _, err := playGame(t, ctx, p, NewInput(r), &out, Options{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Play ended with %v, want the deadline", err)
+	}
+	text := out.String()
+	if n := strings.Count(text, "left: the run's time limit stops the game at "); n != 1 {
+		t.Fatalf("the warning was written %d times:\n%s", n, text)
+	}
+	if !regexp.MustCompile(`\n  [0-9]+ms left: |\n  1s left: `).MatchString(text) {
+		t.Errorf("the warning does not say about 1s left (half of a 2s limit):\n%s", text)
+	}
+	_, after, _ := strings.Cut(text, " left: ")
+	if !strings.HasSuffix(strings.TrimRight(after, "\n"), "> ") {
+		t.Errorf("the prompt is not written again after the warning:\n%s", text)
 	}
 }
 

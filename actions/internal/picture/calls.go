@@ -50,8 +50,16 @@ func OfCalls(threads []string, calls []Call, f *program.Failure, read func(file 
 			for l := max(1, first-around); l <= min(len(lines), last+around); l++ {
 				th.Code = append(th.Code, view.Line{N: l, Text: lines[l-1]})
 			}
+			if len(th.Code) > 0 {
+				th.File = file
+			}
 		}
 		r.Threads = append(r.Threads, th)
+	}
+	for i, c := range calls[skip:] {
+		if c.Pos.File != "" && c.Thread < len(r.Threads) && c.Pos.File != r.Threads[c.Thread].File {
+			r.Steps[i].File = c.Pos.File
+		}
 	}
 	if f != nil {
 		r.Verdict, r.Rule, r.Line = string(f.Verdict), Rule(f), f.Pos.Line

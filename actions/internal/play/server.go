@@ -16,6 +16,11 @@
 // name to 127.0.0.1 cannot talk to it) and a request that changes the game
 // from another origin. Its page, scripts and styles are embedded and load
 // nothing from elsewhere.
+//
+// For a real program (a controlled or scripts step: a C program, shell
+// scripts) pmrun has no model to step by hand: the page shows the run the
+// step found or replayed instead ([Shown]), to step through, and says
+// what it cannot do for such a program.
 package play
 
 import (
@@ -75,6 +80,10 @@ type Options struct {
 	Ready func(url string)
 	// Say, if set, is told what the server does as it ends.
 	Say func(format string, args ...any)
+	// Shown, if set, is a run of a real program to show in place of a
+	// game (Set, Program and Open are then not used): the run a
+	// controlled or scripts step of the file showed (see shown.go).
+	Shown *Shown
 }
 
 // Errors Serve ends with when the game did not end the usual ways (the
@@ -88,7 +97,9 @@ var (
 type server struct {
 	token string
 	hosts map[string]bool // the Host headers it answers
-	sess  *session
+	sess  *session        // the game; nil when the page shows a real program's run
+	shown *Shown
+	path  string    // the scenario file
 	end   time.Time // the time limit; zero: none
 
 	mu       sync.Mutex
@@ -125,17 +136,20 @@ func Serve(ctx context.Context, o Options) error {
 	s := &server{
 		token: hex.EncodeToString(secret[:]),
 		hosts: map[string]bool{fmt.Sprintf("127.0.0.1:%d", port): true, fmt.Sprintf("localhost:%d", port): true},
-		sess:  newSession(gameCtx, o),
-		quit:  make(chan struct{}), lastSeen: time.Now(),
+		shown: o.Shown, path: o.File,
+		quit: make(chan struct{}), lastSeen: time.Now(),
 	}
 	if o.Limit > 0 {
 		s.end = time.Now().Add(o.Limit)
 	}
-	if err := s.sess.start(o.Program); err != nil {
-		ln.Close()
-		return fmt.Errorf("play: %w", err)
+	if s.shown == nil {
+		s.sess = newSession(gameCtx, o)
+		if err := s.sess.start(o.Program); err != nil {
+			ln.Close()
+			return fmt.Errorf("play: %w", err)
+		}
 	}
-	if o.Open != "" {
+	if o.Open != "" && s.sess != nil {
 		if err := s.sess.open(o.Open); err != nil {
 			ln.Close()
 			s.sess.close()
@@ -168,7 +182,9 @@ func Serve(ctx context.Context, o Options) error {
 		srv.Close()
 	}
 	stopGame()
-	err = s.sess.close()
+	if s.sess != nil {
+		err = s.sess.close()
+	}
 	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
@@ -231,6 +247,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case (rest == "" || rest == "index.html") && s.shown != nil:
+		s.file(w, r, "page/shown.html", "text/html; charset=utf-8")
+	case rest == "shown.js":
+		s.file(w, r, "page/shown.js", "text/javascript; charset=utf-8")
 	case rest == "" || rest == "index.html":
 		s.file(w, r, "page/index.html", "text/html; charset=utf-8")
 	case rest == "play.js":
@@ -334,6 +354,10 @@ func (s *server) remaining() string {
 // call is one of the game's calls: GET state, and the POSTs that change
 // the game, each from the page's own origin with a JSON body.
 func (s *server) call(w http.ResponseWriter, r *http.Request, name string) {
+	if s.shown != nil {
+		s.callShown(w, r, name)
+		return
+	}
 	if name == "state" {
 		if r.Method != http.MethodGet {
 			http.Error(w, "GET only", http.StatusMethodNotAllowed)
@@ -414,8 +438,13 @@ func (s *server) reply(w http.ResponseWriter, v any, err error) {
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}
-	if st, ok := v.(*state); ok && !s.end.IsZero() {
-		st.Remaining = max(0, time.Until(s.end).Milliseconds())
+	if !s.end.IsZero() {
+		switch st := v.(type) {
+		case *state:
+			st.Remaining = max(0, time.Until(s.end).Milliseconds())
+		case *shownState:
+			st.Remaining = max(0, time.Until(s.end).Milliseconds())
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)

@@ -161,10 +161,10 @@ func keepsChecks(lab, student *Def) []*Error {
 		i := slices.IndexFunc(student.Vars, func(s VarDecl) bool { return s.Name == v.Name })
 		switch {
 		case i < 0:
-			errs = append(errs, &Error{Line: student.Pos.Line, Col: student.Pos.Col, Msg: fmt.Sprintf("program %s: declare var %s, which the lab's checks read (%s)", student.Name, varText(v), whyKept)})
+			errs = append(errs, &Error{Line: student.Pos.Line, Col: student.Pos.Col, Msg: fmt.Sprintf("program %s: declare var %s, which the lab's checks read (%s)", student.Name, varText(v), WhyKept)})
 		case varText(student.Vars[i]) != varText(v):
 			at := student.Vars[i].Pos
-			errs = append(errs, &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's checks read var %s, declared %s, not %s (%s)", student.Name, v.Name, varText(v), varText(student.Vars[i]), whyKept)})
+			errs = append(errs, &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's checks read var %s, declared %s, not %s (%s)", student.Name, v.Name, varText(v), varText(student.Vars[i]), WhyKept)})
 		}
 	}
 	// The threads that hold checks, by name, and what each keeps.
@@ -184,9 +184,9 @@ func keepsChecks(lab, student *Def) []*Error {
 				errs = append(errs, e)
 				continue
 			}
-			errs = append(errs, &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's %s is missing (%s)", student.Name, l.head.Text, whyKept)})
+			errs = append(errs, &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's %s is missing (%s)", student.Name, l.head.Text, WhyKept)})
 		case st[i].head.Text != l.head.Text:
-			errs = append(errs, &Error{Line: st[i].head.Pos.Line, Col: st[i].head.Pos.Col, Msg: fmt.Sprintf("program %s: the lab has %s, not %s (%s)", student.Name, l.head.Text, st[i].head.Text, whyKept)})
+			errs = append(errs, &Error{Line: st[i].head.Pos.Line, Col: st[i].head.Pos.Col, Msg: fmt.Sprintf("program %s: the lab has %s, not %s (%s)", student.Name, l.head.Text, st[i].head.Text, WhyKept)})
 		default:
 			if e := firstDifference(student, st[i].head.Pos, l.ops, st[i].ops); e != nil {
 				errs = append(errs, e)
@@ -195,14 +195,15 @@ func keepsChecks(lab, student *Def) []*Error {
 	}
 	for _, s := range st {
 		if !slices.ContainsFunc(lt, func(l threadGroup) bool { return l.name == s.name }) {
-			errs = append(errs, &Error{Line: s.ops[0].Pos.Line, Col: s.ops[0].Pos.Col, Msg: fmt.Sprintf("program %s: %s has `%s`, but the lab's checks are not in that thread (%s)", student.Name, s.head.Text, s.ops[0].Text, whyKept)})
+			errs = append(errs, &Error{Line: s.ops[0].Pos.Line, Col: s.ops[0].Pos.Col, Msg: fmt.Sprintf("program %s: %s has `%s`, but the lab's checks are not in that thread (%s)", student.Name, s.head.Text, s.ops[0].Text, WhyKept)})
 		}
 	}
 	return errs
 }
 
-// whyKept is the reason a change to the checks is refused.
-const whyKept = "the lab's checks stay as the handout has them"
+// WhyKept is the reason a change to the checks is refused; every error
+// that refuses one says it.
+const WhyKept = "the lab's checks stay as the handout has them"
 
 // firstDifference reports where got, the student's checks, first differs
 // from want, the lab's; a missing check is reported after the student's
@@ -215,11 +216,11 @@ func firstDifference(student *Def, missing Pos, want, got []Check) *Error {
 			if i > 0 {
 				at = got[i-1].Pos
 			}
-			return &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's `%s` is missing (%s)", student.Name, want[i].Text, whyKept)}
+			return &Error{Line: at.Line, Col: at.Col, Msg: fmt.Sprintf("program %s: the lab's `%s` is missing (%s)", student.Name, want[i].Text, WhyKept)}
 		case i >= len(want):
-			return &Error{Line: got[i].Pos.Line, Col: got[i].Pos.Col, Msg: fmt.Sprintf("program %s: `%s` is not in the lab's program (%s)", student.Name, got[i].Text, whyKept)}
+			return &Error{Line: got[i].Pos.Line, Col: got[i].Pos.Col, Msg: fmt.Sprintf("program %s: `%s` is not in the lab's program (%s)", student.Name, got[i].Text, WhyKept)}
 		case want[i].Text != got[i].Text:
-			return &Error{Line: got[i].Pos.Line, Col: got[i].Pos.Col, Msg: fmt.Sprintf("program %s: the lab has `%s` here, not `%s` (%s)", student.Name, want[i].Text, got[i].Text, whyKept)}
+			return &Error{Line: got[i].Pos.Line, Col: got[i].Pos.Col, Msg: fmt.Sprintf("program %s: the lab has `%s` here, not `%s` (%s)", student.Name, want[i].Text, got[i].Text, WhyKept)}
 		}
 	}
 	return nil

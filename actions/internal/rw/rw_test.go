@@ -3,6 +3,7 @@ package rw_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -110,35 +111,79 @@ func busyWriters(p rw.Policy) rw.Config {
 // TestWhoStarves: with busy readers, readers first keeps the writers out
 // for most of the run; with busy writers, writers first does the same to
 // the readers; with both busy, the fair turnstile lets everyone in within
-// a few visits. The margins are wide, and a run is tried ten times before
-// the test gives up on it: on a loaded machine a worker preempted outside
-// the room lets the other side in early, which no policy can prevent.
+// a few visits. Starving is counted, not timed: a worker is overtaken by
+// the entries of the other side made while it waits, from its rw_wait to
+// its rw_enter, so a loaded machine that slows everyone changes nothing.
+// The margins are wide, and a run is tried ten times before the test
+// gives up on it: a worker preempted outside the room can still let the
+// other side in early, which no policy can prevent.
 func TestWhoStarves(t *testing.T) {
-	check := func(cfg rw.Config, what string, ok func(rw.Result) bool) {
+	check := func(cfg rw.Config, what string, ok func(o overtaken) bool) {
 		t.Helper()
-		var res rw.Result
+		var o overtaken
 		for try := 0; try < 10; try++ {
 			var err error
-			if res, err = rw.Run(context.Background(), cfg); err != nil {
+			if o, err = overtakes(cfg); err != nil {
 				t.Fatal(err)
 			}
-			if ok(res) {
+			if ok(o) {
 				return
 			}
 		}
-		t.Errorf("%s, %s: %+v", cfg.Policy, what, res)
+		t.Errorf("%s, %s: %+v", cfg.Policy, what, o)
 	}
-	check(busy(rw.ReadersFirst), "writers starved", func(r rw.Result) bool {
-		return r.WriterMaxWait > r.Runtime/2 && r.ReaderMaxWait < r.Runtime/10
+	// 80 reads by 8 readers, who keep the room busy (4 leave it empty at
+	// times), and 10 writes: a writer waits while half the reads are made;
+	// a reader, while half the writes at most.
+	crowd := busy(rw.ReadersFirst)
+	crowd.Readers, crowd.Reads = 8, 10
+	check(crowd, "writers starved", func(o overtaken) bool {
+		return o.writer >= 40 && o.reader <= 5
 	})
-	check(busyWriters(rw.WritersFirst), "readers starved", func(r rw.Result) bool {
-		return r.ReaderMaxWait > r.Runtime/2 && r.WriterMaxWait < r.Runtime/4
+	// 20 reads and 40 writes: the other way round.
+	check(busyWriters(rw.WritersFirst), "readers starved", func(o overtaken) bool {
+		return o.reader >= 20 && o.writer <= 10
 	})
+	// 80 reads and 40 writes, at most six in the turnstile's queue.
 	both := busy(rw.Fair)
 	both.Writes, both.WriteTime = 20, 3*time.Millisecond
-	check(both, "no one starved", func(r rw.Result) bool {
-		return r.ReaderMaxWait < r.Runtime/5 && r.WriterMaxWait < r.Runtime/5
+	check(both, "no one starved", func(o overtaken) bool {
+		return o.reader <= 12 && o.writer <= 12
 	})
+}
+
+// overtaken is the most entries of the other side that a reader, and a
+// writer, saw while it waited to come in.
+type overtaken struct{ reader, writer int }
+
+// overtakes runs cfg and counts, from its events, how far each side was
+// overtaken by the other.
+func overtakes(cfg rw.Config) (overtaken, error) {
+	var mu sync.Mutex
+	var o overtaken
+	entries := map[bool]int{}   // entries made so far, by side (writer)
+	waiting := map[string]int{} // a waiting worker: the other side's entries when it asked
+	cfg.OnEvent = func(e rw.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case rw.EventWait:
+			waiting[e.Worker] = entries[!e.Writer]
+		case rw.EventEnter:
+			n := entries[!e.Writer] - waiting[e.Worker]
+			if e.Writer {
+				o.writer = max(o.writer, n)
+			} else {
+				o.reader = max(o.reader, n)
+			}
+			entries[e.Writer]++
+		}
+	}
+	res, err := rw.Run(context.Background(), cfg)
+	if err == nil && !res.OK {
+		err = fmt.Errorf("%s: %+v", cfg.Policy, res)
+	}
+	return o, err
 }
 
 // TestTurnstileCancelled: runs of the fair policy stopped at different
