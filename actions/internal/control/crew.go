@@ -21,7 +21,9 @@ import (
 )
 
 // turn is a thread's futex word: the thread sleeps on it until another
-// hands it the turn. Padded to a cache line of its own.
+// hands it the turn. Padded to a cache line of its own. Private: only the
+// crew's threads use it (the kernel's private futex operations, as a
+// sem_t of one process).
 type turn struct {
 	sem.Semaphore
 	_ [64 - sem.Size]byte
@@ -68,6 +70,9 @@ func newCrew(names []string) (*crew, error) {
 		return nil, fmt.Errorf("control: start %d threads: %w", n, err)
 	}
 	c := &crew{names: names, turns: make([]turn, n), done: make(chan error, 1), stuck: -1, watchdog: DefaultWatchdog}
+	for i := range c.turns {
+		c.turns[i].SetPrivate()
+	}
 	c.procs = max(nproc.Room(2*n)-n, 0)
 	reserveProcs(c.procs)
 	for i, name := range names {

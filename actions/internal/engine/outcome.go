@@ -61,7 +61,8 @@ type Outcome struct {
 	// program (maximal runs, a failing step ending one), counted over the
 	// explored state graph before reduction; nil unless an unsharded
 	// exhaustive search completed on an acyclic state graph. Cyclic says
-	// the graph has a cycle (a spin): there are infinitely many.
+	// the graph has a cycle (a spin): there are infinitely many. The
+	// count saturates at 2^64-1 (at least that many).
 	Interleavings *big.Int
 	Cyclic        bool
 	// FailingInterleavings counts those of Interleavings that fail.

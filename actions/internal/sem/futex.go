@@ -10,12 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Futex operations. The PRIVATE variants are deliberately not used: a
-// semaphore may live in a MAP_SHARED mapping and be waited on from several
-// processes, which only the shared (inode-keyed) futex hash supports.
+// Futex operations. They are the shared ones unless a semaphore is marked
+// private ([Semaphore.SetPrivate]): a semaphore may live in a MAP_SHARED
+// mapping and be waited on from several processes, which only the shared
+// (inode-keyed) futex hash supports. The PRIVATE variants skip the
+// kernel's look-up of the page behind the word, as glibc does for a sem_t
+// of one process.
 const (
-	futexWait = 0
-	futexWake = 1
+	futexWait    = 0
+	futexWake    = 1
+	futexPrivate = 128 // FUTEX_PRIVATE_FLAG
 )
 
 // errTimedOut is what futexSleep reports when its timeout ran out; callers
@@ -25,13 +29,14 @@ var errTimedOut = errors.New("sem: futex wait timed out")
 // futexSleep sleeps while *addr == val, for at most timeout (no limit if
 // timeout <= 0). A change of the word, a wake, a signal and a spurious return
 // all report nil: callers always recheck their condition.
-func futexSleep(addr *uint32, val uint32, timeout time.Duration) error {
+// It is the shared operation; private adds futexPrivate.
+func futexSleep(addr *uint32, val uint32, timeout time.Duration, private uintptr) error {
 	var ts *unix.Timespec
 	if timeout > 0 {
 		t := unix.NsecToTimespec(int64(timeout))
 		ts = &t
 	}
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait,
+	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait|private,
 		uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
 	switch errno {
 	case 0, unix.EAGAIN, unix.EINTR:
@@ -43,10 +48,11 @@ func futexSleep(addr *uint32, val uint32, timeout time.Duration) error {
 	}
 }
 
-// futexWakeN wakes up to n sleepers on addr. It never blocks, so it skips the
-// scheduler bookkeeping of a blocking syscall.
-func futexWakeN(addr *uint32, n int) {
-	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, uintptr(n), 0, 0, 0)
+// futexWakeN wakes up to n sleepers on addr, those of the shared operation,
+// or with private of futexPrivate those of the private one. It never
+// blocks, so it skips the scheduler bookkeeping of a blocking syscall.
+func futexWakeN(addr *uint32, n int, private uintptr) {
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake|private, uintptr(n), 0, 0, 0)
 }
 
 // Interrupt wakes every caller sleeping on addr, the wake-sequence word a
@@ -56,11 +62,13 @@ func futexWakeN(addr *uint32, n int) {
 // returns at once. Adding 1 also flips the word's sleepers bit; that is
 // harmless, since every sleeper wakes and sets it again if it goes back to
 // sleep, and a stray bit costs one needless wake. A Canceler calls Interrupt
-// after recording a cancel request.
+// after recording a cancel request. Not knowing whether the word is a
+// private semaphore's, it wakes the sleepers of both futex operations.
 func Interrupt(addr *uint32) {
 	if addr == nil {
 		return
 	}
 	atomic.AddUint32(addr, 1)
-	futexWakeN(addr, math.MaxInt32)
+	futexWakeN(addr, math.MaxInt32, 0)
+	futexWakeN(addr, math.MaxInt32, futexPrivate)
 }

@@ -134,11 +134,11 @@ func (m *Mutex) Lock(c Canceler, timeout time.Duration) error {
 		}
 		return nil
 	}
-	err := sleepUntil(&m.seq, func() bool { return m.tryLock(c) }, c, deadline, ownerCheckInterval, ownerAlive)
+	err := sleepUntil(&m.seq, func() bool { return m.tryLock(c) }, c, deadline, ownerCheckInterval, ownerAlive, 0)
 	watch(c, nil)
 	m.waiters.Add(^uint32(0))
 	if err != nil && m.owner.Load() == 0 {
-		wakeOne(&m.seq, &m.waiters) // pass on a wake that Unlock may have meant for another waiter
+		wakeOne(&m.seq, &m.waiters, 0) // pass on a wake that Unlock may have meant for another waiter
 	}
 	return err
 }
@@ -151,7 +151,7 @@ func (m *Mutex) Unlock() error {
 	}
 	m.tid.Store(0)
 	m.owner.Store(0)
-	wakeOne(&m.seq, &m.waiters)
+	wakeOne(&m.seq, &m.waiters, 0)
 	return nil
 }
 

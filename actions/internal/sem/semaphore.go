@@ -35,7 +35,7 @@ type Semaphore struct {
 	value   atomic.Uint32
 	waiters atomic.Uint32 // callers in the slow path of P
 	seq     atomic.Uint32 // futex word: changes at every wake; bit 0 = sleepers
-	_       uint32
+	private uint32        // futexPrivate once SetPrivate, else 0
 }
 
 // New returns a semaphore on the Go heap with the given initial value, for
@@ -75,7 +75,14 @@ func (s *Semaphore) Init(value uint32) {
 	s.value.Store(value)
 	s.waiters.Store(0)
 	s.seq.Store(0)
+	s.private = 0
 }
+
+// SetPrivate says that s is used by the threads of this process alone
+// (it is not in memory another process maps): its sleeps and wakes then
+// use the kernel's private futex operations, which cost less. Call it
+// before anyone uses s, and after [Semaphore.Init].
+func (s *Semaphore) SetPrivate() { s.private = futexPrivate }
 
 // Value returns the current value; by the time the caller looks, it may have
 // changed.
@@ -131,12 +138,12 @@ func (s *Semaphore) slowP(c Canceler, timeout time.Duration) error {
 	}
 	s.waiters.Add(1)
 	watch(c, s.seqWord())
-	err := sleepUntil(&s.seq, s.TryP, c, deadline, 0, nil)
+	err := sleepUntil(&s.seq, s.TryP, c, deadline, 0, nil, uintptr(s.private))
 	watch(c, nil)
 	s.waiters.Add(^uint32(0))
 	if err != nil && s.value.Load() > 0 {
 		// A V may have woken us rather than a waiter that stays; pass it on.
-		wakeOne(&s.seq, &s.waiters)
+		wakeOne(&s.seq, &s.waiters, uintptr(s.private))
 	}
 	return err
 }
@@ -149,8 +156,9 @@ func (s *Semaphore) slowP(c Canceler, timeout time.Duration) error {
 // Before sleeping it sets the sleepers bit and tries take once more: a V
 // that raised the value before the bit was set has not woken anyone, but its
 // unit is then seen here; a V after it sees the bit and changes seq, so the
-// futex wait either does not start or is woken.
-func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.Time, nap time.Duration, check func() error) error {
+// futex wait either does not start or is woken. private is futexPrivate
+// for the word of a private semaphore, else 0 (so for wakeOne).
+func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.Time, nap time.Duration, check func() error, private uintptr) error {
 	word := (*uint32)(unsafe.Pointer(seq))
 	for {
 		q := seq.Load()
@@ -179,7 +187,7 @@ func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.
 				sleep = left
 			}
 		}
-		err := futexSleep(word, q, sleep)
+		err := futexSleep(word, q, sleep, private)
 		if err != nil && err != errTimedOut {
 			return fmt.Errorf("sem: futex wait: %w", err)
 		}
@@ -197,7 +205,7 @@ func sleepUntil(seq *atomic.Uint32, take func() bool, c Canceler, deadline time.
 // counts far below that (a buffer's slots, a handful of permits).
 func (s *Semaphore) V() {
 	s.value.Add(1)
-	wakeOne(&s.seq, &s.waiters)
+	wakeOne(&s.seq, &s.waiters, uintptr(s.private))
 }
 
 // wakeOne wakes one sleeper on seq if the sleepers bit is set. It keeps the
@@ -205,7 +213,7 @@ func (s *Semaphore) V() {
 // otherwise, so that later wakes skip the system call until a waiter sets it
 // again. Either way seq changes, so a waiter that read it but is not yet in
 // the kernel does not go to sleep on a stale value.
-func wakeOne(seq, waiters *atomic.Uint32) {
+func wakeOne(seq, waiters *atomic.Uint32, private uintptr) {
 	for {
 		q := seq.Load()
 		if q&1 == 0 {
@@ -216,7 +224,7 @@ func wakeOne(seq, waiters *atomic.Uint32) {
 			next = q + 2 // keeps the bit
 		}
 		if seq.CompareAndSwap(q, next) {
-			futexWakeN((*uint32)(unsafe.Pointer(seq)), 1)
+			futexWakeN((*uint32)(unsafe.Pointer(seq)), 1, private)
 			return
 		}
 	}

@@ -43,7 +43,7 @@ func (w *Word) Sleep(c Canceler, seen uint32, timeout time.Duration) error {
 	// A cancellation that came after the check above changed the word to
 	// wake this sleeper: whether or not it slept, it looks again.
 	if w.seq.Load() == seen {
-		if err := futexSleep(addr, seen, timeout); err != nil && err != errTimedOut {
+		if err := futexSleep(addr, seen, timeout, 0); err != nil && err != errTimedOut {
 			return fmt.Errorf("sem: futex wait: %w", err)
 		}
 	}
@@ -59,6 +59,6 @@ func (w *Word) Sleep(c Canceler, seen uint32, timeout time.Duration) error {
 func (w *Word) Wake() {
 	w.seq.Add(1)
 	if w.sleepers.Load() > 0 {
-		futexWakeN((*uint32)(unsafe.Pointer(&w.seq)), 1<<30)
+		futexWakeN((*uint32)(unsafe.Pointer(&w.seq)), 1<<30, 0)
 	}
 }

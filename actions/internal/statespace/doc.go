@@ -13,7 +13,7 @@
 // a copy of its words ([program.State.Advance]: every check of the model
 // applies). A successor is known by its fingerprint (hash.go: 64 bits, a
 // sum over the words so that a step's few changed words update it), in an
-// open-addressing table of fingerprints (table.go, 16 bytes a state): two
+// open-addressing table of fingerprints (table.go, 12 bytes a slot): two
 // states with the same fingerprint are taken as one, as in SPIN's hash
 // compaction (-DHC); with N states the chance that any two are confused
 // is about N²/2^65 (10⁻⁶ for 6 million states). Only the level being
@@ -59,8 +59,9 @@
 // as a failure, verdict max_steps, shown when nothing else failed. When
 // the graph has no cycle and [Options.Count] asks, the interleavings are
 // counted in the same pass: the maximal runs from the start (a failing
-// step ends one), in machine words while they fit and in big integers
-// past that. A cycle (a spin) makes them infinitely many
+// step ends one), in machine words that saturate at 2^64-1
+// ([Result.Saturated]): big integers for each state would cost more than
+// the rest of the search. A cycle (a spin) makes them infinitely many
 // ([Result.Cyclic]).
 //
 // # Limits

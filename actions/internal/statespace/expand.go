@@ -1,8 +1,6 @@
 package statespace
 
 import (
-	"sync/atomic"
-
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
@@ -156,7 +154,7 @@ func (w *worker) expand(from, to, base uint32, c *chunk) {
 		}
 		var touch uint64
 		for _, n := range w.next {
-			touch += atomic.LoadUint64(&s.tab.slots[s.tab.home(n.fp)].key)
+			touch += s.tab.touch(n.fp)
 		}
 		w.touched += touch
 		for k, n := range w.next {
@@ -212,6 +210,9 @@ func (w *worker) visit(succ []int64, fp, key uint64) uint32 {
 	r.fp, r.vec, r.slot = fp, w.vw.put(succ), uint32(slot)
 	r.key.Store(key)
 	r.end = notEnd
+	// Published before the rest: another worker that meets the state
+	// waits for its number (r.end is read once the level is done).
+	s.tab.publish(slot, provFlag|id)
 	v := s.p.View(succ)
 	if !anyEnabled(&v, s.n) {
 		if s.o.OnEnd != nil {
@@ -228,7 +229,6 @@ func (w *worker) visit(succ []int64, fp, key uint64) uint32 {
 		}
 	}
 	w.added++
-	s.tab.publish(slot, provFlag|id)
 	return provFlag | id
 }
 

@@ -9,11 +9,7 @@ import (
 // visited is the fingerprints of the table, for the tests.
 func (s *search) visited() map[uint64]bool {
 	out := map[uint64]bool{}
-	for _, sl := range s.tab.slots {
-		if sl.key != 0 {
-			out[sl.key] = true
-		}
-	}
+	s.tab.each(func(key uint64, _ uint32) { out[key] = true })
 	return out
 }
 
@@ -26,6 +22,7 @@ func newTestSearch(t testing.TB, p *program.Program, opts Options) *search {
 		t.Fatal(err)
 	}
 	s := newSearch(t.Context(), p, o)
+	s.keepTable = true
 	t.Cleanup(s.mem.release)
 	return s
 }

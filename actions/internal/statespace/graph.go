@@ -128,23 +128,25 @@ func (s *search) analyze(count bool) analysis {
 func (b bitset) remove(i int) { b[i>>6] &^= 1 << (i & 63) }
 
 // counts are the interleavings from each state, and those that fail, in
-// machine words while they fit and in big integers past that (only the
-// states near the start of a large program need them).
+// machine words, saturated: a count that would pass 2^64-2 is kept as
+// saturated (at least that many). Big integers for every state of a
+// large space cost more than the rest of the search (barrier of 8
+// threads: several hundred bytes a state, and twice the time), and
+// nobody reads a count of 10^40 to the last digit.
 type counts struct {
-	all, failing       []uint64
-	bigAll, bigFailing map[uint32]*big.Int
+	all, failing []uint64
 }
 
-// overflowed marks a count kept as a big integer.
-const overflowed = ^uint64(0)
+// saturated marks a count of 2^64-1 or more.
+const saturated = ^uint64(0)
 
 func newCounts(mem *arena, n int) *counts {
-	return &counts{all: allocOf[uint64](mem, n), failing: allocOf[uint64](mem, n), bigAll: map[uint32]*big.Int{}, bigFailing: map[uint32]*big.Int{}}
+	return &counts{all: allocOf[uint64](mem, n), failing: allocOf[uint64](mem, n)}
 }
 
 // finish counts the runs from v, whose successors are all counted: one
-// for a final state (failing: if it fails), one for each failing step,
-// and the runs of each successor.
+// for a final state, one for each failing step, and the sum of the
+// successors' counts.
 func (c *counts) finish(s *search, v uint32) {
 	from, to := s.off.at(int(v)), s.off.at(int(v)+1)
 	var all, failing uint64
@@ -154,54 +156,27 @@ func (c *counts) finish(s *search, v uint32) {
 			failing = 1
 		}
 	}
-	var bigAll, bigFailing *big.Int
-	add := func(sum *uint64, big_ **big.Int, vals []uint64, bigs map[uint32]*big.Int, w uint32, one bool) {
-		var x uint64 = 1
-		if !one {
-			x = vals[w]
-		}
-		if *big_ == nil && x != overflowed {
-			if r, carry := bits.Add64(*sum, x, 0); carry == 0 && r != overflowed {
-				*sum = r
-				return
-			}
-		}
-		if *big_ == nil {
-			*big_ = new(big.Int).SetUint64(*sum)
-		}
-		if x == overflowed {
-			(*big_).Add(*big_, bigs[w])
-		} else {
-			(*big_).Add(*big_, new(big.Int).SetUint64(x))
-		}
-	}
 	for e := from; e < to; e++ {
 		w := s.edges.at(int(e))
 		if w == failEdge {
-			add(&all, &bigAll, nil, nil, 0, true)
-			add(&failing, &bigFailing, nil, nil, 0, true)
+			all, failing = addSat(all, 1), addSat(failing, 1)
 			continue
 		}
-		add(&all, &bigAll, c.all, c.bigAll, w, false)
-		add(&failing, &bigFailing, c.failing, c.bigFailing, w, false)
+		all, failing = addSat(all, c.all[w]), addSat(failing, c.failing[w])
 	}
 	c.all[v], c.failing[v] = all, failing
-	if bigAll != nil {
-		c.all[v], c.bigAll[v] = overflowed, bigAll
-	}
-	if bigFailing != nil {
-		c.failing[v], c.bigFailing[v] = overflowed, bigFailing
-	}
 }
 
-// of is the count of state v.
-func (c *counts) of(v uint32) (all, failing *big.Int) {
+// addSat is a+b, or saturated when that would reach it.
+func addSat(a, b uint64) uint64 {
+	if r, carry := bits.Add64(a, b, 0); carry == 0 {
+		return r
+	}
+	return saturated
+}
+
+// of is the count of state v, and whether either count saturated.
+func (c *counts) of(v uint32) (all, failing *big.Int, sat bool) {
 	all, failing = new(big.Int).SetUint64(c.all[v]), new(big.Int).SetUint64(c.failing[v])
-	if c.all[v] == overflowed {
-		all = c.bigAll[v]
-	}
-	if c.failing[v] == overflowed {
-		failing = c.bigFailing[v]
-	}
-	return all, failing
+	return all, failing, c.all[v] == saturated || c.failing[v] == saturated
 }

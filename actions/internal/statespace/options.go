@@ -144,8 +144,10 @@ type Result struct {
 	// and FailingInterleavings those that fail; nil unless Options.Count
 	// and a complete, unsharded search of an acyclic state graph.
 	// Cyclic says the graph has a cycle: there are infinitely many.
+	// Saturated says a count reached 2^64-1, which it then holds: there
+	// are at least that many.
 	Interleavings, FailingInterleavings *big.Int
-	Cyclic                              bool
+	Cyclic, Saturated                   bool
 	// Bytes is the most memory the search kept at once, by its own
 	// count.
 	Bytes int64

@@ -32,6 +32,11 @@ func (s *search) result() Result {
 		s.mem.free(pg[:cap(pg)])
 	}
 	s.free = nil
+	// Nor is the table: the graph numbers the states.
+	if !s.keepTable {
+		freeOf(&s.mem, s.tab.pairs)
+		s.tab.pairs = nil
+	}
 	for _, w := range s.workers {
 		freeOf(&s.mem, w.edges[:cap(w.edges)])
 		freeOf(&s.mem, w.degs[:cap(w.degs)])
@@ -55,7 +60,7 @@ func (s *search) result() Result {
 		a := s.analyze(s.o.Count && s.o.Shard.whole())
 		res.Cyclic = a.cyclic
 		if a.counts != nil {
-			res.Interleavings, res.FailingInterleavings = a.counts.of(0)
+			res.Interleavings, res.FailingInterleavings, res.Saturated = a.counts.of(0)
 		}
 		if a.stuck >= 0 && len(s.p.ProgressThreads()) == 0 { // with progress steps, Starvation judges the cycles
 			l := s.lasso(uint32(a.stuck), a.scc)

@@ -22,11 +22,12 @@ type search struct {
 	words int
 	start time.Time
 
-	tab    *table
-	levels []uint32 // levels[L] is the first state of level L
-	level  int      // the level being expanded
-	off    u32s     // off[i]: the first edge of state i
-	edges  u32s
+	tab       *table
+	keepTable bool     // keep the table past the search (for the tests)
+	levels    []uint32 // levels[L] is the first state of level L
+	level     int      // the level being expanded
+	off       u32s     // off[i]: the first edge of state i
+	edges     u32s
 	// endFail holds the final states that fail; foreign, for a shard,
 	// the states of the split level another shard searches.
 	endFail bitset

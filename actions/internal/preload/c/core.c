@@ -179,12 +179,12 @@ static void atfork_child(void)
 	pm_attach_child(i);
 }
 
-pid_t fork(void)
+PM_CONTROLLED pid_t fork_controlled(void *site)
 {
 	if (!pm_on())
 		return REAL(fork)();
 	int64_t slot = -1;
-	int r = pm_ask(&(struct pm_req){.op = PMRUN_OP_FORK, .site = SITE}, &slot);
+	int r = pm_ask(&(struct pm_req){.op = PMRUN_OP_FORK, .site = site}, &slot);
 	if (r == PMRUN_FREE)
 		return REAL(fork)();
 	child_slot = (int)slot;
@@ -196,6 +196,12 @@ pid_t fork(void)
 	pm_ask(&(struct pm_req){.op = PMRUN_OP_FORKED, .arg = pid < 0 ? -saved : pid}, 0);
 	errno = saved;
 	return pid;
+}
+
+pid_t fork(void)
+{
+	DORMANT(fork);
+	return fork_controlled(SITE);
 }
 
 static int first_object(struct dl_phdr_info *info, size_t size, void *data)
@@ -225,9 +231,31 @@ static int claim(int *known)
 	return i < PMRUN_SLOTS ? (int)i : -1;
 }
 
-static void on_exit_point(void);
+/* The bounds of section pm_dormant, which the linker provides. */
+extern struct pm_dormant __start_pm_dormant[] PM_HIDDEN;
+extern struct pm_dormant __stop_pm_dormant[] PM_HIDDEN;
 
+/* resolve_dormant points every DORMANT at its real function. */
+static void resolve_dormant(void)
+{
+	for (struct pm_dormant *d = __start_pm_dormant; d < __stop_pm_dormant; d++)
+		__atomic_store_n(d->fn, dlsym(RTLD_NEXT, d->name), __ATOMIC_RELAXED);
+}
+
+static void on_exit_point(void);
+static void attach_block(void);
+
+/* attach takes the control block pmrun handed down, if any; without
+ * one, every function the library stands in for goes straight to the
+ * real one from now on. */
 __attribute__((constructor)) static void attach(void)
+{
+	attach_block();
+	if (!pm_hdr)
+		resolve_dormant();
+}
+
+static void attach_block(void)
 {
 	const char *env = getenv(PMRUN_CTL_ENV);
 	if (!env || !*env)

@@ -1,13 +1,15 @@
 /*
  * internal.h: what the files of pmrun's interposition library share.
  *
- * Each intercepted function does the same three things: if pmrun does not
- * control this thread (no control block, a thread pmrun does not know, a
- * call made from inside the library, pmrun gone), it calls the real
- * function at once (REAL) — the cost when pmrun is not there is a load
- * and a branch. Otherwise it asks pmrun for the turn (pm_ask), which
- * answers once the call will not block (the real call is then made) or
- * with what the call returns (the library emulates it).
+ * Each intercepted function does the same three things. When pmrun is not
+ * there at all (no control block when the library was loaded), its first
+ * statement, DORMANT, jumps to the real function: a load, a branch and
+ * the jump, nothing else. If pmrun does not control this thread (a thread
+ * pmrun does not know, a call made from inside the library, pmrun gone),
+ * it calls the real function at once (REAL). Otherwise it asks pmrun for
+ * the turn (pm_ask), which answers once the call will not block (the
+ * real call is then made) or with what the call returns (the library
+ * emulates it).
  */
 #ifndef PMRUN_INTERNAL_H
 #define PMRUN_INTERNAL_H
@@ -74,6 +76,36 @@ void pm_wait_start(int i) PM_HIDDEN;
 			real_ = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
 		real_;                                                     \
 	})
+
+/* DORMANT(name, args...) is the first statement of the function that
+ * stands in for name: when the library found no control block at load
+ * (pm_hdr stays NULL for the life of the image), it returns name(args)
+ * through a pointer the constructor set (core.c's resolve_dormant), the only
+ * work the library adds to the call; there is no check of pm_hdr, of a
+ * thread-local or of a lazy lookup on that path. The pointer is NULL
+ * before the constructor has run and whenever pmrun is there: the
+ * function then goes on to its own body. Each use records the pointer
+ * and the name in section pm_dormant, which the constructor walks. */
+struct pm_dormant {
+	const char *name;
+	void **fn;
+};
+
+#define DORMANT(name, ...)                                                            \
+	do {                                                                          \
+		static __typeof__(name) *dormant_;                                    \
+		static struct pm_dormant dormant_entry_                               \
+			__attribute__((section("pm_dormant"), used)) = {#name, (void **)&dormant_}; \
+		__typeof__(name) *f_ = __atomic_load_n(&dormant_, __ATOMIC_RELAXED);  \
+		if (__builtin_expect(f_ != 0, 1))                                     \
+			return f_(__VA_ARGS__);                                       \
+	} while (0)
+
+/* PM_CONTROLLED marks NAME_controlled, the body of the function that
+ * stands in for NAME past its DORMANT: kept out of line, so that the
+ * dormant path saves no register and makes no stack frame. It gets the
+ * call site (SITE) from NAME when it needs it. */
+#define PM_CONTROLLED static __attribute__((noinline))
 
 #define SITE __builtin_return_address(0)
 

@@ -34,7 +34,7 @@ static int ask_sem(int op, sem_t *s, uint32_t flags, void *site)
 	return pm_ask(&(struct pm_req){.op = op, .obj = s, .flags = flags | sem_shared(s), .arg = value(s), .site = site}, 0);
 }
 
-int sem_init(sem_t *s, int pshared, unsigned int v)
+PM_CONTROLLED int sem_init_controlled(sem_t *s, int pshared, unsigned int v)
 {
 	int r = REAL(sem_init)(s, pshared, v);
 	if (r == 0 && pm_on())
@@ -43,11 +43,23 @@ int sem_init(sem_t *s, int pshared, unsigned int v)
 	return r;
 }
 
-int sem_destroy(sem_t *s)
+int sem_init(sem_t *s, int pshared, unsigned int v)
+{
+	DORMANT(sem_init, s, pshared, v);
+	return sem_init_controlled(s, pshared, v);
+}
+
+PM_CONTROLLED int sem_destroy_controlled(sem_t *s)
 {
 	if (pm_on())
 		pm_ask(&(struct pm_req){.op = PMRUN_OP_DESTROY, .obj = s, .arg2 = PMRUN_KIND_SEM}, 0);
 	return REAL(sem_destroy)(s);
+}
+
+int sem_destroy(sem_t *s)
+{
+	DORMANT(sem_destroy, s);
+	return sem_destroy_controlled(s);
 }
 
 sem_t *sem_open(const char *name, int oflag, ...)
@@ -68,19 +80,31 @@ sem_t *sem_open(const char *name, int oflag, ...)
 	return s;
 }
 
-int sem_close(sem_t *s)
+PM_CONTROLLED int sem_close_controlled(sem_t *s)
 {
 	if (pm_on())
 		pm_ask(&(struct pm_req){.op = PMRUN_OP_SEM_CLOSE, .obj = s}, 0);
 	return REAL(sem_close)(s);
 }
 
-int sem_unlink(const char *name)
+int sem_close(sem_t *s)
+{
+	DORMANT(sem_close, s);
+	return sem_close_controlled(s);
+}
+
+PM_CONTROLLED int sem_unlink_controlled(const char *name)
 {
 	int r = REAL(sem_unlink)(name);
 	if (r == 0 && pm_on())
 		pm_ask(&(struct pm_req){.op = PMRUN_OP_DESTROY, .text = name, .arg2 = PMRUN_KIND_SEM}, 0);
 	return r;
+}
+
+int sem_unlink(const char *name)
+{
+	DORMANT(sem_unlink, name);
+	return sem_unlink_controlled(name);
 }
 
 /* fail returns -1 with errno set to err, as the semaphore calls do. */
@@ -90,32 +114,62 @@ static int fail(int err)
 	return -1;
 }
 
+PM_CONTROLLED int sem_wait_controlled(sem_t *s, void *site)
+{
+	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, 0, site);
+	return r > 0 ? fail(r) : REAL(sem_wait)(s);
+}
+
 int sem_wait(sem_t *s)
 {
-	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, 0, SITE);
-	return r > 0 ? fail(r) : REAL(sem_wait)(s);
+	DORMANT(sem_wait, s);
+	return sem_wait_controlled(s, SITE);
+}
+
+PM_CONTROLLED int sem_trywait_controlled(sem_t *s, void *site)
+{
+	int r = ask_sem(PMRUN_OP_SEM_TRYWAIT, s, 0, site);
+	return r > 0 ? fail(r) : REAL(sem_trywait)(s);
 }
 
 int sem_trywait(sem_t *s)
 {
-	int r = ask_sem(PMRUN_OP_SEM_TRYWAIT, s, 0, SITE);
-	return r > 0 ? fail(r) : REAL(sem_trywait)(s);
+	DORMANT(sem_trywait, s);
+	return sem_trywait_controlled(s, SITE);
+}
+
+PM_CONTROLLED int sem_timedwait_controlled(sem_t *s, const struct timespec *t, void *site)
+{
+	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, PMRUN_FLAG_TIMED, site);
+	return r > 0 ? fail(r) : REAL(sem_timedwait)(s, t);
 }
 
 int sem_timedwait(sem_t *s, const struct timespec *t)
 {
-	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, PMRUN_FLAG_TIMED, SITE);
-	return r > 0 ? fail(r) : REAL(sem_timedwait)(s, t);
+	DORMANT(sem_timedwait, s, t);
+	return sem_timedwait_controlled(s, t, SITE);
+}
+
+PM_CONTROLLED int sem_clockwait_controlled(sem_t *s, clockid_t c, const struct timespec *t, void *site)
+{
+	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, PMRUN_FLAG_TIMED, site);
+	return r > 0 ? fail(r) : REAL(sem_clockwait)(s, c, t);
 }
 
 int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
-	int r = ask_sem(PMRUN_OP_SEM_WAIT, s, PMRUN_FLAG_TIMED, SITE);
-	return r > 0 ? fail(r) : REAL(sem_clockwait)(s, c, t);
+	DORMANT(sem_clockwait, s, c, t);
+	return sem_clockwait_controlled(s, c, t, SITE);
+}
+
+PM_CONTROLLED int sem_post_controlled(sem_t *s, void *site)
+{
+	int r = ask_sem(PMRUN_OP_SEM_POST, s, 0, site);
+	return r > 0 ? fail(r) : REAL(sem_post)(s);
 }
 
 int sem_post(sem_t *s)
 {
-	int r = ask_sem(PMRUN_OP_SEM_POST, s, 0, SITE);
-	return r > 0 ? fail(r) : REAL(sem_post)(s);
+	DORMANT(sem_post, s);
+	return sem_post_controlled(s, SITE);
 }
