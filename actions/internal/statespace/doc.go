@@ -165,7 +165,9 @@
 // A program with a progress step ([program.Program.ProgressThreads]) is
 // one whose runs may go on for ever: its cycles are not livelocks in
 // themselves, and [Search] does not report them. [Starvation] judges
-// them instead (progress.go): it keeps every state and every step, and
+// them instead (progress.go): it keeps every state and every step (as
+// [Search] does: fingerprints in the table, the states to expand as
+// varints, the graph in flat arrays; about 100 bytes a state), and
 // for each thread with a progress step looks for a weakly fair cycle in
 // which that thread, not finished, never takes it (SPIN's non-progress
 // cycles, a thread at a time). [Starves] checks one lasso, for a replay.
