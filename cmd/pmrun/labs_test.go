@@ -25,7 +25,7 @@ var tryLine = regexp.MustCompile(`^#\s*try:\s*(.*?)\s*=>\s*(passes|fails)\b`)
 // 'pmrun init --lab' writes, must suggest something.
 func TestThingsToTry(t *testing.T) {
 	t.Parallel()
-	bin := pmrunBinary(t)
+	bin := labBinary(t)
 	labs, err := filepath.Glob("../../scenarios/labs/*.yaml")
 	more, err2 := filepath.Glob("../../scenarios/labs/*/*.yaml")
 	labs = append(labs, more...)

@@ -382,7 +382,7 @@ func fileExists(p string) bool {
 // passing it, run running it, every step check counted ending once.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
-	bin := pmrunBinary(t)
+	bin := labBinary(t)
 	var files []string
 	err := filepath.WalkDir("../../scenarios", func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".yaml") {

@@ -33,13 +33,19 @@ type player struct {
 // startPlay runs pmrun play with args and waits for its address.
 func startPlay(t *testing.T, args ...string) *player {
 	t.Helper()
-	return startPlayEnv(t, nil, args...)
+	return startPlayBin(t, pmrunBinary(t), nil, args...)
 }
 
 // startPlayEnv is startPlay with more environment variables.
 func startPlayEnv(t *testing.T, env []string, args ...string) *player {
 	t.Helper()
-	cmd := exec.Command(pmrunBinary(t), append([]string{"play"}, args...)...)
+	return startPlayBin(t, pmrunBinary(t), env, args...)
+}
+
+// startPlayBin is startPlayEnv with the pmrun binary bin.
+func startPlayBin(t *testing.T, bin string, env []string, args ...string) *player {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"play"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -195,10 +201,11 @@ func TestPlayEveryBookLab(t *testing.T) {
 	if viewtest.Available() {
 		b = viewtest.New(t)
 	}
+	bin := labBinary(t)
 	for _, lab := range labs {
 		t.Run(filepath.Base(lab), func(t *testing.T) {
 			broken := brokenOf(t, lab)
-			p := startPlay(t, lab)
+			p := startPlayBin(t, bin, nil, lab)
 			var st gameState
 			p.call(t, "state", "", &st)
 			if st.Program != broken {
@@ -235,7 +242,7 @@ func TestPlayEveryBookLab(t *testing.T) {
 
 			// The page's replay command, run, finds the same failure.
 			args := strings.Fields(strings.TrimPrefix(st.Run.Replay, "pmrun run "))
-			out, _ := exec.Command(pmrunBinary(t), append([]string{"run", "--no-log"}, args...)...).CombinedOutput()
+			out, _ := exec.Command(bin, append([]string{"run", "--no-log"}, args...)...).CombinedOutput()
 			if want := "found " + st.Run.Verdict + " in the replay"; !strings.Contains(string(out), want) {
 				t.Errorf("%s: its output does not say %q:\n%s", st.Run.Replay, want, out)
 			}
