@@ -36,12 +36,7 @@ func init() {
 			{Name: "env", Kind: StringMap, Doc: "variables added to its environment"},
 			{Name: "dir", Kind: String, Doc: "its working folder (a relative cmd is found from it)"},
 			{Name: "stdin", Kind: String, Doc: "text written to its standard input"},
-			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
-				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each executes the program anew"},
-			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
-			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
-				Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"},
+			schedulerParam("thread that can go"), runsParam("executes the program", 100), depthParam, preemptionsParam,
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:BINARY:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the steps of its binary"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try executes the program: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: native.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps (synchronization calls) fails with verdict max_steps (a spin, a livelock)"},
@@ -132,6 +127,26 @@ func checkControlled(s Static) []error {
 		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
 	}
 	return append(errs, checkDepth(s)...)
+}
+
+// The parameters of a search of a real program's runs that the
+// controlled and scripts actions share.
+var (
+	depthParam       = Param{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"}
+	preemptionsParam = Param{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
+		Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"}
+)
+
+// schedulerParam is the scheduler parameter; who is what random chooses
+// among ("thread that can go").
+func schedulerParam(who string) Param {
+	return Param{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
+		Doc: "random: any " + who + ", uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"}
+}
+
+// runsParam is the runs parameter, n by default; each run does anew.
+func runsParam(anew string, n int) Param {
+	return Param{Name: "runs", Kind: Int, Default: n, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each " + anew + " anew"}
 }
 
 // checkDepth has the scheduler say whether it takes a depth: pct does,

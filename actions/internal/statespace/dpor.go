@@ -23,10 +23,11 @@ type dpor struct {
 	start time.Time
 	inv   []bool // inv[v]: an invariant reads variable v
 
-	nodes   []dnode  // nodes[d]: the state before the run's step d
-	run     []devent // the run under way
-	blocked devent   // a blocked thread's next step
-	path    map[uint64]int
+	nodes      []dnode  // nodes[d]: the state before the run's step d
+	run        []devent // the run under way
+	blocked    devent   // a blocked thread's next step
+	vbuf, cbuf []int    // race's
+	path       map[uint64]int
 
 	trans, ends int64
 	depth       int
@@ -40,6 +41,8 @@ type dpor struct {
 	fallback    string // why the search gives way to state hashing
 	err         error
 	lastProg    time.Time
+
+	top *dtop // a shard's top of the tree (dshard.go); nil: the whole tree
 }
 
 // dnode is a state of the run: its words, the threads whose steps from
@@ -103,17 +106,23 @@ func newDpor(ctx context.Context, p *program.Program, o Options) *dpor {
 func searchDPOR(ctx context.Context, p *program.Program, o Options) (Result, error) {
 	x := newDpor(ctx, p, o)
 	if !o.Shard.whole() {
-		x.fallback = "a shard of the search"
-	} else {
+		x.shardTop()
+	}
+	if x.fallback == "" && x.stop == "" {
 		x.search()
 	}
 	if x.fallback != "" && x.err == nil {
-		o.DPOR = false
+		// Another shard may not fall back: this one searches the
+		// whole graph, so that the shards still cover it.
+		o.DPOR, o.Shard = false, Shard{}
 		res, err := Search(ctx, p, o)
 		res.Fallback = x.fallback
 		return res, err
 	}
 	res := x.result()
+	if x.top != nil {
+		res.Roots, res.RootsOf = x.top.mine, x.top.items
+	}
 	res.Elapsed = time.Since(x.start)
 	return res, x.err
 }
@@ -169,7 +178,9 @@ func (x *dpor) explore(d int) bool {
 	}
 	x.pending(d, &st)
 	if !any {
-		x.end(d, &st)
+		if x.owns(d) {
+			x.end(d, &st)
+		}
 		return true
 	}
 	if first < 0 {
@@ -179,7 +190,22 @@ func (x *dpor) explore(d int) bool {
 		x.fallback = fmt.Sprintf("a run is longer than max_steps (%d)", x.o.MaxSteps)
 		return false
 	}
-	nd.back.add(first)
+	switch {
+	case x.top == nil || d > x.top.depth:
+		nd.back.add(first)
+	case d < x.top.depth: // the top of a shard's tree: every thread
+		for t := range x.n {
+			if st.IsEnabled(t) {
+				nd.back.add(t)
+			}
+		}
+	default: // a prefix
+		x.top.deeper = true
+		if !x.top.deal() {
+			return !x.top.counting || x.top.items < x.top.target
+		}
+		nd.back.add(first)
+	}
 	for {
 		t := x.pick(&x.nodes[d]) // nodes may have grown
 		if t < 0 {
@@ -226,7 +252,9 @@ func (x *dpor) take(d, t int) bool {
 	if f != nil {
 		// A failing step ends its run: the steps of the others from
 		// here are searched too.
-		x.fail(d, t, f)
+		if x.owns(d + 1) {
+			x.fail(d, t, f)
+		}
 		for q := range x.n {
 			if st.IsEnabled(q) {
 				nd.back.add(q)
@@ -339,12 +367,13 @@ func (x *dpor) writesInv(fp program.Footprint) bool {
 func (x *dpor) race(i, k int, ev *devent) {
 	e := &x.run[i]
 	// v: the steps after i that do not happen after it, then ev.
-	var v []int
+	v := x.vbuf[:0]
 	for j := i + 1; j < k; j++ {
 		if x.run[j].clock[e.t] <= int32(i) {
 			v = append(v, j)
 		}
 	}
+	x.vbuf = v
 	initial := func(k int, c []int32) bool {
 		for _, j := range v {
 			if j >= k {
@@ -358,7 +387,8 @@ func (x *dpor) race(i, k int, ev *devent) {
 	}
 	at := &x.nodes[i]
 	st := x.p.View(at.w)
-	cands := make([]int, 0, 4)
+	cands := x.cbuf[:0]
+	defer func() { x.cbuf = cands }()
 	// ev's clock is not final yet: it holds what happens before it among
 	// the steps after i already seen, which is what initial needs of v.
 	if initial(k, ev.clock) {
