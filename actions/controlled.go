@@ -78,7 +78,7 @@ type controlledResult struct {
 	Signal           string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
 	Stdout           string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
 	Stderr           string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
-	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched"`
+	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched; a pass of random or pct (a sample of the runs) or of bounded short of every run: not a proof"`
 	Bound            int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
 	Binary           string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`

@@ -71,7 +71,7 @@ type pointsResult struct {
 	ExitCodes    []int         `result:"exit_codes" doc:"each process's exit status in the shown run, in the order of threads (-1: killed by a signal)"`
 	Stdout       []string      `result:"stdout" doc:"each process's standard output in the shown run (its last 64 KiB), in the order of threads"`
 	Bound        int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
-	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run: a process that neither stopped at a point nor ended within watchdog, let run"`
+	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run: a process that neither stopped at a point nor ended within watchdog, let run; a pass of random or pct (a sample of the runs) or of bounded short of every run: not a proof"`
 	Runtime      time.Duration `result:"runtime" doc:"how long the runs took"`
 }
 

@@ -116,7 +116,7 @@ type programResult struct {
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
 	States           int     `result:"states" doc:"exhaustive: the distinct states explored (with dpor: the states of the runs walked, a state on two runs counted twice)"`
 	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted"`
-	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule), or why a search stopped before it finished"`
+	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule), why a search stopped before it finished, or, for a pass of a search that only sampled the runs (random, pct, os, bounded short of every run), that it is not a proof and what would be; random and pct cut the runs of a program with progress steps at max_steps and say so (only exhaustive judges starvation)"`
 }
 
 type programStep struct {
@@ -418,10 +418,14 @@ func (r resultFields) Str(name string) string {
 }
 
 // programNote is what the console prints under a program step that found
-// a failure: which, and how to replay it; or under one whose search did
-// not finish, allowed by allow_incomplete: why.
+// a failure: which, and how to replay it; under one whose search did not
+// finish, allowed by allow_incomplete: why; under a pass, its note (a
+// search that sampled the runs: not a proof).
 func programNote(r Result) []string {
 	if ok, _ := r["ok"].(bool); ok {
+		if note, _ := r["note"].(string); note != "" && r["verdict"] == string(program.Pass) {
+			return []string{"note: " + note} // a pass that is not a proof says so
+		}
 		return nil
 	}
 	if r["verdict"] == string(program.Incomplete) {

@@ -123,6 +123,10 @@ type Options struct {
 	// NoInterleaving leaves the shown run unrecorded (Outcome.Interleaving
 	// nil), for runs too long to keep step by step.
 	NoInterleaving bool
+	// forEver: the program has progress steps, so its runs need not end;
+	// set by search for searchRuns, which cuts those that take
+	// MaxSteps (they are no failure: only exhaustive judges starvation).
+	forEver bool
 }
 
 // withDefaults fills in the options every strategy shares and checks

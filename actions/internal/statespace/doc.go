@@ -120,7 +120,10 @@
 // comes back to a state on its own path (a loop, a spin) or grows longer
 // than [Options.MaxSteps] means the runs need not end: the search then
 // gives way to the plain one ([Result.Fallback] says why), which decides
-// livelocks and max_steps as usual.
+// livelocks and max_steps as usual. The check of the path only makes the
+// fallback early: equivalent runs have the same length, so the runs cut
+// at MaxSteps are traces of their own, and a program with a run that
+// does not end has one DPOR walks to that depth.
 //
 // With [Options.Shard], DPOR splits its tree of runs, not the state graph
 // (dshard.go): every shard walks the top of the tree alike, to the least

@@ -23,10 +23,11 @@ type dpor struct {
 	start time.Time
 	inv   []bool // inv[v]: an invariant reads variable v
 
-	nodes   []dnode  // nodes[d]: the state before the run's step d
-	run     []devent // the run under way
-	blocked devent   // a blocked thread's next step
-	path    map[uint64]int
+	nodes      []dnode  // nodes[d]: the state before the run's step d
+	run        []devent // the run under way
+	blocked    devent   // a blocked thread's next step
+	vbuf, cbuf []int    // race's
+	path       map[uint64]int
 
 	trans, ends int64
 	depth       int
@@ -366,12 +367,13 @@ func (x *dpor) writesInv(fp program.Footprint) bool {
 func (x *dpor) race(i, k int, ev *devent) {
 	e := &x.run[i]
 	// v: the steps after i that do not happen after it, then ev.
-	var v []int
+	v := x.vbuf[:0]
 	for j := i + 1; j < k; j++ {
 		if x.run[j].clock[e.t] <= int32(i) {
 			v = append(v, j)
 		}
 	}
+	x.vbuf = v
 	initial := func(k int, c []int32) bool {
 		for _, j := range v {
 			if j >= k {
@@ -385,7 +387,8 @@ func (x *dpor) race(i, k int, ev *devent) {
 	}
 	at := &x.nodes[i]
 	st := x.p.View(at.w)
-	cands := make([]int, 0, 4)
+	cands := x.cbuf[:0]
+	defer func() { x.cbuf = cands }()
 	// ev's clock is not final yet: it holds what happens before it among
 	// the steps after i already seen, which is what initial needs of v.
 	if initial(k, ev.clock) {
