@@ -8,13 +8,16 @@ import (
 )
 
 // The symmetry reduction's rows: the same exhaustive search of a model
-// of alike threads (corpus models, as the SPIN rows), with symmetry: true
-// and without, one after the other each round. The target: fewer states
+// of alike threads or of a ring of them (corpus models, as the SPIN
+// rows), with symmetry: true and without, one after the other each
+// round. The target: fewer states
 // and less time for the search (the program step) with it.
 func init() {
 	for i, m := range []struct{ name, what string }{
 		{"lost_5x2", "lost update, 5 threads × 2 (fails)"},
 		{"barrier_7", "Downey's reusable barrier, 7 threads × 2 rounds"},
+		{"dining_ring_6", "dining philosophers, 6, left fork first (a ring: count, fork[self])"},
+		{"dining_ring_8", "dining philosophers, 8, left fork first (a ring: count, fork[self])"},
 	} {
 		addRow(row{
 			order:    85 + i,
