@@ -38,7 +38,7 @@ func measureSymmetry(b *bench, name string) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive,", "scheduler: exhaustive, symmetry: true,", 1))
+	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "symmetry: false,", "symmetry: true,", 1))
 	if err != nil {
 		return measurement{}, err
 	}
