@@ -36,12 +36,7 @@ func init() {
 			{Name: "env", Kind: StringMap, Doc: "variables added to its environment"},
 			{Name: "dir", Kind: String, Doc: "its working folder (a relative cmd is found from it)"},
 			{Name: "stdin", Kind: String, Doc: "text written to its standard input"},
-			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
-				Doc: "random: any thread that can go, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"},
-			{Name: "runs", Kind: Int, Default: 100, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each executes the program anew"},
-			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
-			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
-				Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"},
+			schedulerParam("thread that can go"), runsParam("executes the program", 100), depthParam, preemptionsParam,
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:BINARY:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the steps of its binary"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try executes the program: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: native.DefaultMaxSteps, Min: intp(1), Max: intp(maxSteps), Doc: "a run that takes more steps (synchronization calls) fails with verdict max_steps (a spin, a livelock)"},
@@ -83,7 +78,7 @@ type controlledResult struct {
 	Signal           string        `result:"signal" doc:"the signal that killed the shown run (SIGABRT for an assert), or \"\""`
 	Stdout           string        `result:"stdout" doc:"the shown run's standard output (its last 64 KiB)"`
 	Stderr           string        `result:"stderr" doc:"the shown run's standard error (its last 64 KiB)"`
-	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched"`
+	Notes            []string      `result:"notes" doc:"what pmrun could not control in the shown run, and how it was made: a thread blocked in a call pmrun does not see (read, poll), let run; a process it did not see start; a replay that went on past its schedule; a search that found nothing in a program without pmrun_point: races on plain memory were not searched; a pass of random or pct (a sample of the runs) or of bounded short of every run: not a proof"`
 	Bound            int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64       `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1))); 0 under random"`
 	Binary           string        `result:"binary" doc:"the binary's name and the hash of its bytes that schedules carry (NAME:HASH)"`
@@ -132,6 +127,26 @@ func checkControlled(s Static) []error {
 		errs = append(errs, Paramf("timeout", "a run needs some time: give a duration above 0"))
 	}
 	return append(errs, checkDepth(s)...)
+}
+
+// The parameters of a search of a real program's runs that the
+// controlled and scripts actions share.
+var (
+	depthParam       = Param{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"}
+	preemptionsParam = Param{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
+		Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"}
+)
+
+// schedulerParam is the scheduler parameter; who is what random chooses
+// among ("thread that can go").
+func schedulerParam(who string) Param {
+	return Param{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
+		Doc: "random: any " + who + ", uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"}
+}
+
+// runsParam is the runs parameter, n by default; each run does anew.
+func runsParam(anew string, n int) Param {
+	return Param{Name: "runs", Kind: Int, Default: n, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each " + anew + " anew"}
 }
 
 // checkDepth has the scheduler say whether it takes a depth: pct does,

@@ -249,15 +249,14 @@ func (h *Host) listThreads(ctx context.Context, in string) ([]map[string]any, er
 	return out, nil
 }
 
-// closeLimit bounds how long closing a place's threads may take: an
-// agent's are killed with the agent anyway, and the runner's are all at a
-// cancellation point within microseconds. Each thread adds closeEach: the
-// Go runtime ends a locked thread in time that grows with the number of
-// threads (10,000 threads take some 4 s to end on 2 CPUs).
-const (
-	closeLimit = 5 * time.Second
-	closeEach  = time.Millisecond
-)
+// closeLimit bounds how long closing a place's threads may go on with
+// none of them ending: an agent's are killed with the agent anyway, and
+// the runner's are all at a cancellation point within microseconds. The
+// close itself may take longer, as long as threads keep ending: the Go
+// runtime ends a locked thread in time that grows with the number of
+// threads (10,000 threads take some 4 s to end on 2 CPUs, and 2,500 took
+// over a minute under the race detector on a loaded machine).
+const closeLimit = 5 * time.Second
 
 // closeThreads cancels and joins every thread of the run, in each place
 // that holds one still (an agent that died took its threads with it).
@@ -278,12 +277,44 @@ func (h *Host) closeThreads(ctx context.Context) error {
 		if err != nil {
 			continue // an agent the run no longer holds: its threads went with it
 		}
-		pctx, cancel := context.WithTimeout(ctx, closeLimit+time.Duration(open[in])*closeEach)
-		err = p.CloseThreads(pctx)
-		cancel()
+		err = closePlace(ctx, p, open[in], closeLimit)
 		if err != nil && !errors.Is(err, place.ErrGone) {
 			errs = append(errs, fmt.Errorf("threads of %s: %w", in, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// closePlace cancels and joins the threads of p, open of them, giving it
+// limit at a time for as long as some of them end in it.
+func closePlace(ctx context.Context, p place.Place, open int, limit time.Duration) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, limit)
+		err := p.CloseThreads(pctx)
+		limited := pctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil || !limited {
+			return err
+		}
+		left, lerr := runningThreads(ctx, p)
+		if lerr != nil {
+			return err
+		}
+		if left >= open {
+			return fmt.Errorf("%d threads have not ended, none of them in the last %v: %w", left, limit, err)
+		}
+		open = left
+	}
+}
+
+// runningThreads counts p's pmrun threads still running.
+func runningThreads(ctx context.Context, p place.Place) (int, error) {
+	items, err := p.Threads(ctx)
+	n := 0
+	for _, it := range items {
+		if it.PMRun {
+			n++
+		}
+	}
+	return n, err
 }

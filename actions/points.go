@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -34,16 +35,12 @@ func init() {
 			{Name: "procs", Kind: StringMap, Required: true, Doc: "the processes: name → command line, run by /bin/sh -c in the run's folder (started in the order of their names)"},
 			{Name: "env", Kind: StringMap, Doc: "variables added to each process's environment"},
 			{Name: "name", Kind: String, Default: "scripts", Doc: "the name schedules give these processes (pmrun1:NAME:HASH:…): --replay replays a schedule on the step of its name"},
-			{Name: "scheduler", Kind: String, Default: control.Random, Enum: []string{control.Random, control.PCT, control.Bounded},
-				Doc: "random: any process stopped at a point, uniformly; pct: priorities with depth-1 change points (Burckhardt et al.); bounded: every run with no preemption, then with one, … up to preemptions (CHESS)"},
-			{Name: "runs", Kind: Int, Default: 50, Min: intp(1), Max: intp(maxRuns), Doc: "how many runs: each starts the processes anew"},
-			{Name: "depth", Kind: Int, Default: 3, Min: intp(1), Max: intp(64), Doc: "pct: the depth of the bugs it looks for"},
-			{Name: "preemptions", Kind: Int, Default: control.DefaultPreemptions, Min: intp(0), Max: intp(maxPreemptions),
-				Doc: "bounded: the most preemptions a run may take; it stops after the bound that found a failure, or at runs (then incomplete)"},
+			schedulerParam("process stopped at a point"), runsParam("starts the processes", 50), depthParam, preemptionsParam,
 			{Name: "replay", Kind: String, Doc: "a schedule (pmrun1:NAME:HASH:…) to run exactly, instead of searching; --replay on the command line sets it for the step of its name"},
 			{Name: "shrink", Kind: Bool, Default: true, Doc: "shrink a failing schedule to fewer context switches before showing it (each try runs the processes: at most 40)"},
 			{Name: "max_steps", Kind: Int, Default: 10000, Min: intp(1), Max: intp(maxSteps), Doc: "a run that passes more points fails with verdict max_steps"},
 			{Name: "expect_exit", Kind: Int, Default: 0, Min: intp(0), Max: intp(255), Doc: "the exit status every process must end with"},
+			{Name: "expect_stdout", Kind: StringMap, Doc: "process name → a regular expression its standard output (its last 64 KiB) must match somewhere; a run where one does not fails with verdict output"},
 			{Name: "timeout", Kind: Duration, Default: points.DefaultTimeout, Doc: "the longest one run may take: past it the run fails with verdict timeout"},
 			{Name: "watchdog", Kind: Duration, Default: points.DefaultWatchdog, Doc: "how long a process let go may take to stop at its next point or end; past it, it is let run free and the result notes it"},
 		},
@@ -59,7 +56,7 @@ func init() {
 // pointsResult shows one run: the first that failed, or else the last.
 type pointsResult struct {
 	OK           bool          `result:"ok" doc:"no run failed"`
-	Verdict      string        `result:"verdict" doc:"the shown run's: pass, exit (a process's status was not expect_exit), signal, timeout or max_steps"`
+	Verdict      string        `result:"verdict" doc:"the shown run's: pass, exit (a process's status was not expect_exit), output (a process's standard output did not match its expect_stdout), signal, timeout or max_steps"`
 	Failure      string        `result:"failure" doc:"what broke: the process, its status and its last line of error output; empty on a pass"`
 	Schedule     string        `result:"schedule" doc:"the shown run's order of points as one line (pmrun1:NAME:HASH:STEPS), tied to a hash of the commands; replay: or --replay runs it again exactly"`
 	Replay       string        `result:"replay" doc:"the command line that replays the shown failure; empty on a pass"`
@@ -68,13 +65,13 @@ type pointsResult struct {
 	Complete     bool          `result:"complete" doc:"every run asked for was made"`
 	Steps        int           `result:"steps" doc:"the shown run's steps: points passed"`
 	Switches     int           `result:"switches" doc:"the shown run's context switches"`
-	Interleaving string        `result:"interleaving" doc:"the shown run step by step, a column per process: the point each passed, the failure at the bottom"`
+	Interleaving string        `result:"interleaving" doc:"the shown run step by step, a column per process: the point each passed (with FILE:LINE where pmrun point --at gave it), the failure at the bottom"`
 	Failures     int           `result:"failures" doc:"how many runs failed"`
 	Threads      []string      `result:"threads" doc:"the processes' names, in the order the schedule numbers them"`
 	ExitCodes    []int         `result:"exit_codes" doc:"each process's exit status in the shown run, in the order of threads (-1: killed by a signal)"`
 	Stdout       []string      `result:"stdout" doc:"each process's standard output in the shown run (its last 64 KiB), in the order of threads"`
 	Bound        int           `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
-	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run: a process that neither stopped at a point nor ended within watchdog, let run"`
+	Notes        []string      `result:"notes" doc:"what pmrun could not control in the shown run: a process that neither stopped at a point nor ended within watchdog, let run; a pass of random or pct (a sample of the runs) or of bounded short of every run: not a proof"`
 	Runtime      time.Duration `result:"runtime" doc:"how long the runs took"`
 }
 
@@ -101,6 +98,19 @@ func newPoints(a Args) (Action, error) {
 	for _, n := range names {
 		cfg.Procs = append(cfg.Procs, points.Proc{Name: n, Cmd: procs[n]})
 	}
+	if expect := a.StringMap("expect_stdout"); len(expect) > 0 {
+		cfg.ExpectStdout = map[string]*regexp.Regexp{}
+		for n, text := range expect {
+			if _, ok := procs[n]; !ok {
+				return nil, Paramf("expect_stdout", "no process is called %s: the processes are %s", n, strings.Join(names, ", "))
+			}
+			re, err := regexp.Compile(text)
+			if err != nil {
+				return nil, Paramf("expect_stdout", "%s: not a regular expression: %v", n, err)
+			}
+			cfg.ExpectStdout[n] = re
+		}
+	}
 	return &pointsStep{cfg: cfg, scheduler: a.String("scheduler"), replay: a.String("replay"), runs: a.Int("runs"),
 		depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), shrink: a.Bool("shrink")}, nil
 }
@@ -110,6 +120,18 @@ func checkPoints(s Static) []error {
 	var errs []error
 	if s.Has("procs") && len(s.StringMap("procs")) == 0 {
 		errs = append(errs, Paramf("procs", "no process: give name: command line for each"))
+	}
+	if s.Has("expect_stdout") {
+		procs, expect := s.StringMap("procs"), s.StringMap("expect_stdout")
+		for _, n := range slices.Sorted(maps.Keys(expect)) {
+			text := expect[n]
+			if _, ok := procs[n]; !ok && s.Has("procs") {
+				errs = append(errs, Paramf("expect_stdout", "no process is called %s: the processes are %s", n, strings.Join(slices.Sorted(maps.Keys(procs)), ", ")))
+			}
+			if _, err := regexp.Compile(text); err != nil {
+				errs = append(errs, Paramf("expect_stdout", "%s: not a regular expression: %v", n, err))
+			}
+		}
 	}
 	if s.Has("name") && (s.String("name") == "" || strings.ContainsAny(s.String("name"), ": \t\r\n")) {
 		errs = append(errs, Paramf("name", "%q cannot name a schedule: a name without spaces or colons", s.String("name")))
@@ -184,7 +206,7 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 			"schedule", r.Schedule, "interleaving", r.Interleaving)
 	}
 	env.Event(scriptsShown.Name, "run shown", "program", id.Name, "run", r.Run, "verdict", r.Verdict,
-		"view", s.picture(out, r, id.Name, sched != nil))
+		"view", s.picture(out, r, id.Name, sched != nil, env.Host.File()))
 	if err != nil {
 		return resultOf(r), fmt.Errorf("scripts %s: %w", id.Name, err)
 	}
@@ -192,15 +214,24 @@ func (s *pointsStep) Run(ctx context.Context, env *Env) (Result, error) {
 }
 
 // picture lays out the run o shows for the report: the points each
-// process passed, in order (a process has no code to show).
-func (s *pointsStep) picture(o engine.Outcome, r pointsResult, name string, replayed bool) *view.Run {
+// process passed, in order, and the lines of its script around them
+// where the points said where they are (pmrun point --at).
+func (s *pointsStep) picture(o engine.Outcome, r pointsResult, name string, replayed bool, scenario string) *view.Run {
 	var calls []picture.Call
 	if il := o.Interleaving; il != nil {
 		for _, row := range il.Rows {
-			calls = append(calls, picture.Call{Thread: row.Thread, Op: row.Op, Failed: row.Failed})
+			calls = append(calls, picture.Call{Thread: row.Thread, Op: row.Op, Pos: row.Pos, Failed: row.Failed})
 		}
 	}
-	v := picture.OfCalls(r.Threads, calls, o.Failure, nil)
+	// A script's path is as its process gave it: absolute, or relative
+	// to the run's folder, which is gone; the scenario's folder is tried.
+	read := func(file string) []byte {
+		if b := readSource(file); b != nil || filepath.IsAbs(file) {
+			return b
+		}
+		return readSource(filepath.Join(filepath.Dir(scenario), file))
+	}
+	v := picture.OfCalls(r.Threads, calls, o.Failure, read)
 	shown := shownRun{name: name, schedule: r.Schedule, replay: r.Replay, verdict: r.Verdict, notes: r.Notes}
 	shown.dress(v, o, replayed, s.scheduler, s.runs, s.depth)
 	return v
@@ -266,6 +297,7 @@ var (
 )
 
 // Point stops the calling process at point name until the pmrun that
-// started it lets it go (`pmrun point NAME`); outside a scripts step it
+// started it lets it go (`pmrun point [--at FILE:LINE] NAME`); at, if not
+// "", says where the process is in its source. Outside a scripts step it
 // returns at once.
-func Point(ctx context.Context, name string) error { return points.Ask(ctx, name) }
+func Point(ctx context.Context, name, at string) error { return points.Ask(ctx, name, at) }

@@ -50,6 +50,8 @@ type spinRun struct {
 	search, whole time.Duration
 	rss           int64
 	states        float64
+	transitions   float64
+	complete      bool
 }
 
 func measureSpin(b *bench, m struct{ name, what string }) (measurement, error) {
@@ -147,6 +149,8 @@ func (b *bench) pmrunSearch(path string) (spinRun, error) {
 			StepID     string  `json:"step_id"`
 			DurationMS float64 `json:"duration_ms"`
 			States     float64 `json:"states"`
+			Trans      float64 `json:"transitions"`
+			Complete   bool    `json:"complete"`
 		}
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
@@ -155,7 +159,7 @@ func (b *bench) pmrunSearch(path string) (spinRun, error) {
 		case ev.Event == "step_end" && ev.StepID == "search":
 			r.search = time.Duration(ev.DurationMS * float64(time.Millisecond))
 		case ev.Event == "program_searched":
-			r.states = ev.States
+			r.states, r.transitions, r.complete = ev.States, ev.Trans, ev.Complete
 		}
 	}
 	if r.search == 0 {

@@ -397,7 +397,7 @@ func TestScenarios(t *testing.T) {
 			}
 			log := filepath.Join(t.TempDir(), "pmrun.log")
 			args := []string{"run", "--log", log, file}
-			lab := strings.Contains(file, "/labs/book/") || strings.Contains(file, "/labs/c/")
+			lab := strings.Contains(file, "/labs/book/") || strings.Contains(file, "/labs/c/") || strings.Contains(file, "/labs/scripts/")
 			html := filepath.Join(t.TempDir(), "report.html")
 			if lab {
 				args = append(args, "--report", html)
@@ -423,7 +423,8 @@ func TestScenarios(t *testing.T) {
 
 // checkLabReport checks that a lab's report draws its broken attempt's
 // failing interleaving below the find step: each thread's code (a C
-// lab's: the lines of its source that its calls came from), the steps in
+// lab's: the lines of its source that its calls came from; a scripts
+// lab's, the lines of its script around its points), the steps in
 // order, the one that broke the rule (or a deadlock's wait-for graph).
 //
 // A program's model marks the step that broke the rule; a C program's

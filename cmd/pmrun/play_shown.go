@@ -136,7 +136,7 @@ func (c *cli) playShown(ctx context.Context, path string, sc *lang.Scenario, nam
 			what = fmt.Sprintf("step %d (%s)", target.Index+1, target.Label())
 		}
 		if out.Err != nil {
-			return fmt.Errorf("play: %s: the steps before %s did not run through: %w", path, what, out.Err)
+			return fmt.Errorf("play: %s: the steps up to %s did not run through: %w", path, what, out.Err)
 		}
 		return fmt.Errorf("play: %s: its steps ended and %s showed no run", path, what)
 	}

@@ -487,3 +487,28 @@ func TestPlayCReplay(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestPlayScriptsLab: pmrun play of the scripts lab shows the failure its
+// find step found: a column per process with the lines of lockfile.sh
+// around its points, each point at the line pmrun point --at gave.
+func TestPlayScriptsLab(t *testing.T) {
+	t.Parallel()
+	lab := filepath.Join("..", "..", "scenarios", "labs", "scripts", "lockfile.yaml")
+	p := startPlay(t, lab)
+	var st shownState
+	p.call(t, "state", "", &st)
+	if st.Action != "scripts" || st.Run.Verdict != "exit" || len(st.Run.Threads) != 2 || len(st.Run.Steps) == 0 {
+		t.Fatalf("the page shows step %q (%s): %s, %d threads, %d steps", st.Step, st.Action, st.Run.Verdict, len(st.Run.Threads), len(st.Run.Steps))
+	}
+	for _, th := range st.Run.Threads {
+		if filepath.Base(th.File) != "lockfile.sh" || len(th.Code) == 0 {
+			t.Errorf("process %s: code from %q, %d lines", th.Name, th.File, len(th.Code))
+		}
+	}
+	for _, s := range st.Run.Steps {
+		if s.Line == 0 || !strings.HasPrefix(s.Op, "point ") {
+			t.Errorf("step %d: %q at line %d", s.N, s.Op, s.Line)
+		}
+	}
+	p.stop(t)
+}

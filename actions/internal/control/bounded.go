@@ -81,6 +81,7 @@ type boundedSearch struct {
 	failedRound   bool // the search stopped after the round that found a failure
 	capped        bool // the search stopped at its runs limit
 	done          bool // every round asked for was made
+	more          bool // a run of the last round could have preempted: runs with more were left out
 	runs, ended   int
 	cut, failures int
 	first, last   *found
@@ -129,6 +130,8 @@ func (s *boundedSearch) result(whole bool) searchResult {
 		notes = append(notes, fmt.Sprintf("the search %s after %d runs, among those with %s: %s; raise runs, or lower preemptions", why, s.runs, preemptions(s.round), s.madeAll()))
 	case s.overflow:
 		notes = append(notes, fmt.Sprintf("the runs with %s were too many to keep (over %d): only the first were made; lower preemptions", preemptions(s.round), maxPending))
+	case s.more && s.first == nil && s.ended > 0:
+		notes = append(notes, fmt.Sprintf("every run with at most %s passed, and runs with more were not made: not a proof (raise preemptions; for a program, scheduler: exhaustive searches every state)", preemptions(s.round)))
 	case s.ended == 0 && s.runs > 0:
 		notes = append(notes, fmt.Sprintf("no run ended: every one went round in a loop, so bounded can say nothing of this program with up to %s (a livelock? exhaustive finds one)", preemptions(s.opts.Preemptions)))
 	}
@@ -263,6 +266,9 @@ func (s *boundedSearch) endRun(e runEnd) {
 	s.prev = s.prev[:0]
 	for _, t := range e.steps {
 		s.prev = append(s.prev, uint8(t))
+	}
+	if len(s.ch.preempt) > 0 && s.round >= s.opts.Preemptions {
+		s.more = true // a run with one more preemption is left out
 	}
 	if len(s.ch.preempt) == 0 || s.round >= s.opts.Preemptions {
 		return

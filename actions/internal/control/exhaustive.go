@@ -50,11 +50,12 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	so := statespace.Options{
 		MaxSteps: opts.MaxSteps, MaxStates: opts.MaxStates, MaxBytes: opts.MaxBytes, Workers: opts.Workers,
 		Shard: statespace.Shard(opts.Shard), Bitstate: opts.Bitstate, Count: opts.Shard.whole(), Budget: opts.Budget,
+		DPOR: opts.DPOR,
 	}
 	if opts.Explored != nil {
 		so.Progress = func(pr statespace.Progress) { opts.Explored(int(pr.States), int(pr.Transitions)) }
 	}
-	if opts.Symmetry && opts.Bitstate == 0 {
+	if opts.Symmetry && opts.Bitstate == 0 && !opts.DPOR {
 		so.Canon = p.Symmetry()
 	}
 	res, err := statespace.Search(ctx, p, so)
@@ -87,6 +88,9 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	}
 	if c := res.Coverage; c != nil {
 		out.note = coverageNote(res)
+	}
+	if res.Fallback != "" {
+		out.note = fmt.Sprintf("dpor: searched by state hashing instead, since %s", res.Fallback)
 	}
 	return out, err
 }

@@ -35,5 +35,8 @@ func (free) Run(ctx context.Context, sys *System, opts Options) (engine.Outcome,
 		Seed: opts.Seed, Trace: opts.Trace, OnRun: opts.OnRun,
 	})
 	out.How = engine.How{Scheduler: freeScheduler, Kind: engine.KindFree, Unit: "run", Asked: opts.Runs}
+	if err == nil {
+		noteSample(&out, sys)
+	}
 	return out, err
 }

@@ -91,6 +91,13 @@ type Options struct {
 	// by a permutation of interchangeable threads (program.Symmetry); it
 	// is ignored with Bitstate.
 	Symmetry bool
+	// DPOR makes exhaustive a stateless search with a dynamic
+	// partial-order reduction (statespace.Options.DPOR): it walks runs,
+	// and takes another order of two steps only where they race. A
+	// program whose runs may not end is searched by state hashing
+	// instead, and the note says so. It takes neither Bitstate nor
+	// Symmetry.
+	DPOR bool
 	// Workers is how many goroutines exhaustive expands states on (0: one
 	// for each CPU); its result does not depend on it.
 	Workers int
@@ -116,6 +123,10 @@ type Options struct {
 	// NoInterleaving leaves the shown run unrecorded (Outcome.Interleaving
 	// nil), for runs too long to keep step by step.
 	NoInterleaving bool
+	// forEver: the program has progress steps, so its runs need not end;
+	// set by search for searchRuns, which cuts those that take
+	// MaxSteps (they are no failure: only exhaustive judges starvation).
+	forEver bool
 }
 
 // withDefaults fills in the options every strategy shares and checks

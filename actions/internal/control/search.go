@@ -71,10 +71,37 @@ func search(ctx context.Context, sys *System, opts Options, how engine.How, find
 	if err != nil {
 		return engine.Outcome{How: how, Run: -1, Verdict: program.Pass}, err
 	}
+	opts.forEver = sys.Program != nil && len(sys.Program.ProgressThreads()) > 0
 	out, err := show(ctx, th, opts, find)
 	out.How = how
 	judge(&out)
+	if err == nil {
+		noteSample(&out, sys)
+	}
 	return out, err
+}
+
+// noteSample says, of a search that found no failure after the runs it
+// was asked for but only sampled the runs (random, pct, os), that its
+// pass proves nothing of the runs it did not make, and what would:
+// exhaustive for a program, bounded for a system without a model.
+// Bounded says so itself, when its bound left runs out.
+func noteSample(o *engine.Outcome, sys *System) {
+	if !o.OK || o.Verdict != program.Pass || !o.Complete || o.How.Proof || o.How.Bounded || o.Runs == 0 {
+		return
+	}
+	next := "scheduler: exhaustive searches every state"
+	if sys.Program == nil {
+		next = "scheduler: bounded makes every run up to a number of preemptions"
+	}
+	note := fmt.Sprintf("%s found no failure: a sample of the runs, not a proof (%s)", plural(o.Runs, o.How.Scheduler+" run"), next)
+	if sys.Program != nil && len(sys.Program.ProgressThreads()) > 0 {
+		note += "; whether a thread can starve (progress steps) only exhaustive judges"
+	}
+	if o.Note != "" {
+		note = o.Note + "; " + note
+	}
+	o.Note = note
 }
 
 func show(ctx context.Context, th engine.Threads, opts Options, find searcher) (engine.Outcome, error) {
@@ -258,11 +285,16 @@ func searchRuns(ctx context.Context, th engine.Threads, opts Options, newChooser
 		next += stride
 		return r, newChooser(r), true
 	}
+	cut := 0
 	d.end = func(e runEnd) {
 		if e.run < 0 {
 			return
 		}
 		res.runs++
+		if opts.forEver && e.failure != nil && e.failure.Verdict == program.MaxSteps {
+			cut++ // a run of a program that need not end, cut: not a failure
+			return
+		}
 		if e.failure != nil {
 			res.failures++
 			if res.first == nil {
@@ -286,6 +318,9 @@ func searchRuns(ctx context.Context, th engine.Threads, opts Options, newChooser
 	}
 	if res.runs == 0 && err == nil {
 		res.note = fmt.Sprintf("shard %s has no runs of %d", opts.Shard, opts.Runs)
+	}
+	if cut > 0 {
+		res.note = fmt.Sprintf("%d of %s went on past max_steps (%d) and %s cut: the program has progress steps, so its runs need not end, and a run cut proves nothing of what came after", cut, plural(res.runs, "run"), opts.MaxSteps, map[bool]string{true: "was", false: "were"}[cut == 1])
 	}
 	return res, err
 }

@@ -241,10 +241,7 @@ func (r *Run) blockedOn(t *thread, b *program.BlockedThread, at string) (string,
 		line := fmt.Sprintf("%s waits on semaphore %s (value %d) at %s", t.name, o.name, o.value, at)
 		// A thread that took a unit and has not posted one holds it, as
 		// a mutex's holder does (a semaphore used as a lock).
-		var holders []*thread
-		for _, u := range alive(o.takers) {
-			holders = addOnce(holders, u)
-		}
+		holders := alive(o.takes.holders())
 		if len(holders) > 0 {
 			line += fmt.Sprintf(", taken by %s", names(holders))
 			b.Holder = holders[0].name

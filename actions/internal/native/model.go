@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"syscall"
@@ -78,7 +79,7 @@ type object struct {
 	// Semaphores.
 	value   int64
 	posters []*thread // who posted it, in order: who could again
-	takers  []*thread // who took a unit and has not posted one since, in order
+	takes   takes     // who took a unit and has not posted one since
 	// Conditions: the queue, and who signalled it.
 	waiters    []*thread
 	signallers []*thread
@@ -237,19 +238,17 @@ func (r *Run) take(t *thread) (reply int32, arg int64, text string, fail *Failur
 			return int32(syscall.ETIMEDOUT), 0, text + ": timed out", nil
 		}
 		o.value--
-		o.takers = append(o.takers, t)
+		o.takes.take(t)
 	case pl.OpSemTrywait:
 		if o.value <= 0 {
 			return int32(syscall.EAGAIN), 0, text + ": EAGAIN", nil
 		}
 		o.value--
-		o.takers = append(o.takers, t)
+		o.takes.take(t)
 	case pl.OpSemPost:
 		o.value++
 		o.posters = addOnce(o.posters, t)
-		if i := slices.Index(o.takers, t); i >= 0 {
-			o.takers = slices.Delete(o.takers, i, i+1)
-		}
+		o.takes.post(t)
 	case pl.OpRWRdlock, pl.OpRWTryrdlock:
 		switch {
 		case timeout:
@@ -293,6 +292,43 @@ func (r *Run) take(t *thread) (reply int32, arg int64, text string, fail *Failur
 		return 0, 0, text + fmt.Sprintf(": waits (%d of %d)", o.arrived, o.need), nil
 	}
 	return 0, 0, text, nil
+}
+
+// takes are a semaphore's units taken and not given back: each taken by a
+// thread that has not posted one since (its first post gives back its
+// first unit). A thread that only takes (a turn that another posts) keeps
+// a queue that grows, but a post costs the same however long it is.
+type takes struct {
+	n  int64               // units taken so far: the number of the next
+	by map[*thread][]int64 // each thread's units not given back, by number, oldest first
+}
+
+func (k *takes) take(t *thread) {
+	if k.by == nil {
+		k.by = map[*thread][]int64{}
+	}
+	k.by[t] = append(k.by[t], k.n)
+	k.n++
+}
+
+func (k *takes) post(t *thread) {
+	switch q := k.by[t]; len(q) {
+	case 0:
+	case 1:
+		delete(k.by, t)
+	default:
+		k.by[t] = q[1:]
+	}
+}
+
+// holders are the threads that hold a unit, by their oldest unit.
+func (k *takes) holders() []*thread {
+	out := make([]*thread, 0, len(k.by))
+	for t := range k.by {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b *thread) int { return cmp.Compare(k.by[a][0], k.by[b][0]) })
+	return out
 }
 
 // heldBy says who holds a mutex, for a misuse's message.

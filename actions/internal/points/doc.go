@@ -16,7 +16,10 @@
 //	point ID NAME\n
 //
 // ID is PMRUN_POINT_ID, NAME the point's name (the rest of the line, at
-// most 200 bytes). It then reads one line: pmrun writes "go\n" when it
+// most 200 bytes, no tab). NAME may be followed by a tab and FILE:LINE,
+// where the process is in its source (`pmrun point --at "$0:$LINENO"
+// NAME`): the run's table shows that line, and the report the script's
+// lines around it. It then reads one line: pmrun writes "go\n" when it
 // lets the process go on, or "error MESSAGE\n" when it refuses the point
 // (an unknown ID, a second point of a process already stopped at one, a
 // run already over); either way pmrun closes the connection. Without
@@ -33,8 +36,9 @@
 // lets one stopped process go, and waits until it stops again or ends:
 // one process runs at a time, so the same schedule gives the same run.
 // A run fails when a process exits with a status other than the one
-// expected, is killed by a signal, or when the run takes longer than
-// its timeout.
+// expected, is killed by a signal, writes a standard output without a
+// match of what is expected of it, or when the run takes longer than its
+// timeout.
 //
 // # What is outside its control
 //

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -199,10 +200,12 @@ func TestProtocol(t *testing.T) {
 	}
 	defer th.Close()
 	for line, want := range map[string]string{
-		"hello\n":            "error want point ID NAME",
-		"point 0.7 x\n":      `error unknown process "0.7"`,
-		"point 0.0 \n":       "error a point needs a name",
-		"point nonsense x\n": `error unknown process "nonsense"`,
+		"hello\n":                  "error want point ID NAME",
+		"point 0.7 x\n":            `error unknown process "0.7"`,
+		"point 0.0 \n":             "error a point needs a name",
+		"point nonsense x\n":       `error unknown process "nonsense"`,
+		"point 0.0 x\tfile\n":      `error after the tab: "file" is not a place FILE:LINE`,
+		"point 0.0 x\ttake.sh:0\n": `error after the tab: "take.sh:0" is not a place FILE:LINE (a line number from 1)`,
 	} {
 		conn, err := net.Dial("unix", th.sock)
 		if err != nil {
@@ -215,10 +218,43 @@ func TestProtocol(t *testing.T) {
 			t.Errorf("%q: pmrun answered %q, want %q", line, got, want)
 		}
 	}
-	if err := Ask(t.Context(), "anything"); os.Getenv(EnvSocket) == "" && err != nil {
+	if err := Ask(t.Context(), "anything", "take.sh:3"); os.Getenv(EnvSocket) == "" && err != nil {
 		t.Errorf("outside pmrun: %v", err)
 	}
-	if err := Ask(t.Context(), ""); err == nil {
+	if err := Ask(t.Context(), "", ""); err == nil {
 		t.Error("a point without a name was asked")
+	}
+	if err := Ask(t.Context(), "x", "take.sh"); err == nil || !strings.Contains(err.Error(), "not a place FILE:LINE") {
+		t.Errorf("a point at no line: %v", err)
+	}
+}
+
+// A point that says where it is (pmrun point --at) has its script's line
+// in the run's table; a process whose output has no match of its
+// expect_stdout fails the run with verdict output.
+func TestPointsAtAndOutput(t *testing.T) {
+	t.Parallel()
+	cfg := config(t, "echo \"$1 starts\"\npmrun point --at \"$0:$LINENO\" one\npmrun point --at \"$0:$LINENO\" two\necho \"$1 ends\"\n", nil, "a", "b")
+	for i := range cfg.Procs { // dash has no $LINENO
+		cfg.Procs[i].Cmd = "bash" + strings.TrimPrefix(cfg.Procs[i].Cmd, "sh")
+	}
+	cfg.ExpectStdout = map[string]*regexp.Regexp{"a": regexp.MustCompile(`a ends`), "b": regexp.MustCompile(`b starts`)}
+	if out := search(t, cfg, control.Options{Runs: 1}); !out.OK {
+		t.Fatalf("%v\n%s", out.Failure, table(out))
+	}
+	cfg.ExpectStdout["b"] = regexp.MustCompile(`^b never says this`)
+	out := search(t, cfg, control.Options{Runs: 1})
+	if out.Verdict != Output || out.Failure.Thread != "b" || !strings.Contains(out.Failure.Msg, `b's standard output has no match of "^b never says this" (it ends "b starts\nb ends\n")`) {
+		t.Errorf("verdict %s: %v", out.Verdict, out.Failure)
+	}
+	for _, want := range []string{"2: point one", "3: point two"} {
+		if !strings.Contains(table(out), want) {
+			t.Errorf("the table has no %q:\n%s", want, table(out))
+		}
+	}
+	for _, row := range out.Interleaving.Rows {
+		if filepath.Base(row.Pos.File) != "script.sh" || row.Pos.Line < 2 || row.Pos.Line > 3 {
+			t.Errorf("a point at %v", row.Pos)
+		}
 	}
 }

@@ -20,6 +20,7 @@ const (
 	Exit    program.Verdict = "exit"    // a process exited with another status than expected
 	Signal  program.Verdict = "signal"  // a signal killed a process
 	Timeout program.Verdict = "timeout" // the run took longer than its timeout
+	Output  program.Verdict = "output"  // a process's standard output did not match
 )
 
 // A process's state in a run.
@@ -33,8 +34,9 @@ const (
 type procState struct {
 	name  string
 	state int
-	point string   // the point it stopped at
-	conn  net.Conn // its connection, while stopped
+	point string      // the point it stopped at
+	at    program.Pos // where, when the process said (pmrun point --at)
+	conn  net.Conn    // its connection, while stopped
 	p     *proc.Process
 	exit  proc.Exit
 }
@@ -118,7 +120,7 @@ func (r *run) apply(e event) {
 		e.conn.Close()
 		r.note(fmt.Sprintf("a process left behind by %s asked for point %s after %[1]s ended: refused", p.name, e.point))
 	default:
-		p.state, p.point, p.conn = sStopped, e.point, e.conn
+		p.state, p.point, p.at, p.conn = sStopped, e.point, e.at, e.conn
 	}
 }
 
@@ -241,7 +243,7 @@ func (r *run) Next(t int) (program.Action, bool) {
 	}
 	switch p := r.procs[t]; p.state {
 	case sStopped:
-		return program.Action{Text: "point " + p.point}, true
+		return program.Action{Text: "point " + p.point, Pos: p.at}, true
 	case sFree:
 		return program.Action{Text: "running"}, true
 	}
@@ -255,12 +257,12 @@ func (r *run) Step(t int) (program.StepInfo, error) {
 		return program.StepInfo{}, fmt.Errorf("points: %d is not stopped at a point", t)
 	}
 	p := r.procs[t]
-	text := "point " + p.point
+	text, at := "point "+p.point, p.at
 	fmt.Fprintf(p.conn, "go\n") // a process gone meanwhile ends: its exit tells
 	p.conn.Close()
 	p.conn, p.state = nil, sFree
 	r.await(t)
-	return program.StepInfo{Thread: t, Text: text, Var: -1}, nil
+	return program.StepInfo{Thread: t, Text: text, Pos: at, Var: -1}, nil
 }
 
 // End is the run's verdict once no process is stopped at a point: every
@@ -279,6 +281,9 @@ func (r *run) End() *program.Failure {
 		case e.ExitCode != r.th.cfg.ExpectExit:
 			f = &program.Failure{Verdict: Exit, Thread: p.name, Msg: fmt.Sprintf("%s exited with status %d, not %d", p.name, e.ExitCode, r.th.cfg.ExpectExit)}
 		default:
+			if re := r.th.cfg.ExpectStdout[p.name]; re != nil && !re.MatchString(e.Stdout) {
+				return &program.Failure{Verdict: Output, Thread: p.name, Msg: fmt.Sprintf("%s's standard output has no match of %q (it ends %q)", p.name, re, tail(e.Stdout, 80))}
+			}
 			continue
 		}
 		if last := lastLine(e.Stderr); last != "" {
@@ -287,6 +292,14 @@ func (r *run) End() *program.Failure {
 		return f
 	}
 	return nil
+}
+
+// tail is the last n bytes of s, marked when cut.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }
 
 // lastLine is the last line of s that is not blank.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pmrun/pmrun/actions/internal/engine"
 	"github.com/pmrun/pmrun/actions/internal/proc"
+	"github.com/pmrun/pmrun/actions/internal/program"
 )
 
 // Proc is one of the processes: its name (a thread of the schedule) and
@@ -34,6 +36,9 @@ type Config struct {
 	Env map[string]string
 	// ExpectExit is the status every process must end with.
 	ExpectExit int
+	// ExpectStdout, by a process's name, is what its standard output (its
+	// last 64 KiB) must match somewhere.
+	ExpectStdout map[string]*regexp.Regexp
 	// Timeout bounds one run; Watchdog, how long a process let go may
 	// take to stop at a point or end before it is let run free.
 	Timeout, Watchdog time.Duration
@@ -110,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*Threads, error) {
 type event struct {
 	run, proc int
 	point     string
+	at        program.Pos // where the process is, when it said
 	conn      net.Conn
 	ended     bool
 	exit      proc.Exit
@@ -193,8 +199,14 @@ func (th *Threads) read(conn net.Conn) {
 		refuse(fmt.Sprintf("want point ID NAME, not %q", strings.TrimSpace(line)))
 		return
 	}
+	name, place, _ := strings.Cut(name, "\t")
 	if err := checkName(name); err != nil {
 		refuse(err.Error())
+		return
+	}
+	at, err := ParseAt(place)
+	if err != nil {
+		refuse("after the tab: " + err.Error())
 		return
 	}
 	r, p, ok := parseID(id)
@@ -202,7 +214,7 @@ func (th *Threads) read(conn net.Conn) {
 		refuse(fmt.Sprintf("unknown process %q (%s)", id, EnvID))
 		return
 	}
-	th.box.put(event{run: r, proc: p, point: name, conn: conn})
+	th.box.put(event{run: r, proc: p, point: name, at: at, conn: conn})
 }
 
 // id is PMRUN_POINT_ID for process p of run r.

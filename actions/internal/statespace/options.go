@@ -59,6 +59,14 @@ type Options struct {
 	// proof, never complete, and it neither counts interleavings nor
 	// finds livelocks.
 	Bitstate int64
+	// DPOR makes the search a stateless one with a dynamic partial-order
+	// reduction (dpor.go, see the package documentation): it walks runs
+	// rather than states, and takes only the orders of steps that race.
+	// A program whose runs may not end (a run that comes back to a state,
+	// or one longer than MaxSteps) is searched by state hashing instead
+	// (Result.Fallback says why). It neither counts interleavings nor
+	// takes Canon or Bitstate.
+	DPOR bool
 	// Count counts the interleavings when the search is complete,
 	// unsharded, and the state graph acyclic.
 	Count bool
@@ -150,7 +158,10 @@ type Result struct {
 	// Roots is, for a shard, how many states of the split level it
 	// searched from, of how many.
 	Roots, RootsOf int
-	Elapsed        time.Duration
+	// Fallback says why a search asked for with Options.DPOR searched by
+	// state hashing instead; empty when it did not.
+	Fallback string
+	Elapsed  time.Duration
 }
 
 // Found is a failing run: its steps, and what failed at the end.
@@ -206,7 +217,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxSteps < 0 || o.MaxStates < 0 || o.MaxBytes < 0 || o.Workers < 0 || o.Bitstate < 0 {
 		return o, fmt.Errorf("statespace: max_steps, max_states, max_bytes, workers and bitstate cannot be negative")
 	}
-	if o.Canon != nil {
+	if o.DPOR && (o.Canon != nil || o.Bitstate > 0) {
+		return o, fmt.Errorf("statespace: DPOR takes neither symmetry nor bitstate")
+	}
+	if o.Canon != nil || o.DPOR {
 		o.Count = false // the counts would be of canonical paths
 	}
 	if o.MaxSteps == 0 {

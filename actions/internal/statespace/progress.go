@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
 )
@@ -42,6 +43,7 @@ func Starvation(ctx context.Context, p *program.Program, maxStates int) (found *
 		return nil, 0, false, fmt.Errorf("statespace: starvation: %d threads, more than 64", n)
 	}
 	g, complete, err := buildGraph(ctx, p, maxStates)
+	defer g.release()
 	if err != nil || !complete {
 		return nil, len(g.nodes), false, err
 	}
@@ -53,14 +55,20 @@ func Starvation(ctx context.Context, p *program.Program, maxStates int) (found *
 	return nil, len(g.nodes), true, nil
 }
 
-// pgraph is every state of a program and every step between them.
+// pgraph is every state of a program and every step between them. Its
+// arrays live in its own arena (mem.go), freed by release: about 24 bytes
+// a state and 12 a step at the end, and while it is built, the table of
+// fingerprints (12 bytes a slot) and two levels of states as varints, as
+// in [Search].
 type pgraph struct {
 	n     int // threads
+	mem   arena
 	nodes []pnode
+	off   []uint32 // node v's steps are edges[off[v]:off[v+1]]
+	edges []pedge
 }
 
 type pnode struct {
-	edges   []pedge
 	enabled uint64 // the threads that can take a step here
 	done    uint64 // the threads that have finished
 	parent  int32  // the state before it on a shortest path (-1: the start)
@@ -75,52 +83,99 @@ type pedge struct {
 	progress bool
 }
 
+// out is v's steps.
+func (g *pgraph) out(v int32) []pedge { return g.edges[g.off[v]:g.off[v+1]] }
+
+// release frees the graph's memory; the graph is empty after it.
+func (g *pgraph) release() {
+	g.mem.release()
+	g.nodes, g.off, g.edges = nil, nil, nil
+}
+
+// buildGraph numbers p's states breadth first (so that a state's parent
+// is on a shortest path to it) and keeps their steps; false when it
+// stopped at maxStates or ctx ended.
 func buildGraph(ctx context.Context, p *program.Program, maxStates int) (*pgraph, bool, error) {
 	g := &pgraph{n: len(p.Threads())}
 	start, f := p.NewState()
 	if f != nil {
 		return g, true, nil
 	}
-	ids := map[uint64]int32{start.Hash(): 0}
-	g.nodes = append(g.nodes, pnode{parent: -1})
-	queue := []*program.State{start}
+	words := p.Words()
+	tab := newTable(&g.mem, 0)
+	var free [][]byte
+	var freeMu sync.Mutex
+	cur, next := newStore(&g.mem, words, &free, &freeMu), newStore(&g.mem, words, &free, &freeMu)
+	defer func() {
+		freeOf(&g.mem, tab.pairs)
+		cur.release()
+		next.release()
+		for _, pg := range free {
+			g.mem.free(pg[:cap(pg)])
+		}
+	}()
+	var cw, nw vecWriter
+	cw.reset(cur)
+	nw.reset(next)
+	curRefs := []ref{cw.put(start.Words())}
+	var nextRefs []ref
+	slot, _, _ := tab.claim(fingerprintOf(start.Words()))
+	tab.publish(slot, 1)
+	tab.count.Add(1)
+	g.nodes = append(grown(&g.mem, g.nodes, 1), pnode{parent: -1})
+	buf, succ := make([]int64, words), make([]int64, words)
 	var enabled []int
-	for i := 0; i < len(queue); i++ {
+	lo, hi := 0, 1 // the level being expanded
+	for i := 0; i < len(g.nodes); i++ {
+		if i == hi {
+			cur.release()
+			cur, next = next, cur
+			nw.reset(next)
+			curRefs, nextRefs = nextRefs, curRefs[:0]
+			lo, hi = hi, len(g.nodes)
+		}
 		if i%1024 == 0 && ctx.Err() != nil {
 			return g, false, nil
 		}
-		s := queue[i]
-		queue[i] = nil
+		cur.get(curRefs[i-lo], buf)
+		s := p.View(buf)
 		nd := pnode{parent: g.nodes[i].parent, via: g.nodes[i].via}
 		for t := range g.n {
 			if s.Done(t) {
 				nd.done |= 1 << t
 			}
 		}
+		g.off = append(grown(&g.mem, g.off, 1), uint32(len(g.edges)))
 		enabled = s.AppendEnabled(enabled[:0])
 		for _, t := range enabled {
 			nd.enabled |= 1 << t
-			c := s.Clone()
+			copy(succ, buf)
+			c := p.View(succ)
 			prog := c.AtProgress(t)
 			if c.Advance(t) != nil {
 				continue // a failing step ends its run
 			}
-			h := c.Hash()
-			id, seen := ids[h]
-			if !seen {
+			if tab.full(1) {
+				tab.grow(1)
+			}
+			slot, val, added := tab.claim(fingerprintOf(succ))
+			id := int32(val) - 1
+			if added {
 				if maxStates > 0 && len(g.nodes) >= maxStates {
 					g.nodes[i] = nd
 					return g, false, nil
 				}
 				id = int32(len(g.nodes))
-				ids[h] = id
-				g.nodes = append(g.nodes, pnode{parent: int32(i), via: uint8(t)})
-				queue = append(queue, c)
+				tab.publish(slot, uint32(id)+1)
+				tab.count.Add(1)
+				g.nodes = append(grown(&g.mem, g.nodes, 1), pnode{parent: int32(i), via: uint8(t)})
+				nextRefs = append(nextRefs, nw.put(succ))
 			}
-			nd.edges = append(nd.edges, pedge{to: id, t: uint8(t), progress: prog})
+			g.edges = append(grown(&g.mem, g.edges, 1), pedge{to: id, t: uint8(t), progress: prog})
 		}
 		g.nodes[i] = nd
 	}
+	g.off = append(grown(&g.mem, g.off, 1), uint32(len(g.edges)))
 	return g, true, nil
 }
 
@@ -175,7 +230,7 @@ func (g *pgraph) components(t int, fn func([]int32)) {
 		for len(calls) > 0 {
 			top := &calls[len(calls)-1]
 			v := top.v
-			if es := g.nodes[v].edges; top.e < len(es) {
+			if es := g.out(v); top.e < len(es) {
 				e := es[top.e]
 				top.e++
 				switch {
@@ -212,7 +267,7 @@ func (g *pgraph) components(t int, fn func([]int32)) {
 }
 
 func (g *pgraph) selfLoop(t int, v int32) bool {
-	for _, e := range g.nodes[v].edges {
+	for _, e := range g.out(v) {
 		if e.to == v && g.keeps(t, e) {
 			return true
 		}
@@ -246,7 +301,7 @@ func (g *pgraph) witness(t, u int, c []int32, in map[int32]bool) *[2]int32 {
 		}
 	}
 	for _, v := range c {
-		for _, e := range g.nodes[v].edges {
+		for _, e := range g.out(v) {
 			if int(e.t) == u && in[e.to] && g.keeps(t, e) {
 				return &[2]int32{v, e.to}
 			}
@@ -281,7 +336,7 @@ func (g *pgraph) lassoOf(p *program.Program, t int, c []int32) *Found {
 // graph, when it is fair; nil when it is not.
 func (g *pgraph) shortFair(t int, y int32, in map[int32]bool) []int {
 	var best []int
-	for _, e := range g.nodes[y].edges {
+	for _, e := range g.out(y) {
 		if !in[e.to] || !g.keeps(t, e) {
 			continue
 		}
@@ -296,7 +351,7 @@ func (g *pgraph) shortFair(t int, y int32, in map[int32]bool) []int {
 	for _, u := range best {
 		always &= g.nodes[v].enabled
 		took |= 1 << u
-		for _, e := range g.nodes[v].edges {
+		for _, e := range g.out(v) {
 			if int(e.t) == u {
 				v = e.to
 				break
@@ -315,7 +370,7 @@ func (g *pgraph) witnessCycle(t int, y int32, c []int32, in map[int32]bool) []in
 	// A first step inside c, then each witness, then back.
 	var cycle []int
 	at := y
-	for _, e := range g.nodes[y].edges {
+	for _, e := range g.out(y) {
 		if in[e.to] && g.keeps(t, e) {
 			cycle, at = append(cycle, int(e.t)), e.to
 			break
@@ -453,7 +508,7 @@ func (g *pgraph) path(t int, a, b int32, in map[int32]bool) []int {
 	for len(queue) > 0 {
 		v := queue[0]
 		queue = queue[1:]
-		for _, e := range g.nodes[v].edges {
+		for _, e := range g.out(v) {
 			if !in[e.to] || !g.keeps(t, e) {
 				continue
 			}

@@ -90,6 +90,9 @@ func Search(ctx context.Context, p *program.Program, opts Options) (Result, erro
 	if o.Bitstate > 0 {
 		return searchBitstate(ctx, p, o)
 	}
+	if o.DPOR {
+		return searchDPOR(ctx, p, o)
+	}
 	s := newSearch(ctx, p, o)
 	defer s.mem.release()
 	res := s.run()

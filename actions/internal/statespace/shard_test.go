@@ -84,3 +84,34 @@ func TestShardBalance(t *testing.T) {
 			name, whole.Transitions, count, strings.Join(line, " "), float64(most)*float64(count)/float64(whole.Transitions), float64(sum)/float64(whole.Transitions))
 	}
 }
+
+// TestDPORShardBalance is TestShardBalance for DPOR's shards (dpor: true
+// splits the tree of runs): the models named in PMRUN_DPOR_TIME, each
+// shard's transitions (its walk of the top included) against the whole
+// DPOR search's. Skipped otherwise.
+func TestDPORShardBalance(t *testing.T) {
+	names := strings.Fields(os.Getenv("PMRUN_DPOR_TIME"))
+	if len(names) == 0 {
+		t.Skip("PMRUN_DPOR_TIME names the models")
+	}
+	count := 4
+	if n, err := strconv.Atoi(os.Getenv("PMRUN_SHARDS")); err == nil {
+		count = n
+	}
+	for _, name := range names {
+		p := corpus(t, name)
+		whole := mustSearch(t, p, Options{DPOR: true})
+		var most, sum int64
+		var line []string
+		roots := 0
+		for i := range count {
+			res := mustSearch(t, p, Options{DPOR: true, Shard: Shard{Index: i, Count: count}})
+			most = max(most, res.Transitions)
+			sum += res.Transitions
+			line = append(line, strconv.FormatInt(res.Transitions, 10))
+			roots = res.RootsOf
+		}
+		t.Logf("%s: whole %d transitions; %d shards of %d prefixes: %s; the largest is %.2f× an even share, all together %.2f× the whole",
+			name, whole.Transitions, count, roots, strings.Join(line, " "), float64(most)*float64(count)/float64(whole.Transitions), float64(sum)/float64(whole.Transitions))
+	}
+}

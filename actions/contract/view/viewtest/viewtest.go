@@ -118,6 +118,9 @@ func start(t testing.TB, path string) (context.Context, error) {
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1300, 1000),
+		// chromedp gives the browser 20 s to print its DevTools address;
+		// on a loaded machine Chromium takes longer to start.
+		chromedp.WSURLReadTimeout(3*time.Minute),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
