@@ -28,6 +28,8 @@
     for (var k in attrs) e.setAttribute(k, attrs[k]);
     return e;
   }
+  // base is a path's last element: a source file's name, as a lane shows it.
+  function base(path) { return path.replace(/^.*\//, ""); }
   function plural(n, one, many) { return n === 1 ? one : many; }
   function num(n) { return Number(n).toLocaleString("en-US"); }
 
@@ -149,7 +151,11 @@
       var head = el("div", "pv-lane-head");
       head.appendChild(el("span", "pv-key", th.key));
       head.appendChild(el("span", "pv-name", th.name));
-      if (th.file) head.appendChild(el("span", "pv-file", th.file));
+      if (th.file) {
+        var f = el("span", "pv-file", base(th.file));
+        f.title = th.file;
+        head.appendChild(f);
+      }
       lane.appendChild(head);
       var rows = {};
       (th.code || []).forEach(function (ln) {
@@ -483,7 +489,7 @@
         if (row) row.classList.add("pv-sel");
         var hidden = root.classList.contains("pv-quiz-on");
         var who = run.threads[st.thread];
-        state.said.textContent = "step " + n + " of " + hi + ": " + who.name + (st.line ? " " + (st.file || who.file ? (st.file || who.file) + ":" : "") + st.line : "") + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
+        state.said.textContent = "step " + n + " of " + hi + ": " + who.name + (st.line ? " " + (st.file || who.file ? base(st.file || who.file) + ":" : "") + st.line : "") + ": " + st.op + (st.failed && !hidden ? " ✗ " + run.rule : "");
       } else {
         state.said.textContent = n === 0 ? "before the first step" : "step " + n;
       }
