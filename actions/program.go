@@ -54,7 +54,7 @@ func init() {
 			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
 				Doc: "exhaustive: the distinct states it may visit; a search that reaches it stops, incomplete"},
 			{Name: "max_memory", Kind: Size, Default: int(control.DefaultMaxBytes), Min: intp(1 << 20), Max: intp(maxMemory),
-				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 60 bytes a state), e.g. 4GiB; a search that reaches it stops, incomplete"},
+				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 75 bytes a state at the peak), e.g. 4GiB; a search that reaches it stops, incomplete"},
 			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
 				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
 			{Name: "symmetry", Kind: Bool, Default: true,
