@@ -54,11 +54,11 @@ func init() {
 			{Name: "max_states", Kind: Int, Default: control.DefaultMaxStates, Min: intp(1), Max: intp(maxStates),
 				Doc: "exhaustive: the distinct states it may visit; a search that reaches it stops, incomplete"},
 			{Name: "max_memory", Kind: Size, Default: int(control.DefaultMaxBytes), Min: intp(1 << 20), Max: intp(maxMemory),
-				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 60 bytes a state), e.g. 4GiB; a search that reaches it stops, incomplete"},
+				Doc: "exhaustive: the memory it may keep (the states seen, the state graph, the states to expand; 25 to 75 bytes a state at the peak), e.g. 4GiB; a search that reaches it stops, incomplete"},
 			{Name: "bitstate", Kind: Size, Default: 0, Min: intp(0), Max: intp(maxMemory),
 				Doc: "exhaustive: search with bitstate hashing (supertrace) in a bit array of this size, e.g. 512MiB: three bits a state instead of the state, so spaces far beyond max_memory fit, but states may be missed; never complete, never a proof (the note gives the hash factor and the expected coverage); 0: off"},
-			{Name: "symmetry", Kind: Bool, Default: false,
-				Doc: "exhaustive: a symmetry reduction: threads that run the same code (declared with count, whose body does not read self; or whose bodies are written alike, by a YAML alias or out again) are interchangeable, and so are the threads of a count: N declaration that name elements of arrays of N by self (fork[self], fork[(self + 1) % N]: dining philosophers) when rotating threads and elements together maps each one's code to the next's and changes nothing else; the search keeps one state of those that differ only by such a permutation (fewer states; the failure shown is still a real run). Found when the program loads, conservatively: a step that reads self as a value, or another thread or a check that names one element, means no rotation. No interleaving count; a livelock found is shown by a search without it; ignored with bitstate"},
+			{Name: "symmetry", Kind: Bool, Default: true,
+				Doc: "exhaustive: a symmetry reduction, on unless false: threads that run the same code (declared with count, whose body does not read self; or whose bodies are written alike, by a YAML alias or out again) are interchangeable, and so are the threads of a count: N declaration that name elements of arrays of N by self (fork[self], fork[(self + 1) % N]: dining philosophers) when rotating threads and elements together maps each one's code to the next's and changes nothing else; the search keeps one state of those that differ only by such a permutation (fewer states; the failure shown is still a real run of the fewest steps). Found when the program loads, conservatively: a step that reads self as a value, or another thread or a check that names one element, means no rotation; a program without any searches as with false. Interleavings are counted only without it (false, or a program without symmetry); a livelock found is shown by a search without it; ignored with bitstate and with dpor"},
 			{Name: "dpor", Kind: Bool, Default: false,
 				Doc: "exhaustive: a stateless search with a dynamic partial-order reduction (source sets and sleep sets): it walks runs instead of keeping states, and tries another order of two steps only where they race (one writes what the other reads or writes: a variable, semaphore, mutex, condition or region; a failing step races with every step). Little memory, and few runs when the threads mostly touch different objects; many more when they all touch the same ones. A program whose runs need not end (a run that comes back to a state it was in, or takes more than max_steps) is searched by state hashing instead, and the note says so; states counts the states of the runs walked; no interleaving count; not with bitstate or symmetry"},
 			{Name: "allow_incomplete", Kind: Bool, Default: false,
@@ -115,7 +115,7 @@ type programResult struct {
 	Bound            int     `result:"bound" doc:"bounded: every run with at most this many preemptions was made (-1: not even every run with none); 0 under the other schedulers"`
 	PCTBound         float64 `result:"pct_bound" doc:"pct: the chance that one run finds a bug of the depth asked for, at least (1/(n·k^(d−1)), n threads, k steps with a choice); 0 under the other schedulers"`
 	States           int     `result:"states" doc:"exhaustive: the distinct states explored (with dpor: the states of the runs walked, a state on two runs counted twice)"`
-	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted"`
+	Interleavings    int64   `result:"interleavings" doc:"exhaustive, complete, without a spin: how many distinct interleavings the program has (before reduction; saturates at 2^63-1); 0 when not counted (symmetry: false counts them in a program with alike threads)"`
 	Note             string  `result:"note" doc:"what to know about how the shown run was made (a replay that went on past its schedule), why a search stopped before it finished, or, for a pass of a search that only sampled the runs (random, pct, os, bounded short of every run), that it is not a proof and what would be; random and pct cut the runs of a program with progress steps at max_steps and say so (only exhaustive judges starvation)"`
 }
 
@@ -135,7 +135,7 @@ func newProgram(a Args) (Action, error) {
 		name: a.String("run"), scheduler: a.String("scheduler"), replay: a.String("replay"),
 		runs: a.Int("runs"), runsSet: a.Has("runs"), depth: a.Int("depth"), preemptions: a.Int("preemptions"), maxSteps: a.Int("max_steps"), maxStates: a.Int("max_states"),
 		maxMemory: int64(a.Int("max_memory")), bitstate: int64(a.Int("bitstate")),
-		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"), symmetry: a.Bool("symmetry"), dpor: a.Bool("dpor"),
+		shrink: a.Bool("shrink"), trace: a.Bool("trace"), allowIncomplete: a.Bool("allow_incomplete"), symmetry: a.Bool("symmetry") && !a.Bool("dpor"), dpor: a.Bool("dpor"),
 		work: a.Duration("work"), jitter: a.Duration("jitter"), detect: a.Duration("detect"),
 	}, nil
 }
@@ -162,7 +162,8 @@ func checkProgram(s Static) []error {
 			}
 		}
 	}
-	if s.Bool("dpor") && (s.Bool("symmetry") || s.Int("bitstate") > 0) {
+	// Symmetry is on unless set false; a DPOR search goes without it.
+	if s.Bool("dpor") && (s.Has("symmetry") && s.Bool("symmetry") || s.Int("bitstate") > 0) {
 		errs = append(errs, Paramf("dpor", "a DPOR search takes neither symmetry nor bitstate: choose one"))
 	}
 	if !s.Has("replay") {

@@ -45,7 +45,7 @@ func measureDPOR(b *bench, name string) (measurement, error) {
 		return measurement{}, err
 	}
 	with := fmt.Sprintf("scheduler: exhaustive, dpor: true, allow_incomplete: true, max_states: %d}", dporSteps)
-	dpor, err := b.write("dpor-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive, max_states: 100000000}", with, 1))
+	dpor, err := b.write("dpor-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive, symmetry: false, max_states: 100000000}", with, 1))
 	if err != nil {
 		return measurement{}, err
 	}

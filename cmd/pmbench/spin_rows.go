@@ -119,7 +119,7 @@ func (b *bench) spinScenario(name string) (string, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(prog), "\n"), "\n") {
 		s.WriteString("  " + line + "\n")
 	}
-	fmt.Fprintf(&s, "steps:\n  - id: search\n    program: {run: %s, scheduler: exhaustive, max_states: 100000000}\n", name)
+	fmt.Fprintf(&s, "steps:\n  - id: search\n    program: {run: %s, scheduler: exhaustive, symmetry: false, max_states: 100000000}\n", name)
 	return b.write("spin-"+name+".yaml", s.String())
 }
 

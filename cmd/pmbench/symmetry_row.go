@@ -8,16 +8,22 @@ import (
 )
 
 // The symmetry reduction's rows: the same exhaustive search of a model
-// of alike threads (corpus models, as the SPIN rows), with symmetry: true
-// and without, one after the other each round. The target: fewer states
+// of alike threads or of a ring of them (corpus models, as the SPIN
+// rows), with symmetry: true and without, one after the other each
+// round. The target: fewer states
 // and less time for the search (the program step) with it.
 func init() {
-	for i, m := range []struct{ name, what string }{
-		{"lost_5x2", "lost update, 5 threads × 2 (fails)"},
-		{"barrier_7", "Downey's reusable barrier, 7 threads × 2 rounds"},
+	for _, m := range []struct {
+		order      int
+		name, what string
+	}{
+		{85, "lost_5x2", "lost update, 5 threads × 2 (fails)"},
+		{86, "barrier_7", "Downey's reusable barrier, 7 threads × 2 rounds"},
+		{90, "dining_ring_6", "dining philosophers, 6, left fork first (a ring: count, fork[self])"},
+		{91, "dining_ring_8", "dining philosophers, 8, left fork first (a ring: count, fork[self])"},
 	} {
 		addRow(row{
-			order:    85 + i,
+			order:    m.order,
 			name:     "exhaustive search, symmetry: true: " + m.what,
 			baseline: "the same search without symmetry",
 			target:   "fewer states, less search time",
@@ -35,7 +41,7 @@ func measureSymmetry(b *bench, name string) (measurement, error) {
 	if err != nil {
 		return measurement{}, err
 	}
-	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive,", "scheduler: exhaustive, symmetry: true,", 1))
+	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "symmetry: false,", "symmetry: true,", 1))
 	if err != nil {
 		return measurement{}, err
 	}

@@ -55,7 +55,7 @@ func searchExhaustive(ctx context.Context, p *program.Program, opts Options) (se
 	if opts.Explored != nil {
 		so.Progress = func(pr statespace.Progress) { opts.Explored(int(pr.States), int(pr.Transitions)) }
 	}
-	if opts.Symmetry && opts.Bitstate == 0 {
+	if opts.Symmetry && opts.Bitstate == 0 && !opts.DPOR {
 		so.Canon = p.Symmetry()
 	}
 	res, err := statespace.Search(ctx, p, so)

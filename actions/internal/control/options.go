@@ -16,7 +16,7 @@ const (
 	DefaultWatchdog = 10 * time.Second
 	// DefaultMaxStates bounds the states exhaustive visits: past it the
 	// search stops, incomplete. Its memory (DefaultMaxBytes) is what
-	// bounds most searches: a state takes 25 to 60 bytes.
+	// bounds most searches: a state takes 25 to 75 bytes at the peak.
 	DefaultMaxStates = 100_000_000
 	// DefaultMaxBytes bounds the memory exhaustive keeps (the visited
 	// states, the state graph, the states still to expand): past it the

@@ -63,9 +63,9 @@ func symProgram(r *rand.Rand, name string) string {
 }
 
 // sameKinds is the kinds of failure with the alike threads' names made
-// one (W0, W1 → W; U → T), as a symmetry reduction sees them, and U's
-// positions in its body T's (U's body written out again is shift lines
-// below T's, from line from on).
+// one (W0, W1 → W; U → T), as a symmetry reduction sees them; when U's
+// body is written out again, its lines (from line from on, shift lines
+// below T's) are taken for T's.
 func sameKinds(kinds map[Kind]int64, shift, from int) map[Kind]bool {
 	out := map[Kind]bool{}
 	for k := range kinds {
