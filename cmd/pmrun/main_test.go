@@ -28,6 +28,12 @@ import (
 // TestMain makes this test binary the pmrun command when testscript runs
 // it under that name, so scripts run the real CLI in its own process.
 func TestMain(m *testing.M) {
+	// A race-built binary sleeps a second before it exits (GORACE's
+	// atexit_sleep_ms); the pmruns the tests start, and every
+	// `pmrun point` of a scripts lab, would each wait it out.
+	if !strings.Contains(os.Getenv("GORACE"), "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	}
 	// Agents are this binary re-executed as "/proc/self/exe agent".
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
 		nameAgentProcess()

@@ -19,6 +19,11 @@ import (
 const helperEnv = "PMRUN_PROC_HELPER"
 
 func TestMain(m *testing.M) {
+	// A race-built helper sleeps a second before it exits (GORACE's
+	// atexit_sleep_ms).
+	if !strings.Contains(os.Getenv("GORACE"), "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	}
 	if os.Getenv(helperEnv) == "1" {
 		os.Exit(helper(os.Args[1:]))
 	}
