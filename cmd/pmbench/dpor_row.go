@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 )
 
@@ -36,29 +34,8 @@ func init() {
 }
 
 func measureDPOR(b *bench, name string) (measurement, error) {
-	plain, err := b.spinScenario(name)
-	if err != nil {
-		return measurement{}, err
-	}
-	src, err := os.ReadFile(plain)
-	if err != nil {
-		return measurement{}, err
-	}
 	with := fmt.Sprintf("scheduler: exhaustive, dpor: true, allow_incomplete: true, max_states: %d}", dporSteps)
-	dpor, err := b.write("dpor-"+name+".yaml", strings.Replace(string(src), "scheduler: exhaustive, symmetry: false, max_states: 100000000}", with, 1))
-	if err != nil {
-		return measurement{}, err
-	}
-	var withs, withouts []spinRun
-	_, err = b.alternate(func() (time.Duration, error) {
-		r, err := b.pmrunSearch(dpor)
-		withs = append(withs, r)
-		return r.search, err
-	}, func() (time.Duration, error) {
-		r, err := b.pmrunSearch(plain)
-		withouts = append(withouts, r)
-		return r.search, err
-	})
+	withs, withouts, err := b.searchBoth(name, "dpor", "scheduler: exhaustive, symmetry: false, max_states: 100000000}", with)
 	if err != nil {
 		return measurement{}, err
 	}

@@ -107,6 +107,37 @@ func measureSpin(b *bench, m struct{ name, what string }) (measurement, error) {
 	}, nil
 }
 
+// searchBoth times pmrun's search of corpus model name as spinScenario
+// writes it (without) against the same scenario with old replaced by new
+// (with, written as KIND-NAME.yaml), alternating the two.
+func (b *bench) searchBoth(name, kind, old, new string) (with, without []spinRun, err error) {
+	plain, err := b.spinScenario(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := os.ReadFile(plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.Contains(string(src), old) {
+		return nil, nil, fmt.Errorf("%s: no %q to replace", plain, old)
+	}
+	variant, err := b.write(kind+"-"+name+".yaml", strings.Replace(string(src), old, new, 1))
+	if err != nil {
+		return nil, nil, err
+	}
+	_, err = b.alternate(func() (time.Duration, error) {
+		r, err := b.pmrunSearch(variant)
+		with = append(with, r)
+		return r.search, err
+	}, func() (time.Duration, error) {
+		r, err := b.pmrunSearch(plain)
+		without = append(without, r)
+		return r.search, err
+	})
+	return with, without, err
+}
+
 // spinScenario writes a scenario that searches the corpus's program name
 // exhaustively.
 func (b *bench) spinScenario(name string) (string, error) {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 )
 
@@ -33,28 +31,7 @@ func init() {
 }
 
 func measureSymmetry(b *bench, name string) (measurement, error) {
-	plain, err := b.spinScenario(name)
-	if err != nil {
-		return measurement{}, err
-	}
-	src, err := os.ReadFile(plain)
-	if err != nil {
-		return measurement{}, err
-	}
-	sym, err := b.write("symmetry-"+name+".yaml", strings.Replace(string(src), "symmetry: false,", "symmetry: true,", 1))
-	if err != nil {
-		return measurement{}, err
-	}
-	var with, without []spinRun
-	_, err = b.alternate(func() (time.Duration, error) {
-		r, err := b.pmrunSearch(sym)
-		with = append(with, r)
-		return r.search, err
-	}, func() (time.Duration, error) {
-		r, err := b.pmrunSearch(plain)
-		without = append(without, r)
-		return r.search, err
-	})
+	with, without, err := b.searchBoth(name, "symmetry", "symmetry: false,", "symmetry: true,")
 	if err != nil {
 		return measurement{}, err
 	}
