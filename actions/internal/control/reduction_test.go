@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // bruteForce explores every state of p breadth-first, every step of every
@@ -119,11 +120,7 @@ func TestExhaustiveIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
 		src := randomProgram(r, name)
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		if _, f := p.NewState(); f != nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // endsOf searches p with opts and returns the result and the
@@ -48,11 +49,7 @@ func TestDPORIsSound(t *testing.T) {
 		} else {
 			src = symProgram(r, name)
 		}
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		plain, plainEnds := endsOf(t, p, Options{Workers: 1})
 		dp, dpEnds := endsOf(t, p, Options{DPOR: true, MaxStates: 50_000})
 		if dp.Stop == StopMaxStates {
@@ -155,11 +152,7 @@ func TestDPORShards(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
 		src, _ := randomProgram(r, name)
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		ps = append(ps, p)
 	}
 	for _, name := range []string{"barrier", "opposite", "rendezvous_wrong", "deadlock_late", "flaglock"} {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // bruteForce explores every state of p breadth-first, every step of
@@ -164,11 +165,7 @@ func TestSearchIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("random%d", i)
 		src, _ := randomProgram(r, name)
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		if _, f := p.NewState(); f != nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pmrun/pmrun/actions/internal/program"
+	"github.com/pmrun/pmrun/actions/internal/program/programtest"
 )
 
 // symOps are randomOps and the operations that name threads in the
@@ -98,11 +99,7 @@ func TestSymmetryIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("sym%d", i)
 		src := symProgram(r, name)
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		if _, f := p.NewState(); f != nil {
 			continue
 		}
@@ -284,11 +281,7 @@ func TestRingSymmetryIsSound(t *testing.T) {
 	for i := range programs {
 		name := fmt.Sprintf("ring%d", i)
 		src, broken := ringProgram(r, name)
-		set, err := program.LoadText([]byte(src))
-		if err != nil {
-			t.Fatalf("%s:\n%s", err, src)
-		}
-		p, _ := set.Program(name)
+		p := programtest.One(t, src, name)
 		if _, f := p.NewState(); f != nil {
 			continue
 		}

@@ -51,10 +51,15 @@ func Text(t testing.TB, src string) *program.Set {
 	return set
 }
 
-// One returns the program called name of YAML text.
+// One returns the program called name of YAML text; when the text does
+// not load, the test fails with the text (a generated program's, say).
 func One(t testing.TB, src, name string) *program.Program {
 	t.Helper()
-	return pick(t, Text(t, src), name)
+	set, err := program.LoadText([]byte(src))
+	if err != nil {
+		t.Fatalf("%s:\n%s", err, src)
+	}
+	return pick(t, set, name)
 }
 
 func pick(t testing.TB, set *program.Set, name string) *program.Program {
